@@ -1,0 +1,50 @@
+// What every command shares: loading the config with command-line overrides, and turning errors into exit codes.
+import { loadConfigFile } from '../config/load.js';
+import { type GatewayConfig, parseHostPort, resolveConfig } from '../config/resolve.js';
+import { ConfigError, WardenError } from '../errors.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export interface ConfigFlags {
+  config: string;
+  listen?: string;
+  admin?: string;
+  logLevel?: string;
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+
+export function loadGatewayConfig(flags: ConfigFlags): GatewayConfig {
+  const config = resolveConfig(loadConfigFile(flags.config));
+  for (const [flag, value] of [
+    ['--listen', flags.listen],
+    ['--admin', flags.admin],
+  ] as const) {
+    if (value === undefined) continue;
+    if (!HOST_PORT.test(value)) {
+      throw new ConfigError([{ file: '(command line)', path: flag, message: `expected HOST:PORT, got "${value}"` }]);
+    }
+    if (flag === '--listen') config.listen = parseHostPort(value);
+    else config.admin = parseHostPort(value);
+  }
+  if (flags.logLevel !== undefined) config.logLevel = flags.logLevel;
+  return config;
+}
+
+/** Prints an error for people on stderr and exits: 2 for config and usage errors, 1 for everything else. */
+export function fail(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`warden: invalid configuration (${err.problems.length} problem${err.problems.length > 1 ? 's' : ''}):\n`);
+    for (const line of err.message.split('\n')) process.stderr.write(`  ${line}\n`);
+    process.exit(EXIT_USAGE);
+  }
+  if (err instanceof WardenError) {
+    process.stderr.write(`warden: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
+    process.exit(err.code === 'CONFIG_NOT_FOUND' || err.code === 'CONFIG_INVALID' ? EXIT_USAGE : EXIT_FAILURE);
+  }
+  process.stderr.write(`warden: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(EXIT_FAILURE);
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// The `warden` command: parses arguments and dispatches to one file per command.
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.js';
+import { EXIT_USAGE } from './common.js';
+import { serve } from './serve.js';
+import { stdio } from './stdio.js';
+
+const program = new Command('warden')
+  .description('mcp-warden: a policy gateway for the Model Context Protocol')
+  .version(VERSION, '-V, --version')
+  .exitOverride()
+  .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+
+const LOG_LEVEL = '--log-level <level>';
+
+program
+  .command('serve')
+  .description('run the gateway over HTTP (Streamable HTTP at /mcp and /mcp/<server>, legacy SSE at /sse)')
+  .option('-c, --config <file>', 'config file (YAML or JSON, or a client mcp.json)', 'warden.yaml')
+  .option('--listen <host:port>', 'agent-facing address (overrides the config)')
+  .option('--admin <host:port>', 'admin address (overrides the config)')
+  .option(LOG_LEVEL, 'trace | debug | info | warn | error | silent')
+  .action((opts) => serve(opts));
+
+program
+  .command('stdio')
+  .description('serve one agent over stdin/stdout (for clients that spawn a command)')
+  .option('-c, --config <file>', 'config file (YAML or JSON, or a client mcp.json)', 'warden.yaml')
+  .option('-s, --server <id>', 'expose one server with its tool names unchanged (default: all, prefixed)')
+  .option(LOG_LEVEL, 'trace | debug | info | warn | error | silent')
+  .action((opts) => stdio(opts));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help and --version exit 0; everything else commander rejects is a usage error.
+    process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+  }
+  throw err;
+}

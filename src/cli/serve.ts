@@ -1,0 +1,29 @@
+// `warden serve`: runs the gateway over HTTP until SIGTERM/SIGINT, then drains and exits 0.
+import { createGateway } from '../gateway.js';
+import { createLogger } from '../log.js';
+import { type ConfigFlags, EXIT_OK, fail, loadGatewayConfig } from './common.js';
+
+export async function serve(flags: ConfigFlags): Promise<void> {
+  try {
+    const config = loadGatewayConfig(flags);
+    const log = createLogger(config.logLevel);
+    const gateway = createGateway(config, { log });
+    const { mcpUrl, adminUrl } = await gateway.listen();
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'draining');
+      gateway.close().then(
+        () => process.exit(EXIT_OK),
+        (err) => fail(err),
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    log.info({ upstreams: config.upstreams.map((u) => u.id) }, 'ready');
+    process.stderr.write(`listening mcp=${mcpUrl} admin=${adminUrl}\n`);
+  } catch (err) {
+    fail(err);
+  }
+}

@@ -1,0 +1,20 @@
+// `warden stdio`: serves one agent over stdin/stdout for clients that spawn commands; logs go to stderr only.
+import { createGateway } from '../gateway.js';
+import { createLogger } from '../log.js';
+import { type ConfigFlags, EXIT_OK, fail, loadGatewayConfig } from './common.js';
+
+export async function stdio(flags: ConfigFlags & { server?: string }): Promise<void> {
+  try {
+    const config = loadGatewayConfig(flags);
+    const log = createLogger(config.logLevel);
+    const gateway = createGateway(config, { log });
+    const stop = () => gateway.close(2000).then(() => process.exit(EXIT_OK));
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    await gateway.serveStdio(process.stdin, process.stdout, flags.server);
+    await gateway.close(2000);
+    process.exit(EXIT_OK);
+  } catch (err) {
+    fail(err);
+  }
+}

@@ -1,0 +1,93 @@
+// Compiles a validated config into the plain runtime data the gateway runs on: defaults applied, paths resolved.
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import type { LoadedConfig } from './load.js';
+import { DURATION_PATTERN } from './schema.js';
+
+export type UpstreamKind = 'stdio' | 'http' | 'sse';
+
+export interface UpstreamSpec {
+  id: string;
+  /** Tool/prompt name prefix on the aggregated endpoint. */
+  prefix: string;
+  kind: UpstreamKind;
+  command?: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  url?: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface GatewayConfig {
+  file: string;
+  upstreams: UpstreamSpec[];
+  listen: HostPort;
+  admin: HostPort;
+  separator: string;
+  allowedHosts: string[] | undefined;
+  allowedOrigins: string[] | undefined;
+  maxBodyBytes: number;
+  sessionIdleMs: number;
+  logLevel: string;
+}
+
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+export function durationMs(v: number | string): number {
+  if (typeof v === 'number') return v * 1000;
+  const m = DURATION_PATTERN.exec(v);
+  if (!m) throw new Error(`invalid duration ${v}`);
+  const n = Number(m[1]);
+  const unit = m[2];
+  return unit === 'ms' ? n : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : n * 3_600_000;
+}
+
+export function parseHostPort(v: string): HostPort {
+  const i = v.lastIndexOf(':');
+  let host = v.slice(0, i);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { host, port: Number(v.slice(i + 1)) };
+}
+
+export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
+  const { config, file } = loaded;
+  const base = dirname(file);
+  const upstreams: UpstreamSpec[] = [];
+  for (const [id, s] of Object.entries(config.mcpServers)) {
+    if (s.disabled) continue;
+    const url = s.url ?? s.serverUrl;
+    const declared = s.transport ?? s.type;
+    const kind: UpstreamKind = s.command !== undefined ? 'stdio' : declared === 'sse' ? 'sse' : 'http';
+    const spec: UpstreamSpec = {
+      id,
+      prefix: s.prefix ?? id,
+      kind,
+      args: s.args ?? [],
+      env: s.env ?? {},
+      cwd: s.cwd === undefined ? base : isAbsolute(s.cwd) ? s.cwd : resolvePath(base, s.cwd),
+      headers: s.headers ?? {},
+      timeoutMs: s.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(s.timeout),
+    };
+    if (s.command !== undefined) spec.command = s.command;
+    if (url !== undefined) spec.url = url;
+    upstreams.push(spec);
+  }
+  return {
+    file,
+    upstreams,
+    listen: parseHostPort(config.listen),
+    admin: parseHostPort(config.admin),
+    separator: config.aggregate.separator,
+    allowedHosts: config.http.allowedHosts,
+    allowedOrigins: config.http.allowedOrigins,
+    maxBodyBytes: config.http.maxBodyBytes,
+    sessionIdleMs: durationMs(config.http.sessionIdleTimeout),
+    logLevel: config.log.level,
+  };
+}

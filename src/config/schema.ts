@@ -1,0 +1,111 @@
+// The config file's shape: zod is the single source of its types and of the generated JSON Schema (schema/).
+import { z } from 'zod';
+
+/** `30` (seconds), `"500ms"`, `"30s"`, `"5m"`, `"1h"`. */
+export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const duration = z.union([
+  z.number().positive(),
+  z.string().regex(DURATION_PATTERN, 'expected a duration such as "500ms", "30s", "5m" or "1h"'),
+]);
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:7420');
+
+const stringMap = z.record(z.string(), z.string());
+
+/**
+ * One upstream MCP server. The shape is Claude Desktop's / Cursor's `mcpServers` entry, plus keys that other clients
+ * write into the same file (Claude Code's `type`, Windsurf's `serverUrl`, Cline's `disabled`/`autoApprove`), so an
+ * existing client config loads unchanged.
+ */
+export const serverSchema = z
+  .strictObject({
+    command: z.string().min(1).optional().describe('Executable of a stdio upstream'),
+    args: z.array(z.string()).optional(),
+    env: stringMap.optional().describe('Extra environment for the child process'),
+    cwd: z.string().optional().describe('Working directory of the child; default: the config file directory'),
+    url: z.string().url().optional().describe('URL of a Streamable HTTP or legacy SSE upstream'),
+    serverUrl: z.string().url().optional().describe('Windsurf spelling of url'),
+    headers: stringMap.optional().describe('Headers sent upstream (credentials); never shown to agents'),
+    type: z.enum(['stdio', 'http', 'streamable-http', 'streamableHttp', 'sse']).optional(),
+    transport: z.enum(['stdio', 'http', 'streamable-http', 'streamableHttp', 'sse']).optional(),
+    timeout: duration.optional().describe('Upstream request timeout (number = seconds); progress resets it'),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/)
+      .optional()
+      .describe('Tool name prefix on the aggregated endpoint; default: the server id'),
+    policy: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+    disabled: z.boolean().optional().describe('Skip this server'),
+    autoApprove: z.array(z.string()).optional().describe('Client-side setting of Cline; accepted and ignored'),
+    alwaysAllow: z.array(z.string()).optional().describe('Client-side setting of Cline; accepted and ignored'),
+  })
+  .superRefine((s, ctx) => {
+    const url = s.url ?? s.serverUrl;
+    if (s.command === undefined && url === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'a server needs either "command" (stdio) or "url" (HTTP)' });
+    }
+    if (s.command !== undefined && url !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'a server has either "command" or "url", not both' });
+    }
+    const kind = s.transport ?? s.type;
+    if (kind === 'stdio' && url !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['type'], message: 'type "stdio" needs "command", not "url"' });
+    }
+    if (kind !== undefined && kind !== 'stdio' && s.command !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['type'], message: `type "${kind}" needs "url", not "command"` });
+    }
+  });
+
+/** Server ids become URL path segments and tool name prefixes: keep them short and plain. */
+export const SERVER_ID_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]|_(?!_))*$/;
+
+export const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  mcpServers: z
+    .record(
+      z
+        .string()
+        .regex(SERVER_ID_PATTERN, 'server ids use letters, digits, "-" and single "_" (no "__", used as separator)')
+        .max(64),
+      serverSchema,
+    )
+    .describe('Upstream MCP servers, keyed by server id'),
+  listen: hostPort.default('127.0.0.1:7420').describe('Agent-facing MCP endpoint'),
+  admin: hostPort.default('127.0.0.1:7421').describe('Admin API and dashboard'),
+  storage: z
+    .string()
+    .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'expected sqlite:<file> or postgres://...')
+    .default('sqlite:./warden.db'),
+  state: z
+    .string()
+    .regex(/^(memory|rediss?:\/\/.+)$/, 'expected memory or redis://...')
+    .default('memory'),
+  policy: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+  aggregate: z
+    .strictObject({
+      separator: z
+        .string()
+        .regex(/^[_.-]{1,3}$/, 'the separator is one to three of "_", "-", "."')
+        .default('__')
+        .describe('Between the server prefix and the tool name on /mcp'),
+    })
+    .default({ separator: '__' }),
+  http: z
+    .strictObject({
+      allowedHosts: z.array(z.string()).optional().describe('Host header values accepted; default: loopback names'),
+      allowedOrigins: z.array(z.string()).optional().describe('Origin values accepted; default: loopback origins'),
+      maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024),
+      sessionIdleTimeout: duration.default('30m').describe('Sessions idle this long are closed'),
+    })
+    .default({ maxBodyBytes: 4 * 1024 * 1024, sessionIdleTimeout: '30m' }),
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    })
+    .default({ level: 'info' }),
+});
+
+export type ConfigFile = z.infer<typeof configSchema>;
+export type ServerEntry = z.infer<typeof serverSchema>;

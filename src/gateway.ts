@@ -1,0 +1,176 @@
+// createGateway(): the composition root, the only place where the concrete parts are wired together.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import type { GatewayConfig, HostPort, UpstreamSpec } from './config/resolve.js';
+import { createAdminHandler } from './dashboard/admin.js';
+import { WardenError } from './errors.js';
+import type { Logger } from './log.js';
+import { compose } from './pipeline/compose.js';
+import type { CallContext } from './pipeline/context.js';
+import { forward } from './pipeline/forward.js';
+import { route } from './pipeline/route.js';
+import { ProxySession } from './proxy/session.js';
+import { hostName, HttpEndpoint } from './transport/http-server.js';
+import { StdioDownstream } from './transport/stdio-server.js';
+import type { DownstreamPort, MessageTransport, SessionFactory } from './transport/types.js';
+import { VERSION } from './version.js';
+
+export interface GatewayOptions {
+  log: Logger;
+  /** How upstream transports are made; tests may pass their own. */
+  createTransport?: (spec: UpstreamSpec, log: Logger) => MessageTransport;
+}
+
+export interface Gateway {
+  /** Starts the agent-facing and admin HTTP listeners; resolves with their URLs. */
+  listen(): Promise<{ mcpUrl: string; adminUrl: string }>;
+  /** Serves one agent over a pair of streams (stdio mode); resolves when the input ends. */
+  serveStdio(input: Readable, output: Writable, server?: string): Promise<void>;
+  /** Drains in-flight requests (up to graceMs) and closes everything. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
+/** Host names accepted in the Host header (DNS rebinding guard); undefined accepts any. */
+export function allowedHostsFor(config: GatewayConfig): Set<string> | undefined {
+  if (config.allowedHosts !== undefined) return new Set(config.allowedHosts.map((h) => hostName(h)));
+  if (isWildcard(config.listen.host)) return undefined;
+  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+  return new Set([...LOOPBACK_NAMES, host.toLowerCase()]);
+}
+
+/** Origins accepted when a browser sends one: the configured ones, else loopback pages only. */
+export function originCheck(config: GatewayConfig): (origin: string) => boolean {
+  const allowed = config.allowedOrigins;
+  if (allowed !== undefined) return (origin) => allowed.includes('*') || allowed.includes(origin);
+  return (origin) => {
+    try {
+      const u = new URL(origin);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && LOOPBACK_NAMES.includes(u.hostname);
+    } catch {
+      return false;
+    }
+  };
+}
+
+function urlHost({ host, port }: HostPort): string {
+  const h = isWildcard(host) ? '127.0.0.1' : host;
+  return `${h.includes(':') ? `[${h}]` : h}:${port}`;
+}
+
+function listenOn(server: Server, at: HostPort, what: string): Promise<HostPort> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(
+        new WardenError('LISTEN_FAILED', `cannot listen for ${what} on ${at.host}:${at.port}: ${err.message}`, {
+          hint: err.code === 'EADDRINUSE' ? 'another process uses this port; pass --listen/--admin' : undefined,
+        }),
+      );
+    };
+    server.once('error', onError);
+    server.listen(at.port, at.host, () => {
+      server.off('error', onError);
+      const addr = server.address() as AddressInfo;
+      resolve({ host: at.host, port: addr.port });
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+export function createGateway(config: GatewayConfig, options: GatewayOptions): Gateway {
+  const { log } = options;
+  const pipeline: (ctx: CallContext) => Promise<void> = compose<CallContext>([route, forward]);
+  const sessions = new Set<ProxySession>();
+
+  const createSession = (endpoint: string | undefined, port: DownstreamPort, id: string): ProxySession => {
+    const session = new ProxySession({
+      id,
+      server: endpoint,
+      upstreams: config.upstreams,
+      separator: config.separator,
+      pipeline,
+      downstream: port,
+      log,
+      version: VERSION,
+      createTransport: options.createTransport,
+      onClose: (s) => sessions.delete(s),
+    });
+    sessions.add(session);
+    return session;
+  };
+
+  const endpoint = new HttpEndpoint({
+    log,
+    servers: new Set(config.upstreams.map((u) => u.id)),
+    createSession: createSession satisfies SessionFactory,
+    maxBodyBytes: config.maxBodyBytes,
+    sessionIdleMs: config.sessionIdleMs,
+    allowedHosts: allowedHostsFor(config),
+    allowedOrigin: originCheck(config),
+  });
+  let mcpServer: Server | undefined;
+  let adminServer: Server | undefined;
+
+  return {
+    async listen() {
+      mcpServer = createServer({ keepAliveTimeout: 65_000 }, endpoint.handle);
+      mcpServer.on('clientError', (_err, socket) => {
+        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+      });
+      adminServer = createServer(
+        createAdminHandler({
+          upstreams: config.upstreams.map((u) => u.id),
+          sessions: () => sessions.size,
+          version: VERSION,
+        }),
+      );
+      const mcp = await listenOn(mcpServer, config.listen, 'MCP');
+      const admin = await listenOn(adminServer, config.admin, 'admin').catch(async (err) => {
+        await closeServer(mcpServer!);
+        throw err;
+      });
+      return { mcpUrl: `http://${urlHost(mcp)}/mcp`, adminUrl: `http://${urlHost(admin)}` };
+    },
+
+    serveStdio(input, output, server) {
+      if (server !== undefined && !config.upstreams.some((u) => u.id === server)) {
+        return Promise.reject(new WardenError('CONFIG_INVALID', `no server "${server}" in ${config.file}`));
+      }
+      return new Promise((resolve) => {
+        let session: ProxySession | undefined;
+        const port = new StdioDownstream(input, output, () => {
+          void session?.close().then(() => resolve());
+          if (!session) resolve();
+        });
+        session = createSession(server, port, 'stdio');
+        port.sink = session;
+        port.start();
+      });
+    },
+
+    async close(graceMs = 10_000) {
+      const closing: Promise<void>[] = [];
+      if (mcpServer) closing.push(closeServer(mcpServer));
+      if (adminServer) closing.push(closeServer(adminServer));
+      await endpoint.drain(graceMs);
+      await Promise.all([...sessions].map((s) => s.close()));
+      await Promise.all(closing);
+    },
+  };
+}

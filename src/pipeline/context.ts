@@ -1,0 +1,65 @@
+// What a request carries through the pipeline: the agent's request, where it goes, what came back, what to reply.
+import type { Reply } from '../proxy/downstream.js';
+import type { NameTable } from '../proxy/naming.js';
+import type { UpstreamLink } from '../proxy/upstream.js';
+import type { JsonRpcRequest, JsonRpcResponse } from '../transport/jsonrpc.js';
+
+/** The session as the pipeline sees it. */
+export interface SessionView {
+  readonly id: string;
+  /** The server of a per-server endpoint; undefined on the aggregated endpoint. */
+  readonly server: string | undefined;
+  readonly links: ReadonlyMap<string, UpstreamLink>;
+  readonly names: NameTable;
+  /** URIs seen in this session's resource lists, to route reads on the aggregated endpoint. */
+  readonly resourceOwners: Map<string, string>;
+  /** Resource templates seen in this session's lists, with the server that listed each. */
+  readonly templates: Array<{ server: string; uriTemplate: string }>;
+  /** Sends a progress notification to the agent on the request's own stream. */
+  progress(request: JsonRpcRequest, params: Record<string, unknown>): void;
+}
+
+export interface Target {
+  server: string;
+  link: UpstreamLink;
+  params: Record<string, unknown> | undefined;
+}
+
+export interface TargetResult {
+  server: string;
+  /** undefined when the call was cancelled. */
+  response: JsonRpcResponse | undefined;
+}
+
+export interface CallContext {
+  readonly session: SessionView;
+  readonly request: JsonRpcRequest;
+  readonly method: string;
+  /** Upstream requests this request turns into: one, or several on aggregated lists. */
+  targets: Target[];
+  results: TargetResult[];
+  /** What the agent gets; undefined means no reply (the agent cancelled). */
+  reply: Reply | undefined;
+  cancelled: boolean;
+  /** Run when the agent cancels the request. */
+  cancelHooks: Array<(reason: string | undefined) => void>;
+}
+
+export function createContext(session: SessionView, request: JsonRpcRequest): CallContext {
+  return {
+    session,
+    request,
+    method: request.method,
+    targets: [],
+    results: [],
+    reply: undefined,
+    cancelled: false,
+    cancelHooks: [],
+  };
+}
+
+export function cancelContext(ctx: CallContext, reason: string | undefined): void {
+  if (ctx.cancelled) return;
+  ctx.cancelled = true;
+  for (const hook of ctx.cancelHooks) hook(reason);
+}

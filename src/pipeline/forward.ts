@@ -1,0 +1,23 @@
+// The innermost step: sends each target request upstream and collects the responses; cancellation reaches upstream.
+import type { Step } from './compose.js';
+import type { CallContext, Target, TargetResult } from './context.js';
+
+function callTarget(ctx: CallContext, target: Target): Promise<TargetResult> {
+  const meta = target.params?._meta as Record<string, unknown> | undefined;
+  const call = target.link.call(ctx.method, target.params, {
+    onProgress:
+      meta?.progressToken === undefined ? undefined : (params) => ctx.session.progress(ctx.request, params),
+  });
+  ctx.cancelHooks.push((reason) => target.link.cancel(call.upstreamId, reason));
+  return call.response.then((response) => ({ server: target.server, response }));
+}
+
+export const forward: Step<CallContext> = async (ctx) => {
+  if (ctx.cancelled) return;
+  const targets = ctx.targets;
+  if (targets.length === 1) {
+    ctx.results = [await callTarget(ctx, targets[0]!)];
+    return;
+  }
+  ctx.results = await Promise.all(targets.map((t) => callTarget(ctx, t)));
+};

@@ -1,0 +1,197 @@
+// Where a request goes: the one upstream of a per-server endpoint, or, on the aggregated endpoint, the upstream a
+// prefixed name or a resource URI belongs to; lists fan out to every upstream and are merged with paging intact.
+import { type Reply, wire } from '../proxy/downstream.js';
+import { matchesTemplate } from '../proxy/templates.js';
+import type { Step } from './compose.js';
+import type { CallContext, SessionView, Target } from './context.js';
+
+/** Per list method: the capability an upstream needs, and the key of the items in the result. */
+const LISTS: Record<string, { capability: string; items: string; named: boolean }> = {
+  'tools/list': { capability: 'tools', items: 'tools', named: true },
+  'prompts/list': { capability: 'prompts', items: 'prompts', named: true },
+  'resources/list': { capability: 'resources', items: 'resources', named: false },
+  'resources/templates/list': { capability: 'resources', items: 'resourceTemplates', named: false },
+};
+
+type Params = Record<string, unknown>;
+
+export const route: Step<CallContext> = async (ctx, next) => {
+  const session = ctx.session;
+  const server = session.server;
+  if (server !== undefined) {
+    ctx.targets.push({ server, link: session.links.get(server)!, params: ctx.request.params });
+    await next();
+    ctx.reply = replyOf(ctx.results[0]?.response);
+    return;
+  }
+  const list = LISTS[ctx.method];
+  if (list !== undefined) return routeList(ctx, next, list);
+  const params = (ctx.request.params ?? {}) as Params;
+  switch (ctx.method) {
+    case 'ping':
+      ctx.reply = { result: {} };
+      return;
+    case 'tools/call':
+    case 'prompts/get': {
+      const name = params.name;
+      const target = typeof name === 'string' ? session.names.resolve(name) : undefined;
+      const link = target && session.links.get(target.server);
+      if (!target || !link) {
+        const shown = typeof name === 'string' ? name : String(name);
+        ctx.reply = ctx.method === 'tools/call' ? wire.unknownTool(shown) : wire.unknownPrompt(shown);
+        return;
+      }
+      ctx.targets.push({ server: target.server, link, params: { ...params, name: target.name } });
+      break;
+    }
+    case 'resources/read':
+    case 'resources/subscribe':
+    case 'resources/unsubscribe': {
+      const uri = params.uri;
+      const owner = typeof uri === 'string' ? resourceOwner(session, uri) : undefined;
+      if (owner === undefined) {
+        ctx.reply = typeof uri === 'string' ? wire.resourceNotFound(uri) : wire.invalidParams('uri is required');
+        return;
+      }
+      ctx.targets.push({ server: owner, link: session.links.get(owner)!, params });
+      break;
+    }
+    case 'completion/complete': {
+      const target = completionTarget(session, params);
+      if (target === undefined) {
+        ctx.reply = wire.invalidParams('completion/complete: unknown ref');
+        return;
+      }
+      ctx.targets.push(target);
+      break;
+    }
+    case 'logging/setLevel': {
+      for (const [id, link] of session.links) {
+        if (link.ready && link.capability('logging') !== undefined) ctx.targets.push({ server: id, link, params });
+      }
+      await next();
+      ctx.reply = { result: {} };
+      return;
+    }
+    default:
+      ctx.reply = wire.methodNotFound(ctx.method);
+      return;
+  }
+  await next();
+  ctx.reply = replyOf(ctx.results[0]?.response);
+};
+
+function replyOf(response: { result?: unknown; error?: unknown } | undefined): Reply | undefined {
+  if (response === undefined) return undefined;
+  return 'error' in response ? (response as Reply) : { result: response.result as Record<string, unknown> };
+}
+
+/** Routes a resource URI: a URI listed by one upstream, else a template that matches, else the only resource server. */
+function resourceOwner(session: SessionView, uri: string): string | undefined {
+  const listed = session.resourceOwners.get(uri);
+  if (listed !== undefined) return listed;
+  for (const t of session.templates) if (matchesTemplate(t.uriTemplate, uri)) return t.server;
+  let only: string | undefined;
+  for (const [id, link] of session.links) {
+    if (link.capability('resources') === undefined) continue;
+    if (only !== undefined) return undefined;
+    only = id;
+  }
+  return only;
+}
+
+function completionTarget(session: SessionView, params: Params): Target | undefined {
+  const ref = params.ref as Params | undefined;
+  if (ref?.type === 'ref/prompt' && typeof ref.name === 'string') {
+    const target = session.names.resolve(ref.name);
+    const link = target && session.links.get(target.server);
+    if (!target || !link) return undefined;
+    return { server: target.server, link, params: { ...params, ref: { ...ref, name: target.name } } };
+  }
+  if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') {
+    const uri = ref.uri;
+    const owner =
+      session.templates.find((t) => t.uriTemplate === uri)?.server ?? resourceOwner(session, uri);
+    if (owner === undefined) return undefined;
+    return { server: owner, link: session.links.get(owner)!, params };
+  }
+  return undefined;
+}
+
+/** Aggregated cursors carry each upstream's own cursor: `{server: cursor}` as base64url JSON. */
+function decodeCursor(cursor: string): Record<string, string> | undefined {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    for (const v of Object.values(value)) if (typeof v !== 'string') return undefined;
+    return value as Record<string, string>;
+  } catch {
+    return undefined;
+  }
+}
+
+function encodeCursor(cursors: Record<string, string>): string {
+  return Buffer.from(JSON.stringify(cursors), 'utf8').toString('base64url');
+}
+
+async function routeList(
+  ctx: CallContext,
+  next: () => Promise<void>,
+  list: { capability: string; items: string; named: boolean },
+): Promise<void> {
+  const session = ctx.session;
+  const params = (ctx.request.params ?? {}) as Params;
+  let cursors: Record<string, string> | undefined;
+  if (params.cursor !== undefined) {
+    cursors = typeof params.cursor === 'string' ? decodeCursor(params.cursor) : undefined;
+    if (cursors === undefined) {
+      ctx.reply = wire.invalidParams('Invalid cursor');
+      return;
+    }
+  }
+  const { cursor: _drop, ...rest } = params;
+  for (const [id, link] of session.links) {
+    if (cursors !== undefined && cursors[id] === undefined) continue;
+    if (!link.ready || link.capability(list.capability) === undefined) continue;
+    const upstreamCursor = cursors?.[id];
+    ctx.targets.push({ server: id, link, params: upstreamCursor === undefined ? rest : { ...rest, cursor: upstreamCursor } });
+  }
+  await next();
+  if (ctx.cancelled) return;
+  const items: unknown[] = [];
+  const more: Record<string, string> = {};
+  let firstError: Reply | undefined;
+  let anyResult = false;
+  for (const r of ctx.results) {
+    const response = r.response;
+    if (response === undefined) continue;
+    if ('error' in response) {
+      firstError ??= { error: response.error };
+      continue;
+    }
+    anyResult = true;
+    const link = session.links.get(r.server)!;
+    const got = response.result[list.items];
+    if (Array.isArray(got)) {
+      for (const item of got as Params[]) {
+        if (list.named && typeof item.name === 'string') {
+          items.push({ ...item, name: session.names.expose(r.server, link.spec.prefix, item.name) });
+        } else {
+          if (typeof item.uri === 'string') session.resourceOwners.set(item.uri, r.server);
+          if (typeof item.uriTemplate === 'string' && !session.templates.some((t) => t.uriTemplate === item.uriTemplate)) {
+            session.templates.push({ server: r.server, uriTemplate: item.uriTemplate });
+          }
+          items.push(item);
+        }
+      }
+    }
+    if (typeof response.result.nextCursor === 'string') more[r.server] = response.result.nextCursor;
+  }
+  if (!anyResult && firstError !== undefined) {
+    ctx.reply = firstError;
+    return;
+  }
+  const result: Params = { [list.items]: items };
+  if (Object.keys(more).length > 0) result.nextCursor = encodeCursor(more);
+  ctx.reply = { result };
+}

@@ -1,0 +1,276 @@
+// One agent session: its upstream links, the id maps between agent and upstreams, and the pipeline each request runs.
+import type { Logger } from 'pino';
+import type { UpstreamSpec } from '../config/resolve.js';
+import { type CallContext, cancelContext, createContext, type SessionView } from '../pipeline/context.js';
+import {
+  errorResponse,
+  isNotification,
+  isRequest,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  type RequestId,
+} from '../transport/jsonrpc.js';
+import type { DownstreamPort, MessageTransport } from '../transport/types.js';
+import { type Reply, replyForError, wire } from './downstream.js';
+import { NameTable } from './naming.js';
+import { type InitializeResult, UpstreamLink } from './upstream.js';
+
+export interface SessionOptions {
+  id: string;
+  /** A per-server endpoint's server, or undefined for the aggregated endpoint. */
+  server: string | undefined;
+  upstreams: readonly UpstreamSpec[];
+  separator: string;
+  pipeline: (ctx: CallContext) => Promise<void>;
+  downstream: DownstreamPort;
+  log: Logger;
+  version: string;
+  createTransport?: (spec: UpstreamSpec, log: Logger) => MessageTransport;
+  onClose?: (session: ProxySession) => void;
+}
+
+interface ServerRequest {
+  link: UpstreamLink;
+  upstreamId: RequestId;
+}
+
+export class ProxySession implements SessionView {
+  readonly id: string;
+  readonly server: string | undefined;
+  readonly links = new Map<string, UpstreamLink>();
+  readonly names: NameTable;
+  readonly resourceOwners = new Map<string, string>();
+  readonly templates: Array<{ server: string; uriTemplate: string }> = [];
+  lastActivity = Date.now();
+
+  private initialized = false;
+  private initializing: Promise<void> | undefined;
+  private closed = false;
+  /** Agent requests in flight, by the agent's id. */
+  private readonly inflight = new Map<RequestId, CallContext>();
+  /** Requests from upstreams to the agent, by the id the agent sees. */
+  private readonly serverRequests = new Map<string, ServerRequest>();
+  private nextServerRequest = 1;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: SessionOptions) {
+    this.id = opts.id;
+    this.server = opts.server;
+    this.log = opts.log.child({ session: opts.id });
+    const byPrefix = new Map<string, string>();
+    for (const spec of opts.upstreams) byPrefix.set(spec.prefix, spec.id);
+    this.names = new NameTable(opts.separator, byPrefix);
+  }
+
+  get isInitialized(): boolean {
+    return this.initialized;
+  }
+
+  get busy(): boolean {
+    return this.inflight.size > 0;
+  }
+
+  /** Everything the agent sends comes in here. Never throws. */
+  handle(message: JsonRpcMessage): void {
+    this.lastActivity = Date.now();
+    if (this.closed) return;
+    try {
+      if (isRequest(message)) this.onRequest(message);
+      else if (isNotification(message)) this.onNotification(message);
+      else this.onResponse(message as JsonRpcResponse);
+    } catch (err) {
+      this.log.error({ err }, 'unexpected error while handling a message');
+      if (isRequest(message)) this.reply(message.id, wire.internal());
+    }
+  }
+
+  private reply(id: RequestId, reply: Reply): void {
+    const message = 'error' in reply ? errorResponse(id, reply.error.code, reply.error.message, reply.error.data) : {
+      jsonrpc: '2.0' as const,
+      id,
+      result: reply.result,
+    };
+    this.opts.downstream.send(message, id);
+  }
+
+  private onRequest(request: JsonRpcRequest): void {
+    if (request.method === 'initialize') {
+      void this.initialize(request);
+      return;
+    }
+    if (!this.initialized) {
+      if (request.method === 'ping') return this.reply(request.id, { result: {} });
+      return this.reply(request.id, wire.invalidRequest('Server not initialized'));
+    }
+    if (this.inflight.has(request.id)) {
+      return this.reply(request.id, wire.invalidRequest(`Request id ${String(request.id)} is already in use`));
+    }
+    const ctx = createContext(this, request);
+    this.inflight.set(request.id, ctx);
+    this.opts.pipeline(ctx).then(
+      () => {
+        this.inflight.delete(request.id);
+        if (ctx.reply !== undefined && !ctx.cancelled && !this.closed) this.reply(request.id, ctx.reply);
+      },
+      (err: unknown) => {
+        this.inflight.delete(request.id);
+        this.log.error({ err, method: request.method }, 'pipeline failed');
+        if (!ctx.cancelled && !this.closed) this.reply(request.id, replyForError(err));
+      },
+    );
+  }
+
+  private async initialize(request: JsonRpcRequest): Promise<void> {
+    if (this.initializing) {
+      this.reply(request.id, wire.invalidRequest('Session already initialized'));
+      return;
+    }
+    const params = request.params ?? {};
+    let done!: () => void;
+    this.initializing = new Promise((r) => {
+      done = r;
+    });
+    const specs = this.server === undefined ? this.opts.upstreams : this.opts.upstreams.filter((s) => s.id === this.server);
+    for (const spec of specs) {
+      this.links.set(
+        spec.id,
+        new UpstreamLink({
+          spec,
+          log: this.log,
+          createTransport: this.opts.createTransport,
+          onServerRequest: (link, req) => this.onServerRequest(link, req),
+          onNotification: (link, n) => this.onUpstreamNotification(link, n),
+        }),
+      );
+    }
+    const started = await Promise.allSettled([...this.links.values()].map((l) => l.start(params)));
+    done();
+    if (this.closed) return;
+    const ok: Array<{ id: string; result: InitializeResult }> = [];
+    started.forEach((s, i) => {
+      const link = [...this.links.values()][i]!;
+      if (s.status === 'fulfilled') ok.push({ id: link.id, result: s.value });
+      else this.log.error({ upstream: link.id, err: (s.reason as Error).message }, 'upstream failed to start');
+    });
+    if (ok.length === 0) {
+      const reasons = [...this.links.values()].map((l) => `${l.id}: ${l.lastError?.message ?? 'unknown error'}`);
+      this.reply(request.id, wire.unavailable(`No upstream server could be started (${reasons.join('; ')})`));
+      return;
+    }
+    this.initialized = true;
+    this.reply(request.id, {
+      result: this.server === undefined ? this.aggregateInit(ok, params) : (ok[0]!.result as Record<string, unknown>),
+    });
+  }
+
+  /** The aggregated endpoint's own initialize result: the union of the upstreams' capabilities. */
+  private aggregateInit(
+    ok: Array<{ id: string; result: InitializeResult }>,
+    params: Record<string, unknown>,
+  ): Record<string, unknown> {
+    const capabilities: Record<string, Record<string, unknown>> = {};
+    const versions = new Set<string>();
+    const instructions: string[] = [];
+    for (const { id, result } of ok) {
+      if (typeof result.protocolVersion === 'string') versions.add(result.protocolVersion);
+      for (const [k, v] of Object.entries(result.capabilities ?? {})) {
+        if (k === 'experimental' || typeof v !== 'object' || v === null) continue;
+        capabilities[k] = { ...(capabilities[k] ?? {}), ...(v as Record<string, unknown>) };
+      }
+      if (result.instructions) instructions.push(`## ${id}\n${result.instructions}`);
+    }
+    const requested = typeof params.protocolVersion === 'string' ? params.protocolVersion : undefined;
+    const protocolVersion =
+      versions.size === 1 ? [...versions][0] : requested !== undefined && versions.has(requested) ? requested : [...versions].sort()[0];
+    const out: Record<string, unknown> = {
+      protocolVersion,
+      capabilities,
+      serverInfo: { name: 'mcp-warden', version: this.opts.version },
+    };
+    if (instructions.length > 0) out.instructions = instructions.join('\n\n');
+    return out;
+  }
+
+  private onNotification(n: JsonRpcNotification): void {
+    switch (n.method) {
+      case 'notifications/initialized':
+        for (const link of this.links.values()) link.confirmInitialized();
+        return;
+      case 'notifications/cancelled': {
+        const id = n.params?.requestId as RequestId | undefined;
+        const ctx = id === undefined ? undefined : this.inflight.get(id);
+        if (ctx) {
+          const reason = typeof n.params?.reason === 'string' ? n.params.reason : undefined;
+          cancelContext(ctx, reason);
+          this.inflight.delete(id!);
+        }
+        return;
+      }
+      default:
+        // roots/list_changed and anything else the agent announces: every upstream of the session hears it.
+        for (const link of this.links.values()) link.notify(n.method, n.params);
+    }
+  }
+
+  /** The agent's answer to a request an upstream sent it. */
+  private onResponse(response: JsonRpcResponse): void {
+    const key = typeof response.id === 'string' ? response.id : String(response.id);
+    const pending = this.serverRequests.get(key);
+    if (!pending) {
+      this.log.debug({ id: response.id }, 'response to an unknown request; ignored');
+      return;
+    }
+    this.serverRequests.delete(key);
+    pending.link.respond({ ...response, id: pending.upstreamId } as JsonRpcResponse);
+  }
+
+  /** The newest agent request that went to this upstream: the stream that server-to-client traffic belongs on. */
+  private relatedRequest(link: UpstreamLink): RequestId | undefined {
+    let found: RequestId | undefined;
+    for (const [id, ctx] of this.inflight) {
+      if (ctx.targets.some((t) => t.link === link)) found = id;
+    }
+    return found;
+  }
+
+  private onServerRequest(link: UpstreamLink, request: JsonRpcRequest): void {
+    const id = `warden-${this.nextServerRequest++}`;
+    this.serverRequests.set(id, { link, upstreamId: request.id });
+    this.opts.downstream.send({ ...request, id }, this.relatedRequest(link));
+  }
+
+  private onUpstreamNotification(link: UpstreamLink, n: JsonRpcNotification): void {
+    if (n.method === 'notifications/cancelled') {
+      // The upstream withdraws a request it sent the agent: translate its id to ours.
+      const upstreamId = n.params?.requestId;
+      for (const [id, pending] of this.serverRequests) {
+        if (pending.link === link && pending.upstreamId === upstreamId) {
+          this.serverRequests.delete(id);
+          this.opts.downstream.send({ ...n, params: { ...n.params, requestId: id } }, this.relatedRequest(link));
+          return;
+        }
+      }
+      return;
+    }
+    const related = n.method === 'notifications/message' ? this.relatedRequest(link) : undefined;
+    this.opts.downstream.send(n, related);
+  }
+
+  progress(request: JsonRpcRequest, params: Record<string, unknown>): void {
+    if (this.closed) return;
+    this.opts.downstream.send({ jsonrpc: '2.0', method: 'notifications/progress', params }, request.id);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const ctx of this.inflight.values()) cancelContext(ctx, 'session closed');
+    this.inflight.clear();
+    await this.initializing;
+    await Promise.all([...this.links.values()].map((l) => l.close()));
+    this.opts.downstream.close();
+    this.opts.onClose?.(this);
+  }
+}

@@ -1,0 +1,395 @@
+// One upstream MCP session: connects, initializes with the agent's capabilities, maps ids and progress tokens,
+// times out, cancels, and restarts a stdio server that died (with backoff).
+import type { Logger } from 'pino';
+import type { UpstreamSpec } from '../config/resolve.js';
+import { WardenError } from '../errors.js';
+import { createHttpClientTransport, createSseClientTransport } from '../transport/http-client.js';
+import {
+  CONNECTION_CLOSED,
+  type JsonRpcError,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  REQUEST_TIMEOUT,
+  errorResponse,
+  isRequest,
+  isResponse,
+} from '../transport/jsonrpc.js';
+import { StdioClientTransport } from '../transport/stdio-client.js';
+import type { MessageTransport } from '../transport/types.js';
+
+export interface InitializeResult {
+  protocolVersion?: string;
+  capabilities?: Record<string, unknown>;
+  serverInfo?: { name?: string; version?: string } & Record<string, unknown>;
+  instructions?: string;
+  [k: string]: unknown;
+}
+
+export interface CallOptions {
+  timeoutMs?: number;
+  /** Receives upstream progress with the caller's own token restored. */
+  onProgress?: (params: Record<string, unknown>) => void;
+}
+
+export interface UpstreamCall {
+  upstreamId: number;
+  /** The upstream's response, its id still the upstream's; undefined when the call was cancelled. */
+  response: Promise<JsonRpcResponse | undefined>;
+}
+
+export interface UpstreamLinkOptions {
+  spec: UpstreamSpec;
+  log: Logger;
+  /** A request the upstream sends to the client (sampling, elicitation, roots). */
+  onServerRequest: (link: UpstreamLink, request: JsonRpcRequest) => void;
+  onNotification: (link: UpstreamLink, notification: JsonRpcNotification) => void;
+  /** Test seam and extension point: how a transport is made for a spec. */
+  createTransport?: (spec: UpstreamSpec, log: Logger) => MessageTransport;
+}
+
+interface Pending {
+  id: number;
+  resolve: (r: JsonRpcResponse | undefined) => void;
+  timer: NodeJS.Timeout | undefined;
+  timeoutMs: number;
+  progressToken: string | number | undefined;
+  callerToken: unknown;
+  onProgress: ((params: Record<string, unknown>) => void) | undefined;
+  method: string;
+}
+
+type LinkState = 'new' | 'starting' | 'ready' | 'down' | 'closed';
+
+const MAX_BACKOFF_MS = 30_000;
+const FIRST_BACKOFF_MS = 200;
+
+export function defaultTransport(spec: UpstreamSpec, log: Logger): MessageTransport {
+  if (spec.kind === 'stdio') {
+    return new StdioClientTransport({
+      command: spec.command ?? '',
+      args: spec.args,
+      env: spec.env,
+      cwd: spec.cwd,
+      log,
+    });
+  }
+  if (spec.kind === 'sse') return createSseClientTransport(spec.url ?? '', spec.headers);
+  return createHttpClientTransport(spec.url ?? '', spec.headers);
+}
+
+export class UpstreamLink {
+  readonly spec: UpstreamSpec;
+  readonly id: string;
+  initResult: InitializeResult | undefined;
+  /** Why the last start failed, for requests that arrive while the upstream is down. */
+  lastError: WardenError | undefined;
+
+  private state: LinkState = 'new';
+  private transport: MessageTransport | undefined;
+  private nextId = 1;
+  private nextToken = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly progress = new Map<string | number, Pending>();
+  private initParams: Record<string, unknown> | undefined;
+  private clientInitialized = false;
+  private waiters: Array<() => void> = [];
+  private backoffMs = FIRST_BACKOFF_MS;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readyAt = 0;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: UpstreamLinkOptions) {
+    this.spec = opts.spec;
+    this.id = opts.spec.id;
+    this.log = opts.log.child({ upstream: this.id });
+  }
+
+  get ready(): boolean {
+    return this.state === 'ready';
+  }
+
+  capability(name: string): unknown {
+    return this.initResult?.capabilities?.[name];
+  }
+
+  /** Connects and sends `initialize` with the agent's own params. Throws UPSTREAM_START_FAILED. */
+  async start(initParams: Record<string, unknown>): Promise<InitializeResult> {
+    this.initParams = initParams;
+    return this.connect();
+  }
+
+  /** Forwards the agent's `notifications/initialized` (and remembers it for restarts). */
+  confirmInitialized(): void {
+    this.clientInitialized = true;
+    if (this.state === 'ready') void this.write({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  }
+
+  private async connect(): Promise<InitializeResult> {
+    this.state = 'starting';
+    const transport = (this.opts.createTransport ?? defaultTransport)(this.spec, this.log);
+    this.transport = transport;
+    transport.onmessage = (m) => this.onMessage(m);
+    transport.onerror = (err) => this.log.warn({ err: err.message }, 'upstream transport error');
+    transport.onclose = (err) => {
+      if (this.transport === transport) this.onTransportClosed(err);
+    };
+    try {
+      await transport.start();
+      const init = await this.rawRequest('initialize', this.initParams ?? {}, this.spec.timeoutMs);
+      if ('error' in init) {
+        throw new WardenError('UPSTREAM_START_FAILED', `initialize failed: ${init.error.message}`);
+      }
+      const result = init.result as InitializeResult;
+      if (typeof result.protocolVersion === 'string') transport.setProtocolVersion?.(result.protocolVersion);
+      this.initResult = result;
+      this.state = 'ready';
+      this.readyAt = Date.now();
+      this.lastError = undefined;
+      if (this.clientInitialized) void this.write({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
+      return result;
+    } catch (cause) {
+      const err =
+        cause instanceof WardenError && cause.code === 'UPSTREAM_START_FAILED'
+          ? cause
+          : new WardenError('UPSTREAM_START_FAILED', (cause as Error).message, { cause });
+      this.lastError = err;
+      if (this.transport === transport) this.transport = undefined;
+      // close() may have run while we awaited: a closed link stays closed.
+      if ((this.state as LinkState) !== 'closed') this.state = 'down';
+      await transport.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  private onTransportClosed(err: Error | undefined): void {
+    this.transport = undefined;
+    if (this.state === 'closed') return;
+    const reason = err?.message ?? 'connection closed';
+    this.log.warn({ reason }, 'upstream went away');
+    this.lastError = new WardenError('UPSTREAM_CLOSED', `upstream ${this.id} closed: ${reason}`);
+    this.failPending(CONNECTION_CLOSED, `Upstream ${this.id} closed: ${reason}`);
+    const wasReady = this.state === 'ready';
+    this.state = 'down';
+    // Only a server that worked is restarted; one that never initialized is reported, not hammered.
+    if (wasReady && this.initResult !== undefined) this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    if (this.restartTimer || this.state === 'closed') return;
+    // A server that stayed up for a while earns a fresh backoff.
+    if (this.readyAt !== 0 && Date.now() - this.readyAt > MAX_BACKOFF_MS) this.backoffMs = FIRST_BACKOFF_MS;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+    this.log.info({ delayMs: delay }, 'restarting upstream');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.state === 'closed') return;
+      this.connect().catch((err: Error) => {
+        this.log.warn({ err: err.message }, 'upstream restart failed');
+        if (this.state !== 'closed') this.scheduleRestart();
+      });
+    }, delay);
+    this.restartTimer.unref();
+  }
+
+  private failPending(code: number, message: string): void {
+    for (const [id, p] of this.pending) {
+      if (p.timer) clearTimeout(p.timer);
+      if (p.progressToken !== undefined) this.progress.delete(p.progressToken);
+      p.resolve(errorResponse(id, code, message) as JsonRpcError);
+    }
+    this.pending.clear();
+  }
+
+  /** Waits until the upstream is ready again (after a restart), or fails with why it is not. */
+  private async whenReady(timeoutMs: number): Promise<void> {
+    if (this.state === 'ready') return;
+    if (this.state === 'closed') throw new WardenError('UPSTREAM_CLOSED', `upstream ${this.id} is closed`);
+    // Never ready and not restarting: fail at once with the start error.
+    if (this.state === 'down' && !this.restartTimer && this.initResult === undefined) {
+      throw this.lastError ?? new WardenError('UPSTREAM_CLOSED', `upstream ${this.id} is not running`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        reject(
+          new WardenError('UPSTREAM_TIMEOUT', `upstream ${this.id} did not come back within ${timeoutMs} ms`, {
+            cause: this.lastError,
+          }),
+        );
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push(done);
+    });
+  }
+
+  private rawRequest(method: string, params: Record<string, unknown>, timeoutMs: number): Promise<JsonRpcResponse> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const p: Pending = {
+        id,
+        resolve: (r) => resolve(r ?? (errorResponse(id, CONNECTION_CLOSED, 'cancelled') as JsonRpcError)),
+        timer: undefined,
+        timeoutMs,
+        progressToken: undefined,
+        callerToken: undefined,
+        onProgress: undefined,
+        method,
+      };
+      this.armTimer(id, p);
+      this.pending.set(id, p);
+      this.write({ jsonrpc: '2.0', id, method, params }).catch((err: Error) => {
+        this.settle(id, errorResponse(id, CONNECTION_CLOSED, `Upstream ${this.id}: ${err.message}`) as JsonRpcError);
+      });
+    });
+  }
+
+  /**
+   * Sends a request upstream. The params object is not modified; when it carries a progress token, a copy with a
+   * token of the gateway's own goes upstream and progress comes back under the caller's token.
+   */
+  call(method: string, params: Record<string, unknown> | undefined, options: CallOptions = {}): UpstreamCall {
+    const id = this.nextId++;
+    const timeoutMs = options.timeoutMs ?? this.spec.timeoutMs;
+    let outgoing = params;
+    let progressToken: string | number | undefined;
+    let callerToken: unknown;
+    const meta = params?._meta as Record<string, unknown> | undefined;
+    if (meta !== undefined && meta.progressToken !== undefined) {
+      callerToken = meta.progressToken;
+      progressToken = this.nextToken++;
+      outgoing = { ...params, _meta: { ...meta, progressToken } };
+    }
+    const response = new Promise<JsonRpcResponse | undefined>((resolve) => {
+      const p: Pending = {
+        id,
+        resolve,
+        timer: undefined,
+        timeoutMs,
+        progressToken,
+        callerToken,
+        onProgress: options.onProgress,
+        method,
+      };
+      this.pending.set(id, p);
+      if (progressToken !== undefined) this.progress.set(progressToken, p);
+      const message: JsonRpcRequest =
+        outgoing === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: outgoing };
+      const send = () => {
+        if (!this.pending.has(id)) return; // cancelled or timed out while waiting for a restart
+        this.armTimer(id, p);
+        this.write(message).catch((err: Error) => {
+          this.settle(id, errorResponse(id, CONNECTION_CLOSED, `Upstream ${this.id}: ${err.message}`) as JsonRpcError);
+        });
+      };
+      if (this.state === 'ready') send();
+      else {
+        this.whenReady(timeoutMs).then(send, (err: WardenError) => {
+          this.settle(id, errorResponse(id, CONNECTION_CLOSED, err.message) as JsonRpcError);
+        });
+      }
+    });
+    return { upstreamId: id, response };
+  }
+
+  /** Cancels a call: tells the upstream, and settles the call with no response (the agent asked for none). */
+  cancel(upstreamId: number, reason?: string): void {
+    if (!this.pending.has(upstreamId)) return;
+    this.settle(upstreamId, undefined);
+    const params: Record<string, unknown> = { requestId: upstreamId };
+    if (reason !== undefined) params.reason = reason;
+    void this.write({ jsonrpc: '2.0', method: 'notifications/cancelled', params }).catch(() => {});
+  }
+
+  notify(method: string, params?: Record<string, unknown>): void {
+    if (this.state !== 'ready') return;
+    const message: JsonRpcNotification =
+      params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params };
+    void this.write(message).catch((err: Error) => this.log.debug({ err: err.message }, 'notify failed'));
+  }
+
+  /** Answers a request the upstream sent us (a server-to-client request). */
+  respond(response: JsonRpcResponse): void {
+    void this.write(response).catch((err: Error) => this.log.debug({ err: err.message }, 'respond failed'));
+  }
+
+  private armTimer(id: number, p: Pending): void {
+    if (p.timer) clearTimeout(p.timer);
+    p.timer = setTimeout(() => {
+      this.log.warn({ method: p.method, timeoutMs: p.timeoutMs }, 'upstream request timed out');
+      void this.write({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: id, reason: 'timeout' },
+      }).catch(() => {});
+      this.settle(
+        id,
+        errorResponse(
+          id,
+          REQUEST_TIMEOUT,
+          `Upstream ${this.id} did not answer ${p.method} within ${p.timeoutMs} ms`,
+        ) as JsonRpcError,
+      );
+    }, p.timeoutMs);
+  }
+
+  private settle(id: number, response: JsonRpcResponse | undefined): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    if (p.timer) clearTimeout(p.timer);
+    if (p.progressToken !== undefined) this.progress.delete(p.progressToken);
+    p.resolve(response);
+  }
+
+  private write(message: JsonRpcMessage): Promise<void> {
+    const t = this.transport;
+    if (!t) return Promise.reject(new WardenError('UPSTREAM_CLOSED', 'not connected'));
+    return t.send(message);
+  }
+
+  private onMessage(m: JsonRpcMessage): void {
+    if (isResponse(m)) {
+      if (typeof m.id === 'number') this.settle(m.id, m);
+      return;
+    }
+    if (isRequest(m)) {
+      // The gateway is the upstream's client: it answers pings itself.
+      if (m.method === 'ping') {
+        this.respond({ jsonrpc: '2.0', id: m.id, result: {} });
+        return;
+      }
+      this.opts.onServerRequest(this, m);
+      return;
+    }
+    if (m.method === 'notifications/progress') {
+      const token = m.params?.progressToken as string | number | undefined;
+      const p = token === undefined ? undefined : this.progress.get(token);
+      if (!p) return; // progress for a token we never handed out: dropped
+      if (p.timer) this.armTimer(p.id, p);
+      p.onProgress?.({ ...m.params, progressToken: p.callerToken });
+      return;
+    }
+    this.opts.onNotification(this, m);
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.failPending(CONNECTION_CLOSED, `Upstream ${this.id} closed`);
+    for (const w of this.waiters) w();
+    this.waiters = [];
+    const t = this.transport;
+    this.transport = undefined;
+    await t?.close().catch(() => {});
+  }
+}

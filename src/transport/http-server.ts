@@ -1,0 +1,540 @@
+// Agent-facing HTTP: Streamable HTTP at /mcp and /mcp/<server>, legacy SSE at /sse; sessions, streams, guards.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import {
+  checkMessage,
+  errorResponse,
+  idOf,
+  INVALID_REQUEST,
+  isRequest,
+  isResponse,
+  type JsonRpcMessage,
+  PARSE_ERROR,
+  type RequestId,
+} from './jsonrpc.js';
+import type { DownstreamPort, SessionFactory, SessionSink } from './types.js';
+
+/** Protocol versions an agent may name in MCP-Protocol-Version. */
+export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
+const MAX_QUEUED = 1000;
+const MAX_BATCH = 100;
+/** SDK error code for "session not found". */
+const SESSION_NOT_FOUND = -32001;
+const SERVER_ERROR = -32000;
+
+export interface HttpEndpointOptions {
+  log: Logger;
+  /** Server ids that have a per-server endpoint. */
+  servers: ReadonlySet<string>;
+  createSession: SessionFactory;
+  maxBodyBytes: number;
+  sessionIdleMs: number;
+  /** Host header names accepted (without port); undefined = any. */
+  allowedHosts: ReadonlySet<string> | undefined;
+  /** Origins accepted when an Origin header is present. */
+  allowedOrigin: (origin: string) => boolean;
+}
+
+function writeJsonError(res: ServerResponse, status: number, code: number, message: string, id: RequestId | null = null) {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const body = JSON.stringify(errorResponse(id, code, message));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sseEvent(message: JsonRpcMessage): string {
+  return `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+}
+
+function accepts(req: IncomingMessage, type: string): boolean {
+  const accept = req.headers.accept;
+  if (accept === undefined) return false;
+  return accept.includes(type) || accept.includes('*/*');
+}
+
+/** The response stream of one POST that carried requests: JSON when only answers come back, SSE when more does. */
+class PostStream {
+  private readonly waiting = new Set<RequestId>();
+  private readonly buffered: JsonRpcMessage[] = [];
+  private mode: 'pending' | 'sse' | 'done' = 'pending';
+
+  constructor(
+    private readonly res: ServerResponse,
+    ids: RequestId[],
+    private readonly batch: boolean,
+    private readonly headers: Record<string, string>,
+  ) {
+    for (const id of ids) this.waiting.add(id);
+    res.on('close', () => {
+      if (this.mode !== 'done') this.mode = 'done';
+    });
+  }
+
+  get open(): boolean {
+    return this.mode !== 'done';
+  }
+
+  /** Returns false when the stream is gone, so the caller can route the message elsewhere. */
+  deliver(message: JsonRpcMessage, answers: RequestId | undefined): boolean {
+    if (this.mode === 'done') return false;
+    if (answers !== undefined) this.waiting.delete(answers);
+    const finished = this.waiting.size === 0;
+    if (this.mode === 'pending') {
+      if (answers !== undefined) {
+        this.buffered.push(message);
+        if (!finished) return true;
+        const body = JSON.stringify(this.batch ? this.buffered : this.buffered[0]);
+        this.res.writeHead(200, {
+          ...this.headers,
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+        });
+        this.res.end(body);
+        this.mode = 'done';
+        return true;
+      }
+      this.res.writeHead(200, {
+        ...this.headers,
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+      });
+      this.res.flushHeaders();
+      this.mode = 'sse';
+      for (const m of this.buffered) this.res.write(sseEvent(m));
+      this.buffered.length = 0;
+    }
+    this.res.write(sseEvent(message));
+    if (finished && answers !== undefined) {
+      this.res.end();
+      this.mode = 'done';
+    }
+    return true;
+  }
+
+  end(): void {
+    if (this.mode === 'done') return;
+    this.mode = 'done';
+    if (this.res.headersSent) this.res.end();
+    else writeJsonError(this.res, 503, SERVER_ERROR, 'Session closed');
+  }
+}
+
+/** A Streamable HTTP session: routes each outgoing message to the stream it belongs to. */
+class StreamableSession implements DownstreamPort {
+  sink!: SessionSink;
+  standalone: ServerResponse | undefined;
+  private readonly queue: JsonRpcMessage[] = [];
+  readonly streams = new Map<RequestId, PostStream>();
+  initId: RequestId | undefined;
+  closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly endpoint: string | undefined,
+    private readonly log: Logger,
+    private readonly onInitFailed: () => void,
+  ) {}
+
+  send(message: JsonRpcMessage, relatedRequestId?: RequestId): void {
+    if (this.closed) return;
+    if (isResponse(message)) {
+      const id = message.id as RequestId;
+      const stream = this.streams.get(id);
+      this.streams.delete(id);
+      if (stream?.deliver(message, id)) {
+        if (id === this.initId) {
+          this.initId = undefined;
+          if ('error' in message) this.onInitFailed();
+        }
+        return;
+      }
+      this.log.debug({ id }, 'response for a closed stream dropped');
+      return;
+    }
+    if (relatedRequestId !== undefined) {
+      const stream = this.streams.get(relatedRequestId);
+      if (stream?.deliver(message, undefined)) return;
+    }
+    this.sendStandalone(message);
+  }
+
+  private sendStandalone(message: JsonRpcMessage): void {
+    if (this.standalone && !this.standalone.writableEnded) {
+      this.standalone.write(sseEvent(message));
+      return;
+    }
+    if (this.queue.length >= MAX_QUEUED) this.queue.shift();
+    this.queue.push(message);
+  }
+
+  openStandalone(res: ServerResponse): void {
+    this.standalone = res;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'mcp-session-id': this.id,
+    });
+    res.flushHeaders();
+    for (const m of this.queue.splice(0)) res.write(sseEvent(m));
+    res.on('close', () => {
+      if (this.standalone === res) this.standalone = undefined;
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.streams.values()) s.end();
+    this.streams.clear();
+    this.standalone?.end();
+    this.standalone = undefined;
+  }
+}
+
+/** A legacy HTTP+SSE session (protocol 2024-11-05): everything goes down one event stream. */
+class LegacySseSession implements DownstreamPort {
+  sink!: SessionSink;
+  closed = false;
+  constructor(readonly res: ServerResponse) {}
+
+  send(message: JsonRpcMessage): void {
+    if (!this.closed && !this.res.writableEnded) this.res.write(sseEvent(message));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.res.end();
+  }
+}
+
+export class HttpEndpoint {
+  private readonly sessions = new Map<string, StreamableSession>();
+  private readonly legacy = new Map<string, LegacySseSession>();
+  private readonly reaper: NodeJS.Timeout;
+  private draining = false;
+
+  constructor(private readonly opts: HttpEndpointOptions) {
+    const every = Math.max(1000, Math.min(opts.sessionIdleMs / 4, 60_000));
+    this.reaper = setInterval(() => this.reapIdle(), every);
+    this.reaper.unref();
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size + this.legacy.size;
+  }
+
+  get inflight(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.sink?.busy) n++;
+    for (const s of this.legacy.values()) if (s.sink?.busy) n++;
+    return n;
+  }
+
+  /** The request listener for node:http. Never throws. */
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.route(req, res).catch((err: unknown) => {
+      this.opts.log.error({ err }, 'unexpected error in HTTP handler');
+      if (!res.headersSent) writeJsonError(res, 500, -32603, 'Internal error in mcp-warden');
+      else res.end();
+    });
+  };
+
+  private guard(req: IncomingMessage, res: ServerResponse): boolean {
+    const host = req.headers.host;
+    if (this.opts.allowedHosts !== undefined) {
+      const name = host === undefined ? '' : hostName(host);
+      if (!this.opts.allowedHosts.has(name)) {
+        writeJsonError(res, 403, SERVER_ERROR, `Forbidden: Host ${host ?? '(none)'} is not allowed`);
+        return false;
+      }
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.opts.allowedOrigin(origin)) {
+      writeJsonError(res, 403, SERVER_ERROR, `Forbidden: Origin ${origin} is not allowed`);
+      return false;
+    }
+    return true;
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const parts = path.split('/').filter((p) => p !== '');
+    const root = parts[0];
+    if (root !== 'mcp' && root !== 'sse' && root !== 'messages') {
+      writeJsonError(res, 404, SERVER_ERROR, 'Not found');
+      return;
+    }
+    if (!this.guard(req, res)) return;
+    if (this.draining) {
+      res.setHeader('connection', 'close');
+      writeJsonError(res, 503, SERVER_ERROR, 'Gateway is shutting down');
+      return;
+    }
+    if (root === 'messages') return this.legacyPost(req, res, url.slice(q + 1));
+    if (parts.length > 2) {
+      writeJsonError(res, 404, SERVER_ERROR, 'Not found');
+      return;
+    }
+    let endpoint: string | undefined;
+    if (parts.length === 2) {
+      endpoint = decodeURIComponent(parts[1]!);
+      if (!this.opts.servers.has(endpoint)) {
+        writeJsonError(res, 404, SERVER_ERROR, 'Not found');
+        return;
+      }
+    }
+    if (root === 'sse') {
+      if (req.method !== 'GET') {
+        res.setHeader('allow', 'GET');
+        writeJsonError(res, 405, SERVER_ERROR, 'Method not allowed');
+        return;
+      }
+      return this.legacyOpen(req, res, endpoint, parts.length === 2 ? `/${parts[1]}` : '');
+    }
+    switch (req.method) {
+      case 'POST':
+        return this.post(req, res, endpoint);
+      case 'GET':
+        return this.get(req, res, endpoint);
+      case 'DELETE':
+        return this.delete(req, res, endpoint);
+      default:
+        res.setHeader('allow', 'GET, POST, DELETE');
+        writeJsonError(res, 405, SERVER_ERROR, 'Method not allowed');
+    }
+  }
+
+  /** Reads and parses a JSON body within the size limit; answers the error itself and returns undefined on failure. */
+  private async readJson(req: IncomingMessage, res: ServerResponse): Promise<{ value: unknown } | undefined> {
+    const type = req.headers['content-type'];
+    if (type === undefined || !type.toLowerCase().includes('application/json')) {
+      writeJsonError(res, 415, SERVER_ERROR, 'Unsupported Media Type: Content-Type must be application/json');
+      return undefined;
+    }
+    const max = this.opts.maxBodyBytes;
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > max) {
+      res.setHeader('connection', 'close');
+      writeJsonError(res, 413, SERVER_ERROR, `Payload Too Large: body exceeds ${max} bytes`);
+      req.resume();
+      return undefined;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > max) {
+          res.setHeader('connection', 'close');
+          writeJsonError(res, 413, SERVER_ERROR, `Payload Too Large: body exceeds ${max} bytes`);
+          req.destroy();
+          return undefined;
+        }
+        chunks.push(chunk as Buffer);
+      }
+    } catch {
+      return undefined; // the client went away mid-body
+    }
+    const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    try {
+      return { value: JSON.parse(text) };
+    } catch {
+      writeJsonError(res, 400, PARSE_ERROR, 'Parse error: Invalid JSON');
+      return undefined;
+    }
+  }
+
+  /** Checks every message of a body; answers the error itself and returns undefined when one is invalid. */
+  private messagesOf(value: unknown, res: ServerResponse): { messages: JsonRpcMessage[]; batch: boolean } | undefined {
+    const batch = Array.isArray(value);
+    const list: unknown[] = batch ? (value as unknown[]) : [value];
+    if (list.length === 0 || list.length > MAX_BATCH) {
+      writeJsonError(res, 400, INVALID_REQUEST, `Invalid Request: a batch holds 1 to ${MAX_BATCH} messages`);
+      return undefined;
+    }
+    for (const m of list) {
+      const problem = checkMessage(m);
+      if (problem !== undefined) {
+        writeJsonError(res, 400, INVALID_REQUEST, `Invalid Request: ${problem}`, idOf(m));
+        return undefined;
+      }
+    }
+    return { messages: list as JsonRpcMessage[], batch };
+  }
+
+  private findSession(req: IncomingMessage, res: ServerResponse, endpoint: string | undefined) {
+    const sid = req.headers['mcp-session-id'];
+    if (typeof sid !== 'string' || sid === '') {
+      writeJsonError(res, 400, SERVER_ERROR, 'Bad Request: Mcp-Session-Id header is required');
+      return undefined;
+    }
+    const session = this.sessions.get(sid);
+    // A session belongs to the endpoint that opened it: another endpoint's id is as unknown as a made-up one.
+    if (!session || session.endpoint !== endpoint) {
+      writeJsonError(res, 404, SESSION_NOT_FOUND, 'Session not found');
+      return undefined;
+    }
+    const version = req.headers['mcp-protocol-version'];
+    if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+      writeJsonError(
+        res,
+        400,
+        SERVER_ERROR,
+        `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
+      );
+      return undefined;
+    }
+    return session;
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse, endpoint: string | undefined): Promise<void> {
+    if (!accepts(req, 'application/json') || !accepts(req, 'text/event-stream')) {
+      writeJsonError(res, 406, SERVER_ERROR, 'Not Acceptable: Client must accept both application/json and text/event-stream');
+      return;
+    }
+    const body = await this.readJson(req, res);
+    if (body === undefined) return;
+    const parsed = this.messagesOf(body.value, res);
+    if (parsed === undefined) return;
+    const { messages, batch } = parsed;
+    const init = messages.find((m) => isRequest(m) && m.method === 'initialize');
+    let session: StreamableSession | undefined;
+    if (init !== undefined) {
+      if (messages.length > 1) {
+        writeJsonError(res, 400, INVALID_REQUEST, 'Invalid Request: Only one initialization request is allowed');
+        return;
+      }
+      const id = randomUUID();
+      const created = new StreamableSession(id, endpoint, this.opts.log, () => {
+        this.sessions.delete(id);
+        void created.sink.close();
+      });
+      created.sink = this.opts.createSession(endpoint, created, id);
+      created.initId = (init as { id: RequestId }).id;
+      this.sessions.set(id, created);
+      session = created;
+    } else {
+      session = this.findSession(req, res, endpoint);
+      if (session === undefined) return;
+    }
+    const ids: RequestId[] = [];
+    for (const m of messages) if (isRequest(m)) ids.push(m.id);
+    if (ids.length === 0) {
+      res.writeHead(202, { 'mcp-session-id': session.id });
+      res.end();
+    } else {
+      const stream = new PostStream(res, ids, batch, { 'mcp-session-id': session.id });
+      for (const id of ids) session.streams.set(id, stream);
+      res.on('close', () => {
+        for (const id of ids) if (session.streams.get(id) === stream && !stream.open) session.streams.delete(id);
+      });
+    }
+    for (const m of messages) session.sink.handle(m);
+  }
+
+  private get(req: IncomingMessage, res: ServerResponse, endpoint: string | undefined): void {
+    if (!accepts(req, 'text/event-stream')) {
+      writeJsonError(res, 406, SERVER_ERROR, 'Not Acceptable: Client must accept text/event-stream');
+      return;
+    }
+    const session = this.findSession(req, res, endpoint);
+    if (session === undefined) return;
+    if (session.standalone !== undefined) {
+      writeJsonError(res, 409, SERVER_ERROR, 'Conflict: Only one SSE stream is allowed per session');
+      return;
+    }
+    session.openStandalone(res);
+  }
+
+  private async delete(req: IncomingMessage, res: ServerResponse, endpoint: string | undefined): Promise<void> {
+    const session = this.findSession(req, res, endpoint);
+    if (session === undefined) return;
+    this.sessions.delete(session.id);
+    await session.sink.close();
+    res.writeHead(200);
+    res.end();
+  }
+
+  private legacyOpen(req: IncomingMessage, res: ServerResponse, endpoint: string | undefined, suffix: string): void {
+    if (!accepts(req, 'text/event-stream')) {
+      writeJsonError(res, 406, SERVER_ERROR, 'Not Acceptable: Client must accept text/event-stream');
+      return;
+    }
+    const id = randomUUID();
+    const session = new LegacySseSession(res);
+    session.sink = this.opts.createSession(endpoint, session, id);
+    this.legacy.set(id, session);
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+    });
+    res.write(`event: endpoint\ndata: /messages${suffix}?sessionId=${id}\n\n`);
+    res.on('close', () => {
+      this.legacy.delete(id);
+      void session.sink.close();
+    });
+  }
+
+  private async legacyPost(req: IncomingMessage, res: ServerResponse, query: string): Promise<void> {
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      writeJsonError(res, 405, SERVER_ERROR, 'Method not allowed');
+      return;
+    }
+    const sid = new URLSearchParams(query).get('sessionId');
+    const session = sid === null ? undefined : this.legacy.get(sid);
+    if (!session) {
+      writeJsonError(res, 404, SESSION_NOT_FOUND, 'Session not found');
+      return;
+    }
+    const body = await this.readJson(req, res);
+    if (body === undefined) return;
+    const parsed = this.messagesOf(body.value, res);
+    if (parsed === undefined) return;
+    res.writeHead(202, { 'content-type': 'text/plain' });
+    res.end('Accepted');
+    for (const m of parsed.messages) session.sink.handle(m);
+  }
+
+  private reapIdle(): void {
+    const cutoff = Date.now() - this.opts.sessionIdleMs;
+    for (const [id, s] of this.sessions) {
+      if (s.sink.busy || s.standalone !== undefined || s.sink.lastActivity > cutoff) continue;
+      this.opts.log.info({ session: id }, 'closing idle session');
+      this.sessions.delete(id);
+      void s.sink.close();
+    }
+  }
+
+  /** Refuses new work, waits for in-flight requests (up to `graceMs`), then closes every session. */
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    clearInterval(this.reaper);
+    const deadline = Date.now() + graceMs;
+    while (this.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const all = [...this.sessions.values(), ...this.legacy.values()];
+    this.sessions.clear();
+    this.legacy.clear();
+    await Promise.all(all.map((s) => s.sink.close()));
+  }
+}
+
+/** `example.com:7420` -> `example.com`, `[::1]:7420` -> `[::1]`. */
+export function hostName(host: string): string {
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    return end === -1 ? host.toLowerCase() : host.slice(0, end + 1).toLowerCase();
+  }
+  const colon = host.indexOf(':');
+  return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
+}

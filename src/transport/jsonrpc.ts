@@ -1,0 +1,106 @@
+// JSON-RPC 2.0 message shapes and a cheap structural check used on every message that crosses the gateway.
+
+export type RequestId = string | number;
+
+export interface JsonRpcRequest {
+  jsonrpc: '2.0';
+  id: RequestId;
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+export interface JsonRpcNotification {
+  jsonrpc: '2.0';
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+export interface JsonRpcErrorObject {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+export interface JsonRpcResult {
+  jsonrpc: '2.0';
+  id: RequestId;
+  result: Record<string, unknown>;
+}
+
+export interface JsonRpcError {
+  jsonrpc: '2.0';
+  id: RequestId | null;
+  error: JsonRpcErrorObject;
+}
+
+export type JsonRpcResponse = JsonRpcResult | JsonRpcError;
+export type JsonRpcMessage = JsonRpcRequest | JsonRpcNotification | JsonRpcResponse;
+
+export const PARSE_ERROR = -32700;
+export const INVALID_REQUEST = -32600;
+export const METHOD_NOT_FOUND = -32601;
+export const INVALID_PARAMS = -32602;
+export const INTERNAL_ERROR = -32603;
+/** MCP: request timed out / connection closed (SDK ErrorCode values). */
+export const CONNECTION_CLOSED = -32000;
+export const REQUEST_TIMEOUT = -32001;
+
+export function isRequest(m: JsonRpcMessage): m is JsonRpcRequest {
+  return 'method' in m && 'id' in m;
+}
+
+export function isNotification(m: JsonRpcMessage): m is JsonRpcNotification {
+  return 'method' in m && !('id' in m);
+}
+
+export function isResponse(m: JsonRpcMessage): m is JsonRpcResponse {
+  return !('method' in m) && ('result' in m || 'error' in m);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isId(v: unknown): v is RequestId {
+  return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+/**
+ * Checks that a parsed value is one JSON-RPC 2.0 message. Returns a reason when it is not.
+ * Deliberately structural and allocation-free: it runs on every message.
+ */
+export function checkMessage(v: unknown): string | undefined {
+  if (!isPlainObject(v)) return 'message must be a JSON object';
+  if (v.jsonrpc !== '2.0') return 'jsonrpc must be "2.0"';
+  if ('method' in v) {
+    if (typeof v.method !== 'string' || v.method === '') return 'method must be a non-empty string';
+    if ('id' in v && !isId(v.id)) return 'id must be a string or a number';
+    if ('params' in v && v.params !== undefined && !isPlainObject(v.params)) return 'params must be an object';
+    return undefined;
+  }
+  if (!('id' in v)) return 'message has neither method nor id';
+  if ('result' in v) {
+    if (!isId(v.id)) return 'id must be a string or a number';
+    if (!isPlainObject(v.result)) return 'result must be an object';
+    return undefined;
+  }
+  if ('error' in v) {
+    if (v.id !== null && !isId(v.id)) return 'id must be a string, a number or null';
+    const e = v.error;
+    if (!isPlainObject(e) || typeof e.code !== 'number' || typeof e.message !== 'string') {
+      return 'error must be an object with a numeric code and a string message';
+    }
+    return undefined;
+  }
+  return 'response has neither result nor error';
+}
+
+/** The id of a parsed value when it has a usable one, for error replies to invalid messages. */
+export function idOf(v: unknown): RequestId | null {
+  return isPlainObject(v) && isId(v.id) ? v.id : null;
+}
+
+export function errorResponse(id: RequestId | null, code: number, message: string, data?: unknown): JsonRpcError {
+  const error: JsonRpcErrorObject = data === undefined ? { code, message } : { code, message, data };
+  return { jsonrpc: '2.0', id, error };
+}

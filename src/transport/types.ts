@@ -1,0 +1,31 @@
+// The one message-level interface every transport implements, in both directions (the SDK's Transport, narrowed).
+import type { JsonRpcMessage, RequestId } from './jsonrpc.js';
+
+export interface MessageTransport {
+  start(): Promise<void>;
+  /** Resolves when the message is handed to the wire; rejects when it cannot be. */
+  send(message: JsonRpcMessage): Promise<void>;
+  close(): Promise<void>;
+  onmessage?: (message: JsonRpcMessage) => void;
+  onclose?: (error?: Error) => void;
+  onerror?: (error: Error) => void;
+  /** Called after initialize so HTTP transports can send the MCP-Protocol-Version header. */
+  setProtocolVersion?: (version: string) => void;
+}
+
+/** Where a session's messages for the agent go. `relatedRequestId` picks the HTTP stream they travel on. */
+export interface DownstreamPort {
+  send(message: JsonRpcMessage, relatedRequestId?: RequestId): void;
+  close(): void;
+}
+
+/** What a transport hands an agent's messages to: a session (proxy/session.ts), seen from the transport side. */
+export interface SessionSink {
+  handle(message: JsonRpcMessage): void;
+  close(): Promise<void>;
+  readonly lastActivity: number;
+  readonly busy: boolean;
+}
+
+/** Makes a session for an endpoint (`undefined` = aggregated) that sends to `port`. */
+export type SessionFactory = (endpoint: string | undefined, port: DownstreamPort, sessionId: string) => SessionSink;
