@@ -1,0 +1,27 @@
+// `npm start`: runs the built gateway on examples/warden.yaml in front of the bundled reference servers.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const demoDir = process.env.WARDEN_DEMO_DIR ?? mkdtempSync(join(tmpdir(), 'warden-demo-'));
+const child = spawn(
+  process.execPath,
+  ['dist/cli/main.js', 'serve', '--config', 'examples/warden.yaml', ...process.argv.slice(2)],
+  { stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, WARDEN_DEMO_DIR: demoDir } },
+);
+child.stderr.setEncoding('utf8');
+child.stderr.on('data', (chunk) => {
+  process.stderr.write(chunk);
+  const m = /listening mcp=(\S+) admin=(\S+)/.exec(chunk);
+  if (m) {
+    process.stderr.write(
+      `\nmcp-warden is running in front of server-everything, server-memory and server-filesystem (${demoDir}).\n` +
+        `  all servers, tools prefixed:  ${m[1]}\n` +
+        `  one server, names unchanged:  ${m[1]}/everything  (also /memory, /filesystem)\n` +
+        `Paste a URL into your MCP client (transport: Streamable HTTP). Ctrl-C stops.\n\n`,
+    );
+  }
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill('SIGTERM'));
+child.on('exit', (code) => process.exit(code ?? 0));
