@@ -1,0 +1,57 @@
+// Test helpers: an in-process gateway from YAML text, SDK clients against it, fixture paths.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { parseConfig } from '../../src/config/load.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { createGateway, type Gateway } from '../../src/gateway.js';
+import { createLogger } from '../../src/log.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const MODULES = join(ROOT, 'node_modules');
+export const EVERYTHING = join(MODULES, '@modelcontextprotocol/server-everything/dist/index.js');
+export const MEMORY = join(MODULES, '@modelcontextprotocol/server-memory/dist/index.js');
+export const FILESYSTEM = join(MODULES, '@modelcontextprotocol/server-filesystem/dist/index.js');
+export const PROBE = join(ROOT, 'test/fixtures/probe-server.ts');
+export const CLI = join(ROOT, 'dist/cli/main.js');
+
+export function tempDir(prefix = 'warden-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface RunningGateway {
+  gateway: Gateway;
+  mcpUrl: string;
+  adminUrl: string;
+  close(): Promise<void>;
+}
+
+/** Starts a gateway in this process on free loopback ports. */
+export async function startGateway(yaml: string): Promise<RunningGateway> {
+  const dir = tempDir();
+  const file = join(dir, 'warden.yaml');
+  writeFileSync(file, yaml);
+  const config = resolveConfig(parseConfig(yaml, file));
+  config.listen = { host: '127.0.0.1', port: 0 };
+  config.admin = { host: '127.0.0.1', port: 0 };
+  const gateway = createGateway(config, { log: createLogger(process.env.WARDEN_TEST_LOG ?? 'silent') });
+  const { mcpUrl, adminUrl } = await gateway.listen();
+  return { gateway, mcpUrl, adminUrl, close: () => gateway.close(1000) };
+}
+
+export async function connect(
+  url: string,
+  capabilities: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<Client> {
+  const client = new Client({ name: 'warden-test', version: '1.0.0' }, { capabilities });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+  return client;
+}
+
+export function textOf(result: unknown): string {
+  const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
+  return content.map((c) => c.text ?? '').join('');
+}
