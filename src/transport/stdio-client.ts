@@ -53,6 +53,8 @@ export class StdioClientTransport implements MessageTransport {
   private stderrBuffer = '';
   private closed = false;
   private readonly maxLineBytes: number;
+  /** The last lines the child wrote to stderr: the first thing to show when it dies. */
+  private readonly recentStderr: string[] = [];
 
   constructor(private readonly opts: StdioClientOptions) {
     this.maxLineBytes = opts.maxLineBytes ?? 64 * 1024 * 1024;
@@ -103,7 +105,7 @@ export class StdioClientTransport implements MessageTransport {
         this.onclose?.(
           wasClosed
             ? undefined
-            : new WardenError('UPSTREAM_CLOSED', `process exited (${signal ?? `code ${code}`})`),
+            : new WardenError('UPSTREAM_CLOSED', `process exited (${signal ?? `code ${code}`})${this.stderrTail()}`),
         );
       });
       child.stdout?.setEncoding('utf8');
@@ -115,7 +117,11 @@ export class StdioClientTransport implements MessageTransport {
         while (nl !== -1) {
           const line = this.stderrBuffer.slice(0, nl).trimEnd();
           this.stderrBuffer = this.stderrBuffer.slice(nl + 1);
-          if (line !== '') log.info({ stderr: line }, 'upstream stderr');
+          if (line !== '') {
+            log.info({ stderr: line }, 'upstream stderr');
+            this.recentStderr.push(line.slice(0, 500));
+            if (this.recentStderr.length > 5) this.recentStderr.shift();
+          }
           nl = this.stderrBuffer.indexOf('\n');
         }
         if (this.stderrBuffer.length > 64 * 1024) {
@@ -126,6 +132,11 @@ export class StdioClientTransport implements MessageTransport {
       // A child that dies while we write gives EPIPE: that is reported through 'exit', not as a crash.
       child.stdin?.on('error', (err) => log.debug({ err: err.message }, 'upstream stdin error'));
     });
+  }
+
+  private stderrTail(): string {
+    const last = this.stderrBuffer.trim() === '' ? this.recentStderr : [...this.recentStderr, this.stderrBuffer.trim()];
+    return last.length === 0 ? '' : `; stderr: ${last.slice(-3).join(' | ')}`;
   }
 
   private onStdout(chunk: string): void {

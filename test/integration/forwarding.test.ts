@@ -1,0 +1,133 @@
+// Forwarding details against the probe fixture: cancellation, paging, restarts, timeouts, headers, failed upstreams.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, PROBE, ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
+
+const probe = (extra = '') => `command: node
+    args: ["--import", "tsx", "${PROBE}"${extra}]
+    cwd: ${ROOT}`;
+
+/** Starts the probe over HTTP and resolves with its URL. */
+function startHttpProbe(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', PROBE, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      err += chunk;
+      const m = /listening (\S+)/.exec(err);
+      if (m) resolve({ url: m[1]!, child });
+    });
+    child.once('exit', () => reject(new Error(`probe exited: ${err}`)));
+  });
+}
+
+describe('forwarding through the probe fixture', () => {
+  let gw: RunningGateway;
+  let http: { url: string; child: ChildProcess };
+
+  beforeAll(async () => {
+    http = await startHttpProbe();
+    gw = await startGateway(`
+mcpServers:
+  probe:
+    ${probe()}
+    timeout: 1.5
+  paged:
+    ${probe(', "--tools", "25", "--page", "10"')}
+  remote:
+    url: ${http.url}
+    headers: { Authorization: "Bearer upstream-secret", X-From-Config: "yes" }
+  broken:
+    command: /nonexistent/warden-test-binary
+`);
+  });
+
+  afterAll(async () => {
+    await gw?.close();
+    http?.child.kill();
+  });
+
+  it('tells the upstream when the agent cancels, and the upstream stops', async () => {
+    const client = await connect(`${gw.mcpUrl}/probe`);
+    const abort = new AbortController();
+    const call = client.callTool({ name: 'slow', arguments: { ms: 1000 } }, undefined, { signal: abort.signal });
+    setTimeout(() => abort.abort(), 100);
+    await expect(call).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 100));
+    const count = await client.callTool({ name: 'cancellations', arguments: {} });
+    expect(textOf(count)).toBe('1');
+    await client.close();
+  });
+
+  it('times out an upstream call that takes too long with a JSON-RPC error', async () => {
+    const client = await connect(`${gw.mcpUrl}/probe`);
+    await expect(client.callTool({ name: 'slow', arguments: { ms: 5000 } })).rejects.toThrow(/did not answer tools\/call within 1500 ms/);
+    const echo = await client.callTool({ name: 'echo', arguments: { text: 'after timeout' } });
+    expect(textOf(echo)).toBe('after timeout');
+    await client.close();
+  });
+
+  it('passes pagination cursors through on a per-server endpoint', async () => {
+    const client = await connect(`${gw.mcpUrl}/paged`);
+    const first = await client.listTools();
+    expect(first.tools).toHaveLength(10);
+    expect(first.nextCursor).toBe('10');
+    const second = await client.listTools({ cursor: first.nextCursor });
+    expect(second.tools[0]?.name).toBe('tool_0003');
+    await client.close();
+  });
+
+  it('pages the aggregated list so that every tool of every server appears exactly once', async () => {
+    const client = await connect(gw.mcpUrl);
+    const names: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await client.listTools(cursor === undefined ? {} : { cursor });
+      names.push(...page.tools.map((t) => t.name));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor !== undefined && pages < 20);
+    const paged = names.filter((n) => n.startsWith('paged__'));
+    expect(paged).toHaveLength(32);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toContain('probe__echo');
+    expect(names).toContain('remote__echo');
+    expect(pages).toBe(4);
+    await expect(client.listTools({ cursor: 'not-a-cursor' })).rejects.toThrow(/Invalid cursor/);
+    await client.close();
+  });
+
+  it('adds configured headers upstream and never forwards the agent credentials', async () => {
+    const client = await connect(`${gw.mcpUrl}/remote`, {}, { Authorization: 'Bearer agent-token', Cookie: 'sid=agent' });
+    const seen = JSON.parse(textOf(await client.callTool({ name: 'headers', arguments: {} }))) as Record<string, string>;
+    expect(seen.authorization).toBe('Bearer upstream-secret');
+    expect(seen['x-from-config']).toBe('yes');
+    expect(seen.cookie).toBeUndefined();
+    expect(JSON.stringify(seen)).not.toContain('agent-token');
+    await client.close();
+  });
+
+  it('restarts a stdio upstream that crashed mid-call; the next call works', async () => {
+    const client = await connect(`${gw.mcpUrl}/probe`);
+    const before = textOf(await client.callTool({ name: 'pid', arguments: {} }));
+    await expect(client.callTool({ name: 'crash', arguments: {} })).rejects.toThrow(/closed/);
+    const after = textOf(await client.callTool({ name: 'pid', arguments: {} }));
+    expect(after).toMatch(/^\d+$/);
+    expect(after).not.toBe(before);
+    await client.close();
+  });
+
+  it('keeps serving the other upstreams when one cannot start, and says why', async () => {
+    const client = await connect(gw.mcpUrl);
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('probe__echo');
+    expect(names.some((n) => n.startsWith('broken__'))).toBe(false);
+    await expect(client.callTool({ name: 'broken__anything', arguments: {} })).rejects.toThrow(
+      /cannot start \/nonexistent\/warden-test-binary/,
+    );
+    await client.close();
+    await expect(connect(`${gw.mcpUrl}/broken`)).rejects.toThrow(/No upstream server could be started.*ENOENT/);
+  });
+});
