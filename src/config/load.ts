@@ -61,8 +61,8 @@ export function parseConfigText(
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const problems: Problem[] = [];
   for (const err of doc.errors) {
-    const pos = err.linePos?.[0];
-    problems.push({ file, path: '', line: pos?.line, message: err.message.split('\n')[0] ?? err.message });
+    const line = lineCounter.linePos(err.pos[0]).line;
+    problems.push({ file, path: '', line, message: err.message.split('\n')[0] ?? err.message });
   }
   const lineOf = (path: readonly PropertyKey[]): number | undefined => {
     // Walk up until a node exists: a missing key is reported on its parent's line.
