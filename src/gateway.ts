@@ -154,9 +154,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       }
       return new Promise((resolve) => {
         let session: ProxySession | undefined;
+        // When the agent closes stdin, answers to what it already asked still go out (up to 5 s).
         const port = new StdioDownstream(input, output, () => {
-          void session?.close().then(() => resolve());
-          if (!session) resolve();
+          if (!session) return resolve();
+          void session
+            .idle(5000)
+            .then(() => session?.close())
+            .then(() => resolve());
         });
         session = createSession(server, port, 'stdio');
         port.sink = session;

@@ -102,6 +102,11 @@ export class ProxySession implements SessionView {
     }
     if (!this.initialized) {
       if (request.method === 'ping') return this.reply(request.id, { result: {} });
+      // A client that pipelines requests behind initialize gets them answered once the upstreams are up.
+      if (this.initializing) {
+        void this.initializing.then(() => (this.initialized ? this.onRequest(request) : undefined));
+        return;
+      }
       return this.reply(request.id, wire.invalidRequest('Server not initialized'));
     }
     if (this.inflight.has(request.id)) {
@@ -261,6 +266,14 @@ export class ProxySession implements SessionView {
   progress(request: JsonRpcRequest, params: Record<string, unknown>): void {
     if (this.closed) return;
     this.opts.downstream.send({ jsonrpc: '2.0', method: 'notifications/progress', params }, request.id);
+  }
+
+  /** Resolves when no agent request is in flight, or after timeoutMs. */
+  async idle(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((this.inflight.size > 0 || (this.initializing && !this.initialized)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   async close(): Promise<void> {

@@ -323,9 +323,11 @@ export class HttpEndpoint {
     const max = this.opts.maxBodyBytes;
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > max) {
-      res.setHeader('connection', 'close');
+      // A modestly oversized body is read and discarded so the client sees the 413; a huge one costs a connection.
+      if (declared > 16 * max) res.setHeader('connection', 'close');
       writeJsonError(res, 413, SERVER_ERROR, `Payload Too Large: body exceeds ${max} bytes`);
-      req.resume();
+      if (declared > 16 * max) req.destroy();
+      else req.resume();
       return undefined;
     }
     const chunks: Buffer[] = [];
