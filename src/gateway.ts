@@ -11,7 +11,7 @@ import type { CallContext } from './pipeline/context.js';
 import { forward } from './pipeline/forward.js';
 import { route } from './pipeline/route.js';
 import { ProxySession } from './proxy/session.js';
-import { hostName, HttpEndpoint } from './transport/http-server.js';
+import { HttpEndpoint, hostName } from './transport/http-server.js';
 import { StdioDownstream } from './transport/stdio-server.js';
 import type { DownstreamPort, MessageTransport, SessionFactory } from './transport/types.js';
 import { VERSION } from './version.js';
@@ -32,10 +32,6 @@ export interface Gateway {
 }
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
 
 function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '';
@@ -72,9 +68,14 @@ function listenOn(server: Server, at: HostPort, what: string): Promise<HostPort>
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       reject(
-        new WardenError('LISTEN_FAILED', `cannot listen for ${what} on ${at.host}:${at.port}: ${err.message}`, {
-          hint: err.code === 'EADDRINUSE' ? 'another process uses this port; pass --listen/--admin' : undefined,
-        }),
+        new WardenError(
+          'LISTEN_FAILED',
+          `cannot listen for ${what} on ${at.host}:${at.port}: ${err.message}`,
+          {
+            hint:
+              err.code === 'EADDRINUSE' ? 'another process uses this port; pass --listen/--admin' : undefined,
+          },
+        ),
       );
     };
     server.once('error', onError);

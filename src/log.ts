@@ -9,7 +9,10 @@ export function createLogger(level: string): Logger {
       level,
       base: { name: 'warden' },
       // Upstream headers and agent credentials must never reach a log line.
-      redact: { paths: ['headers', '*.headers', 'authorization', '*.authorization', 'env', '*.env'], censor: '[redacted]' },
+      redact: {
+        paths: ['headers', '*.headers', 'authorization', '*.authorization', 'env', '*.env'],
+        censor: '[redacted]',
+      },
     },
     pino.destination({ fd: 2, sync: true }),
   );

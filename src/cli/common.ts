@@ -24,7 +24,9 @@ export function loadGatewayConfig(flags: ConfigFlags): GatewayConfig {
   ] as const) {
     if (value === undefined) continue;
     if (!HOST_PORT.test(value)) {
-      throw new ConfigError([{ file: '(command line)', path: flag, message: `expected HOST:PORT, got "${value}"` }]);
+      throw new ConfigError([
+        { file: '(command line)', path: flag, message: `expected HOST:PORT, got "${value}"` },
+      ]);
     }
     if (flag === '--listen') config.listen = parseHostPort(value);
     else config.admin = parseHostPort(value);
@@ -36,14 +38,18 @@ export function loadGatewayConfig(flags: ConfigFlags): GatewayConfig {
 /** Prints an error for people on stderr and exits: 2 for config and usage errors, 1 for everything else. */
 export function fail(err: unknown): never {
   if (err instanceof ConfigError) {
-    process.stderr.write(`warden: invalid configuration (${err.problems.length} problem${err.problems.length > 1 ? 's' : ''}):\n`);
+    process.stderr.write(
+      `warden: invalid configuration (${err.problems.length} problem${err.problems.length > 1 ? 's' : ''}):\n`,
+    );
     for (const line of err.message.split('\n')) process.stderr.write(`  ${line}\n`);
     process.exit(EXIT_USAGE);
   }
   if (err instanceof WardenError) {
     process.stderr.write(`warden: ${err.message}\n`);
     if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
-    process.exit(err.code === 'CONFIG_NOT_FOUND' || err.code === 'CONFIG_INVALID' ? EXIT_USAGE : EXIT_FAILURE);
+    process.exit(
+      err.code === 'CONFIG_NOT_FOUND' || err.code === 'CONFIG_INVALID' ? EXIT_USAGE : EXIT_FAILURE,
+    );
   }
   process.stderr.write(`warden: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(EXIT_FAILURE);

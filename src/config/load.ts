@@ -116,10 +116,14 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   try {
     text = readFileSync(abs, 'utf8');
   } catch (cause) {
-    throw new WardenError('CONFIG_NOT_FOUND', `cannot read config file ${file}: ${(cause as Error).message}`, {
-      hint: 'pass --config <file>, or run `warden init` to write one',
-      cause,
-    });
+    throw new WardenError(
+      'CONFIG_NOT_FOUND',
+      `cannot read config file ${file}: ${(cause as Error).message}`,
+      {
+        hint: 'pass --config <file>, or run `warden init` to write one',
+        cause,
+      },
+    );
   }
   return parseConfig(text, abs, env);
 }
@@ -154,7 +158,11 @@ function semanticProblems(
     }
     const other = prefixes.get(prefix.toLowerCase());
     if (other !== undefined) {
-      at(['mcpServers', id], `prefix "${prefix}" is already used by server "${other}"`, 'set "prefix" on one');
+      at(
+        ['mcpServers', id],
+        `prefix "${prefix}" is already used by server "${other}"`,
+        'set "prefix" on one',
+      );
     }
     prefixes.set(prefix.toLowerCase(), id);
     // Fail closed: a policy that is configured but not enforced would be worse than refusing to start.

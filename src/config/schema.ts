@@ -38,8 +38,14 @@ export const serverSchema = z
       .describe('Tool name prefix on the aggregated endpoint; default: the server id'),
     policy: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
     disabled: z.boolean().optional().describe('Skip this server'),
-    autoApprove: z.array(z.string()).optional().describe('Client-side setting of Cline; accepted and ignored'),
-    alwaysAllow: z.array(z.string()).optional().describe('Client-side setting of Cline; accepted and ignored'),
+    autoApprove: z
+      .array(z.string())
+      .optional()
+      .describe('Client-side setting of Cline; accepted and ignored'),
+    alwaysAllow: z
+      .array(z.string())
+      .optional()
+      .describe('Client-side setting of Cline; accepted and ignored'),
   })
   .superRefine((s, ctx) => {
     const url = s.url ?? s.serverUrl;
@@ -67,7 +73,10 @@ export const configSchema = z.strictObject({
     .record(
       z
         .string()
-        .regex(SERVER_ID_PATTERN, 'server ids use letters, digits, "-" and single "_" (no "__", used as separator)')
+        .regex(
+          SERVER_ID_PATTERN,
+          'server ids use letters, digits, "-" and single "_" (no "__", used as separator)',
+        )
         .max(64),
       serverSchema,
     )
@@ -94,9 +103,19 @@ export const configSchema = z.strictObject({
     .default({ separator: '__' }),
   http: z
     .strictObject({
-      allowedHosts: z.array(z.string()).optional().describe('Host header values accepted; default: loopback names'),
-      allowedOrigins: z.array(z.string()).optional().describe('Origin values accepted; default: loopback origins'),
-      maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024),
+      allowedHosts: z
+        .array(z.string())
+        .optional()
+        .describe('Host header values accepted; default: loopback names'),
+      allowedOrigins: z
+        .array(z.string())
+        .optional()
+        .describe('Origin values accepted; default: loopback origins'),
+      maxBodyBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(4 * 1024 * 1024),
       sessionIdleTimeout: duration.default('30m').describe('Sessions idle this long are closed'),
     })
     .default({ maxBodyBytes: 4 * 1024 * 1024, sessionIdleTimeout: '30m' }),

@@ -50,7 +50,8 @@ export const route: Step<CallContext> = async (ctx, next) => {
       const uri = params.uri;
       const owner = typeof uri === 'string' ? resourceOwner(session, uri) : undefined;
       if (owner === undefined) {
-        ctx.reply = typeof uri === 'string' ? wire.resourceNotFound(uri) : wire.invalidParams('uri is required');
+        ctx.reply =
+          typeof uri === 'string' ? wire.resourceNotFound(uri) : wire.invalidParams('uri is required');
         return;
       }
       ctx.targets.push({ server: owner, link: session.links.get(owner)!, params });
@@ -67,7 +68,8 @@ export const route: Step<CallContext> = async (ctx, next) => {
     }
     case 'logging/setLevel': {
       for (const [id, link] of session.links) {
-        if (link.ready && link.capability('logging') !== undefined) ctx.targets.push({ server: id, link, params });
+        if (link.ready && link.capability('logging') !== undefined)
+          ctx.targets.push({ server: id, link, params });
       }
       await next();
       ctx.reply = { result: {} };
@@ -110,8 +112,7 @@ function completionTarget(session: SessionView, params: Params): Target | undefi
   }
   if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') {
     const uri = ref.uri;
-    const owner =
-      session.templates.find((t) => t.uriTemplate === uri)?.server ?? resourceOwner(session, uri);
+    const owner = session.templates.find((t) => t.uriTemplate === uri)?.server ?? resourceOwner(session, uri);
     if (owner === undefined) return undefined;
     return { server: owner, link: session.links.get(owner)!, params };
   }
@@ -154,7 +155,11 @@ async function routeList(
     if (cursors !== undefined && cursors[id] === undefined) continue;
     if (!link.ready || link.capability(list.capability) === undefined) continue;
     const upstreamCursor = cursors?.[id];
-    ctx.targets.push({ server: id, link, params: upstreamCursor === undefined ? rest : { ...rest, cursor: upstreamCursor } });
+    ctx.targets.push({
+      server: id,
+      link,
+      params: upstreamCursor === undefined ? rest : { ...rest, cursor: upstreamCursor },
+    });
   }
   await next();
   if (ctx.cancelled) return;
@@ -178,7 +183,10 @@ async function routeList(
           items.push({ ...item, name: session.names.expose(r.server, link.spec.prefix, item.name) });
         } else {
           if (typeof item.uri === 'string') session.resourceOwners.set(item.uri, r.server);
-          if (typeof item.uriTemplate === 'string' && !session.templates.some((t) => t.uriTemplate === item.uriTemplate)) {
+          if (
+            typeof item.uriTemplate === 'string' &&
+            !session.templates.some((t) => t.uriTemplate === item.uriTemplate)
+          ) {
             session.templates.push({ server: r.server, uriTemplate: item.uriTemplate });
           }
           items.push(item);

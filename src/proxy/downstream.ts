@@ -17,8 +17,12 @@ export type Reply = { result: Record<string, unknown> } | { error: JsonRpcErrorO
 
 export const wire = {
   /** Hidden and nonexistent tools get exactly this, byte for byte (SPEC §5). */
-  unknownTool: (name: string): Reply => ({ error: { code: INVALID_PARAMS, message: `Unknown tool: ${name}` } }),
-  unknownPrompt: (name: string): Reply => ({ error: { code: INVALID_PARAMS, message: `Unknown prompt: ${name}` } }),
+  unknownTool: (name: string): Reply => ({
+    error: { code: INVALID_PARAMS, message: `Unknown tool: ${name}` },
+  }),
+  unknownPrompt: (name: string): Reply => ({
+    error: { code: INVALID_PARAMS, message: `Unknown prompt: ${name}` },
+  }),
   resourceNotFound: (uri: string): Reply => ({
     error: { code: RESOURCE_NOT_FOUND, message: `Resource not found: ${uri}`, data: { uri } },
   }),

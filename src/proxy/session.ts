@@ -87,11 +87,14 @@ export class ProxySession implements SessionView {
   }
 
   private reply(id: RequestId, reply: Reply): void {
-    const message = 'error' in reply ? errorResponse(id, reply.error.code, reply.error.message, reply.error.data) : {
-      jsonrpc: '2.0' as const,
-      id,
-      result: reply.result,
-    };
+    const message =
+      'error' in reply
+        ? errorResponse(id, reply.error.code, reply.error.message, reply.error.data)
+        : {
+            jsonrpc: '2.0' as const,
+            id,
+            result: reply.result,
+          };
     this.opts.downstream.send(message, id);
   }
 
@@ -101,16 +104,21 @@ export class ProxySession implements SessionView {
       return;
     }
     if (!this.initialized) {
-      if (request.method === 'ping') return this.reply(request.id, { result: {} });
-      // A client that pipelines requests behind initialize gets them answered once the upstreams are up.
       if (this.initializing) {
-        void this.initializing.then(() => (this.initialized ? this.onRequest(request) : undefined));
-        return;
+        // A client that pipelines requests behind initialize gets them answered once the upstreams are up.
+        void this.initializing.then(() => {
+          if (this.initialized) this.onRequest(request);
+        });
+      } else if (request.method === 'ping') {
+        this.reply(request.id, { result: {} });
+      } else {
+        this.reply(request.id, wire.invalidRequest('Server not initialized'));
       }
-      return this.reply(request.id, wire.invalidRequest('Server not initialized'));
+      return;
     }
     if (this.inflight.has(request.id)) {
-      return this.reply(request.id, wire.invalidRequest(`Request id ${String(request.id)} is already in use`));
+      this.reply(request.id, wire.invalidRequest(`Request id ${String(request.id)} is already in use`));
+      return;
     }
     const ctx = createContext(this, request);
     this.inflight.set(request.id, ctx);
@@ -137,7 +145,10 @@ export class ProxySession implements SessionView {
     this.initializing = new Promise((r) => {
       done = r;
     });
-    const specs = this.server === undefined ? this.opts.upstreams : this.opts.upstreams.filter((s) => s.id === this.server);
+    const specs =
+      this.server === undefined
+        ? this.opts.upstreams
+        : this.opts.upstreams.filter((s) => s.id === this.server);
     for (const spec of specs) {
       this.links.set(
         spec.id,
@@ -157,16 +168,22 @@ export class ProxySession implements SessionView {
     started.forEach((s, i) => {
       const link = [...this.links.values()][i]!;
       if (s.status === 'fulfilled') ok.push({ id: link.id, result: s.value });
-      else this.log.error({ upstream: link.id, err: (s.reason as Error).message }, 'upstream failed to start');
+      else
+        this.log.error({ upstream: link.id, err: (s.reason as Error).message }, 'upstream failed to start');
     });
     if (ok.length === 0) {
-      const reasons = [...this.links.values()].map((l) => `${l.id}: ${l.lastError?.message ?? 'unknown error'}`);
+      const reasons = [...this.links.values()].map(
+        (l) => `${l.id}: ${l.lastError?.message ?? 'unknown error'}`,
+      );
       this.reply(request.id, wire.unavailable(`No upstream server could be started (${reasons.join('; ')})`));
       return;
     }
     this.initialized = true;
     this.reply(request.id, {
-      result: this.server === undefined ? this.aggregateInit(ok, params) : (ok[0]!.result as Record<string, unknown>),
+      result:
+        this.server === undefined
+          ? this.aggregateInit(ok, params)
+          : (ok[0]!.result as Record<string, unknown>),
     });
   }
 
@@ -188,7 +205,11 @@ export class ProxySession implements SessionView {
     }
     const requested = typeof params.protocolVersion === 'string' ? params.protocolVersion : undefined;
     const protocolVersion =
-      versions.size === 1 ? [...versions][0] : requested !== undefined && versions.has(requested) ? requested : [...versions].sort()[0];
+      versions.size === 1
+        ? [...versions][0]
+        : requested !== undefined && versions.has(requested)
+          ? requested
+          : [...versions].sort()[0];
     const out: Record<string, unknown> = {
       protocolVersion,
       capabilities,
@@ -253,7 +274,10 @@ export class ProxySession implements SessionView {
       for (const [id, pending] of this.serverRequests) {
         if (pending.link === link && pending.upstreamId === upstreamId) {
           this.serverRequests.delete(id);
-          this.opts.downstream.send({ ...n, params: { ...n.params, requestId: id } }, this.relatedRequest(link));
+          this.opts.downstream.send(
+            { ...n, params: { ...n.params, requestId: id } },
+            this.relatedRequest(link),
+          );
           return;
         }
       }

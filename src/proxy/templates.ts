@@ -2,7 +2,7 @@
 
 const cache = new Map<string, RegExp>();
 
-function escape(s: string): string {
+function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
@@ -12,7 +12,7 @@ export function templatePattern(template: string): RegExp {
   let out = '^';
   let last = 0;
   for (const m of template.matchAll(/\{([+#./;?&]?)([^}]*)\}/g)) {
-    out += escape(template.slice(last, m.index));
+    out += escapeRegex(template.slice(last, m.index));
     const op = m[1];
     if (op === '+') out += '(.*)';
     else if (op === '#') out += '(?:#.*)?';
@@ -23,7 +23,7 @@ export function templatePattern(template: string): RegExp {
     else out += '([^/?#]*)';
     last = m.index + m[0].length;
   }
-  out += `${escape(template.slice(last))}$`;
+  out += `${escapeRegex(template.slice(last))}$`;
   re = new RegExp(out);
   if (cache.size > 10_000) cache.clear();
   cache.set(template, re);

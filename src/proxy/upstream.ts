@@ -6,15 +6,15 @@ import { WardenError } from '../errors.js';
 import { createHttpClientTransport, createSseClientTransport } from '../transport/http-client.js';
 import {
   CONNECTION_CLOSED,
+  errorResponse,
+  isRequest,
+  isResponse,
   type JsonRpcError,
   type JsonRpcMessage,
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
   REQUEST_TIMEOUT,
-  errorResponse,
-  isRequest,
-  isResponse,
 } from '../transport/jsonrpc.js';
 import { StdioClientTransport } from '../transport/stdio-client.js';
 import type { MessageTransport } from '../transport/types.js';
@@ -218,9 +218,13 @@ export class UpstreamLink {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== done);
         reject(
-          new WardenError('UPSTREAM_TIMEOUT', `upstream ${this.id} did not come back within ${timeoutMs} ms`, {
-            cause: this.lastError,
-          }),
+          new WardenError(
+            'UPSTREAM_TIMEOUT',
+            `upstream ${this.id} did not come back within ${timeoutMs} ms`,
+            {
+              cause: this.lastError,
+            },
+          ),
         );
       }, timeoutMs);
       const done = () => {
@@ -231,7 +235,11 @@ export class UpstreamLink {
     });
   }
 
-  private rawRequest(method: string, params: Record<string, unknown>, timeoutMs: number): Promise<JsonRpcResponse> {
+  private rawRequest(
+    method: string,
+    params: Record<string, unknown>,
+    timeoutMs: number,
+  ): Promise<JsonRpcResponse> {
     const id = this.nextId++;
     return new Promise((resolve) => {
       const p: Pending = {
@@ -247,7 +255,10 @@ export class UpstreamLink {
       this.armTimer(id, p);
       this.pending.set(id, p);
       this.write({ jsonrpc: '2.0', id, method, params }).catch((err: Error) => {
-        this.settle(id, errorResponse(id, CONNECTION_CLOSED, `Upstream ${this.id}: ${err.message}`) as JsonRpcError);
+        this.settle(
+          id,
+          errorResponse(id, CONNECTION_CLOSED, `Upstream ${this.id}: ${err.message}`) as JsonRpcError,
+        );
       });
     });
   }
@@ -282,12 +293,17 @@ export class UpstreamLink {
       this.pending.set(id, p);
       if (progressToken !== undefined) this.progress.set(progressToken, p);
       const message: JsonRpcRequest =
-        outgoing === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: outgoing };
+        outgoing === undefined
+          ? { jsonrpc: '2.0', id, method }
+          : { jsonrpc: '2.0', id, method, params: outgoing };
       const send = () => {
         if (!this.pending.has(id)) return; // cancelled or timed out while waiting for a restart
         this.armTimer(id, p);
         this.write(message).catch((err: Error) => {
-          this.settle(id, errorResponse(id, CONNECTION_CLOSED, `Upstream ${this.id}: ${err.message}`) as JsonRpcError);
+          this.settle(
+            id,
+            errorResponse(id, CONNECTION_CLOSED, `Upstream ${this.id}: ${err.message}`) as JsonRpcError,
+          );
         });
       };
       if (this.state === 'ready') send();

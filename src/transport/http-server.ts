@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import {
   checkMessage,
   errorResponse,
-  idOf,
   INVALID_REQUEST,
+  idOf,
   isRequest,
   isResponse,
   type JsonRpcMessage,
@@ -16,7 +16,13 @@ import {
 import type { DownstreamPort, SessionFactory, SessionSink } from './types.js';
 
 /** Protocol versions an agent may name in MCP-Protocol-Version. */
-export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
+export const SUPPORTED_PROTOCOL_VERSIONS = [
+  '2025-11-25',
+  '2025-06-18',
+  '2025-03-26',
+  '2024-11-05',
+  '2024-10-07',
+];
 const MAX_QUEUED = 1000;
 const MAX_BATCH = 100;
 /** SDK error code for "session not found". */
@@ -36,7 +42,13 @@ export interface HttpEndpointOptions {
   allowedOrigin: (origin: string) => boolean;
 }
 
-function writeJsonError(res: ServerResponse, status: number, code: number, message: string, id: RequestId | null = null) {
+function writeJsonError(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  id: RequestId | null = null,
+) {
   if (res.headersSent) {
     res.end();
     return;
@@ -356,7 +368,10 @@ export class HttpEndpoint {
   }
 
   /** Checks every message of a body; answers the error itself and returns undefined when one is invalid. */
-  private messagesOf(value: unknown, res: ServerResponse): { messages: JsonRpcMessage[]; batch: boolean } | undefined {
+  private messagesOf(
+    value: unknown,
+    res: ServerResponse,
+  ): { messages: JsonRpcMessage[]; batch: boolean } | undefined {
     const batch = Array.isArray(value);
     const list: unknown[] = batch ? (value as unknown[]) : [value];
     if (list.length === 0 || list.length > MAX_BATCH) {
@@ -400,7 +415,12 @@ export class HttpEndpoint {
 
   private async post(req: IncomingMessage, res: ServerResponse, endpoint: string | undefined): Promise<void> {
     if (!accepts(req, 'application/json') || !accepts(req, 'text/event-stream')) {
-      writeJsonError(res, 406, SERVER_ERROR, 'Not Acceptable: Client must accept both application/json and text/event-stream');
+      writeJsonError(
+        res,
+        406,
+        SERVER_ERROR,
+        'Not Acceptable: Client must accept both application/json and text/event-stream',
+      );
       return;
     }
     const body = await this.readJson(req, res);
@@ -412,7 +432,12 @@ export class HttpEndpoint {
     let session: StreamableSession | undefined;
     if (init !== undefined) {
       if (messages.length > 1) {
-        writeJsonError(res, 400, INVALID_REQUEST, 'Invalid Request: Only one initialization request is allowed');
+        writeJsonError(
+          res,
+          400,
+          INVALID_REQUEST,
+          'Invalid Request: Only one initialization request is allowed',
+        );
         return;
       }
       const id = randomUUID();
@@ -437,7 +462,8 @@ export class HttpEndpoint {
       const stream = new PostStream(res, ids, batch, { 'mcp-session-id': session.id });
       for (const id of ids) session.streams.set(id, stream);
       res.on('close', () => {
-        for (const id of ids) if (session.streams.get(id) === stream && !stream.open) session.streams.delete(id);
+        for (const id of ids)
+          if (session.streams.get(id) === stream && !stream.open) session.streams.delete(id);
       });
     }
     for (const m of messages) session.sink.handle(m);
@@ -457,7 +483,11 @@ export class HttpEndpoint {
     session.openStandalone(res);
   }
 
-  private async delete(req: IncomingMessage, res: ServerResponse, endpoint: string | undefined): Promise<void> {
+  private async delete(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: string | undefined,
+  ): Promise<void> {
     const session = this.findSession(req, res, endpoint);
     if (session === undefined) return;
     this.sessions.delete(session.id);
@@ -466,7 +496,12 @@ export class HttpEndpoint {
     res.end();
   }
 
-  private legacyOpen(req: IncomingMessage, res: ServerResponse, endpoint: string | undefined, suffix: string): void {
+  private legacyOpen(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: string | undefined,
+    suffix: string,
+  ): void {
     if (!accepts(req, 'text/event-stream')) {
       writeJsonError(res, 406, SERVER_ERROR, 'Not Acceptable: Client must accept text/event-stream');
       return;

@@ -75,7 +75,8 @@ export function checkMessage(v: unknown): string | undefined {
   if ('method' in v) {
     if (typeof v.method !== 'string' || v.method === '') return 'method must be a non-empty string';
     if ('id' in v && !isId(v.id)) return 'id must be a string or a number';
-    if ('params' in v && v.params !== undefined && !isPlainObject(v.params)) return 'params must be an object';
+    if ('params' in v && v.params !== undefined && !isPlainObject(v.params))
+      return 'params must be an object';
     return undefined;
   }
   if (!('id' in v)) return 'message has neither method nor id';
@@ -100,7 +101,12 @@ export function idOf(v: unknown): RequestId | null {
   return isPlainObject(v) && isId(v.id) ? v.id : null;
 }
 
-export function errorResponse(id: RequestId | null, code: number, message: string, data?: unknown): JsonRpcError {
+export function errorResponse(
+  id: RequestId | null,
+  code: number,
+  message: string,
+  data?: unknown,
+): JsonRpcError {
   const error: JsonRpcErrorObject = data === undefined ? { code, message } : { code, message, data };
   return { jsonrpc: '2.0', id, error };
 }

@@ -76,9 +76,17 @@ export class StdioClientTransport implements MessageTransport {
     return new Promise((resolve, reject) => {
       let child: ChildProcess;
       try {
-        child = spawn(command, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true, windowsHide: true });
+        child = spawn(command, args, {
+          cwd,
+          env,
+          stdio: ['pipe', 'pipe', 'pipe'],
+          detached: true,
+          windowsHide: true,
+        });
       } catch (cause) {
-        reject(new WardenError('UPSTREAM_START_FAILED', `cannot start ${command}: ${(cause as Error).message}`));
+        reject(
+          new WardenError('UPSTREAM_START_FAILED', `cannot start ${command}: ${(cause as Error).message}`),
+        );
         return;
       }
       this.child = child;
@@ -91,8 +99,12 @@ export class StdioClientTransport implements MessageTransport {
       child.once('error', (err: NodeJS.ErrnoException) => {
         if (!spawned) {
           const hint =
-            err.code === 'ENOENT' ? `"${command}" was not found on PATH or in ${cwd}` : 'check command and args';
-          reject(new WardenError('UPSTREAM_START_FAILED', `cannot start ${command}: ${err.message}`, { hint }));
+            err.code === 'ENOENT'
+              ? `"${command}" was not found on PATH or in ${cwd}`
+              : 'check command and args';
+          reject(
+            new WardenError('UPSTREAM_START_FAILED', `cannot start ${command}: ${err.message}`, { hint }),
+          );
         } else {
           this.onerror?.(err);
         }
@@ -105,7 +117,10 @@ export class StdioClientTransport implements MessageTransport {
         this.onclose?.(
           wasClosed
             ? undefined
-            : new WardenError('UPSTREAM_CLOSED', `process exited (${signal ?? `code ${code}`})${this.stderrTail()}`),
+            : new WardenError(
+                'UPSTREAM_CLOSED',
+                `process exited (${signal ?? `code ${code}`})${this.stderrTail()}`,
+              ),
         );
       });
       child.stdout?.setEncoding('utf8');
@@ -135,7 +150,8 @@ export class StdioClientTransport implements MessageTransport {
   }
 
   private stderrTail(): string {
-    const last = this.stderrBuffer.trim() === '' ? this.recentStderr : [...this.recentStderr, this.stderrBuffer.trim()];
+    const last =
+      this.stderrBuffer.trim() === '' ? this.recentStderr : [...this.recentStderr, this.stderrBuffer.trim()];
     return last.length === 0 ? '' : `; stderr: ${last.slice(-3).join(' | ')}`;
   }
 

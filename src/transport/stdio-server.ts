@@ -1,6 +1,13 @@
 // Agent-facing stdio: newline-delimited JSON-RPC on stdin/stdout; stdout carries protocol messages and nothing else.
 import type { Readable, Writable } from 'node:stream';
-import { checkMessage, errorResponse, idOf, INVALID_REQUEST, type JsonRpcMessage, PARSE_ERROR } from './jsonrpc.js';
+import {
+  checkMessage,
+  errorResponse,
+  INVALID_REQUEST,
+  idOf,
+  type JsonRpcMessage,
+  PARSE_ERROR,
+} from './jsonrpc.js';
 import type { DownstreamPort, SessionSink } from './types.js';
 
 export class StdioDownstream implements DownstreamPort {

@@ -28,4 +28,8 @@ export interface SessionSink {
 }
 
 /** Makes a session for an endpoint (`undefined` = aggregated) that sends to `port`. */
-export type SessionFactory = (endpoint: string | undefined, port: DownstreamPort, sessionId: string) => SessionSink;
+export type SessionFactory = (
+  endpoint: string | undefined,
+  port: DownstreamPort,
+  sessionId: string,
+) => SessionSink;

@@ -53,7 +53,9 @@ describe('warden serve', () => {
   });
 
   it('reports an upstream command that does not exist, and keeps serving the others', async () => {
-    await expect(connect(`${gw.mcpUrl}/missing`)).rejects.toThrow(/cannot start warden-no-such-command-xyz.*ENOENT/);
+    await expect(connect(`${gw.mcpUrl}/missing`)).rejects.toThrow(
+      /cannot start warden-no-such-command-xyz.*ENOENT/,
+    );
     const client = await connect(gw.mcpUrl);
     const names = (await client.listTools()).tools.map((t) => t.name);
     expect(names).toContain('everything__echo');
@@ -64,7 +66,12 @@ describe('warden serve', () => {
   it('answers 200 malformed requests with errors and keeps serving', async () => {
     const url = `${gw.mcpUrl}/everything`;
     const accept = 'application/json, text/event-stream';
-    const bodies: Array<{ body: string | Buffer; headers?: Record<string, string>; method?: string; path?: string }> = [
+    const bodies: Array<{
+      body: string | Buffer;
+      headers?: Record<string, string>;
+      method?: string;
+      path?: string;
+    }> = [
       { body: '{' },
       { body: 'null' },
       { body: '[]' },
@@ -73,18 +80,29 @@ describe('warden serve', () => {
       { body: '{"jsonrpc":"2.0","id":{},"method":"tools/list"}' },
       { body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' },
       { body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}', headers: { 'mcp-session-id': 'nope' } },
-      { body: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}', headers: { 'content-type': 'text/plain' } },
+      {
+        body: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}',
+        headers: { 'content-type': 'text/plain' },
+      },
       { body: Buffer.alloc(5 * 1024 * 1024, 0x20) },
       { body: `${'['.repeat(5000)}${']'.repeat(5000)}` },
       { body: '\u0000\u0001\u0002' },
-      { body: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}', headers: { accept: 'text/html' } },
+      {
+        body: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}',
+        headers: { accept: 'text/html' },
+      },
       { body: '', method: 'PUT' },
       { body: '', method: 'GET', headers: { accept: 'text/event-stream' } },
       { body: '', method: 'DELETE', headers: { 'mcp-session-id': 'nope' } },
       { body: '{}', path: '/mcp/../../etc/passwd' },
       { body: '{}', path: '/mcp/unknown-server' },
-      { body: '[{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}},{"jsonrpc":"2.0","id":2,"method":"ping"}]' },
-      { body: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}', headers: { host: 'evil.example.com' } },
+      {
+        body: '[{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}},{"jsonrpc":"2.0","id":2,"method":"ping"}]',
+      },
+      {
+        body: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}',
+        headers: { host: 'evil.example.com' },
+      },
     ];
     const statuses = new Set<number>();
     for (let i = 0; i < 200; i++) {
@@ -101,14 +119,20 @@ describe('warden serve', () => {
     }
     expect([...statuses].sort()).toEqual([400, 403, 404, 405, 406, 413, 415]);
     const client = await connect(url);
-    expect(textOf(await client.callTool({ name: 'echo', arguments: { message: 'alive' } }))).toBe('Echo: alive');
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { message: 'alive' } }))).toBe(
+      'Echo: alive',
+    );
     await client.close();
   });
 
   it('refuses other hosts and origins (DNS rebinding)', async () => {
     const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} });
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-    const badOrigin = await fetch(gw.mcpUrl, { method: 'POST', headers: { ...headers, origin: 'https://evil.example' }, body: init });
+    const badOrigin = await fetch(gw.mcpUrl, {
+      method: 'POST',
+      headers: { ...headers, origin: 'https://evil.example' },
+      body: init,
+    });
     expect(badOrigin.status).toBe(403);
     const localOrigin = await fetch(gw.mcpUrl, {
       method: 'POST',
@@ -167,7 +191,9 @@ describe('warden stdio', () => {
     const client = new Client({ name: 'desktop', version: '1.0.0' });
     await client.connect(transport);
     expect((await client.listTools()).tools.map((t) => t.name)).toContain('echo');
-    expect(textOf(await client.callTool({ name: 'echo', arguments: { message: 'stdio' } }))).toBe('Echo: stdio');
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { message: 'stdio' } }))).toBe(
+      'Echo: stdio',
+    );
     await client.close();
     expect(stderr).toContain('"level"');
   });
@@ -175,14 +201,26 @@ describe('warden stdio', () => {
   it('aggregates every server when no --server is given, and stdout carries only JSON-RPC', () => {
     const file = writeConfig(CONFIG);
     const lines = [
-      { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } },
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'raw', version: '1' },
+        },
+      },
       { jsonrpc: '2.0', method: 'notifications/initialized' },
       { jsonrpc: '2.0', id: 2, method: 'tools/list' },
     ]
       .map((m) => JSON.stringify(m))
       .join('\n');
     const r = runCli(['stdio', '--config', file], `${lines}\nnot json\n`);
-    const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const out = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(out.find((m) => m.id === 2)).toHaveProperty('result.tools');
     expect(JSON.stringify(out)).toContain('everything__echo');
     expect(out.some((m) => m.id === null && (m.error as { code: number }).code === -32700)).toBe(true);

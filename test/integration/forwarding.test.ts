@@ -1,5 +1,5 @@
 // Forwarding details against the probe fixture: cancellation, paging, restarts, timeouts, headers, failed upstreams.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, PROBE, ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
 
@@ -9,7 +9,9 @@ const probe = (extra = '') => `command: node
 
 /** Starts the probe over HTTP and resolves with its URL. */
 function startHttpProbe(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', PROBE, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', PROBE, '--port', '0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let err = '';
     child.stderr!.setEncoding('utf8');
@@ -51,7 +53,9 @@ mcpServers:
   it('tells the upstream when the agent cancels, and the upstream stops', async () => {
     const client = await connect(`${gw.mcpUrl}/probe`);
     const abort = new AbortController();
-    const call = client.callTool({ name: 'slow', arguments: { ms: 1000 } }, undefined, { signal: abort.signal });
+    const call = client.callTool({ name: 'slow', arguments: { ms: 1000 } }, undefined, {
+      signal: abort.signal,
+    });
     setTimeout(() => abort.abort(), 100);
     await expect(call).rejects.toThrow();
     await new Promise((r) => setTimeout(r, 100));
@@ -62,7 +66,9 @@ mcpServers:
 
   it('times out an upstream call that takes too long with a JSON-RPC error', async () => {
     const client = await connect(`${gw.mcpUrl}/probe`);
-    await expect(client.callTool({ name: 'slow', arguments: { ms: 5000 } })).rejects.toThrow(/did not answer tools\/call within 1500 ms/);
+    await expect(client.callTool({ name: 'slow', arguments: { ms: 5000 } })).rejects.toThrow(
+      /did not answer tools\/call within 1500 ms/,
+    );
     const echo = await client.callTool({ name: 'echo', arguments: { text: 'after timeout' } });
     expect(textOf(echo)).toBe('after timeout');
     await client.close();
@@ -100,8 +106,15 @@ mcpServers:
   });
 
   it('adds configured headers upstream and never forwards the agent credentials', async () => {
-    const client = await connect(`${gw.mcpUrl}/remote`, {}, { Authorization: 'Bearer agent-token', Cookie: 'sid=agent' });
-    const seen = JSON.parse(textOf(await client.callTool({ name: 'headers', arguments: {} }))) as Record<string, string>;
+    const client = await connect(
+      `${gw.mcpUrl}/remote`,
+      {},
+      { Authorization: 'Bearer agent-token', Cookie: 'sid=agent' },
+    );
+    const seen = JSON.parse(textOf(await client.callTool({ name: 'headers', arguments: {} }))) as Record<
+      string,
+      string
+    >;
     expect(seen.authorization).toBe('Bearer upstream-secret');
     expect(seen['x-from-config']).toBe('yes');
     expect(seen.cookie).toBeUndefined();
@@ -128,6 +141,8 @@ mcpServers:
       /cannot start \/nonexistent\/warden-test-binary/,
     );
     await client.close();
-    await expect(connect(`${gw.mcpUrl}/broken`)).rejects.toThrow(/No upstream server could be started.*ENOENT/);
+    await expect(connect(`${gw.mcpUrl}/broken`)).rejects.toThrow(
+      /No upstream server could be started.*ENOENT/,
+    );
   });
 });

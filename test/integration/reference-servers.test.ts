@@ -1,13 +1,23 @@
 // The gateway in front of the official reference servers from npm, driven by the real SDK client over HTTP.
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
   ListRootsRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, EVERYTHING, FILESYSTEM, MEMORY, type RunningGateway, startGateway, tempDir, textOf } from '../helpers/gateway.js';
+import {
+  connect,
+  EVERYTHING,
+  FILESYSTEM,
+  MEMORY,
+  type RunningGateway,
+  startGateway,
+  tempDir,
+  textOf,
+} from '../helpers/gateway.js';
 
 let gw: RunningGateway;
 let dir: string;
@@ -89,7 +99,10 @@ describe('per-server endpoint', () => {
       content: { type: 'text', text: 'sampled-by-test-client' },
       model: 'test-model',
     }));
-    const result = await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'hello' } });
+    const result = await client.callTool({
+      name: 'trigger-sampling-request',
+      arguments: { prompt: 'hello' },
+    });
     expect(textOf(result)).toContain('sampled-by-test-client');
     await client.close();
   });
@@ -173,7 +186,9 @@ describe('aggregated endpoint', () => {
 
   it('answers an unknown prefixed tool with -32602 Unknown tool', async () => {
     const client = await connect(gw.mcpUrl);
-    await expect(client.callTool({ name: 'nowhere__echo', arguments: {} })).rejects.toThrow(/Unknown tool: nowhere__echo/);
+    await expect(client.callTool({ name: 'nowhere__echo', arguments: {} })).rejects.toThrow(
+      /Unknown tool: nowhere__echo/,
+    );
     await expect(client.callTool({ name: 'echo', arguments: {} })).rejects.toThrow(/Unknown tool: echo/);
     await client.close();
   });
@@ -209,7 +224,10 @@ describe('aggregated endpoint', () => {
       { onprogress: (p) => seen.push(p.progress) },
     );
     expect(seen).toEqual([1, 2]);
-    const sampled = await client.callTool({ name: 'everything__trigger-sampling-request', arguments: { prompt: 'x' } });
+    const sampled = await client.callTool({
+      name: 'everything__trigger-sampling-request',
+      arguments: { prompt: 'x' },
+    });
     expect(textOf(sampled)).toContain('aggregated-sample');
     await client.close();
   });

@@ -72,9 +72,15 @@ describe('loadConfig', () => {
   });
 
   it('reports an unset variable with its path and line', () => {
-    const problems = problemsOf('mcpServers:\n  r:\n    url: http://x/mcp\n    headers:\n      A: "${NOPE}"\n');
+    const problems = problemsOf(
+      'mcpServers:\n  r:\n    url: http://x/mcp\n    headers:\n      A: "${NOPE}"\n',
+    );
     expect(problems).toEqual([
-      expect.objectContaining({ path: 'mcpServers.r.headers.A', line: 5, message: 'environment variable NOPE is not set' }),
+      expect.objectContaining({
+        path: 'mcpServers.r.headers.A',
+        line: 5,
+        message: 'environment variable NOPE is not set',
+      }),
     ]);
   });
 
@@ -115,7 +121,9 @@ describe('loadConfig', () => {
   });
 
   it('rejects two servers with the same prefix', () => {
-    const problems = problemsOf('mcpServers:\n  a:\n    command: node\n  b:\n    command: node\n    prefix: a\n');
+    const problems = problemsOf(
+      'mcpServers:\n  a:\n    command: node\n  b:\n    command: node\n    prefix: a\n',
+    );
     expect(problems[0]?.message).toContain('already used by server "a"');
   });
 
@@ -131,7 +139,9 @@ describe('loadConfig', () => {
   });
 
   it('loads the example config', () => {
-    const config = resolveConfig(loadConfigFile(join(ROOT, 'examples/warden.yaml'), { WARDEN_DEMO_DIR: '/tmp/x' }));
+    const config = resolveConfig(
+      loadConfigFile(join(ROOT, 'examples/warden.yaml'), { WARDEN_DEMO_DIR: '/tmp/x' }),
+    );
     expect(config.upstreams.map((u) => u.id)).toEqual(['everything', 'memory', 'filesystem']);
   });
 });

@@ -18,7 +18,10 @@ describe('checkMessage', () => {
     [{ jsonrpc: '2.0', id: {}, method: 'x' }, 'id must be a string or a number'],
     [{ jsonrpc: '2.0', id: 1, method: 'x', params: [1] }, 'params must be an object'],
     [{ jsonrpc: '2.0', id: 1 }, 'response has neither result nor error'],
-    [{ jsonrpc: '2.0', id: 1, error: { code: 'x' } }, 'error must be an object with a numeric code and a string message'],
+    [
+      { jsonrpc: '2.0', id: 1, error: { code: 'x' } },
+      'error must be an object with a numeric code and a string message',
+    ],
     [{ jsonrpc: '2.0', method: '' }, 'method must be a non-empty string'],
   ])('rejects %j', (value, reason) => {
     expect(checkMessage(value)).toBe(reason);

@@ -17,7 +17,13 @@ describe('exposedName', () => {
 });
 
 describe('NameTable', () => {
-  const table = new NameTable('__', new Map([['github', 'github'], ['gh2', 'second']]));
+  const table = new NameTable(
+    '__',
+    new Map([
+      ['github', 'github'],
+      ['gh2', 'second'],
+    ]),
+  );
 
   it('resolves a prefixed name to its server and upstream name', () => {
     expect(table.resolve('github__create_issue')).toEqual({ server: 'github', name: 'create_issue' });
