@@ -17,6 +17,8 @@ export interface UpstreamSpec {
   url?: string;
   headers: Record<string, string>;
   timeoutMs: number;
+  /** For starting and `initialize` (npx may download first). */
+  startTimeoutMs: number;
 }
 
 export interface HostPort {
@@ -38,6 +40,7 @@ export interface GatewayConfig {
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
+export const DEFAULT_START_TIMEOUT_MS = 60_000;
 
 export function durationMs(v: number | string): number {
   if (typeof v === 'number') return v * 1000;
@@ -73,6 +76,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
       cwd: s.cwd === undefined ? base : isAbsolute(s.cwd) ? s.cwd : resolvePath(base, s.cwd),
       headers: s.headers ?? {},
       timeoutMs: s.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(s.timeout),
+      startTimeoutMs: s.startTimeout === undefined ? DEFAULT_START_TIMEOUT_MS : durationMs(s.startTimeout),
     };
     if (s.command !== undefined) spec.command = s.command;
     if (url !== undefined) spec.url = url;

@@ -31,6 +31,9 @@ export const serverSchema = z
     type: z.enum(['stdio', 'http', 'streamable-http', 'streamableHttp', 'sse']).optional(),
     transport: z.enum(['stdio', 'http', 'streamable-http', 'streamableHttp', 'sse']).optional(),
     timeout: duration.optional().describe('Upstream request timeout (number = seconds); progress resets it'),
+    startTimeout: duration
+      .optional()
+      .describe('How long the server may take to start and answer initialize (number = seconds); default 60 s'),
     prefix: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/)

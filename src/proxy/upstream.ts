@@ -137,7 +137,7 @@ export class UpstreamLink {
     };
     try {
       await transport.start();
-      const init = await this.rawRequest('initialize', this.initParams ?? {}, this.spec.timeoutMs);
+      const init = await this.rawRequest('initialize', this.initParams ?? {}, this.spec.startTimeoutMs);
       if ('error' in init) {
         throw new WardenError('UPSTREAM_START_FAILED', `initialize failed: ${init.error.message}`);
       }
