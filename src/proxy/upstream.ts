@@ -308,7 +308,8 @@ export class UpstreamLink {
       };
       if (this.state === 'ready') send();
       else {
-        this.whenReady(timeoutMs).then(send, (err: WardenError) => {
+        // Waiting for a restart counts against the start timeout; the request timeout starts when it is sent.
+        this.whenReady(this.spec.startTimeoutMs).then(send, (err: WardenError) => {
           this.settle(id, errorResponse(id, CONNECTION_CLOSED, err.message) as JsonRpcError);
         });
       }

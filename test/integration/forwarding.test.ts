@@ -1,5 +1,6 @@
 // Forwarding details against the probe fixture: cancellation, paging, restarts, timeouts, headers, failed upstreams.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, PROBE, ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
 
@@ -119,6 +120,19 @@ mcpServers:
     expect(seen['x-from-config']).toBe('yes');
     expect(seen.cookie).toBeUndefined();
     expect(JSON.stringify(seen)).not.toContain('agent-token');
+    await client.close();
+  });
+
+  it('relays tools/list_changed from an upstream, with the new tool prefixed on /mcp', async () => {
+    const client = await connect(gw.mcpUrl);
+    let changed = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      changed++;
+    });
+    const grown = textOf(await client.callTool({ name: 'probe__grow', arguments: {} }));
+    await expect.poll(() => changed).toBe(1);
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain(`probe__${grown}`);
     await client.close();
   });
 

@@ -6,6 +6,8 @@ import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
   ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -149,6 +151,39 @@ describe('per-server endpoint', () => {
     await expect(call).rejects.toThrow();
     const after = await client.callTool({ name: 'echo', arguments: { message: 'still here' } });
     expect(textOf(after)).toBe('Echo: still here');
+    await client.close();
+  });
+
+  it('relays resource subscriptions and their update notifications', async () => {
+    const client = await connect(`${gw.mcpUrl}/everything`);
+    const updated: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (n) => {
+      updated.push(n.params.uri);
+    });
+    const { resources } = await client.listResources();
+    const uri = resources[0]!.uri;
+    await client.subscribeResource({ uri });
+    await client.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
+    await expect.poll(() => updated, { timeout: 8000, interval: 100 }).toContain(uri);
+    await client.unsubscribeResource({ uri });
+    await client.close();
+  }, 15_000);
+
+  it('relays logging/setLevel and log notifications', async () => {
+    const client = await connect(`${gw.mcpUrl}/everything`);
+    const levels: string[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, async (n) => {
+      levels.push(n.params.level);
+    });
+    await client.setLoggingLevel('debug');
+    await client.callTool({ name: 'toggle-simulated-logging', arguments: {} });
+    await expect.poll(() => levels.length, { timeout: 3000 }).toBeGreaterThan(0);
+    await client.close();
+  });
+
+  it('answers ping', async () => {
+    const client = await connect(`${gw.mcpUrl}/everything`);
+    await expect(client.ping()).resolves.toEqual({});
     await client.close();
   });
 
