@@ -1,0 +1,130 @@
+// Client-side load generation: SDK Client over Streamable HTTP, sequential latency and concurrent throughput.
+import { performance } from 'node:perf_hooks';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+
+const CALL_TIMEOUT_MS = 15_000;
+const PAYLOAD = 'x'.repeat(48);
+
+/**
+ * The SDK transport passes one session-wide AbortSignal to every fetch; undici registers an abort listener on it
+ * per request and only drops it when the request is garbage-collected, so at thousands of calls per second the
+ * listener list grows past 1500 and Node prints a MaxListenersExceededWarning per call, which then dominates the
+ * client's CPU. POST/DELETE requests are bounded by the per-call timeout anyway, so they go without the shared
+ * signal; the long-lived GET stream keeps it so closing the client still aborts it.
+ */
+const benchFetch: FetchLike = (url, init) => {
+  if (init?.method === 'GET' || init?.signal === undefined) return fetch(url, init);
+  const { signal: _shared, ...rest } = init;
+  return fetch(url, rest);
+};
+
+export interface Session {
+  client: Client;
+  transport: StreamableHTTPClientTransport;
+  counter: number;
+}
+
+/** Opens one MCP session and checks that the `echo` tool is listed. */
+export async function openSession(url: string): Promise<Session> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), { fetch: benchFetch });
+  const client = new Client({ name: 'mcp-warden-bench', version: '1.0.0' });
+  await client.connect(transport, { timeout: CALL_TIMEOUT_MS });
+  const { tools } = await client.listTools(undefined, { timeout: CALL_TIMEOUT_MS });
+  if (!tools.some((t) => t.name === 'echo')) {
+    throw new Error(`no echo tool at ${url}; got ${tools.map((t) => t.name).join(', ')}`);
+  }
+  return { client, transport, counter: 0 };
+}
+
+export async function closeSession(session: Session): Promise<void> {
+  try {
+    await session.transport.terminateSession();
+  } catch {
+    // Target may already be gone; closing below is what matters.
+  }
+  await session.client.close().catch(() => undefined);
+}
+
+/** One `tools/call echo`; returns latency in ms, throws if the call fails or the echo is wrong. */
+export async function callEcho(session: Session): Promise<number> {
+  session.counter += 1;
+  const text = `${PAYLOAD}-${session.counter}`;
+  const t0 = performance.now();
+  const result = await session.client.callTool({ name: 'echo', arguments: { text } }, undefined, {
+    timeout: CALL_TIMEOUT_MS,
+  });
+  const elapsed = performance.now() - t0;
+  const content = result.content as Array<{ type: string; text?: string }> | undefined;
+  const first = content?.[0];
+  if (result.isError === true || first?.type !== 'text' || first.text !== text) {
+    throw new Error(`bad echo result: ${JSON.stringify(result).slice(0, 200)}`);
+  }
+  return elapsed;
+}
+
+export interface SequentialResult {
+  samples: number[];
+  errors: number;
+  firstError?: string;
+}
+
+/** `count` calls one after another (bounded also by `maxMs`); every successful latency is kept. */
+export async function runSequential(
+  session: Session,
+  count: number,
+  maxMs: number,
+): Promise<SequentialResult> {
+  const samples: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const deadline = performance.now() + maxMs;
+  for (let i = 0; i < count && performance.now() < deadline; i++) {
+    try {
+      samples.push(await callEcho(session));
+    } catch (err) {
+      errors += 1;
+      firstError ??= err instanceof Error ? err.message : String(err);
+    }
+  }
+  return { samples, errors, firstError };
+}
+
+export interface ThroughputResult {
+  concurrency: number;
+  calls: number;
+  errors: number;
+  seconds: number;
+  latencies: number[];
+  firstError?: string;
+}
+
+/** `concurrency` workers each issue calls back-to-back until `durationMs` passes or `maxCalls` are started. */
+export async function runThroughput(
+  session: Session,
+  concurrency: number,
+  durationMs: number,
+  maxCalls: number,
+): Promise<ThroughputResult> {
+  const latencies: number[] = [];
+  let started = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const t0 = performance.now();
+  const deadline = t0 + durationMs;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < deadline && started < maxCalls) {
+      started += 1;
+      try {
+        latencies.push(await callEcho(session));
+      } catch (err) {
+        errors += 1;
+        firstError ??= err instanceof Error ? err.message : String(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, () => worker()));
+  const seconds = (performance.now() - t0) / 1000;
+  return { concurrency, calls: latencies.length, errors, seconds, latencies, firstError };
+}

@@ -1,0 +1,187 @@
+// The benchmarked targets: direct SDK baseline, mcp-warden, supergateway and mcp-proxy, all fronting one echo server.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, type Managed, start, stop, waitForLine, waitForPort } from './proc.js';
+
+const READY_TIMEOUT_MS = 30_000;
+const PORT_ATTEMPTS = 3;
+
+export interface TargetContext {
+  /** Repository root (where node_modules and dist/ live). */
+  root: string;
+  /** Scratch directory for configs; also the working directory of every target. */
+  tmp: string;
+  /** Absolute path of the pre-compiled echo server (.mjs). */
+  echoScript: string;
+}
+
+export interface Running {
+  url: string;
+  proc: Managed;
+}
+
+export interface TargetDef {
+  name: string;
+  description: string;
+  /** Non-empty string: the target cannot run here (reported, not fatal). */
+  unavailable: (ctx: TargetContext) => string | undefined;
+  launch: (ctx: TargetContext) => Promise<Running>;
+}
+
+/** Path of an npm package's CLI entry, from its package.json `bin`. */
+function packageBin(root: string, pkg: string, binName: string): string | undefined {
+  const manifest = join(root, 'node_modules', pkg, 'package.json');
+  if (!existsSync(manifest)) return undefined;
+  const json = JSON.parse(readFileSync(manifest, 'utf8')) as { bin?: string | Record<string, string> };
+  const rel = typeof json.bin === 'string' ? json.bin : json.bin?.[binName];
+  return rel === undefined ? undefined : join(root, 'node_modules', pkg, rel);
+}
+
+/** Starts a process that needs a fixed port, retrying with a new port if the first one was taken meanwhile. */
+async function launchOnPort(
+  name: string,
+  ctx: TargetContext,
+  build: (port: number) => { command: string; args: string[] },
+  path: string,
+): Promise<Running> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+    const port = await freePort();
+    const { command, args } = build(port);
+    const proc = start({ name, command, args, cwd: ctx.tmp });
+    try {
+      await waitForPort(proc, port, READY_TIMEOUT_MS);
+      return { url: `http://127.0.0.1:${port}${path}`, proc };
+    } catch (err) {
+      lastError = err;
+      await stop(proc);
+    }
+  }
+  throw lastError instanceof Error ? lastError : new Error(String(lastError));
+}
+
+const node = process.execPath;
+
+export const TARGETS: TargetDef[] = [
+  {
+    name: 'direct',
+    description:
+      'echo server itself over SDK StreamableHTTPServerTransport (no proxy), SDK default SSE answers',
+    unavailable: () => undefined,
+    launch: async (ctx) => {
+      const proc = start({ name: 'direct', command: node, args: [ctx.echoScript, '--http'], cwd: ctx.tmp });
+      const match = await waitForLine(proc, /listening (http:\/\/127\.0\.0\.1:\d+\/mcp)/, READY_TIMEOUT_MS);
+      return { url: match[1]!, proc };
+    },
+  },
+  {
+    name: 'direct-json',
+    description: 'as direct, with enableJsonResponse: POST answers are application/json instead of SSE',
+    unavailable: () => undefined,
+    launch: async (ctx) => {
+      const proc = start({
+        name: 'direct-json',
+        command: node,
+        args: [ctx.echoScript, '--http', '--json'],
+        cwd: ctx.tmp,
+      });
+      const match = await waitForLine(proc, /listening (http:\/\/127\.0\.0\.1:\d+\/mcp)/, READY_TIMEOUT_MS);
+      return { url: match[1]!, proc };
+    },
+  },
+  {
+    name: 'warden',
+    description: 'mcp-warden `serve`, per-server endpoint /mcp/echo, echo as stdio child',
+    unavailable: (ctx) =>
+      existsSync(join(ctx.root, 'dist', 'cli', 'main.js'))
+        ? undefined
+        : 'not built (dist/cli/main.js missing)',
+    launch: async (ctx) => {
+      const config = join(ctx.tmp, 'warden.yaml');
+      // JSON is valid YAML; it avoids quoting issues with paths.
+      writeFileSync(
+        config,
+        `${JSON.stringify({ mcpServers: { echo: { command: node, args: [ctx.echoScript] } } }, null, 2)}\n`,
+      );
+      const proc = start({
+        name: 'warden',
+        command: node,
+        args: [
+          join(ctx.root, 'dist', 'cli', 'main.js'),
+          'serve',
+          '--config',
+          config,
+          '--listen',
+          '127.0.0.1:0',
+          '--admin',
+          '127.0.0.1:0',
+        ],
+        cwd: ctx.tmp,
+      });
+      const match = await waitForLine(
+        proc,
+        /listening mcp=(http:\/\/[^\s]+?)\/?\s+admin=(http:\/\/\S+)/,
+        READY_TIMEOUT_MS,
+      );
+      return { url: `${match[1]!}/echo`, proc };
+    },
+  },
+  {
+    name: 'supergateway',
+    description: 'supergateway --stdio … --outputTransport streamableHttp --stateful (child per session)',
+    unavailable: (ctx) =>
+      packageBin(ctx.root, 'supergateway', 'supergateway') ? undefined : 'supergateway not installed',
+    launch: (ctx) => {
+      const bin = packageBin(ctx.root, 'supergateway', 'supergateway')!;
+      return launchOnPort(
+        'supergateway',
+        ctx,
+        (port) => ({
+          command: node,
+          args: [
+            bin,
+            '--stdio',
+            `${JSON.stringify(node)} ${JSON.stringify(ctx.echoScript)}`,
+            '--outputTransport',
+            'streamableHttp',
+            '--stateful',
+            '--port',
+            String(port),
+            '--logLevel',
+            'none',
+          ],
+        }),
+        '/mcp',
+      );
+    },
+  },
+  {
+    name: 'mcp-proxy',
+    description: 'mcp-proxy --server stream (one shared stdio child, per-session proxy servers)',
+    unavailable: (ctx) =>
+      packageBin(ctx.root, 'mcp-proxy', 'mcp-proxy') ? undefined : 'mcp-proxy not installed',
+    launch: (ctx) => {
+      const bin = packageBin(ctx.root, 'mcp-proxy', 'mcp-proxy')!;
+      return launchOnPort(
+        'mcp-proxy',
+        ctx,
+        (port) => ({
+          command: node,
+          args: [
+            bin,
+            '--host',
+            '127.0.0.1',
+            '--port',
+            String(port),
+            '--server',
+            'stream',
+            '--',
+            node,
+            ctx.echoScript,
+          ],
+        }),
+        '/mcp',
+      );
+    },
+  },
+];
