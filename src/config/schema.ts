@@ -33,7 +33,9 @@ export const serverSchema = z
     timeout: duration.optional().describe('Upstream request timeout (number = seconds); progress resets it'),
     startTimeout: duration
       .optional()
-      .describe('How long the server may take to start and answer initialize (number = seconds); default 60 s'),
+      .describe(
+        'How long the server may take to start and answer initialize (number = seconds); default 60 s',
+      ),
     prefix: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/)
