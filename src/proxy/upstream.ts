@@ -65,6 +65,11 @@ type LinkState = 'new' | 'starting' | 'ready' | 'down' | 'closed';
 const MAX_BACKOFF_MS = 30_000;
 const FIRST_BACKOFF_MS = 200;
 
+/** The SDK's Streamable HTTP client reports an unknown session as an error with code 404. */
+function sessionGone(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === 404;
+}
+
 export function defaultTransport(spec: UpstreamSpec, log: Logger): MessageTransport {
   if (spec.kind === 'stdio') {
     return new StdioClientTransport({
@@ -97,6 +102,7 @@ export class UpstreamLink {
   private waiters: Array<() => void> = [];
   private backoffMs = FIRST_BACKOFF_MS;
   private restartTimer: NodeJS.Timeout | undefined;
+  private recovering: Promise<void> | undefined;
   private readyAt = 0;
   private readonly log: Logger;
 
@@ -159,6 +165,10 @@ export class UpstreamLink {
           : new WardenError('UPSTREAM_START_FAILED', (cause as Error).message, { cause });
       this.lastError = err;
       if (this.transport === transport) this.transport = undefined;
+      // Calls waiting for this start fail now, with its reason, instead of at their timeout.
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
       // close() may have run while we awaited: a closed link stays closed.
       if ((this.state as LinkState) !== 'closed') this.state = 'down';
       await transport.close().catch(() => {});
@@ -296,25 +306,54 @@ export class UpstreamLink {
         outgoing === undefined
           ? { jsonrpc: '2.0', id, method }
           : { jsonrpc: '2.0', id, method, params: outgoing };
-      const send = () => {
+      const fail = (text: string) =>
+        this.settle(id, errorResponse(id, CONNECTION_CLOSED, text) as JsonRpcError);
+      const send = (retried: boolean) => {
         if (!this.pending.has(id)) return; // cancelled or timed out while waiting for a restart
+        if (this.state !== 'ready')
+          return fail(this.lastError?.message ?? `Upstream ${this.id} is not running`);
         this.armTimer(id, p);
         this.write(message).catch((err: Error) => {
-          this.settle(
-            id,
-            errorResponse(id, CONNECTION_CLOSED, `Upstream ${this.id}: ${err.message}`) as JsonRpcError,
-          );
+          if (!retried && sessionGone(err)) {
+            this.recover().then(
+              () => send(true),
+              (e: Error) => fail(`Upstream ${this.id}: ${e.message}`),
+            );
+            return;
+          }
+          fail(`Upstream ${this.id}: ${err.message}`);
         });
       };
-      if (this.state === 'ready') send();
+      if (this.state === 'ready') send(false);
       else {
         // Waiting for a restart counts against the start timeout; the request timeout starts when it is sent.
-        this.whenReady(this.spec.startTimeoutMs).then(send, (err: WardenError) => {
-          this.settle(id, errorResponse(id, CONNECTION_CLOSED, err.message) as JsonRpcError);
-        });
+        this.whenReady(this.spec.startTimeoutMs).then(
+          () => send(false),
+          (err: WardenError) => fail(err.message),
+        );
       }
     });
     return { upstreamId: id, response };
+  }
+
+  /**
+   * An HTTP upstream that no longer knows our session (it restarted, or expired it) answers 404: open a new upstream
+   * session with the same initialize params, once for every caller that noticed.
+   */
+  private recover(): Promise<void> {
+    if (!this.recovering) {
+      this.log.info('upstream session expired; initializing a new one');
+      const old = this.transport;
+      this.transport = undefined; // its close must not count as the upstream going away
+      this.state = 'starting';
+      this.recovering = (async () => {
+        await old?.close().catch(() => {});
+        await this.connect();
+      })().finally(() => {
+        this.recovering = undefined;
+      });
+    }
+    return this.recovering;
   }
 
   /** Cancels a call: tells the upstream, and settles the call with no response (the agent asked for none). */

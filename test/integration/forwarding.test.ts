@@ -9,8 +9,8 @@ const probe = (extra = '') => `command: node
     cwd: ${ROOT}`;
 
 /** Starts the probe over HTTP and resolves with its URL. */
-function startHttpProbe(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', PROBE, '--port', '0'], {
+function startHttpProbe(port = 0): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', PROBE, '--port', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return new Promise((resolve, reject) => {
@@ -158,5 +158,32 @@ mcpServers:
     await expect(connect(`${gw.mcpUrl}/broken`)).rejects.toThrow(
       /No upstream server could be started.*ENOENT/,
     );
+  });
+
+  it('opens a new upstream session when an HTTP upstream restarts and forgets ours', async () => {
+    const first = await startHttpProbe();
+    const port = new URL(first.url).port;
+    const own = await startGateway(`mcpServers:\n  remote:\n    url: ${first.url}\n`);
+    const client = await connect(`${own.mcpUrl}/remote`);
+    try {
+      const before = textOf(await client.callTool({ name: 'pid', arguments: {} }));
+      await new Promise((r) => {
+        first.child.once('exit', r);
+        first.child.kill();
+      });
+      const second = await startHttpProbe(Number(port));
+      try {
+        const after = textOf(await client.callTool({ name: 'pid', arguments: {} }));
+        expect(after).not.toBe(before);
+        expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'same session' } }))).toBe(
+          'same session',
+        );
+      } finally {
+        second.child.kill();
+      }
+    } finally {
+      await client.close();
+      await own.close();
+    }
   });
 });
