@@ -121,6 +121,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     servers: new Set(config.upstreams.map((u) => u.id)),
     createSession: createSession satisfies SessionFactory,
     maxBodyBytes: config.maxBodyBytes,
+    maxSessions: config.maxSessions,
     sessionIdleMs: config.sessionIdleMs,
     allowedHosts: allowedHostsFor(config),
     allowedOrigin: originCheck(config),

@@ -35,6 +35,7 @@ export interface GatewayConfig {
   allowedHosts: string[] | undefined;
   allowedOrigins: string[] | undefined;
   maxBodyBytes: number;
+  maxSessions: number;
   sessionIdleMs: number;
   logLevel: string;
 }
@@ -91,6 +92,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     allowedHosts: config.http.allowedHosts,
     allowedOrigins: config.http.allowedOrigins,
     maxBodyBytes: config.http.maxBodyBytes,
+    maxSessions: config.http.maxSessions,
     sessionIdleMs: durationMs(config.http.sessionIdleTimeout),
     logLevel: config.log.level,
   };

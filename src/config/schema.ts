@@ -121,9 +121,15 @@ export const configSchema = z.strictObject({
         .int()
         .positive()
         .default(4 * 1024 * 1024),
+      maxSessions: z
+        .number()
+        .int()
+        .positive()
+        .default(256)
+        .describe('Open agent sessions at most; each has its own upstream sessions (stdio: processes)'),
       sessionIdleTimeout: duration.default('30m').describe('Sessions idle this long are closed'),
     })
-    .default({ maxBodyBytes: 4 * 1024 * 1024, sessionIdleTimeout: '30m' }),
+    .default({ maxBodyBytes: 4 * 1024 * 1024, maxSessions: 256, sessionIdleTimeout: '30m' }),
   log: z
     .strictObject({
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

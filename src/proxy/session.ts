@@ -305,8 +305,9 @@ export class ProxySession implements SessionView {
     this.closed = true;
     for (const ctx of this.inflight.values()) cancelContext(ctx, 'session closed');
     this.inflight.clear();
-    await this.initializing;
+    // Closing the links also ends a start still in progress, so close does not wait for a slow upstream.
     await Promise.all([...this.links.values()].map((l) => l.close()));
+    await this.initializing;
     this.opts.downstream.close();
     this.opts.onClose?.(this);
   }

@@ -35,6 +35,7 @@ export interface HttpEndpointOptions {
   servers: ReadonlySet<string>;
   createSession: SessionFactory;
   maxBodyBytes: number;
+  maxSessions: number;
   sessionIdleMs: number;
   /** Host header names accepted (without port); undefined = any. */
   allowedHosts: ReadonlySet<string> | undefined;
@@ -440,6 +441,10 @@ export class HttpEndpoint {
         );
         return;
       }
+      if (this.sessionCount >= this.opts.maxSessions) {
+        writeJsonError(res, 503, SERVER_ERROR, 'Too many sessions; try again later');
+        return;
+      }
       const id = randomUUID();
       const created = new StreamableSession(id, endpoint, this.opts.log, () => {
         this.sessions.delete(id);
@@ -504,6 +509,10 @@ export class HttpEndpoint {
   ): void {
     if (!accepts(req, 'text/event-stream')) {
       writeJsonError(res, 406, SERVER_ERROR, 'Not Acceptable: Client must accept text/event-stream');
+      return;
+    }
+    if (this.sessionCount >= this.opts.maxSessions) {
+      writeJsonError(res, 503, SERVER_ERROR, 'Too many sessions; try again later');
       return;
     }
     const id = randomUUID();

@@ -186,4 +186,19 @@ mcpServers:
       await own.close();
     }
   });
+
+  it('refuses sessions beyond http.maxSessions with 503, and accepts again when one closes', async () => {
+    const own = await startGateway(`mcpServers:\n  probe:\n    ${probe()}\nhttp: { maxSessions: 1 }\n`);
+    try {
+      const first = await connect(`${own.mcpUrl}/probe`);
+      await expect(connect(`${own.mcpUrl}/probe`)).rejects.toThrow(/Too many sessions/);
+      await (first.transport as { terminateSession(): Promise<void> }).terminateSession();
+      await first.close();
+      const again = await connect(`${own.mcpUrl}/probe`);
+      expect(textOf(await again.callTool({ name: 'echo', arguments: { text: 'room' } }))).toBe('room');
+      await again.close();
+    } finally {
+      await own.close();
+    }
+  });
 });
