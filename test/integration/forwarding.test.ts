@@ -192,7 +192,7 @@ mcpServers:
     try {
       const first = await connect(`${own.mcpUrl}/probe`);
       await expect(connect(`${own.mcpUrl}/probe`)).rejects.toThrow(/Too many sessions/);
-      await (first.transport as { terminateSession(): Promise<void> }).terminateSession();
+      await (first.transport as unknown as { terminateSession(): Promise<void> }).terminateSession();
       await first.close();
       const again = await connect(`${own.mcpUrl}/probe`);
       expect(textOf(await again.callTool({ name: 'echo', arguments: { text: 'room' } }))).toBe('room');
