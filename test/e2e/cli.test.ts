@@ -148,11 +148,14 @@ describe('warden serve', () => {
     await localOrigin.text();
   });
 
-  it('drains and exits 0 on SIGTERM', async () => {
+  it('drains, kills its upstream processes and exits 0 on SIGTERM', async () => {
     const own = await serveCli(writeConfig(CONFIG));
-    const client = await connect(`${own.mcpUrl}/everything`);
-    await client.listTools();
+    const client = await connect(`${own.mcpUrl}/probe`);
+    const pid = Number(textOf(await client.callTool({ name: 'pid', arguments: {} })));
+    expect(processAlive(pid)).toBe(true);
     expect(await own.stop()).toBe(0);
+    // The upstream processes go with the gateway.
+    await expect.poll(() => processAlive(pid), { timeout: 5000 }).toBe(false);
   });
 });
 
@@ -226,3 +229,12 @@ describe('warden stdio', () => {
     expect(out.some((m) => m.id === null && (m.error as { code: number }).code === -32700)).toBe(true);
   });
 });
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

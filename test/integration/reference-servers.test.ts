@@ -1,5 +1,8 @@
 // The gateway in front of the official reference servers from npm, driven by the real SDK client over HTTP.
 
+import { spawn } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import {
@@ -277,3 +280,48 @@ describe('aggregated endpoint', () => {
     await client.close();
   });
 });
+
+describe('legacy SSE upstream', () => {
+  it('reaches server-everything over HTTP+SSE (type: sse)', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [EVERYTHING, 'sse'], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let err = '';
+        child.stderr!.on('data', (c: Buffer) => {
+          err += c.toString();
+          if (err.includes('running on port')) resolve();
+        });
+        child.once('exit', () => reject(new Error(err)));
+      });
+      const own = await startGateway(
+        `mcpServers:\n  legacy:\n    type: sse\n    url: http://127.0.0.1:${port}/sse\n`,
+      );
+      try {
+        const client = await connect(`${own.mcpUrl}/legacy`);
+        expect((await client.listTools()).tools.map((t) => t.name)).toContain('echo');
+        expect(textOf(await client.callTool({ name: 'echo', arguments: { message: 'old' } }))).toBe(
+          'Echo: old',
+        );
+        await client.close();
+      } finally {
+        await own.close();
+      }
+    } finally {
+      child.kill();
+    }
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
