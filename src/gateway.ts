@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { PolicySet } from './config/policy-set.js';
 import type { GatewayConfig, HostPort, UpstreamSpec } from './config/resolve.js';
 import { createAdminHandler } from './dashboard/admin.js';
 import { WardenError } from './errors.js';
@@ -9,6 +10,7 @@ import type { Logger } from './log.js';
 import { compose } from './pipeline/compose.js';
 import type { CallContext } from './pipeline/context.js';
 import { forward } from './pipeline/forward.js';
+import { policyStep } from './pipeline/policy.js';
 import { route } from './pipeline/route.js';
 import { ProxySession } from './proxy/session.js';
 import { HttpEndpoint, hostName } from './transport/http-server.js';
@@ -20,6 +22,8 @@ export interface GatewayOptions {
   log: Logger;
   /** How upstream transports are made; tests may pass their own. */
   createTransport?: (spec: UpstreamSpec, log: Logger) => MessageTransport;
+  /** Reload policy files when they change (default true). */
+  watchPolicies?: boolean;
 }
 
 export interface Gateway {
@@ -96,8 +100,24 @@ function closeServer(server: Server): Promise<void> {
 
 export function createGateway(config: GatewayConfig, options: GatewayOptions): Gateway {
   const { log } = options;
-  const pipeline: (ctx: CallContext) => Promise<void> = compose<CallContext>([route, forward]);
+  const policies = new PolicySet(
+    config.policies,
+    config.upstreams.map((u) => u.id),
+    log,
+  );
+  const pipeline: (ctx: CallContext) => Promise<void> = compose<CallContext>([
+    route,
+    policyStep({ policies, log }),
+    forward,
+  ]);
   const sessions = new Set<ProxySession>();
+  // When a reload changes which tools are visible, agents are told to list again.
+  policies.onVisibilityChange((servers) => {
+    for (const s of sessions) {
+      if (s.server === undefined || servers.has(s.server)) s.announce('notifications/tools/list_changed');
+    }
+  });
+  if (options.watchPolicies ?? true) policies.watch();
 
   const createSession = (endpoint: string | undefined, port: DownstreamPort, id: string): ProxySession => {
     const session = new ProxySession({
@@ -171,6 +191,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     },
 
     async close(graceMs = 10_000) {
+      policies.close();
       const closing: Promise<void>[] = [];
       if (mcpServer) closing.push(closeServer(mcpServer));
       if (adminServer) closing.push(closeServer(adminServer));

@@ -1,6 +1,7 @@
 // Compiles a validated config into the plain runtime data the gateway runs on: defaults applied, paths resolved.
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import type { LoadedConfig } from './load.js';
+import type { LoadedPolicy } from './policy-file.js';
 import { DURATION_PATTERN } from './schema.js';
 
 export type UpstreamKind = 'stdio' | 'http' | 'sse';
@@ -38,6 +39,7 @@ export interface GatewayConfig {
   maxSessions: number;
   sessionIdleMs: number;
   logLevel: string;
+  policies: { global: LoadedPolicy | undefined; servers: Map<string, LoadedPolicy> };
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -95,5 +97,6 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     maxSessions: config.http.maxSessions,
     sessionIdleMs: durationMs(config.http.sessionIdleTimeout),
     logLevel: config.log.level,
+    policies: loaded.policies,
   };
 }

@@ -1,4 +1,6 @@
 // What a request carries through the pipeline: the agent's request, where it goes, what came back, what to reply.
+
+import type { Decision } from '../policy/types.js';
 import type { Reply } from '../proxy/downstream.js';
 import type { NameTable } from '../proxy/naming.js';
 import type { UpstreamLink } from '../proxy/upstream.js';
@@ -38,6 +40,8 @@ export interface CallContext {
   /** Upstream requests this request turns into: one, or several on aggregated lists. */
   targets: Target[];
   results: TargetResult[];
+  /** The policy decision for a tools/call, once made. */
+  decision: Decision | undefined;
   /** What the agent gets; undefined means no reply (the agent cancelled). */
   reply: Reply | undefined;
   cancelled: boolean;
@@ -52,6 +56,7 @@ export function createContext(session: SessionView, request: JsonRpcRequest): Ca
     method: request.method,
     targets: [],
     results: [],
+    decision: undefined,
     reply: undefined,
     cancelled: false,
     cancelHooks: [],

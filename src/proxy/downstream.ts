@@ -1,5 +1,6 @@
 // The one place wire errors are built: what the agent sees when something is wrong, as JSON-RPC errors.
 import { WardenError } from '../errors.js';
+import type { Decision } from '../policy/types.js';
 import {
   CONNECTION_CLOSED,
   INTERNAL_ERROR,
@@ -33,6 +34,30 @@ export const wire = {
   invalidRequest: (message: string): Reply => ({ error: { code: INVALID_REQUEST, message } }),
   /** No upstream could be reached for this request. */
   unavailable: (message: string): Reply => ({ error: { code: CONNECTION_CLOSED, message } }),
+  /**
+   * A policy outcome the model should read and adapt to: an isError tool result, `[POLICY DENIED] <reason>`, and
+   * the machine-readable detail under `_meta["mcp-warden/decision"]` (SPEC §5).
+   */
+  denied: (decision: Pick<Decision, 'rule' | 'reason'>, retryAfterSeconds?: number): Reply => {
+    const reason = decision.reason ?? 'Denied by policy';
+    const detail: Record<string, unknown> = { rule: decision.rule, reason };
+    if (retryAfterSeconds !== undefined) detail.retryAfterSeconds = retryAfterSeconds;
+    return {
+      result: {
+        content: [{ type: 'text', text: `[POLICY DENIED] ${reason}` }],
+        isError: true,
+        _meta: { 'mcp-warden/decision': detail },
+      },
+    };
+  },
+  /** Prompts and resources have no tool result to carry a denial: a JSON-RPC error with the same text. */
+  deniedRequest: (decision: Pick<Decision, 'rule' | 'reason'>): Reply => ({
+    error: {
+      code: INVALID_PARAMS,
+      message: `[POLICY DENIED] ${decision.reason ?? 'Denied by policy'}`,
+      data: { 'mcp-warden/decision': { rule: decision.rule, reason: decision.reason } },
+    },
+  }),
   /** Internal faults are -32603 and never blamed on the client; the details stay in the log. */
   internal: (): Reply => ({ error: { code: INTERNAL_ERROR, message: 'Internal error in mcp-warden' } }),
 };

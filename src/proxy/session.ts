@@ -287,6 +287,12 @@ export class ProxySession implements SessionView {
     this.opts.downstream.send(n, related);
   }
 
+  /** A notification of the gateway's own to the agent (e.g. tools/list_changed after a policy reload). */
+  announce(method: string): void {
+    if (this.closed || !this.initialized) return;
+    this.opts.downstream.send({ jsonrpc: '2.0', method });
+  }
+
   progress(request: JsonRpcRequest, params: Record<string, unknown>): void {
     if (this.closed) return;
     this.opts.downstream.send({ jsonrpc: '2.0', method: 'notifications/progress', params }, request.id);

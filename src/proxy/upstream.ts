@@ -102,6 +102,8 @@ export class UpstreamLink {
   private waiters: Array<() => void> = [];
   private backoffMs = FIRST_BACKOFF_MS;
   private restartTimer: NodeJS.Timeout | undefined;
+  /** The upstream's tool names, fetched when a policy first needs them; dropped on list_changed and restarts. */
+  private toolCatalog: Promise<ReadonlySet<string> | undefined> | undefined;
   private recovering: Promise<void> | undefined;
   private readyAt = 0;
   private readonly log: Logger;
@@ -150,6 +152,7 @@ export class UpstreamLink {
       const result = init.result as InitializeResult;
       if (typeof result.protocolVersion === 'string') transport.setProtocolVersion?.(result.protocolVersion);
       this.initResult = result;
+      this.toolCatalog = undefined;
       this.state = 'ready';
       this.readyAt = Date.now();
       this.lastError = undefined;
@@ -356,6 +359,35 @@ export class UpstreamLink {
     return this.recovering;
   }
 
+  /**
+   * Whether the upstream has a tool of this name: true/false from its tool list, undefined when the list cannot be
+   * had. Lets the gateway answer unknown and hidden tools alike, without asking the upstream per call.
+   */
+  async hasTool(name: string): Promise<boolean | undefined> {
+    this.toolCatalog ??= this.fetchCatalog();
+    const names = await this.toolCatalog;
+    return names === undefined ? undefined : names.has(name);
+  }
+
+  private async fetchCatalog(): Promise<ReadonlySet<string> | undefined> {
+    const names = new Set<string>();
+    let cursor: string | undefined;
+    for (let page = 0; page < 1000; page++) {
+      const response = await this.call('tools/list', cursor === undefined ? {} : { cursor }).response;
+      if (response === undefined || 'error' in response) {
+        this.toolCatalog = undefined; // try again next time
+        return undefined;
+      }
+      const tools = response.result.tools;
+      if (Array.isArray(tools)) {
+        for (const t of tools as Array<{ name?: unknown }>) if (typeof t.name === 'string') names.add(t.name);
+      }
+      cursor = typeof response.result.nextCursor === 'string' ? response.result.nextCursor : undefined;
+      if (cursor === undefined) break;
+    }
+    return names;
+  }
+
   /** Cancels a call: tells the upstream, and settles the call with no response (the agent asked for none). */
   cancel(upstreamId: number, reason?: string): void {
     if (!this.pending.has(upstreamId)) return;
@@ -434,6 +466,7 @@ export class UpstreamLink {
       p.onProgress?.({ ...m.params, progressToken: p.callerToken });
       return;
     }
+    if (m.method === 'notifications/tools/list_changed') this.toolCatalog = undefined;
     this.opts.onNotification(this, m);
   }
 

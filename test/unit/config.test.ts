@@ -40,7 +40,7 @@ describe('loadConfig', () => {
   });
 
   it('loads Cursor, Claude Code and Windsurf entries (url, type, serverUrl, disabled)', () => {
-    const { config } = parseConfig(
+    const loaded = parseConfig(
       JSON.stringify({
         mcpServers: {
           remote: { url: 'https://example.com/mcp', headers: { Authorization: 'Bearer t' } },
@@ -52,7 +52,7 @@ describe('loadConfig', () => {
       }),
       '/x/mcp.json',
     );
-    const resolved = resolveConfig({ file: '/x/mcp.json', config });
+    const resolved = resolveConfig(loaded);
     expect(resolved.upstreams.map((u) => `${u.id}:${u.kind}`)).toEqual([
       'remote:http',
       'legacy:sse',

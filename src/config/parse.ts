@@ -1,0 +1,105 @@
+// Parsing shared by config and policy files: YAML/JSON with line numbers, ${ENV} interpolation, zod problems.
+import { isNode, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import type { Problem } from '../errors.js';
+
+type Path = (string | number)[];
+
+/** `mcpServers.fs.args[0]` */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out === '' ? String(seg) : `.${String(seg)}`;
+  }
+  return out;
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Replaces ${VAR} and ${VAR:-default} in every string; unset variables without a default are problems. */
+export function interpolateEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  onMissing: (path: Path, name: string) => void,
+  path: Path = [],
+): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${')) return value;
+    return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      onMissing(path, name);
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, onMissing, [...path, i]));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, env, onMissing, [...path, k]);
+    return out;
+  }
+  return value;
+}
+
+/** Parses YAML or JSON text (JSON is read by the YAML parser too, so both get line numbers). */
+export function parseConfigText(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv | undefined = process.env,
+): { value: unknown; problems: Problem[]; lineOf: (path: readonly PropertyKey[]) => number | undefined } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const problems: Problem[] = [];
+  for (const err of doc.errors) {
+    const line = lineCounter.linePos(err.pos[0]).line;
+    problems.push({ file, path: '', line, message: err.message.split('\n')[0] ?? err.message });
+  }
+  const lineOf = (path: readonly PropertyKey[]): number | undefined => {
+    // Walk up until a node exists: a missing key is reported on its parent's line.
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n) as unknown[], true);
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+      if (n === 0) {
+        const r = doc.contents?.range;
+        return r ? lineCounter.linePos(r[0]).line : undefined;
+      }
+    }
+    return undefined;
+  };
+  if (problems.length > 0) return { value: undefined, problems, lineOf };
+  const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  // Policies are not interpolated (env undefined): a `${` in a regex means what it says.
+  if (env === undefined) return { value: raw, problems, lineOf };
+  const value = interpolateEnv(raw, env, (path, name) =>
+    problems.push({
+      file,
+      path: formatPath(path),
+      line: lineOf(path),
+      message: `environment variable ${name} is not set`,
+      hint: `export ${name}=... or write \${${name}:-default}`,
+    }),
+  );
+  return { value, problems, lineOf };
+}
+
+export function zodProblems(
+  error: z.ZodError,
+  file: string,
+  lineOf: (path: readonly PropertyKey[]) => number | undefined,
+  prefix: readonly PropertyKey[] = [],
+): Problem[] {
+  return error.issues.map((issue) => {
+    let path: PropertyKey[] = [...prefix, ...issue.path];
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      // Point at the first unknown key itself, and name them all.
+      path = [...path, issue.keys[0] ?? ''];
+      message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    } else if (issue.code === 'invalid_key') {
+      message = `invalid key: ${issue.issues.map((i) => i.message).join('; ')}`;
+    }
+    return { file, path: formatPath(path), line: lineOf(path), message };
+  });
+}

@@ -1,0 +1,86 @@
+// Loads a policy (PolicyLayer JSON or Intercept YAML, detected) from a file or an inline value, with every problem
+// reported by file, path and line; compiles it for decide().
+import { readFileSync } from 'node:fs';
+import { ConfigError, type Problem, WardenError } from '../errors.js';
+import { compileIntercept, compilePolicyLayer } from '../policy/compile.js';
+import { interceptSchema, looksLikeIntercept, policyLayerSchema } from '../policy/schema.js';
+import type { CompiledPolicy } from '../policy/types.js';
+import { formatPath, parseConfigText, zodProblems } from './parse.js';
+
+type LineOf = (path: readonly PropertyKey[]) => number | undefined;
+
+export interface LoadedPolicy {
+  /** The file path, or `<config file>#<path>` for an inline policy. */
+  source: string;
+  /** The file to watch for changes; undefined for inline policies. */
+  file: string | undefined;
+  policy: CompiledPolicy;
+}
+
+/**
+ * Validates and compiles a parsed policy value. `prefix` is where the value sits in its file (for inline policies
+ * inside warden.yaml), so that paths and lines point at the right place.
+ */
+export function compilePolicyValue(
+  value: unknown,
+  file: string,
+  source: string,
+  lineOf: LineOf,
+  prefix: readonly (string | number)[] = [],
+): { policy: CompiledPolicy | undefined; problems: Problem[] } {
+  const intercept = looksLikeIntercept(value);
+  const schema = intercept ? interceptSchema : policyLayerSchema;
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success) {
+    const hint = intercept
+      ? 'read as an Intercept policy (tools.<name>.rules)'
+      : 'read as a PolicyLayer policy';
+    const problems = zodProblems(parsed.error, file, lineOf, prefix).map((p) => ({
+      ...p,
+      hint: p.hint ?? hint,
+    }));
+    return { policy: undefined, problems };
+  }
+  const { policy, problems } = intercept
+    ? compileIntercept(parsed.data as never, source)
+    : compilePolicyLayer(parsed.data as never, source);
+  if (problems.length > 0) {
+    return {
+      policy: undefined,
+      problems: problems.map((p) => ({
+        file,
+        path: formatPath([...prefix, ...p.at]),
+        line: lineOf([...prefix, ...p.at]),
+        message: p.message,
+        ...(p.hint ? { hint: p.hint } : {}),
+      })),
+    };
+  }
+  return { policy, problems: [] };
+}
+
+export function parsePolicyText(
+  text: string,
+  file: string,
+): { policy: CompiledPolicy | undefined; problems: Problem[] } {
+  const { value, problems, lineOf } = parseConfigText(text, file, undefined);
+  if (problems.length > 0) return { policy: undefined, problems };
+  return compilePolicyValue(value, file, file, lineOf);
+}
+
+/** Loads a policy file; throws ConfigError with every problem, or WardenError when it cannot be read. */
+export function loadPolicyFile(file: string): LoadedPolicy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new WardenError(
+      'CONFIG_NOT_FOUND',
+      `cannot read policy file ${file}: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  const { policy, problems } = parsePolicyText(text, file);
+  if (!policy) throw new ConfigError(problems);
+  return { source: file, file, policy };
+}

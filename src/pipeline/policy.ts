@@ -1,0 +1,180 @@
+// The policy step: decides every tools/call before it leaves, and removes hidden tools, prompts and resources from
+// lists. Limits and approvals that a decision asks for are refused here until their steps exist (fail closed).
+import type { PolicySet } from '../config/policy-set.js';
+import type { Logger } from '../log.js';
+import { decideLayers, decideName, isHidden } from '../policy/decide.js';
+import type { CompiledPolicy, Decision } from '../policy/types.js';
+import { wire } from '../proxy/downstream.js';
+import type { Step } from './compose.js';
+import type { CallContext, TargetResult } from './context.js';
+
+export interface PolicyStepOptions {
+  policies: PolicySet;
+  log: Logger;
+}
+
+type Params = Record<string, unknown>;
+
+function hiddenTool(layers: readonly CompiledPolicy[], name: string): boolean {
+  for (const p of layers) if (!p.shadow && isHidden(p, name)) return true;
+  return false;
+}
+
+/** The strictest prompt/resource rule over all policies: hide beats deny beats allow. */
+function nameDecision(
+  layers: readonly CompiledPolicy[],
+  section: 'prompts' | 'resources',
+  name: string,
+): Decision | undefined {
+  let found: Decision | undefined;
+  for (const p of layers) {
+    if (p.shadow) continue;
+    const rule = decideName(p[section], name);
+    if (!rule) continue;
+    if (rule.action === 'hide') return rule.decision;
+    if (rule.action === 'deny') found ??= rule.decision;
+  }
+  return found;
+}
+
+/** Keeps the items of each upstream's list that `keep` accepts. */
+function filterResults(
+  results: TargetResult[],
+  key: string,
+  keep: (server: string, item: Params) => boolean,
+): void {
+  for (const r of results) {
+    const response = r.response;
+    if (response === undefined || 'error' in response) continue;
+    const items = response.result[key];
+    if (Array.isArray(items))
+      response.result[key] = (items as Params[]).filter((item) => keep(r.server, item));
+  }
+}
+
+export function policyStep({ policies, log }: PolicyStepOptions): Step<CallContext> {
+  return async (ctx, next) => {
+    const target = ctx.targets[0];
+    switch (ctx.method) {
+      case 'tools/call': {
+        if (target === undefined) return next();
+        const layers = policies.layersFor(target.server);
+        if (layers.length === 0) return next();
+        const params = target.params ?? {};
+        const name = typeof params.name === 'string' ? params.name : '';
+        const args = params.arguments;
+        // Ask whether the tool exists on every call, hidden or not, so both answers cost the same.
+        const known = await target.link.hasTool(name);
+        const decision = decideLayers(
+          layers,
+          {
+            server: target.server,
+            tool: name,
+            args:
+              typeof args === 'object' && args !== null && !Array.isArray(args)
+                ? (args as Params)
+                : undefined,
+          },
+          (shadow) =>
+            log.info(
+              {
+                server: target.server,
+                tool: name,
+                rule: shadow.rule,
+                outcome: shadow.outcome,
+                policy: shadow.policy,
+              },
+              'shadow policy would not allow this call',
+            ),
+        );
+        ctx.decision = decision;
+        const asked = String((ctx.request.params as Params | undefined)?.name ?? name);
+        if (decision.outcome === 'hidden' || known === false) {
+          ctx.reply = wire.unknownTool(asked);
+          return;
+        }
+        if (known === undefined) {
+          ctx.reply = wire.unavailable(
+            `Upstream ${target.server} did not list its tools; the call was not made`,
+          );
+          return;
+        }
+        if (decision.outcome === 'deny') {
+          ctx.reply = wire.denied(decision);
+          return;
+        }
+        if (decision.outcome === 'require_approval') {
+          ctx.reply = wire.denied({
+            rule: decision.rule,
+            reason: `${decision.reason ?? 'This call needs approval'}; approvals are not available in this version of warden, so it is denied`,
+          });
+          return;
+        }
+        if (decision.limits.length > 0) {
+          ctx.reply = wire.denied({
+            rule: decision.limits[0]!.rule,
+            reason:
+              'This call is subject to a limit, and limits are not enforced by this version of warden, so it is denied',
+          });
+          return;
+        }
+        return next();
+      }
+      case 'tools/list': {
+        await next();
+        filterResults(
+          ctx.results,
+          'tools',
+          (server, tool) => !hiddenTool(policies.layersFor(server), String(tool.name)),
+        );
+        return;
+      }
+      case 'prompts/list': {
+        await next();
+        filterResults(
+          ctx.results,
+          'prompts',
+          (server, p) =>
+            nameDecision(policies.layersFor(server), 'prompts', String(p.name))?.outcome !== 'hidden',
+        );
+        return;
+      }
+      case 'resources/list':
+      case 'resources/templates/list': {
+        await next();
+        const key = ctx.method === 'resources/list' ? 'resources' : 'resourceTemplates';
+        filterResults(
+          ctx.results,
+          key,
+          (server, r) =>
+            nameDecision(policies.layersFor(server), 'resources', String(r.uri ?? r.uriTemplate))?.outcome !==
+            'hidden',
+        );
+        return;
+      }
+      case 'prompts/get': {
+        if (target === undefined) return next();
+        const name = String(target.params?.name ?? '');
+        const d = nameDecision(policies.layersFor(target.server), 'prompts', name);
+        if (d?.outcome === 'hidden')
+          ctx.reply = wire.unknownPrompt(String((ctx.request.params as Params)?.name ?? name));
+        else if (d?.outcome === 'deny') ctx.reply = wire.deniedRequest(d);
+        else return next();
+        return;
+      }
+      case 'resources/read':
+      case 'resources/subscribe':
+      case 'resources/unsubscribe': {
+        if (target === undefined) return next();
+        const uri = String(target.params?.uri ?? '');
+        const d = nameDecision(policies.layersFor(target.server), 'resources', uri);
+        if (d?.outcome === 'hidden') ctx.reply = wire.resourceNotFound(uri);
+        else if (d?.outcome === 'deny') ctx.reply = wire.deniedRequest(d);
+        else return next();
+        return;
+      }
+      default:
+        return next();
+    }
+  };
+}

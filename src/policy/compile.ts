@@ -1,0 +1,521 @@
+// Compiles a validated policy file (PolicyLayer JSON or Intercept YAML) into the lookup structures decide() reads.
+import type { Problem } from '../errors.js';
+import { globToRegExp, isGlob, specificity } from './glob.js';
+import { unsafeRegexReason } from './operators.js';
+import type { ConditionInput, InterceptFile, PolicyLayerFile, ToolEntryInput } from './schema.js';
+import type {
+  Action,
+  ApprovalObligation,
+  Category,
+  CompiledCondition,
+  CompiledPolicy,
+  ConditionRule,
+  Decision,
+  LimitObligation,
+  NameRule,
+  ToolEntry,
+} from './types.js';
+
+const WINDOWS: Record<string, number> = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
+
+/** RFC 6901: `~` -> `~0`, `/` -> `~1`. */
+export function pointer(...parts: Array<string | number>): string {
+  return parts.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
+function durationMs(v: number | string): number {
+  if (typeof v === 'number') return v * 1000;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v)!;
+  const n = Number(m[1]);
+  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+}
+
+/** Collects semantic problems while compiling; paths are dot paths, as for config problems. */
+class Compiler {
+  readonly problems: Array<Omit<Problem, 'file' | 'line'> & { at: Array<string | number> }> = [];
+
+  constructor(readonly source: string) {}
+
+  problem(at: Array<string | number>, message: string, hint?: string): void {
+    this.problems.push({ at, path: at.join('.'), message, ...(hint ? { hint } : {}) });
+  }
+
+  decision(
+    outcome: Decision['outcome'],
+    rule: string,
+    reason: string | undefined,
+    limits: readonly LimitObligation[] = [],
+    approval?: ApprovalObligation,
+    shadow = false,
+  ): Decision {
+    return Object.freeze({ outcome, rule, policy: this.source, reason, limits, approval, shadow });
+  }
+
+  condition(c: ConditionInput, at: Array<string | number>): CompiledCondition {
+    const [root, ...segments] = c.path.split('.');
+    let regex: RegExp | undefined;
+    if (c.op === 'regex') {
+      if (typeof c.value !== 'string') this.problem([...at, 'value'], 'regex needs a string pattern');
+      else {
+        const unsafe = unsafeRegexReason(c.value);
+        if (unsafe) this.problem([...at, 'value'], `unsafe regex: ${unsafe}`, 'simplify the pattern');
+        else {
+          try {
+            regex = new RegExp(c.value, 'u');
+          } catch (err) {
+            this.problem([...at, 'value'], `invalid regex: ${(err as Error).message}`);
+          }
+        }
+      }
+    }
+    if ((c.op === 'in' || c.op === 'not_in') && !Array.isArray(c.value)) {
+      this.problem([...at, 'value'], `${c.op} needs a list value`);
+    }
+    if (
+      ['lt', 'lte', 'gt', 'gte'].includes(c.op) &&
+      (typeof c.value !== 'number' || !Number.isFinite(c.value))
+    ) {
+      this.problem([...at, 'value'], `${c.op} needs a number value`);
+    }
+    if (c.op === 'exists' && typeof c.value !== 'boolean')
+      this.problem([...at, 'value'], 'exists needs true or false');
+    if (root === 'state') {
+      // state.<scope>.<counter>: the counter name may itself contain dots.
+      const scope = segments[0] ?? '';
+      const name = segments.slice(1).join('.');
+      return {
+        pointer: pointer(...at),
+        path: c.path,
+        root: 'state',
+        segments: [scope, name],
+        op: c.op,
+        value: c.value,
+        regex,
+      };
+    }
+    return { pointer: pointer(...at), path: c.path, root: 'args', segments, op: c.op, value: c.value, regex };
+  }
+}
+
+function describeCondition(c: CompiledCondition): string {
+  return `${c.path} ${c.op} ${JSON.stringify(c.value)}`;
+}
+
+type Path = Array<string | number>;
+
+/** One condition rule before compiling: where it is, its conditions and where each of them is. */
+interface RuleParts {
+  at: Path;
+  conditions: ConditionInput[];
+  conditionAt: (i: number) => Path;
+  message: string | undefined;
+}
+
+interface EntryParts {
+  key: string;
+  at: Array<string | number>;
+  lists: boolean;
+  action: Action | undefined;
+  reason: string | undefined;
+  denyIf: RuleParts[];
+  require: RuleParts[];
+  approveIf: RuleParts[];
+  limits: LimitObligation[];
+  approval: ApprovalObligation;
+}
+
+function buildEntry(
+  c: Compiler,
+  parts: EntryParts,
+  extraLimits: readonly LimitObligation[],
+  shadow: boolean,
+): ToolEntry {
+  const ptr = pointer(...parts.at);
+  const limits = extraLimits.length === 0 ? parts.limits : [...parts.limits, ...extraLimits];
+  const fallback = parts.reason;
+  const rules = (
+    list: RuleParts[],
+    outcome: Decision['outcome'],
+    defaultMessage: (r: { conditions: CompiledCondition[]; ptr: string }) => string,
+  ): ConditionRule[] =>
+    list.map((r) => {
+      const conditions = r.conditions.map((cond, i) => c.condition(cond, r.conditionAt(i)));
+      const rptr = pointer(...r.at);
+      const message = r.message ?? fallback ?? defaultMessage({ conditions, ptr: rptr });
+      return {
+        pointer: rptr,
+        conditions,
+        message,
+        decision: c.decision(
+          outcome,
+          rptr,
+          message,
+          limits,
+          outcome === 'require_approval' ? { ...parts.approval, rule: rptr } : undefined,
+          shadow,
+        ),
+      };
+    });
+  const denyMessage = parts.reason ?? `Denied by rule ${ptr}`;
+  return {
+    key: parts.key,
+    pointer: ptr,
+    lists: parts.lists,
+    action: parts.action,
+    reason: parts.reason,
+    denyIf: rules(parts.denyIf, 'deny', (r) => `Denied by rule ${r.ptr}`),
+    require: rules(parts.require, 'deny', (r) =>
+      r.conditions.length === 1
+        ? `Required: ${describeCondition(r.conditions[0]!)}`
+        : `Requirements of rule ${r.ptr} are not met`,
+    ),
+    approveIf: rules(parts.approveIf, 'require_approval', (r) => `Approval required by rule ${r.ptr}`),
+    limits,
+    approval: parts.approval,
+    allowDecision: c.decision('allow', ptr, undefined, limits, undefined, shadow),
+    denyDecision: c.decision('deny', `${ptr}/action`, denyMessage, [], undefined, shadow),
+    approvalDecision: c.decision(
+      'require_approval',
+      `${ptr}/action`,
+      parts.reason ?? `Approval required by rule ${ptr}`,
+      limits,
+      { ...parts.approval, rule: `${ptr}/action` },
+      shadow,
+    ),
+  };
+}
+
+/** PolicyLayer's `{conditions, on_deny}` entries, or warden's bare conditions (the rule is its one condition). */
+function conditionRules(list: ToolEntryInput['deny_if'], at: Path): RuleParts[] {
+  return (list ?? []).map((item, i) =>
+    'conditions' in item
+      ? {
+          at: [...at, i],
+          conditions: item.conditions,
+          conditionAt: (j: number) => [...at, i, 'conditions', j],
+          message: item.on_deny,
+        }
+      : { at: [...at, i], conditions: [item], conditionAt: () => [...at, i], message: undefined },
+  );
+}
+
+/** An Intercept rule at `rat`, with its conditions under `conditions`. */
+function interceptRule(rat: Path, conditions: ConditionInput[], message: string | undefined): RuleParts {
+  return { at: rat, conditions, conditionAt: (j) => [...rat, 'conditions', j], message };
+}
+
+function limitsOf(
+  entry: Pick<ToolEntryInput, 'limits' | 'rate_limit'>,
+  at: Array<string | number>,
+): LimitObligation[] {
+  const out: LimitObligation[] = [];
+  (entry.limits ?? []).forEach((l, i) => {
+    out.push({
+      rule: pointer(...at, 'limits', i),
+      counter: l.counter,
+      scope: l.scope,
+      max: l.max,
+      windowMs: typeof l.window === 'number' ? l.window * 1000 : WINDOWS[l.window]!,
+      window: 'calendar',
+      increment: 1,
+      incrementFrom: l.increment_from?.split('.').slice(1),
+      message: l.on_deny,
+    });
+  });
+  if (entry.rate_limit) {
+    const r = entry.rate_limit;
+    out.push({
+      rule: pointer(...at, 'rate_limit'),
+      counter: `rate:${pointer(...at)}`,
+      scope: r.per,
+      max: r.max,
+      windowMs: durationMs(r.window),
+      window: 'sliding',
+      increment: 1,
+      incrementFrom: undefined,
+      message: undefined,
+    });
+  }
+  return out;
+}
+
+function approvalOf(a: ToolEntryInput['approval'], at: Array<string | number>): ApprovalObligation {
+  return {
+    rule: pointer(...at),
+    timeoutMs: a?.timeout === undefined ? DEFAULT_APPROVAL_TIMEOUT_MS : durationMs(a.timeout),
+    mode: a?.mode ?? 'hold',
+  };
+}
+
+function finish(
+  c: Compiler,
+  p: {
+    format: CompiledPolicy['format'];
+    default: 'allow' | 'deny';
+    shadow: boolean;
+    hide: string[];
+    globs: boolean;
+    entries: EntryParts[];
+    allTools: EntryParts | undefined;
+    categories: Partial<Record<Category, Action>>;
+    prompts: Record<string, { action: NameRule['action']; reason?: string | undefined }>;
+    resources: Record<string, { action: NameRule['action']; reason?: string | undefined }>;
+  },
+): CompiledPolicy {
+  const allTools = p.allTools && buildEntry(c, p.allTools, [], p.shadow);
+  const shared = allTools?.limits ?? [];
+  const toolsExact = new Map<string, ToolEntry>();
+  const toolGlobs: Array<{ pattern: RegExp; entry: ToolEntry; specificity: number }> = [];
+  for (const parts of p.entries) {
+    const entry = buildEntry(c, parts, shared, p.shadow);
+    if (p.globs && isGlob(parts.key)) {
+      toolGlobs.push({ pattern: globToRegExp(parts.key), entry, specificity: specificity(parts.key) });
+    } else toolsExact.set(parts.key, entry);
+  }
+  toolGlobs.sort((a, b) => b.specificity - a.specificity);
+  const hideExact = new Set<string>();
+  const hideGlobs: RegExp[] = [];
+  let hideAll = false;
+  for (const h of p.hide) {
+    if (h === '*') hideAll = true;
+    else if (p.globs && isGlob(h)) hideGlobs.push(globToRegExp(h));
+    else hideExact.add(h);
+  }
+  const categories = new Map<Category, { action: Action; decision: Decision }>();
+  for (const [cat, action] of Object.entries(p.categories) as Array<[Category, Action]>) {
+    const ptr = pointer('categories', cat);
+    const outcome = action === 'allow' ? 'allow' : action === 'deny' ? 'deny' : 'require_approval';
+    categories.set(cat, {
+      action,
+      decision: c.decision(
+        outcome,
+        ptr,
+        action === 'deny' ? `Tools of category ${cat} are not allowed by policy` : undefined,
+        shared,
+        action === 'require_approval'
+          ? { rule: ptr, timeoutMs: DEFAULT_APPROVAL_TIMEOUT_MS, mode: 'hold' }
+          : undefined,
+        p.shadow,
+      ),
+    });
+  }
+  const nameRules = (rules: typeof p.prompts, section: string) =>
+    Object.entries(rules).map(([key, r]) => {
+      const ptr = pointer(section, key);
+      const outcome = r.action === 'hide' ? 'hidden' : r.action === 'deny' ? 'deny' : 'allow';
+      const reason = r.reason ?? (r.action === 'deny' ? `Denied by rule ${ptr}` : undefined);
+      return {
+        pattern: globToRegExp(key),
+        rule: {
+          key,
+          pointer: ptr,
+          action: r.action,
+          decision: c.decision(outcome, ptr, reason, [], undefined, p.shadow),
+        },
+      };
+    });
+  const defaultDecision =
+    p.default === 'allow'
+      ? c.decision('allow', '(default allow)', undefined, shared, undefined, p.shadow)
+      : c.decision('deny', '(default deny)', 'This tool is not permitted by policy', [], undefined, p.shadow);
+  return {
+    source: c.source,
+    format: p.format,
+    default: p.default,
+    shadow: p.shadow,
+    hideExact,
+    hideGlobs,
+    hideAll,
+    toolsExact,
+    toolGlobs: toolGlobs.map(({ pattern, entry }) => ({ pattern, entry })),
+    allTools,
+    categories,
+    prompts: nameRules(p.prompts, 'prompts'),
+    resources: nameRules(p.resources, 'resources'),
+    defaultDecision,
+    hiddenDecision: c.decision(
+      'hidden',
+      '(hidden)',
+      'This tool is hidden by policy',
+      [],
+      undefined,
+      p.shadow,
+    ),
+    lookupCache: new Map(),
+    visibilityKey: JSON.stringify([p.shadow, [...p.hide].sort(), p.prompts, p.resources]),
+  };
+}
+
+export interface CompileResult {
+  policy: CompiledPolicy;
+  problems: Compiler['problems'];
+}
+
+export function compilePolicyLayer(file: PolicyLayerFile, source: string): CompileResult {
+  const c = new Compiler(source);
+  const entries: EntryParts[] = [];
+  for (const [key, raw] of Object.entries(file.tools ?? {})) {
+    const e = raw ?? {};
+    const at = ['tools', key];
+    entries.push({
+      key,
+      at,
+      lists: true,
+      action: e.action,
+      reason: e.reason ?? e.on_deny,
+      denyIf: conditionRules(e.deny_if, [...at, 'deny_if']),
+      require: conditionRules(e.require, [...at, 'require']),
+      approveIf: conditionRules(e.approve_if, [...at, 'approve_if']),
+      limits: limitsOf(e, at),
+      approval: approvalOf(e.approval, [...at, 'approval']),
+    });
+  }
+  const all = file.all_tools;
+  const allTools: EntryParts | undefined = all && {
+    key: '*',
+    at: ['all_tools'],
+    lists: false,
+    action: undefined,
+    reason: all.on_deny,
+    denyIf: conditionRules(all.deny_if, ['all_tools', 'deny_if']),
+    require: conditionRules(all.require, ['all_tools', 'require']),
+    approveIf: conditionRules(all.approve_if, ['all_tools', 'approve_if']),
+    limits: limitsOf(all, ['all_tools']),
+    approval: approvalOf(all.approval, ['all_tools', 'approval']),
+  };
+  const policy = finish(c, {
+    format: 'policylayer',
+    default: file.default,
+    shadow: file.shadow ?? false,
+    hide: file.hide ?? [],
+    globs: true,
+    entries,
+    allTools,
+    categories: file.categories ?? {},
+    prompts: file.prompts ?? {},
+    resources: file.resources ?? {},
+  });
+  return { policy, problems: c.problems };
+}
+
+/**
+ * Intercept: each tool's `rules` run in order, then the `"*"` rules; `deny` rules deny outright, `evaluate` rules
+ * deny unless all their conditions hold, `rate_limit: N/window` and `state` counters become limits (fixed UTC windows,
+ * counters per tool or `_global`, shared by everyone as in Intercept), `require_approval` holds the call.
+ */
+export function compileIntercept(file: InterceptFile, source: string): CompileResult {
+  const c = new Compiler(source);
+  const entries: EntryParts[] = [];
+  let allTools: EntryParts | undefined;
+  for (const [key, def] of Object.entries(file.tools ?? {})) {
+    const star = key === '*';
+    const scopeName = star ? '_global' : key;
+    const at = ['tools', key];
+    const parts: EntryParts = {
+      key,
+      at,
+      lists: !star,
+      action: undefined,
+      reason: undefined,
+      denyIf: [],
+      require: [],
+      approveIf: [],
+      limits: [],
+      approval: { rule: pointer(...at), timeoutMs: DEFAULT_APPROVAL_TIMEOUT_MS, mode: 'hold' },
+    };
+    const counters = new Set<string>();
+    (def.rules ?? []).forEach((rule, i) => {
+      const rat = [...at, 'rules', i];
+      const action = rule.action ?? 'evaluate';
+      let conditions = rule.conditions ?? [];
+      if (rule.rate_limit !== undefined) {
+        if (conditions.length > 0 || rule.state || action === 'deny') {
+          c.problem(
+            [...rat, 'rate_limit'],
+            'rate_limit cannot be combined with conditions, state or action: deny',
+          );
+          return;
+        }
+        const [n, window] = rule.rate_limit.split('/') as [string, string];
+        const counter = `_rate_${window}`;
+        if (counters.has(counter))
+          c.problem([...rat, 'rate_limit'], `a second ${window} rate limit on the same tool`);
+        counters.add(counter);
+        parts.limits.push({
+          rule: pointer(...rat),
+          counter: `${scopeName}.${counter}`,
+          scope: star ? 'global' : 'tool',
+          max: Number(n),
+          windowMs: WINDOWS[window]!,
+          window: 'calendar',
+          increment: 1,
+          incrementFrom: undefined,
+          message: rule.on_deny ?? `Rate limit of ${n} per ${window} reached. Try again later.`,
+        });
+        return;
+      }
+      if (action === 'deny') {
+        if (conditions.length > 0) c.problem([...rat, 'conditions'], 'a deny rule has no conditions');
+        parts.denyIf.push(interceptRule(rat, [], rule.on_deny ?? `Denied by rule "${rule.name}"`));
+        return;
+      }
+      if (rule.state) {
+        const s = rule.state;
+        if (counters.has(s.counter))
+          c.problem([...rat, 'state', 'counter'], `counter "${s.counter}" is declared twice`);
+        counters.add(s.counter);
+        // The rule's lt/lte on its own counter is the limit; it is enforced by reserving, as Intercept does.
+        const own = `state.${scopeName}.${s.counter}`;
+        const bound = conditions.find((cond) => cond.path === own && (cond.op === 'lte' || cond.op === 'lt'));
+        if (bound && typeof bound.value === 'number') {
+          parts.limits.push({
+            rule: pointer(...rat),
+            counter: `${scopeName}.${s.counter}`,
+            scope: star ? 'global' : 'tool',
+            max: bound.op === 'lt' ? Math.trunc(bound.value) - 1 : Math.trunc(bound.value),
+            windowMs: WINDOWS[s.window]!,
+            window: 'calendar',
+            increment: s.increment === undefined || s.increment === 0 ? 1 : s.increment,
+            incrementFrom: s.increment_from?.split('.').slice(1),
+            message: rule.on_deny ?? `Rate limit exceeded for ${rule.name}`,
+          });
+          conditions = conditions.filter((cond) => cond !== bound);
+          if (conditions.length === 0) return;
+        }
+      }
+      if (action === 'require_approval') {
+        parts.approval = {
+          rule: pointer(...rat),
+          timeoutMs:
+            rule.approval_timeout === undefined
+              ? DEFAULT_APPROVAL_TIMEOUT_MS
+              : durationMs(rule.approval_timeout),
+          mode: 'hold',
+        };
+        parts.approveIf.push(interceptRule(rat, conditions, rule.on_deny));
+        return;
+      }
+      if (conditions.length === 0 && !rule.state) {
+        c.problem([...rat, 'conditions'], 'an evaluate rule needs at least one condition');
+        return;
+      }
+      parts.require.push(interceptRule(rat, conditions, rule.on_deny ?? `Denied by rule "${rule.name}"`));
+    });
+    if (star) allTools = parts;
+    else entries.push(parts);
+  }
+  const policy = finish(c, {
+    format: 'intercept',
+    default: file.default,
+    shadow: file.shadow ?? false,
+    hide: file.hide ?? [],
+    globs: false,
+    entries,
+    allTools,
+    categories: {},
+    prompts: {},
+    resources: {},
+  });
+  return { policy, problems: c.problems };
+}

@@ -1,0 +1,157 @@
+// The 11 condition operators with exact semantics, path lookup into arguments, and regex safety checks.
+import type { CompiledCondition, Operator } from './types.js';
+
+/** Resolves `segments` in `root`; `undefined` when the path does not exist. Arrays are indexed by number segments. */
+export function resolvePath(root: unknown, segments: readonly string[]): unknown {
+  let cur: unknown = root;
+  for (let i = 0; i < segments.length; i++) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    const seg = segments[i]!;
+    if (Array.isArray(cur)) {
+      const idx = Number(seg);
+      if (!Number.isInteger(idx) || idx < 0 || idx >= cur.length) return undefined;
+      cur = cur[idx];
+    } else {
+      if (!Object.hasOwn(cur, seg)) return undefined;
+      cur = (cur as Record<string, unknown>)[seg];
+    }
+  }
+  return cur;
+}
+
+function isNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/**
+ * Equality as PolicyLayer/Intercept define it: numbers compare as numbers; otherwise the printed forms compare, so
+ * `"1"` equals `1` and `true` equals `"true"`. Objects and arrays compare by their JSON.
+ */
+export function looseEquals(actual: unknown, expected: unknown): boolean {
+  if (isNumber(actual) && isNumber(expected)) return actual === expected;
+  if (actual === expected) return true;
+  return printed(actual) === printed(expected);
+}
+
+function printed(v: unknown): string {
+  if (v === null || v === undefined) return '<nil>';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+/** Longest string a regex condition is run against; longer values do not match (and cannot stall the gateway). */
+export const MAX_REGEX_INPUT = 64 * 1024;
+
+/**
+ * Evaluates one condition against a resolved value. `present` is false when the path does not exist: then every
+ * operator is false except `exists`, which also treats null as absent.
+ */
+export function evaluateOp(
+  op: Operator,
+  actual: unknown,
+  present: boolean,
+  expected: unknown,
+  regex?: RegExp,
+): boolean {
+  if (op === 'exists') return (present && actual !== null) === (expected === true);
+  if (!present) return false;
+  switch (op) {
+    case 'eq':
+      return looseEquals(actual, expected);
+    case 'neq':
+      return !looseEquals(actual, expected);
+    case 'lt':
+      return isNumber(actual) && isNumber(expected) && actual < expected;
+    case 'lte':
+      return isNumber(actual) && isNumber(expected) && actual <= expected;
+    case 'gt':
+      return isNumber(actual) && isNumber(expected) && actual > expected;
+    case 'gte':
+      return isNumber(actual) && isNumber(expected) && actual >= expected;
+    case 'in':
+    case 'not_in': {
+      let found = false;
+      if (Array.isArray(expected)) {
+        for (const e of expected) {
+          if (looseEquals(actual, e)) {
+            found = true;
+            break;
+          }
+        }
+      }
+      return op === 'in' ? found : !found;
+    }
+    case 'regex':
+      return (
+        typeof actual === 'string' &&
+        actual.length <= MAX_REGEX_INPUT &&
+        regex !== undefined &&
+        regex.test(actual)
+      );
+    case 'contains':
+      if (typeof actual === 'string') return typeof expected === 'string' && actual.includes(expected);
+      if (Array.isArray(actual)) {
+        for (const e of actual) if (looseEquals(e, expected)) return true;
+      }
+      return false;
+  }
+}
+
+export function evaluateCondition(
+  c: CompiledCondition,
+  args: Record<string, unknown> | undefined,
+  counter: ((scope: string, name: string) => number | undefined) | undefined,
+): boolean {
+  if (c.root === 'state') {
+    // Intercept: state.<scope>.<counter>; a counter never touched reads as 0.
+    const value = counter?.(c.segments[0]!, c.segments[1]!) ?? 0;
+    return evaluateOp(c.op, value, true, c.value, c.regex);
+  }
+  const actual = resolvePath(args, c.segments);
+  return evaluateOp(c.op, actual, actual !== undefined, c.value, c.regex);
+}
+
+/**
+ * Rejects patterns a backtracking engine can take exponential time on: backreferences, lookaround, and quantified
+ * groups that contain a quantifier or an alternation (`(a+)+`, `(a|a)*`). Returns the reason, or undefined if safe.
+ */
+export function unsafeRegexReason(pattern: string): string | undefined {
+  if (/\\[1-9]|\\k</.test(pattern)) return 'backreferences are not allowed';
+  if (/\(\?<?[=!]/.test(pattern)) return 'lookahead and lookbehind are not allowed';
+  // Walk the pattern, tracking for each open group whether it holds a quantifier or an alternation.
+  const stack: Array<{ risky: boolean }> = [];
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (ch === ']') inClass = false;
+      continue;
+    }
+    if (ch === '[') {
+      inClass = true;
+      continue;
+    }
+    if (ch === '(') {
+      stack.push({ risky: false });
+      continue;
+    }
+    const top = stack[stack.length - 1];
+    if (ch === '|' && top) top.risky = true;
+    if ((ch === '*' || ch === '+' || ch === '{') && top) top.risky = true;
+    if (ch === ')') {
+      const group = stack.pop();
+      const next = pattern[i + 1];
+      const quantified = next === '*' || next === '+' || next === '{';
+      if (group?.risky && quantified) {
+        return 'a repeated group may not contain a repetition or an alternation (catastrophic backtracking)';
+      }
+      const parent = stack[stack.length - 1];
+      if (parent && (group?.risky || quantified)) parent.risky = true;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,130 @@
+// Policy file shapes: PolicyLayer's hosted JSON (with warden's additions) and PolicyLayer Intercept's YAML.
+import { z } from 'zod';
+import { CATEGORIES, OPERATORS } from './types.js';
+
+const version = z.union([z.literal('1'), z.literal(1)]).describe('Policy format version: "1"');
+const duration = z.union([
+  z.number().positive(),
+  z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'expected a duration such as "30s", "10m", "1h"'),
+]);
+
+export const conditionSchema = z.strictObject({
+  path: z
+    .string()
+    .regex(
+      /^(args(\.[^.]+)+|state\.[^.]+\..+)$/,
+      'a path is "args.<name>[.<name>...]" (or "state.<scope>.<counter>")',
+    ),
+  op: z.enum(OPERATORS),
+  value: z.unknown(),
+});
+
+/** PolicyLayer writes `{conditions, on_deny}`; a bare condition is accepted too (one condition, no message). */
+const conditionRule = z.union([
+  z.strictObject({ conditions: z.array(conditionSchema), on_deny: z.string().optional() }),
+  conditionSchema,
+]);
+
+const limitSchema = z.strictObject({
+  counter: z.string().min(1),
+  window: z.union([z.enum(['second', 'minute', 'hour', 'day']), z.number().int().positive()]),
+  max: z.number().nonnegative(),
+  scope: z.enum(['session', 'grant', 'tool', 'server', 'global']).default('grant'),
+  increment_from: z
+    .string()
+    .regex(/^args(\.[^.]+)+$/, 'increment_from is a path into the arguments, e.g. "args.amount"')
+    .optional(),
+  on_deny: z.string().optional(),
+});
+
+const rateLimitSchema = z.strictObject({
+  max: z.number().int().positive(),
+  window: duration,
+  per: z.enum(['session', 'grant', 'tool', 'server', 'global']).default('grant'),
+});
+
+const actionSchema = z.enum(['allow', 'deny', 'require_approval']);
+
+const approvalSchema = z.strictObject({
+  timeout: duration.optional(),
+  mode: z.enum(['hold', 'async']).optional(),
+});
+
+export const toolEntrySchema = z.strictObject({
+  action: actionSchema.optional(),
+  reason: z.string().optional(),
+  on_deny: z.string().optional(),
+  deny_if: z.array(conditionRule).optional(),
+  require: z.array(conditionRule).optional(),
+  approve_if: z.array(conditionRule).optional(),
+  limits: z.array(limitSchema).optional(),
+  rate_limit: rateLimitSchema.optional(),
+  approval: approvalSchema.optional(),
+  description: z.string().optional(),
+});
+
+const nameRuleSchema = z.strictObject({
+  action: z.enum(['allow', 'deny', 'hide']),
+  reason: z.string().optional(),
+});
+
+export const policyLayerSchema = z.strictObject({
+  $schema: z.string().optional(),
+  version,
+  description: z.string().optional(),
+  default: z.enum(['allow', 'deny']),
+  hide: z.array(z.string().min(1)).optional(),
+  all_tools: toolEntrySchema.omit({ action: true, reason: true, description: true }).optional(),
+  tools: z.record(z.string().min(1), toolEntrySchema.nullable()).optional(),
+  categories: z.partialRecord(z.enum(CATEGORIES), actionSchema).optional(),
+  shadow: z.boolean().optional(),
+  prompts: z.record(z.string().min(1), nameRuleSchema).optional(),
+  resources: z.record(z.string().min(1), nameRuleSchema).optional(),
+});
+
+const interceptRuleSchema = z.strictObject({
+  name: z.string().min(1, 'every rule needs a name'),
+  action: z.enum(['evaluate', 'deny', 'require_approval']).optional(),
+  conditions: z.array(conditionSchema).optional(),
+  on_deny: z.string().optional(),
+  rate_limit: z
+    .string()
+    .regex(/^[1-9]\d*\/(minute|hour|day)$/, 'rate_limit is "N/minute", "N/hour" or "N/day"')
+    .optional(),
+  state: z
+    .strictObject({
+      counter: z.string().min(1),
+      window: z.enum(['minute', 'hour', 'day']),
+      increment: z.number().int().optional(),
+      increment_from: z
+        .string()
+        .regex(/^args(\.[^.]+)+$/, 'increment_from starts with "args."')
+        .optional(),
+    })
+    .optional(),
+  approval_timeout: duration.optional(),
+});
+
+export const interceptSchema = z.strictObject({
+  version,
+  description: z.string().optional(),
+  default: z.enum(['allow', 'deny']).default('allow'),
+  hide: z.array(z.string().min(1)).optional(),
+  tools: z
+    .record(z.string().min(1), z.strictObject({ rules: z.array(interceptRuleSchema).nullable() }))
+    .optional(),
+  shadow: z.boolean().optional(),
+});
+
+export type PolicyLayerFile = z.infer<typeof policyLayerSchema>;
+export type InterceptFile = z.infer<typeof interceptSchema>;
+export type ConditionInput = z.infer<typeof conditionSchema>;
+export type ToolEntryInput = z.infer<typeof toolEntrySchema>;
+
+/** Intercept files give each tool a `rules` list; PolicyLayer files never do. */
+export function looksLikeIntercept(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const tools = (value as { tools?: unknown }).tools;
+  if (typeof tools !== 'object' || tools === null) return false;
+  return Object.values(tools).some((t) => typeof t === 'object' && t !== null && 'rules' in t);
+}

@@ -1,0 +1,146 @@
+// The compiled policy model and the Decision that decide() returns: plain data, no I/O.
+
+export type Action = 'allow' | 'deny' | 'require_approval';
+export type Outcome = 'allow' | 'deny' | 'hidden' | 'require_approval';
+export type Scope = 'session' | 'grant' | 'tool' | 'server' | 'global';
+export const CATEGORIES = [
+  'read',
+  'write',
+  'destructive',
+  'execute',
+  'financial',
+  'communication',
+  'credential',
+  'other',
+] as const;
+export type Category = (typeof CATEGORIES)[number];
+export const OPERATORS = [
+  'eq',
+  'neq',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'in',
+  'not_in',
+  'exists',
+  'regex',
+  'contains',
+] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+/** A condition compiled once: the path split into segments, the regex built and checked. */
+export interface CompiledCondition {
+  pointer: string;
+  path: string;
+  /** `args` or `state` */
+  root: 'args' | 'state';
+  segments: readonly string[];
+  op: Operator;
+  value: unknown;
+  regex: RegExp | undefined;
+}
+
+/** A group of conditions that all must hold (AND), with the rule's own message. */
+export interface ConditionRule {
+  pointer: string;
+  conditions: readonly CompiledCondition[];
+  message: string | undefined;
+  /** Set when this rule turns into a decision: built once, returned as is. */
+  decision: Decision;
+}
+
+export interface LimitObligation {
+  /** JSON Pointer of the limit in its policy. */
+  rule: string;
+  counter: string;
+  scope: Scope;
+  max: number;
+  windowMs: number;
+  /** calendar: fixed UTC windows (PolicyLayer/Intercept quotas); sliding: rolling window (rate_limit). */
+  window: 'calendar' | 'sliding';
+  increment: number;
+  /** Path into the arguments whose value is added instead of `increment` (budgets). */
+  incrementFrom: readonly string[] | undefined;
+  message: string | undefined;
+}
+
+export interface ApprovalObligation {
+  rule: string;
+  timeoutMs: number;
+  mode: 'hold' | 'async';
+}
+
+export interface Decision {
+  outcome: Outcome;
+  /** JSON Pointer into the policy, or `(hidden)`, `(default deny)`, `(default allow)`, `(no policy)`. */
+  rule: string;
+  /** Which policy: a file path, `inline`, or `(none)`. */
+  policy: string;
+  reason: string | undefined;
+  limits: readonly LimitObligation[];
+  approval: ApprovalObligation | undefined;
+  /** The policy is in shadow mode: this decision is recorded, not enforced. */
+  shadow: boolean;
+}
+
+export interface ToolEntry {
+  /** The key as written: a name or a glob. */
+  key: string;
+  pointer: string;
+  /** Listing a tool allows it under `default: deny`; Intercept's `"*"` entry does not. */
+  lists: boolean;
+  action: Action | undefined;
+  reason: string | undefined;
+  denyIf: readonly ConditionRule[];
+  require: readonly ConditionRule[];
+  approveIf: readonly ConditionRule[];
+  limits: readonly LimitObligation[];
+  approval: ApprovalObligation;
+  /** Prebuilt decisions, so the hot path allocates nothing. */
+  allowDecision: Decision;
+  denyDecision: Decision;
+  approvalDecision: Decision;
+}
+
+export interface NameRule {
+  key: string;
+  pointer: string;
+  action: Action | 'hide';
+  decision: Decision;
+}
+
+export interface CompiledPolicy {
+  /** Where it came from, for messages and decisions. */
+  source: string;
+  format: 'policylayer' | 'intercept';
+  default: 'allow' | 'deny';
+  shadow: boolean;
+  hideExact: ReadonlySet<string>;
+  hideGlobs: readonly RegExp[];
+  hideAll: boolean;
+  toolsExact: ReadonlyMap<string, ToolEntry>;
+  /** Most specific first. */
+  toolGlobs: ReadonlyArray<{ pattern: RegExp; entry: ToolEntry }>;
+  /** Rules for every tool (`all_tools`, Intercept's `"*"`), evaluated after the tool's own. */
+  allTools: ToolEntry | undefined;
+  categories: ReadonlyMap<Category, { action: Action; decision: Decision }>;
+  prompts: readonly { pattern: RegExp; rule: NameRule }[];
+  resources: readonly { pattern: RegExp; rule: NameRule }[];
+  defaultDecision: Decision;
+  hiddenDecision: Decision;
+  /** Memo of name -> entry lookups (tool names are a small, stable set). */
+  lookupCache: Map<string, ToolEntry | null>;
+  /** The text of the hide-relevant parts, to tell when visibility changed on reload. */
+  visibilityKey: string;
+}
+
+/** What is being decided: a tool call (or a listing, with no arguments). */
+export interface ToolCall {
+  server: string;
+  tool: string;
+  args: Record<string, unknown> | undefined;
+  category?: Category | undefined;
+  /** Reads a counter for `state.<scope>.<counter>` conditions (Intercept); missing counters read as 0. */
+  counter?: (scope: string, name: string) => number | undefined;
+}
