@@ -82,12 +82,7 @@ export function evaluateOp(
       return op === 'in' ? found : !found;
     }
     case 'regex':
-      return (
-        typeof actual === 'string' &&
-        actual.length <= MAX_REGEX_INPUT &&
-        regex !== undefined &&
-        regex.test(actual)
-      );
+      return typeof actual === 'string' && actual.length <= MAX_REGEX_INPUT && regex?.test(actual) === true;
     case 'contains':
       if (typeof actual === 'string') return typeof expected === 'string' && actual.includes(expected);
       if (Array.isArray(actual)) {
