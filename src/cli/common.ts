@@ -39,7 +39,7 @@ export function loadGatewayConfig(flags: ConfigFlags): GatewayConfig {
 export function fail(err: unknown): never {
   if (err instanceof ConfigError) {
     process.stderr.write(
-      `warden: invalid configuration (${err.problems.length} problem${err.problems.length > 1 ? 's' : ''}):\n`,
+      `warden: ${err.problems.length} problem${err.problems.length > 1 ? 's' : ''} found:\n`,
     );
     for (const line of err.message.split('\n')) process.stderr.write(`  ${line}\n`);
     process.exit(EXIT_USAGE);

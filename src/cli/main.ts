@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { EXIT_USAGE } from './common.js';
+import { explainCommand, testCommand, validate } from './policy.js';
 import { serve } from './serve.js';
 import { stdio } from './stdio.js';
 
@@ -30,6 +31,29 @@ program
   .option('-s, --server <id>', 'expose one server with its tool names unchanged (default: all, prefixed)')
   .option(LOG_LEVEL, 'trace | debug | info | warn | error | silent')
   .action((opts) => stdio(opts));
+
+const policy = program.command('policy').description('check, explain and test policies');
+policy
+  .command('validate <file>')
+  .description('check a policy file (PolicyLayer JSON or Intercept YAML); exit 2 listing every problem')
+  .option('--json', 'machine output')
+  .action((file, opts) => validate(file, opts));
+policy
+  .command('explain')
+  .description('show how a call would be decided, rule by rule')
+  .option('-c, --config <file>', 'config file', 'warden.yaml')
+  .requiredOption('--server <id>', 'server id')
+  .requiredOption('--tool <name>', 'tool name (as the server calls it)')
+  .option('--args <json>', 'arguments, a JSON object')
+  .option('--category <category>', 'risk category of the tool')
+  .option('--grant <label>', 'grant making the call')
+  .option('--json', 'machine output')
+  .action((opts) => explainCommand(opts));
+policy
+  .command('test <cases>')
+  .description('run policy test cases (a YAML/JSON file: policy, cases[{name, tool, args, expect, rule?, reason?}])')
+  .option('--json', 'machine output')
+  .action((file, opts) => testCommand(file, opts));
 
 try {
   await program.parseAsync(process.argv);

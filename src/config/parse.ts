@@ -90,8 +90,8 @@ export function zodProblems(
   lineOf: (path: readonly PropertyKey[]) => number | undefined,
   prefix: readonly PropertyKey[] = [],
 ): Problem[] {
-  return error.issues.map((issue) => {
-    let path: PropertyKey[] = [...prefix, ...issue.path];
+  return flatten(error.issues, prefix).map(({ issue, path: at }) => {
+    let path: PropertyKey[] = at;
     let message = issue.message;
     if (issue.code === 'unrecognized_keys') {
       // Point at the first unknown key itself, and name them all.
@@ -102,4 +102,27 @@ export function zodProblems(
     }
     return { file, path: formatPath(path), line: lineOf(path), message };
   });
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * "Invalid input" says nothing: for a value that matches no branch of a union, report the problems of the branch it
+ * came closest to.
+ */
+function flatten(issues: readonly Issue[], prefix: readonly PropertyKey[]): Array<{ issue: Issue; path: PropertyKey[] }> {
+  const out: Array<{ issue: Issue; path: PropertyKey[] }> = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      // The branch whose keys the value uses (no unknown keys), then the deepest problems, then the fewest.
+      const unknown = (branch: readonly Issue[]) => branch.filter((i) => i.code === 'unrecognized_keys').length;
+      const depth = (branch: readonly Issue[]) => Math.max(...branch.map((i) => i.path.length));
+      const best = [...issue.errors].sort(
+        (a, b) => unknown(a) - unknown(b) || depth(b) - depth(a) || a.length - b.length,
+      )[0]!;
+      out.push(...flatten(best, path));
+    } else out.push({ issue, path });
+  }
+  return out;
 }

@@ -1,0 +1,176 @@
+// `warden policy validate|explain|test`: check a policy file, show how a call is decided, run a policy's own tests.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { z } from 'zod';
+import { parseConfigText, zodProblems } from '../config/parse.js';
+import { loadPolicyFile } from '../config/policy-file.js';
+import { ConfigError, WardenError } from '../errors.js';
+import { decideLayers, explain } from '../policy/decide.js';
+import { CATEGORIES, type CompiledPolicy, type Decision } from '../policy/types.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail, loadGatewayConfig } from './common.js';
+
+function print(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+const useColour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+const paint = (code: number) => (s: string) => (useColour ? `\u001b[${code}m${s}\u001b[0m` : s);
+const green = paint(32);
+const red = paint(31);
+const dim = paint(2);
+
+export function validate(file: string, opts: { json?: boolean }): void {
+  try {
+    const { policy } = loadPolicyFile(isAbsolute(file) ? file : resolvePath(file));
+    if (opts.json) print(JSON.stringify({ valid: true, file, format: policy.format, problems: [] }));
+    else print(`${green('ok')} ${file} (${policy.format} format, ${policy.toolsExact.size + policy.toolGlobs.length} tool entries)`);
+    process.exit(EXIT_OK);
+  } catch (err) {
+    if (err instanceof ConfigError && opts.json) {
+      print(JSON.stringify({ valid: false, file, problems: err.problems }));
+      process.exit(EXIT_USAGE);
+    }
+    fail(err);
+  }
+}
+
+function parseArgs(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError([{ file: '(command line)', path: '--args', message: `not JSON: ${(err as Error).message}` }]);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError([{ file: '(command line)', path: '--args', message: 'the arguments must be a JSON object' }]);
+  }
+  return value as Record<string, unknown>;
+}
+
+function decisionJson(d: Decision): Record<string, unknown> {
+  return {
+    outcome: d.outcome,
+    rule: d.rule,
+    policy: d.policy,
+    reason: d.reason ?? null,
+    limits: d.limits,
+    approval: d.approval ?? null,
+  };
+}
+
+export function explainCommand(opts: {
+  config: string;
+  server: string;
+  tool: string;
+  args?: string;
+  grant?: string;
+  category?: string;
+  json?: boolean;
+}): void {
+  try {
+    if (opts.grant !== undefined) {
+      throw new WardenError('CONFIG_INVALID', 'grants are not available in this version of warden', {
+        hint: 'leave out --grant',
+      });
+    }
+    const config = loadGatewayConfig({ config: opts.config });
+    if (!config.upstreams.some((u) => u.id === opts.server)) {
+      throw new WardenError('CONFIG_INVALID', `no server "${opts.server}" in ${opts.config}`);
+    }
+    const layers: CompiledPolicy[] = [];
+    if (config.policies.global) layers.push(config.policies.global.policy);
+    const own = config.policies.servers.get(opts.server);
+    if (own) layers.push(own.policy);
+    const category = opts.category as (typeof CATEGORIES)[number] | undefined;
+    if (category !== undefined && !CATEGORIES.includes(category)) {
+      throw new ConfigError([{ file: '(command line)', path: '--category', message: `one of ${CATEGORIES.join(', ')}` }]);
+    }
+    const call = { server: opts.server, tool: opts.tool, args: parseArgs(opts.args), category };
+    const steps = layers.map((p) => ({ policy: p.source, shadow: p.shadow, ...explain(p, call) }));
+    const decision = decideLayers(layers, call);
+    if (opts.json) {
+      print(
+        JSON.stringify({
+          decision: decisionJson(decision),
+          path: steps.map((s) => ({ policy: s.policy, shadow: s.shadow, decision: decisionJson(s.decision), steps: s.steps })),
+        }),
+      );
+    } else {
+      const colour = decision.outcome === 'allow' ? green : red;
+      print(`${colour(decision.outcome)} ${opts.server}/${opts.tool} by ${decision.rule}${decision.reason ? `: ${decision.reason}` : ''}`);
+      if (layers.length === 0) print(dim('  no policy applies to this server'));
+      for (const s of steps) {
+        print(`  policy ${s.policy}${s.shadow ? ' (shadow)' : ''} -> ${s.decision.outcome} by ${s.decision.rule}`);
+        for (const step of s.steps) {
+          print(`    ${step.result.padEnd(11)} ${step.rule}  ${dim(step.check)}${step.detail ? ` (${step.detail})` : ''}`);
+        }
+      }
+      for (const l of decision.limits) print(`  limit ${l.rule}: ${l.max} per ${l.windowMs / 1000}s (${l.window}, per ${l.scope})`);
+      if (decision.approval) print(`  approval ${decision.approval.rule}: ${decision.approval.mode}, ${decision.approval.timeoutMs / 1000}s`);
+    }
+    process.exit(EXIT_OK);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+const caseSchema = z.strictObject({
+  name: z.string().min(1),
+  server: z.string().optional(),
+  tool: z.string().min(1),
+  args: z.record(z.string(), z.unknown()).optional(),
+  category: z.enum(CATEGORIES).optional(),
+  expect: z.enum(['allow', 'deny', 'hidden', 'require_approval']),
+  rule: z.string().optional(),
+  reason: z.string().optional().describe('a part of the expected reason'),
+});
+
+const casesSchema = z.strictObject({
+  policy: z.union([z.string(), z.array(z.string())]).describe('policy file(s), outermost first'),
+  cases: z.array(caseSchema).min(1),
+});
+
+/** Runs a policy's test cases; exit 0 when all pass, 1 when one fails, 2 when the files are invalid. */
+export function testCommand(file: string, opts: { json?: boolean }): void {
+  try {
+    const abs = isAbsolute(file) ? file : resolvePath(file);
+    let text: string;
+    try {
+      text = readFileSync(abs, 'utf8');
+    } catch (cause) {
+      throw new WardenError('CONFIG_NOT_FOUND', `cannot read ${file}: ${(cause as Error).message}`);
+    }
+    const { value, problems, lineOf } = parseConfigText(text, abs, undefined);
+    if (problems.length > 0) throw new ConfigError(problems);
+    const parsed = casesSchema.safeParse(value);
+    if (!parsed.success) throw new ConfigError(zodProblems(parsed.error, abs, lineOf));
+    const files = Array.isArray(parsed.data.policy) ? parsed.data.policy : [parsed.data.policy];
+    const layers = files.map((f) => loadPolicyFile(isAbsolute(f) ? f : resolvePath(dirname(abs), f)).policy);
+    let passed = 0;
+    const failures: Array<{ name: string; why: string }> = [];
+    const results: Array<Record<string, unknown>> = [];
+    for (const c of parsed.data.cases) {
+      const d = decideLayers(layers, { server: c.server ?? '', tool: c.tool, args: c.args, category: c.category });
+      const why: string[] = [];
+      if (d.outcome !== c.expect) why.push(`expected ${c.expect}, got ${d.outcome}`);
+      if (c.rule !== undefined && d.rule !== c.rule) why.push(`expected rule ${c.rule}, got ${d.rule}`);
+      if (c.reason !== undefined && !(d.reason ?? '').includes(c.reason)) {
+        why.push(`expected a reason with "${c.reason}", got ${JSON.stringify(d.reason ?? null)}`);
+      }
+      results.push({ name: c.name, passed: why.length === 0, decision: decisionJson(d), problems: why });
+      if (why.length === 0) {
+        passed++;
+        if (!opts.json) print(`${green('✓')} ${c.name}`);
+      } else {
+        failures.push({ name: c.name, why: why.join('; ') });
+        if (!opts.json) print(`${red('✗')} ${c.name}: ${why.join('; ')} ${dim(`(rule ${d.rule})`)}`);
+      }
+    }
+    if (opts.json) print(JSON.stringify({ passed, failed: failures.length, results }));
+    else print(`${passed} passed, ${failures.length} failed`);
+    process.exit(failures.length === 0 ? EXIT_OK : EXIT_FAILURE);
+  } catch (err) {
+    fail(err);
+  }
+}
