@@ -51,7 +51,9 @@ policy
   .action((opts) => explainCommand(opts));
 policy
   .command('test <cases>')
-  .description('run policy test cases (a YAML/JSON file: policy, cases[{name, tool, args, expect, rule?, reason?}])')
+  .description(
+    'run policy test cases (a YAML/JSON file: policy, cases[{name, tool, args, expect, rule?, reason?}])',
+  )
   .option('--json', 'machine output')
   .action((file, opts) => testCommand(file, opts));
 

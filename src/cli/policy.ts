@@ -23,7 +23,10 @@ export function validate(file: string, opts: { json?: boolean }): void {
   try {
     const { policy } = loadPolicyFile(isAbsolute(file) ? file : resolvePath(file));
     if (opts.json) print(JSON.stringify({ valid: true, file, format: policy.format, problems: [] }));
-    else print(`${green('ok')} ${file} (${policy.format} format, ${policy.toolsExact.size + policy.toolGlobs.length} tool entries)`);
+    else
+      print(
+        `${green('ok')} ${file} (${policy.format} format, ${policy.toolsExact.size + policy.toolGlobs.length} tool entries)`,
+      );
     process.exit(EXIT_OK);
   } catch (err) {
     if (err instanceof ConfigError && opts.json) {
@@ -40,10 +43,14 @@ function parseArgs(text: string | undefined): Record<string, unknown> | undefine
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError([{ file: '(command line)', path: '--args', message: `not JSON: ${(err as Error).message}` }]);
+    throw new ConfigError([
+      { file: '(command line)', path: '--args', message: `not JSON: ${(err as Error).message}` },
+    ]);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ConfigError([{ file: '(command line)', path: '--args', message: 'the arguments must be a JSON object' }]);
+    throw new ConfigError([
+      { file: '(command line)', path: '--args', message: 'the arguments must be a JSON object' },
+    ]);
   }
   return value as Record<string, unknown>;
 }
@@ -84,7 +91,9 @@ export function explainCommand(opts: {
     if (own) layers.push(own.policy);
     const category = opts.category as (typeof CATEGORIES)[number] | undefined;
     if (category !== undefined && !CATEGORIES.includes(category)) {
-      throw new ConfigError([{ file: '(command line)', path: '--category', message: `one of ${CATEGORIES.join(', ')}` }]);
+      throw new ConfigError([
+        { file: '(command line)', path: '--category', message: `one of ${CATEGORIES.join(', ')}` },
+      ]);
     }
     const call = { server: opts.server, tool: opts.tool, args: parseArgs(opts.args), category };
     const steps = layers.map((p) => ({ policy: p.source, shadow: p.shadow, ...explain(p, call) }));
@@ -93,21 +102,36 @@ export function explainCommand(opts: {
       print(
         JSON.stringify({
           decision: decisionJson(decision),
-          path: steps.map((s) => ({ policy: s.policy, shadow: s.shadow, decision: decisionJson(s.decision), steps: s.steps })),
+          path: steps.map((s) => ({
+            policy: s.policy,
+            shadow: s.shadow,
+            decision: decisionJson(s.decision),
+            steps: s.steps,
+          })),
         }),
       );
     } else {
       const colour = decision.outcome === 'allow' ? green : red;
-      print(`${colour(decision.outcome)} ${opts.server}/${opts.tool} by ${decision.rule}${decision.reason ? `: ${decision.reason}` : ''}`);
+      print(
+        `${colour(decision.outcome)} ${opts.server}/${opts.tool} by ${decision.rule}${decision.reason ? `: ${decision.reason}` : ''}`,
+      );
       if (layers.length === 0) print(dim('  no policy applies to this server'));
       for (const s of steps) {
-        print(`  policy ${s.policy}${s.shadow ? ' (shadow)' : ''} -> ${s.decision.outcome} by ${s.decision.rule}`);
+        print(
+          `  policy ${s.policy}${s.shadow ? ' (shadow)' : ''} -> ${s.decision.outcome} by ${s.decision.rule}`,
+        );
         for (const step of s.steps) {
-          print(`    ${step.result.padEnd(11)} ${step.rule}  ${dim(step.check)}${step.detail ? ` (${step.detail})` : ''}`);
+          print(
+            `    ${step.result.padEnd(11)} ${step.rule}  ${dim(step.check)}${step.detail ? ` (${step.detail})` : ''}`,
+          );
         }
       }
-      for (const l of decision.limits) print(`  limit ${l.rule}: ${l.max} per ${l.windowMs / 1000}s (${l.window}, per ${l.scope})`);
-      if (decision.approval) print(`  approval ${decision.approval.rule}: ${decision.approval.mode}, ${decision.approval.timeoutMs / 1000}s`);
+      for (const l of decision.limits)
+        print(`  limit ${l.rule}: ${l.max} per ${l.windowMs / 1000}s (${l.window}, per ${l.scope})`);
+      if (decision.approval)
+        print(
+          `  approval ${decision.approval.rule}: ${decision.approval.mode}, ${decision.approval.timeoutMs / 1000}s`,
+        );
     }
     process.exit(EXIT_OK);
   } catch (err) {
@@ -151,7 +175,12 @@ export function testCommand(file: string, opts: { json?: boolean }): void {
     const failures: Array<{ name: string; why: string }> = [];
     const results: Array<Record<string, unknown>> = [];
     for (const c of parsed.data.cases) {
-      const d = decideLayers(layers, { server: c.server ?? '', tool: c.tool, args: c.args, category: c.category });
+      const d = decideLayers(layers, {
+        server: c.server ?? '',
+        tool: c.tool,
+        args: c.args,
+        category: c.category,
+      });
       const why: string[] = [];
       if (d.outcome !== c.expect) why.push(`expected ${c.expect}, got ${d.outcome}`);
       if (c.rule !== undefined && d.rule !== c.rule) why.push(`expected rule ${c.rule}, got ${d.rule}`);

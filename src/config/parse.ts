@@ -110,13 +110,17 @@ type Issue = z.core.$ZodIssue;
  * "Invalid input" says nothing: for a value that matches no branch of a union, report the problems of the branch it
  * came closest to.
  */
-function flatten(issues: readonly Issue[], prefix: readonly PropertyKey[]): Array<{ issue: Issue; path: PropertyKey[] }> {
+function flatten(
+  issues: readonly Issue[],
+  prefix: readonly PropertyKey[],
+): Array<{ issue: Issue; path: PropertyKey[] }> {
   const out: Array<{ issue: Issue; path: PropertyKey[] }> = [];
   for (const issue of issues) {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       // The branch whose keys the value uses (no unknown keys), then the deepest problems, then the fewest.
-      const unknown = (branch: readonly Issue[]) => branch.filter((i) => i.code === 'unrecognized_keys').length;
+      const unknown = (branch: readonly Issue[]) =>
+        branch.filter((i) => i.code === 'unrecognized_keys').length;
       const depth = (branch: readonly Issue[]) => Math.max(...branch.map((i) => i.path.length));
       const best = [...issue.errors].sort(
         (a, b) => unknown(a) - unknown(b) || depth(b) - depth(a) || a.length - b.length,

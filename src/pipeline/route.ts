@@ -21,7 +21,7 @@ export const route: Step<CallContext> = async (ctx, next) => {
   if (server !== undefined) {
     ctx.targets.push({ server, link: session.links.get(server)!, params: ctx.request.params });
     await next();
-    ctx.reply = replyOf(ctx.results[0]?.response);
+    ctx.reply ??= replyOf(ctx.results[0]?.response); // an inner step may have answered already
     return;
   }
   const list = LISTS[ctx.method];
@@ -80,7 +80,7 @@ export const route: Step<CallContext> = async (ctx, next) => {
       return;
   }
   await next();
-  ctx.reply = replyOf(ctx.results[0]?.response);
+  ctx.reply ??= replyOf(ctx.results[0]?.response); // an inner step may have answered already
 };
 
 function replyOf(response: { result?: unknown; error?: unknown } | undefined): Reply | undefined {

@@ -125,7 +125,11 @@ export class ProxySession implements SessionView {
     this.opts.pipeline(ctx).then(
       () => {
         this.inflight.delete(request.id);
-        if (ctx.reply !== undefined && !ctx.cancelled && !this.closed) this.reply(request.id, ctx.reply);
+        if (ctx.cancelled || this.closed) return;
+        if (ctx.reply !== undefined) return this.reply(request.id, ctx.reply);
+        // Every request gets an answer: a pipeline that produced none is a bug, not a reason to hang the agent.
+        this.log.error({ method: request.method }, 'pipeline produced no reply');
+        this.reply(request.id, wire.internal());
       },
       (err: unknown) => {
         this.inflight.delete(request.id);

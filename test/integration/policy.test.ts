@@ -1,0 +1,193 @@
+// Policies enforced through the real SDK client: hidden tools, denials, globs, reload under an open session, shadow.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  connect,
+  PROBE,
+  ROOT,
+  type RunningGateway,
+  startGateway,
+  tempDir,
+  textOf,
+} from '../helpers/gateway.js';
+
+const POLICY = {
+  version: '1',
+  default: 'allow',
+  hide: ['crash', 'tool_0001'],
+  tools: {
+    echo: {
+      deny_if: [
+        {
+          conditions: [{ path: 'args.text', op: 'eq', value: 'forbidden' }],
+          on_deny: 'That word is not allowed.',
+        },
+      ],
+    },
+    slow: { action: 'deny', reason: 'Slow calls are switched off.' },
+    'tool_*': { deny_if: [{ path: 'args.force', op: 'eq', value: true }] },
+    tool_0002: { action: 'deny' },
+  },
+};
+
+let gw: RunningGateway;
+let dir: string;
+let policyFile: string;
+
+function config(policy: string): string {
+  return `
+mcpServers:
+  probe:
+    command: node
+    args: ["--import", "tsx", "${PROBE}", "--tools", "5"]
+    cwd: ${ROOT}
+    policy: ${policy}
+`;
+}
+
+beforeAll(async () => {
+  dir = tempDir('warden-policy-');
+  policyFile = join(dir, 'probe-policy.json');
+  writeFileSync(policyFile, JSON.stringify(POLICY));
+  gw = await startGateway(config(policyFile));
+});
+
+afterAll(async () => {
+  await gw?.close();
+});
+
+function decisionOf(result: unknown): { rule: string; reason: string } {
+  return (result as { _meta: Record<string, { rule: string; reason: string }> })._meta[
+    'mcp-warden/decision'
+  ]!;
+}
+
+describe('hidden tools', () => {
+  it('are absent from tools/list on the per-server and the aggregated endpoint', async () => {
+    const one = await connect(`${gw.mcpUrl}/probe`);
+    const names = (await one.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('echo');
+    expect(names).not.toContain('crash');
+    expect(names).not.toContain('tool_0001');
+    await one.close();
+    const all = await connect(gw.mcpUrl);
+    const prefixed = (await all.listTools()).tools.map((t) => t.name);
+    expect(prefixed).toContain('probe__echo');
+    expect(prefixed).not.toContain('probe__crash');
+    await all.close();
+  });
+
+  it('answer exactly like a tool that does not exist', async () => {
+    const client = await connect(`${gw.mcpUrl}/probe`);
+    const errorOf = async (name: string) => {
+      try {
+        await client.callTool({ name, arguments: {} });
+      } catch (err) {
+        return {
+          code: (err as { code: number }).code,
+          message: (err as Error).message.replace(name, '<name>'),
+        };
+      }
+      throw new Error(`${name} did not fail`);
+    };
+    const hidden = await errorOf('crash');
+    const missing = await errorOf('no_such_tool');
+    expect(hidden).toEqual(missing);
+    expect(hidden.code).toBe(-32602);
+    expect(hidden.message).toContain('Unknown tool: <name>');
+    const agg = await connect(gw.mcpUrl);
+    await expect(agg.callTool({ name: 'probe__crash', arguments: {} })).rejects.toThrow(
+      'Unknown tool: probe__crash',
+    );
+    await agg.close();
+    await client.close();
+  });
+});
+
+describe('denials', () => {
+  it('return [POLICY DENIED] with the reason and the rule', async () => {
+    const client = await connect(`${gw.mcpUrl}/probe`);
+    const denied = await client.callTool({ name: 'echo', arguments: { text: 'forbidden' } });
+    expect(denied.isError).toBe(true);
+    expect(textOf(denied)).toBe('[POLICY DENIED] That word is not allowed.');
+    expect(decisionOf(denied)).toEqual({
+      rule: '/tools/echo/deny_if/0',
+      reason: 'That word is not allowed.',
+    });
+    const allowed = await client.callTool({ name: 'echo', arguments: { text: 'fine' } });
+    expect(textOf(allowed)).toBe('fine');
+    const slow = await client.callTool({ name: 'slow', arguments: { ms: 1 } });
+    expect(textOf(slow)).toBe('[POLICY DENIED] Slow calls are switched off.');
+    await client.close();
+  });
+
+  it('apply glob entries, and an exact entry beats the glob', async () => {
+    const client = await connect(`${gw.mcpUrl}/probe`);
+    const forced = await client.callTool({ name: 'tool_0003', arguments: { force: true } });
+    expect(decisionOf(forced).rule).toBe('/tools/tool_*/deny_if/0');
+    expect(textOf(await client.callTool({ name: 'tool_0003', arguments: {} }))).toBe('tool_0003');
+    const exact = await client.callTool({ name: 'tool_0002', arguments: {} });
+    expect(decisionOf(exact).rule).toBe('/tools/tool_0002/action');
+    await client.close();
+  });
+});
+
+describe('reload', () => {
+  it('applies a changed policy to an open session and announces tools/list_changed', async () => {
+    const own = await startGatewayWithPolicy({ version: '1', default: 'allow' });
+    const client = await connect(`${own.gw.mcpUrl}/probe`);
+    let changed = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      changed++;
+    });
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'before' } }))).toBe('before');
+    writeFileSync(own.file, JSON.stringify({ version: '1', default: 'allow', hide: ['echo'] }));
+    await expect.poll(() => changed, { timeout: 5000 }).toBeGreaterThan(0);
+    await expect(client.callTool({ name: 'echo', arguments: { text: 'after' } })).rejects.toThrow(
+      'Unknown tool: echo',
+    );
+    expect((await client.listTools()).tools.map((t) => t.name)).not.toContain('echo');
+    // An invalid file keeps the policy in force.
+    writeFileSync(own.file, '{ "version": "1", "default": "sometimes" }');
+    await new Promise((r) => setTimeout(r, 400));
+    await expect(client.callTool({ name: 'echo', arguments: { text: 'still hidden' } })).rejects.toThrow(
+      'Unknown tool',
+    );
+    await client.close();
+    await own.gw.close();
+  });
+});
+
+describe('shadow mode', () => {
+  it('lets denied calls through', async () => {
+    const own = await startGatewayWithPolicy({ version: '1', default: 'deny', shadow: true, tools: {} });
+    const client = await connect(`${own.gw.mcpUrl}/probe`);
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'shadowed' } }))).toBe('shadowed');
+    await client.close();
+    await own.gw.close();
+  });
+});
+
+describe('fail closed', () => {
+  it('denies a call that needs approval while approvals are not available', async () => {
+    const own = await startGatewayWithPolicy({
+      version: '1',
+      default: 'allow',
+      tools: { echo: { action: 'require_approval' } },
+    });
+    const client = await connect(`${own.gw.mcpUrl}/probe`);
+    const result = await client.callTool({ name: 'echo', arguments: { text: 'x' } });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain('approvals are not available');
+    await client.close();
+    await own.gw.close();
+  });
+});
+
+async function startGatewayWithPolicy(policy: unknown): Promise<{ gw: RunningGateway; file: string }> {
+  const file = join(tempDir('warden-policy-'), 'policy.json');
+  writeFileSync(file, JSON.stringify(policy));
+  return { gw: await startGateway(config(file)), file };
+}
