@@ -5,6 +5,7 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connect,
+  EVERYTHING,
   PROBE,
   ROOT,
   type RunningGateway,
@@ -191,3 +192,41 @@ async function startGatewayWithPolicy(policy: unknown): Promise<{ gw: RunningGat
   writeFileSync(file, JSON.stringify(policy));
   return { gw: await startGateway(config(file)), file };
 }
+
+describe('prompts and resources named by a policy', () => {
+  it('hides and denies them', async () => {
+    const file = join(tempDir('warden-policy-'), 'everything.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: '1',
+        default: 'allow',
+        prompts: {
+          'simple-*': { action: 'hide' },
+          'args-prompt': { action: 'deny', reason: 'No arguments today.' },
+        },
+        resources: { 'demo://resource/static/document/*': { action: 'hide' } },
+      }),
+    );
+    const own = await startGateway(
+      `mcpServers:\n  everything:\n    command: node\n    args: ["${EVERYTHING}", "stdio"]\n    policy: ${file}\n`,
+    );
+    const client = await connect(`${own.mcpUrl}/everything`);
+    const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
+    expect(prompts).not.toContain('simple-prompt');
+    expect(prompts).toContain('args-prompt');
+    await expect(client.getPrompt({ name: 'simple-prompt' })).rejects.toThrow(
+      'Unknown prompt: simple-prompt',
+    );
+    await expect(client.getPrompt({ name: 'args-prompt', arguments: { city: 'Oslo' } })).rejects.toThrow(
+      '[POLICY DENIED] No arguments today.',
+    );
+    const uris = (await client.listResources()).resources.map((r) => r.uri);
+    expect(uris.some((u) => u.startsWith('demo://resource/static/document/'))).toBe(false);
+    await expect(
+      client.readResource({ uri: 'demo://resource/static/document/architecture.md' }),
+    ).rejects.toThrow('Resource not found');
+    await client.close();
+    await own.close();
+  });
+});
