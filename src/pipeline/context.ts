@@ -40,8 +40,10 @@ export interface CallContext {
   /** Upstream requests this request turns into: one, or several on aggregated lists. */
   targets: Target[];
   results: TargetResult[];
-  /** The policy decision for a tools/call, once made. */
+  /** The policy decision, once made (tools/call; prompts and resources a policy names). */
   decision: Decision | undefined;
+  /** The audit record of this request: its key, and whether its decision entry is already committed. */
+  audit: { key: string; committed: boolean } | undefined;
   /** What the agent gets; undefined means no reply (the agent cancelled). */
   reply: Reply | undefined;
   cancelled: boolean;
@@ -57,6 +59,7 @@ export function createContext(session: SessionView, request: JsonRpcRequest): Ca
     targets: [],
     results: [],
     decision: undefined,
+    audit: undefined,
     reply: undefined,
     cancelled: false,
     cancelHooks: [],

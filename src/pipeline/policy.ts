@@ -156,6 +156,7 @@ export function policyStep({ policies, log }: PolicyStepOptions): Step<CallConte
         if (target === undefined) return next();
         const name = String(target.params?.name ?? '');
         const d = nameDecision(policies.layersFor(target.server), 'prompts', name);
+        ctx.decision = d;
         if (d?.outcome === 'hidden')
           ctx.reply = wire.unknownPrompt(String((ctx.request.params as Params)?.name ?? name));
         else if (d?.outcome === 'deny') ctx.reply = wire.deniedRequest(d);
@@ -168,6 +169,7 @@ export function policyStep({ policies, log }: PolicyStepOptions): Step<CallConte
         if (target === undefined) return next();
         const uri = String(target.params?.uri ?? '');
         const d = nameDecision(policies.layersFor(target.server), 'resources', uri);
+        ctx.decision = d;
         if (d?.outcome === 'hidden') ctx.reply = wire.resourceNotFound(uri);
         else if (d?.outcome === 'deny') ctx.reply = wire.deniedRequest(d);
         else return next();

@@ -1,0 +1,68 @@
+// Audit records as people and tools read them: one per request, from its entries (decision, then outcome).
+import type { AuditEntry } from './chain.js';
+import type { AuditBody } from './record.js';
+
+export interface AuditRecordView extends AuditBody {
+  /** seq of the request's first entry */
+  seq: number;
+  time: string;
+  requestKey: string;
+  /** Hash of the request's last entry */
+  hash: string;
+}
+
+/** Groups entries by request (in seq order); a decision without its outcome (a crash in between) shows `unknown`. */
+export function toRecords(entries: readonly AuditEntry[]): AuditRecordView[] {
+  const byKey = new Map<string, AuditRecordView>();
+  for (const e of entries) {
+    if (e.kind === 'event') continue;
+    const body = e.body as unknown as AuditBody;
+    const prev = byKey.get(e.requestKey);
+    if (prev === undefined) {
+      byKey.set(e.requestKey, {
+        ...body,
+        outcome: body.outcome ?? 'unknown',
+        seq: e.seq,
+        time: e.time,
+        requestKey: e.requestKey,
+        hash: e.hash,
+      });
+    } else {
+      byKey.set(e.requestKey, { ...body, seq: prev.seq, time: prev.time, requestKey: e.requestKey, hash: e.hash });
+    }
+  }
+  return [...byKey.values()].sort((a, b) => a.seq - b.seq);
+}
+
+const CSV_COLUMNS: Array<keyof AuditRecordView> = [
+  'seq',
+  'time',
+  'requestKey',
+  'requestId',
+  'session',
+  'grant',
+  'server',
+  'method',
+  'tool',
+  'decision',
+  'rule',
+  'reason',
+  'outcome',
+  'errorCode',
+  'latencyMs',
+  'hash',
+];
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function csvHeader(): string {
+  return [...CSV_COLUMNS, 'args'].join(',');
+}
+
+export function csvRow(r: AuditRecordView): string {
+  return [...CSV_COLUMNS.map((c) => csvCell(r[c])), csvCell(r.args)].join(',');
+}
