@@ -1,7 +1,7 @@
 // Compiles a validated policy file (PolicyLayer JSON or Intercept YAML) into the lookup structures decide() reads.
 import type { Problem } from '../errors.js';
 import { globToRegExp, isGlob, specificity } from './glob.js';
-import { unsafeRegexReason } from './operators.js';
+import { compileLinearRegex } from './operators.js';
 import type { ConditionInput, InterceptFile, PolicyLayerFile, ToolEntryInput } from './schema.js';
 import type {
   Action,
@@ -58,15 +58,9 @@ class Compiler {
     if (c.op === 'regex') {
       if (typeof c.value !== 'string') this.problem([...at, 'value'], 'regex needs a string pattern');
       else {
-        const unsafe = unsafeRegexReason(c.value);
-        if (unsafe) this.problem([...at, 'value'], `unsafe regex: ${unsafe}`, 'simplify the pattern');
-        else {
-          try {
-            regex = new RegExp(c.value, 'u');
-          } catch (err) {
-            this.problem([...at, 'value'], `invalid regex: ${(err as Error).message}`);
-          }
-        }
+        const compiled = compileLinearRegex(c.value);
+        if ('error' in compiled) this.problem([...at, 'value'], compiled.error, 'simplify the pattern');
+        else regex = compiled.regex;
       }
     }
     if ((c.op === 'in' || c.op === 'not_in') && !Array.isArray(c.value)) {
@@ -110,6 +104,8 @@ interface RuleParts {
   conditions: ConditionInput[];
   conditionAt: (i: number) => Path;
   message: string | undefined;
+  /** An approval rule's own settings (Intercept's approval_timeout), else the entry's. */
+  approval?: ApprovalObligation;
 }
 
 interface EntryParts {
@@ -142,7 +138,9 @@ function buildEntry(
     list.map((r) => {
       const conditions = r.conditions.map((cond, i) => c.condition(cond, r.conditionAt(i)));
       const rptr = pointer(...r.at);
-      const message = r.message ?? fallback ?? defaultMessage({ conditions, ptr: rptr });
+      // The entry's on_deny is a denial's message, never an approval's.
+      const message =
+        r.message ?? (outcome === 'deny' ? fallback : undefined) ?? defaultMessage({ conditions, ptr: rptr });
       return {
         pointer: rptr,
         conditions,
@@ -152,7 +150,7 @@ function buildEntry(
           rptr,
           message,
           limits,
-          outcome === 'require_approval' ? { ...parts.approval, rule: rptr } : undefined,
+          outcome === 'require_approval' ? { ...(r.approval ?? parts.approval), rule: rptr } : undefined,
           shadow,
         ),
       };
@@ -485,7 +483,7 @@ export function compileIntercept(file: InterceptFile, source: string): CompileRe
         }
       }
       if (action === 'require_approval') {
-        parts.approval = {
+        const approval: ApprovalObligation = {
           rule: pointer(...rat),
           timeoutMs:
             rule.approval_timeout === undefined
@@ -493,7 +491,7 @@ export function compileIntercept(file: InterceptFile, source: string): CompileRe
               : durationMs(rule.approval_timeout),
           mode: 'hold',
         };
-        parts.approveIf.push(interceptRule(rat, conditions, rule.on_deny));
+        parts.approveIf.push({ ...interceptRule(rat, conditions, rule.on_deny), approval });
         return;
       }
       if (conditions.length === 0 && !rule.state) {

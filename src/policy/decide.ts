@@ -3,6 +3,7 @@
 // Precedence (SPEC §5): hidden, then deny (action, deny_if), then unmet require, then limits (returned as
 // obligations), then approval (action, approve_if), then allow (the tool is listed), then categories, then default.
 // Exact names beat globs; among globs the most specific (most literal characters) wins, then file order.
+// Approval rules for every tool (all_tools, Intercept's "*") apply only to calls that would otherwise be allowed.
 import { evaluateCondition } from './operators.js';
 import type { CompiledPolicy, ConditionRule, Decision, NameRule, ToolCall, ToolEntry } from './types.js';
 
@@ -110,22 +111,36 @@ export function decide(p: CompiledPolicy, call: ToolCall, trace?: Trace): Decisi
     return decided(entry.approvalDecision, trace, 'action: require_approval');
   d = entry && firstMatching(entry.approveIf, call, trace);
   if (d) return decided(d, trace, 'approve_if');
-  d = all && firstMatching(all.approveIf, call, trace);
-  if (d) return decided(d, trace, 'approve_if');
-  // 6. allow: listing a tool allows it
-  if (entry?.lists) return decided(entry.allowDecision, trace, 'listed');
-  // 7. categories, for tools with no entry of their own
-  if (p.categories.size > 0) {
-    const byCategory = call.category === undefined ? undefined : p.categories.get(call.category);
-    if (byCategory) return decided(byCategory.decision, trace, `category ${call.category}`);
-    trace?.({
-      rule: '/categories',
-      check: `category ${call.category ?? '(unknown)'}`,
-      result: 'not matched',
-    });
+  // 6. allow: listing a tool allows it; 7. categories, for tools with no entry; 8. default.
+  let base: Decision;
+  let why: string;
+  const byCategory =
+    entry?.lists || p.categories.size === 0 || call.category === undefined
+      ? undefined
+      : p.categories.get(call.category);
+  if (entry?.lists) {
+    base = entry.allowDecision;
+    why = 'listed';
+  } else if (byCategory) {
+    base = byCategory.decision;
+    why = `category ${call.category}`;
+  } else {
+    if (p.categories.size > 0) {
+      trace?.({
+        rule: '/categories',
+        check: `category ${call.category ?? '(unknown)'}`,
+        result: 'not matched',
+      });
+    }
+    base = p.defaultDecision;
+    why = 'default';
   }
-  // 8. default
-  return decided(p.defaultDecision, trace, 'default');
+  // Rules for every tool may ask for approval of a call that would be allowed, never open one that would not.
+  if (base.outcome === 'allow') {
+    d = all && firstMatching(all.approveIf, call, trace);
+    if (d) return decided(d, trace, 'approve_if');
+  }
+  return decided(base, trace, why);
 }
 
 export interface Explanation {

@@ -1,4 +1,5 @@
 // The 11 condition operators with exact semantics, path lookup into arguments, and regex safety checks.
+import v8 from 'node:v8';
 import type { CompiledCondition, Operator } from './types.js';
 
 /** Resolves `segments` in `root`; `undefined` when the path does not exist. Arrays are indexed by number segments. */
@@ -39,7 +40,7 @@ function printed(v: unknown): string {
   return String(v);
 }
 
-/** Longest string a regex condition is run against; longer values do not match (and cannot stall the gateway). */
+/** Longest string a regex condition is run against; longer values do not match (bounding the linear-time work). */
 export const MAX_REGEX_INPUT = 64 * 1024;
 
 /**
@@ -106,47 +107,29 @@ export function evaluateCondition(
   return evaluateOp(c.op, actual, actual !== undefined, c.value, c.regex);
 }
 
+// V8's linear-time regex engine (the `l` flag, an automaton like RE2): matching time grows with the input, never
+// exponentially, whatever the pattern. It must be switched on before the first `l` pattern is compiled.
+v8.setFlagsFromString('--enable-experimental-regexp-engine');
+
 /**
- * Rejects patterns a backtracking engine can take exponential time on: backreferences, lookaround, and quantified
- * groups that contain a quantifier or an alternation (`(a+)+`, `(a|a)*`). Returns the reason, or undefined if safe.
+ * Compiles a policy pattern for the linear-time engine. Patterns it cannot run in linear time (backreferences,
+ * lookahead, lookbehind) are refused, as RE2 (Intercept's engine) refuses them.
  */
-export function unsafeRegexReason(pattern: string): string | undefined {
-  if (/\\[1-9]|\\k</.test(pattern)) return 'backreferences are not allowed';
-  if (/\(\?<?[=!]/.test(pattern)) return 'lookahead and lookbehind are not allowed';
-  // Walk the pattern, tracking for each open group whether it holds a quantifier or an alternation.
-  const stack: Array<{ risky: boolean }> = [];
-  let inClass = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === '\\') {
-      i++;
-      continue;
+export function compileLinearRegex(pattern: string): { regex: RegExp } | { error: string } {
+  try {
+    return { regex: new RegExp(pattern, 'l') };
+  } catch (err) {
+    const message = (err as Error).message;
+    if (message.includes('linear time')) {
+      return {
+        error: 'unsafe regex: it cannot run in linear time (backreferences and lookaround are not supported)',
+      };
     }
-    if (inClass) {
-      if (ch === ']') inClass = false;
-      continue;
+    try {
+      new RegExp(pattern); // a plain syntax error reads better from the ordinary engine
+    } catch (syntax) {
+      return { error: `invalid regex: ${(syntax as Error).message}` };
     }
-    if (ch === '[') {
-      inClass = true;
-      continue;
-    }
-    if (ch === '(') {
-      stack.push({ risky: false });
-      continue;
-    }
-    const top = stack[stack.length - 1];
-    if (ch === '|' && top) top.risky = true;
-    if ((ch === '*' || ch === '+' || ch === '{') && top) top.risky = true;
-    if (ch === ')') {
-      const group = stack.pop();
-      const next = pattern[i + 1];
-      const quantified = next === '*' || next === '+' || next === '{';
-      if (group?.risky && quantified) {
-        return 'a repeated group may not contain a repetition or an alternation (catastrophic backtracking)';
-      }
-      const parent = stack[stack.length - 1];
-      if (parent && (group?.risky || quantified)) parent.risky = true;
-    }
+    return { error: `invalid regex: ${message}` };
   }
-  return undefined;
 }

@@ -253,7 +253,8 @@ describe('PolicyLayer golden file', () => {
       { ...REFUND, customer: { tier: 'enterprise' } },
       'require_approval',
       '/tools/create_refund/approve_if/0',
-      'Refund blocked by policy.',
+      // The entry's on_deny is for denials; an approval gets its own default message.
+      'Approval required by rule /tools/create_refund/approve_if/0',
     ],
     // all_tools
     [

@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { parsePolicyText } from '../../src/config/policy-file.js';
 import { decide } from '../../src/policy/decide.js';
 import {
+  compileLinearRegex,
   evaluateCondition,
   evaluateOp,
   looseEquals,
   MAX_REGEX_INPUT,
   resolvePath,
-  unsafeRegexReason,
 } from '../../src/policy/operators.js';
 import type { CompiledCondition, Operator } from '../../src/policy/types.js';
 import { OPERATORS } from '../../src/policy/types.js';
@@ -389,57 +389,54 @@ describe('evaluateCondition', () => {
   });
 });
 
-describe('unsafeRegexReason', () => {
-  it.each([
-    ['(a+)+', 'repeated group'],
-    ['(a|a)*', 'repeated group'],
-    ['(.*)*', 'repeated group'],
-    ['(a|b)+', 'repeated group'],
-    ['(?:a+)+', 'repeated group'],
-    ['(a*){2,}', 'repeated group'],
-    ['(a{2})+', 'repeated group'],
-    ['(a+?)+', 'repeated group'],
-    ['((a+))+', 'repeated group'],
-    ['^(\\w+\\s?)+$', 'repeated group'],
-    ['^([a-z]+\\.)*example\\.com$', 'repeated group'],
-    ['(a)\\1', 'backreferences'],
-    ['(?<x>a)\\k<x>', 'backreferences'],
-    ['(?=a)', 'lookahead'],
-    ['a(?!b)', 'lookahead'],
-    ['(?<=a)b', 'lookahead'],
-    ['(?<!a)b', 'lookahead'],
-  ])('rejects %s', (pattern, fragment) => {
-    expect(unsafeRegexReason(pattern)).toContain(fragment);
+describe('compileLinearRegex', () => {
+  it.each([['(a)\\1'], ['(?<x>a)\\k<x>'], ['(?=a)'], ['a(?!b)'], ['(?<=a)b'], ['(?<!a)b']])(
+    'refuses %s, which cannot run in linear time',
+    (pattern) => {
+      expect(compileLinearRegex(pattern)).toEqual({ error: expect.stringContaining('unsafe regex') });
+    },
+  );
+
+  it('reports a syntax error as an invalid regex', () => {
+    expect(compileLinearRegex('[a-')).toEqual({ error: expect.stringContaining('invalid regex') });
   });
 
   it.each([
     ['^[a-z]+$'],
     ['foo|bar'],
     ['(ab)+'],
-    ['(a|b)'],
+    ['(a|b)+'],
+    ['(a+)+'],
+    ['(.*)*'],
+    ['^([a-z]+\\.)*example\\.com$'],
     ['^(feature|fix)/[a-z0-9-]+$'],
-    ['(a+)'],
-    ['(a+)?'],
-    ['((ab)c)+'],
-    ['[(a+)+]'],
-    ['\\(a+\\)+'],
-    ['^\\d{3}-\\d{4}$'],
     ['(?<year>\\d{4})-(?<month>\\d{2})'],
-    ['@(gmail|yahoo)\\.com$'],
   ])('accepts %s', (pattern) => {
-    expect(unsafeRegexReason(pattern)).toBeUndefined();
+    expect(compileLinearRegex(pattern)).toHaveProperty('regex');
+  });
+
+  it.each([
+    ['(a+)+b', 'a'.repeat(50_000)],
+    ['a*a*a*b', 'a'.repeat(50_000)],
+    ['.*secret.*token', 'x'.repeat(65_536)],
+  ])('runs %s in linear time', (pattern, input) => {
+    const compiled = compileLinearRegex(pattern);
+    if (!('regex' in compiled)) throw new Error(compiled.error);
+    const started = performance.now();
+    expect(compiled.regex.test(input)).toBe(false);
+    expect(performance.now() - started).toBeLessThan(500);
   });
 });
 
 describe('regex conditions in a policy', () => {
-  it('rejects a catastrophic regex with a problem naming its path and line', () => {
+  it('rejects a regex that cannot run in linear time with a problem naming its path and line', () => {
     const text = `{
   "version": "1",
   "default": "allow",
   "tools": {
     "search": {
       "deny_if": [
-        { "conditions": [{ "path": "args.q", "op": "regex", "value": "^(a+)+$" }] }
+        { "conditions": [{ "path": "args.q", "op": "regex", "value": "^(a)\\\\1$" }] }
       ]
     }
   }
@@ -478,9 +475,7 @@ describe('regex conditions in a policy', () => {
     expect(call(`rm -rf /${' '.repeat(100 * 1024)}`)).toBe('allow');
   });
 
-  // Engine bug (fails until fixed): the safety check only looks at quantified groups, so adjacent unbounded
-  // quantifiers pass and backtrack polynomially. `.*secret.*token` on 64 KB of text blocks the event loop for
-  // ~6 s per call (and `a*a*a*b` takes ~14 s on just 400 characters). Rejecting the pattern at load also fixes it.
+  // Adjacent unbounded quantifiers backtrack polynomially in V8's default engine; the linear engine does not.
   it('evaluates a regex it accepted on the longest allowed input without stalling', () => {
     const text =
       '{ "version": "1", "default": "allow", "tools": { "run": { "deny_if": [{ "path": "args.cmd", "op": "regex", "value": ".*secret.*token" }] } } }';
