@@ -1,18 +1,25 @@
 // createGateway(): the composition root, the only place where the concrete parts are wired together.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { Metrics } from './audit/metrics.js';
+import { type AuditRecordView, toRecords } from './audit/view.js';
+import { AuditWriter } from './audit/writer.js';
 import { PolicySet } from './config/policy-set.js';
 import type { GatewayConfig, HostPort, UpstreamSpec } from './config/resolve.js';
-import { createAdminHandler } from './dashboard/admin.js';
+import { type AdminRole, createAdminHandler } from './dashboard/admin.js';
 import { WardenError } from './errors.js';
 import type { Logger } from './log.js';
+import { auditStep, commitDecision } from './pipeline/audit.js';
 import { compose } from './pipeline/compose.js';
 import type { CallContext } from './pipeline/context.js';
 import { forward } from './pipeline/forward.js';
 import { policyStep } from './pipeline/policy.js';
 import { route } from './pipeline/route.js';
 import { ProxySession } from './proxy/session.js';
+import { openAuditStore } from './store/open.js';
+import type { AuditStore } from './store/types.js';
 import { HttpEndpoint, hostName } from './transport/http-server.js';
 import { StdioDownstream } from './transport/stdio-server.js';
 import type { DownstreamPort, MessageTransport, SessionFactory } from './transport/types.js';
@@ -33,6 +40,19 @@ export interface Gateway {
   serveStdio(input: Readable, output: Writable, server?: string): Promise<void>;
   /** Drains in-flight requests (up to graceMs) and closes everything. */
   close(graceMs?: number): Promise<void>;
+}
+
+/** Admin tokens: WARDEN_ADMIN_TOKEN has role admin (grants and per-role tokens come with the identity work). */
+function adminTokens(): Array<{ token: string; role: AdminRole }> {
+  const token = process.env.WARDEN_ADMIN_TOKEN;
+  return token === undefined || token === '' ? [] : [{ token, role: 'admin' }];
+}
+
+/** The newest `limit` audit records, oldest first (a record is one request: its decision and outcome entries). */
+export async function recentRecords(store: AuditStore, limit: number): Promise<AuditRecordView[]> {
+  // Two entries per forwarded call at most, so twice the limit covers `limit` requests.
+  const entries = await store.query({ order: 'desc', limit: limit * 2 });
+  return toRecords(entries).slice(-limit);
 }
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
@@ -98,16 +118,34 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-export function createGateway(config: GatewayConfig, options: GatewayOptions): Gateway {
+/** Opens the audit store and wires every part; rejects with a WardenError when storage cannot be opened. */
+export async function createGateway(config: GatewayConfig, options: GatewayOptions): Promise<Gateway> {
   const { log } = options;
+  const store = await openAuditStore(config.storage, { baseDir: dirname(config.file) });
+  const writer = new AuditWriter(store);
+  const metrics = new Metrics();
+  const auditOptions = { sink: writer, argsMode: config.auditArgs, log, metrics };
+  const retention =
+    config.auditRetentionMs === undefined
+      ? undefined
+      : setInterval(() => {
+          store
+            .prune(new Date(Date.now() - config.auditRetentionMs!))
+            .then((n) => n > 0 && log.info({ pruned: n }, 'audit retention'))
+            .catch((err: Error) => log.warn({ err: err.message }, 'audit retention failed'));
+        }, 3_600_000);
+  retention?.unref();
   const policies = new PolicySet(
     config.policies,
     config.upstreams.map((u) => u.id),
     log,
   );
+  // audit (outermost: one record per request, in finally) -> route -> decide -> durable decision -> forward
   const pipeline: (ctx: CallContext) => Promise<void> = compose<CallContext>([
+    auditStep(auditOptions),
     route,
     policyStep({ policies, log }),
+    commitDecision(auditOptions),
     forward,
   ]);
   const sessions = new Set<ProxySession>();
@@ -146,6 +184,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     allowedHosts: allowedHostsFor(config),
     allowedOrigin: originCheck(config),
   });
+  metrics.gauge('warden_sessions', 'Open agent sessions', () => [{ labels: {}, value: sessions.size }]);
+  metrics.gauge('warden_upstream_ready', 'Upstream sessions ready, by server', () => {
+    const ready = new Map(config.upstreams.map((u) => [u.id, 0]));
+    for (const s of sessions)
+      for (const [id, link] of s.links) if (link.ready) ready.set(id, (ready.get(id) ?? 0) + 1);
+    return [...ready].map(([server, value]) => ({ labels: { server }, value }));
+  });
   let mcpServer: Server | undefined;
   let adminServer: Server | undefined;
 
@@ -157,9 +202,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       });
       adminServer = createServer(
         createAdminHandler({
-          upstreams: config.upstreams.map((u) => u.id),
           sessions: () => sessions.size,
           version: VERSION,
+          metrics,
+          recentAudit: (limit) => recentRecords(store, limit),
+          tokens: adminTokens(),
+          log,
         }),
       );
       const mcp = await listenOn(mcpServer, config.listen, 'MCP');
@@ -198,6 +246,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       await endpoint.drain(graceMs);
       await Promise.all([...sessions].map((s) => s.close()));
       await Promise.all(closing);
+      if (retention) clearInterval(retention);
+      await writer.close();
+      await store.close();
     },
   };
 }

@@ -26,7 +26,8 @@ export interface AuditEntry extends NewAuditEntry {
 /** JSON with object keys sorted at every level, so that a hash never depends on key order. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
   const keys = Object.keys(value as Record<string, unknown>)
     .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
     .sort();
@@ -72,12 +73,18 @@ export function verifyEntries(
   let count = 0;
   for (const e of entries) {
     if (e.seq !== expectedSeq) {
-      return { ok: false, count, badSeq: e.seq, problem: `expected record ${expectedSeq}, found ${e.seq} (removed or reordered)` };
+      return {
+        ok: false,
+        count,
+        badSeq: e.seq,
+        problem: `expected record ${expectedSeq}, found ${e.seq} (removed or reordered)`,
+      };
     }
     if (e.prevHash !== prevHash) {
       return { ok: false, count, badSeq: e.seq, problem: 'does not follow the record before it' };
     }
-    if (entryHash(prevHash, e) !== e.hash) return { ok: false, count, badSeq: e.seq, problem: 'content was edited' };
+    if (entryHash(prevHash, e) !== e.hash)
+      return { ok: false, count, badSeq: e.seq, problem: 'content was edited' };
     prevHash = e.hash;
     expectedSeq++;
     count++;

@@ -3,7 +3,9 @@
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 function labelText(labels: Record<string, string>): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  const parts = Object.entries(labels).map(
+    ([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+  );
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 
@@ -27,7 +29,10 @@ class Counter {
 }
 
 class Histogram {
-  private readonly series = new Map<string, { labels: Record<string, string>; counts: number[]; sum: number; count: number }>();
+  private readonly series = new Map<
+    string,
+    { labels: Record<string, string>; counts: number[]; sum: number; count: number }
+  >();
   constructor(
     readonly name: string,
     readonly help: string,
@@ -46,7 +51,9 @@ class Histogram {
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const s of this.series.values()) {
-      BUCKETS.forEach((b, i) => lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: String(b) })} ${s.counts[i]}`));
+      BUCKETS.forEach((b, i) =>
+        lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: String(b) })} ${s.counts[i]}`),
+      );
       lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: '+Inf' })} ${s.count}`);
       lines.push(`${this.name}_sum${labelText(s.labels)} ${s.sum}`);
       lines.push(`${this.name}_count${labelText(s.labels)} ${s.count}`);
@@ -56,13 +63,30 @@ class Histogram {
 }
 
 export class Metrics {
-  readonly requests = new Counter('warden_requests_total', 'Requests that reached a decision, by server, method, tool and decision');
-  readonly latency = new Histogram('warden_request_duration_seconds', 'Time from request to answer, by server and method');
-  readonly auditFailures = new Counter('warden_audit_write_failures_total', 'Audit entries that could not be written');
-  private readonly gauges: Array<{ name: string; help: string; read: () => Array<{ labels: Record<string, string>; value: number }> }> = [];
+  readonly requests = new Counter(
+    'warden_requests_total',
+    'Requests that reached a decision, by server, method, tool and decision',
+  );
+  readonly latency = new Histogram(
+    'warden_request_duration_seconds',
+    'Time from request to answer, by server and method',
+  );
+  readonly auditFailures = new Counter(
+    'warden_audit_write_failures_total',
+    'Audit entries that could not be written',
+  );
+  private readonly gauges: Array<{
+    name: string;
+    help: string;
+    read: () => Array<{ labels: Record<string, string>; value: number }>;
+  }> = [];
 
   /** A value read when /metrics is scraped (sessions, upstream health). */
-  gauge(name: string, help: string, read: () => Array<{ labels: Record<string, string>; value: number }>): void {
+  gauge(
+    name: string,
+    help: string,
+    read: () => Array<{ labels: Record<string, string>; value: number }>,
+  ): void {
     this.gauges.push({ name, help, read });
   }
 

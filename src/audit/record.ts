@@ -15,7 +15,14 @@ export type AuditDecision =
   | 'expired'
   | 'error';
 
-export type UpstreamOutcome = 'ok' | 'tool_error' | 'error' | 'timeout' | 'cancelled' | 'not_called' | 'unknown';
+export type UpstreamOutcome =
+  | 'ok'
+  | 'tool_error'
+  | 'error'
+  | 'timeout'
+  | 'cancelled'
+  | 'not_called'
+  | 'unknown';
 
 export interface AuditBody {
   v: number;

@@ -6,7 +6,8 @@ export type ArgsMode = 'keys' | 'redacted' | 'full';
 export const MASK = '[REDACTED]';
 
 /** Argument names whose values are secrets, whatever they look like. */
-const SECRET_KEY = /pass(word|wd|phrase)?$|secret|token|api[_-]?key|apikey|authori[sz]ation|^auth$|credential|private[_-]?key|cookie|session[_-]?id|signature/i;
+const SECRET_KEY =
+  /pass(word|wd|phrase)?$|secret|token|api[_-]?key|apikey|authori[sz]ation|^auth$|credential|private[_-]?key|cookie|session[_-]?id|signature/i;
 
 /** Values that look like credentials, wherever they appear. */
 const SECRET_VALUES: RegExp[] = [
@@ -38,7 +39,8 @@ export function maskSecrets(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v, depth + 1));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? MASK : maskSecrets(v, depth + 1);
+    for (const [k, v] of Object.entries(value))
+      out[k] = SECRET_KEY.test(k) ? MASK : maskSecrets(v, depth + 1);
     return out;
   }
   return value;
@@ -50,7 +52,9 @@ export const REDACTED_MAX_STRING = 256;
 function truncateStrings(value: unknown, depth = 0): unknown {
   if (depth > 64) return '…';
   if (typeof value === 'string') {
-    return value.length > REDACTED_MAX_STRING ? `${value.slice(0, REDACTED_MAX_STRING)}… (${value.length} chars)` : value;
+    return value.length > REDACTED_MAX_STRING
+      ? `${value.slice(0, REDACTED_MAX_STRING)}… (${value.length} chars)`
+      : value;
   }
   if (Array.isArray(value)) return value.map((v) => truncateStrings(v, depth + 1));
   if (value !== null && typeof value === 'object') {
@@ -74,7 +78,8 @@ export function auditArgs(args: unknown, mode: ArgsMode): AuditArgs | null {
   if (args === undefined) return null;
   const hash = createHash('sha256').update(canonicalJson(args)).digest('hex');
   if (mode === 'keys') {
-    const keys = args !== null && typeof args === 'object' && !Array.isArray(args) ? Object.keys(args).sort() : [];
+    const keys =
+      args !== null && typeof args === 'object' && !Array.isArray(args) ? Object.keys(args).sort() : [];
     return { mode, keys, hash };
   }
   if (mode === 'redacted') return { mode, hash, value: truncateStrings(maskSecrets(args)) };

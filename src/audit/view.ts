@@ -28,7 +28,13 @@ export function toRecords(entries: readonly AuditEntry[]): AuditRecordView[] {
         hash: e.hash,
       });
     } else {
-      byKey.set(e.requestKey, { ...body, seq: prev.seq, time: prev.time, requestKey: e.requestKey, hash: e.hash });
+      byKey.set(e.requestKey, {
+        ...body,
+        seq: prev.seq,
+        time: prev.time,
+        requestKey: e.requestKey,
+        hash: e.hash,
+      });
     }
   }
   return [...byKey.values()].sort((a, b) => a.seq - b.seq);

@@ -7,7 +7,7 @@ export async function serve(flags: ConfigFlags): Promise<void> {
   try {
     const config = loadGatewayConfig(flags);
     const log = createLogger(config.logLevel);
-    const gateway = createGateway(config, { log });
+    const gateway = await createGateway(config, { log });
     const { mcpUrl, adminUrl } = await gateway.listen();
     let stopping = false;
     const stop = (signal: string) => {

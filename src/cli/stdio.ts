@@ -7,7 +7,7 @@ export async function stdio(flags: ConfigFlags & { server?: string }): Promise<v
   try {
     const config = loadGatewayConfig(flags);
     const log = createLogger(config.logLevel);
-    const gateway = createGateway(config, { log });
+    const gateway = await createGateway(config, { log });
     const stop = () => gateway.close(2000).then(() => process.exit(EXIT_OK));
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);

@@ -39,6 +39,10 @@ export interface GatewayConfig {
   maxSessions: number;
   sessionIdleMs: number;
   logLevel: string;
+  /** `sqlite:<path>` (relative to the config file) or `postgres://...` */
+  storage: string;
+  auditArgs: 'keys' | 'redacted' | 'full';
+  auditRetentionMs: number | undefined;
   policies: { global: LoadedPolicy | undefined; servers: Map<string, LoadedPolicy> };
 }
 
@@ -51,7 +55,10 @@ export function durationMs(v: number | string): number {
   if (!m) throw new Error(`invalid duration ${v}`);
   const n = Number(m[1]);
   const unit = m[2];
-  return unit === 'ms' ? n : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : n * 3_600_000;
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    unit as 'ms' | 's' | 'm' | 'h' | 'd'
+  ];
+  return n * factor;
 }
 
 export function parseHostPort(v: string): HostPort {
@@ -97,6 +104,9 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     maxSessions: config.http.maxSessions,
     sessionIdleMs: durationMs(config.http.sessionIdleTimeout),
     logLevel: config.log.level,
+    storage: config.storage,
+    auditArgs: config.audit.args,
+    auditRetentionMs: config.audit.retention === undefined ? undefined : durationMs(config.audit.retention),
     policies: loaded.policies,
   };
 }

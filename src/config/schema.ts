@@ -2,7 +2,7 @@
 import { z } from 'zod';
 
 /** `30` (seconds), `"500ms"`, `"30s"`, `"5m"`, `"1h"`. */
-export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 const duration = z.union([
   z.number().positive(),
   z.string().regex(DURATION_PATTERN, 'expected a duration such as "500ms", "30s", "5m" or "1h"'),
@@ -130,6 +130,19 @@ export const configSchema = z.strictObject({
       sessionIdleTimeout: duration.default('30m').describe('Sessions idle this long are closed'),
     })
     .default({ maxBodyBytes: 4 * 1024 * 1024, maxSessions: 256, sessionIdleTimeout: '30m' }),
+  audit: z
+    .strictObject({
+      args: z
+        .enum(['keys', 'redacted', 'full'])
+        .default('keys')
+        .describe(
+          'keys: argument names and a hash; redacted: values, long strings cut; full: values. Secrets are always masked',
+        ),
+      retention: duration
+        .optional()
+        .describe('Records older than this are pruned (a checkpoint keeps the chain verifiable)'),
+    })
+    .default({ args: 'keys' }),
   log: z
     .strictObject({
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -2,9 +2,9 @@
 // `commitDecision` (just before forward) makes an allowed call's decision durable before the upstream sees it.
 import { randomUUID } from 'node:crypto';
 import type { NewAuditEntry } from '../audit/chain.js';
+import type { Metrics } from '../audit/metrics.js';
 import { type AuditBody, decisionName, type UpstreamOutcome } from '../audit/record.js';
 import { type ArgsMode, auditArgs } from '../audit/redact.js';
-import type { Metrics } from '../audit/metrics.js';
 import type { Logger } from '../log.js';
 import { type Reply, wire } from '../proxy/downstream.js';
 import { REQUEST_TIMEOUT } from '../transport/jsonrpc.js';
@@ -39,18 +39,28 @@ const AUDITED = new Set([
 
 type Params = Record<string, unknown>;
 
-function outcomeOf(ctx: CallContext, forwarded: boolean): { outcome: UpstreamOutcome; errorCode: number | null } {
+function outcomeOf(
+  ctx: CallContext,
+  forwarded: boolean,
+): { outcome: UpstreamOutcome; errorCode: number | null } {
   if (ctx.cancelled) return { outcome: 'cancelled', errorCode: null };
   if (!forwarded) return { outcome: 'not_called', errorCode: null };
   const reply: Reply | undefined = ctx.reply;
   if (reply === undefined) return { outcome: 'unknown', errorCode: null };
   if ('error' in reply) {
-    return { outcome: reply.error.code === REQUEST_TIMEOUT ? 'timeout' : 'error', errorCode: reply.error.code };
+    return {
+      outcome: reply.error.code === REQUEST_TIMEOUT ? 'timeout' : 'error',
+      errorCode: reply.error.code,
+    };
   }
   return { outcome: reply.result.isError === true ? 'tool_error' : 'ok', errorCode: null };
 }
 
-function bodyOf(ctx: CallContext, argsMode: ArgsMode, final: { latencyMs: number; failed: boolean } | undefined): AuditBody {
+function bodyOf(
+  ctx: CallContext,
+  argsMode: ArgsMode,
+  final: { latencyMs: number; failed: boolean } | undefined,
+): AuditBody {
   const target = ctx.targets[0];
   const asked = (ctx.request.params ?? {}) as Params;
   const d = ctx.decision;
@@ -67,7 +77,14 @@ function bodyOf(ctx: CallContext, argsMode: ArgsMode, final: { latencyMs: number
   }
   if (final?.failed) decision = 'error';
   // A decision the gateway could not carry out yet (approval, limit) ends as a denial: record what was returned.
-  if (final && decision === 'allowed' && !forwarded && reply && 'result' in reply && reply.result.isError === true) {
+  if (
+    final &&
+    decision === 'allowed' &&
+    !forwarded &&
+    reply &&
+    'result' in reply &&
+    reply.result.isError === true
+  ) {
     decision = 'denied';
     const meta = (reply.result._meta as Params | undefined)?.['mcp-warden/decision'] as Params | undefined;
     rule = typeof meta?.rule === 'string' ? meta.rule : rule;
@@ -97,7 +114,8 @@ function bodyOf(ctx: CallContext, argsMode: ArgsMode, final: { latencyMs: number
     outcome,
     errorCode,
     latencyMs: final ? Math.round(final.latencyMs * 1000) / 1000 : null,
-    args: ctx.method === 'tools/call' ? auditArgs(target?.params?.arguments ?? asked.arguments, argsMode) : null,
+    args:
+      ctx.method === 'tools/call' ? auditArgs(target?.params?.arguments ?? asked.arguments, argsMode) : null,
   };
 }
 
@@ -158,7 +176,10 @@ export function commitDecision({ sink, argsMode, log }: AuditStepOptions): Step<
       ctx.audit.committed = true;
     } catch (err) {
       log.error({ err: (err as Error).message }, 'audit log unavailable: call refused');
-      ctx.reply = wire.denied({ rule: '(audit)', reason: 'The audit log is unavailable, so the call was not made.' });
+      ctx.reply = wire.denied({
+        rule: '(audit)',
+        reason: 'The audit log is unavailable, so the call was not made.',
+      });
       return;
     }
     return next();

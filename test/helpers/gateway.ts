@@ -36,7 +36,7 @@ export async function startGateway(yaml: string): Promise<RunningGateway> {
   const config = resolveConfig(parseConfig(yaml, file));
   config.listen = { host: '127.0.0.1', port: 0 };
   config.admin = { host: '127.0.0.1', port: 0 };
-  const gateway = createGateway(config, { log: createLogger(process.env.WARDEN_TEST_LOG ?? 'silent') });
+  const gateway = await createGateway(config, { log: createLogger(process.env.WARDEN_TEST_LOG ?? 'silent') });
   const { mcpUrl, adminUrl } = await gateway.listen();
   return { gateway, mcpUrl, adminUrl, close: () => gateway.close(1000) };
 }

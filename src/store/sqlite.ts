@@ -1,0 +1,208 @@
+// The audit store on SQLite (better-sqlite3): one file, WAL, every append batch durable before it resolves.
+import Database from 'better-sqlite3';
+import { type AuditEntry, chain, type NewAuditEntry } from '../audit/chain.js';
+import { WardenError } from '../errors.js';
+import {
+  type AuditFilter,
+  type AuditRow,
+  type AuditStore,
+  type ChainPoint,
+  checkLimit,
+  checkNewEntry,
+  dateMs,
+  ENTRY_COLUMNS,
+  filterSql,
+  fromRow,
+  GENESIS,
+  storeError,
+  toRow,
+} from './types.js';
+
+export interface SqliteAuditStoreOptions {
+  /** How long a writer waits for another connection's write transaction before failing. */
+  busyTimeoutMs?: number;
+}
+
+// `seq INTEGER PRIMARY KEY` is the rowid: entries are stored in seq order and every index already ends with seq,
+// so "the newest N for this server" is an index range scan without a sort.
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY,
+  time TEXT NOT NULL,
+  time_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  request_key TEXT NOT NULL,
+  grant_label TEXT,
+  server TEXT,
+  tool TEXT,
+  decision TEXT,
+  body TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_time ON audit (time_ms);
+CREATE INDEX IF NOT EXISTS audit_request_key ON audit (request_key);
+CREATE INDEX IF NOT EXISTS audit_grant ON audit (grant_label);
+CREATE INDEX IF NOT EXISTS audit_server ON audit (server);
+CREATE INDEX IF NOT EXISTS audit_tool ON audit (tool);
+CREATE INDEX IF NOT EXISTS audit_decision ON audit (decision);
+CREATE TABLE IF NOT EXISTS audit_checkpoint (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  pruned_at TEXT NOT NULL
+);
+`;
+
+type EntryRecord = Parameters<typeof fromRow>[0];
+
+export class SqliteAuditStore implements AuditStore {
+  private readonly db: Database.Database;
+  private readonly insert: Database.Statement<AuditRow>;
+  private readonly lastStmt: Database.Statement<[], ChainPoint>;
+  private readonly checkpointStmt: Database.Statement<[], ChainPoint>;
+  private readonly readStmt: Database.Statement<[number, number], EntryRecord>;
+  private readonly queries = new Map<string, Database.Statement<unknown[], EntryRecord>>();
+  private readonly appendTx: (entries: readonly NewAuditEntry[]) => AuditEntry[];
+  private readonly pruneTx: (beforeMs: number) => number;
+  private closed = false;
+
+  /** Opens (creating if needed) the database at `path`, or an in-memory one for ':memory:'. Throws WardenError. */
+  constructor(
+    readonly path: string,
+    opts: SqliteAuditStoreOptions = {},
+  ) {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { fileMustExist: false });
+      db.pragma('journal_mode = WAL');
+      // FULL, not NORMAL: in WAL mode NORMAL skips the fsync at commit, so a committed transaction survives a crash
+      // of the process but not a power loss or OS crash. The decision record of an allowed call must be on disk
+      // before the call is forwarded (SPEC §8); group commit in AuditWriter pays for the fsync once per batch.
+      db.pragma('synchronous = FULL');
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 10_000))}`);
+      db.exec(SCHEMA);
+    } catch (err) {
+      db?.close();
+      throw new WardenError(
+        'INTERNAL',
+        `cannot open the audit database sqlite:${path}: ${(err as Error).message}`,
+        {
+          hint: 'check that the directory exists and is writable',
+          cause: err,
+        },
+      );
+    }
+    this.db = db;
+    this.insert = db.prepare(
+      `INSERT INTO audit (seq, time, time_ms, kind, request_key, grant_label, server, tool, decision, body, prev_hash, hash)
+       VALUES (@seq, @time, @timeMs, @kind, @requestKey, @grant, @server, @tool, @decision, @body, @prevHash, @hash)`,
+    );
+    this.lastStmt = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
+    this.checkpointStmt = db.prepare('SELECT seq, hash FROM audit_checkpoint WHERE id = 1');
+    this.readStmt = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`);
+    // Walks the chain from its oldest entry and stops at the first one to keep, so the cost is that of the entries
+    // about to be deleted; NOT INDEXED stops the planner from scanning the (much larger) recent part by time.
+    const firstKept = db.prepare<[number], { seq: number }>(
+      'SELECT seq FROM audit NOT INDEXED WHERE time_ms >= ? ORDER BY seq LIMIT 1',
+    );
+    const hashOf = db.prepare<[number], { hash: string }>('SELECT hash FROM audit WHERE seq = ?');
+    const deleteUpTo = db.prepare<[number]>('DELETE FROM audit WHERE seq <= ?');
+    const saveCheckpoint = db.prepare<[number, string, string]>(
+      `INSERT INTO audit_checkpoint (id, seq, hash, pruned_at) VALUES (1, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, pruned_at = excluded.pruned_at`,
+    );
+
+    // The head is read inside the write transaction: BEGIN IMMEDIATE takes the write lock first, so another
+    // connection (another gateway process on the same file) cannot append between our read and our insert.
+    const appendTx = db.transaction((entries: readonly NewAuditEntry[]) => {
+      const chained = chain(this.headSync(), entries);
+      for (const e of chained) this.insert.run(toRow(e));
+      return chained;
+    });
+    this.appendTx = (entries) => appendTx.immediate(entries);
+
+    const pruneTx = db.transaction((beforeMs: number) => {
+      const head = this.headSync();
+      const kept = firstKept.get(beforeMs)?.seq ?? null;
+      const last = kept === null ? head.seq : kept - 1;
+      const cp = this.checkpointSync();
+      if (last <= cp.seq) return 0;
+      const hash = hashOf.get(last)?.hash;
+      if (hash === undefined)
+        throw new WardenError('INTERNAL', `audit record ${last} is missing; cannot prune`);
+      const deleted = deleteUpTo.run(last).changes;
+      saveCheckpoint.run(last, hash, new Date().toISOString());
+      return deleted;
+    });
+    this.pruneTx = (beforeMs) => pruneTx.immediate(beforeMs);
+  }
+
+  private headSync(): ChainPoint {
+    return this.lastStmt.get() ?? this.checkpointSync();
+  }
+
+  private checkpointSync(): ChainPoint {
+    return this.checkpointStmt.get() ?? GENESIS;
+  }
+
+  private run<T>(op: string, fn: () => T): Promise<T> {
+    if (this.closed)
+      return Promise.reject(new WardenError('INTERNAL', `audit store (sqlite): ${op} after close`));
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(storeError('sqlite', op, err));
+    }
+  }
+
+  append(entries: readonly NewAuditEntry[]): Promise<AuditEntry[]> {
+    return this.run('append', () => {
+      if (entries.length === 0) return [];
+      for (const e of entries) checkNewEntry(e);
+      return this.appendTx(entries);
+    });
+  }
+
+  read(afterSeq: number, limit: number): Promise<AuditEntry[]> {
+    return this.run('read', () => {
+      checkLimit(limit);
+      return this.readStmt.all(afterSeq, limit).map(fromRow);
+    });
+  }
+
+  query(filter: AuditFilter): Promise<AuditEntry[]> {
+    return this.run('query', () => {
+      checkLimit(filter.limit);
+      const { where, params } = filterSql(filter, () => '?');
+      const desc = filter.order === 'desc';
+      // The limit is a parameter (-1: none) so that the cache holds one statement per shape of filter, 256 at most.
+      const sql = `SELECT ${ENTRY_COLUMNS} FROM audit ${where} ORDER BY seq ${desc ? 'DESC' : 'ASC'} LIMIT ?`;
+      let stmt = this.queries.get(sql);
+      if (stmt === undefined) {
+        stmt = this.db.prepare(sql);
+        this.queries.set(sql, stmt);
+      }
+      const rows = stmt.all(...params, filter.limit ?? -1).map(fromRow);
+      return desc ? rows.reverse() : rows;
+    });
+  }
+
+  head(): Promise<ChainPoint> {
+    return this.run('head', () => this.headSync());
+  }
+
+  checkpoint(): Promise<ChainPoint> {
+    return this.run('checkpoint', () => this.checkpointSync());
+  }
+
+  prune(before: Date): Promise<number> {
+    return this.run('prune', () => this.pruneTx(dateMs(before, 'prune before')));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}

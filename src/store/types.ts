@@ -1,0 +1,198 @@
+// The audit store interface (SQLite and PostgreSQL implement it) and helpers shared by both implementations.
+import {
+  type AuditEntry,
+  canonicalJson,
+  type EntryKind,
+  GENESIS_HASH,
+  type NewAuditEntry,
+  type VerifyResult,
+  verifyEntries,
+} from '../audit/chain.js';
+import { WardenError } from '../errors.js';
+
+/** A position in the chain: the seq and hash of one entry (or of the checkpoint, or genesis). */
+export interface ChainPoint {
+  seq: number;
+  hash: string;
+}
+
+export const GENESIS: ChainPoint = Object.freeze({ seq: 0, hash: GENESIS_HASH });
+
+export interface AuditFilter {
+  /** Inclusive. */
+  since?: Date;
+  /** Exclusive. */
+  until?: Date;
+  /** `body.grant` */
+  grant?: string;
+  /** `body.server` */
+  server?: string;
+  /** `body.tool` */
+  tool?: string;
+  /** `body.decision` */
+  decision?: string;
+  requestKey?: string;
+  /** No limit when absent. */
+  limit?: number;
+  /** Which end `limit` keeps: 'asc' the oldest, 'desc' the newest. The result is ascending by seq either way. */
+  order?: 'asc' | 'desc';
+}
+
+export interface AuditStore {
+  /**
+   * Chains and stores a batch in one transaction, serialised against every other writer of the same database,
+   * and resolves once it is durable. All or nothing.
+   */
+  append(entries: readonly NewAuditEntry[]): Promise<AuditEntry[]>;
+  /** Up to `limit` entries with seq > afterSeq, ascending. Pruned entries are gone: reading starts after the checkpoint. */
+  read(afterSeq: number, limit: number): Promise<AuditEntry[]>;
+  query(filter: AuditFilter): Promise<AuditEntry[]>;
+  /** The last entry, or the checkpoint when every entry was pruned, or genesis. */
+  head(): Promise<ChainPoint>;
+  /** The last pruned entry (where verification starts), or genesis when nothing was pruned. */
+  checkpoint(): Promise<ChainPoint>;
+  /**
+   * Deletes the oldest entries whose time is before `before`, as a prefix of the chain (the first entry not older
+   * than `before` stops it, whatever comes after), moves the checkpoint to the last one deleted, returns how many.
+   */
+  prune(before: Date): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** One row as both stores write it: the indexed columns are copies of body fields, `body` is what was hashed. */
+export interface AuditRow {
+  seq: number;
+  time: string;
+  timeMs: number;
+  kind: EntryKind;
+  requestKey: string;
+  grant: string | null;
+  server: string | null;
+  tool: string | null;
+  decision: string | null;
+  body: string;
+  prevHash: string;
+  hash: string;
+}
+
+const KINDS: ReadonlySet<string> = new Set<EntryKind>(['decision', 'outcome', 'final', 'event']);
+
+function field(body: Record<string, unknown>, key: string): string | null {
+  const v = body[key];
+  return typeof v === 'string' ? v : null;
+}
+
+/**
+ * Rejects what a store could not index or could not hand back unchanged, before any transaction starts: a bad time
+ * would fall out of every time range and out of retention.
+ */
+export function checkNewEntry(e: NewAuditEntry): void {
+  if (typeof e.time !== 'string' || Number.isNaN(Date.parse(e.time))) {
+    throw new WardenError('INTERNAL', `audit entry has an invalid time: ${String(e.time)}`);
+  }
+  if (!KINDS.has(e.kind))
+    throw new WardenError('INTERNAL', `audit entry has an unknown kind: ${String(e.kind)}`);
+  if (typeof e.requestKey !== 'string') throw new WardenError('INTERNAL', 'audit entry has no request key');
+  if (e.body === null || typeof e.body !== 'object' || Array.isArray(e.body)) {
+    throw new WardenError('INTERNAL', 'audit entry body must be an object');
+  }
+}
+
+export function toRow(e: AuditEntry): AuditRow {
+  return {
+    seq: e.seq,
+    time: e.time,
+    timeMs: Date.parse(e.time),
+    kind: e.kind,
+    requestKey: e.requestKey,
+    grant: field(e.body, 'grant'),
+    server: field(e.body, 'server'),
+    tool: field(e.body, 'tool'),
+    decision: field(e.body, 'decision'),
+    // The text that was hashed, not JSON.stringify: parsing it gives back an object that re-hashes identically.
+    body: canonicalJson(e.body),
+    prevHash: e.prevHash,
+    hash: e.hash,
+  };
+}
+
+/** Column order of every SELECT that builds entries, in both stores. */
+export const ENTRY_COLUMNS = 'seq, time, kind, request_key, body, prev_hash, hash';
+
+export function fromRow(r: {
+  seq: number | string;
+  time: string;
+  kind: string;
+  request_key: string;
+  body: string;
+  prev_hash: string;
+  hash: string;
+}): AuditEntry {
+  return {
+    seq: Number(r.seq),
+    time: r.time,
+    kind: r.kind as EntryKind,
+    requestKey: r.request_key,
+    body: JSON.parse(r.body) as Record<string, unknown>,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
+
+/** WHERE clause and parameters for a filter; `param(i)` spells the i-th placeholder in the store's dialect. */
+export function filterSql(
+  filter: AuditFilter,
+  param: (i: number) => string,
+): { where: string; params: (string | number)[] } {
+  const clauses: string[] = [];
+  const params: (string | number)[] = [];
+  const add = (sql: string, value: string | number) => {
+    params.push(value);
+    clauses.push(`${sql} ${param(params.length)}`);
+  };
+  if (filter.since !== undefined) add('time_ms >=', dateMs(filter.since, 'since'));
+  if (filter.until !== undefined) add('time_ms <', dateMs(filter.until, 'until'));
+  if (filter.grant !== undefined) add('grant_label =', filter.grant);
+  if (filter.server !== undefined) add('server =', filter.server);
+  if (filter.tool !== undefined) add('tool =', filter.tool);
+  if (filter.decision !== undefined) add('decision =', filter.decision);
+  if (filter.requestKey !== undefined) add('request_key =', filter.requestKey);
+  return { where: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params };
+}
+
+export function dateMs(d: Date, what: string): number {
+  const ms = d.getTime();
+  if (Number.isNaN(ms)) throw new WardenError('INTERNAL', `audit ${what}: invalid date`);
+  return ms;
+}
+
+export function checkLimit(limit: number | undefined): void {
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
+    throw new WardenError('INTERNAL', `audit query limit must be a non-negative integer, got ${limit}`);
+  }
+}
+
+/** Wraps a driver error so callers see which store and operation failed; WardenErrors pass through. */
+export function storeError(store: string, op: string, err: unknown): WardenError {
+  if (err instanceof WardenError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new WardenError('INTERNAL', `audit store (${store}): ${op} failed: ${message}`, { cause: err });
+}
+
+/**
+ * Verifies the whole stored chain from the checkpoint, a page at a time so that memory stays flat on a large log.
+ * A prune running at the same time moves the checkpoint past what was read: verify again.
+ */
+export async function verifyStore(store: AuditStore, pageSize = 5000): Promise<VerifyResult> {
+  let prev = await store.checkpoint();
+  let count = 0;
+  for (;;) {
+    const page = await store.read(prev.seq, pageSize);
+    if (page.length === 0) return { ok: true, count, lastHash: prev.hash };
+    const r = verifyEntries(page, prev);
+    if (!r.ok) return { ...r, count: count + r.count };
+    count += r.count;
+    const last = page[page.length - 1]!;
+    prev = { seq: last.seq, hash: last.hash };
+  }
+}
