@@ -245,6 +245,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       if (adminServer) closing.push(closeServer(adminServer));
       await endpoint.drain(graceMs);
       await Promise.all([...sessions].map((s) => s.close()));
+      // Every answer is out: keep-alive connections would otherwise hold close() for their whole timeout.
+      mcpServer?.closeAllConnections();
+      adminServer?.closeAllConnections();
       await Promise.all(closing);
       if (retention) clearInterval(retention);
       await writer.close();

@@ -2,6 +2,7 @@
 // The `warden` command: parses arguments and dispatches to one file per command.
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { exportCommand, query, tail, verify } from './audit.js';
 import { EXIT_USAGE } from './common.js';
 import { explainCommand, testCommand, validate } from './policy.js';
 import { serve } from './serve.js';
@@ -56,6 +57,38 @@ policy
   )
   .option('--json', 'machine output')
   .action((file, opts) => testCommand(file, opts));
+
+const audit = program.command('audit').description('read and verify the audit log');
+const auditFilters = (c: Command) =>
+  c
+    .option('-c, --config <file>', 'config file', 'warden.yaml')
+    .option('--since <time>', 'from this time (ISO 8601)')
+    .option('--until <time>', 'before this time (ISO 8601)')
+    .option('--grant <label>', 'only this grant')
+    .option('--server <id>', 'only this server')
+    .option('--tool <name>', 'only this tool')
+    .option('--decision <decision>', 'only this decision (allowed, denied, hidden, ...)');
+auditFilters(audit.command('query').description('records, oldest first'))
+  .option('--limit <n>', 'the newest n records', '100')
+  .option('--json', 'one JSON record per line')
+  .action((opts) => query(opts));
+auditFilters(
+  audit.command('tail').description('the newest records, then new ones as they come with --follow'),
+)
+  .option('--limit <n>', 'how many to show first', '20')
+  .option('-f, --follow', 'keep printing new records')
+  .option('--json', 'one JSON record per line')
+  .action((opts) => tail(opts));
+auditFilters(audit.command('export').description('every record, as JSON Lines or CSV'))
+  .option('--format <format>', 'jsonl or csv', 'jsonl')
+  .option('-o, --output <file>', 'write to a file instead of stdout')
+  .action((opts) => exportCommand(opts));
+audit
+  .command('verify')
+  .description('prove the hash chain intact: exit 0 and "ok N records", or 1 naming the first bad record')
+  .option('-c, --config <file>', 'config file', 'warden.yaml')
+  .option('--json', 'machine output')
+  .action((opts) => verify(opts));
 
 try {
   await program.parseAsync(process.argv);

@@ -90,6 +90,8 @@ export function policyStep({ policies, log }: PolicyStepOptions): Step<CallConte
         ctx.decision = decision;
         const asked = String((ctx.request.params as Params | undefined)?.name ?? name);
         if (decision.outcome === 'hidden' || known === false) {
+          // The agent cannot tell the two apart; the audit log can (no decision: an unknown tool).
+          if (known === false && decision.outcome !== 'hidden') ctx.decision = undefined;
           ctx.reply = wire.unknownTool(asked);
           return;
         }
