@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type ServeProcess, serveCli, writeConfig } from '../helpers/cli.js';
-import { connect, PROBE, ROOT, tempDir, textOf } from '../helpers/gateway.js';
+import { connect, PROBE, ROOT, tempDir } from '../helpers/gateway.js';
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
 let gw: ServeProcess;
