@@ -26,6 +26,8 @@ export interface PostgresAuditStoreOptions {
   connectTimeoutMs?: number;
   /** An idle pooled connection failed (server restart, network); the pool replaces it, the next query reports. */
   onIdleError?: (err: Error) => void;
+  /** Entries deleted per transaction by prune(): a long retention backlog must not hold the writers' lock for long. */
+  pruneBatch?: number;
 }
 
 /** The first half of every advisory lock key we take: 'WARD'. */
@@ -62,6 +64,7 @@ export class PostgresAuditStore implements AuditStore {
     private readonly beginLocked: string,
     private readonly insertSql: string,
     private readonly headSql: string,
+    private readonly pruneBatch: number,
   ) {}
 
   /** Connects and creates the schema if needed; throws WardenError when the database cannot be used. */
@@ -142,7 +145,8 @@ COMMIT`;
     const headSql = `SELECT seq, hash FROM (SELECT seq, hash FROM ${t.audit} ORDER BY seq DESC LIMIT 1) last
       UNION ALL SELECT seq, hash FROM ${t.checkpoint} WHERE id = 1
       ORDER BY seq DESC LIMIT 1`;
-    return new PostgresAuditStore(pool, t, beginLocked, insertSql, headSql);
+    const pruneBatch = Math.max(1, Math.floor(opts.pruneBatch ?? 10_000));
+    return new PostgresAuditStore(pool, t, beginLocked, insertSql, headSql, pruneBatch);
   }
 
   /** Runs `fn` in a transaction holding the writers' lock; rolls back and wraps the error when anything fails. */
@@ -258,31 +262,41 @@ COMMIT`;
     return this.plain('checkpoint', () => this.checkpointOn(this.pool));
   }
 
-  prune(before: Date): Promise<number> {
+  async prune(before: Date): Promise<number> {
     const beforeMs = dateMs(before, 'prune before');
-    return this.locked('prune', async (c) => {
-      const head = await this.headOn(c);
-      // In seq order, stopping at the first entry to keep: the cost is that of the entries about to be deleted.
-      const kept = await c.query<{ seq: string }>(
+    // Where the prefix ends is found once: entries up to it never change, and appends only come after it.
+    // In seq order, stopping at the first entry to keep: the cost is that of the entries about to be deleted.
+    const last = await this.plain('prune', async () => {
+      const kept = await this.pool.query<{ seq: string }>(
         `SELECT seq FROM ${this.t.audit} WHERE time_ms >= $1 ORDER BY seq LIMIT 1`,
         [beforeMs],
       );
-      const firstKept = kept.rows[0]?.seq ?? null;
-      const last = firstKept === null ? head.seq : Number(firstKept) - 1;
-      const cp = await this.checkpointOn(c);
-      if (last <= cp.seq) return 0;
-      const h = await c.query<{ hash: string }>(`SELECT hash FROM ${this.t.audit} WHERE seq = $1`, [last]);
-      const hash = h.rows[0]?.hash;
-      if (hash === undefined)
-        throw new WardenError('INTERNAL', `audit record ${last} is missing; cannot prune`);
-      const deleted = await c.query(`DELETE FROM ${this.t.audit} WHERE seq <= $1`, [last]);
-      await c.query(
-        `INSERT INTO ${this.t.checkpoint} (id, seq, hash, pruned_at) VALUES (1, $1, $2, $3)
-         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, pruned_at = excluded.pruned_at`,
-        [last, hash, new Date().toISOString()],
-      );
-      return deleted.rowCount ?? 0;
+      const firstKept = kept.rows[0]?.seq;
+      return firstKept === undefined ? (await this.headOn(this.pool)).seq : Number(firstKept) - 1;
     });
+    let total = 0;
+    // In slices of `pruneBatch`, each its own transaction: appends wait for the lock only as long as one slice.
+    for (;;) {
+      const deleted = await this.locked('prune', async (c) => {
+        const cp = await this.checkpointOn(c);
+        if (last <= cp.seq) return -1;
+        const upTo = Math.min(last, cp.seq + this.pruneBatch);
+        const h = await c.query<{ hash: string }>(`SELECT hash FROM ${this.t.audit} WHERE seq = $1`, [upTo]);
+        const hash = h.rows[0]?.hash;
+        if (hash === undefined) {
+          throw new WardenError('INTERNAL', `audit record ${upTo} is missing; cannot prune`);
+        }
+        const d = await c.query(`DELETE FROM ${this.t.audit} WHERE seq <= $1`, [upTo]);
+        await c.query(
+          `INSERT INTO ${this.t.checkpoint} (id, seq, hash, pruned_at) VALUES (1, $1, $2, $3)
+           ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, pruned_at = excluded.pruned_at`,
+          [upTo, hash, new Date().toISOString()],
+        );
+        return d.rowCount ?? 0;
+      });
+      if (deleted < 0) return total;
+      total += deleted;
+    }
   }
 
   async close(): Promise<void> {

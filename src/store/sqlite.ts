@@ -21,6 +21,8 @@ import {
 export interface SqliteAuditStoreOptions {
   /** How long a writer waits for another connection's write transaction before failing. */
   busyTimeoutMs?: number;
+  /** Entries deleted per transaction by prune(): a long retention backlog must not hold the write lock for long. */
+  pruneBatch?: number;
 }
 
 // `seq INTEGER PRIMARY KEY` is the rowid: entries are stored in seq order and every index already ends with seq,
@@ -64,7 +66,9 @@ export class SqliteAuditStore implements AuditStore {
   private readonly readStmt: Database.Statement<[number, number], EntryRecord>;
   private readonly queries = new Map<string, Database.Statement<unknown[], EntryRecord>>();
   private readonly appendTx: (entries: readonly NewAuditEntry[]) => AuditEntry[];
-  private readonly pruneTx: (beforeMs: number) => number;
+  private readonly pruneEnd: (beforeMs: number) => number;
+  private readonly pruneStep: (last: number) => number;
+  private readonly pruneBatch: number;
   private closed = false;
 
   /** Opens (creating if needed) the database at `path`, or an in-memory one for ':memory:'. Throws WardenError. */
@@ -94,6 +98,7 @@ export class SqliteAuditStore implements AuditStore {
       );
     }
     this.db = db;
+    this.pruneBatch = Math.max(1, Math.floor(opts.pruneBatch ?? 10_000));
     this.insert = db.prepare(
       `INSERT INTO audit (seq, time, time_ms, kind, request_key, grant_label, server, tool, decision, body, prev_hash, hash)
        VALUES (@seq, @time, @timeMs, @kind, @requestKey, @grant, @server, @tool, @decision, @body, @prevHash, @hash)`,
@@ -122,20 +127,24 @@ export class SqliteAuditStore implements AuditStore {
     });
     this.appendTx = (entries) => appendTx.immediate(entries);
 
-    const pruneTx = db.transaction((beforeMs: number) => {
-      const head = this.headSync();
-      const kept = firstKept.get(beforeMs)?.seq ?? null;
-      const last = kept === null ? head.seq : kept - 1;
+    this.pruneEnd = (beforeMs) => {
+      const kept = firstKept.get(beforeMs)?.seq;
+      return kept === undefined ? this.headSync().seq : kept - 1;
+    };
+    // One slice of a prune: moves the checkpoint at most `pruneBatch` entries towards `last`; -1 when there.
+    const pruneStep = db.transaction((last: number) => {
       const cp = this.checkpointSync();
-      if (last <= cp.seq) return 0;
-      const hash = hashOf.get(last)?.hash;
-      if (hash === undefined)
-        throw new WardenError('INTERNAL', `audit record ${last} is missing; cannot prune`);
-      const deleted = deleteUpTo.run(last).changes;
-      saveCheckpoint.run(last, hash, new Date().toISOString());
+      if (last <= cp.seq) return -1;
+      const upTo = Math.min(last, cp.seq + this.pruneBatch);
+      const hash = hashOf.get(upTo)?.hash;
+      if (hash === undefined) {
+        throw new WardenError('INTERNAL', `audit record ${upTo} is missing; cannot prune`);
+      }
+      const deleted = deleteUpTo.run(upTo).changes;
+      saveCheckpoint.run(upTo, hash, new Date().toISOString());
       return deleted;
     });
-    this.pruneTx = (beforeMs) => pruneTx.immediate(beforeMs);
+    this.pruneStep = (last) => pruneStep.immediate(last);
   }
 
   private headSync(): ChainPoint {
@@ -196,8 +205,17 @@ export class SqliteAuditStore implements AuditStore {
     return this.run('checkpoint', () => this.checkpointSync());
   }
 
-  prune(before: Date): Promise<number> {
-    return this.run('prune', () => this.pruneTx(dateMs(before, 'prune before')));
+  async prune(before: Date): Promise<number> {
+    // Where the prefix ends is found once: entries up to it never change, and appends only come after it.
+    const last = await this.run('prune', () => this.pruneEnd(dateMs(before, 'prune before')));
+    let total = 0;
+    for (;;) {
+      const deleted = await this.run('prune', () => this.pruneStep(last));
+      if (deleted < 0) return total;
+      total += deleted;
+      // Between slices, let this process's own requests (and their audit appends) run.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   async close(): Promise<void> {

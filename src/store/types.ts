@@ -119,6 +119,20 @@ export function toRow(e: AuditEntry): AuditRow {
 /** Column order of every SELECT that builds entries, in both stores. */
 export const ENTRY_COLUMNS = 'seq, time, kind, request_key, body, prev_hash, hash';
 
+/**
+ * A body edited into something that is not a JSON object must not make reading (and so verification) throw: it is
+ * handed back wrapped, its hash no longer matches, and verification reports that seq as edited.
+ */
+function parseBody(text: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // falls through
+  }
+  return { 'mcp-warden/unparseable-body': text };
+}
+
 export function fromRow(r: {
   seq: number | string;
   time: string;
@@ -133,7 +147,7 @@ export function fromRow(r: {
     time: r.time,
     kind: r.kind as EntryKind,
     requestKey: r.request_key,
-    body: JSON.parse(r.body) as Record<string, unknown>,
+    body: parseBody(r.body),
     prevHash: r.prev_hash,
     hash: r.hash,
   };
