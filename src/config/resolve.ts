@@ -1,8 +1,10 @@
 // Compiles a validated config into the plain runtime data the gateway runs on: defaults applied, paths resolved.
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { durationMs } from '../duration.js';
 import type { LoadedConfig } from './load.js';
 import type { LoadedPolicy } from './policy-file.js';
-import { DURATION_PATTERN } from './schema.js';
+
+export { durationMs };
 
 export type UpstreamKind = 'stdio' | 'http' | 'sse';
 
@@ -48,18 +50,6 @@ export interface GatewayConfig {
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_START_TIMEOUT_MS = 60_000;
-
-export function durationMs(v: number | string): number {
-  if (typeof v === 'number') return v * 1000;
-  const m = DURATION_PATTERN.exec(v);
-  if (!m) throw new Error(`invalid duration ${v}`);
-  const n = Number(m[1]);
-  const unit = m[2];
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
-    unit as 'ms' | 's' | 'm' | 'h' | 'd'
-  ];
-  return n * factor;
-}
 
 export function parseHostPort(v: string): HostPort {
   const i = v.lastIndexOf(':');

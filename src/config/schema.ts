@@ -1,8 +1,8 @@
 // The config file's shape: zod is the single source of its types and of the generated JSON Schema (schema/).
 import { z } from 'zod';
+import { DURATION_PATTERN } from '../duration.js';
 
-/** `30` (seconds), `"500ms"`, `"30s"`, `"5m"`, `"1h"`. */
-export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+/** `30` (seconds), `"500ms"`, `"30s"`, `"5m"`, `"1h"`, `"2d"`. */
 const duration = z.union([
   z.number().positive(),
   z.string().regex(DURATION_PATTERN, 'expected a duration such as "500ms", "30s", "5m" or "1h"'),

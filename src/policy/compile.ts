@@ -1,4 +1,6 @@
 // Compiles a validated policy file (PolicyLayer JSON or Intercept YAML) into the lookup structures decide() reads.
+
+import { durationMs } from '../duration.js';
 import type { Problem } from '../errors.js';
 import { globToRegExp, isGlob, specificity } from './glob.js';
 import { compileLinearRegex } from './operators.js';
@@ -22,13 +24,6 @@ export const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
 /** RFC 6901: `~` -> `~0`, `/` -> `~1`. */
 export function pointer(...parts: Array<string | number>): string {
   return parts.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
-}
-
-function durationMs(v: number | string): number {
-  if (typeof v === 'number') return v * 1000;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v)!;
-  const n = Number(m[1]);
-  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
 }
 
 /** Collects semantic problems while compiling; paths are dot paths, as for config problems. */

@@ -1,11 +1,12 @@
 // Policy file shapes: PolicyLayer's hosted JSON (with warden's additions) and PolicyLayer Intercept's YAML.
 import { z } from 'zod';
+import { DURATION_PATTERN } from '../duration.js';
 import { CATEGORIES, OPERATORS } from './types.js';
 
 const version = z.union([z.literal('1'), z.literal(1)]).describe('Policy format version: "1"');
 const duration = z.union([
   z.number().positive(),
-  z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'expected a duration such as "30s", "10m", "1h"'),
+  z.string().regex(DURATION_PATTERN, 'expected a duration such as "30s", "10m", "1h"'),
 ]);
 
 export const conditionSchema = z.strictObject({
