@@ -127,9 +127,24 @@ describe('loadConfig', () => {
     expect(problems[0]?.message).toContain('already used by server "a"');
   });
 
-  it('refuses a policy rather than run without enforcing it (fail closed)', () => {
+  it('reports a policy file that cannot be read at its place in the config', () => {
     const problems = problemsOf('mcpServers:\n  a:\n    command: node\n    policy: ./p.json\n');
-    expect(problems[0]).toEqual(expect.objectContaining({ path: 'mcpServers.a.policy', line: 4 }));
+    expect(problems[0]).toEqual(
+      expect.objectContaining({
+        path: 'mcpServers.a.policy',
+        line: 4,
+        message: expect.stringContaining('cannot read policy file'),
+      }),
+    );
+  });
+
+  it('reports problems of an inline policy with their path and line in the config', () => {
+    const problems = problemsOf(
+      'mcpServers:\n  a:\n    command: node\n    policy:\n      version: "1"\n      default: allow\n      tools:\n        x: { action: maybe }\n',
+    );
+    expect(problems).toEqual([
+      expect.objectContaining({ path: 'mcpServers.a.policy.tools.x.action', line: 8 }),
+    ]);
   });
 
   it('reads durations as seconds or with a unit', () => {
