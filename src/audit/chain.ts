@@ -21,6 +21,8 @@ export interface AuditEntry extends NewAuditEntry {
   seq: number;
   prevHash: string;
   hash: string;
+  /** canonicalJson(body), when chain() already computed it: the store writes it instead of computing it again. */
+  bodyJson?: string;
 }
 
 /** JSON with object keys sorted at every level, so that a hash never depends on key order. */
@@ -34,12 +36,14 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
-export function entryHash(prevHash: string, e: Omit<AuditEntry, 'hash' | 'prevHash'>): string {
-  return createHash('sha256')
-    .update(prevHash)
-    .update('\n')
-    .update(canonicalJson({ seq: e.seq, time: e.time, kind: e.kind, requestKey: e.requestKey, body: e.body }))
-    .digest('hex');
+export function entryHash(
+  prevHash: string,
+  e: Omit<AuditEntry, 'hash' | 'prevHash'>,
+  bodyJson: string = canonicalJson(e.body),
+): string {
+  // Exactly canonicalJson({seq, time, kind, requestKey, body}) (keys in sorted order), with the body's JSON reused.
+  const text = `{"body":${bodyJson},"kind":${JSON.stringify(e.kind)},"requestKey":${JSON.stringify(e.requestKey)},"seq":${canonicalJson(e.seq)},"time":${JSON.stringify(e.time)}}`;
+  return createHash('sha256').update(prevHash).update('\n').update(text).digest('hex');
 }
 
 /** Chains new entries after `prev` (seq and hash of the last stored entry). */
@@ -49,8 +53,9 @@ export function chain(prev: { seq: number; hash: string }, entries: readonly New
   let prevHash = prev.hash;
   for (const e of entries) {
     seq++;
-    const hash = entryHash(prevHash, { ...e, seq });
-    out.push({ ...e, seq, prevHash, hash });
+    const bodyJson = canonicalJson(e.body);
+    const hash = entryHash(prevHash, { ...e, seq }, bodyJson);
+    out.push({ ...e, seq, prevHash, hash, bodyJson });
     prevHash = hash;
   }
   return out;

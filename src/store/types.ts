@@ -110,7 +110,7 @@ export function toRow(e: AuditEntry): AuditRow {
     tool: field(e.body, 'tool'),
     decision: field(e.body, 'decision'),
     // The text that was hashed, not JSON.stringify: parsing it gives back an object that re-hashes identically.
-    body: canonicalJson(e.body),
+    body: e.bodyJson ?? canonicalJson(e.body),
     prevHash: e.prevHash,
     hash: e.hash,
   };

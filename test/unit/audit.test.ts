@@ -1,0 +1,79 @@
+// The audit hash chain and argument redaction: hashes are stable, edits show, secrets never pass.
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, chain, entryHash, GENESIS_HASH, verifyEntries } from '../../src/audit/chain.js';
+import { auditArgs, MASK, maskSecrets } from '../../src/audit/redact.js';
+
+const entry = (i: number) => ({
+  time: `2026-01-01T00:00:0${i}.000Z`,
+  kind: 'final' as const,
+  requestKey: `k${i}`,
+  body: { b: i, a: [1, { z: 2, y: null }] },
+});
+
+describe('entryHash', () => {
+  it('is the sha256 of the previous hash and the canonical JSON of the entry', () => {
+    const e = { ...entry(1), seq: 3 };
+    const expected = createHash('sha256')
+      .update('prev')
+      .update('\n')
+      .update(canonicalJson({ seq: 3, time: e.time, kind: e.kind, requestKey: e.requestKey, body: e.body }))
+      .digest('hex');
+    expect(entryHash('prev', e)).toBe(expected);
+  });
+
+  it('does not depend on key order', () => {
+    const e = { ...entry(1), seq: 1 };
+    expect(entryHash('p', e)).toBe(entryHash('p', { ...e, body: { a: e.body.a, b: e.body.b } }));
+  });
+});
+
+describe('verifyEntries', () => {
+  const entries = chain({ seq: 0, hash: GENESIS_HASH }, [entry(1), entry(2), entry(3)]);
+
+  it('accepts an intact chain', () => {
+    expect(verifyEntries(entries)).toEqual({ ok: true, count: 3, lastHash: entries[2]!.hash });
+  });
+
+  it('names an edited entry', () => {
+    const edited = entries.map((e) => (e.seq === 2 ? { ...e, body: { ...e.body, b: 9 } } : e));
+    expect(verifyEntries(edited)).toMatchObject({ ok: false, badSeq: 2, problem: 'content was edited' });
+  });
+
+  it('names the entry after a removed one', () => {
+    expect(verifyEntries([entries[0]!, entries[2]!])).toMatchObject({ ok: false, badSeq: 3 });
+  });
+});
+
+describe('redaction', () => {
+  it('masks secret keys and credential-looking values at any depth', () => {
+    const masked = maskSecrets({
+      password: 'hunter2',
+      nested: { api_key: 'abc', note: 'token is Bearer abcdefghijklmnop', url: 'postgres://bob:pw123@db/x' },
+      list: ['ghp_0123456789abcdefghij0123456789abcdef', 'plain'],
+    }) as Record<string, unknown>;
+    expect(JSON.stringify(masked)).not.toMatch(/hunter2|abcdefghijklmnop|pw123|ghp_/);
+    expect(masked.password).toBe(MASK);
+    expect((masked.list as string[])[1]).toBe('plain');
+  });
+
+  it('keeps only names and a hash in keys mode', () => {
+    const a = auditArgs({ text: 'secret value', amount: 5 }, 'keys');
+    expect(a).toEqual({
+      mode: 'keys',
+      keys: ['amount', 'text'],
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(JSON.stringify(a)).not.toContain('secret value');
+  });
+
+  it('cuts long strings in redacted mode and keeps them in full mode, masking secrets in both', () => {
+    const args = { body: 'x'.repeat(1000), token: 't0k3n' };
+    const redacted = auditArgs(args, 'redacted')!.value as Record<string, string>;
+    expect(redacted.body.length).toBeLessThan(300);
+    expect(redacted.token).toBe(MASK);
+    const full = auditArgs(args, 'full')!.value as Record<string, string>;
+    expect(full.body).toHaveLength(1000);
+    expect(full.token).toBe(MASK);
+  });
+});
