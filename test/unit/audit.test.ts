@@ -69,10 +69,10 @@ describe('redaction', () => {
 
   it('cuts long strings in redacted mode and keeps them in full mode, masking secrets in both', () => {
     const args = { body: 'x'.repeat(1000), token: 't0k3n' };
-    const redacted = auditArgs(args, 'redacted')!.value as Record<string, string>;
+    const redacted = auditArgs(args, 'redacted')!.value as { body: string; token: string };
     expect(redacted.body.length).toBeLessThan(300);
     expect(redacted.token).toBe(MASK);
-    const full = auditArgs(args, 'full')!.value as Record<string, string>;
+    const full = auditArgs(args, 'full')!.value as { body: string; token: string };
     expect(full.body).toHaveLength(1000);
     expect(full.token).toBe(MASK);
   });
