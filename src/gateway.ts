@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { Metrics } from './audit/metrics.js';
-import { type AuditRecordView, toRecords } from './audit/view.js';
+import { recentRecords } from './audit/view.js';
 import { AuditWriter } from './audit/writer.js';
 import { PolicySet } from './config/policy-set.js';
 import type { GatewayConfig, HostPort, UpstreamSpec } from './config/resolve.js';
@@ -19,7 +19,6 @@ import { policyStep } from './pipeline/policy.js';
 import { route } from './pipeline/route.js';
 import { ProxySession } from './proxy/session.js';
 import { openAuditStore } from './store/open.js';
-import type { AuditStore } from './store/types.js';
 import { HttpEndpoint, hostName } from './transport/http-server.js';
 import { StdioDownstream } from './transport/stdio-server.js';
 import type { DownstreamPort, MessageTransport, SessionFactory } from './transport/types.js';
@@ -46,13 +45,6 @@ export interface Gateway {
 function adminTokens(): Array<{ token: string; role: AdminRole }> {
   const token = process.env.WARDEN_ADMIN_TOKEN;
   return token === undefined || token === '' ? [] : [{ token, role: 'admin' }];
-}
-
-/** The newest `limit` audit records, oldest first (a record is one request: its decision and outcome entries). */
-export async function recentRecords(store: AuditStore, limit: number): Promise<AuditRecordView[]> {
-  // Two entries per forwarded call at most, so twice the limit covers `limit` requests.
-  const entries = await store.query({ order: 'desc', limit: limit * 2 });
-  return toRecords(entries).slice(-limit);
 }
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];

@@ -1,4 +1,5 @@
 // Audit records as people and tools read them: one per request, from its entries (decision, then outcome).
+import type { AuditFilter, AuditStore } from '../store/types.js';
 import type { AuditEntry } from './chain.js';
 import type { AuditBody } from './record.js';
 
@@ -71,4 +72,15 @@ export function csvHeader(): string {
 
 export function csvRow(r: AuditRecordView): string {
   return [...CSV_COLUMNS.map((c) => csvCell(r[c])), csvCell(r.args)].join(',');
+}
+
+/** The newest `limit` records that match `filter`, oldest first (for query, tail and GET /api/audit). */
+export async function recentRecords(
+  store: AuditStore,
+  limit: number,
+  filter: AuditFilter = {},
+): Promise<AuditRecordView[]> {
+  // A forwarded call has two entries, so twice the limit in entries covers `limit` records.
+  const entries = await store.query({ ...filter, order: 'desc', limit: limit * 2 });
+  return toRecords(entries).slice(-limit);
 }

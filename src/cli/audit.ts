@@ -1,9 +1,8 @@
 // `warden audit query|tail|export|verify`: read the audit log of a config's storage, for people and for scripts.
 import { createWriteStream } from 'node:fs';
 import { dirname } from 'node:path';
-import { type AuditRecordView, csvHeader, csvRow, toRecords } from '../audit/view.js';
+import { type AuditRecordView, csvHeader, csvRow, recentRecords, toRecords } from '../audit/view.js';
 import { ConfigError } from '../errors.js';
-import { recentRecords } from '../gateway.js';
 import { openAuditStore } from '../store/open.js';
 import { type AuditFilter, type AuditStore, verifyStore } from '../store/types.js';
 import { EXIT_FAILURE, EXIT_OK, fail, loadGatewayConfig } from './common.js';
@@ -83,10 +82,7 @@ export function query(flags: AuditFlags): Promise<void> {
   return withStore(flags.config, async (store) => {
     const limit = positive('--limit', flags.limit, 100);
     const filter = filterOf(flags);
-    // A filter on body fields may leave one entry of a request out of the window; records are built from what is read.
-    const records = toRecords(await store.query({ ...filter, order: 'desc', limit: limit * 2 })).slice(
-      -limit,
-    );
+    const records = await recentRecords(store, limit, filter);
     for (const r of records) process.stdout.write(`${flags.json ? JSON.stringify(r) : line(r)}\n`);
     return EXIT_OK;
   });

@@ -6,8 +6,6 @@ import { formatPath, parseConfigText, zodProblems } from './parse.js';
 import { compilePolicyValue, type LoadedPolicy, loadPolicyFile } from './policy-file.js';
 import { type ConfigFile, configSchema } from './schema.js';
 
-export { formatPath, interpolateEnv, parseConfigText, zodProblems } from './parse.js';
-
 export interface LoadedConfig {
   file: string;
   config: ConfigFile;

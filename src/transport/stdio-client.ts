@@ -111,6 +111,14 @@ export class StdioClientTransport implements MessageTransport {
       });
       child.once('exit', (code, signal) => {
         live.delete(child);
+        // The leader is gone; what it started (npx's own child, say) must not outlive it.
+        if (child.pid !== undefined) {
+          try {
+            process.kill(-child.pid, 'SIGTERM');
+          } catch {
+            // the group is already empty
+          }
+        }
         if (!spawned) return;
         const wasClosed = this.closed;
         this.closed = true;
