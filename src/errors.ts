@@ -8,6 +8,8 @@ export type WardenErrorCode =
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_PROTOCOL'
   | 'LISTEN_FAILED'
+  | 'STATE_UNAVAILABLE'
+  | 'STORE_UNAVAILABLE'
   | 'INTERNAL';
 
 export class WardenError extends Error {
