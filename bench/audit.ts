@@ -9,6 +9,7 @@ import { verifyStore } from '../src/store/types.js';
 
 const ENTRIES = Number(process.env.AUDIT_ENTRIES ?? 20_000);
 const CALLERS = [1, 64, 1024];
+const DURABILITY = process.env.AUDIT_DURABILITY === 'power-loss' ? 'power-loss' : 'crash';
 const PG = process.env.WARDEN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 function body(i: number): Record<string, unknown> {
@@ -33,7 +34,10 @@ function body(i: number): Record<string, unknown> {
 }
 
 async function run(url: string, callers: number): Promise<{ perSecond: number; verified: boolean }> {
-  const store = await openAuditStore(url, { postgres: { schema: `bench_${process.pid}_${callers}` } });
+  const store = await openAuditStore(url, {
+    sqlite: { durability: DURABILITY },
+    postgres: { schema: `bench_${process.pid}_${callers}` },
+  });
   const writer = new AuditWriter(store, { maxDelayMs: 0 });
   let next = 0;
   const started = performance.now();
@@ -78,5 +82,5 @@ for (const callers of CALLERS) {
 }
 rmSync(dir, { recursive: true, force: true });
 process.stdout.write(
-  `| callers waiting on their own write | SQLite entries/s | PostgreSQL entries/s |\n| ---: | ---: | ---: |\n${rows.join('\n')}\n`,
+  `| callers waiting on their own write | SQLite (${DURABILITY}) entries/s | PostgreSQL entries/s |\n| ---: | ---: | ---: |\n${rows.join('\n')}\n`,
 );

@@ -1,4 +1,5 @@
 // The innermost step: sends each target request upstream and collects the responses; cancellation reaches upstream.
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Step } from './compose.js';
 import type { CallContext, Target, TargetResult } from './context.js';
 
@@ -9,7 +10,25 @@ function callTarget(ctx: CallContext, target: Target): Promise<TargetResult> {
       meta?.progressToken === undefined ? undefined : (params) => ctx.session.progress(ctx.request, params),
   });
   ctx.cancelHooks.push((reason) => target.link.cancel(call.upstreamId, reason));
-  return call.response.then((response) => ({ server: target.server, response }));
+  if (ctx.trace === undefined) return call.response.then((response) => ({ server: target.server, response }));
+  const span = ctx.trace.tracer.startSpan(
+    `upstream ${ctx.method}`,
+    { kind: SpanKind.CLIENT, attributes: { 'warden.server': target.server, 'mcp.method.name': ctx.method } },
+    trace.setSpan(context.active(), ctx.trace.span),
+  );
+  return call.response.then(
+    (response) => {
+      if (response !== undefined && 'error' in response)
+        span.setStatus({ code: SpanStatusCode.ERROR, message: response.error.message });
+      span.end();
+      return { server: target.server, response };
+    },
+    (err: Error) => {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+      span.end();
+      throw err;
+    },
+  );
 }
 
 export const forward: Step<CallContext> = async (ctx) => {
