@@ -14,10 +14,20 @@ export interface LimitRequest {
   amount: number;
 }
 
-/** What a successful reserve() holds: enough to give it back exactly. */
+/**
+ * What a successful reserve() holds: enough to give it back exactly. One entry per request, in request order;
+ * `windowMs` tells apart counters that share a key under different windows (calls per minute and per day);
+ * `windowStart` is the calendar window's start, or for a sliding window the time the entry was logged.
+ */
 export interface Reservation {
   readonly id: string;
-  readonly entries: ReadonlyArray<{ key: string; window: 'sliding' | 'calendar'; windowStart: number; amount: number }>;
+  readonly entries: ReadonlyArray<{
+    key: string;
+    window: 'sliding' | 'calendar';
+    windowMs: number;
+    windowStart: number;
+    amount: number;
+  }>;
 }
 
 export type ReserveResult =
