@@ -101,7 +101,7 @@ export const TARGETS: TargetDef[] = [
       // JSON is valid YAML; it avoids quoting issues with paths.
       writeFileSync(
         config,
-        `${JSON.stringify({ mcpServers: { echo: { command: node, args: [ctx.echoScript] } } }, null, 2)}\n`,
+        `${JSON.stringify({ mcpServers: { echo: { command: node, args: [ctx.echoScript] } }, auth: { anonymous: true } }, null, 2)}\n`,
       );
       const proc = start({
         name: 'warden',

@@ -75,6 +75,10 @@ export class Metrics {
     'warden_audit_write_failures_total',
     'Audit entries that could not be written',
   );
+  readonly stateFailures = new Counter(
+    'warden_state_failures_total',
+    'Limit checks that could not reach the counter store, by state_fail_mode (closed: refused, open: let through)',
+  );
   private readonly gauges: Array<{
     name: string;
     help: string;
@@ -91,7 +95,12 @@ export class Metrics {
   }
 
   render(): string {
-    const parts = [this.requests.render(), this.latency.render(), this.auditFailures.render()];
+    const parts = [
+      this.requests.render(),
+      this.latency.render(),
+      this.auditFailures.render(),
+      this.stateFailures.render(),
+    ];
     for (const g of this.gauges) {
       const lines = [`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`];
       for (const v of g.read()) lines.push(`${g.name}${labelText(v.labels)} ${v.value}`);

@@ -13,7 +13,9 @@ export type AuditDecision =
   | 'approved'
   | 'rejected'
   | 'expired'
-  | 'error';
+  | 'error'
+  /** Not a request: a lifecycle event (grant created, revoked, ...), named by `method`. */
+  | 'event';
 
 export type UpstreamOutcome =
   | 'ok'
@@ -42,6 +44,40 @@ export interface AuditBody {
   errorCode: number | null;
   latencyMs: number | null;
   args: AuditArgs | null;
+  /** Events only: who did it (an admin token's label, `(cli)`, `(environment)`). */
+  actor?: string;
+}
+
+/** The body of a lifecycle event entry: the request fields that do not apply are null. */
+export function eventBody(
+  event: string,
+  fields: {
+    grant: string | null;
+    actor: string;
+    reason: string;
+    server?: string | null;
+    tool?: string | null;
+  },
+): AuditBody {
+  return {
+    v: AUDIT_SCHEMA_VERSION,
+    requestId: null,
+    session: null,
+    grant: fields.grant,
+    server: fields.server ?? null,
+    method: event,
+    tool: fields.tool ?? null,
+    decision: 'event',
+    rule: null,
+    policy: null,
+    reason: fields.reason,
+    shadow: false,
+    outcome: null,
+    errorCode: null,
+    latencyMs: null,
+    args: null,
+    actor: fields.actor,
+  };
 }
 
 export function decisionName(d: Decision | undefined): AuditDecision {

@@ -16,7 +16,6 @@ export interface AuditRecordView extends AuditBody {
 export function toRecords(entries: readonly AuditEntry[]): AuditRecordView[] {
   const byKey = new Map<string, AuditRecordView>();
   for (const e of entries) {
-    if (e.kind === 'event') continue;
     const body = e.body as unknown as AuditBody;
     const prev = byKey.get(e.requestKey);
     if (prev === undefined) {

@@ -4,7 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { exportCommand, query, tail, verify } from './audit.js';
 import { EXIT_USAGE } from './common.js';
+import { createGrant, listGrants, revokeGrant, rotateGrant } from './grants.js';
 import { explainCommand, testCommand, validate } from './policy.js';
+import { registerScanCommands } from './scan.js';
 import { serve } from './serve.js';
 import { stdio } from './stdio.js';
 
@@ -30,6 +32,7 @@ program
   .description('serve one agent over stdin/stdout (for clients that spawn a command)')
   .option('-c, --config <file>', 'config file (YAML or JSON, or a client mcp.json)', 'warden.yaml')
   .option('-s, --server <id>', 'expose one server with its tool names unchanged (default: all, prefixed)')
+  .option('-g, --grant <label>', 'act as this grant (default: the token in WARDEN_TOKEN)')
   .option(LOG_LEVEL, 'trace | debug | info | warn | error | silent')
   .action((opts) => stdio(opts));
 
@@ -57,6 +60,36 @@ policy
   )
   .option('--json', 'machine output')
   .action((file, opts) => testCommand(file, opts));
+
+const grants = program.command('grants').description('agent identities (bearer tokens) and admin tokens');
+grants
+  .command('create <label>')
+  .description('create a grant and print its token (shown once)')
+  .option('-c, --config <file>', 'config file', 'warden.yaml')
+  .option('--servers <ids>', 'only these servers, comma-separated (default: all)')
+  .option('--groups <names>', 'groups, comma-separated (policies can match grant.groups)')
+  .option('--policy <file>', "a policy of the grant's own, applied after the global and server policies")
+  .option('--role <role>', 'make an admin token instead: admin | approver | viewer')
+  .option('--json', 'print {"id","label","token"}')
+  .action((label, opts) => createGrant(label, opts));
+grants
+  .command('list')
+  .description('every grant, live and revoked (never the tokens)')
+  .option('-c, --config <file>', 'config file', 'warden.yaml')
+  .option('--json', 'machine output')
+  .action((opts) => listGrants(opts));
+grants
+  .command('revoke <label-or-id>')
+  .description('revoke a grant: its token stops working on the next request, open sessions included')
+  .option('-c, --config <file>', 'config file', 'warden.yaml')
+  .option('--json', 'machine output')
+  .action((labelOrId, opts) => revokeGrant(labelOrId, opts));
+grants
+  .command('rotate <label-or-id>')
+  .description('give a grant a new token; the old one stops working at once')
+  .option('-c, --config <file>', 'config file', 'warden.yaml')
+  .option('--json', 'print {"id","label","token"}')
+  .action((labelOrId, opts) => rotateGrant(labelOrId, opts));
 
 const audit = program.command('audit').description('read and verify the audit log');
 const auditFilters = (c: Command) =>
@@ -89,6 +122,8 @@ audit
   .option('-c, --config <file>', 'config file', 'warden.yaml')
   .option('--json', 'machine output')
   .action((opts) => verify(opts));
+
+registerScanCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -43,8 +43,16 @@ export interface GatewayConfig {
   logLevel: string;
   /** `sqlite:<path>` (relative to the config file) or `postgres://...` */
   storage: string;
+  /** `memory` or `redis://...`: where limit counters live. */
+  state: string;
+  stateFailMode: 'closed' | 'open';
+  /** Agent requests without a token are let in (as no grant). */
+  anonymous: boolean;
   auditArgs: 'keys' | 'redacted' | 'full';
   auditRetentionMs: number | undefined;
+  auditDurability: 'crash' | 'power-loss';
+  /** As configured; the environment's OTEL_* variables are consulted when the gateway starts. */
+  tracing: { endpoint: string | undefined; serviceName: string; headers: Record<string, string> };
   policies: { global: LoadedPolicy | undefined; servers: Map<string, LoadedPolicy> };
 }
 
@@ -95,8 +103,13 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     sessionIdleMs: durationMs(config.http.sessionIdleTimeout),
     logLevel: config.log.level,
     storage: config.storage,
+    anonymous: config.auth.anonymous,
+    state: config.state,
+    stateFailMode: config.state_fail_mode,
     auditArgs: config.audit.args,
     auditRetentionMs: config.audit.retention === undefined ? undefined : durationMs(config.audit.retention),
+    auditDurability: config.audit.durability,
+    tracing: config.tracing,
     policies: loaded.policies,
   };
 }

@@ -95,8 +95,25 @@ export const configSchema = z.strictObject({
   state: z
     .string()
     .regex(/^(memory|rediss?:\/\/.+)$/, 'expected memory or redis://...')
-    .default('memory'),
+    .default('memory')
+    .describe('Where limit counters live: memory (one process) or redis://... (shared by replicas)'),
+  state_fail_mode: z
+    .enum(['closed', 'open'])
+    .default('closed')
+    .describe(
+      'When the state backend cannot be reached: closed refuses calls that have a limit; open lets them through uncounted',
+    ),
   policy: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+  auth: z
+    .strictObject({
+      anonymous: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Let agent requests without a token in, as no grant (loopback demos and tests only). A token that is sent is still checked',
+        ),
+    })
+    .default({ anonymous: false }),
   aggregate: z
     .strictObject({
       separator: z
@@ -141,8 +158,30 @@ export const configSchema = z.strictObject({
       retention: duration
         .optional()
         .describe('Records older than this are pruned (a checkpoint keeps the chain verifiable)'),
+      durability: z
+        .enum(['crash', 'power-loss'])
+        .default('crash')
+        .describe(
+          'SQLite: crash = a committed record survives any crash of the gateway (kill -9); power-loss = also an OS crash or power cut (an fsync per commit, slower). PostgreSQL: set by the server (synchronous_commit)',
+        ),
     })
-    .default({ args: 'keys' }),
+    .default({ args: 'keys', durability: 'crash' }),
+  tracing: z
+    .strictObject({
+      endpoint: z
+        .string()
+        .url()
+        .optional()
+        .describe(
+          'OTLP/HTTP traces endpoint (e.g. http://127.0.0.1:4318/v1/traces); default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT from the environment, else tracing is off',
+        ),
+      serviceName: z.string().min(1).default('mcp-warden').describe('service.name of the spans'),
+      headers: z
+        .record(z.string(), z.string())
+        .default({})
+        .describe('Sent with every export (e.g. the collector API key); never logged'),
+    })
+    .default({ serviceName: 'mcp-warden', headers: {} }),
   log: z
     .strictObject({
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -1,11 +1,12 @@
 // The admin HTTP app on its own port (loopback by default): health, metrics, and the admin API behind admin tokens.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metrics } from '../audit/metrics.js';
 import type { AuditRecordView } from '../audit/view.js';
+import { WardenError } from '../errors.js';
+import type { AdminIdentity } from '../identity/authenticate.js';
+import type { GrantService } from '../identity/grants.js';
 import type { Logger } from '../log.js';
-
-export type AdminRole = 'admin' | 'approver' | 'viewer';
+import { ADMIN_ROLES, type AdminRole } from '../store/grants.js';
 
 export interface AdminOptions {
   version: string;
@@ -13,10 +14,15 @@ export interface AdminOptions {
   metrics: Metrics;
   /** The newest `limit` audit records, oldest first. */
   recentAudit: (limit: number) => Promise<AuditRecordView[]>;
-  /** Admin tokens and their roles (WARDEN_ADMIN_TOKEN gives role admin). */
-  tokens: ReadonlyArray<{ token: string; role: AdminRole }>;
+  /** The admin identity of an Authorization header (admin tokens, WARDEN_ADMIN_TOKEN); undefined when none. */
+  authenticate: (authorization: string | undefined) => Promise<AdminIdentity | undefined>;
+  grants: GrantService;
   log: Logger;
 }
+
+/** What each role may do: viewers read, approvers also decide approvals, admins also manage grants. */
+const RANK: Record<AdminRole, number> = { viewer: 0, approver: 1, admin: 2 };
+const MAX_BODY = 64 * 1024;
 
 function json(
   res: ServerResponse,
@@ -34,16 +40,29 @@ function json(
   res.end(text);
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
+/** A JSON object body (at most 64 KiB); an empty body is `{}`. Throws a WardenError for anything else. */
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new WardenError('CONFIG_INVALID', 'body too large');
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  if (!String(req.headers['content-type'] ?? '').includes('application/json'))
+    throw new WardenError('CONFIG_INVALID', 'Content-Type must be application/json');
+  const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new WardenError('CONFIG_INVALID', 'the body must be a JSON object');
+  return value as Record<string, unknown>;
+}
 
-/** The role of the request's bearer token, compared in constant time; undefined when there is none or it is wrong. */
-export function roleOf(req: IncomingMessage, tokens: AdminOptions['tokens']): AdminRole | undefined {
-  const header = req.headers.authorization;
-  if (header === undefined || !header.startsWith('Bearer ')) return undefined;
-  const given = digest(header.slice(7).trim());
-  let role: AdminRole | undefined;
-  for (const t of tokens) if (timingSafeEqual(given, digest(t.token))) role = t.role;
-  return role;
+function stringList(v: unknown, name: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new WardenError('CONFIG_INVALID', `${name} must be a list of strings`);
+  return v;
 }
 
 export function createAdminHandler(opts: AdminOptions): (req: IncomingMessage, res: ServerResponse) => void {
@@ -73,23 +92,89 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: AdminOpti
     json(res, 404, { error: 'not found' });
     return;
   }
-  const role = roleOf(req, opts.tokens);
-  if (role === undefined) {
+  const who = await opts.authenticate(req.headers.authorization);
+  if (who === undefined) {
     json(
       res,
       401,
+      { error: 'unauthorized: an admin token is required' },
       {
-        error:
-          opts.tokens.length === 0 ? 'no admin token is configured (set WARDEN_ADMIN_TOKEN)' : 'unauthorized',
+        'www-authenticate': 'Bearer realm="mcp-warden admin"',
       },
-      { 'www-authenticate': 'Bearer realm="mcp-warden admin"' },
     );
     return;
   }
+  const may = (role: AdminRole): boolean => {
+    if (RANK[who.role] >= RANK[role]) return true;
+    json(res, 403, { error: `forbidden: this needs role ${role}; the token has role ${who.role}` });
+    return false;
+  };
+  try {
+    await api(req, res, opts, url, who, may);
+  } catch (err) {
+    if (err instanceof WardenError || err instanceof SyntaxError) {
+      json(res, 400, {
+        error: err.message,
+        ...(err instanceof WardenError && err.hint ? { hint: err.hint } : {}),
+      });
+      return;
+    }
+    throw err;
+  }
+}
+
+async function api(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: AdminOptions,
+  url: URL,
+  who: AdminIdentity,
+  may: (role: AdminRole) => boolean,
+): Promise<void> {
+  const path = url.pathname;
+  const actor = `${who.label} (${who.role})`;
   if (req.method === 'GET' && path === '/api/audit') {
     const raw = Number(url.searchParams.get('limit') ?? 100);
     const limit = Number.isInteger(raw) && raw > 0 ? Math.min(raw, 10_000) : 100;
     json(res, 200, await opts.recentAudit(limit));
+    return;
+  }
+  if (req.method === 'GET' && path === '/api/grants') {
+    json(res, 200, await opts.grants.list());
+    return;
+  }
+  if (req.method === 'POST' && path === '/api/grants') {
+    if (!may('admin')) return;
+    const body = await readBody(req);
+    if (typeof body.label !== 'string') throw new WardenError('CONFIG_INVALID', 'label is required');
+    const role = body.role;
+    if (role !== undefined && !ADMIN_ROLES.includes(role as AdminRole))
+      throw new WardenError('CONFIG_INVALID', `role must be one of ${ADMIN_ROLES.join(', ')}`);
+    const policy = body.policy;
+    if (policy !== undefined && (typeof policy !== 'object' || policy === null || Array.isArray(policy)))
+      throw new WardenError('CONFIG_INVALID', 'policy must be a policy object (PolicyLayer JSON)');
+    const created = await opts.grants.create(
+      {
+        label: body.label,
+        servers: stringList(body.servers, 'servers'),
+        groups: stringList(body.groups, 'groups'),
+        role: role as AdminRole | undefined,
+        policy: policy === undefined ? undefined : { source: 'admin API', text: JSON.stringify(policy) },
+      },
+      actor,
+    );
+    json(res, 201, { id: created.grant.id, label: created.grant.label, token: created.token });
+    return;
+  }
+  const m = /^\/api\/grants\/([^/]+)\/(revoke|rotate)$/.exec(path);
+  if (req.method === 'POST' && m !== null) {
+    if (!may('admin')) return;
+    const id = decodeURIComponent(m[1]!);
+    if (m[2] === 'revoke') json(res, 200, await opts.grants.revoke(id, actor));
+    else {
+      const rotated = await opts.grants.rotate(id, actor);
+      json(res, 200, { id: rotated.grant.id, label: rotated.grant.label, token: rotated.token });
+    }
     return;
   }
   json(res, 404, { error: 'not found' });

@@ -1,10 +1,12 @@
 // Audit steps: `audit` (outermost) leaves exactly one record per request on every path, written in `finally`;
 // `commitDecision` (just before forward) makes an allowed call's decision durable before the upstream sees it.
 import { randomUUID } from 'node:crypto';
+import type { Tracer } from '@opentelemetry/api';
 import type { NewAuditEntry } from '../audit/chain.js';
 import type { Metrics } from '../audit/metrics.js';
 import { type AuditBody, decisionName, type UpstreamOutcome } from '../audit/record.js';
 import { type ArgsMode, auditArgs } from '../audit/redact.js';
+import { endRequestSpan, startRequestSpan } from '../audit/tracing.js';
 import type { Logger } from '../log.js';
 import { type Reply, wire } from '../proxy/downstream.js';
 import { REQUEST_TIMEOUT } from '../transport/jsonrpc.js';
@@ -21,6 +23,8 @@ export interface AuditStepOptions {
   argsMode: ArgsMode;
   log: Logger;
   metrics?: Metrics;
+  /** When set, each audited request gets a span (tracing configured). */
+  tracer?: Tracer;
   now?: () => number;
 }
 
@@ -76,6 +80,11 @@ function bodyOf(
     reason = reply.error.message;
   }
   if (final?.failed) decision = 'error';
+  else if (final && ctx.limited !== undefined) {
+    decision = 'rate_limited';
+    rule = ctx.limited.rule;
+    reason = ctx.limited.reason;
+  }
   // A decision the gateway could not carry out yet (approval, limit) ends as a denial: record what was returned.
   if (
     final &&
@@ -102,7 +111,7 @@ function bodyOf(
     v: 1,
     requestId: ctx.request.id,
     session: ctx.session.id,
-    grant: null,
+    grant: ctx.session.identity.grant?.label ?? null,
     server: target?.server ?? ctx.session.server ?? null,
     method: ctx.method,
     tool,
@@ -124,12 +133,14 @@ export function auditStep({
   argsMode,
   log,
   metrics,
+  tracer,
   now = () => performance.now(),
 }: AuditStepOptions): Step<CallContext> {
   return async (ctx, next) => {
     if (!AUDITED.has(ctx.method)) return next();
     const started = now();
     ctx.audit = { key: randomUUID(), committed: false };
+    if (tracer !== undefined) ctx.trace = { tracer, span: startRequestSpan(tracer, ctx.method) };
     let failed = false;
     try {
       await next();
@@ -146,6 +157,7 @@ export function auditStep({
         metrics.requests.inc({ server, method: body.method, tool, decision: body.decision });
         metrics.latency.observe({ server, method: body.method }, latencyMs / 1000);
       }
+      if (ctx.trace !== undefined) endRequestSpan(ctx.trace.span, body, ctx.audit.key, failed);
       const entry: NewAuditEntry = {
         time: new Date().toISOString(),
         kind: ctx.audit.committed ? 'outcome' : 'final',

@@ -1,5 +1,7 @@
 // What a request carries through the pipeline: the agent's request, where it goes, what came back, what to reply.
 
+import type { Span, Tracer } from '@opentelemetry/api';
+import type { Identity } from '../identity/authenticate.js';
 import type { Decision } from '../policy/types.js';
 import type { Reply } from '../proxy/downstream.js';
 import type { NameTable } from '../proxy/naming.js';
@@ -9,6 +11,8 @@ import type { JsonRpcRequest, JsonRpcResponse } from '../transport/jsonrpc.js';
 /** The session as the pipeline sees it. */
 export interface SessionView {
   readonly id: string;
+  /** Who the session acts for: the grant that opened it, or nobody (anonymous access). */
+  readonly identity: Identity;
   /** The server of a per-server endpoint; undefined on the aggregated endpoint. */
   readonly server: string | undefined;
   readonly links: ReadonlyMap<string, UpstreamLink>;
@@ -42,8 +46,12 @@ export interface CallContext {
   results: TargetResult[];
   /** The policy decision, once made (tools/call; prompts and resources a policy names). */
   decision: Decision | undefined;
+  /** Set when a limit refused the call (the audit decision is then `rate_limited`). */
+  limited: { rule: string; reason: string } | undefined;
   /** The audit record of this request: its key, and whether its decision entry is already committed. */
   audit: { key: string; committed: boolean } | undefined;
+  /** The request's trace span, when tracing is on (upstream calls become its children). */
+  trace: { tracer: Tracer; span: Span } | undefined;
   /** What the agent gets; undefined means no reply (the agent cancelled). */
   reply: Reply | undefined;
   cancelled: boolean;
@@ -59,7 +67,9 @@ export function createContext(session: SessionView, request: JsonRpcRequest): Ca
     targets: [],
     results: [],
     decision: undefined,
+    limited: undefined,
     audit: undefined,
+    trace: undefined,
     reply: undefined,
     cancelled: false,
     cancelHooks: [],

@@ -1,5 +1,6 @@
 // The policy step: decides every tools/call before it leaves, and removes hidden tools, prompts and resources from
-// lists. Limits and approvals that a decision asks for are refused here until their steps exist (fail closed).
+// lists. Limits a decision names are carried out by the limit step next; approvals are refused here until their step
+// exists (fail closed).
 import type { PolicySet } from '../config/policy-set.js';
 import type { Logger } from '../log.js';
 import { decideLayers, decideName, isHidden } from '../policy/decide.js';
@@ -37,6 +38,13 @@ function nameDecision(
   return found;
 }
 
+/** The policies a call of this session to `server` must pass: global, the server's, then the grant's own. */
+function layersOf(policies: PolicySet, ctx: CallContext, server: string): readonly CompiledPolicy[] {
+  const base = policies.layersFor(server);
+  const own = ctx.session.identity.grant?.policy;
+  return own === undefined ? base : [...base, own];
+}
+
 /** Keeps the items of each upstream's list that `keep` accepts. */
 function filterResults(
   results: TargetResult[],
@@ -58,7 +66,7 @@ export function policyStep({ policies, log }: PolicyStepOptions): Step<CallConte
     switch (ctx.method) {
       case 'tools/call': {
         if (target === undefined) return next();
-        const layers = policies.layersFor(target.server);
+        const layers = layersOf(policies, ctx, target.server);
         if (layers.length === 0) return next();
         const params = target.params ?? {};
         const name = typeof params.name === 'string' ? params.name : '';
@@ -70,6 +78,7 @@ export function policyStep({ policies, log }: PolicyStepOptions): Step<CallConte
           {
             server: target.server,
             tool: name,
+            grant: ctx.session.identity.grant,
             args:
               typeof args === 'object' && args !== null && !Array.isArray(args)
                 ? (args as Params)
@@ -112,14 +121,6 @@ export function policyStep({ policies, log }: PolicyStepOptions): Step<CallConte
           });
           return;
         }
-        if (decision.limits.length > 0) {
-          ctx.reply = wire.denied({
-            rule: decision.limits[0]!.rule,
-            reason:
-              'This call is subject to a limit, and limits are not enforced by this version of warden, so it is denied',
-          });
-          return;
-        }
         return next();
       }
       case 'tools/list': {
@@ -127,7 +128,7 @@ export function policyStep({ policies, log }: PolicyStepOptions): Step<CallConte
         filterResults(
           ctx.results,
           'tools',
-          (server, tool) => !hiddenTool(policies.layersFor(server), String(tool.name)),
+          (server, tool) => !hiddenTool(layersOf(policies, ctx, server), String(tool.name)),
         );
         return;
       }
@@ -137,7 +138,7 @@ export function policyStep({ policies, log }: PolicyStepOptions): Step<CallConte
           ctx.results,
           'prompts',
           (server, p) =>
-            nameDecision(policies.layersFor(server), 'prompts', String(p.name))?.outcome !== 'hidden',
+            nameDecision(layersOf(policies, ctx, server), 'prompts', String(p.name))?.outcome !== 'hidden',
         );
         return;
       }
@@ -149,15 +150,15 @@ export function policyStep({ policies, log }: PolicyStepOptions): Step<CallConte
           ctx.results,
           key,
           (server, r) =>
-            nameDecision(policies.layersFor(server), 'resources', String(r.uri ?? r.uriTemplate))?.outcome !==
-            'hidden',
+            nameDecision(layersOf(policies, ctx, server), 'resources', String(r.uri ?? r.uriTemplate))
+              ?.outcome !== 'hidden',
         );
         return;
       }
       case 'prompts/get': {
         if (target === undefined) return next();
         const name = String(target.params?.name ?? '');
-        const d = nameDecision(policies.layersFor(target.server), 'prompts', name);
+        const d = nameDecision(layersOf(policies, ctx, target.server), 'prompts', name);
         ctx.decision = d;
         if (d?.outcome === 'hidden')
           ctx.reply = wire.unknownPrompt(String((ctx.request.params as Params)?.name ?? name));
@@ -170,7 +171,7 @@ export function policyStep({ policies, log }: PolicyStepOptions): Step<CallConte
       case 'resources/unsubscribe': {
         if (target === undefined) return next();
         const uri = String(target.params?.uri ?? '');
-        const d = nameDecision(policies.layersFor(target.server), 'resources', uri);
+        const d = nameDecision(layersOf(policies, ctx, target.server), 'resources', uri);
         ctx.decision = d;
         if (d?.outcome === 'hidden') ctx.reply = wire.resourceNotFound(uri);
         else if (d?.outcome === 'deny') ctx.reply = wire.deniedRequest(d);

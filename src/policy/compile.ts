@@ -83,7 +83,15 @@ class Compiler {
         regex,
       };
     }
-    return { pointer: pointer(...at), path: c.path, root: 'args', segments, op: c.op, value: c.value, regex };
+    return {
+      pointer: pointer(...at),
+      path: c.path,
+      root: root === 'grant' ? 'grant' : 'args',
+      segments,
+      op: c.op,
+      value: c.value,
+      regex,
+    };
   }
 }
 

@@ -1,6 +1,6 @@
 // The 11 condition operators with exact semantics, path lookup into arguments, and regex safety checks.
 import v8 from 'node:v8';
-import type { CompiledCondition, Operator } from './types.js';
+import type { CompiledCondition, GrantFacts, Operator } from './types.js';
 
 /** Resolves `segments` in `root`; `undefined` when the path does not exist. Arrays are indexed by number segments. */
 export function resolvePath(root: unknown, segments: readonly string[]): unknown {
@@ -97,13 +97,14 @@ export function evaluateCondition(
   c: CompiledCondition,
   args: Record<string, unknown> | undefined,
   counter: ((scope: string, name: string) => number | undefined) | undefined,
+  grant?: GrantFacts,
 ): boolean {
   if (c.root === 'state') {
     // Intercept: state.<scope>.<counter>; a counter never touched reads as 0.
     const value = counter?.(c.segments[0]!, c.segments[1]!) ?? 0;
     return evaluateOp(c.op, value, true, c.value, c.regex);
   }
-  const actual = resolvePath(args, c.segments);
+  const actual = resolvePath(c.root === 'grant' ? grant : args, c.segments);
   return evaluateOp(c.op, actual, actual !== undefined, c.value, c.regex);
 }
 

@@ -13,8 +13,8 @@ export const conditionSchema = z.strictObject({
   path: z
     .string()
     .regex(
-      /^(args(\.[^.]+)+|state\.[^.]+\..+)$/,
-      'a path is "args.<name>[.<name>...]" (or "state.<scope>.<counter>")',
+      /^(args(\.[^.]+)+|state\.[^.]+\..+|grant\.(id|label|groups))$/,
+      'a path is "args.<name>[.<name>...]", "state.<scope>.<counter>", or grant.label / grant.groups / grant.id',
     ),
   op: z.enum(OPERATORS),
   value: z.unknown(),

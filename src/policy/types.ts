@@ -33,8 +33,8 @@ export type Operator = (typeof OPERATORS)[number];
 export interface CompiledCondition {
   pointer: string;
   path: string;
-  /** `args` or `state` */
-  root: 'args' | 'state';
+  /** `args`, `state`, or `grant` (the identity making the call) */
+  root: 'args' | 'state' | 'grant';
   segments: readonly string[];
   op: Operator;
   value: unknown;
@@ -135,12 +135,21 @@ export interface CompiledPolicy {
   visibilityKey: string;
 }
 
+/** What a policy may know of the grant making a call. */
+export interface GrantFacts {
+  id: string;
+  label: string;
+  groups: readonly string[];
+}
+
 /** What is being decided: a tool call (or a listing, with no arguments). */
 export interface ToolCall {
   server: string;
   tool: string;
   args: Record<string, unknown> | undefined;
   category?: Category | undefined;
+  /** Who is calling, for `grant.*` conditions; undefined for anonymous calls (every grant.* path is missing). */
+  grant?: GrantFacts | undefined;
   /** Reads a counter for `state.<scope>.<counter>` conditions (Intercept); missing counters read as 0. */
   counter?: (scope: string, name: string) => number | undefined;
 }

@@ -1,6 +1,7 @@
 // One agent session: its upstream links, the id maps between agent and upstreams, and the pipeline each request runs.
 import type { Logger } from 'pino';
 import type { UpstreamSpec } from '../config/resolve.js';
+import type { Identity } from '../identity/authenticate.js';
 import { type CallContext, cancelContext, createContext, type SessionView } from '../pipeline/context.js';
 import {
   errorResponse,
@@ -19,6 +20,7 @@ import { type InitializeResult, UpstreamLink } from './upstream.js';
 
 export interface SessionOptions {
   id: string;
+  identity: Identity;
   /** A per-server endpoint's server, or undefined for the aggregated endpoint. */
   server: string | undefined;
   upstreams: readonly UpstreamSpec[];
@@ -38,6 +40,7 @@ interface ServerRequest {
 
 export class ProxySession implements SessionView {
   readonly id: string;
+  readonly identity: Identity;
   readonly server: string | undefined;
   readonly links = new Map<string, UpstreamLink>();
   readonly names: NameTable;
@@ -57,6 +60,7 @@ export class ProxySession implements SessionView {
 
   constructor(private readonly opts: SessionOptions) {
     this.id = opts.id;
+    this.identity = opts.identity;
     this.server = opts.server;
     this.log = opts.log.child({ session: opts.id });
     const byPrefix = new Map<string, string>();

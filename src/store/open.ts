@@ -1,6 +1,9 @@
 // Opens the audit store a storage URL names: `sqlite:<path>`, `sqlite::memory:`, or `postgres(ql)://...`.
 import { isAbsolute, resolve } from 'node:path';
 import { WardenError } from '../errors.js';
+import type { GrantStore } from './grants.js';
+import { PostgresGrantStore } from './grants-postgres.js';
+import { SqliteGrantStore } from './grants-sqlite.js';
 import { PostgresAuditStore, type PostgresAuditStoreOptions } from './postgres.js';
 import { SqliteAuditStore, type SqliteAuditStoreOptions } from './sqlite.js';
 import type { AuditStore } from './types.js';
@@ -12,20 +15,17 @@ export interface OpenAuditStoreOptions {
   postgres?: PostgresAuditStoreOptions;
 }
 
-/** Rejects with a WardenError (never throws synchronously) when the URL is not understood or the database fails. */
-export async function openAuditStore(url: string, opts: OpenAuditStoreOptions = {}): Promise<AuditStore> {
+type Backend = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+/** What a storage URL names; throws a WardenError when it is not understood. */
+function backendOf(url: string, baseDir: string | undefined): Backend {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (path === '') throw new WardenError('CONFIG_INVALID', 'storage URL sqlite: names no file');
-    if (path === ':memory:') return new SqliteAuditStore(':memory:', opts.sqlite);
-    return new SqliteAuditStore(
-      isAbsolute(path) ? path : resolve(opts.baseDir ?? process.cwd(), path),
-      opts.sqlite,
-    );
+    if (path === ':memory:') return { kind: 'sqlite', path };
+    return { kind: 'sqlite', path: isAbsolute(path) ? path : resolve(baseDir ?? process.cwd(), path) };
   }
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    return PostgresAuditStore.open(url, opts.postgres);
-  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { kind: 'postgres', url };
   throw new WardenError(
     'CONFIG_INVALID',
     `unsupported storage URL: ${url.replace(/\/\/[^@/]*@/, '//***@')}`,
@@ -33,4 +33,26 @@ export async function openAuditStore(url: string, opts: OpenAuditStoreOptions = 
       hint: 'expected sqlite:<file> or postgres://...',
     },
   );
+}
+
+/** Rejects with a WardenError (never throws synchronously) when the URL is not understood or the database fails. */
+export async function openAuditStore(url: string, opts: OpenAuditStoreOptions = {}): Promise<AuditStore> {
+  const backend = backendOf(url, opts.baseDir);
+  return backend.kind === 'sqlite'
+    ? new SqliteAuditStore(backend.path, opts.sqlite)
+    : PostgresAuditStore.open(backend.url, opts.postgres);
+}
+
+/**
+ * The grant store in the same database as the audit log. An in-memory SQLite audit log gets an in-memory grant
+ * store of its own (a second connection to ':memory:' is a different database).
+ */
+export async function openGrantStore(url: string, opts: OpenAuditStoreOptions = {}): Promise<GrantStore> {
+  const backend = backendOf(url, opts.baseDir);
+  return backend.kind === 'sqlite'
+    ? new SqliteGrantStore(backend.path)
+    : PostgresGrantStore.open(backend.url, {
+        schema: opts.postgres?.schema,
+        onIdleError: opts.postgres?.onIdleError,
+      });
 }

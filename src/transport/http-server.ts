@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { AuthResult, Identity } from '../identity/authenticate.js';
 import {
   checkMessage,
   errorResponse,
@@ -41,6 +42,19 @@ export interface HttpEndpointOptions {
   allowedHosts: ReadonlySet<string> | undefined;
   /** Origins accepted when an Origin header is present. */
   allowedOrigin: (origin: string) => boolean;
+  /** Resolves the Authorization header of every request; a failure is answered 401. */
+  authenticate: (authorization: string | undefined) => Promise<AuthResult>;
+}
+
+/** A grant's id, or '' for anonymous: what a session is bound to. */
+function ownerOf(identity: Identity): string {
+  return identity.grant?.id ?? '';
+}
+
+/** May this identity use this endpoint? A server the grant does not hold is as absent as one never configured. */
+function holds(identity: Identity, endpoint: string | undefined): boolean {
+  const servers = identity.grant?.servers;
+  return endpoint === undefined || servers === undefined || servers.has(endpoint);
 }
 
 function writeJsonError(
@@ -149,6 +163,8 @@ class StreamableSession implements DownstreamPort {
   constructor(
     readonly id: string,
     readonly endpoint: string | undefined,
+    /** The grant that opened the session: no other may use it. */
+    readonly owner: string,
     private readonly log: Logger,
     private readonly onInitFailed: () => void,
   ) {}
@@ -214,7 +230,10 @@ class StreamableSession implements DownstreamPort {
 class LegacySseSession implements DownstreamPort {
   sink!: SessionSink;
   closed = false;
-  constructor(readonly res: ServerResponse) {}
+  constructor(
+    readonly res: ServerResponse,
+    readonly owner: string,
+  ) {}
 
   send(message: JsonRpcMessage): void {
     if (!this.closed && !this.res.writableEnded) this.res.write(sseEvent(message));
@@ -292,7 +311,30 @@ export class HttpEndpoint {
       writeJsonError(res, 503, SERVER_ERROR, 'Gateway is shutting down');
       return;
     }
-    if (root === 'messages') return this.legacyPost(req, res, url.slice(q + 1));
+    // Before anything about servers or sessions is looked at: without a valid token nothing exists.
+    const auth = await this.opts.authenticate(req.headers.authorization);
+    if (!auth.ok) {
+      if (auth.error === 'unavailable') {
+        writeJsonError(res, 503, SERVER_ERROR, 'Service Unavailable: identities cannot be checked right now');
+        return;
+      }
+      req.resume();
+      res.setHeader(
+        'www-authenticate',
+        auth.error === 'missing'
+          ? 'Bearer realm="mcp-warden"'
+          : 'Bearer realm="mcp-warden", error="invalid_token", error_description="The token is unknown, revoked or malformed"',
+      );
+      writeJsonError(
+        res,
+        401,
+        SERVER_ERROR,
+        'Unauthorized: a valid grant token is required (Authorization: Bearer)',
+      );
+      return;
+    }
+    const identity = auth.identity;
+    if (root === 'messages') return this.legacyPost(req, res, url.slice(q + 1), identity);
     if (parts.length > 2) {
       writeJsonError(res, 404, SERVER_ERROR, 'Not found');
       return;
@@ -300,7 +342,7 @@ export class HttpEndpoint {
     let endpoint: string | undefined;
     if (parts.length === 2) {
       endpoint = decodeURIComponent(parts[1]!);
-      if (!this.opts.servers.has(endpoint)) {
+      if (!this.opts.servers.has(endpoint) || !holds(identity, endpoint)) {
         writeJsonError(res, 404, SERVER_ERROR, 'Not found');
         return;
       }
@@ -311,15 +353,15 @@ export class HttpEndpoint {
         writeJsonError(res, 405, SERVER_ERROR, 'Method not allowed');
         return;
       }
-      return this.legacyOpen(req, res, endpoint, parts.length === 2 ? `/${parts[1]}` : '');
+      return this.legacyOpen(req, res, endpoint, parts.length === 2 ? `/${parts[1]}` : '', identity);
     }
     switch (req.method) {
       case 'POST':
-        return this.post(req, res, endpoint);
+        return this.post(req, res, endpoint, identity);
       case 'GET':
-        return this.get(req, res, endpoint);
+        return this.get(req, res, endpoint, identity);
       case 'DELETE':
-        return this.delete(req, res, endpoint);
+        return this.delete(req, res, endpoint, identity);
       default:
         res.setHeader('allow', 'GET, POST, DELETE');
         writeJsonError(res, 405, SERVER_ERROR, 'Method not allowed');
@@ -389,15 +431,21 @@ export class HttpEndpoint {
     return { messages: list as JsonRpcMessage[], batch };
   }
 
-  private findSession(req: IncomingMessage, res: ServerResponse, endpoint: string | undefined) {
+  private findSession(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: string | undefined,
+    identity: Identity,
+  ) {
     const sid = req.headers['mcp-session-id'];
     if (typeof sid !== 'string' || sid === '') {
       writeJsonError(res, 400, SERVER_ERROR, 'Bad Request: Mcp-Session-Id header is required');
       return undefined;
     }
     const session = this.sessions.get(sid);
-    // A session belongs to the endpoint that opened it: another endpoint's id is as unknown as a made-up one.
-    if (!session || session.endpoint !== endpoint) {
+    // A session belongs to the endpoint and the grant that opened it: another endpoint's or another grant's use of
+    // its id is answered as for a made-up id, so a stolen session id is worth nothing without its own token.
+    if (!session || session.endpoint !== endpoint || session.owner !== ownerOf(identity)) {
       writeJsonError(res, 404, SESSION_NOT_FOUND, 'Session not found');
       return undefined;
     }
@@ -414,7 +462,12 @@ export class HttpEndpoint {
     return session;
   }
 
-  private async post(req: IncomingMessage, res: ServerResponse, endpoint: string | undefined): Promise<void> {
+  private async post(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: string | undefined,
+    identity: Identity,
+  ): Promise<void> {
     if (!accepts(req, 'application/json') || !accepts(req, 'text/event-stream')) {
       writeJsonError(
         res,
@@ -446,16 +499,16 @@ export class HttpEndpoint {
         return;
       }
       const id = randomUUID();
-      const created = new StreamableSession(id, endpoint, this.opts.log, () => {
+      const created = new StreamableSession(id, endpoint, ownerOf(identity), this.opts.log, () => {
         this.sessions.delete(id);
         void created.sink.close();
       });
-      created.sink = this.opts.createSession(endpoint, created, id);
+      created.sink = this.opts.createSession(endpoint, created, id, identity);
       created.initId = (init as { id: RequestId }).id;
       this.sessions.set(id, created);
       session = created;
     } else {
-      session = this.findSession(req, res, endpoint);
+      session = this.findSession(req, res, endpoint, identity);
       if (session === undefined) return;
     }
     const ids: RequestId[] = [];
@@ -474,12 +527,17 @@ export class HttpEndpoint {
     for (const m of messages) session.sink.handle(m);
   }
 
-  private get(req: IncomingMessage, res: ServerResponse, endpoint: string | undefined): void {
+  private get(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: string | undefined,
+    identity: Identity,
+  ): void {
     if (!accepts(req, 'text/event-stream')) {
       writeJsonError(res, 406, SERVER_ERROR, 'Not Acceptable: Client must accept text/event-stream');
       return;
     }
-    const session = this.findSession(req, res, endpoint);
+    const session = this.findSession(req, res, endpoint, identity);
     if (session === undefined) return;
     if (session.standalone !== undefined) {
       writeJsonError(res, 409, SERVER_ERROR, 'Conflict: Only one SSE stream is allowed per session');
@@ -492,8 +550,9 @@ export class HttpEndpoint {
     req: IncomingMessage,
     res: ServerResponse,
     endpoint: string | undefined,
+    identity: Identity,
   ): Promise<void> {
-    const session = this.findSession(req, res, endpoint);
+    const session = this.findSession(req, res, endpoint, identity);
     if (session === undefined) return;
     this.sessions.delete(session.id);
     await session.sink.close();
@@ -506,6 +565,7 @@ export class HttpEndpoint {
     res: ServerResponse,
     endpoint: string | undefined,
     suffix: string,
+    identity: Identity,
   ): void {
     if (!accepts(req, 'text/event-stream')) {
       writeJsonError(res, 406, SERVER_ERROR, 'Not Acceptable: Client must accept text/event-stream');
@@ -516,8 +576,8 @@ export class HttpEndpoint {
       return;
     }
     const id = randomUUID();
-    const session = new LegacySseSession(res);
-    session.sink = this.opts.createSession(endpoint, session, id);
+    const session = new LegacySseSession(res, ownerOf(identity));
+    session.sink = this.opts.createSession(endpoint, session, id, identity);
     this.legacy.set(id, session);
     res.writeHead(200, {
       'content-type': 'text/event-stream',
@@ -531,7 +591,12 @@ export class HttpEndpoint {
     });
   }
 
-  private async legacyPost(req: IncomingMessage, res: ServerResponse, query: string): Promise<void> {
+  private async legacyPost(
+    req: IncomingMessage,
+    res: ServerResponse,
+    query: string,
+    identity: Identity,
+  ): Promise<void> {
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
       writeJsonError(res, 405, SERVER_ERROR, 'Method not allowed');
@@ -539,7 +604,7 @@ export class HttpEndpoint {
     }
     const sid = new URLSearchParams(query).get('sessionId');
     const session = sid === null ? undefined : this.legacy.get(sid);
-    if (!session) {
+    if (!session || session.owner !== ownerOf(identity)) {
       writeJsonError(res, 404, SESSION_NOT_FOUND, 'Session not found');
       return;
     }

@@ -1,4 +1,5 @@
 // The one message-level interface every transport implements, in both directions (the SDK's Transport, narrowed).
+import type { Identity } from '../identity/authenticate.js';
 import type { JsonRpcMessage, RequestId } from './jsonrpc.js';
 
 export interface MessageTransport {
@@ -27,9 +28,10 @@ export interface SessionSink {
   readonly busy: boolean;
 }
 
-/** Makes a session for an endpoint (`undefined` = aggregated) that sends to `port`. */
+/** Makes a session for an endpoint (`undefined` = aggregated) that sends to `port`, acting for `identity`. */
 export type SessionFactory = (
   endpoint: string | undefined,
   port: DownstreamPort,
   sessionId: string,
+  identity: Identity,
 ) => SessionSink;

@@ -14,9 +14,10 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
+/** Writes a config file; tests that are not about identity run anonymous unless the YAML has its own `auth:`. */
 export function writeConfig(yaml: string): string {
   const file = join(tempDir(), 'warden.yaml');
-  writeFileSync(file, yaml);
+  writeFileSync(file, /^auth:/m.test(yaml) ? yaml : `${yaml}\nauth: { anonymous: true }\n`);
   return file;
 }
 

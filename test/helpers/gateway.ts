@@ -1,4 +1,5 @@
 // Test helpers: an in-process gateway from YAML text, SDK clients against it, fixture paths.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,10 +29,14 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-/** Starts a gateway in this process on free loopback ports. */
+/**
+ * Starts a gateway in this process on free loopback ports. Tests that are not about identity run anonymous
+ * (`auth.anonymous: true` is added unless the YAML has an `auth:` key of its own).
+ */
 export async function startGateway(yaml: string): Promise<RunningGateway> {
   const dir = tempDir();
   const file = join(dir, 'warden.yaml');
+  if (!/^auth:/m.test(yaml)) yaml = `${yaml}\nauth: { anonymous: true }\n`;
   writeFileSync(file, yaml);
   const config = resolveConfig(parseConfig(yaml, file));
   config.listen = { host: '127.0.0.1', port: 0 };
@@ -39,6 +44,23 @@ export async function startGateway(yaml: string): Promise<RunningGateway> {
   const gateway = await createGateway(config, { log: createLogger(process.env.WARDEN_TEST_LOG ?? 'silent') });
   const { mcpUrl, adminUrl } = await gateway.listen();
   return { gateway, mcpUrl, adminUrl, close: () => gateway.close(1000) };
+}
+
+/** Starts the probe fixture over Streamable HTTP and resolves with its URL. */
+export function startHttpProbe(port = 0): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', PROBE, '--port', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      err += chunk;
+      const m = /listening (\S+)/.exec(err);
+      if (m) resolve({ url: m[1]!, child });
+    });
+    child.once('exit', () => reject(new Error(`probe exited: ${err}`)));
+  });
 }
 
 export async function connect(

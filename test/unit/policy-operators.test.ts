@@ -424,7 +424,9 @@ describe('compileLinearRegex', () => {
     if (!('regex' in compiled)) throw new Error(compiled.error);
     const started = performance.now();
     expect(compiled.regex.test(input)).toBe(false);
-    expect(performance.now() - started).toBeLessThan(500);
+    // A backtracking engine would not finish in the lifetime of the machine (2^50000 paths for the first), so a
+    // generous bound proves linearity without failing on a loaded CI machine (measured: ~5 ms idle, ~1 s at load 20).
+    expect(performance.now() - started).toBeLessThan(10_000);
   });
 });
 
