@@ -55,7 +55,10 @@ export function startTracing(config: TracingConfig, version: string): Tracing {
 
 /** Starts the span of one agent request. */
 export function startRequestSpan(tracer: Tracer, method: string): Span {
-  return tracer.startSpan(`mcp ${method}`, { kind: SpanKind.SERVER, attributes: { 'mcp.method.name': method } });
+  return tracer.startSpan(`mcp ${method}`, {
+    kind: SpanKind.SERVER,
+    attributes: { 'mcp.method.name': method },
+  });
 }
 
 /** Ends a request span with the audit record's facts: what was decided and how the upstream answered. */
