@@ -170,10 +170,13 @@ export class RedisCounterStore implements CounterStore {
   private readonly prefix: string;
   private readonly newId: () => string;
   private readonly where: string;
+  private readonly commandTimeoutMs: number;
+  private connecting: Promise<void> | undefined;
 
-  private constructor(redis: Redis, where: string, opts: RedisCounterStoreOptions) {
+  private constructor(redis: Redis, where: string, commandTimeoutMs: number, opts: RedisCounterStoreOptions) {
     this.redis = redis as ScriptedRedis;
     this.where = where;
+    this.commandTimeoutMs = commandTimeoutMs;
     this.prefix = opts.prefix ?? 'warden:';
     this.newId = opts.newId ?? randomUUID;
     this.redis.defineCommand('wardenReserve', { lua: RESERVE_LUA });
@@ -218,19 +221,9 @@ export class RedisCounterStore implements CounterStore {
     redis.on('ready', () => {
       reported = false;
     });
-    const store = new RedisCounterStore(redis, where, opts);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, connectTimeoutMs);
-      function done() {
-        clearTimeout(timer);
-        redis.off('ready', done);
-        redis.off('error', done);
-        resolve();
-      }
-      redis.once('ready', done);
-      redis.once('error', done);
-      redis.connect().catch(() => {});
-    });
+    const store = new RedisCounterStore(redis, where, commandTimeoutMs, opts);
+    redis.connect().catch(() => {});
+    await settled(redis, connectTimeoutMs);
     return store;
   }
 
@@ -327,6 +320,16 @@ export class RedisCounterStore implements CounterStore {
 
   private async run<T>(what: string, call: () => Promise<T>): Promise<T> {
     try {
+      // A connection attempt under way may finish in time; one that already failed is not waited for (the
+      // client refuses commands at once while it waits to reconnect).
+      const { status } = this.redis;
+      if (status === 'connecting' || status === 'connect') {
+        // One shared wait, so that a burst of calls adds one listener rather than one each.
+        this.connecting ??= settled(this.redis, this.commandTimeoutMs).finally(() => {
+          this.connecting = undefined;
+        });
+        await this.connecting;
+      }
       return await call();
     } catch (err) {
       throw new WardenError(
@@ -346,4 +349,22 @@ export class RedisCounterStore implements CounterStore {
       `unexpected reply from Redis at ${this.where}: ${String(reply)}`,
     );
   }
+}
+
+/** Resolves once the client is ready, has failed to connect, or `ms` have passed: whichever comes first. */
+function settled(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      redis.off('error', done);
+      redis.off('close', done);
+      resolve();
+    }
+    redis.once('ready', done);
+    redis.once('error', done);
+    redis.once('close', done);
+  });
 }
