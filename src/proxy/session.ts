@@ -149,10 +149,56 @@ export class ProxySession implements SessionView {
       return;
     }
     const params = request.params ?? {};
+    const done = this.beginInitializing();
+    const ok = await this.startLinks(params);
+    // Requests pipelined behind initialize wait on `initializing`: release them only once the outcome is set.
+    queueMicrotask(done);
+    if (ok === undefined) return;
+    if (ok.length === 0) {
+      const reasons = [...this.links.values()].map(
+        (l) => `${l.id}: ${l.lastError?.message ?? 'unknown error'}`,
+      );
+      this.reply(request.id, wire.unavailable(`No upstream server could be started (${reasons.join('; ')})`));
+      return;
+    }
+    this.initialized = true;
+    this.reply(request.id, {
+      result:
+        this.server === undefined
+          ? this.aggregateInit(ok, params)
+          : (ok[0]!.result as Record<string, unknown>),
+    });
+  }
+
+  restore(params: Record<string, unknown>): void {
+    if (this.initializing) return;
+    const done = this.beginInitializing();
+    void this.startLinks(params).then((ok) => {
+      queueMicrotask(done);
+      if (ok === undefined || ok.length === 0) {
+        this.log.error('session taken over from another replica, but no upstream could be started');
+        return;
+      }
+      this.initialized = true;
+      // The agent sent notifications/initialized to the replica that opened the session; the new links hear it here.
+      for (const link of this.links.values()) link.confirmInitialized();
+      this.log.info('session taken over from another replica');
+    });
+  }
+
+  /** Marks the session as initializing; the returned function ends that (requests waiting on it then run). */
+  private beginInitializing(): () => void {
     let done!: () => void;
     this.initializing = new Promise((r) => {
       done = r;
     });
+    return done;
+  }
+
+  /** Creates and starts the session's upstream links; undefined when the session closed meanwhile. */
+  private async startLinks(
+    params: Record<string, unknown>,
+  ): Promise<Array<{ id: string; result: InitializeResult }> | undefined> {
     const specs =
       this.server === undefined
         ? this.opts.upstreams
@@ -170,8 +216,7 @@ export class ProxySession implements SessionView {
       );
     }
     const started = await Promise.allSettled([...this.links.values()].map((l) => l.start(params)));
-    done();
-    if (this.closed) return;
+    if (this.closed) return undefined;
     const ok: Array<{ id: string; result: InitializeResult }> = [];
     started.forEach((s, i) => {
       const link = [...this.links.values()][i]!;
@@ -179,20 +224,7 @@ export class ProxySession implements SessionView {
       else
         this.log.error({ upstream: link.id, err: (s.reason as Error).message }, 'upstream failed to start');
     });
-    if (ok.length === 0) {
-      const reasons = [...this.links.values()].map(
-        (l) => `${l.id}: ${l.lastError?.message ?? 'unknown error'}`,
-      );
-      this.reply(request.id, wire.unavailable(`No upstream server could be started (${reasons.join('; ')})`));
-      return;
-    }
-    this.initialized = true;
-    this.reply(request.id, {
-      result:
-        this.server === undefined
-          ? this.aggregateInit(ok, params)
-          : (ok[0]!.result as Record<string, unknown>),
-    });
+    return ok;
   }
 
   /** The aggregated endpoint's own initialize result: the union of the upstreams' capabilities. */

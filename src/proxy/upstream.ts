@@ -130,6 +130,8 @@ export class UpstreamLink {
 
   /** Forwards the agent's `notifications/initialized` (and remembers it for restarts). */
   confirmInitialized(): void {
+    // Once: a session taken over from another replica confirms itself, then may hear the agent's own notification.
+    if (this.clientInitialized) return;
     this.clientInitialized = true;
     if (this.state === 'ready') void this.write({ jsonrpc: '2.0', method: 'notifications/initialized' });
   }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { AuthResult, Identity } from '../identity/authenticate.js';
+import type { SessionDirectory } from '../state/sessions.js';
 import {
   checkMessage,
   errorResponse,
@@ -44,6 +45,8 @@ export interface HttpEndpointOptions {
   allowedOrigin: (origin: string) => boolean;
   /** Resolves the Authorization header of every request; a failure is answered 401. */
   authenticate: (authorization: string | undefined) => Promise<AuthResult>;
+  /** Shared with other replicas (Redis): a session opened elsewhere is taken over instead of "not found". */
+  directory?: SessionDirectory | undefined;
 }
 
 /** A grant's id, or '' for anonymous: what a session is bound to. */
@@ -159,6 +162,8 @@ class StreamableSession implements DownstreamPort {
   readonly streams = new Map<RequestId, PostStream>();
   initId: RequestId | undefined;
   closed = false;
+  /** When the shared directory last heard of this session (ms). */
+  touchedAt = 0;
 
   constructor(
     readonly id: string,
@@ -431,18 +436,18 @@ export class HttpEndpoint {
     return { messages: list as JsonRpcMessage[], batch };
   }
 
-  private findSession(
+  private async findSession(
     req: IncomingMessage,
     res: ServerResponse,
     endpoint: string | undefined,
     identity: Identity,
-  ) {
+  ): Promise<StreamableSession | undefined> {
     const sid = req.headers['mcp-session-id'];
     if (typeof sid !== 'string' || sid === '') {
       writeJsonError(res, 400, SERVER_ERROR, 'Bad Request: Mcp-Session-Id header is required');
       return undefined;
     }
-    const session = this.sessions.get(sid);
+    const session = this.sessions.get(sid) ?? (await this.takeOver(sid, endpoint, identity));
     // A session belongs to the endpoint and the grant that opened it: another endpoint's or another grant's use of
     // its id is answered as for a made-up id, so a stolen session id is worth nothing without its own token.
     if (!session || session.endpoint !== endpoint || session.owner !== ownerOf(identity)) {
@@ -460,6 +465,52 @@ export class HttpEndpoint {
       return undefined;
     }
     return session;
+  }
+
+  /**
+   * A session this replica does not hold, looked up in the shared directory: when another replica opened it for the
+   * same endpoint and identity, this one re-establishes the upstream side (same initialize params) and carries on.
+   */
+  private async takeOver(
+    sid: string,
+    endpoint: string | undefined,
+    identity: Identity,
+  ): Promise<StreamableSession | undefined> {
+    const dir = this.opts.directory;
+    if (dir === undefined || this.draining) return undefined;
+    let record: Awaited<ReturnType<SessionDirectory['load']>>;
+    try {
+      record = await dir.load(sid);
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, 'session directory unavailable');
+      return undefined;
+    }
+    if (record === undefined || record.endpoint !== (endpoint ?? null) || record.owner !== ownerOf(identity))
+      return undefined;
+    // Two requests of the same session may race here: the first one to finish the lookup creates it.
+    const raced = this.sessions.get(sid);
+    if (raced !== undefined) return raced;
+    if (this.sessionCount >= this.opts.maxSessions) return undefined;
+    const taken = new StreamableSession(sid, endpoint, ownerOf(identity), this.opts.log, () => {
+      this.sessions.delete(sid);
+      void taken.sink.close();
+    });
+    taken.sink = this.opts.createSession(endpoint, taken, sid, identity);
+    this.sessions.set(sid, taken);
+    taken.sink.restore(record.initialize);
+    return taken;
+  }
+
+  /** Keeps an active session's directory record alive (at most once per quarter of the idle timeout). */
+  private touchDirectory(session: StreamableSession): void {
+    const dir = this.opts.directory;
+    if (dir === undefined) return;
+    const now = Date.now();
+    if (now - session.touchedAt < this.opts.sessionIdleMs / 4) return;
+    session.touchedAt = now;
+    dir.touch(session.id, this.opts.sessionIdleMs).catch((err: Error) => {
+      this.opts.log.warn({ err: err.message }, 'session directory unavailable');
+    });
   }
 
   private async post(
@@ -507,9 +558,23 @@ export class HttpEndpoint {
       created.initId = (init as { id: RequestId }).id;
       this.sessions.set(id, created);
       session = created;
+      if (this.opts.directory !== undefined) {
+        created.touchedAt = Date.now();
+        const params = ((init as { params?: Record<string, unknown> }).params ?? {}) as Record<
+          string,
+          unknown
+        >;
+        await this.opts.directory
+          .save(
+            { id, endpoint: endpoint ?? null, owner: ownerOf(identity), initialize: params },
+            this.opts.sessionIdleMs,
+          )
+          .catch((err: Error) => this.opts.log.warn({ err: err.message }, 'session directory unavailable'));
+      }
     } else {
-      session = this.findSession(req, res, endpoint, identity);
+      session = await this.findSession(req, res, endpoint, identity);
       if (session === undefined) return;
+      this.touchDirectory(session);
     }
     const ids: RequestId[] = [];
     for (const m of messages) if (isRequest(m)) ids.push(m.id);
@@ -527,17 +592,17 @@ export class HttpEndpoint {
     for (const m of messages) session.sink.handle(m);
   }
 
-  private get(
+  private async get(
     req: IncomingMessage,
     res: ServerResponse,
     endpoint: string | undefined,
     identity: Identity,
-  ): void {
+  ): Promise<void> {
     if (!accepts(req, 'text/event-stream')) {
       writeJsonError(res, 406, SERVER_ERROR, 'Not Acceptable: Client must accept text/event-stream');
       return;
     }
-    const session = this.findSession(req, res, endpoint, identity);
+    const session = await this.findSession(req, res, endpoint, identity);
     if (session === undefined) return;
     if (session.standalone !== undefined) {
       writeJsonError(res, 409, SERVER_ERROR, 'Conflict: Only one SSE stream is allowed per session');
@@ -552,9 +617,10 @@ export class HttpEndpoint {
     endpoint: string | undefined,
     identity: Identity,
   ): Promise<void> {
-    const session = this.findSession(req, res, endpoint, identity);
+    const session = await this.findSession(req, res, endpoint, identity);
     if (session === undefined) return;
     this.sessions.delete(session.id);
+    this.opts.directory?.remove(session.id).catch(() => {});
     await session.sink.close();
     res.writeHead(200);
     res.end();

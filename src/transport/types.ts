@@ -23,6 +23,11 @@ export interface DownstreamPort {
 /** What a transport hands an agent's messages to: a session (proxy/session.ts), seen from the transport side. */
 export interface SessionSink {
   handle(message: JsonRpcMessage): void;
+  /**
+   * Takes over a session another replica opened: starts the upstreams with the agent's original initialize params,
+   * without answering anyone (the agent had its answer from the other replica).
+   */
+  restore(initializeParams: Record<string, unknown>): void;
   close(): Promise<void>;
   readonly lastActivity: number;
   readonly busy: boolean;
