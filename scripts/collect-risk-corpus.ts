@@ -1,0 +1,344 @@
+// Builds the labelled risk corpus: starts real MCP servers from a scratch npm project, lists their tools, merges hand labels.
+//
+// Not run in CI and adds no dependency to this repository: the servers live in a scratch directory outside the repo.
+//
+// How to re-run it (Linux, as root for `unshare --net`; the network only needs to reach the npm registry):
+//
+//   1. Install every package of SERVERS below into its own folder of a scratch directory, e.g.
+//        mkdir -p /tmp/corpus-work/pkgs && cd /tmp/corpus-work/pkgs
+//        for p in @modelcontextprotocol/server-github @stripe/mcp ...; do
+//          d=$(echo "$p" | tr '/@' '__'); mkdir -p "$d" && (cd "$d" && echo '{"private":true}' > package.json &&
+//          npm install --no-audit --no-fund --ignore-scripts "$p")
+//        done
+//      (one folder per package, so that one package's dependency conflicts cannot break another's install).
+//   2. node --import tsx scripts/collect-risk-corpus.ts collect /tmp/corpus-work
+//      starts each server over stdio with dummy credentials, calls tools/list (all pages) and writes
+//      /tmp/corpus-work/raw/<server>.json ({server, package, version, tools} or {server, package, error}).
+//   3. node --import tsx scripts/collect-risk-corpus.ts build /tmp/corpus-work
+//      joins the raw definitions with the hand labels in test/fixtures/risk-corpus/labels.tsv
+//      (server, tool, category, risk, note; one line per tool) and writes test/fixtures/risk-corpus/corpus.json.
+//      It refuses to write when a listed tool has no label, so new tools are never labelled by the classifier.
+//
+// The servers that do not start (they need real credentials or a service at start-up) are written to
+// raw/<server>.json with their error, and `build` prints them so docs/risk.md can name them.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CATEGORIES } from '../src/policy/types.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const FIXTURES = join(ROOT, 'test/fixtures/risk-corpus');
+const RISKS = ['low', 'medium', 'high', 'critical'];
+
+interface ServerSpec {
+  /** Short id used in the corpus. */
+  id: string;
+  package: string;
+  /** Which bin of the package to run when it has several. */
+  bin?: string;
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+// Dummy credentials: enough for most servers to get past their start-up checks; none reach a real account.
+const DUMMY = 'dummy-token-for-tools-list';
+const SERVERS: ServerSpec[] = [
+  { id: 'everything', package: '@modelcontextprotocol/server-everything', args: ['stdio'] },
+  { id: 'filesystem', package: '@modelcontextprotocol/server-filesystem', args: [tmpdir()] },
+  { id: 'memory', package: '@modelcontextprotocol/server-memory' },
+  { id: 'sequential-thinking', package: '@modelcontextprotocol/server-sequential-thinking' },
+  { id: 'github', package: '@modelcontextprotocol/server-github', env: { GITHUB_PERSONAL_ACCESS_TOKEN: DUMMY } },
+  {
+    id: 'gitlab',
+    package: '@modelcontextprotocol/server-gitlab',
+    env: { GITLAB_PERSONAL_ACCESS_TOKEN: DUMMY, GITLAB_API_URL: 'http://127.0.0.1:9/api/v4' },
+  },
+  {
+    id: 'slack',
+    package: '@modelcontextprotocol/server-slack',
+    env: { SLACK_BOT_TOKEN: 'xoxb-dummy', SLACK_TEAM_ID: 'T000000' },
+  },
+  {
+    id: 'postgres',
+    package: '@modelcontextprotocol/server-postgres',
+    args: ['postgresql://dummy:dummy@127.0.0.1:9/dummy'],
+  },
+  { id: 'puppeteer', package: '@modelcontextprotocol/server-puppeteer' },
+  { id: 'brave-search', package: '@modelcontextprotocol/server-brave-search', env: { BRAVE_API_KEY: DUMMY } },
+  { id: 'google-maps', package: '@modelcontextprotocol/server-google-maps', env: { GOOGLE_MAPS_API_KEY: DUMMY } },
+  { id: 'redis', package: '@modelcontextprotocol/server-redis', args: ['redis://127.0.0.1:9'] },
+  { id: 'gdrive', package: '@modelcontextprotocol/server-gdrive' },
+  { id: 'everart', package: '@modelcontextprotocol/server-everart', env: { EVERART_API_KEY: DUMMY } },
+  {
+    id: 'aws-kb-retrieval',
+    package: '@modelcontextprotocol/server-aws-kb-retrieval',
+    env: { AWS_ACCESS_KEY_ID: 'AKIADUMMY', AWS_SECRET_ACCESS_KEY: DUMMY, AWS_REGION: 'us-east-1' },
+  },
+  { id: 'playwright', package: '@playwright/mcp' },
+  { id: 'chrome-devtools', package: 'chrome-devtools-mcp' },
+  { id: 'stripe', package: '@stripe/mcp', args: ['--tools=all', `--api-key=sk_test_${DUMMY}`] },
+  {
+    id: 'notion',
+    package: '@notionhq/notion-mcp-server',
+    env: { NOTION_TOKEN: `ntn_${DUMMY}`, OPENAPI_MCP_HEADERS: '{}' },
+  },
+  {
+    id: 'supabase',
+    package: '@supabase/mcp-server-supabase',
+    args: [`--access-token=sbp_${DUMMY}`],
+    env: { SUPABASE_ACCESS_TOKEN: `sbp_${DUMMY}` },
+  },
+  { id: 'sentry', package: '@sentry/mcp-server', args: [`--access-token=${DUMMY}`] },
+  {
+    id: 'gitlab-zereight',
+    package: '@zereight/mcp-gitlab',
+    env: { GITLAB_PERSONAL_ACCESS_TOKEN: DUMMY, GITLAB_API_URL: 'http://127.0.0.1:9/api/v4' },
+  },
+  {
+    id: 'mongodb',
+    package: 'mongodb-mcp-server',
+    env: { MDB_MCP_CONNECTION_STRING: 'mongodb://127.0.0.1:9/dummy' },
+  },
+  {
+    id: 'mysql',
+    package: '@benborla29/mcp-server-mysql',
+    env: {
+      MYSQL_HOST: '127.0.0.1',
+      MYSQL_PORT: '9',
+      MYSQL_USER: 'dummy',
+      MYSQL_PASS: 'dummy',
+      MYSQL_DB: 'dummy',
+      ALLOW_INSERT_OPERATION: 'true',
+      ALLOW_UPDATE_OPERATION: 'true',
+      ALLOW_DELETE_OPERATION: 'true',
+    },
+  },
+  { id: 'circleci', package: '@circleci/mcp-server-circleci', env: { CIRCLECI_TOKEN: DUMMY } },
+  { id: 'azure-devops', package: '@azure-devops/mcp', args: ['dummy-org'] },
+  { id: 'launchdarkly', package: '@launchdarkly/mcp-server', args: ['start', '--api-key', DUMMY] },
+  { id: 'hubspot', package: '@hubspot/mcp-server', env: { PRIVATE_APP_ACCESS_TOKEN: DUMMY } },
+  { id: 'firecrawl', package: 'firecrawl-mcp', env: { FIRECRAWL_API_KEY: `fc-${DUMMY}` } },
+  { id: 'tavily', package: 'tavily-mcp', env: { TAVILY_API_KEY: `tvly-${DUMMY}` } },
+  { id: 'exa', package: 'exa-mcp-server', env: { EXA_API_KEY: DUMMY } },
+  {
+    id: 'datadog',
+    package: '@winor30/mcp-server-datadog',
+    env: { DATADOG_API_KEY: DUMMY, DATADOG_APP_KEY: DUMMY, DATADOG_SITE: 'datadoghq.com' },
+  },
+  {
+    id: 'slack-korotovsky',
+    package: 'slack-mcp-server',
+    args: ['--transport', 'stdio'],
+    env: { SLACK_MCP_XOXP_TOKEN: 'xoxp-dummy', SLACK_MCP_ADD_MESSAGE_TOOL: 'true' },
+  },
+  { id: 'google-calendar', package: '@cocal/google-calendar-mcp' },
+  { id: 'desktop-commander', package: '@wonderwhy-er/desktop-commander' },
+  { id: 'kubernetes', package: 'mcp-server-kubernetes' },
+  { id: 'heroku', package: '@heroku/mcp-server', env: { HEROKU_API_KEY: DUMMY } },
+  { id: 'paddle', package: '@paddle/paddle-mcp', args: ['--api-key', DUMMY, '--environment', 'sandbox'] },
+  { id: 'twilio', package: '@twilio-alpha/mcp', args: ['ACdummy/SKdummy:dummy'] },
+  { id: 'gmail-shinzo', package: '@shinzolabs/gmail-mcp' },
+  { id: 'gmail-gongrzhe', package: '@gongrzhe/server-gmail-autoauth-mcp' },
+  { id: 'resend', package: 'resend-mcp', env: { RESEND_API_KEY: `re_${DUMMY}` } },
+  { id: 'linear', package: '@tacticlaunch/mcp-linear', env: { LINEAR_API_TOKEN: `lin_api_${DUMMY}` } },
+  {
+    id: 'jira',
+    package: '@aashari/mcp-server-atlassian-jira',
+    env: { ATLASSIAN_SITE_NAME: 'dummy', ATLASSIAN_USER_EMAIL: 'a@example.com', ATLASSIAN_API_TOKEN: DUMMY },
+  },
+  { id: 'dbhub', package: '@bytebase/dbhub', args: ['--transport', 'stdio', '--demo'] },
+  { id: 'neon', package: '@neondatabase/mcp-server-neon', args: ['start', `napi_${DUMMY}`] },
+  {
+    id: 'elasticsearch',
+    package: '@elastic/mcp-server-elasticsearch',
+    env: { ES_URL: 'http://127.0.0.1:9', ES_API_KEY: DUMMY },
+  },
+  { id: 'shortcut', package: '@shortcut/mcp', env: { SHORTCUT_API_TOKEN: DUMMY } },
+  { id: 'monday', package: '@mondaydotcomorg/monday-api-mcp', args: ['-t', DUMMY] },
+  { id: 'playwright-executeautomation', package: '@executeautomation/playwright-mcp-server' },
+  { id: 'code-runner', package: 'mcp-server-code-runner' },
+  { id: 'digitalocean', package: '@digitalocean/mcp', env: { DIGITALOCEAN_API_TOKEN: DUMMY } },
+  { id: 'netlify', package: '@netlify/mcp' },
+  { id: 'cloudflare', package: '@cloudflare/mcp-server-cloudflare', args: ['run', 'dummy-account'] },
+  {
+    id: 'upstash',
+    package: '@upstash/mcp-server',
+    args: ['run', 'a@example.com', DUMMY],
+  },
+  { id: 'pinecone', package: '@pinecone-database/mcp', env: { PINECONE_API_KEY: DUMMY } },
+];
+
+function packageDir(scratch: string, pkg: string): string {
+  const scratchDir = join(scratch, 'pkgs', pkg.replace(/[/@]/g, '_'), 'node_modules', pkg);
+  // The reference servers this repository already tests with come from its own node_modules.
+  const repoDir = join(ROOT, 'node_modules', pkg);
+  return existsSync(join(scratchDir, 'package.json')) || !existsSync(join(repoDir, 'package.json'))
+    ? scratchDir
+    : repoDir;
+}
+
+function binOf(scratch: string, spec: ServerSpec): { script: string; version: string } {
+  const dir = packageDir(scratch, spec.package);
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    version: string;
+    bin?: string | Record<string, string>;
+  };
+  const bin = manifest.bin;
+  if (bin === undefined) throw new Error(`${spec.package} has no bin`);
+  const rel = typeof bin === 'string' ? bin : (bin[spec.bin ?? ''] ?? Object.values(bin)[0]);
+  if (rel === undefined) throw new Error(`${spec.package} has an empty bin`);
+  return { script: join(dir, rel), version: manifest.version };
+}
+
+async function listTools(scratch: string, spec: ServerSpec): Promise<unknown> {
+  const { script, version } = binOf(scratch, spec);
+  const cwd = join(scratch, 'cwd');
+  mkdirSync(cwd, { recursive: true });
+  // Each server runs in a network namespace of its own that has only a loopback interface, so that no server
+  // can reach its SaaS API (or anything else) with the dummy credentials: tools/list must work offline.
+  const transport = new StdioClientTransport({
+    command: 'unshare',
+    args: [
+      '--net',
+      '--',
+      'sh',
+      '-c',
+      'ip link set lo up && exec "$0" "$@"',
+      process.execPath,
+      script,
+      ...(spec.args ?? []),
+    ],
+    // A fresh HOME so no server finds a real credential file of whoever runs this.
+    env: { PATH: process.env.PATH ?? '', HOME: cwd, ...(spec.env ?? {}) },
+    cwd,
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const client = new Client({ name: 'warden-corpus', version: '0.0.0' });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out; stderr: ${stderr.slice(-400)}`)), 90_000);
+  });
+  try {
+    await Promise.race([client.connect(transport, { timeout: 85_000 }), timeout]);
+    const tools: unknown[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await Promise.race([client.listTools(cursor ? { cursor } : {}, { timeout: 85_000 }), timeout]);
+      tools.push(...page.tools);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return { server: spec.id, package: spec.package, version, tools };
+  } catch (err) {
+    return {
+      server: spec.id,
+      package: spec.package,
+      version,
+      error: `${(err as Error).message}`.slice(0, 300),
+      stderr: stderr.slice(-600),
+    };
+  } finally {
+    clearTimeout(timer);
+    await client.close().catch(() => {});
+  }
+}
+
+async function collect(scratch: string, only: string[]): Promise<void> {
+  const rawDir = join(scratch, 'raw');
+  mkdirSync(rawDir, { recursive: true });
+  const queue = SERVERS.filter((s) => only.length === 0 || only.includes(s.id));
+  const worker = async () => {
+    for (let spec = queue.shift(); spec; spec = queue.shift()) {
+      let result: unknown;
+      try {
+        result = await listTools(scratch, spec);
+      } catch (err) {
+        result = { server: spec.id, package: spec.package, error: (err as Error).message };
+      }
+      writeFileSync(join(rawDir, `${spec.id}.json`), `${JSON.stringify(result, null, 2)}\n`);
+      const r = result as { tools?: unknown[]; error?: string };
+      process.stderr.write(`${spec.id}: ${r.tools ? `${r.tools.length} tools` : `FAILED ${r.error}`}\n`);
+    }
+  };
+  // Few at a time: a slow start under load must not look like a server that does not start.
+  await Promise.all(Array.from({ length: 3 }, worker));
+}
+
+interface Raw {
+  server: string;
+  package: string;
+  version?: string;
+  tools?: Array<{ name: string }>;
+  error?: string;
+}
+
+function build(scratch: string): void {
+  const rawDir = join(scratch, 'raw');
+  const labels = new Map<string, { category: string; risk: string; note?: string }>();
+  const labelLines = readFileSync(join(FIXTURES, 'labels.tsv'), 'utf8').split('\n');
+  for (const [i, line] of labelLines.entries()) {
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    const [server, tool, category, risk, note] = line.split('\t');
+    if (!server || !tool || !category || !risk) throw new Error(`labels.tsv:${i + 1}: expected 4+ columns`);
+    if (!(CATEGORIES as readonly string[]).includes(category) || !RISKS.includes(risk)) {
+      throw new Error(`labels.tsv:${i + 1}: bad category or risk "${category}" "${risk}"`);
+    }
+    labels.set(`${server}/${tool}`, { category, risk, ...(note ? { note } : {}) });
+  }
+  const corpus: unknown[] = [];
+  const missing: string[] = [];
+  const failed: string[] = [];
+  const used = new Set<string>();
+  const included = new Set(
+    [...labels.keys()].map((k) => k.slice(0, k.indexOf('/'))), // a server is in the corpus when it has labels
+  );
+  for (const file of readdirSync(rawDir).sort()) {
+    const raw = JSON.parse(readFileSync(join(rawDir, file), 'utf8')) as Raw;
+    if (!raw.tools) {
+      failed.push(`${raw.server} (${raw.package}): ${raw.error}`);
+      continue;
+    }
+    if (!included.has(raw.server)) continue;
+    for (const tool of raw.tools) {
+      const key = `${raw.server}/${tool.name}`;
+      const label = labels.get(key);
+      if (!label) {
+        missing.push(key);
+        continue;
+      }
+      used.add(key);
+      const { note, ...rest } = label;
+      corpus.push({
+        server: raw.server,
+        package: raw.package,
+        version: raw.version,
+        tool,
+        label: rest,
+        ...(note ? { note } : {}),
+      });
+    }
+  }
+  const unused = [...labels.keys()].filter((k) => !used.has(k));
+  if (missing.length > 0 || unused.length > 0) {
+    throw new Error(
+      `labels and definitions differ:\n  unlabelled: ${missing.join(', ')}\n  no such tool: ${unused.join(', ')}`,
+    );
+  }
+  writeFileSync(join(FIXTURES, 'corpus.json'), `${JSON.stringify(corpus, null, 1)}\n`);
+  process.stderr.write(`wrote ${corpus.length} tools\nservers that did not start:\n  ${failed.join('\n  ')}\n`);
+}
+
+const [command, scratchArg, ...only] = process.argv.slice(2);
+if ((command !== 'collect' && command !== 'build') || !scratchArg || !existsSync(scratchArg)) {
+  process.stderr.write('usage: collect-risk-corpus.ts collect|build <scratch dir> [server ids...]\n');
+  process.exit(2);
+}
+const scratch = resolve(scratchArg);
+if (command === 'collect') await collect(scratch, only);
+else build(scratch);

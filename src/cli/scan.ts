@@ -1,0 +1,129 @@
+// `warden scan --from-file <tools.json>`: classifies the tools of a tools/list result, as a table or JSON (SPEC §11).
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ConfigError, type Problem } from '../errors.js';
+import { classify } from '../risk/classify.js';
+import type { Classification, ToolDefinition } from '../risk/types.js';
+import { EXIT_OK, fail } from './common.js';
+
+export interface ScanEntry extends Classification {
+  name: string;
+}
+
+export function registerScanCommands(program: Command): void {
+  program
+    .command('scan')
+    .description('classify the risk of tools (category, risk, signals with evidence)')
+    .option('--from-file <file>', 'a JSON file: an array of MCP Tool objects, or a tools/list result {"tools": [...]}')
+    .option('--json', 'machine output: a JSON array, one entry per tool, in input order')
+    .action((opts: { fromFile?: string; json?: boolean }) => scanCommand(opts));
+}
+
+export function scanCommand(opts: { fromFile?: string; json?: boolean }): void {
+  try {
+    if (opts.fromFile === undefined) {
+      throw new ConfigError([
+        { file: '(command line)', path: '--from-file', message: 'give the tools to scan: --from-file <tools.json>' },
+      ]);
+    }
+    const tools = readTools(opts.fromFile);
+    const entries = tools.map((tool): ScanEntry => {
+      const c = classify(tool);
+      // The exact shape and key order of SPEC §11.
+      return {
+        name: tool.name,
+        category: c.category,
+        risk: c.risk,
+        signals: c.signals.map((s) => ({ kind: s.kind, evidence: s.evidence })),
+        confidence: c.confidence,
+        rationale: c.rationale,
+      };
+    });
+    if (opts.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+    else process.stdout.write(table(entries));
+    process.exit(EXIT_OK);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+/** Reads an array of Tool objects or a `{"tools": [...]}` result; every problem is listed with its path. */
+export function readTools(file: string): ToolDefinition[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ file, path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? err}` }]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError([{ file, path: '', message: `not JSON: ${(err as Error).message}` }]);
+  }
+  let list: unknown = value;
+  let base = '';
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    list = (value as { tools?: unknown }).tools;
+    base = 'tools';
+  }
+  if (!Array.isArray(list)) {
+    throw new ConfigError([
+      { file, path: base, message: 'expected an array of MCP Tool objects or a tools/list result {"tools": [...]}' },
+    ]);
+  }
+  const problems: Problem[] = [];
+  list.forEach((t, i) => {
+    const path = `${base}[${i}]`;
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) {
+      problems.push({ file, path, message: 'expected a Tool object' });
+      return;
+    }
+    const tool = t as Record<string, unknown>;
+    if (typeof tool.name !== 'string' || tool.name === '') {
+      problems.push({ file, path: `${path}.name`, message: 'expected the tool name, a non-empty string' });
+    }
+    if (tool.description !== undefined && typeof tool.description !== 'string') {
+      problems.push({ file, path: `${path}.description`, message: 'expected a string' });
+    }
+    for (const key of ['inputSchema', 'annotations'] as const) {
+      const v = tool[key];
+      if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) {
+        problems.push({ file, path: `${path}.${key}`, message: 'expected an object' });
+      }
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return list as ToolDefinition[];
+}
+
+const useColour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+const paint = (code: string) => (s: string) => (useColour ? `\u001b[${code}m${s}\u001b[0m` : s);
+const RISK_PAINT: Record<string, (s: string) => string> = {
+  low: paint('32'),
+  medium: paint('33'),
+  high: paint('31'),
+  critical: paint('1;37;41'),
+};
+const dim = paint('2');
+
+function table(entries: ScanEntry[]): string {
+  const nameWidth = Math.min(40, Math.max(4, ...entries.map((e) => e.name.length)));
+  const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+  const lines = [`${pad('TOOL', nameWidth)}  ${pad('CATEGORY', 13)}  ${pad('RISK', 8)}  SIGNALS`];
+  for (const e of entries) {
+    const name = e.name.length > nameWidth ? `${e.name.slice(0, nameWidth - 1)}…` : e.name;
+    const badge = (RISK_PAINT[e.risk] ?? ((s: string) => s))(pad(e.risk, 8));
+    const signals = [...new Set(e.signals.map((s) => s.kind))].join(', ');
+    lines.push(`${pad(name, nameWidth)}  ${pad(e.category, 13)}  ${badge}  ${signals}`);
+    lines.push(dim(`${' '.repeat(nameWidth)}  ${e.rationale}`));
+  }
+  const counts = new Map<string, number>();
+  for (const e of entries) counts.set(e.risk, (counts.get(e.risk) ?? 0) + 1);
+  const summary = ['critical', 'high', 'medium', 'low']
+    .filter((r) => counts.has(r))
+    .map((r) => `${counts.get(r)} ${r}`)
+    .join(', ');
+  lines.push('', `${entries.length} tool${entries.length === 1 ? '' : 's'}${summary ? `: ${summary}` : ''}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,526 @@
+// classify(): the offline, deterministic risk classification of one MCP tool definition (SPEC §7).
+//
+// It reads the definition the way a careful reviewer does: the verb of the tool's name first (what it does), the
+// object it acts on (what it touches), the worst value of any mode parameter (rule 1), then the description for what
+// the name leaves open, and last the server's annotations, which may only raise the result.
+import type { Category } from '../policy/types.js';
+import { findPoisoning } from './poisoning.js';
+import {
+  BULK_SENSITIVE,
+  CATEGORY_PRIORITY,
+  CODE_PARAMETERS,
+  HARMLESS_ITEMS,
+  KEY_QUALIFIERS,
+  LOG_QUALIFIERS,
+  MESSAGE_OBJECTS,
+  MODE_PARAMETERS,
+  MONEY_OBJECTS,
+  type Operation,
+  PAID_RESOURCES,
+  PATH_PARAMETERS,
+  PERMISSION_OBJECTS,
+  PERSONAL_RECORDS,
+  PII_WORDS,
+  PRIVATE_COMMUNICATION,
+  SECRET_OBJECTS,
+  SELF_SCOPED,
+  SMALL_ITEMS,
+  VERBS,
+} from './signals.js';
+import { baseForms, leadSentence, type Parameter, parameters, quote, words } from './text.js';
+import { type Classification, type Risk, riskRank, type Signal, type ToolDefinition } from './types.js';
+
+/** One reading of what the tool can do; the classification is the most dangerous reading. */
+interface Reading {
+  category: Category;
+  risk: Risk;
+  /** Why, for the rationale. */
+  why: string;
+}
+
+interface Context {
+  tool: ToolDefinition;
+  nameWords: string[];
+  description: string;
+  lead: string;
+  leadWords: string[];
+  params: Parameter[];
+  paramNames: Set<string>;
+  signals: Signal[];
+}
+
+const DESTINATION_PARAMETERS = /^(key|destination|dest|target_?path|remote_?path|upload_?path|object_?key)$/i;
+
+const HTTP_METHODS: Record<string, Operation> = {
+  get: 'read',
+  head: 'read',
+  options: 'read',
+  post: 'write',
+  put: 'write',
+  patch: 'write',
+  delete: 'delete',
+};
+
+/** Verbs weak enough to also be nouns in a name (`get_workflow_run`, `list_logs`): only the first verb counts. */
+const STRONG_SECONDARY = new Set(['delete', 'remove', 'destroy', 'drop', 'purge', 'erase', 'wipe', 'truncate']);
+
+/** Description phrases that make the reading certain whatever the name says. */
+const IRREVERSIBLE = /\b(permanent(ly)?|irreversibl[ey]|cannot be (undone|recovered|reversed)|can ?not be undone)\b/i;
+const READ_ONLY_QUERY =
+  /\b(read-?only|select (statements?|queries) only|only (select|read)|no (writes|modifications)|does not (modify|write))\b/i;
+const QUERY_LANGUAGE =
+  /\b(sql|select\b|cypher|sparql|graphql|es\|ql|esql|promql|logql|kql|mql|query dsl|aggregation pipeline|jql|cql|soql|hogql|query language)\b/i;
+const CODE_WORDS =
+  /\b(javascript|js code|python|shell|bash|terminal|command(s)?|script|code|sql|expression|function body)\b/i;
+const OPEN_WORLD_WORDS =
+  /\b(web|internet|website|url|http|online|api|saas|cloud|github|gitlab|slack|stripe|notion|google|microsoft|azure|aws|jira|linear|hubspot|sentry|twilio|gmail|discord|twitter|x\.com|search engine)\b/i;
+const BULK_WORDS = /\b(bulk|batch|mass|all recipients|every (user|member|subscriber))\b/i;
+
+export function classify(tool: ToolDefinition): Classification {
+  const description = typeof tool.description === 'string' ? tool.description : '';
+  const lead = leadSentence(description);
+  const params = parameters(tool);
+  const ctx: Context = {
+    tool,
+    nameWords: words(tool.name),
+    description,
+    lead,
+    leadWords: words(lead),
+    params,
+    paramNames: new Set(params.map((p) => p.name.toLowerCase())),
+    signals: [],
+  };
+
+  const readings: Reading[] = [];
+  let confidence = 0.9;
+  const nameOps = operationsOfName(ctx.nameWords);
+  const titleOps =
+    nameOps.length === 0 ? operationsOfName(words(String(tool.title ?? tool.annotations?.title ?? ''))) : [];
+  let ops = nameOps.length > 0 ? nameOps : titleOps;
+  let objectWords = ctx.nameWords;
+  if (ops.length === 0) {
+    // The name is a noun (`sequentialthinking`, `pdf`): the description's opening verb says what it does.
+    ops = operationsOfLead(ctx.leadWords);
+    objectWords = [...ctx.nameWords, ...ctx.leadWords.slice(0, 12)];
+    confidence = ops.length > 0 ? 0.7 : 0.4;
+  }
+  for (const op of ops) {
+    // `drop` onto a page element is a drag-and-drop, not a DROP TABLE.
+    const dragDrop = op.verb === 'drop' && /\b(onto|drag(ged)?)\b/i.test(ctx.lead);
+    readings.push(interpret(dragDrop ? 'write' : op.op, dragDrop ? 'upload' : op.verb, objectWords, ctx, 'name'));
+  }
+  for (const op of modeOperations(ctx)) {
+    readings.push(interpret(op.op, op.verb, [...ctx.nameWords, ...words(op.value)], ctx, `mode ${op.path}`));
+  }
+  readings.push(...flagReadings(ctx));
+  readings.push(...codeReadings(ctx, ops));
+  if (readings.length === 0) {
+    readings.push({ category: 'other', risk: 'low', why: 'no verb in the name or the description' });
+    confidence = 0.3;
+  }
+
+  let worst = pickWorst(readings);
+  worst = applyDescription(worst, ctx);
+  // The server's hints decide only where the definition's own words did not: servers set them wholesale (one
+  // browser server marks navigation destructive), and they may raise what the words left open, never lower it.
+  if (confidence < 0.9) worst = applyAnnotations(worst, ctx);
+  addSignals(worst, ctx);
+  const poisoning = findPoisoning(tool);
+  ctx.signals.push(...poisoning);
+
+  return {
+    category: worst.category,
+    risk: worst.risk,
+    signals: dedupe(ctx.signals),
+    confidence: Math.round(confidence * 100) / 100,
+    rationale: `${worst.category}/${worst.risk}: ${worst.why}${poisoning.length > 0 ? '; definition shows tool poisoning' : ''}`,
+  };
+}
+
+interface Op {
+  op: Operation;
+  verb: string;
+}
+
+function operationsOfName(nameWords: string[]): Op[] {
+  const ops: Op[] = [];
+  let first = true;
+  for (const w of nameWords) {
+    const op = VERBS[w];
+    if (op === undefined) continue;
+    // The first verb is what the tool does; later ones are usually nouns (`get_workflow_run`), except
+    // deletes, and verbs joined by `or`/`and` (`create_or_update_file`).
+    if (first || STRONG_SECONDARY.has(w)) ops.push({ op, verb: w });
+    first = false;
+  }
+  for (let i = 1; i + 1 < nameWords.length; i++) {
+    const joined = nameWords[i + 1]!;
+    if ((nameWords[i] === 'or' || nameWords[i] === 'and') && VERBS[joined] !== undefined) {
+      ops.push({ op: VERBS[joined]!, verb: joined });
+    }
+  }
+  return ops;
+}
+
+/** Words that open a description without saying what the tool does ("Use this tool to ..."). */
+const LEAD_FILLER = new Set([
+  'use',
+  'this',
+  'tool',
+  'to',
+  'a',
+  'an',
+  'the',
+  'allows',
+  'allow',
+  'you',
+  'lets',
+  'let',
+  'can',
+  'will',
+  'and',
+  'or',
+  'quickly',
+  'easily',
+  'for',
+  'when',
+  'helps',
+  'help',
+  'used',
+  'is',
+]);
+const LEAD_READ = new Set(['return', 'provide', 'display', 'give', 'obtain', 'access']);
+
+function operationsOfLead(leadWords: string[]): Op[] {
+  for (const w of leadWords.slice(0, 10)) {
+    for (const form of baseForms(w)) {
+      if (LEAD_READ.has(form)) return [{ op: 'read', verb: form }];
+      const op = VERBS[form];
+      if (op !== undefined && form !== 'help') return [{ op, verb: form }];
+    }
+    if (!LEAD_FILLER.has(w) && w.length > 2 && !w.endsWith('s')) {
+      // A first content word that is no verb we know ("A tool for ...", "Sequential thinking ...").
+    }
+  }
+  return [];
+}
+
+function modeOperations(ctx: Context): Array<Op & { value: string; path: string }> {
+  const out: Array<Op & { value: string; path: string }> = [];
+  for (const p of ctx.params) {
+    if (!MODE_PARAMETERS.has(p.name.toLowerCase()) || p.enumValues.length === 0) continue;
+    for (const value of p.enumValues) {
+      const vw = words(value);
+      const http = vw.length === 1 && p.name.toLowerCase() === 'method' ? HTTP_METHODS[vw[0]!] : undefined;
+      if (http !== undefined) {
+        out.push({ op: http, verb: value, value, path: p.path });
+        continue;
+      }
+      const ops = operationsOfName(vw);
+      for (const op of ops) out.push({ ...op, value, path: p.path });
+    }
+  }
+  return out;
+}
+
+/** A boolean that turns an ordinary write into an overwrite (`force` on a push, `overwrite` on an upload). */
+function flagReadings(ctx: Context): Reading[] {
+  const out: Reading[] = [];
+  for (const p of ctx.params) {
+    const n = p.name.toLowerCase();
+    if (p.type !== 'boolean') continue;
+    if (n === 'force' && ctx.nameWords.some((w) => w === 'push' || w === 'merge')) {
+      out.push({ category: 'destructive', risk: 'critical', why: `\`${p.path}\` force-pushes over history` });
+    } else if (n === 'overwrite' || n === 'force_overwrite') {
+      out.push({ category: 'destructive', risk: 'high', why: `\`${p.path}\` overwrites existing data` });
+    }
+  }
+  return out;
+}
+
+/** A parameter that carries code to run makes the tool execute, whatever its name says. */
+function codeReadings(ctx: Context, ops: Op[]): Reading[] {
+  const executes = ops.some((o) => o.op === 'execute' || o.op === 'query');
+  const out: Reading[] = [];
+  for (const p of ctx.params) {
+    const n = p.name.toLowerCase();
+    if (!CODE_PARAMETERS.has(n) || p.type === 'boolean' || p.enumValues.length > 0) continue;
+    const text = `${p.description} ${ctx.lead}`;
+    if (n === 'query' || n === 'pipeline') {
+      if (!QUERY_LANGUAGE.test(`${text} ${ctx.tool.name}`)) continue;
+      if (/\bsql\b/i.test(`${text} ${ctx.tool.name}`) && !READ_ONLY_QUERY.test(ctx.description)) {
+        const unrestricted = /\b(any|arbitrary|insert|update|delete|ddl|dml|write)\b/i.test(ctx.description);
+        if (unrestricted || ops.some((o) => o.op === 'execute')) {
+          out.push({ category: 'execute', risk: 'critical', why: `\`${p.path}\` takes unrestricted SQL` });
+          continue;
+        }
+      }
+      out.push({ category: 'execute', risk: 'high', why: `\`${p.path}\` takes a query in a query language` });
+      continue;
+    }
+    if (n === 'source' || n === 'function') {
+      if (!executes) continue;
+    }
+    if (!executes && !CODE_WORDS.test(text)) continue;
+    if (n === 'sql' || n === 'statement') {
+      const readOnly = READ_ONLY_QUERY.test(ctx.description);
+      out.push({
+        category: 'execute',
+        risk: readOnly ? 'high' : 'critical',
+        why: `\`${p.path}\` takes ${readOnly ? 'a read-only' : 'unrestricted'} SQL statement`,
+      });
+      continue;
+    }
+    out.push({ category: 'execute', risk: 'critical', why: `\`${p.path}\` takes code or a command to run` });
+  }
+  return out;
+}
+
+function has(set: Set<string>, ws: string[]): string | undefined {
+  return ws.find((w) => set.has(w));
+}
+
+function secretObject(ws: string[]): string | undefined {
+  const direct = has(SECRET_OBJECTS, ws);
+  if (direct) return direct;
+  for (let i = 1; i < ws.length; i++) {
+    if ((ws[i] === 'key' || ws[i] === 'keys') && KEY_QUALIFIERS.has(ws[i - 1]!)) return `${ws[i - 1]} ${ws[i]}`;
+  }
+  return undefined;
+}
+
+function permissionObject(ws: string[]): string | undefined {
+  const direct = has(PERMISSION_OBJECTS, ws);
+  if (direct) return direct;
+  for (let i = 1; i < ws.length; i++) {
+    if ((ws[i] === 'policy' || ws[i] === 'policies') && ['iam', 'access', 'bucket', 'security'].includes(ws[i - 1]!))
+      return `${ws[i - 1]} ${ws[i]}`;
+  }
+  return undefined;
+}
+
+/** What one operation on one object means (SPEC §7 and its hard-case rules). */
+function interpret(op: Operation, verb: string, objectWords: string[], ctx: Context, where: string): Reading {
+  const objects = objectWords.filter((w) => w !== verb);
+  const secret = secretObject(objects);
+  const permission = permissionObject(objects);
+  const money = has(MONEY_OBJECTS, objects);
+  const at = `\`${verb}\` (${where})`;
+  switch (op) {
+    case 'read':
+    case 'navigate':
+    case 'query': {
+      if (secret) return { category: 'credential', risk: 'high', why: `${at} reads ${secret}` };
+      if (op === 'navigate') return { category: 'read', risk: 'low', why: `${at} navigates` };
+      const bulk = has(BULK_SENSITIVE, objects);
+      if (bulk) return { category: 'read', risk: 'high', why: `${at} reads ${bulk} data` };
+      if (has(LOG_QUALIFIERS, objects)) {
+        return { category: 'read', risk: 'medium', why: `${at} reads logs` };
+      }
+      const priv = has(PRIVATE_COMMUNICATION, objects);
+      if (priv) return { category: 'read', risk: 'high', why: `${at} reads private communications (${priv})` };
+      const personal = has(PERSONAL_RECORDS, objects);
+      if (personal) return { category: 'read', risk: 'medium', why: `${at} reads personal or financial records (${personal})` };
+      return { category: 'read', risk: 'low', why: `${at} only reads` };
+    }
+    case 'trivial':
+      return { category: 'write', risk: 'low', why: `${at} is a trivial self-scoped change` };
+    case 'write':
+    case 'overwrite':
+    case 'provision':
+    case 'deploy': {
+      if (secret || permission) {
+        return { category: 'credential', risk: 'critical', why: `${at} changes ${secret ?? permission}` };
+      }
+      if (money) {
+        const draft = ['invoice', 'invoices', 'quote', 'quotes', 'link', 'price', 'prices'].some((w) =>
+          objects.includes(w),
+        );
+        if (draft && verb !== 'pay') {
+          return { category: 'financial', risk: 'medium', why: `${at} drafts a ${money} (charges nothing yet)` };
+        }
+        return { category: 'financial', risk: 'critical', why: `${at} moves money (${money})` };
+      }
+      if (op === 'overwrite') {
+        return { category: 'destructive', risk: 'high', why: `${at} can silently overwrite existing data` };
+      }
+      if (verb === 'upload') {
+        // Upload to a path (a destination that may exist): rule 3. Upload of local files elsewhere: data leaves.
+        if (ctx.params.some((p) => DESTINATION_PARAMETERS.test(p.name))) {
+          return { category: 'destructive', risk: 'high', why: `${at} uploads to a path it may overwrite` };
+        }
+        if (ctx.params.some((p) => PATH_PARAMETERS.test(p.name) || /^paths?$/i.test(p.name))) {
+          return { category: 'write', risk: 'high', why: `${at} sends local files away` };
+        }
+      }
+      if (op === 'deploy') return { category: 'write', risk: 'high', why: `${at} deploys` };
+      const paid = has(PAID_RESOURCES, objects);
+      if (op === 'provision' || (paid && ['create', 'add', 'new'].includes(verb))) {
+        return { category: 'write', risk: 'high', why: `${at} provisions paid infrastructure (${paid ?? verb})` };
+      }
+      if (['create', 'add', 'new', 'post'].includes(verb)) {
+        const msg = has(MESSAGE_OBJECTS, objects);
+        if (msg && !objects.includes('draft') && !objects.includes('drafts')) {
+          return { category: 'communication', risk: 'high', why: `${at} sends a ${msg} to other people` };
+        }
+      }
+      if (has(SELF_SCOPED, objects) || (['close', 'resize', 'clear'].includes(verb) && has(HARMLESS_ITEMS, objects))) {
+        return { category: 'write', risk: 'low', why: `${at} is a trivial self-scoped change` };
+      }
+      if (BULK_WORDS.test(objects.join(' '))) {
+        return { category: 'write', risk: 'high', why: `${at} writes in bulk` };
+      }
+      return { category: 'write', risk: 'medium', why: `${at} creates or modifies data` };
+    }
+    case 'delete':
+    case 'cancel': {
+      if (secret || permission) {
+        return { category: 'credential', risk: 'critical', why: `${at} removes ${secret ?? permission}` };
+      }
+      if (money && !['invoice', 'invoices'].some((w) => objects.includes(w) && verb === 'delete')) {
+        return { category: 'financial', risk: 'critical', why: `${at} cancels a ${money}` };
+      }
+      const harmless = has(HARMLESS_ITEMS, objects);
+      if (harmless || objects.includes('scheduled')) {
+        return { category: 'destructive', risk: 'medium', why: `${at} removes a harmless ${harmless ?? 'item'}` };
+      }
+      const small = has(SMALL_ITEMS, objects);
+      if (small) return { category: 'destructive', risk: 'high', why: `${at} removes a small or recoverable ${small}` };
+      if (op === 'cancel' && !['terminate', 'destroy'].includes(verb)) {
+        return { category: 'destructive', risk: 'high', why: `${at} cancels or stops work in progress` };
+      }
+      return { category: 'destructive', risk: 'critical', why: `${at} destroys data` };
+    }
+    case 'execute': {
+      if (objects.some((w) => ['query', 'sql', 'queries'].includes(w))) {
+        const readOnly = READ_ONLY_QUERY.test(ctx.description);
+        return {
+          category: 'execute',
+          risk: readOnly ? 'high' : 'critical',
+          why: `${at} runs ${readOnly ? 'a read-only' : 'an unrestricted'} query`,
+        };
+      }
+      const code = ctx.params.find((p) => CODE_PARAMETERS.has(p.name.toLowerCase()) && p.type !== 'boolean');
+      if (code || CODE_WORDS.test(ctx.lead)) {
+        return { category: 'execute', risk: 'critical', why: `${at} runs code or commands` };
+      }
+      return { category: 'execute', risk: 'high', why: `${at} runs a predefined job` };
+    }
+    case 'trigger':
+      return { category: 'execute', risk: 'high', why: `${at} triggers a predefined run` };
+    case 'send': {
+      if (objects.some((w) => ['comment', 'comments', 'review', 'note', 'notes'].includes(w))) {
+        return { category: 'write', risk: 'medium', why: `${at} comments (a write, rule 6)` };
+      }
+      return { category: 'communication', risk: 'high', why: `${at} sends to other people` };
+    }
+    case 'pay':
+      if (['finalize', 'finalise'].includes(verb) && !money) {
+        return { category: 'write', risk: 'medium', why: `${at} finalises` };
+      }
+      return { category: 'financial', risk: 'critical', why: `${at} moves money` };
+    case 'grant':
+      if (verb === 'invite' && !permission && objects.some((w) => ['channel', 'conversation'].includes(w))) {
+        return { category: 'write', risk: 'medium', why: `${at} adds someone to a conversation` };
+      }
+      return { category: 'credential', risk: 'critical', why: `${at} changes access` };
+  }
+}
+
+function pickWorst(readings: Reading[]): Reading {
+  let worst = readings[0]!;
+  for (const r of readings.slice(1)) {
+    const d = riskRank(r.risk) - riskRank(worst.risk);
+    if (d > 0 || (d === 0 && CATEGORY_PRIORITY[r.category] > CATEGORY_PRIORITY[worst.category])) worst = r;
+  }
+  return worst;
+}
+
+/** What the description makes certain: an irreversible destruction is critical whatever the object. */
+function applyDescription(r: Reading, ctx: Context): Reading {
+  if (r.category === 'destructive' && r.risk !== 'critical' && IRREVERSIBLE.test(ctx.lead)) {
+    return { ...r, risk: 'critical', why: `${r.why}; the description says it is irreversible` };
+  }
+  return r;
+}
+
+/** Annotations come from the untrusted server: they may raise the risk, never lower it (SPEC §7). */
+function applyAnnotations(r: Reading, ctx: Context): Reading {
+  const a = ctx.tool.annotations;
+  if (!a) return r;
+  if (a.destructiveHint === true && a.readOnlyHint !== true && (r.category === 'read' || r.category === 'other')) {
+    return { category: 'destructive', risk: 'high', why: `${r.why}; raised: the server marks it destructive` };
+  }
+  if (a.readOnlyHint === false && r.category === 'read' && a.destructiveHint !== false) {
+    // Explicitly not read-only and not said to be harmless: at least an ordinary write.
+    return { category: 'write', risk: 'medium', why: `${r.why}; raised: the server says it is not read-only` };
+  }
+  if (a.readOnlyHint === false && (r.category === 'read' || r.category === 'other')) {
+    return { category: 'write', risk: riskRank(r.risk) > riskRank('medium') ? r.risk : 'medium', why: `${r.why}; raised: the server says it is not read-only` };
+  }
+  return r;
+}
+
+function addSignals(r: Reading, ctx: Context): void {
+  const s = ctx.signals;
+  const name = ctx.tool.name;
+  const a = ctx.tool.annotations;
+  const allWords = [...ctx.nameWords, ...ctx.params.map((p) => p.name.toLowerCase())];
+  const secretParam = ctx.params.find((p) =>
+    /^(token|api_?key|apikey|password|secret|client_?secret|access_?token|private_?key|credentials?)$/i.test(p.name),
+  );
+  const secretName = secretObject(ctx.nameWords) ?? permissionObject(ctx.nameWords);
+  if (secretName || r.category === 'credential') {
+    s.push({ kind: 'handles_credentials', evidence: `name \`${name}\` (${secretName ?? 'credential operation'})` });
+  } else if (secretParam) {
+    s.push({ kind: 'handles_credentials', evidence: `parameter \`${secretParam.path}\`` });
+  }
+  if (a?.openWorldHint === true) s.push({ kind: 'open_world', evidence: 'annotation openWorldHint: true' });
+  else {
+    const url = ctx.params.find((p) => /^(url|urls|uri|href|link|endpoint)$/i.test(p.name) || p.format === 'uri');
+    const m = OPEN_WORLD_WORDS.exec(ctx.lead);
+    if (url) s.push({ kind: 'open_world', evidence: `parameter \`${url.path}\` takes a URL` });
+    else if (m) s.push({ kind: 'open_world', evidence: `description mentions ${quote(m[0], 40)}` });
+  }
+  if (r.category === 'execute' && r.risk === 'critical') {
+    const code = ctx.params.find((p) => CODE_PARAMETERS.has(p.name.toLowerCase()));
+    s.push({ kind: 'arbitrary_code', evidence: code ? `parameter \`${code.path}\`` : quote(ctx.lead) });
+  } else if (r.category === 'write' && r.risk === 'high' && /\b(deploy|release)\b/i.test(name)) {
+    const code = ctx.params.find((p) => /^(files?|code|source|content|script)$/i.test(p.name));
+    if (code) s.push({ kind: 'arbitrary_code', evidence: `deploys \`${code.path}\`` });
+  }
+  const pathParam = ctx.params.find((p) => PATH_PARAMETERS.test(p.name));
+  const fileWord = ctx.nameWords.find((w) => ['file', 'files', 'directory', 'directories', 'folder', 'dir'].includes(w));
+  if (pathParam && (fileWord || /\b(file|director(y|ies)|folder|path)\b/i.test(ctx.lead))) {
+    s.push({ kind: 'file_system', evidence: `parameter \`${pathParam.path}\`` });
+  } else if (fileWord && !OPEN_WORLD_WORDS.test(ctx.lead)) {
+    s.push({ kind: 'file_system', evidence: `name \`${name}\`` });
+  }
+  const bulkName = ctx.nameWords.find((w) => ['bulk', 'batch', 'broadcast', 'mass'].includes(w));
+  if (bulkName) s.push({ kind: 'bulk_operation', evidence: `name \`${name}\`` });
+  else if (BULK_WORDS.test(ctx.lead)) s.push({ kind: 'bulk_operation', evidence: quote(BULK_WORDS.exec(ctx.lead)![0]) });
+  const piiObject = ctx.nameWords.find((w) =>
+    ['user', 'users', 'contact', 'contacts', 'customer', 'customers', 'person', 'people', 'profile', 'employee', 'employees', 'attendees', 'member', 'members', 'payroll', 'email', 'emails', 'phone'].includes(w),
+  );
+  const piiText = PII_WORDS.exec(ctx.lead) ?? PII_WORDS.exec(ctx.params.map((p) => p.name.replace(/_/g, ' ')).join(' '));
+  if (piiObject) s.push({ kind: 'pii', evidence: `name \`${name}\` (${piiObject})` });
+  else if (piiText) s.push({ kind: 'pii', evidence: quote(piiText[0], 40) });
+  const irreversible = IRREVERSIBLE.exec(ctx.description);
+  if (irreversible) s.push({ kind: 'irreversible', evidence: quote(irreversible[0], 40) });
+  else if ((r.category === 'destructive' || r.category === 'financial') && r.risk === 'critical') {
+    s.push({ kind: 'irreversible', evidence: r.why });
+  } else if (a?.destructiveHint === true && a.readOnlyHint !== true) {
+    s.push({ kind: 'irreversible', evidence: 'annotation destructiveHint: true' });
+  }
+  void allWords;
+}
+
+function dedupe(signals: Signal[]): Signal[] {
+  const seen = new Set<string>();
+  return signals.filter((s) => {
+    const key = `${s.kind}\u0000${s.evidence}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

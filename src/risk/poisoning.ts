@@ -1,0 +1,173 @@
+// Tool poisoning and shadowing: instructions aimed at the model hidden in a definition, and tools that claim others'.
+//
+// The patterns target what an attack needs (to address the model over the user's head, to hide, to reach secrets or
+// other tools' data) rather than ordinary usage notes: real servers write "You must provide a path" and "IMPORTANT:
+// use absolute paths" all the time, and a poisoning check that cries wolf on them would be switched off.
+import { parameters, quote, words } from './text.js';
+import type { Signal, ToolDefinition } from './types.js';
+
+interface Pattern {
+  what: string;
+  re: RegExp;
+}
+
+const ADDRESSES_MODEL: Pattern[] = [
+  {
+    what: 'tells the model to ignore its instructions',
+    re: /\b(ignore|disregard|forget|override) (all |any )?(the )?(previous|prior|above|earlier|other|system|user'?s?) (instructions|prompts?|rules|messages)\b/i,
+  },
+  {
+    what: 'tells the model to keep something from the user',
+    re: /\b(do not|don'?t|never|without) (tell(ing)?|inform(ing)?|mention(ing)?|reveal(ing)?|notify(ing)?|show(ing)?|alert(ing)?|let(ting)?) (this |it |that )?(to )?(the )?user\b/i,
+  },
+  {
+    what: 'hides its behaviour from the user',
+    re: /\b(the user (must|should) not (know|see|be told)|(secretly|silently|covertly|quietly) (send|read|forward|include|pass|copy|exfiltrate)|this (could|might|may) (even )?upset the user)\b/i,
+  },
+  {
+    what: 'wraps instructions in a tag meant for the model',
+    re: /<\s*(important|system|instructions?|secret|hidden|admin|assistant|ai|model)\s*>/i,
+  },
+  {
+    what: 'speaks as the system prompt',
+    re: /(\[\s*(system|inst)\s*\]|^\s*system\s*:|\bnew (system )?instructions?\s*:|\byou are now\b|\bact as (an? )?(unrestricted|jailbroken))/im,
+  },
+  {
+    what: 'says the tool will not work unless the model does something else first',
+    re: /\b(otherwise|or else) (the |this )?tool (will not|won'?t|cannot|can ?not) (work|function)\b/i,
+  },
+];
+
+const SECRET_REQUESTS: Pattern[] = [
+  {
+    what: 'asks for a secret file',
+    re: /(~\/\.ssh|id_rsa|id_ed25519|\.aws\/credentials|\.env\b|mcp\.json|claude_desktop_config|\.cursor\/|\.npmrc|\.netrc|\.git-credentials|\/etc\/passwd|\/etc\/shadow|kubeconfig|\.kube\/config)/i,
+  },
+  {
+    what: 'asks the model to pass secrets as an argument',
+    re: /\b(pass|send|include|provide|put|add|append|copy)\b[^.]{0,60}\b(api[ _-]?keys?|tokens?|passwords?|private keys?|secrets?|credentials?|ssh keys?|session cookies?|conversation history|system prompt|previous messages)\b[^.]{0,40}\b(as|in|into|to) (the |a |an )?[`'"]?[a-z_]+[`'"]? ?(parameter|argument|field|param)\b/i,
+  },
+  {
+    what: 'asks for the contents of other tools or the conversation',
+    re: /\b(read|collect|gather|include|send|forward)\b[^.]{0,40}\b(all|every|the)\b[^.]{0,20}\b(other tools?'?s?|conversation|chat history|system prompt|previous (tool )?(results|outputs|messages))\b/i,
+  },
+];
+
+const CROSS_SERVER: Pattern[] = [
+  {
+    what: 'gives orders about other tools or servers',
+    re: /\b(when|whenever|if|before|after) (the user |you )?(call|use|invoke|run)s?(ing)? (any )?(other|another|the [a-z_-]+ (server|mcp))('?s)? (tools?|servers?|mcp)\b[^.]{0,80}\b(must|always|instead|also|first)\b/i,
+  },
+  {
+    what: 'redirects where other tools send data',
+    re: /\b(all|every|any) (e-?mails?|messages?|payments?|transfers?|requests?) (must|should|will) (be )?(sent|forwarded|redirected|routed|bcc'?d|cc'?d) to\b/i,
+  },
+  {
+    what: 'claims to replace another tool',
+    re: /\b(instead of|do not use|never use|don'?t use) (the )?[`'"]?[a-z0-9]+(_[a-z0-9]+)+[`'"]? (tool )?(from|of|on) (the |another |other )?[a-z0-9_-]+ (server|mcp)\b/i,
+  },
+];
+
+// Zero-width, bidirectional controls, the tag block and other characters that render as nothing.
+const INVISIBLE = /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\u00AD\u180E]|[\u{E0000}-\u{E007F}]/u;
+const HTML_COMMENT = /<!--[\s\S]*?-->/;
+// Text pushed out of view after a long run of blank lines or spaces.
+const PUSHED_AWAY = /(\n\s*){12,}\S|[ \t]{80,}\S/;
+
+/** Every text of a definition the model reads: the description, the title, and each parameter's name and description. */
+function texts(tool: ToolDefinition): Array<{ where: string; text: string }> {
+  const out: Array<{ where: string; text: string }> = [];
+  if (typeof tool.description === 'string') out.push({ where: 'description', text: tool.description });
+  if (typeof tool.title === 'string') out.push({ where: 'title', text: tool.title });
+  for (const p of parameters(tool)) {
+    if (p.description) out.push({ where: `parameter \`${p.path}\``, text: p.description });
+    if (INVISIBLE.test(p.name)) out.push({ where: `parameter name \`${p.path}\``, text: p.name });
+  }
+  return out;
+}
+
+/** The `tool_poisoning` findings of one definition, each with the text that raised it. */
+export function findPoisoning(tool: ToolDefinition): Signal[] {
+  const out: Signal[] = [];
+  if (INVISIBLE.test(tool.name)) out.push({ kind: 'tool_poisoning', evidence: 'invisible characters in the name' });
+  for (const { where, text } of texts(tool)) {
+    const invisible = INVISIBLE.exec(text);
+    if (invisible) {
+      const code = invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+      out.push({ kind: 'tool_poisoning', evidence: `${where} hides text: invisible character U+${code}` });
+    }
+    const comment = HTML_COMMENT.exec(text);
+    if (comment) out.push({ kind: 'tool_poisoning', evidence: `${where} hides text in an HTML comment ${quote(comment[0], 60)}` });
+    if (PUSHED_AWAY.test(text)) out.push({ kind: 'tool_poisoning', evidence: `${where} pushes text out of view with blank space` });
+    for (const group of [ADDRESSES_MODEL, SECRET_REQUESTS, CROSS_SERVER]) {
+      for (const { what, re } of group) {
+        const m = re.exec(text);
+        if (m) out.push({ kind: 'tool_poisoning', evidence: `${where} ${what}: ${quote(m[0], 70)}` });
+      }
+    }
+  }
+  return out;
+}
+
+export interface ServerTools {
+  server: string;
+  tools: readonly ToolDefinition[];
+}
+
+export interface ShadowingFinding {
+  server: string;
+  tool: string;
+  signal: Signal;
+}
+
+/**
+ * Shadowing across servers: two servers offering a tool of the same name (the model cannot tell which it calls), and
+ * a description that names another server's tool (a claim about, or instructions for, a tool it does not own).
+ */
+export function findShadowing(servers: readonly ServerTools[]): ShadowingFinding[] {
+  const out: ShadowingFinding[] = [];
+  const owners = new Map<string, string[]>();
+  for (const { server, tools } of servers) {
+    for (const t of tools) {
+      const list = owners.get(t.name) ?? [];
+      if (!list.includes(server)) list.push(server);
+      owners.set(t.name, list);
+    }
+  }
+  for (const { server, tools } of servers) {
+    for (const t of tools) {
+      const others = (owners.get(t.name) ?? []).filter((s) => s !== server);
+      if (others.length > 0) {
+        out.push({
+          server,
+          tool: t.name,
+          signal: { kind: 'shadowing', evidence: `the name \`${t.name}\` is also a tool of ${others.join(', ')}` },
+        });
+      }
+      const text = [t.description ?? '', ...parameters(t).map((p) => p.description)].join('\n');
+      for (const [otherName, otherServers] of owners) {
+        if (otherName === t.name || otherServers.includes(server) || !distinctive(otherName)) continue;
+        if (!mentions(text, otherName)) continue;
+        out.push({
+          server,
+          tool: t.name,
+          signal: {
+            kind: 'shadowing',
+            evidence: `the description names \`${otherName}\`, a tool of ${otherServers.join(', ')}`,
+          },
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** A name specific enough that mentioning it means the tool (`send_email`), not an ordinary word (`search`). */
+function distinctive(name: string): boolean {
+  return words(name).length >= 2 && name.length >= 6;
+}
+
+function mentions(text: string, name: string): boolean {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^A-Za-z0-9_-])${escaped}($|[^A-Za-z0-9_-])`).test(text);
+}

@@ -1,0 +1,105 @@
+// Reading a tool definition as words: names split into tokens, the lead sentence, the parameters of the input schema.
+import type { ToolDefinition } from './types.js';
+
+/** Splits `createPullRequest`, `create_pull_request`, `git-push`, `browser.navigate` into lower-case words. */
+export function words(text: string): string[] {
+  return text
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 0);
+}
+
+/**
+ * The verb forms a description uses ("Creates", "deleting", "Retrieved") brought back to the table's base form.
+ * Crude on purpose: the tables hold base forms, and a form that does not reduce is simply not found.
+ */
+export function baseForms(word: string): string[] {
+  const out = [word];
+  if (word.endsWith('ies')) out.push(`${word.slice(0, -3)}y`);
+  if (word.endsWith('es')) out.push(word.slice(0, -2));
+  if (word.endsWith('s') && !word.endsWith('ss')) out.push(word.slice(0, -1));
+  if (word.endsWith('ing')) out.push(word.slice(0, -3), `${word.slice(0, -3)}e`);
+  if (word.endsWith('ed')) out.push(word.slice(0, -2), word.slice(0, -1));
+  return out;
+}
+
+/** The first sentence of a description: what the tool says it does, before usage notes that name other verbs. */
+export function leadSentence(description: string): string {
+  const text = description.trim();
+  // Markdown headings and blank-line separated notes come after the lead.
+  const firstBlock = text.split(/\n\s*\n/)[0] ?? '';
+  const match = /^(.{8,}?[.!?])(\s|$)/s.exec(firstBlock);
+  const lead = match?.[1] ?? firstBlock;
+  return lead.slice(0, 300);
+}
+
+export interface Parameter {
+  /** Dotted path inside the arguments. */
+  path: string;
+  /** The last segment of the path. */
+  name: string;
+  type: string | undefined;
+  enumValues: string[];
+  description: string;
+  format: string | undefined;
+  defaultValue: unknown;
+}
+
+/** The parameters of the input schema, nested objects one level deep (enough for `options.mode`-style modes). */
+export function parameters(tool: ToolDefinition): Parameter[] {
+  const out: Parameter[] = [];
+  const visit = (schema: unknown, prefix: string, depth: number) => {
+    if (typeof schema !== 'object' || schema === null) return;
+    const props = (schema as { properties?: unknown }).properties;
+    if (typeof props !== 'object' || props === null) return;
+    for (const [name, raw] of Object.entries(props as Record<string, unknown>)) {
+      if (typeof raw !== 'object' || raw === null) continue;
+      const p = raw as Record<string, unknown>;
+      const path = prefix ? `${prefix}.${name}` : name;
+      const enumValues = collectEnum(p);
+      out.push({
+        path,
+        name,
+        type: typeof p.type === 'string' ? p.type : undefined,
+        enumValues,
+        description: typeof p.description === 'string' ? p.description : '',
+        format: typeof p.format === 'string' ? p.format : undefined,
+        defaultValue: p.default,
+      });
+      if (depth < 2) visit(p, path, depth + 1);
+      if (depth < 2 && typeof p.items === 'object') visit(p.items, `${path}[]`, depth + 1);
+    }
+  };
+  visit(tool.inputSchema, '', 0);
+  return out;
+}
+
+function collectEnum(p: Record<string, unknown>): string[] {
+  const values: string[] = [];
+  const add = (v: unknown) => {
+    if (typeof v === 'string') values.push(v);
+  };
+  if (Array.isArray(p.enum)) p.enum.forEach(add);
+  if (p.const !== undefined) add(p.const);
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const alts = p[key];
+    if (!Array.isArray(alts)) continue;
+    for (const alt of alts) {
+      if (typeof alt !== 'object' || alt === null) continue;
+      const a = alt as Record<string, unknown>;
+      if (Array.isArray(a.enum)) a.enum.forEach(add);
+      if (a.const !== undefined) add(a.const);
+    }
+  }
+  const items = p.items as Record<string, unknown> | undefined;
+  if (typeof items === 'object' && items !== null && Array.isArray(items.enum)) items.enum.forEach(add);
+  return values;
+}
+
+/** Quotes a piece of the definition for evidence, short enough to read in a table. */
+export function quote(text: string, max = 80): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `"${flat.slice(0, max - 1)}…"` : `"${flat}"`;
+}
