@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { parseConfigText, zodProblems } from '../config/parse.js';
-import { loadPolicyFile } from '../config/policy-file.js';
+import { loadPolicyFile, parsePolicyText } from '../config/policy-file.js';
 import { ConfigError, WardenError } from '../errors.js';
 import { decideLayers, explain } from '../policy/decide.js';
-import { CATEGORIES, type CompiledPolicy, type Decision } from '../policy/types.js';
+import { CATEGORIES, type CompiledPolicy, type Decision, type GrantFacts } from '../policy/types.js';
+import { openGrantStore } from '../store/open.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail, loadGatewayConfig } from './common.js';
 
 function print(line = ''): void {
@@ -66,7 +67,32 @@ function decisionJson(d: Decision): Record<string, unknown> {
   };
 }
 
-export function explainCommand(opts: {
+/** The grant `--grant` names, as policies see it, and its own policy (a last layer). */
+async function grantFor(
+  configFile: string,
+  label: string,
+): Promise<{ facts: GrantFacts; policy: CompiledPolicy | undefined }> {
+  const config = loadGatewayConfig({ config: configFile });
+  const store = await openGrantStore(config.storage, { baseDir: dirname(config.file) });
+  try {
+    const g = await store.find(label);
+    if (g === undefined || g.role !== undefined || g.revokedAt !== undefined)
+      throw new WardenError('CONFIG_INVALID', `no live grant labelled "${label}"`, {
+        hint: 'warden grants list shows them',
+      });
+    let policy: CompiledPolicy | undefined;
+    if (g.policy !== undefined) {
+      const compiled = parsePolicyText(g.policy.text, g.policy.source);
+      if (!compiled.policy) throw new ConfigError(compiled.problems);
+      policy = compiled.policy;
+    }
+    return { facts: { id: g.id, label: g.label, groups: g.groups }, policy };
+  } finally {
+    await store.close();
+  }
+}
+
+export async function explainCommand(opts: {
   config: string;
   server: string;
   tool: string;
@@ -76,11 +102,7 @@ export function explainCommand(opts: {
   json?: boolean;
 }): void {
   try {
-    if (opts.grant !== undefined) {
-      throw new WardenError('CONFIG_INVALID', 'grants are not available in this version of warden', {
-        hint: 'leave out --grant',
-      });
-    }
+    const grant = opts.grant === undefined ? undefined : await grantFor(opts.config, opts.grant);
     const config = loadGatewayConfig({ config: opts.config });
     if (!config.upstreams.some((u) => u.id === opts.server)) {
       throw new WardenError('CONFIG_INVALID', `no server "${opts.server}" in ${opts.config}`);
@@ -89,13 +111,20 @@ export function explainCommand(opts: {
     if (config.policies.global) layers.push(config.policies.global.policy);
     const own = config.policies.servers.get(opts.server);
     if (own) layers.push(own.policy);
+    if (grant?.policy) layers.push(grant.policy);
     const category = opts.category as (typeof CATEGORIES)[number] | undefined;
     if (category !== undefined && !CATEGORIES.includes(category)) {
       throw new ConfigError([
         { file: '(command line)', path: '--category', message: `one of ${CATEGORIES.join(', ')}` },
       ]);
     }
-    const call = { server: opts.server, tool: opts.tool, args: parseArgs(opts.args), category };
+    const call = {
+      server: opts.server,
+      tool: opts.tool,
+      args: parseArgs(opts.args),
+      category,
+      grant: grant?.facts,
+    };
     const steps = layers.map((p) => ({ policy: p.source, shadow: p.shadow, ...explain(p, call) }));
     const decision = decideLayers(layers, call);
     if (opts.json) {

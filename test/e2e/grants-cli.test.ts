@@ -13,6 +13,7 @@ mcpServers:
     command: node
     args: ["--import", "tsx", "${PROBE}"]
     cwd: ${ROOT}
+    policy: { version: "1", default: "allow", tools: { slow: { deny_if: [{ path: grant.label, op: regex, value: "^ci-" }] } } }
   other:
     command: node
     args: ["--import", "tsx", "${PROBE}"]
@@ -63,6 +64,50 @@ describe('warden grants', () => {
     expect(r.stdout).not.toMatch(/wdn_|tokenHash|token_hash/);
     const table = runCli(['grants', 'list', '--config', file]);
     expect(table.stdout).toContain('ci-runner');
+  });
+
+  it('explains a decision for a grant (policy explain --grant)', () => {
+    const asCi = json([
+      'policy',
+      'explain',
+      '--config',
+      file,
+      '--server',
+      'probe',
+      '--tool',
+      'slow',
+      '--grant',
+      'ci-runner',
+      '--json',
+    ]);
+    expect((asCi.decision as Record<string, unknown>).outcome).toBe('deny');
+    expect((asCi.decision as Record<string, unknown>).rule).toBe('/tools/slow/deny_if/0');
+    const anonymous = json([
+      'policy',
+      'explain',
+      '--config',
+      file,
+      '--server',
+      'probe',
+      '--tool',
+      'slow',
+      '--json',
+    ]);
+    expect((anonymous.decision as Record<string, unknown>).outcome).toBe('allow');
+    expect(
+      runCli([
+        'policy',
+        'explain',
+        '--config',
+        file,
+        '--server',
+        'probe',
+        '--tool',
+        'slow',
+        '--grant',
+        'nobody',
+      ]).status,
+    ).toBe(2);
   });
 
   it('writes every lifecycle change to the audit log', () => {
