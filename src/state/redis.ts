@@ -1,8 +1,7 @@
 // The Redis counter store: one Lua script checks and reserves every limit atomically, so replicas never over-admit.
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { WardenError } from '../errors.js';
-import { validateRequest, windowStart } from './memory.js';
+import { nextReservationId, validateRequest, windowStart } from './memory.js';
 import type { CounterStore, LimitRequest, Reservation, ReserveResult } from './types.js';
 
 export interface RedisCounterStoreOptions {
@@ -20,7 +19,7 @@ export interface RedisCounterStoreOptions {
    * outage does not flood the log. Without it, errors only surface as rejected calls.
    */
   onError?: (err: Error) => void;
-  /** Reservation ids; they must be unique across replicas. Default: random UUIDs. */
+  /** Reservation ids; they must be unique across replicas and contain no `:`. Default: random per process + counter. */
   newId?: () => string;
 }
 
@@ -178,7 +177,7 @@ export class RedisCounterStore implements CounterStore {
     this.where = where;
     this.commandTimeoutMs = commandTimeoutMs;
     this.prefix = opts.prefix ?? 'warden:';
-    this.newId = opts.newId ?? randomUUID;
+    this.newId = opts.newId ?? nextReservationId;
     this.redis.defineCommand('wardenReserve', { lua: RESERVE_LUA });
     this.redis.defineCommand('wardenRelease', { lua: RELEASE_LUA });
     this.redis.defineCommand('wardenRead', { lua: READ_LUA });
