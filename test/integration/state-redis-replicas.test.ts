@@ -60,7 +60,7 @@ function startClient(args: string[]): Promise<{ go(): void; result: Promise<{ ad
 
 async function hammer(window: string, max: number, amount: number): Promise<number[]> {
   const prefix = freshPrefix();
-  const args = [redisUrl(), prefix, window, String(max), String(amount), '300', '16', String(T0)];
+  const args = [redisUrl(), prefix, window, String(max), String(amount), '150', '16', String(T0)];
   const clients = await Promise.all([startClient(args), startClient(args), startClient(args)]);
   for (const c of clients) c.go();
   const results = await Promise.all(clients.map((c) => c.result));
