@@ -145,7 +145,16 @@ interface Op {
 function operationsOfName(nameWords: string[]): Op[] {
   const ops: Op[] = [];
   let first = true;
-  for (const w of nameWords) {
+  // `API-post-search`, `api_patch_page`: an HTTP method before the real verb is only the transport.
+  const httpFirst = nameWords.findIndex((w) => VERBS[w] !== undefined);
+  const skip =
+    httpFirst >= 0 &&
+    ['post', 'put', 'patch'].includes(nameWords[httpFirst]!) &&
+    nameWords.slice(httpFirst + 1).some((w) => VERBS[w] !== undefined)
+      ? httpFirst
+      : -1;
+  for (const [i, w] of nameWords.entries()) {
+    if (i === skip) continue;
     const op = VERBS[w];
     if (op === undefined) continue;
     // The first verb is what the tool does; later ones are usually nouns (`get_workflow_run`), except
@@ -228,9 +237,13 @@ function flagReadings(ctx: Context): Reading[] {
   const out: Reading[] = [];
   for (const p of ctx.params) {
     const n = p.name.toLowerCase();
-    if (p.type !== 'boolean') continue;
+    // Only the tool's own flags: a nested `archived` is usually a filter on what to read.
+    if (p.type !== 'boolean' || p.path.includes('.')) continue;
     if (n === 'force' && ctx.nameWords.some((w) => w === 'push' || w === 'merge')) {
       out.push({ category: 'destructive', risk: 'critical', why: `\`${p.path}\` force-pushes over history` });
+    } else if (['archived', 'in_trash', 'trashed', 'deleted'].includes(n)) {
+      // Rule 1: a flag that moves the item to the trash is a recoverable delete.
+      out.push({ category: 'destructive', risk: 'high', why: `\`${p.path}\` moves it to the trash` });
     } else if (n === 'overwrite' || n === 'force_overwrite') {
       out.push({ category: 'destructive', risk: 'high', why: `\`${p.path}\` overwrites existing data` });
     }
@@ -409,6 +422,9 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
     case 'trigger':
       return { category: 'execute', risk: 'high', why: `${at} triggers a predefined run` };
     case 'send': {
+      if (verb === 'post' && !has(MESSAGE_OBJECTS, objects) && /\b(page|item|record|entry|block|issue)\b/.test(objects.join(' '))) {
+        return { category: 'write', risk: 'medium', why: `${at} creates a record (not a message)` };
+      }
       if (objects.some((w) => ['comment', 'comments', 'review', 'note', 'notes'].includes(w))) {
         return { category: 'write', risk: 'medium', why: `${at} comments (a write, rule 6)` };
       }

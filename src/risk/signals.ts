@@ -301,6 +301,9 @@ export const SECRET_OBJECTS = new Set([
   'certificate',
   'certificates',
   'keypair',
+  // Environment variables are where servers keep their API keys.
+  'env',
+  'environment',
 ]);
 /** `key` is a secret only after one of these (`api key`, `ssh key`), not as a Redis or a map key. */
 export const KEY_QUALIFIERS = new Set(['api', 'access', 'ssh', 'deploy', 'signing', 'gpg', 'secret', 'private']);

@@ -25,7 +25,7 @@ const corpus = JSON.parse(readFileSync(join(here, '../fixtures/risk-corpus/corpu
  * Servers set aside before the classifier was tuned: their figures are reported apart and were never used to choose
  * a word of the vocabulary. Keep this list when adding servers; add new servers to it until they are looked at.
  */
-export const HELD_OUT = new Set(['slack', 'gitlab', 'everything']);
+export const HELD_OUT = new Set(['slack', 'gitlab', 'everything', 'notion', 'sequential-thinking']);
 
 interface Scores {
   tools: number;

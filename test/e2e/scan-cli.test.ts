@@ -1,0 +1,56 @@
+// `warden scan --from-file` as a user runs it: the JSON shape of SPEC §11, input order, the table, bad files.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/gateway.js';
+
+const dir = tempDir('warden-scan-cli-');
+const tools = [
+  { name: 'list_issues', description: 'List issues.', inputSchema: { type: 'object', properties: {} } },
+  { name: 'delete_repository', description: 'Delete a repository.', inputSchema: { type: 'object' } },
+  { name: 'send_email', description: 'Send an e-mail.', inputSchema: { type: 'object' } },
+];
+
+describe('warden scan --from-file', () => {
+  it('prints one entry per tool in input order with the SPEC §11 keys', () => {
+    const file = join(dir, 'array.json');
+    writeFileSync(file, JSON.stringify(tools));
+    const r = runCli(['scan', '--from-file', file, '--json']);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
+    expect(out.map((e) => e.name)).toEqual(['list_issues', 'delete_repository', 'send_email']);
+    expect(Object.keys(out[0]!)).toEqual(['name', 'category', 'risk', 'signals', 'confidence', 'rationale']);
+    expect(out[1]).toMatchObject({ category: 'destructive', risk: 'critical' });
+  });
+
+  it('reads a tools/list result', () => {
+    const file = join(dir, 'result.json');
+    writeFileSync(file, JSON.stringify({ tools }));
+    const r = runCli(['scan', '--from-file', file, '--json']);
+    expect((JSON.parse(r.stdout) as unknown[]).length).toBe(3);
+  });
+
+  it('prints a table without colour when stdout is not a terminal', () => {
+    const file = join(dir, 'table.json');
+    writeFileSync(file, JSON.stringify(tools));
+    const r = runCli(['scan', '--from-file', file]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/delete_repository\s+destructive\s+critical/);
+    expect(r.stdout).not.toContain('\u001b[');
+  });
+
+  it('exits 2 naming the problem in a bad file', () => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ tools: [{ description: 'no name' }] }));
+    const r = runCli(['scan', '--from-file', file, '--json']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('tools[0].name');
+  });
+
+  it('exits 2 on a file that is not JSON', () => {
+    const file = join(dir, 'notjson.json');
+    writeFileSync(file, '{');
+    expect(runCli(['scan', '--from-file', file]).status).toBe(2);
+  });
+});
