@@ -7,7 +7,6 @@ import { EXIT_USAGE } from './common.js';
 import { createGrant, listGrants, revokeGrant, rotateGrant } from './grants.js';
 import { explainCommand, testCommand, validate } from './policy.js';
 import { registerScanCommands } from './scan.js';
-import { registerScanCommands } from './scan.js';
 import { serve } from './serve.js';
 import { stdio } from './stdio.js';
 
@@ -123,8 +122,6 @@ audit
   .option('-c, --config <file>', 'config file', 'warden.yaml')
   .option('--json', 'machine output')
   .action((opts) => verify(opts));
-
-registerScanCommands(program);
 
 registerScanCommands(program);
 
