@@ -69,7 +69,14 @@ beforeAll(async () => {
       default: 'allow',
       tools: {
         // Only grants whose label starts with ci- may not call slow.
-        slow: { deny_if: [{ path: 'grant.label', op: 'regex', value: '^ci-', on_deny: 'CI may not wait.' }] },
+        slow: {
+          deny_if: [
+            {
+              conditions: [{ path: 'grant.label', op: 'regex', value: '^ci-' }],
+              on_deny: 'CI may not wait.',
+            },
+          ],
+        },
         // Only grants in the ops group may see the process id.
         pid: { require: [{ path: 'grant.groups', op: 'contains', value: 'ops' }] },
       },
