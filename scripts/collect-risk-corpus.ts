@@ -50,7 +50,11 @@ const SERVERS: ServerSpec[] = [
   { id: 'filesystem', package: '@modelcontextprotocol/server-filesystem', args: [tmpdir()] },
   { id: 'memory', package: '@modelcontextprotocol/server-memory' },
   { id: 'sequential-thinking', package: '@modelcontextprotocol/server-sequential-thinking' },
-  { id: 'github', package: '@modelcontextprotocol/server-github', env: { GITHUB_PERSONAL_ACCESS_TOKEN: DUMMY } },
+  {
+    id: 'github',
+    package: '@modelcontextprotocol/server-github',
+    env: { GITHUB_PERSONAL_ACCESS_TOKEN: DUMMY },
+  },
   {
     id: 'gitlab',
     package: '@modelcontextprotocol/server-gitlab',
@@ -68,7 +72,11 @@ const SERVERS: ServerSpec[] = [
   },
   { id: 'puppeteer', package: '@modelcontextprotocol/server-puppeteer' },
   { id: 'brave-search', package: '@modelcontextprotocol/server-brave-search', env: { BRAVE_API_KEY: DUMMY } },
-  { id: 'google-maps', package: '@modelcontextprotocol/server-google-maps', env: { GOOGLE_MAPS_API_KEY: DUMMY } },
+  {
+    id: 'google-maps',
+    package: '@modelcontextprotocol/server-google-maps',
+    env: { GOOGLE_MAPS_API_KEY: DUMMY },
+  },
   { id: 'redis', package: '@modelcontextprotocol/server-redis', args: ['redis://127.0.0.1:9'] },
   { id: 'gdrive', package: '@modelcontextprotocol/server-gdrive' },
   { id: 'everart', package: '@modelcontextprotocol/server-everart', env: { EVERART_API_KEY: DUMMY } },
@@ -230,7 +238,10 @@ async function listTools(scratch: string, spec: ServerSpec): Promise<unknown> {
     const tools: unknown[] = [];
     let cursor: string | undefined;
     do {
-      const page = await Promise.race([client.listTools(cursor ? { cursor } : {}, { timeout: 85_000 }), timeout]);
+      const page = await Promise.race([
+        client.listTools(cursor ? { cursor } : {}, { timeout: 85_000 }),
+        timeout,
+      ]);
       tools.push(...page.tools);
       cursor = page.nextCursor;
     } while (cursor);
@@ -331,7 +342,9 @@ function build(scratch: string): void {
     );
   }
   writeFileSync(join(FIXTURES, 'corpus.json'), `${JSON.stringify(corpus, null, 1)}\n`);
-  process.stderr.write(`wrote ${corpus.length} tools\nservers that did not start:\n  ${failed.join('\n  ')}\n`);
+  process.stderr.write(
+    `wrote ${corpus.length} tools\nservers that did not start:\n  ${failed.join('\n  ')}\n`,
+  );
 }
 
 const [command, scratchArg, ...only] = process.argv.slice(2);

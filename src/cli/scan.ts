@@ -14,7 +14,10 @@ export function registerScanCommands(program: Command): void {
   program
     .command('scan')
     .description('classify the risk of tools (category, risk, signals with evidence)')
-    .option('--from-file <file>', 'a JSON file: an array of MCP Tool objects, or a tools/list result {"tools": [...]}')
+    .option(
+      '--from-file <file>',
+      'a JSON file: an array of MCP Tool objects, or a tools/list result {"tools": [...]}',
+    )
     .option('--json', 'machine output: a JSON array, one entry per tool, in input order')
     .action((opts: { fromFile?: string; json?: boolean }) => scanCommand(opts));
 }
@@ -23,7 +26,11 @@ export function scanCommand(opts: { fromFile?: string; json?: boolean }): void {
   try {
     if (opts.fromFile === undefined) {
       throw new ConfigError([
-        { file: '(command line)', path: '--from-file', message: 'give the tools to scan: --from-file <tools.json>' },
+        {
+          file: '(command line)',
+          path: '--from-file',
+          message: 'give the tools to scan: --from-file <tools.json>',
+        },
       ]);
     }
     const tools = readTools(opts.fromFile);
@@ -53,7 +60,9 @@ export function readTools(file: string): ToolDefinition[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([{ file, path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? err}` }]);
+    throw new ConfigError([
+      { file, path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? err}` },
+    ]);
   }
   let value: unknown;
   try {
@@ -69,7 +78,11 @@ export function readTools(file: string): ToolDefinition[] {
   }
   if (!Array.isArray(list)) {
     throw new ConfigError([
-      { file, path: base, message: 'expected an array of MCP Tool objects or a tools/list result {"tools": [...]}' },
+      {
+        file,
+        path: base,
+        message: 'expected an array of MCP Tool objects or a tools/list result {"tools": [...]}',
+      },
     ]);
   }
   const problems: Problem[] = [];

@@ -62,10 +62,20 @@ const HTTP_METHODS: Record<string, Operation> = {
 };
 
 /** Verbs weak enough to also be nouns in a name (`get_workflow_run`, `list_logs`): only the first verb counts. */
-const STRONG_SECONDARY = new Set(['delete', 'remove', 'destroy', 'drop', 'purge', 'erase', 'wipe', 'truncate']);
+const STRONG_SECONDARY = new Set([
+  'delete',
+  'remove',
+  'destroy',
+  'drop',
+  'purge',
+  'erase',
+  'wipe',
+  'truncate',
+]);
 
 /** Description phrases that make the reading certain whatever the name says. */
-const IRREVERSIBLE = /\b(permanent(ly)?|irreversibl[ey]|cannot be (undone|recovered|reversed)|can ?not be undone)\b/i;
+const IRREVERSIBLE =
+  /\b(permanent(ly)?|irreversibl[ey]|cannot be (undone|recovered|reversed)|can ?not be undone)\b/i;
 const READ_ONLY_QUERY =
   /\b(read-?only|select (statements?|queries) only|only (select|read)|no (writes|modifications)|does not (modify|write))\b/i;
 const QUERY_LANGUAGE =
@@ -107,7 +117,9 @@ export function classify(tool: ToolDefinition): Classification {
   for (const op of ops) {
     // `drop` onto a page element is a drag-and-drop, not a DROP TABLE.
     const dragDrop = op.verb === 'drop' && /\b(onto|drag(ged)?)\b/i.test(ctx.lead);
-    readings.push(interpret(dragDrop ? 'write' : op.op, dragDrop ? 'upload' : op.verb, objectWords, ctx, 'name'));
+    readings.push(
+      interpret(dragDrop ? 'write' : op.op, dragDrop ? 'upload' : op.verb, objectWords, ctx, 'name'),
+    );
   }
   for (const op of modeOperations(ctx)) {
     readings.push(interpret(op.op, op.verb, [...ctx.nameWords, ...words(op.value)], ctx, `mode ${op.path}`));
@@ -297,7 +309,8 @@ function secretObject(ws: string[]): string | undefined {
   const direct = has(SECRET_OBJECTS, ws);
   if (direct) return direct;
   for (let i = 1; i < ws.length; i++) {
-    if ((ws[i] === 'key' || ws[i] === 'keys') && KEY_QUALIFIERS.has(ws[i - 1]!)) return `${ws[i - 1]} ${ws[i]}`;
+    if ((ws[i] === 'key' || ws[i] === 'keys') && KEY_QUALIFIERS.has(ws[i - 1]!))
+      return `${ws[i - 1]} ${ws[i]}`;
   }
   return undefined;
 }
@@ -306,7 +319,10 @@ function permissionObject(ws: string[]): string | undefined {
   const direct = has(PERMISSION_OBJECTS, ws);
   if (direct) return direct;
   for (let i = 1; i < ws.length; i++) {
-    if ((ws[i] === 'policy' || ws[i] === 'policies') && ['iam', 'access', 'bucket', 'security'].includes(ws[i - 1]!))
+    if (
+      (ws[i] === 'policy' || ws[i] === 'policies') &&
+      ['iam', 'access', 'bucket', 'security'].includes(ws[i - 1]!)
+    )
       return `${ws[i - 1]} ${ws[i]}`;
   }
   return undefined;
@@ -331,9 +347,15 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
         return { category: 'read', risk: 'medium', why: `${at} reads logs` };
       }
       const priv = has(PRIVATE_COMMUNICATION, objects);
-      if (priv) return { category: 'read', risk: 'high', why: `${at} reads private communications (${priv})` };
+      if (priv)
+        return { category: 'read', risk: 'high', why: `${at} reads private communications (${priv})` };
       const personal = has(PERSONAL_RECORDS, objects);
-      if (personal) return { category: 'read', risk: 'medium', why: `${at} reads personal or financial records (${personal})` };
+      if (personal)
+        return {
+          category: 'read',
+          risk: 'medium',
+          why: `${at} reads personal or financial records (${personal})`,
+        };
       return { category: 'read', risk: 'low', why: `${at} only reads` };
     }
     case 'trivial':
@@ -350,7 +372,11 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
           objects.includes(w),
         );
         if (draft && verb !== 'pay') {
-          return { category: 'financial', risk: 'medium', why: `${at} drafts a ${money} (charges nothing yet)` };
+          return {
+            category: 'financial',
+            risk: 'medium',
+            why: `${at} drafts a ${money} (charges nothing yet)`,
+          };
         }
         return { category: 'financial', risk: 'critical', why: `${at} moves money (${money})` };
       }
@@ -369,7 +395,11 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
       if (op === 'deploy') return { category: 'write', risk: 'high', why: `${at} deploys` };
       const paid = has(PAID_RESOURCES, objects);
       if (op === 'provision' || (paid && ['create', 'add', 'new'].includes(verb))) {
-        return { category: 'write', risk: 'high', why: `${at} provisions paid infrastructure (${paid ?? verb})` };
+        return {
+          category: 'write',
+          risk: 'high',
+          why: `${at} provisions paid infrastructure (${paid ?? verb})`,
+        };
       }
       if (['create', 'add', 'new', 'post'].includes(verb)) {
         const msg = has(MESSAGE_OBJECTS, objects);
@@ -377,7 +407,10 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
           return { category: 'communication', risk: 'high', why: `${at} sends a ${msg} to other people` };
         }
       }
-      if (has(SELF_SCOPED, objects) || (['close', 'resize', 'clear'].includes(verb) && has(HARMLESS_ITEMS, objects))) {
+      if (
+        has(SELF_SCOPED, objects) ||
+        (['close', 'resize', 'clear'].includes(verb) && has(HARMLESS_ITEMS, objects))
+      ) {
         return { category: 'write', risk: 'low', why: `${at} is a trivial self-scoped change` };
       }
       if (BULK_WORDS.test(objects.join(' '))) {
@@ -395,10 +428,19 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
       }
       const harmless = has(HARMLESS_ITEMS, objects);
       if (harmless || objects.includes('scheduled')) {
-        return { category: 'destructive', risk: 'medium', why: `${at} removes a harmless ${harmless ?? 'item'}` };
+        return {
+          category: 'destructive',
+          risk: 'medium',
+          why: `${at} removes a harmless ${harmless ?? 'item'}`,
+        };
       }
       const small = has(SMALL_ITEMS, objects);
-      if (small) return { category: 'destructive', risk: 'high', why: `${at} removes a small or recoverable ${small}` };
+      if (small)
+        return {
+          category: 'destructive',
+          risk: 'high',
+          why: `${at} removes a small or recoverable ${small}`,
+        };
       if (op === 'cancel' && !['terminate', 'destroy'].includes(verb)) {
         return { category: 'destructive', risk: 'high', why: `${at} cancels or stops work in progress` };
       }
@@ -422,7 +464,11 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
     case 'trigger':
       return { category: 'execute', risk: 'high', why: `${at} triggers a predefined run` };
     case 'send': {
-      if (verb === 'post' && !has(MESSAGE_OBJECTS, objects) && /\b(page|item|record|entry|block|issue)\b/.test(objects.join(' '))) {
+      if (
+        verb === 'post' &&
+        !has(MESSAGE_OBJECTS, objects) &&
+        /\b(page|item|record|entry|block|issue)\b/.test(objects.join(' '))
+      ) {
         return { category: 'write', risk: 'medium', why: `${at} creates a record (not a message)` };
       }
       if (objects.some((w) => ['comment', 'comments', 'review', 'note', 'notes'].includes(w))) {
@@ -464,15 +510,31 @@ function applyDescription(r: Reading, ctx: Context): Reading {
 function applyAnnotations(r: Reading, ctx: Context): Reading {
   const a = ctx.tool.annotations;
   if (!a) return r;
-  if (a.destructiveHint === true && a.readOnlyHint !== true && (r.category === 'read' || r.category === 'other')) {
-    return { category: 'destructive', risk: 'high', why: `${r.why}; raised: the server marks it destructive` };
+  if (
+    a.destructiveHint === true &&
+    a.readOnlyHint !== true &&
+    (r.category === 'read' || r.category === 'other')
+  ) {
+    return {
+      category: 'destructive',
+      risk: 'high',
+      why: `${r.why}; raised: the server marks it destructive`,
+    };
   }
   if (a.readOnlyHint === false && r.category === 'read' && a.destructiveHint !== false) {
     // Explicitly not read-only and not said to be harmless: at least an ordinary write.
-    return { category: 'write', risk: 'medium', why: `${r.why}; raised: the server says it is not read-only` };
+    return {
+      category: 'write',
+      risk: 'medium',
+      why: `${r.why}; raised: the server says it is not read-only`,
+    };
   }
   if (a.readOnlyHint === false && (r.category === 'read' || r.category === 'other')) {
-    return { category: 'write', risk: riskRank(r.risk) > riskRank('medium') ? r.risk : 'medium', why: `${r.why}; raised: the server says it is not read-only` };
+    return {
+      category: 'write',
+      risk: riskRank(r.risk) > riskRank('medium') ? r.risk : 'medium',
+      why: `${r.why}; raised: the server says it is not read-only`,
+    };
   }
   return r;
 }
@@ -483,17 +545,24 @@ function addSignals(r: Reading, ctx: Context): void {
   const a = ctx.tool.annotations;
   const allWords = [...ctx.nameWords, ...ctx.params.map((p) => p.name.toLowerCase())];
   const secretParam = ctx.params.find((p) =>
-    /^(token|api_?key|apikey|password|secret|client_?secret|access_?token|private_?key|credentials?)$/i.test(p.name),
+    /^(token|api_?key|apikey|password|secret|client_?secret|access_?token|private_?key|credentials?)$/i.test(
+      p.name,
+    ),
   );
   const secretName = secretObject(ctx.nameWords) ?? permissionObject(ctx.nameWords);
   if (secretName || r.category === 'credential') {
-    s.push({ kind: 'handles_credentials', evidence: `name \`${name}\` (${secretName ?? 'credential operation'})` });
+    s.push({
+      kind: 'handles_credentials',
+      evidence: `name \`${name}\` (${secretName ?? 'credential operation'})`,
+    });
   } else if (secretParam) {
     s.push({ kind: 'handles_credentials', evidence: `parameter \`${secretParam.path}\`` });
   }
   if (a?.openWorldHint === true) s.push({ kind: 'open_world', evidence: 'annotation openWorldHint: true' });
   else {
-    const url = ctx.params.find((p) => /^(url|urls|uri|href|link|endpoint)$/i.test(p.name) || p.format === 'uri');
+    const url = ctx.params.find(
+      (p) => /^(url|urls|uri|href|link|endpoint)$/i.test(p.name) || p.format === 'uri',
+    );
     const m = OPEN_WORLD_WORDS.exec(ctx.lead);
     if (url) s.push({ kind: 'open_world', evidence: `parameter \`${url.path}\` takes a URL` });
     else if (m) s.push({ kind: 'open_world', evidence: `description mentions ${quote(m[0], 40)}` });
@@ -506,7 +575,9 @@ function addSignals(r: Reading, ctx: Context): void {
     if (code) s.push({ kind: 'arbitrary_code', evidence: `deploys \`${code.path}\`` });
   }
   const pathParam = ctx.params.find((p) => PATH_PARAMETERS.test(p.name));
-  const fileWord = ctx.nameWords.find((w) => ['file', 'files', 'directory', 'directories', 'folder', 'dir'].includes(w));
+  const fileWord = ctx.nameWords.find((w) =>
+    ['file', 'files', 'directory', 'directories', 'folder', 'dir'].includes(w),
+  );
   if (pathParam && (fileWord || /\b(file|director(y|ies)|folder|path)\b/i.test(ctx.lead))) {
     s.push({ kind: 'file_system', evidence: `parameter \`${pathParam.path}\`` });
   } else if (fileWord && !OPEN_WORLD_WORDS.test(ctx.lead)) {
@@ -514,11 +585,32 @@ function addSignals(r: Reading, ctx: Context): void {
   }
   const bulkName = ctx.nameWords.find((w) => ['bulk', 'batch', 'broadcast', 'mass'].includes(w));
   if (bulkName) s.push({ kind: 'bulk_operation', evidence: `name \`${name}\`` });
-  else if (BULK_WORDS.test(ctx.lead)) s.push({ kind: 'bulk_operation', evidence: quote(BULK_WORDS.exec(ctx.lead)![0]) });
+  else if (BULK_WORDS.test(ctx.lead))
+    s.push({ kind: 'bulk_operation', evidence: quote(BULK_WORDS.exec(ctx.lead)![0]) });
   const piiObject = ctx.nameWords.find((w) =>
-    ['user', 'users', 'contact', 'contacts', 'customer', 'customers', 'person', 'people', 'profile', 'employee', 'employees', 'attendees', 'member', 'members', 'payroll', 'email', 'emails', 'phone'].includes(w),
+    [
+      'user',
+      'users',
+      'contact',
+      'contacts',
+      'customer',
+      'customers',
+      'person',
+      'people',
+      'profile',
+      'employee',
+      'employees',
+      'attendees',
+      'member',
+      'members',
+      'payroll',
+      'email',
+      'emails',
+      'phone',
+    ].includes(w),
   );
-  const piiText = PII_WORDS.exec(ctx.lead) ?? PII_WORDS.exec(ctx.params.map((p) => p.name.replace(/_/g, ' ')).join(' '));
+  const piiText =
+    PII_WORDS.exec(ctx.lead) ?? PII_WORDS.exec(ctx.params.map((p) => p.name.replace(/_/g, ' ')).join(' '));
   if (piiObject) s.push({ kind: 'pii', evidence: `name \`${name}\` (${piiObject})` });
   else if (piiText) s.push({ kind: 'pii', evidence: quote(piiText[0], 40) });
   const irreversible = IRREVERSIBLE.exec(ctx.description);

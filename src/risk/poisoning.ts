@@ -69,7 +69,8 @@ const CROSS_SERVER: Pattern[] = [
 ];
 
 // Zero-width, bidirectional controls, the tag block and other characters that render as nothing.
-const INVISIBLE = /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\u00AD\u180E]|[\u{E0000}-\u{E007F}]/u;
+const INVISIBLE =
+  /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\u00AD\u180E]|[\u{E0000}-\u{E007F}]/u;
 const HTML_COMMENT = /<!--[\s\S]*?-->/;
 // Text pushed out of view after a long run of blank lines or spaces.
 const PUSHED_AWAY = /(\n\s*){12,}\S|[ \t]{80,}\S/;
@@ -89,7 +90,8 @@ function texts(tool: ToolDefinition): Array<{ where: string; text: string }> {
 /** The `tool_poisoning` findings of one definition, each with the text that raised it. */
 export function findPoisoning(tool: ToolDefinition): Signal[] {
   const out: Signal[] = [];
-  if (INVISIBLE.test(tool.name)) out.push({ kind: 'tool_poisoning', evidence: 'invisible characters in the name' });
+  if (INVISIBLE.test(tool.name))
+    out.push({ kind: 'tool_poisoning', evidence: 'invisible characters in the name' });
   for (const { where, text } of texts(tool)) {
     const invisible = INVISIBLE.exec(text);
     if (invisible) {
@@ -97,8 +99,13 @@ export function findPoisoning(tool: ToolDefinition): Signal[] {
       out.push({ kind: 'tool_poisoning', evidence: `${where} hides text: invisible character U+${code}` });
     }
     const comment = HTML_COMMENT.exec(text);
-    if (comment) out.push({ kind: 'tool_poisoning', evidence: `${where} hides text in an HTML comment ${quote(comment[0], 60)}` });
-    if (PUSHED_AWAY.test(text)) out.push({ kind: 'tool_poisoning', evidence: `${where} pushes text out of view with blank space` });
+    if (comment)
+      out.push({
+        kind: 'tool_poisoning',
+        evidence: `${where} hides text in an HTML comment ${quote(comment[0], 60)}`,
+      });
+    if (PUSHED_AWAY.test(text))
+      out.push({ kind: 'tool_poisoning', evidence: `${where} pushes text out of view with blank space` });
     for (const group of [ADDRESSES_MODEL, SECRET_REQUESTS, CROSS_SERVER]) {
       for (const { what, re } of group) {
         const m = re.exec(text);
@@ -141,7 +148,10 @@ export function findShadowing(servers: readonly ServerTools[]): ShadowingFinding
         out.push({
           server,
           tool: t.name,
-          signal: { kind: 'shadowing', evidence: `the name \`${t.name}\` is also a tool of ${others.join(', ')}` },
+          signal: {
+            kind: 'shadowing',
+            evidence: `the name \`${t.name}\` is also a tool of ${others.join(', ')}`,
+          },
         });
       }
       const text = [t.description ?? '', ...parameters(t).map((p) => p.description)].join('\n');

@@ -306,7 +306,16 @@ export const SECRET_OBJECTS = new Set([
   'environment',
 ]);
 /** `key` is a secret only after one of these (`api key`, `ssh key`), not as a Redis or a map key. */
-export const KEY_QUALIFIERS = new Set(['api', 'access', 'ssh', 'deploy', 'signing', 'gpg', 'secret', 'private']);
+export const KEY_QUALIFIERS = new Set([
+  'api',
+  'access',
+  'ssh',
+  'deploy',
+  'signing',
+  'gpg',
+  'secret',
+  'private',
+]);
 export const PERMISSION_OBJECTS = new Set([
   'permission',
   'permissions',
@@ -591,7 +600,8 @@ export const MODE_PARAMETERS = new Set([
 ]);
 
 /** Words that name a file-system path in parameters. */
-export const PATH_PARAMETERS = /^(path|paths|file|files|filename|file_?path|directory|dir|folder|source|destination|dest|target_?path|output_?path|cwd|working_?dir(ectory)?|filepath|root)$/i;
+export const PATH_PARAMETERS =
+  /^(path|paths|file|files|filename|file_?path|directory|dir|folder|source|destination|dest|target_?path|output_?path|cwd|working_?dir(ectory)?|filepath|root)$/i;
 
 /** Words in a parameter or description that mean personal data. */
 export const PII_WORDS =
