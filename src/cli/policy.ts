@@ -100,7 +100,7 @@ export async function explainCommand(opts: {
   grant?: string;
   category?: string;
   json?: boolean;
-}): void {
+}): Promise<void> {
   try {
     const grant = opts.grant === undefined ? undefined : await grantFor(opts.config, opts.grant);
     const config = loadGatewayConfig({ config: opts.config });

@@ -109,7 +109,11 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     auditArgs: config.audit.args,
     auditRetentionMs: config.audit.retention === undefined ? undefined : durationMs(config.audit.retention),
     auditDurability: config.audit.durability,
-    tracing: config.tracing,
+    tracing: {
+      endpoint: config.tracing.endpoint,
+      serviceName: config.tracing.serviceName,
+      headers: config.tracing.headers,
+    },
     policies: loaded.policies,
   };
 }
