@@ -154,7 +154,9 @@ describe('a served gateway with CLI-made grants', () => {
   it('stops the token when the CLI revokes the grant while the gateway runs', async () => {
     const client = await connect(`${gw.mcpUrl}/probe`, {}, { Authorization: `Bearer ${token}` });
     expect(runCli(['grants', 'revoke', 'served', '--config', file]).status).toBe(0);
-    await expect(client.callTool({ name: 'echo', arguments: { text: 'no' } })).rejects.toThrow(/401/);
+    await expect(client.callTool({ name: 'echo', arguments: { text: 'no' } })).rejects.toThrow(
+      /Unauthorized/,
+    );
   });
 });
 

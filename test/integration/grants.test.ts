@@ -184,7 +184,9 @@ describe('revoke and rotate', () => {
     const client = await connect(`${gw.mcpUrl}/probe`, {}, bearer(token));
     await client.callTool({ name: 'echo', arguments: { text: 'before' } });
     expect((await admin(`/api/grants/${id}/revoke`, { method: 'POST' })).status).toBe(200);
-    await expect(client.callTool({ name: 'echo', arguments: { text: 'after' } })).rejects.toThrow(/401/);
+    await expect(client.callTool({ name: 'echo', arguments: { text: 'after' } })).rejects.toThrow(
+      /Unauthorized/,
+    );
     expect((await rawInit(`${gw.mcpUrl}/probe`, bearer(token))).status).toBe(401);
     const listed = (await admin('/api/grants')).body as unknown as Array<Record<string, unknown>>;
     expect(listed.find((g) => g.id === id)?.revokedAt).toEqual(expect.any(String));

@@ -72,7 +72,7 @@ tracing:
     expect(attr(allowed, 'warden.server')).toBe('probe');
     expect(attr(allowed, 'warden.upstream.outcome')).toBe('ok');
     expect(attr(denied, 'warden.decision')).toBe('denied');
-    expect(attr(denied, 'warden.rule')).toBe('/tools/crash');
+    expect(attr(denied, 'warden.rule')).toBe('/tools/crash/action');
 
     const upstream = spans.filter((s) => s.name === 'upstream tools/call');
     expect(upstream).toHaveLength(1); // the denied call never left
