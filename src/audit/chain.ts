@@ -25,20 +25,96 @@ export interface AuditEntry extends NewAuditEntry {
   bodyJson?: string;
 }
 
-/** JSON with object keys sorted at every level, so that a hash never depends on key order. */
+/**
+ * JSON with object keys sorted at every level, so that a hash never depends on key order. It runs for every audit
+ * record, on the hot path of every call, so it makes one JSON.stringify pass over a tree whose objects have their
+ * keys in sorted order (the input itself where it already is, copies where not); only an object whose sorted keys
+ * include array indexes (which JavaScript always enumerates first, in numeric order) takes the slow path.
+ */
 export function canonicalJson(value: unknown): string {
+  const sorted = value === null || typeof value !== 'object' ? value : sortedTree(value);
+  return sorted === UNSORTABLE ? slowCanonicalJson(value) : (JSON.stringify(sorted) ?? 'null');
+}
+
+const UNSORTABLE = Symbol('unsortable');
+const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
+
+function sortedTree(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (v === null || typeof v !== 'object') continue;
+      const s = sortedTree(v);
+      if (s === UNSORTABLE) return UNSORTABLE;
+      if (s !== v) {
+        copy ??= value.slice();
+        copy[i] = s;
+      }
+    }
+    return copy ?? value;
+  }
+  const obj = value as Record<string, unknown>;
+  // Assigning "__proto__" (an own property after JSON.parse) to a copy would set the copy's prototype instead.
+  if (Object.hasOwn(obj, '__proto__')) return UNSORTABLE;
+  const keys = Object.keys(obj);
+  let inOrder = true;
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      inOrder = false;
+      break;
+    }
+  }
+  if (!inOrder) {
+    keys.sort();
+    for (const k of keys) if (ARRAY_INDEX.test(k)) return UNSORTABLE;
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const v = obj[keys[i]!];
+    if (v === null || typeof v !== 'object') continue;
+    const s = sortedTree(v);
+    if (s === UNSORTABLE) return UNSORTABLE;
+    if (s !== v) {
+      copy ??= copyInOrder(obj, keys);
+      copy[keys[i]!] = s;
+    }
+  }
+  return copy ?? (inOrder ? obj : copyInOrder(obj, keys));
+}
+
+/** A plain object: a null-prototype one is a dictionary, several times slower for JSON.stringify. */
+function copyInOrder(obj: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const k of keys) copy[k] = obj[k];
+  return copy;
+}
+
+function slowCanonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value))
-    return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const keys = Object.keys(value as Record<string, unknown>)
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      const v: unknown = value[i];
+      out += v === undefined ? 'null' : slowCanonicalJson(v);
+    }
+    return `${out}]`;
+  }
+  const obj = value as Record<string, unknown>;
+  let out = '{';
+  for (const k of Object.keys(obj).sort()) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    if (out.length > 1) out += ',';
+    out += `${JSON.stringify(k)}:${slowCanonicalJson(v)}`;
+  }
+  return `${out}}`;
 }
 
 export function entryHash(
   prevHash: string,
-  e: Omit<AuditEntry, 'hash' | 'prevHash'>,
+  e: Pick<AuditEntry, 'seq' | 'time' | 'kind' | 'requestKey' | 'body'>,
   bodyJson: string = canonicalJson(e.body),
 ): string {
   // Exactly canonicalJson({seq, time, kind, requestKey, body}) (keys in sorted order), with the body's JSON reused.
@@ -48,15 +124,26 @@ export function entryHash(
 
 /** Chains new entries after `prev` (seq and hash of the last stored entry). */
 export function chain(prev: { seq: number; hash: string }, entries: readonly NewAuditEntry[]): AuditEntry[] {
-  const out: AuditEntry[] = [];
+  const out: AuditEntry[] = new Array(entries.length);
   let seq = prev.seq;
   let prevHash = prev.hash;
-  for (const e of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
     seq++;
     const bodyJson = canonicalJson(e.body);
-    const hash = entryHash(prevHash, { ...e, seq }, bodyJson);
-    out.push({ ...e, seq, prevHash, hash, bodyJson });
-    prevHash = hash;
+    const stored: AuditEntry = {
+      time: e.time,
+      kind: e.kind,
+      requestKey: e.requestKey,
+      body: e.body,
+      seq,
+      prevHash,
+      hash: '',
+      bodyJson,
+    };
+    stored.hash = entryHash(prevHash, stored, bodyJson);
+    out[i] = stored;
+    prevHash = stored.hash;
   }
   return out;
 }

@@ -63,10 +63,25 @@ CREATE TABLE IF NOT EXISTS audit_checkpoint (
 `;
 
 type EntryRecord = Parameters<typeof fromRow>[0];
+/** The INSERT's parameters, in AuditRow's column order. */
+type InsertParams = [
+  AuditRow['seq'],
+  AuditRow['time'],
+  AuditRow['timeMs'],
+  AuditRow['kind'],
+  AuditRow['requestKey'],
+  AuditRow['grant'],
+  AuditRow['server'],
+  AuditRow['tool'],
+  AuditRow['decision'],
+  AuditRow['body'],
+  AuditRow['prevHash'],
+  AuditRow['hash'],
+];
 
 export class SqliteAuditStore implements AuditStore {
   private readonly db: Database.Database;
-  private readonly insert: Database.Statement<AuditRow>;
+  private readonly insert: Database.Statement<InsertParams>;
   private readonly lastStmt: Database.Statement<[], ChainPoint>;
   private readonly checkpointStmt: Database.Statement<[], ChainPoint>;
   private readonly readStmt: Database.Statement<[number, number], EntryRecord>;
@@ -90,6 +105,11 @@ export class SqliteAuditStore implements AuditStore {
       // transaction survives any crash of this process (the record of a forwarded call is never lost to kill -9),
       // not a power cut. FULL adds an fsync per commit; group commit in AuditWriter pays it once per batch.
       db.pragma(`synchronous = ${opts.durability === 'power-loss' ? 'FULL' : 'NORMAL'}`);
+      // A 16 MB page cache keeps the hot ends of the six indexes in memory; checkpointing every 4,000 pages (16 MB
+      // of WAL) instead of SQLite's 1,000 quarters the checkpoint fsyncs that synchronous=NORMAL pays. Measured in
+      // bench/README.md (audit benchmark): together about +15 % entries/s.
+      db.pragma('cache_size = -16000');
+      db.pragma('wal_autocheckpoint = 4000');
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 10_000))}`);
       db.exec(SCHEMA);
     } catch (err) {
@@ -107,7 +127,7 @@ export class SqliteAuditStore implements AuditStore {
     this.pruneBatch = Math.max(1, Math.floor(opts.pruneBatch ?? 10_000));
     this.insert = db.prepare(
       `INSERT INTO audit (seq, time, time_ms, kind, request_key, grant_label, server, tool, decision, body, prev_hash, hash)
-       VALUES (@seq, @time, @timeMs, @kind, @requestKey, @grant, @server, @tool, @decision, @body, @prevHash, @hash)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.lastStmt = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
     this.checkpointStmt = db.prepare('SELECT seq, hash FROM audit_checkpoint WHERE id = 1');
@@ -128,7 +148,24 @@ export class SqliteAuditStore implements AuditStore {
     // connection (another gateway process on the same file) cannot append between our read and our insert.
     const appendTx = db.transaction((entries: readonly NewAuditEntry[]) => {
       const chained = chain(this.headSync(), entries);
-      for (const e of chained) this.insert.run(toRow(e));
+      for (const e of chained) {
+        // Positional parameters: binding by name costs better-sqlite3 a property lookup per column per row.
+        const r = toRow(e);
+        this.insert.run(
+          r.seq,
+          r.time,
+          r.timeMs,
+          r.kind,
+          r.requestKey,
+          r.grant,
+          r.server,
+          r.tool,
+          r.decision,
+          r.body,
+          r.prevHash,
+          r.hash,
+        );
+      }
       return chained;
     });
     this.appendTx = (entries) => appendTx.immediate(entries);

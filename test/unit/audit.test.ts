@@ -1,5 +1,6 @@
 // The audit hash chain and argument redaction: hashes are stable, edits show, secrets never pass.
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, chain, entryHash, GENESIS_HASH, verifyEntries } from '../../src/audit/chain.js';
 import { auditArgs, MASK, maskSecrets } from '../../src/audit/redact.js';
@@ -25,6 +26,53 @@ describe('entryHash', () => {
   it('does not depend on key order', () => {
     const e = { ...entry(1), seq: 1 };
     expect(entryHash('p', e)).toBe(entryHash('p', { ...e, body: { a: e.body.a, b: e.body.b } }));
+  });
+});
+
+/** The definition, written the obvious way: the optimised canonicalJson must always agree with it. */
+function referenceCanonical(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  if (Array.isArray(v))
+    return `[${v.map((x) => (x === undefined ? 'null' : referenceCanonical(x))).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${referenceCanonical(o[k])}`).join(',')}}`;
+}
+
+describe('canonicalJson', () => {
+  it('sorts keys at every level, also under arrays and in already sorted parents', () => {
+    expect(canonicalJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: null } })).toBe(
+      '{"a":{"c":null,"d":[{"y":2,"z":1}]},"b":1}',
+    );
+    expect(canonicalJson({ a: { z: 1, y: 2 } })).toBe('{"a":{"y":2,"z":1}}');
+  });
+
+  it('orders array-index keys as strings, not as JavaScript enumerates them', () => {
+    expect(canonicalJson({ 9: 'a', 10: 'b', x: 'c' })).toBe('{"10":"b","9":"a","x":"c"}');
+    expect(canonicalJson({ x: { 2: 0, 10: 1 } })).toBe('{"x":{"10":1,"2":0}}');
+  });
+
+  it('keeps a "__proto__" key from parsed JSON as data', () => {
+    const parsed = JSON.parse('{"b":1,"__proto__":{"y":1,"x":2}}') as unknown;
+    expect(canonicalJson(parsed)).toBe('{"__proto__":{"x":2,"y":1},"b":1}');
+  });
+
+  it('drops undefined properties and writes undefined array items as null', () => {
+    expect(canonicalJson({ b: undefined, a: [undefined, 1] })).toBe('{"a":[null,1]}');
+    expect(canonicalJson(undefined)).toBe('null');
+  });
+
+  it('agrees with the plain definition on any JSON value, and leaves its input unchanged', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const before = JSON.stringify(v);
+        expect(canonicalJson(v)).toBe(referenceCanonical(v));
+        expect(JSON.stringify(v)).toBe(before);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
