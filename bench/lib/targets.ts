@@ -1,5 +1,5 @@
 // The benchmarked targets: direct SDK baseline, mcp-warden, supergateway and mcp-proxy, all fronting one echo server.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, type Managed, start, stop, waitForLine, waitForPort } from './proc.js';
 
@@ -62,6 +62,52 @@ async function launchOnPort(
 
 const node = process.execPath;
 
+/** `warden serve` in front of the echo server (stdio child), with `config` merged into its configuration. */
+function wardenTarget(name: string, description: string, config: Record<string, unknown>): TargetDef {
+  return {
+    name,
+    description,
+    unavailable: (ctx) =>
+      existsSync(join(ctx.root, 'dist', 'cli', 'main.js'))
+        ? undefined
+        : 'not built (dist/cli/main.js missing)',
+    launch: async (ctx) => {
+      // Each target has a directory of its own, so that the default audit file (./warden.db) is its own.
+      const dir = join(ctx.tmp, name);
+      mkdirSync(dir, { recursive: true });
+      // JSON is valid YAML; it avoids quoting issues with paths.
+      const file = join(dir, 'warden.yaml');
+      const body = {
+        mcpServers: { echo: { command: node, args: [ctx.echoScript] } },
+        auth: { anonymous: true },
+        ...config,
+      };
+      writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+      const proc = start({
+        name,
+        command: node,
+        args: [
+          join(ctx.root, 'dist', 'cli', 'main.js'),
+          'serve',
+          '--config',
+          file,
+          '--listen',
+          '127.0.0.1:0',
+          '--admin',
+          '127.0.0.1:0',
+        ],
+        cwd: dir,
+      });
+      const match = await waitForLine(
+        proc,
+        /listening mcp=(http:\/\/[^\s]+?)\/?\s+admin=(http:\/\/\S+)/,
+        READY_TIMEOUT_MS,
+      );
+      return { url: `${match[1]!}/echo`, proc };
+    },
+  };
+}
+
 export const TARGETS: TargetDef[] = [
   {
     name: 'direct',
@@ -89,43 +135,16 @@ export const TARGETS: TargetDef[] = [
       return { url: match[1]!, proc };
     },
   },
-  {
-    name: 'warden',
-    description: 'mcp-warden `serve`, per-server endpoint /mcp/echo, echo as stdio child',
-    unavailable: (ctx) =>
-      existsSync(join(ctx.root, 'dist', 'cli', 'main.js'))
-        ? undefined
-        : 'not built (dist/cli/main.js missing)',
-    launch: async (ctx) => {
-      const config = join(ctx.tmp, 'warden.yaml');
-      // JSON is valid YAML; it avoids quoting issues with paths.
-      writeFileSync(
-        config,
-        `${JSON.stringify({ mcpServers: { echo: { command: node, args: [ctx.echoScript] } }, auth: { anonymous: true } }, null, 2)}\n`,
-      );
-      const proc = start({
-        name: 'warden',
-        command: node,
-        args: [
-          join(ctx.root, 'dist', 'cli', 'main.js'),
-          'serve',
-          '--config',
-          config,
-          '--listen',
-          '127.0.0.1:0',
-          '--admin',
-          '127.0.0.1:0',
-        ],
-        cwd: ctx.tmp,
-      });
-      const match = await waitForLine(
-        proc,
-        /listening mcp=(http:\/\/[^\s]+?)\/?\s+admin=(http:\/\/\S+)/,
-        READY_TIMEOUT_MS,
-      );
-      return { url: `${match[1]!}/echo`, proc };
-    },
-  },
+  wardenTarget(
+    'warden',
+    'mcp-warden `serve`, per-server endpoint /mcp/echo, echo as stdio child, audit log on SQLite (default)',
+    {},
+  ),
+  wardenTarget(
+    'warden-memaudit',
+    'as warden, with the audit log in an in-memory SQLite database: what the durable write to disk costs',
+    { storage: 'sqlite::memory:' },
+  ),
   {
     name: 'supergateway',
     description: 'supergateway --stdio … --outputTransport streamableHttp --stateful (child per session)',

@@ -1,9 +1,10 @@
 // `warden audit query|tail|export|verify`: read the audit log of a config's storage, for people and for scripts.
 import { createWriteStream } from 'node:fs';
 import { dirname } from 'node:path';
+import { recoverSpool } from '../audit/spool.js';
 import { type AuditRecordView, csvHeader, csvRow, recentRecords, toRecords } from '../audit/view.js';
 import { ConfigError } from '../errors.js';
-import { openAuditStore } from '../store/open.js';
+import { auditSpoolPath, openAuditStore } from '../store/open.js';
 import { type AuditFilter, type AuditStore, verifyStore } from '../store/types.js';
 import { EXIT_FAILURE, EXIT_OK, fail, loadGatewayConfig } from './common.js';
 
@@ -19,9 +20,29 @@ export interface AuditFlags {
   decision?: string;
 }
 
+/**
+ * Opens the config's audit store. Records a crashed gateway left in its spool are moved in first, so that what is
+ * read (and verified) includes every call that was made; a running gateway moves its own.
+ */
 async function openStore(configFile: string): Promise<AuditStore> {
   const config = loadGatewayConfig({ config: configFile });
-  return openAuditStore(config.storage, { baseDir: dirname(config.file) });
+  const baseDir = dirname(config.file);
+  const store = await openAuditStore(config.storage, { baseDir });
+  const spool = auditSpoolPath(config.storage, config.auditSpool, baseDir);
+  if (spool !== undefined) {
+    try {
+      const moved = await recoverSpool(spool, store);
+      if (moved !== undefined && moved > 0) {
+        process.stderr.write(
+          `recovered ${moved} audit records from ${spool} (left by a gateway that stopped)\n`,
+        );
+      }
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+  return store;
 }
 
 function date(flag: string, value: string | undefined): Date | undefined {

@@ -51,6 +51,8 @@ export interface GatewayConfig {
   auditArgs: 'keys' | 'redacted' | 'full';
   auditRetentionMs: number | undefined;
   auditDurability: 'crash' | 'power-loss';
+  /** audit.spool as written (relative to the config file's directory); undefined: the default for the storage. */
+  auditSpool: string | undefined;
   /** As configured; the environment's OTEL_* variables are consulted when the gateway starts. */
   tracing: { endpoint: string | undefined; serviceName: string; headers: Record<string, string> };
   policies: { global: LoadedPolicy | undefined; servers: Map<string, LoadedPolicy> };
@@ -109,6 +111,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     auditArgs: config.audit.args,
     auditRetentionMs: config.audit.retention === undefined ? undefined : durationMs(config.audit.retention),
     auditDurability: config.audit.durability,
+    auditSpool: config.audit.spool,
     tracing: {
       endpoint: config.tracing.endpoint,
       serviceName: config.tracing.serviceName,

@@ -158,6 +158,13 @@ export const configSchema = z.strictObject({
       retention: duration
         .optional()
         .describe('Records older than this are pruned (a checkpoint keeps the chain verifiable)'),
+      spool: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'File that makes each record durable in one write before it reaches the storage, and holds records while the storage is down. Default: <sqlite file>.spool, or warden-audit.spool next to the config for PostgreSQL. One per gateway process',
+        ),
       durability: z
         .enum(['crash', 'power-loss'])
         .default('crash')

@@ -35,6 +35,23 @@ function backendOf(url: string, baseDir: string | undefined): Backend {
   );
 }
 
+/**
+ * The audit spool file (src/audit/spool.ts) for a storage URL: `spool` (the audit.spool setting) when given, else
+ * next to a SQLite file (`<file>.spool`), else `warden-audit.spool` in `baseDir`. Undefined for an in-memory
+ * SQLite log, which has nothing to be durable for.
+ */
+export function auditSpoolPath(
+  url: string,
+  spool: string | undefined,
+  baseDir: string | undefined,
+): string | undefined {
+  const dir = baseDir ?? process.cwd();
+  if (spool !== undefined) return isAbsolute(spool) ? spool : resolve(dir, spool);
+  const backend = backendOf(url, baseDir);
+  if (backend.kind === 'postgres') return resolve(dir, 'warden-audit.spool');
+  return backend.path === ':memory:' ? undefined : `${backend.path}.spool`;
+}
+
 /** Rejects with a WardenError (never throws synchronously) when the URL is not understood or the database fails. */
 export async function openAuditStore(url: string, opts: OpenAuditStoreOptions = {}): Promise<AuditStore> {
   const backend = backendOf(url, opts.baseDir);
