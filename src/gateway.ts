@@ -206,7 +206,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const pipeline: (ctx: CallContext) => Promise<void> = compose<CallContext>([
     auditStep(auditOptions),
     route,
-    policyStep({ policies, log }),
+    policyStep({ policies, log, counters, failMode: config.stateFailMode, metrics }),
     limitStep({ counters, failMode: config.stateFailMode, log, metrics }),
     commitDecision(auditOptions),
     forward,

@@ -4,7 +4,7 @@ import type { Metrics } from '../audit/metrics.js';
 import { WardenError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { resolvePath } from '../policy/operators.js';
-import type { LimitObligation } from '../policy/types.js';
+import type { LimitObligation, StateRead } from '../policy/types.js';
 import { wire } from '../proxy/downstream.js';
 import type { CounterStore, LimitRequest, Reservation } from '../state/types.js';
 import type { Step } from './compose.js';
@@ -24,7 +24,12 @@ export interface LimitStepOptions {
  * policies (PolicyLayer's `calls` under `all_tools` counts every tool of the grant); `tool` and `server` scopes name
  * the upstream, so two servers' tools of the same name never share.
  */
-export function counterKey(o: LimitObligation, ctx: CallContext, server: string, tool: string): string {
+export function counterKey(
+  o: Pick<LimitObligation, 'scope' | 'counter'>,
+  ctx: CallContext,
+  server: string,
+  tool: string,
+): string {
   switch (o.scope) {
     case 'session':
       return `session:${ctx.session.id}:${o.counter}`;
@@ -49,6 +54,33 @@ function amountOf(o: LimitObligation, args: Record<string, unknown> | undefined)
 function limitMessage(o: LimitObligation, retryAfterSeconds: number): string {
   const base = o.message ?? `Limit of ${o.max} per ${o.windowMs / 1000} s reached`;
   return `${base.replace(/[.\s]+$/, '')}. Retry after ${retryAfterSeconds} s.`;
+}
+
+/** What the policy step and the limit step say when the counter store cannot be reached and fails closed. */
+export const STATE_UNAVAILABLE_REASON = 'Limits cannot be checked right now, so the call was not made.';
+
+/**
+ * The values of the counters `state.*` conditions read (Intercept), keyed `<scope>.<counter>` for decide()'s
+ * `counter` callback. Rejects when the store cannot be reached.
+ */
+export async function readStateCounters(
+  reads: readonly StateRead[],
+  counters: CounterStore,
+  ctx: CallContext,
+  server: string,
+  nowMs: number,
+): Promise<Map<string, number>> {
+  const values = await Promise.all(
+    reads.map((r) =>
+      counters.read(
+        counterKey({ scope: r.limitScope, counter: r.counter }, ctx, server, r.tool),
+        r.windowMs,
+        'calendar',
+        nowMs,
+      ),
+    ),
+  );
+  return new Map(reads.map((r, i) => [`${r.scope}.${r.name}`, values[i]!]));
 }
 
 export function limitStep({
@@ -108,7 +140,7 @@ export function limitStep({
           log.error({ err: message }, 'limit state unavailable: call refused (state_fail_mode: closed)');
           ctx.limited = {
             rule: d.limits[0]!.rule,
-            reason: 'Limits cannot be checked right now, so the call was not made.',
+            reason: STATE_UNAVAILABLE_REASON,
           };
           ctx.reply = wire.denied(ctx.limited);
           return;

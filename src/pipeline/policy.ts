@@ -1,17 +1,26 @@
 // The policy step: decides every tools/call before it leaves, and removes hidden tools, prompts and resources from
 // lists. Limits a decision names are carried out by the limit step next; approvals are refused here until their step
 // exists (fail closed).
+
+import type { Metrics } from '../audit/metrics.js';
 import type { PolicySet } from '../config/policy-set.js';
 import type { Logger } from '../log.js';
 import { decideLayers, decideName, isHidden } from '../policy/decide.js';
-import type { CompiledPolicy, Decision } from '../policy/types.js';
+import type { CompiledPolicy, Decision, StateRead } from '../policy/types.js';
 import { wire } from '../proxy/downstream.js';
+import type { CounterStore } from '../state/types.js';
 import type { Step } from './compose.js';
 import type { CallContext, TargetResult } from './context.js';
+import { readStateCounters, STATE_UNAVAILABLE_REASON } from './limit.js';
 
 export interface PolicyStepOptions {
   policies: PolicySet;
   log: Logger;
+  /** Where `state.*` conditions (Intercept) read counters; without it they read 0. */
+  counters?: CounterStore;
+  failMode?: 'closed' | 'open';
+  metrics?: Metrics;
+  now?: () => number;
 }
 
 type Params = Record<string, unknown>;
@@ -60,7 +69,21 @@ function filterResults(
   }
 }
 
-export function policyStep({ policies, log }: PolicyStepOptions): Step<CallContext> {
+/** The counter values the layers' `state.*` conditions need, read once per call; undefined when none is needed. */
+function stateReadsOf(layers: readonly CompiledPolicy[]): StateRead[] | undefined {
+  let reads: StateRead[] | undefined;
+  for (const p of layers) if (p.stateReads.length > 0) (reads ??= []).push(...p.stateReads);
+  return reads;
+}
+
+export function policyStep({
+  policies,
+  log,
+  counters,
+  failMode = 'closed',
+  metrics,
+  now = Date.now,
+}: PolicyStepOptions): Step<CallContext> {
   return async (ctx, next) => {
     const target = ctx.targets[0];
     switch (ctx.method) {
@@ -73,12 +96,30 @@ export function policyStep({ policies, log }: PolicyStepOptions): Step<CallConte
         const args = params.arguments;
         // Ask whether the tool exists on every call, hidden or not, so both answers cost the same.
         const known = await target.link.hasTool(name);
+        let state: Map<string, number> | undefined;
+        const reads = counters === undefined ? undefined : stateReadsOf(layers);
+        if (reads !== undefined) {
+          try {
+            state = await readStateCounters(reads, counters!, ctx, target.server, now());
+          } catch (err) {
+            metrics?.stateFailures.inc({ mode: failMode });
+            const message = (err as Error)?.message ?? String(err);
+            if (failMode === 'closed') {
+              log.error({ err: message }, 'limit state unavailable: call refused (state_fail_mode: closed)');
+              ctx.limited = { rule: '(state)', reason: STATE_UNAVAILABLE_REASON };
+              ctx.reply = wire.denied(ctx.limited);
+              return;
+            }
+            log.warn({ err: message }, 'limit state unavailable: counters read as 0 (state_fail_mode: open)');
+          }
+        }
         const decision = decideLayers(
           layers,
           {
             server: target.server,
             tool: name,
             grant: ctx.session.identity.grant,
+            counter: state === undefined ? undefined : (scope, counter) => state.get(`${scope}.${counter}`),
             args:
               typeof args === 'object' && args !== null && !Array.isArray(args)
                 ? (args as Params)

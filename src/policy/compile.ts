@@ -15,6 +15,7 @@ import type {
   Decision,
   LimitObligation,
   NameRule,
+  StateRead,
   ToolEntry,
 } from './types.js';
 
@@ -262,6 +263,7 @@ function finish(
     categories: Partial<Record<Category, Action>>;
     prompts: Record<string, { action: NameRule['action']; reason?: string | undefined }>;
     resources: Record<string, { action: NameRule['action']; reason?: string | undefined }>;
+    stateReads?: StateRead[];
   },
 ): CompiledPolicy {
   const allTools = p.allTools && buildEntry(c, p.allTools, [], p.shadow);
@@ -345,6 +347,7 @@ function finish(
     ),
     lookupCache: new Map(),
     visibilityKey: JSON.stringify([p.shadow, [...p.hide].sort(), p.prompts, p.resources]),
+    stateReads: p.stateReads ?? [],
   };
 }
 
@@ -400,6 +403,26 @@ export function compilePolicyLayer(file: PolicyLayerFile, source: string): Compi
   return { policy, problems: c.problems };
 }
 
+/** The counters conditions read, each declared by some rule (a counter nobody declares would always read 0). */
+function resolveStateReads(
+  c: Compiler,
+  declared: ReadonlyMap<string, StateRead>,
+  reads: ReadonlyArray<{ path: string; at: Array<string | number> }>,
+): StateRead[] {
+  const out = new Map<string, StateRead>();
+  for (const r of reads) {
+    const name = r.path.slice('state.'.length);
+    const found = declared.get(name);
+    if (found === undefined) {
+      c.problem(
+        [...r.at, 'path'],
+        `no rule declares the counter ${name} (state: {counter, window} on tool ${name.split('.')[0]})`,
+      );
+    } else out.set(name, found);
+  }
+  return [...out.values()];
+}
+
 /**
  * Intercept: each tool's `rules` run in order, then the `"*"` rules; `deny` rules deny outright, `evaluate` rules
  * deny unless all their conditions hold, `rate_limit: N/window` and `state` counters become limits (fixed UTC windows,
@@ -409,9 +432,21 @@ export function compileIntercept(file: InterceptFile, source: string): CompileRe
   const c = new Compiler(source);
   const entries: EntryParts[] = [];
   let allTools: EntryParts | undefined;
+  /** Every counter a rule declares, by `<scope>.<counter>`, and every condition that reads one. */
+  const declared = new Map<string, StateRead>();
+  const reads: Array<{ path: string; at: Array<string | number> }> = [];
   for (const [key, def] of Object.entries(file.tools ?? {})) {
     const star = key === '*';
     const scopeName = star ? '_global' : key;
+    const declare = (counter: string, windowMs: number) =>
+      declared.set(`${scopeName}.${counter}`, {
+        scope: scopeName,
+        name: counter,
+        counter: `${scopeName}.${counter}`,
+        limitScope: star ? 'global' : 'tool',
+        tool: scopeName,
+        windowMs,
+      });
     const at = ['tools', key];
     const parts: EntryParts = {
       key,
@@ -443,6 +478,7 @@ export function compileIntercept(file: InterceptFile, source: string): CompileRe
         if (counters.has(counter))
           c.problem([...rat, 'rate_limit'], `a second ${window} rate limit on the same tool`);
         counters.add(counter);
+        declare(counter, WINDOWS[window]!);
         parts.limits.push({
           rule: pointer(...rat),
           counter: `${scopeName}.${counter}`,
@@ -466,9 +502,11 @@ export function compileIntercept(file: InterceptFile, source: string): CompileRe
         if (counters.has(s.counter))
           c.problem([...rat, 'state', 'counter'], `counter "${s.counter}" is declared twice`);
         counters.add(s.counter);
+        declare(s.counter, WINDOWS[s.window]!);
         // The rule's lt/lte on its own counter is the limit; it is enforced by reserving, as Intercept does.
         const own = `state.${scopeName}.${s.counter}`;
         const bound = conditions.find((cond) => cond.path === own && (cond.op === 'lte' || cond.op === 'lt'));
+
         if (bound && typeof bound.value === 'number') {
           parts.limits.push({
             rule: pointer(...rat),
@@ -483,6 +521,12 @@ export function compileIntercept(file: InterceptFile, source: string): CompileRe
           });
           conditions = conditions.filter((cond) => cond !== bound);
           if (conditions.length === 0) return;
+        }
+      }
+      // Every other condition on a counter reads its value before the decision.
+      for (const cond of conditions) {
+        if (cond.path.startsWith('state.')) {
+          reads.push({ path: cond.path, at: [...rat, 'conditions', (rule.conditions ?? []).indexOf(cond)] });
         }
       }
       if (action === 'require_approval') {
@@ -508,6 +552,7 @@ export function compileIntercept(file: InterceptFile, source: string): CompileRe
   }
   const policy = finish(c, {
     format: 'intercept',
+    stateReads: resolveStateReads(c, declared, reads),
     default: file.default,
     shadow: file.shadow ?? false,
     hide: file.hide ?? [],

@@ -133,6 +133,20 @@ export interface CompiledPolicy {
   lookupCache: Map<string, ToolEntry | null>;
   /** The text of the hide-relevant parts, to tell when visibility changed on reload. */
   visibilityKey: string;
+  /** Counters that `state.<scope>.<counter>` conditions read (Intercept); read before decide(), by the policy step. */
+  stateReads: readonly StateRead[];
+}
+
+/** A counter a condition reads: where the limit step keeps it, so that the value read is the one it enforces. */
+export interface StateRead {
+  /** As written after `state.`: the tool name (or `_global`), and the counter. */
+  scope: string;
+  name: string;
+  /** The counter's limit fields: its key is built from these exactly as for the limit that declares it. */
+  counter: string;
+  limitScope: 'tool' | 'global';
+  tool: string;
+  windowMs: number;
 }
 
 /** What a policy may know of the grant making a call. */

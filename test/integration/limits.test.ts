@@ -153,6 +153,56 @@ describe('limits (memory state)', () => {
     await client.close();
   });
 
+  it('reads a counter another rule declares in an Intercept condition (state.<tool>.<counter>)', async () => {
+    const { gw } = await gateway({
+      version: '1',
+      default: 'allow',
+      tools: {
+        echo: {
+          rules: [
+            {
+              name: 'echo budget',
+              conditions: [{ path: 'state.echo.echoes', op: 'lte', value: 100 }],
+              state: { counter: 'echoes', window: 'day' },
+            },
+          ],
+        },
+        // pid is only allowed while fewer than 2 echoes were made today: the counter of another tool's rule.
+        pid: {
+          rules: [
+            {
+              name: 'quiet days only',
+              conditions: [{ path: 'state.echo.echoes', op: 'lt', value: 2 }],
+              on_deny: 'Too many echoes today',
+            },
+          ],
+        },
+      },
+    });
+    const client = await connect(`${gw.mcpUrl}/probe`);
+    expect(denied(await client.callTool({ name: 'pid', arguments: {} }))).toBe(false);
+    await client.callTool({ name: 'echo', arguments: { text: '1' } });
+    expect(denied(await client.callTool({ name: 'pid', arguments: {} }))).toBe(false);
+    await client.callTool({ name: 'echo', arguments: { text: '2' } });
+    const refused = await client.callTool({ name: 'pid', arguments: {} });
+    expect(denied(refused)).toBe(true);
+    expect(textOf(refused)).toContain('Too many echoes today');
+    expect(meta(refused).rule).toBe('/tools/pid/rules/0');
+    await client.close();
+  });
+
+  it('refuses an Intercept policy whose condition reads a counter no rule declares', async () => {
+    await expect(
+      gateway({
+        version: '1',
+        default: 'allow',
+        tools: {
+          pid: { rules: [{ name: 'x', conditions: [{ path: 'state.echo.nothing', op: 'lt', value: 2 }] }] },
+        },
+      }),
+    ).rejects.toThrow(/no rule declares the counter echo\.nothing/);
+  });
+
   it('keeps counters across a policy reload', async () => {
     const policy = {
       version: '1',
