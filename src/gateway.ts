@@ -129,7 +129,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
   });
   // Records are durable in the spool (one write) before they reach the store; see src/audit/spool.ts.
-  const spoolPath = auditSpoolPath(config.storage, config.auditSpool, dirname(config.file));
+  const spoolPath = auditSpoolPath(
+    config.storage,
+    config.auditSpool,
+    dirname(config.file),
+    config.listen.port,
+  );
   const spool =
     spoolPath === undefined
       ? undefined

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { recoverSpool } from '../audit/spool.js';
 import { type AuditRecordView, csvHeader, csvRow, recentRecords, toRecords } from '../audit/view.js';
 import { ConfigError } from '../errors.js';
-import { auditSpoolPath, openAuditStore } from '../store/open.js';
+import { auditSpoolPaths, openAuditStore } from '../store/open.js';
 import { type AuditFilter, type AuditStore, verifyStore } from '../store/types.js';
 import { EXIT_FAILURE, EXIT_OK, fail, loadGatewayConfig } from './common.js';
 
@@ -28,19 +28,18 @@ async function openStore(configFile: string): Promise<AuditStore> {
   const config = loadGatewayConfig({ config: configFile });
   const baseDir = dirname(config.file);
   const store = await openAuditStore(config.storage, { baseDir });
-  const spool = auditSpoolPath(config.storage, config.auditSpool, baseDir);
-  if (spool !== undefined) {
-    try {
+  try {
+    for (const spool of auditSpoolPaths(config.storage, config.auditSpool, baseDir)) {
       const moved = await recoverSpool(spool, store);
       if (moved !== undefined && moved > 0) {
         process.stderr.write(
           `recovered ${moved} audit records from ${spool} (left by a gateway that stopped)\n`,
         );
       }
-    } catch (err) {
-      await store.close();
-      throw err;
     }
+  } catch (err) {
+    await store.close();
+    throw err;
   }
   return store;
 }

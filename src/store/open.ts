@@ -1,4 +1,5 @@
 // Opens the audit store a storage URL names: `sqlite:<path>`, `sqlite::memory:`, or `postgres(ql)://...`.
+import { readdirSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { WardenError } from '../errors.js';
 import type { GrantStore } from './grants.js';
@@ -36,20 +37,45 @@ function backendOf(url: string, baseDir: string | undefined): Backend {
 }
 
 /**
- * The audit spool file (src/audit/spool.ts) for a storage URL: `spool` (the audit.spool setting) when given, else
- * next to a SQLite file (`<file>.spool`), else `warden-audit.spool` in `baseDir`. Undefined for an in-memory
- * SQLite log, which has nothing to be durable for.
+ * The audit spool file (src/audit/spool.ts) of a gateway: `spool` (the audit.spool setting) when given, else next to
+ * a SQLite file (`<file>.spool`), else `warden-audit-<port>.spool` in `baseDir` for PostgreSQL, so that replicas
+ * started from one config with different `--listen` ports have spools of their own (`warden-audit.spool` for port
+ * 0). Undefined for an in-memory SQLite log, which has nothing to be durable for.
  */
 export function auditSpoolPath(
   url: string,
   spool: string | undefined,
   baseDir: string | undefined,
+  port: number,
 ): string | undefined {
   const dir = baseDir ?? process.cwd();
   if (spool !== undefined) return isAbsolute(spool) ? spool : resolve(dir, spool);
   const backend = backendOf(url, baseDir);
-  if (backend.kind === 'postgres') return resolve(dir, 'warden-audit.spool');
+  if (backend.kind === 'postgres')
+    return resolve(dir, port > 0 ? `warden-audit-${port}.spool` : 'warden-audit.spool');
   return backend.path === ':memory:' ? undefined : `${backend.path}.spool`;
+}
+
+const PG_SPOOL = /^warden-audit(-\d+)?\.spool$/;
+
+/** Every spool a gateway of this config may have left (whatever port it listened on), for `warden audit` to recover. */
+export function auditSpoolPaths(
+  url: string,
+  spool: string | undefined,
+  baseDir: string | undefined,
+): string[] {
+  const dir = baseDir ?? process.cwd();
+  if (spool !== undefined || backendOf(url, baseDir).kind === 'sqlite') {
+    const one = auditSpoolPath(url, spool, baseDir, 0);
+    return one === undefined ? [] : [one];
+  }
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => PG_SPOOL.test(n)).map((n) => resolve(dir, n));
 }
 
 /** Rejects with a WardenError (never throws synchronously) when the URL is not understood or the database fails. */
