@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { ApprovalService } from './approvals/service.js';
 import { Metrics } from './audit/metrics.js';
 import { AuditSpool } from './audit/spool.js';
 import { startTracing, type Tracing, tracingEndpoint } from './audit/tracing.js';
@@ -15,6 +16,7 @@ import { WardenError } from './errors.js';
 import { Authenticator, type Identity } from './identity/authenticate.js';
 import { GrantService } from './identity/grants.js';
 import type { Logger } from './log.js';
+import { approvalStep } from './pipeline/approval.js';
 import { type AuditSink, auditStep, commitDecision } from './pipeline/audit.js';
 import { compose } from './pipeline/compose.js';
 import type { CallContext } from './pipeline/context.js';
@@ -23,9 +25,10 @@ import { limitStep } from './pipeline/limit.js';
 import { policyStep } from './pipeline/policy.js';
 import { route } from './pipeline/route.js';
 import { ProxySession } from './proxy/session.js';
+import { RedisApprovalBus } from './state/approval-bus.js';
 import { openCounterStore } from './state/open.js';
 import { RedisSessionDirectory, type SessionDirectory } from './state/sessions.js';
-import { auditSpoolPath, openAuditStore, openGrantStore } from './store/open.js';
+import { auditSpoolPath, openApprovalStore, openAuditStore, openGrantStore } from './store/open.js';
 import { HttpEndpoint, hostName } from './transport/http-server.js';
 import { StdioDownstream } from './transport/stdio-server.js';
 import type { DownstreamPort, MessageTransport, SessionFactory } from './transport/types.js';
@@ -157,9 +160,20 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     await closeAudit();
     throw err;
   });
+  const approvalStore = await openApprovalStore(config.storage, {
+    baseDir: dirname(config.file),
+    postgres: {
+      onIdleError: (err: Error) => log.warn({ err: err.message }, 'approval database connection error'),
+    },
+  }).catch(async (err) => {
+    await grantStore.close();
+    await closeAudit();
+    throw err;
+  });
   const counters = await openCounterStore(config.state, {
     redis: { onError: (err: Error) => log.warn({ err: err.message }, 'state (Redis) connection error') },
   }).catch(async (err) => {
+    await approvalStore.close();
     await grantStore.close();
     await closeAudit();
     throw err;
@@ -197,6 +211,21 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     log,
     environmentAdminToken: process.env.WARDEN_ADMIN_TOKEN,
   });
+  // Approvals decided on another replica wake the call held here through Redis; the store is polled as well.
+  const approvalBus = config.state.startsWith('redis')
+    ? RedisApprovalBus.open(config.state, {
+        onError: (err: Error) => log.warn({ err: err.message }, 'approval bus (Redis) connection error'),
+      })
+    : undefined;
+  const approvals = new ApprovalService({
+    store: approvalStore,
+    audit: (entry) => sink.write(entry),
+    log,
+    webhooks: config.approvalWebhooks,
+    bus: approvalBus,
+    dashboardUrl: `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${config.admin.port}`,
+  });
+  approvals.startSweeper();
   const grantService = new GrantService(
     grantStore,
     (entry) => sink.write(entry),
@@ -212,6 +241,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     auditStep(auditOptions),
     route,
     policyStep({ policies, log, counters, failMode: config.stateFailMode, metrics }),
+    approvalStep({ approvals, log }),
     limitStep({ counters, failMode: config.stateFailMode, log, metrics }),
     commitDecision(auditOptions),
     forward,
@@ -262,6 +292,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     authenticate: (authorization) => authenticator.authenticate(authorization),
     directory,
   });
+  metrics.gauge('warden_approvals_pending', 'Approvals waiting for a person (all replicas)', () => [
+    { labels: {}, value: approvals.pendingCount },
+  ]);
   metrics.gauge(
     'warden_audit_spooled_records',
     'Audit records durable in the spool and not yet in the audit store (grows while the store is down)',
@@ -291,6 +324,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           recentAudit: (limit) => recentRecords(store, limit),
           authenticate: (authorization) => authenticator.authenticateAdmin(authorization),
           grants: grantService,
+          approvals,
           log,
         }),
       );
@@ -330,6 +364,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
 
     async close(graceMs = 10_000) {
       policies.close();
+      // Calls held for approval are answered (cancelled: the gateway stopped) before the drain waits for them.
+      await approvals.close();
       const closing: Promise<void>[] = [];
       if (mcpServer) closing.push(closeServer(mcpServer));
       if (adminServer) closing.push(closeServer(adminServer));
@@ -340,6 +376,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       adminServer?.closeAllConnections();
       await Promise.all(closing);
       if (retention) clearInterval(retention);
+      await approvalBus?.close();
+      await approvalStore.close();
       await writer?.close();
       await closeAudit();
       await grantStore.close();

@@ -44,6 +44,8 @@ export interface AuditBody {
   errorCode: number | null;
   latencyMs: number | null;
   args: AuditArgs | null;
+  /** The approval the call needed (its id), when it needed one. */
+  approval?: string;
   /** Events only: who did it (an admin token's label, `(cli)`, `(environment)`). */
   actor?: string;
 }

@@ -2,6 +2,7 @@
 // The `warden` command: parses arguments and dispatches to one file per command.
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { registerApprovalCommands } from './approvals.js';
 import { exportCommand, query, tail, verify } from './audit.js';
 import { EXIT_USAGE } from './common.js';
 import { createGrant, listGrants, revokeGrant, rotateGrant } from './grants.js';
@@ -124,6 +125,7 @@ audit
   .action((opts) => verify(opts));
 
 registerScanCommands(program);
+registerApprovalCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,7 @@
 // Compiles a validated config into the plain runtime data the gateway runs on: defaults applied, paths resolved.
+
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import type { WebhookConfig } from '../approvals/webhook.js';
 import { durationMs } from '../duration.js';
 import type { LoadedConfig } from './load.js';
 import type { LoadedPolicy } from './policy-file.js';
@@ -51,6 +53,7 @@ export interface GatewayConfig {
   auditArgs: 'keys' | 'redacted' | 'full';
   auditRetentionMs: number | undefined;
   auditDurability: 'crash' | 'power-loss';
+  approvalWebhooks: WebhookConfig[];
   /** audit.spool as written (relative to the config file's directory); undefined: the default for the storage. */
   auditSpool: string | undefined;
   /** As configured; the environment's OTEL_* variables are consulted when the gateway starts. */
@@ -112,6 +115,12 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     auditRetentionMs: config.audit.retention === undefined ? undefined : durationMs(config.audit.retention),
     auditDurability: config.audit.durability,
     auditSpool: config.audit.spool,
+    approvalWebhooks: config.approvals.webhooks.map((w) => ({
+      url: w.url,
+      secret: w.secret,
+      format: w.format,
+      ...(w.servers === undefined ? {} : { servers: w.servers }),
+    })),
     tracing: {
       endpoint: config.tracing.endpoint,
       serviceName: config.tracing.serviceName,

@@ -173,6 +173,29 @@ export const configSchema = z.strictObject({
         ),
     })
     .default({ args: 'keys', durability: 'crash' }),
+  approvals: z
+    .strictObject({
+      webhooks: z
+        .array(
+          z.strictObject({
+            url: z.string().url().describe('Where approval requests and decisions are POSTed'),
+            secret: z
+              .string()
+              .min(16)
+              .describe(
+                'HMAC-SHA256 key for the x-warden-signature header (use ${VAR}); at least 16 characters',
+              ),
+            format: z
+              .enum(['json', 'slack'])
+              .default('json')
+              .describe('json, or a Slack incoming-webhook message'),
+            servers: z.array(z.string()).optional().describe('Only approvals of these servers; default all'),
+          }),
+        )
+        .default([]),
+    })
+    .default({ webhooks: [] })
+    .describe('Human approval of calls a policy marks require_approval (docs/approvals.md)'),
   tracing: z
     .strictObject({
       endpoint: z

@@ -1,11 +1,13 @@
 // The admin HTTP app on its own port (loopback by default): health, metrics, and the admin API behind admin tokens.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApprovalService } from '../approvals/service.js';
 import type { Metrics } from '../audit/metrics.js';
 import type { AuditRecordView } from '../audit/view.js';
 import { WardenError } from '../errors.js';
 import type { AdminIdentity } from '../identity/authenticate.js';
 import type { GrantService } from '../identity/grants.js';
 import type { Logger } from '../log.js';
+import type { Approval, ApprovalStatus } from '../store/approvals.js';
 import { ADMIN_ROLES, type AdminRole } from '../store/grants.js';
 
 export interface AdminOptions {
@@ -17,8 +19,40 @@ export interface AdminOptions {
   /** The admin identity of an Authorization header (admin tokens, WARDEN_ADMIN_TOKEN); undefined when none. */
   authenticate: (authorization: string | undefined) => Promise<AdminIdentity | undefined>;
   grants: GrantService;
+  approvals: ApprovalService;
   log: Logger;
 }
+
+/** An approval as the admin API shows it (SPEC §11 fields first, then the rest of what an approver needs). */
+export function approvalView(a: Approval): Record<string, unknown> {
+  return {
+    id: a.id,
+    server: a.server,
+    tool: a.tool,
+    arguments: a.arguments,
+    grant: a.grantLabel ?? null,
+    session: a.session,
+    risk: a.risk ?? null,
+    rule: a.rule,
+    createdAt: a.createdAt,
+    status: a.status,
+    mode: a.mode,
+    reason: a.reason ?? null,
+    expiresAt: a.expiresAt,
+    decidedAt: a.decidedAt ?? null,
+    decidedBy: a.decidedBy ?? null,
+    note: a.note ?? null,
+  };
+}
+
+const APPROVAL_STATUSES: ReadonlySet<string> = new Set<ApprovalStatus>([
+  'pending',
+  'approved',
+  'rejected',
+  'expired',
+  'cancelled',
+  'consumed',
+]);
 
 /** What each role may do: viewers read, approvers also decide approvals, admins also manage grants. */
 const RANK: Record<AdminRole, number> = { viewer: 0, approver: 1, admin: 2 };
@@ -165,6 +199,58 @@ async function api(
     );
     json(res, 201, { id: created.grant.id, label: created.grant.label, token: created.token });
     return;
+  }
+  if (req.method === 'GET' && path === '/api/approvals') {
+    const status = url.searchParams.get('status') ?? undefined;
+    if (status !== undefined && !APPROVAL_STATUSES.has(status))
+      throw new WardenError('CONFIG_INVALID', `status must be one of ${[...APPROVAL_STATUSES].join(', ')}`);
+    const list = await opts.approvals.store.list({
+      status: status as ApprovalStatus | undefined,
+      limit: 1000,
+    });
+    json(res, 200, list.map(approvalView));
+    return;
+  }
+  const a = /^\/api\/approvals\/([^/]+)(?:\/(approve|deny))?$/.exec(path);
+  if (a !== null) {
+    const id = decodeURIComponent(a[1]!);
+    if (req.method === 'GET' && a[2] === undefined) {
+      const found = await opts.approvals.store.get(id);
+      if (found === undefined) json(res, 404, { error: `no approval ${id}` });
+      else json(res, 200, approvalView(found));
+      return;
+    }
+    if (req.method === 'POST' && a[2] !== undefined) {
+      if (!may('approver')) return;
+      const body = await readBody(req);
+      const note = body.note;
+      if (note !== undefined && typeof note !== 'string')
+        throw new WardenError('CONFIG_INVALID', 'note must be a string');
+      const found = await opts.approvals.store.get(id);
+      if (found === undefined) {
+        json(res, 404, { error: `no approval ${id}` });
+        return;
+      }
+      // Separate identities: the grant that made a call can never approve it.
+      if (found.grantLabel !== undefined && found.grantLabel === who.label) {
+        json(res, 403, { error: 'forbidden: an approver cannot decide a call made by its own grant' });
+        return;
+      }
+      const decided = await opts.approvals.decide(
+        id,
+        a[2] === 'approve' ? 'approved' : 'rejected',
+        actor,
+        note,
+      );
+      if (decided === undefined) {
+        json(res, 409, {
+          error: `approval ${id} is ${found.status === 'pending' ? 'already decided' : found.status}`,
+        });
+        return;
+      }
+      json(res, 200, approvalView(decided));
+      return;
+    }
   }
   const m = /^\/api\/grants\/([^/]+)\/(revoke|rotate)$/.exec(path);
   if (req.method === 'POST' && m !== null) {

@@ -99,7 +99,18 @@ function bodyOf(
     rule = typeof meta?.rule === 'string' ? meta.rule : rule;
     reason = typeof meta?.reason === 'string' ? meta.reason : reason;
   }
-  if (final && decision === 'approval_pending' && !forwarded) decision = 'denied';
+  if (ctx.approval !== undefined && decision === 'approval_pending') {
+    // The record ends with what became of the approval: approved (then forwarded), pending (async: the agent was
+    // told to come back), rejected, expired; a cancelled one is a denial whose reason says so.
+    const s = ctx.approval.status;
+    if (s === 'approved' || s === 'consumed') decision = 'approved';
+    else if (s === 'rejected' || s === 'expired') decision = s;
+    else if (s === 'cancelled') decision = 'denied';
+    if (final && !forwarded && reply && 'result' in reply) {
+      const meta = (reply.result._meta as Params | undefined)?.['mcp-warden/decision'] as Params | undefined;
+      reason = typeof meta?.reason === 'string' ? meta.reason : reason;
+    }
+  } else if (final && decision === 'approval_pending' && !forwarded) decision = 'denied';
   const { outcome, errorCode } = final ? outcomeOf(ctx, forwarded) : { outcome: null, errorCode: null };
   const tool =
     ctx.method === 'tools/call' || ctx.method === 'prompts/get'
@@ -125,6 +136,7 @@ function bodyOf(
     latencyMs: final ? Math.round(final.latencyMs * 1000) / 1000 : null,
     args:
       ctx.method === 'tools/call' ? auditArgs(target?.params?.arguments ?? asked.arguments, argsMode) : null,
+    ...(ctx.approval === undefined ? {} : { approval: ctx.approval.id }),
   };
 }
 
@@ -178,6 +190,13 @@ export function auditStep({
 export function commitDecision({ sink, argsMode, log }: AuditStepOptions): Step<CallContext> {
   return async (ctx, next) => {
     if (ctx.method !== 'tools/call' || ctx.audit === undefined || ctx.cancelled) return next();
+    const d = ctx.decision;
+    const approved = ctx.approval?.status === 'approved' || ctx.approval?.status === 'consumed';
+    if (d?.outcome === 'require_approval' && !d.shadow && !approved) {
+      // Never forwarded without its approval, whatever the steps before did (fail closed).
+      ctx.reply = wire.denied({ rule: d.rule, reason: 'This call needs an approval it does not have.' });
+      return;
+    }
     try {
       await sink.write({
         time: new Date().toISOString(),

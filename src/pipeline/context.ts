@@ -6,6 +6,7 @@ import type { Decision } from '../policy/types.js';
 import type { Reply } from '../proxy/downstream.js';
 import type { NameTable } from '../proxy/naming.js';
 import type { UpstreamLink } from '../proxy/upstream.js';
+import type { ApprovalStatus } from '../store/approvals.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../transport/jsonrpc.js';
 
 /** The session as the pipeline sees it. */
@@ -48,6 +49,8 @@ export interface CallContext {
   decision: Decision | undefined;
   /** Set when a limit refused the call (the audit decision is then `rate_limited`). */
   limited: { rule: string; reason: string } | undefined;
+  /** The approval this call needed, and where it stands (the audit decision follows it). */
+  approval: { id: string; status: ApprovalStatus } | undefined;
   /** The audit record of this request: its key, and whether its decision entry is already committed. */
   audit: { key: string; committed: boolean } | undefined;
   /** The request's trace span, when tracing is on (upstream calls become its children). */
@@ -68,6 +71,7 @@ export function createContext(session: SessionView, request: JsonRpcRequest): Ca
     results: [],
     decision: undefined,
     limited: undefined,
+    approval: undefined,
     audit: undefined,
     trace: undefined,
     reply: undefined,

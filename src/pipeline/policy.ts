@@ -1,6 +1,5 @@
 // The policy step: decides every tools/call before it leaves, and removes hidden tools, prompts and resources from
-// lists. Limits a decision names are carried out by the limit step next; approvals are refused here until their step
-// exists (fail closed).
+// lists. Approvals and limits a decision names are carried out by the approval and limit steps next.
 
 import type { Metrics } from '../audit/metrics.js';
 import type { PolicySet } from '../config/policy-set.js';
@@ -155,13 +154,7 @@ export function policyStep({
           ctx.reply = wire.denied(decision);
           return;
         }
-        if (decision.outcome === 'require_approval') {
-          ctx.reply = wire.denied({
-            rule: decision.rule,
-            reason: `${decision.reason ?? 'This call needs approval'}; approvals are not available in this version of warden, so it is denied`,
-          });
-          return;
-        }
+        // require_approval goes on to the approval step, which holds the call (or answers with an approval id).
         return next();
       }
       case 'tools/list': {

@@ -536,7 +536,8 @@ export function compileIntercept(file: InterceptFile, source: string): CompileRe
             rule.approval_timeout === undefined
               ? DEFAULT_APPROVAL_TIMEOUT_MS
               : durationMs(rule.approval_timeout),
-          mode: 'hold',
+          // Intercept answers at once with an approval id and lets the same call through once approved.
+          mode: 'async',
         };
         parts.approveIf.push({ ...interceptRule(rat, conditions, rule.on_deny), approval });
         return;

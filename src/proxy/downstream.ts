@@ -38,9 +38,13 @@ export const wire = {
    * A policy outcome the model should read and adapt to: an isError tool result, `[POLICY DENIED] <reason>`, and
    * the machine-readable detail under `_meta["mcp-warden/decision"]` (SPEC §5).
    */
-  denied: (decision: Pick<Decision, 'rule' | 'reason'>, retryAfterSeconds?: number): Reply => {
+  denied: (
+    decision: Pick<Decision, 'rule' | 'reason'>,
+    retryAfterSeconds?: number,
+    more?: Record<string, unknown>,
+  ): Reply => {
     const reason = decision.reason ?? 'Denied by policy';
-    const detail: Record<string, unknown> = { rule: decision.rule, reason };
+    const detail: Record<string, unknown> = { rule: decision.rule, reason, ...more };
     if (retryAfterSeconds !== undefined) detail.retryAfterSeconds = retryAfterSeconds;
     return {
       result: {

@@ -103,7 +103,7 @@ export class UpstreamLink {
   private backoffMs = FIRST_BACKOFF_MS;
   private restartTimer: NodeJS.Timeout | undefined;
   /** The upstream's tool names, fetched when a policy first needs them; dropped on list_changed and restarts. */
-  private toolCatalog: Promise<ReadonlySet<string> | undefined> | undefined;
+  private toolCatalog: Promise<ReadonlyMap<string, Record<string, unknown>> | undefined> | undefined;
   private recovering: Promise<void> | undefined;
   private readyAt = 0;
   private readonly log: Logger;
@@ -367,12 +367,18 @@ export class UpstreamLink {
    */
   async hasTool(name: string): Promise<boolean | undefined> {
     this.toolCatalog ??= this.fetchCatalog();
-    const names = await this.toolCatalog;
-    return names === undefined ? undefined : names.has(name);
+    const tools = await this.toolCatalog;
+    return tools === undefined ? undefined : tools.has(name);
   }
 
-  private async fetchCatalog(): Promise<ReadonlySet<string> | undefined> {
-    const names = new Set<string>();
+  /** The tool's definition as the upstream listed it (for risk), undefined when unknown. */
+  async toolDefinition(name: string): Promise<Record<string, unknown> | undefined> {
+    this.toolCatalog ??= this.fetchCatalog();
+    return (await this.toolCatalog)?.get(name);
+  }
+
+  private async fetchCatalog(): Promise<ReadonlyMap<string, Record<string, unknown>> | undefined> {
+    const names = new Map<string, Record<string, unknown>>();
     let cursor: string | undefined;
     for (let page = 0; page < 1000; page++) {
       const response = await this.call('tools/list', cursor === undefined ? {} : { cursor }).response;
@@ -382,7 +388,9 @@ export class UpstreamLink {
       }
       const tools = response.result.tools;
       if (Array.isArray(tools)) {
-        for (const t of tools as Array<{ name?: unknown }>) if (typeof t.name === 'string') names.add(t.name);
+        for (const t of tools as Array<Record<string, unknown>>) {
+          if (typeof t.name === 'string') names.set(t.name, t);
+        }
       }
       cursor = typeof response.result.nextCursor === 'string' ? response.result.nextCursor : undefined;
       if (cursor === undefined) break;

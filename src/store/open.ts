@@ -2,6 +2,9 @@
 import { readdirSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { WardenError } from '../errors.js';
+import type { ApprovalStore } from './approvals.js';
+import { PostgresApprovalStore } from './approvals-postgres.js';
+import { SqliteApprovalStore } from './approvals-sqlite.js';
 import type { GrantStore } from './grants.js';
 import { PostgresGrantStore } from './grants-postgres.js';
 import { SqliteGrantStore } from './grants-sqlite.js';
@@ -34,6 +37,20 @@ function backendOf(url: string, baseDir: string | undefined): Backend {
       hint: 'expected sqlite:<file> or postgres://...',
     },
   );
+}
+
+/** The approval store in the same database as the audit log (an in-memory SQLite log: an in-memory store). */
+export async function openApprovalStore(
+  url: string,
+  opts: OpenAuditStoreOptions = {},
+): Promise<ApprovalStore> {
+  const backend = backendOf(url, opts.baseDir);
+  return backend.kind === 'sqlite'
+    ? new SqliteApprovalStore(backend.path)
+    : PostgresApprovalStore.open(backend.url, {
+        schema: opts.postgres?.schema,
+        onIdleError: opts.postgres?.onIdleError,
+      });
 }
 
 /**

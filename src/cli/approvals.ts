@@ -1,0 +1,148 @@
+// `warden approvals list|show|approve|deny`: decide held calls from a shell, against the config's storage.
+import { dirname } from 'node:path';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { ApprovalService } from '../approvals/service.js';
+import { AuditWriter } from '../audit/writer.js';
+import { approvalView } from '../dashboard/admin.js';
+import { WardenError } from '../errors.js';
+import { RedisApprovalBus } from '../state/approval-bus.js';
+import type { Approval, ApprovalStatus } from '../store/approvals.js';
+import { openApprovalStore, openAuditStore } from '../store/open.js';
+import { EXIT_OK, fail, loadGatewayConfig } from './common.js';
+
+interface Flags {
+  config: string;
+  json?: boolean;
+}
+
+const ACTOR = '(cli)';
+
+async function run(configFile: string, fn: (service: ApprovalService) => Promise<void>): Promise<void> {
+  try {
+    const config = loadGatewayConfig({ config: configFile });
+    const baseDir = dirname(config.file);
+    const audit = await openAuditStore(config.storage, {
+      baseDir,
+      sqlite: { durability: config.auditDurability },
+    });
+    const store = await openApprovalStore(config.storage, { baseDir }).catch(async (err) => {
+      await audit.close();
+      throw err;
+    });
+    const writer = new AuditWriter(audit, { maxDelayMs: 0 });
+    // A decision made here wakes the gateway holding the call at once through Redis; without Redis the gateway
+    // notices within a second (it polls the store).
+    const bus = config.state.startsWith('redis') ? RedisApprovalBus.open(config.state) : undefined;
+    const service = new ApprovalService({
+      store,
+      audit: (e) => writer.write(e),
+      log: pino({ level: 'warn' }, pino.destination({ fd: 2, sync: true })),
+      webhooks: config.approvalWebhooks,
+      bus,
+    });
+    try {
+      await fn(service);
+      await service.deliveriesDone();
+    } finally {
+      await bus?.close();
+      await writer.close();
+      await store.close();
+      await audit.close();
+    }
+    process.exit(EXIT_OK);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+function line(a: Approval): string {
+  const who = a.grantLabel ?? '(anonymous)';
+  return `${a.id}  ${a.status.padEnd(9)}  ${a.server}/${a.tool}  grant=${who}  risk=${a.risk ?? '?'}  ${a.createdAt}`;
+}
+
+function show(a: Approval, json: boolean | undefined): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(approvalView(a))}\n`);
+    return;
+  }
+  const lines = [
+    line(a),
+    `  rule: ${a.rule}${a.reason === undefined ? '' : `  (${a.reason})`}`,
+    `  session: ${a.session}  mode: ${a.mode}  expires: ${a.expiresAt}`,
+    `  arguments: ${JSON.stringify(a.arguments, null, 2).replace(/\n/g, '\n  ')}`,
+  ];
+  if (a.decidedBy !== undefined)
+    lines.push(`  decided by ${a.decidedBy} at ${a.decidedAt}${a.note ? `: ${a.note}` : ''}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function mustGet(service: ApprovalService, id: string): Promise<Approval> {
+  const a = await service.store.get(id);
+  if (a === undefined) throw new WardenError('CONFIG_INVALID', `no approval ${id}`);
+  return a;
+}
+
+async function decide(id: string, flags: Flags & { note?: string }, status: 'approved' | 'rejected') {
+  await run(flags.config, async (service) => {
+    const before = await mustGet(service, id);
+    const decided = await service.decide(id, status, ACTOR, flags.note);
+    if (decided === undefined) {
+      throw new WardenError('CONFIG_INVALID', `approval ${id} is ${before.status}, not pending`);
+    }
+    if (flags.json) show(decided, true);
+    else process.stdout.write(`${id} ${status}\n`);
+  });
+}
+
+export function registerApprovalCommands(program: Command): void {
+  const approvals = program
+    .command('approvals')
+    .description('calls waiting for a person: list, show, decide');
+  approvals
+    .command('list')
+    .description('approvals, newest first (pending by default)')
+    .option('-c, --config <file>', 'config file', 'warden.yaml')
+    .option(
+      '--status <status>',
+      'pending, approved, rejected, expired, cancelled, consumed or all',
+      'pending',
+    )
+    .option('--json', 'one JSON object per line')
+    .action((flags: Flags & { status: string }) =>
+      run(flags.config, async (service) => {
+        const statuses = ['pending', 'approved', 'rejected', 'expired', 'cancelled', 'consumed', 'all'];
+        if (!statuses.includes(flags.status))
+          throw new WardenError('CONFIG_INVALID', `--status must be one of ${statuses.join(', ')}`);
+        const list = await service.store.list({
+          ...(flags.status === 'all' ? {} : { status: flags.status as ApprovalStatus }),
+          limit: 1000,
+        });
+        for (const a of list) {
+          process.stdout.write(flags.json ? `${JSON.stringify(approvalView(a))}\n` : `${line(a)}\n`);
+        }
+      }),
+    );
+  approvals
+    .command('show <id>')
+    .description('one approval with its arguments')
+    .option('-c, --config <file>', 'config file', 'warden.yaml')
+    .option('--json', 'machine output')
+    .action((id: string, flags: Flags) =>
+      run(flags.config, async (service) => show(await mustGet(service, id), flags.json)),
+    );
+  approvals
+    .command('approve <id>')
+    .description('let the call through (a held call is forwarded; an async one goes through when made again)')
+    .option('-c, --config <file>', 'config file', 'warden.yaml')
+    .option('--note <text>', 'why, for the audit log and the agent')
+    .option('--json', 'machine output')
+    .action((id: string, flags: Flags & { note?: string }) => decide(id, flags, 'approved'));
+  approvals
+    .command('deny <id>')
+    .description('refuse the call; the agent reads the note')
+    .option('-c, --config <file>', 'config file', 'warden.yaml')
+    .option('--note <text>', 'why, for the audit log and the agent')
+    .option('--json', 'machine output')
+    .action((id: string, flags: Flags & { note?: string }) => decide(id, flags, 'rejected'));
+}

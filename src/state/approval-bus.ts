@@ -1,0 +1,56 @@
+// The approval bus on Redis pub/sub: the replica where an approval is decided tells the one holding the call.
+// Losing a message costs only latency: the holder also polls the approval store.
+import { Redis } from 'ioredis';
+import type { ApprovalBus } from '../approvals/service.js';
+
+const CHANNEL = 'warden:approvals:decided';
+
+export class RedisApprovalBus implements ApprovalBus {
+  private constructor(
+    private readonly pub: Redis,
+    private readonly sub: Redis,
+  ) {}
+
+  static open(url: string, opts: { onError?: (err: Error) => void } = {}): RedisApprovalBus {
+    const connect = () => {
+      const r = new Redis(url, {
+        lazyConnect: true,
+        connectTimeout: 3000,
+        commandTimeout: 1000,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: (times) => Math.min(times * 100, 1000),
+      });
+      let reported = false;
+      r.on('error', (err: Error) => {
+        if (!reported) opts.onError?.(err);
+        reported = true;
+      });
+      r.on('ready', () => {
+        reported = false;
+      });
+      r.connect().catch(() => {});
+      return r;
+    };
+    return new RedisApprovalBus(connect(), connect());
+  }
+
+  async publish(id: string): Promise<void> {
+    await this.pub.publish(CHANNEL, id);
+  }
+
+  subscribe(onDecided: (id: string) => void): void {
+    // A subscriber connection re-subscribes by itself after a reconnect (ioredis autoResubscribe).
+    this.sub.on('message', (channel: string, id: string) => {
+      if (channel === CHANNEL) onDecided(id);
+    });
+    const go = () => void this.sub.subscribe(CHANNEL).catch(() => {});
+    if (this.sub.status === 'ready') go();
+    else this.sub.once('ready', go);
+  }
+
+  async close(): Promise<void> {
+    this.pub.disconnect();
+    this.sub.disconnect();
+  }
+}
