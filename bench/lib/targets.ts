@@ -61,9 +61,22 @@ async function launchOnPort(
 }
 
 const node = process.execPath;
+const REDIS_URL = process.env.WARDEN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PG_URL = process.env.WARDEN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** A rate limit far from full on every call: each one is checked and counted. */
+const LIMIT_POLICY = JSON.stringify({
+  version: '1',
+  default: 'deny',
+  tools: { echo: { action: 'allow', rate_limit: { max: 1_000_000_000, window: 60, per: 'global' } } },
+});
 
 /** `warden serve` in front of the echo server (stdio child), with `config` merged into its configuration. */
-function wardenTarget(name: string, description: string, config: Record<string, unknown>): TargetDef {
+function wardenTarget(
+  name: string,
+  description: string,
+  config: Record<string, unknown>,
+  files: Record<string, string> = {},
+): TargetDef {
   return {
     name,
     description,
@@ -77,6 +90,7 @@ function wardenTarget(name: string, description: string, config: Record<string, 
       mkdirSync(dir, { recursive: true });
       // JSON is valid YAML; it avoids quoting issues with paths.
       const file = join(dir, 'warden.yaml');
+      for (const [fileName, text] of Object.entries(files)) writeFileSync(join(dir, fileName), text);
       const body = {
         mcpServers: { echo: { command: node, args: [ctx.echoScript] } },
         auth: { anonymous: true },
@@ -139,6 +153,24 @@ export const TARGETS: TargetDef[] = [
     'warden',
     'mcp-warden `serve`, per-server endpoint /mcp/echo, echo as stdio child, audit log on SQLite (default)',
     {},
+  ),
+  wardenTarget(
+    'warden-limit',
+    'as warden, with a policy that rate-limits every call (memory counters)',
+    { policy: './policy.json' },
+    { 'policy.json': LIMIT_POLICY },
+  ),
+  wardenTarget(
+    'warden-redis',
+    'as warden-limit, with the counters in Redis',
+    { policy: './policy.json', state: REDIS_URL },
+    { 'policy.json': LIMIT_POLICY },
+  ),
+  wardenTarget(
+    'warden-redis-pg',
+    'as warden-limit, with counters in Redis and the audit log in PostgreSQL (the replica setup, one replica)',
+    { policy: './policy.json', state: REDIS_URL, storage: PG_URL },
+    { 'policy.json': LIMIT_POLICY },
   ),
   wardenTarget(
     'warden-memaudit',

@@ -1,8 +1,11 @@
 // Human approval through the real SDK client: held calls approved, rejected, expired, cancelled, a gateway stopping,
 // async approvals spent exactly once and kept across a restart, and two replicas (held on A, approved on B).
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { verifySignature } from '../../src/approvals/webhook.js';
 import {
   connect,
   PROBE,
@@ -203,6 +206,57 @@ describe('hold mode', () => {
     await admin(gw, `/api/approvals/${a.id}/deny`, { method: 'POST' });
     await call;
     await client.close();
+  });
+});
+
+describe('webhooks', () => {
+  it('POSTs a signed notice of each request and decision to the configured receiver', async () => {
+    const secret = 'approvals-webhook-secret-0123456789';
+    const received: Array<{ event: string; body: Params; valid: boolean }> = [];
+    const server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      req.on('end', () => {
+        const valid = verifySignature(
+          secret,
+          String(req.headers['x-warden-timestamp']),
+          text,
+          String(req.headers['x-warden-signature']),
+        );
+        received.push({
+          event: String(req.headers['x-warden-event']),
+          body: JSON.parse(text) as Params,
+          valid,
+        });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const gw = await gateway(
+        policyFile(),
+        `approvals:\n  webhooks:\n    - { url: "http://127.0.0.1:${port}/hook", secret: "${secret}" }`,
+      );
+      const client = await connect(`${gw.mcpUrl}/probe`);
+      const call = client.callTool({ name: 'echo', arguments: { text: 'hooked' } });
+      const a = await pending(gw);
+      await admin(gw, `/api/approvals/${a.id}/approve`, { method: 'POST', body: '{"note":"ok"}' });
+      await call;
+      for (let i = 0; i < 50 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      received.sort((x, y) => x.event.localeCompare(y.event));
+      expect(received.map((r) => [r.event, r.valid])).toEqual([
+        ['approval.approved', true],
+        ['approval.requested', true],
+      ]);
+      expect(received[1]!.body).toMatchObject({ id: a.id, tool: 'echo', arguments: { text: 'hooked' } });
+      expect(received[0]!.body).toMatchObject({ id: a.id, note: 'ok' });
+      await client.close();
+    } finally {
+      server.close();
+    }
   });
 });
 

@@ -172,16 +172,16 @@ describe('shadow mode', () => {
 });
 
 describe('fail closed', () => {
-  it('denies a call that needs approval while approvals are not available', async () => {
+  it('does not forward a call that needs approval before it is approved (async: answers with the approval id)', async () => {
     const own = await startGatewayWithPolicy({
       version: '1',
       default: 'allow',
-      tools: { echo: { action: 'require_approval' } },
+      tools: { echo: { action: 'require_approval', approval: { mode: 'async' } } },
     });
     const client = await connect(`${own.gw.mcpUrl}/probe`);
     const result = await client.callTool({ name: 'echo', arguments: { text: 'x' } });
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toContain('approvals are not available');
+    expect(textOf(result)).toMatch(/^\[POLICY DENIED\] .*Approval apr_[a-z2-7]{20} is waiting for a person/);
     await client.close();
     await own.gw.close();
   });

@@ -983,7 +983,7 @@ describe('Intercept golden file', () => {
     expect(decide(ic, call('merge_pull_request', { base: 'main' })).approval).toEqual({
       rule: '/tools/merge_pull_request/rules/0',
       timeoutMs: 30 * MINUTE,
-      mode: 'hold',
+      mode: 'async',
     });
   });
 
@@ -991,7 +991,7 @@ describe('Intercept golden file', () => {
     expect(decide(ic, call('add_labels', { labels: ['release'] })).approval).toEqual({
       rule: '/tools/add_labels/rules/0',
       timeoutMs: 5 * MINUTE,
-      mode: 'hold',
+      mode: 'async',
     });
   });
 });
@@ -1017,12 +1017,12 @@ tools:
     expect(decide(policy!, call('deploy', { env: 'prod' })).approval).toEqual({
       rule: '/tools/deploy/rules/0',
       timeoutMs: 10 * MINUTE,
-      mode: 'hold',
+      mode: 'async',
     });
     expect(decide(policy!, call('deploy', { replicas: 50 })).approval).toEqual({
       rule: '/tools/deploy/rules/1',
       timeoutMs: HOUR,
-      mode: 'hold',
+      mode: 'async',
     });
   });
 
