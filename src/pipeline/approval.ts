@@ -99,6 +99,7 @@ export function approvalStep({
     ctx.approval = { id: pending.id, status: 'pending' };
     const abort = new AbortController();
     ctx.cancelHooks.push(() => abort.abort());
+    if (ctx.cancelled) abort.abort(); // cancelled while the approval was being recorded
     const token = (ctx.request.params as Params | undefined)?._meta as Params | undefined;
     const progressToken = token?.progressToken;
     let ticks = 0;
