@@ -24,11 +24,19 @@ import { forward } from './pipeline/forward.js';
 import { limitStep } from './pipeline/limit.js';
 import { policyStep } from './pipeline/policy.js';
 import { route } from './pipeline/route.js';
+import { isHidden } from './policy/decide.js';
 import { ProxySession } from './proxy/session.js';
+import { ToolCatalog } from './risk/catalog.js';
 import { RedisApprovalBus } from './state/approval-bus.js';
 import { openCounterStore } from './state/open.js';
 import { RedisSessionDirectory, type SessionDirectory } from './state/sessions.js';
-import { auditSpoolPath, openApprovalStore, openAuditStore, openGrantStore } from './store/open.js';
+import {
+  auditSpoolPath,
+  openApprovalStore,
+  openAuditStore,
+  openGrantStore,
+  openPinStore,
+} from './store/open.js';
 import { HttpEndpoint, hostName } from './transport/http-server.js';
 import { StdioDownstream } from './transport/stdio-server.js';
 import type { DownstreamPort, MessageTransport, SessionFactory } from './transport/types.js';
@@ -170,9 +178,21 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     await closeAudit();
     throw err;
   });
+  const pinStore = await openPinStore(config.storage, {
+    baseDir: dirname(config.file),
+    postgres: {
+      onIdleError: (err: Error) => log.warn({ err: err.message }, 'pin database connection error'),
+    },
+  }).catch(async (err) => {
+    await approvalStore.close();
+    await grantStore.close();
+    await closeAudit();
+    throw err;
+  });
   const counters = await openCounterStore(config.state, {
     redis: { onError: (err: Error) => log.warn({ err: err.message }, 'state (Redis) connection error') },
   }).catch(async (err) => {
+    await pinStore.close();
     await approvalStore.close();
     await grantStore.close();
     await closeAudit();
@@ -226,6 +246,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     dashboardUrl: `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${config.admin.port}`,
   });
   approvals.startSweeper();
+  const catalog = new ToolCatalog({ pins: pinStore, audit: (entry) => sink.write(entry), log });
   const grantService = new GrantService(
     grantStore,
     (entry) => sink.write(entry),
@@ -240,7 +261,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const pipeline: (ctx: CallContext) => Promise<void> = compose<CallContext>([
     auditStep(auditOptions),
     route,
-    policyStep({ policies, log, counters, failMode: config.stateFailMode, metrics }),
+    policyStep({
+      policies,
+      log,
+      counters,
+      failMode: config.stateFailMode,
+      metrics,
+      catalog,
+      onDefinitionChange: config.onDefinitionChange,
+    }),
     approvalStep({ approvals, log }),
     limitStep({ counters, failMode: config.stateFailMode, log, metrics }),
     commitDecision(auditOptions),
@@ -325,6 +354,20 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           authenticate: (authorization) => authenticator.authenticateAdmin(authorization),
           grants: grantService,
           approvals,
+          tools: () =>
+            catalog.list().map((t) => ({
+              server: t.server,
+              name: t.name,
+              category: t.classification.category,
+              risk: t.classification.risk,
+              signals: t.classification.signals,
+              pinned: !t.changed,
+              hidden: policies.layersFor(t.server).some((p) => !p.shadow && isHidden(p, t.name)),
+              changed: t.changed,
+              confidence: t.classification.confidence,
+              rationale: t.classification.rationale,
+            })),
+          acceptTool: (server, tool, by) => catalog.accept(server, tool, by),
           log,
         }),
       );
@@ -378,6 +421,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       if (retention) clearInterval(retention);
       await approvalBus?.close();
       await approvalStore.close();
+      await pinStore.close();
       await writer?.close();
       await closeAudit();
       await grantStore.close();

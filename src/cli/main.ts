@@ -6,6 +6,7 @@ import { registerApprovalCommands } from './approvals.js';
 import { exportCommand, query, tail, verify } from './audit.js';
 import { EXIT_USAGE } from './common.js';
 import { createGrant, listGrants, revokeGrant, rotateGrant } from './grants.js';
+import { registerPinCommands } from './pins.js';
 import { explainCommand, testCommand, validate } from './policy.js';
 import { registerScanCommands } from './scan.js';
 import { serve } from './serve.js';
@@ -126,6 +127,7 @@ audit
 
 registerScanCommands(program);
 registerApprovalCommands(program);
+registerPinCommands(program);
 
 try {
   await program.parseAsync(process.argv);

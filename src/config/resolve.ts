@@ -54,6 +54,7 @@ export interface GatewayConfig {
   auditRetentionMs: number | undefined;
   auditDurability: 'crash' | 'power-loss';
   approvalWebhooks: WebhookConfig[];
+  onDefinitionChange: 'require_approval' | 'deny' | 'allow';
   /** audit.spool as written (relative to the config file's directory); undefined: the default for the storage. */
   auditSpool: string | undefined;
   /** As configured; the environment's OTEL_* variables are consulted when the gateway starts. */
@@ -115,6 +116,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     auditRetentionMs: config.audit.retention === undefined ? undefined : durationMs(config.audit.retention),
     auditDurability: config.audit.durability,
     auditSpool: config.audit.spool,
+    onDefinitionChange: config.pinning.onChange,
     approvalWebhooks: config.approvals.webhooks.map((w) => ({
       url: w.url,
       secret: w.secret,

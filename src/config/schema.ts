@@ -173,6 +173,17 @@ export const configSchema = z.strictObject({
         ),
     })
     .default({ args: 'keys', durability: 'crash' }),
+  pinning: z
+    .strictObject({
+      onChange: z
+        .enum(['require_approval', 'deny', 'allow'])
+        .default('require_approval')
+        .describe(
+          'A tool whose definition changed since warden first saw it: its calls need approval (default), are denied, or are allowed (flagged and audited only) until an admin runs warden pins accept',
+        ),
+    })
+    .default({ onChange: 'require_approval' })
+    .describe('Trust on first use of tool definitions (docs/risk.md)'),
   approvals: z
     .strictObject({
       webhooks: z

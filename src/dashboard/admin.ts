@@ -20,6 +20,10 @@ export interface AdminOptions {
   authenticate: (authorization: string | undefined) => Promise<AdminIdentity | undefined>;
   grants: GrantService;
   approvals: ApprovalService;
+  /** The tools seen so far with classification, pin and visibility (SPEC §11 `/api/tools` fields first). */
+  tools: () => Array<Record<string, unknown>>;
+  /** Accepts a changed tool definition; undefined when the tool had no pending change. */
+  acceptTool: (server: string, tool: string, by: string) => Promise<unknown>;
   log: Logger;
 }
 
@@ -198,6 +202,18 @@ async function api(
       actor,
     );
     json(res, 201, { id: created.grant.id, label: created.grant.label, token: created.token });
+    return;
+  }
+  if (req.method === 'GET' && path === '/api/tools') {
+    json(res, 200, opts.tools());
+    return;
+  }
+  const t = /^\/api\/tools\/([^/]+)\/([^/]+)\/accept$/.exec(path);
+  if (req.method === 'POST' && t !== null) {
+    if (!may('admin')) return;
+    const accepted = await opts.acceptTool(decodeURIComponent(t[1]!), decodeURIComponent(t[2]!), actor);
+    if (accepted === undefined) json(res, 409, { error: 'that tool has no changed definition to accept' });
+    else json(res, 200, accepted);
     return;
   }
   if (req.method === 'GET' && path === '/api/approvals') {

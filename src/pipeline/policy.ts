@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { decideLayers, decideName, isHidden } from '../policy/decide.js';
 import type { CompiledPolicy, Decision, StateRead } from '../policy/types.js';
 import { wire } from '../proxy/downstream.js';
+import type { ToolCatalog, ToolInfo } from '../risk/catalog.js';
 import type { CounterStore } from '../state/types.js';
 import type { Step } from './compose.js';
 import type { CallContext, TargetResult } from './context.js';
@@ -20,6 +21,59 @@ export interface PolicyStepOptions {
   failMode?: 'closed' | 'open';
   metrics?: Metrics;
   now?: () => number;
+  /** Classification and pins of tools; without it `categories` rules never match and nothing is pinned. */
+  catalog?: ToolCatalog;
+  /** What a call of a tool whose definition changed since it was pinned gets, unless the policy already refuses it. */
+  onDefinitionChange?: 'require_approval' | 'deny' | 'allow';
+}
+
+/**
+ * The decision pinning imposes on a call the policy lets through (allow, or approval): a changed definition needs an
+ * approval (or is denied) until an admin accepts it; a pin store that cannot be read denies (fail closed).
+ * Undefined: the policy's decision stands.
+ */
+function pinVerdict(
+  info: ToolInfo | undefined,
+  pinError: string | undefined,
+  decision: Decision | undefined,
+  onChange: 'require_approval' | 'deny' | 'allow',
+  server: string,
+  tool: string,
+  log: Logger,
+): Decision | undefined {
+  if (decision !== undefined && decision.outcome !== 'allow' && decision.outcome !== 'require_approval')
+    return;
+  if (pinError !== undefined) {
+    log.error({ err: pinError, server, tool }, 'tool pins unavailable: call refused');
+    return pinDecision(
+      'deny',
+      'Tool definitions cannot be checked right now, so the call was not made.',
+      decision,
+    );
+  }
+  if (info === undefined || !info.changed || onChange === 'allow') return;
+  const reason = `The definition of ${tool} changed since it was pinned; an admin must accept it (warden pins accept ${server} ${tool})`;
+  if (onChange === 'deny') return pinDecision('deny', reason, decision);
+  // A policy approval stays (its own rule and timeout); an allowed call now needs one too.
+  if (decision?.outcome === 'require_approval') return;
+  return pinDecision('require_approval', reason, decision);
+}
+
+function pinDecision(
+  outcome: 'deny' | 'require_approval',
+  reason: string,
+  base: Decision | undefined,
+): Decision {
+  const rule = '(definition changed)';
+  return {
+    outcome,
+    rule,
+    policy: '(pinning)',
+    reason,
+    limits: base?.limits ?? [],
+    approval: outcome === 'require_approval' ? { rule, timeoutMs: 5 * 60_000, mode: 'hold' } : undefined,
+    shadow: false,
+  };
 }
 
 type Params = Record<string, unknown>;
@@ -82,6 +136,8 @@ export function policyStep({
   failMode = 'closed',
   metrics,
   now = Date.now,
+  catalog,
+  onDefinitionChange = 'require_approval',
 }: PolicyStepOptions): Step<CallContext> {
   return async (ctx, next) => {
     const target = ctx.targets[0];
@@ -89,12 +145,38 @@ export function policyStep({
       case 'tools/call': {
         if (target === undefined) return next();
         const layers = layersOf(policies, ctx, target.server);
-        if (layers.length === 0) return next();
+        if (layers.length === 0 && catalog === undefined) return next();
         const params = target.params ?? {};
         const name = typeof params.name === 'string' ? params.name : '';
         const args = params.arguments;
         // Ask whether the tool exists on every call, hidden or not, so both answers cost the same.
         const known = await target.link.hasTool(name);
+        // Its classification (for `categories`) and whether its definition still matches its pin.
+        let info: ToolInfo | undefined;
+        let pinError: string | undefined;
+        if (catalog !== undefined && known === true) {
+          const def = await target.link.toolDefinition(name);
+          if (def !== undefined) {
+            try {
+              info = await catalog.inspect(target.server, def);
+            } catch (err) {
+              pinError = (err as Error)?.message ?? String(err);
+            }
+          }
+        }
+        if (layers.length === 0) {
+          // No policy: only pinning can stop the call.
+          if (known !== true) return next();
+          const verdict = pinVerdict(info, pinError, undefined, onDefinitionChange, target.server, name, log);
+          if (verdict !== undefined) {
+            ctx.decision = verdict;
+            if (verdict.outcome === 'deny') {
+              ctx.reply = wire.denied(verdict);
+              return;
+            }
+          }
+          return next();
+        }
         let state: Map<string, number> | undefined;
         const reads = counters === undefined ? undefined : stateReadsOf(layers);
         if (reads !== undefined) {
@@ -118,6 +200,7 @@ export function policyStep({
             server: target.server,
             tool: name,
             grant: ctx.session.identity.grant,
+            category: info?.classification.category,
             counter: state === undefined ? undefined : (scope, counter) => state.get(`${scope}.${counter}`),
             args:
               typeof args === 'object' && args !== null && !Array.isArray(args)
@@ -150,8 +233,10 @@ export function policyStep({
           );
           return;
         }
-        if (decision.outcome === 'deny') {
-          ctx.reply = wire.denied(decision);
+        const verdict = pinVerdict(info, pinError, decision, onDefinitionChange, target.server, name, log);
+        if (verdict !== undefined) ctx.decision = verdict;
+        if (ctx.decision!.outcome === 'deny') {
+          ctx.reply = wire.denied(ctx.decision!);
           return;
         }
         // require_approval goes on to the approval step, which holds the call (or answers with an approval id).
@@ -159,6 +244,13 @@ export function policyStep({
       }
       case 'tools/list': {
         await next();
+        if (catalog !== undefined) {
+          for (const r of ctx.results) {
+            const tools =
+              r.response !== undefined && 'result' in r.response ? r.response.result.tools : undefined;
+            if (Array.isArray(tools)) catalog.observe(r.server, tools as Params[]);
+          }
+        }
         filterResults(
           ctx.results,
           'tools',

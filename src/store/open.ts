@@ -8,6 +8,9 @@ import { SqliteApprovalStore } from './approvals-sqlite.js';
 import type { GrantStore } from './grants.js';
 import { PostgresGrantStore } from './grants-postgres.js';
 import { SqliteGrantStore } from './grants-sqlite.js';
+import type { PinStore } from './pins.js';
+import { PostgresPinStore } from './pins-postgres.js';
+import { SqlitePinStore } from './pins-sqlite.js';
 import { PostgresAuditStore, type PostgresAuditStoreOptions } from './postgres.js';
 import { SqliteAuditStore, type SqliteAuditStoreOptions } from './sqlite.js';
 import type { AuditStore } from './types.js';
@@ -48,6 +51,17 @@ export async function openApprovalStore(
   return backend.kind === 'sqlite'
     ? new SqliteApprovalStore(backend.path)
     : PostgresApprovalStore.open(backend.url, {
+        schema: opts.postgres?.schema,
+        onIdleError: opts.postgres?.onIdleError,
+      });
+}
+
+/** The pin store (tool definitions) in the same database as the audit log. */
+export async function openPinStore(url: string, opts: OpenAuditStoreOptions = {}): Promise<PinStore> {
+  const backend = backendOf(url, opts.baseDir);
+  return backend.kind === 'sqlite'
+    ? new SqlitePinStore(backend.path)
+    : PostgresPinStore.open(backend.url, {
         schema: opts.postgres?.schema,
         onIdleError: opts.postgres?.onIdleError,
       });
