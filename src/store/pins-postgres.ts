@@ -1,0 +1,202 @@
+// The pin store on PostgreSQL: shared by every gateway replica, so a tool pinned by one is pinned for all.
+import pg from 'pg';
+import { WardenError } from '../errors.js';
+import {
+  checkWithoutWrite,
+  firstUseRow,
+  PIN_COLUMN_NAMES,
+  PIN_COLUMNS,
+  PIN_TABLE_COLUMNS,
+  type Pin,
+  type PinCheck,
+  type PinRow,
+  type PinStore,
+  pinFromRow,
+} from './pins.js';
+import { redactUrl } from './postgres.js';
+
+export interface PostgresPinStoreOptions {
+  /** Schema for the table, created if missing (tests use a fresh one). */
+  schema?: string;
+  onIdleError?: (err: Error) => void;
+}
+
+function storeError(op: string, err: unknown): WardenError {
+  if (err instanceof WardenError) return err;
+  return new WardenError('STORE_UNAVAILABLE', `pin store (postgres): ${op}: ${(err as Error).message}`, {
+    cause: err,
+  });
+}
+
+export class PostgresPinStore implements PinStore {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly table: string,
+  ) {}
+
+  static async open(url: string, opts: PostgresPinStoreOptions = {}): Promise<PostgresPinStore> {
+    const schema = opts.schema;
+    if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema))
+      throw new WardenError('CONFIG_INVALID', `invalid PostgreSQL schema name: ${JSON.stringify(schema)}`);
+    const table = schema === undefined ? 'pins' : `"${schema}".pins`;
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: 4,
+      connectionTimeoutMillis: 10_000,
+      application_name: 'mcp-warden',
+    });
+    pool.on('error', (err) => opts.onIdleError?.(err));
+    try {
+      // An advisory lock ('WARD', 3; the grant store takes 1, the approval store 2): two replicas starting together
+      // would otherwise race on CREATE ... IF NOT EXISTS.
+      await pool.query(`BEGIN; SELECT pg_advisory_xact_lock(1464897092, 3);
+${schema === undefined ? '' : `CREATE SCHEMA IF NOT EXISTS "${schema}";`}
+CREATE TABLE IF NOT EXISTS ${table} (${PIN_TABLE_COLUMNS});
+COMMIT`);
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw new WardenError(
+        'STORE_UNAVAILABLE',
+        `cannot open the pin store ${redactUrl(url)}: ${(err as Error).message || String(err)}`,
+        {
+          hint: 'check that PostgreSQL is running and that the URL, user and database are right',
+          cause: err,
+        },
+      );
+    }
+    return new PostgresPinStore(pool, table);
+  }
+
+  private async rows(op: string, sql: string, params: unknown[]): Promise<PinRow[]> {
+    try {
+      return (await this.pool.query<PinRow>(sql, params)).rows;
+    } catch (err) {
+      throw storeError(op, err);
+    }
+  }
+
+  /** Runs `fn` in a transaction on one connection; rolls back and wraps the error when anything fails. */
+  private async transaction<T>(op: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw storeError(op, err);
+    }
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      client.release();
+      return out;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+        client.release();
+      } catch (rollbackErr) {
+        // The connection is unusable: destroy it instead of handing it back to the pool.
+        client.release(rollbackErr as Error);
+      }
+      throw storeError(op, err);
+    }
+  }
+
+  private byKey(c: pg.Pool | pg.PoolClient, server: string, tool: string, lock: boolean): Promise<PinRow[]> {
+    return c
+      .query<PinRow>(
+        `SELECT ${PIN_COLUMNS} FROM ${this.table} WHERE server = $1 AND tool = $2${lock ? ' FOR UPDATE' : ''}`,
+        [server, tool],
+      )
+      .then((r) => r.rows);
+  }
+
+  async check(server: string, tool: string, hash: string, definition: string, at: string): Promise<PinCheck> {
+    // Most checks find the pin as it is and write nothing: answered by one read, without a transaction.
+    let seen: PinRow[];
+    try {
+      seen = await this.byKey(this.pool, server, tool, false);
+    } catch (err) {
+      throw storeError('check', err);
+    }
+    const done = checkWithoutWrite(seen[0], hash);
+    if (done !== undefined) return done;
+    return this.transaction('check', async (c) => {
+      // Of several first checks at once, one inserts; the others wait for it to commit, insert nothing, and then
+      // lock and read the row it inserted (each statement takes a fresh snapshot in READ COMMITTED).
+      const pinned = firstUseRow(server, tool, hash, definition, at);
+      const inserted = await c.query<PinRow>(
+        `INSERT INTO ${this.table} (${PIN_COLUMNS})
+         VALUES (${PIN_COLUMN_NAMES.map((_, i) => `$${i + 1}`).join(', ')})
+         ON CONFLICT (server, tool) DO NOTHING RETURNING ${PIN_COLUMNS}`,
+        PIN_COLUMN_NAMES.map((col) => pinned[col]),
+      );
+      const fresh = inserted.rows[0];
+      if (fresh !== undefined) return { status: 'new', pin: pinFromRow(fresh) };
+      const [row] = await this.byKey(c, server, tool, true);
+      if (row === undefined)
+        throw new WardenError('INTERNAL', `the pin of ${server}/${tool} vanished during check`);
+      const again = checkWithoutWrite(row, hash);
+      if (again !== undefined) return again;
+      if (row.hash === hash) {
+        // Back to the pinned definition: the change recorded since is no longer pending.
+        const cleared = await c.query<PinRow>(
+          `UPDATE ${this.table} SET changed_hash = NULL, changed_definition = NULL, changed_at = NULL
+           WHERE server = $1 AND tool = $2 RETURNING ${PIN_COLUMNS}`,
+          [server, tool],
+        );
+        return { status: 'same', pin: pinFromRow(cleared.rows[0] ?? row) };
+      }
+      const recorded = await c.query<PinRow>(
+        `UPDATE ${this.table} SET changed_hash = $3, changed_definition = $4, changed_at = $5
+         WHERE server = $1 AND tool = $2 RETURNING ${PIN_COLUMNS}`,
+        [server, tool, hash, definition, at],
+      );
+      return { status: 'changed', pin: pinFromRow(recorded.rows[0] ?? row), first: true };
+    });
+  }
+
+  async get(server: string, tool: string): Promise<Pin | undefined> {
+    let rows: PinRow[];
+    try {
+      rows = await this.byKey(this.pool, server, tool, false);
+    } catch (err) {
+      throw storeError('get', err);
+    }
+    return rows[0] === undefined ? undefined : pinFromRow(rows[0]);
+  }
+
+  async list(opts?: { server?: string; changedOnly?: boolean }): Promise<Pin[]> {
+    const where: string[] = [];
+    const params: string[] = [];
+    if (opts?.server !== undefined) {
+      params.push(opts.server);
+      where.push(`server = $${params.length}`);
+    }
+    if (opts?.changedOnly === true) where.push('changed_hash IS NOT NULL');
+    // COLLATE "C": code point order whatever the database's collation, the order SQLite gives.
+    const rows = await this.rows(
+      'list',
+      `SELECT ${PIN_COLUMNS} FROM ${this.table}${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`}
+       ORDER BY server COLLATE "C", tool COLLATE "C"`,
+      params,
+    );
+    return rows.map(pinFromRow);
+  }
+
+  async accept(server: string, tool: string, by: string, at: string): Promise<Pin | undefined> {
+    // One statement: SET reads the old values, so the pending change moves in as it is cleared; the second of two
+    // acceptors waits on the row lock, then finds no pending change.
+    const [row] = await this.rows(
+      'accept',
+      `UPDATE ${this.table} SET hash = changed_hash, definition = changed_definition, accepted_at = $3,
+         accepted_by = $4, changed_hash = NULL, changed_definition = NULL, changed_at = NULL
+       WHERE server = $1 AND tool = $2 AND changed_hash IS NOT NULL RETURNING ${PIN_COLUMNS}`,
+      [server, tool, at, by],
+    );
+    return row === undefined ? undefined : pinFromRow(row);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end().catch(() => {});
+  }
+}

@@ -1,0 +1,155 @@
+// The pin store interface (SQLite and PostgreSQL implement it): the accepted definition of every tool warden has
+// seen, and a definition that changed since, waiting for an admin.
+
+export interface Pin {
+  server: string;
+  tool: string;
+  /** sha256 (hex) of the accepted definition's canonical JSON. */
+  hash: string;
+  /** The accepted definition (the Tool object as the upstream listed it), as JSON text. */
+  definition: string;
+  firstSeenAt: string;
+  /** When the current hash was accepted: firstSeenAt for a first sighting, else when an admin accepted a change. */
+  acceptedAt: string;
+  acceptedBy: string;
+  /** A different definition seen since (not accepted yet): its hash, JSON text and when it was first seen. */
+  changedHash: string | undefined;
+  changedDefinition: string | undefined;
+  changedAt: string | undefined;
+}
+
+export type PinCheck =
+  /** First sighting: pinned now (trust on first use). */
+  | { status: 'new'; pin: Pin }
+  /** The pinned definition. */
+  | { status: 'same'; pin: Pin }
+  /** Differs from the pin; `first` is true when this is the first time this changed definition was recorded. */
+  | { status: 'changed'; pin: Pin; first: boolean };
+
+export interface PinStore {
+  /**
+   * Compares a listed definition with the pin, atomically: pins it when the tool is new, records it as the pending
+   * change when it differs (replacing an earlier pending change), leaves everything as it is when it matches the pin.
+   */
+  check(server: string, tool: string, hash: string, definition: string, at: string): Promise<PinCheck>;
+  get(server: string, tool: string): Promise<Pin | undefined>;
+  /** All pins, by server then tool; `changedOnly`: those with a pending change. */
+  list(opts?: { server?: string; changedOnly?: boolean }): Promise<Pin[]>;
+  /**
+   * Makes the pending change the pinned definition (acceptedAt = at, acceptedBy = by, pending cleared). Returns the
+   * pin as it now is, or undefined when there was no pending change.
+   */
+  accept(server: string, tool: string, by: string, at: string): Promise<Pin | undefined>;
+  close(): Promise<void>;
+}
+
+/** A row of the pins table (both dialects): TEXT everywhere, NULL for an absent optional field. */
+export interface PinRow {
+  server: string;
+  tool: string;
+  hash: string;
+  definition: string;
+  first_seen_at: string;
+  accepted_at: string;
+  accepted_by: string;
+  changed_hash: string | null;
+  changed_definition: string | null;
+  changed_at: string | null;
+}
+
+export const PIN_COLUMN_NAMES = [
+  'server',
+  'tool',
+  'hash',
+  'definition',
+  'first_seen_at',
+  'accepted_at',
+  'accepted_by',
+  'changed_hash',
+  'changed_definition',
+  'changed_at',
+] as const satisfies readonly (keyof PinRow)[];
+
+export const PIN_COLUMNS = PIN_COLUMN_NAMES.join(', ');
+
+/** Column definitions shared by both dialects (TEXT everywhere; times are ISO 8601 strings, which sort as text). */
+export const PIN_TABLE_COLUMNS = `
+  server TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  definition TEXT NOT NULL,
+  first_seen_at TEXT NOT NULL,
+  accepted_at TEXT NOT NULL,
+  accepted_by TEXT NOT NULL,
+  changed_hash TEXT,
+  changed_definition TEXT,
+  changed_at TEXT,
+  PRIMARY KEY (server, tool)`;
+
+/** Who accepted a pin that was trusted on first use. */
+export const FIRST_USE = '(first use)';
+
+export function pinFromRow(r: PinRow): Pin {
+  return {
+    server: r.server,
+    tool: r.tool,
+    hash: r.hash,
+    definition: r.definition,
+    firstSeenAt: r.first_seen_at,
+    acceptedAt: r.accepted_at,
+    acceptedBy: r.accepted_by,
+    changedHash: r.changed_hash ?? undefined,
+    changedDefinition: r.changed_definition ?? undefined,
+    changedAt: r.changed_at ?? undefined,
+  };
+}
+
+export function pinToRow(p: Pin): PinRow {
+  return {
+    server: p.server,
+    tool: p.tool,
+    hash: p.hash,
+    definition: p.definition,
+    first_seen_at: p.firstSeenAt,
+    accepted_at: p.acceptedAt,
+    accepted_by: p.acceptedBy,
+    changed_hash: p.changedHash ?? null,
+    changed_definition: p.changedDefinition ?? null,
+    changed_at: p.changedAt ?? null,
+  };
+}
+
+/** The row check() inserts for a tool seen for the first time: pinned now, accepted by trust on first use. */
+export function firstUseRow(
+  server: string,
+  tool: string,
+  hash: string,
+  definition: string,
+  at: string,
+): PinRow {
+  return {
+    server,
+    tool,
+    hash,
+    definition,
+    first_seen_at: at,
+    accepted_at: at,
+    accepted_by: FIRST_USE,
+    changed_hash: null,
+    changed_definition: null,
+    changed_at: null,
+  };
+}
+
+/**
+ * check()'s answer when the tool's pin `row` needs no write for `hash`: it is the pinned definition with no pending
+ * change, or the pending change seen again. Undefined when check() must write: a new tool, a change to record, or a
+ * pending change to clear (the caller then decides again on the row read under its write lock).
+ */
+export function checkWithoutWrite(row: PinRow | undefined, hash: string): PinCheck | undefined {
+  if (row === undefined) return undefined;
+  if (row.hash === hash)
+    return row.changed_hash === null ? { status: 'same', pin: pinFromRow(row) } : undefined;
+  if (row.changed_hash === hash) return { status: 'changed', pin: pinFromRow(row), first: false };
+  return undefined;
+}
