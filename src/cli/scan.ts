@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { ConfigError, type Problem } from '../errors.js';
 import { classify } from '../risk/classify.js';
 import type { Classification, ToolDefinition } from '../risk/types.js';
-import { EXIT_OK, fail } from './common.js';
+import { EXIT_FAILURE, EXIT_OK, fail, loadGatewayConfig } from './common.js';
+import { scanServers } from './scan-servers.js';
 
 export interface ScanEntry extends Classification {
   name: string;
@@ -18,8 +19,37 @@ export function registerScanCommands(program: Command): void {
       '--from-file <file>',
       'a JSON file: an array of MCP Tool objects, or a tools/list result {"tools": [...]}',
     )
+    .option('-c, --config <file>', 'scan every server of this warden config (started or connected to now)')
     .option('--json', 'machine output: a JSON array, one entry per tool, in input order')
-    .action((opts: { fromFile?: string; json?: boolean }) => scanCommand(opts));
+    .action((opts: { fromFile?: string; config?: string; json?: boolean }) =>
+      opts.config !== undefined && opts.fromFile === undefined
+        ? scanConfigCommand({ config: opts.config, json: opts.json })
+        : scanCommand(opts),
+    );
+}
+
+/** `warden scan --config`: the configured servers' tools, each with its server and pin state. */
+export async function scanConfigCommand(opts: { config: string; json?: boolean }): Promise<void> {
+  try {
+    const config = loadGatewayConfig({ config: opts.config });
+    const { entries, failures } = await scanServers(config, (line) => {
+      if (!opts.json && process.stderr.isTTY) process.stderr.write(`${line}\n`);
+    });
+    for (const f of failures) process.stderr.write(`warden scan: ${f.server}: ${f.error}\n`);
+    if (opts.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+    else {
+      const servers = [...new Set(entries.map((e) => e.server))];
+      for (const server of servers) {
+        const own = entries.filter((e) => e.server === server);
+        process.stdout.write(
+          `${server}\n${table(own.map((e) => ({ ...e, name: e.pinned === false ? `${e.name} (CHANGED)` : e.name })))}\n`,
+        );
+      }
+    }
+    process.exit(failures.length > 0 ? EXIT_FAILURE : EXIT_OK);
+  } catch (err) {
+    fail(err);
+  }
 }
 
 export function scanCommand(opts: { fromFile?: string; json?: boolean }): void {
@@ -29,7 +59,8 @@ export function scanCommand(opts: { fromFile?: string; json?: boolean }): void {
         {
           file: '(command line)',
           path: '--from-file',
-          message: 'give the tools to scan: --from-file <tools.json>',
+          message:
+            'give the tools to scan: --from-file <tools.json>, or --config <warden.yaml> for its servers',
         },
       ]);
     }

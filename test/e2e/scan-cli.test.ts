@@ -54,3 +54,47 @@ describe('warden scan --from-file', () => {
     expect(runCli(['scan', '--from-file', file]).status).toBe(2);
   });
 });
+
+describe('warden scan --config', () => {
+  it("lists every configured server's tools, and marks a tool whose definition differs from its pin", async () => {
+    const { writeConfig } = await import('../helpers/cli.js');
+    const { PROBE, ROOT } = await import('../helpers/gateway.js');
+    const { SqlitePinStore } = await import('../../src/store/pins-sqlite.js');
+    const db = join(tempDir('warden-scan-config-'), 'warden.db');
+    const file = writeConfig(`
+mcpServers:
+  probe:
+    command: node
+    args: ["--import", "tsx", "${PROBE}"]
+    cwd: ${ROOT}
+storage: sqlite:${db}
+`);
+    const before = runCli(['scan', '--config', file, '--json']);
+    expect(before.status, before.stderr).toBe(0);
+    const entries = JSON.parse(before.stdout) as Array<Record<string, unknown>>;
+    const echo = entries.find((e) => e.name === 'echo')!;
+    expect(Object.keys(echo)).toEqual([
+      'server',
+      'name',
+      'category',
+      'risk',
+      'signals',
+      'confidence',
+      'rationale',
+      'pinned',
+    ]);
+    expect(echo).toMatchObject({ server: 'probe', pinned: null });
+    // A pin with another definition's hash: the listed echo no longer matches it.
+    const pins = new SqlitePinStore(db);
+    await pins.check('probe', 'echo', 'f'.repeat(64), '{}', new Date().toISOString());
+    await pins.close();
+    const after = JSON.parse(runCli(['scan', '--config', file, '--json']).stdout) as Array<
+      Record<string, unknown>
+    >;
+    const changed = after.find((e) => e.name === 'echo')!;
+    expect(changed.pinned).toBe(false);
+    expect((changed.signals as Array<{ kind: string }>).map((s) => s.kind)).toContain('definition_changed');
+    const table = runCli(['scan', '--config', file]);
+    expect(table.stdout).toContain('echo (CHANGED)');
+  }, 60_000);
+});

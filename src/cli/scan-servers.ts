@@ -1,0 +1,123 @@
+// `warden scan --config <file>`: starts (or connects to) every configured server, lists its tools and classifies them,
+// marking tools whose definition differs from the pin warden keeps (when the config's storage has pins).
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { GatewayConfig, UpstreamSpec } from '../config/resolve.js';
+import { definitionHash } from '../risk/catalog.js';
+import { classify } from '../risk/classify.js';
+import type { Classification, ToolDefinition } from '../risk/types.js';
+import { openPinStore } from '../store/open.js';
+import type { PinStore } from '../store/pins.js';
+import { VERSION } from '../version.js';
+
+export interface ServerScanEntry extends Classification {
+  server: string;
+  name: string;
+  /** true: matches its pin; false: differs from it (definition_changed); null: never seen by warden. */
+  pinned: boolean | null;
+}
+
+export interface ServerScan {
+  entries: ServerScanEntry[];
+  /** Servers that could not be listed, with why. */
+  failures: Array<{ server: string; error: string }>;
+}
+
+function transportOf(spec: UpstreamSpec): Transport {
+  if (spec.kind === 'stdio') {
+    return new StdioClientTransport({
+      command: spec.command!,
+      args: spec.args,
+      env: { ...getDefaultEnvironment(), ...spec.env },
+      cwd: spec.cwd,
+      stderr: 'ignore',
+    });
+  }
+  const url = new URL(spec.url!);
+  const requestInit = { headers: spec.headers };
+  return spec.kind === 'sse'
+    ? new SSEClientTransport(url, { requestInit })
+    : new StreamableHTTPClientTransport(url, { requestInit });
+}
+
+async function listTools(spec: UpstreamSpec): Promise<Array<Record<string, unknown>>> {
+  const client = new Client({ name: 'mcp-warden-scan', version: VERSION });
+  const timeout = spec.startTimeoutMs;
+  await client.connect(transportOf(spec), { timeout });
+  try {
+    const tools: Array<Record<string, unknown>> = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 1000; page++) {
+      const r = await client.listTools(cursor === undefined ? {} : { cursor }, { timeout });
+      tools.push(...(r.tools as Array<Record<string, unknown>>));
+      cursor = r.nextCursor;
+      if (cursor === undefined) break;
+    }
+    return tools;
+  } finally {
+    await client.close().catch(() => {});
+  }
+}
+
+/** Pins are read only when the storage already exists: a scan never creates a database. */
+async function pinsOf(config: GatewayConfig): Promise<PinStore | undefined> {
+  const baseDir = dirname(config.file);
+  if (config.storage.startsWith('sqlite:')) {
+    const path = config.storage.slice('sqlite:'.length);
+    const full = path.startsWith('/') ? path : `${baseDir}/${path}`;
+    if (path === ':memory:' || !existsSync(full)) return undefined;
+  }
+  return openPinStore(config.storage, { baseDir });
+}
+
+export async function scanServers(
+  config: GatewayConfig,
+  progress: (line: string) => void,
+): Promise<ServerScan> {
+  const pins = await pinsOf(config);
+  const entries: ServerScanEntry[] = [];
+  const failures: ServerScan['failures'] = [];
+  try {
+    for (const spec of config.upstreams) {
+      progress(`listing ${spec.id}...`);
+      let tools: Array<Record<string, unknown>>;
+      try {
+        tools = await listTools(spec);
+      } catch (err) {
+        failures.push({ server: spec.id, error: (err as Error)?.message ?? String(err) });
+        continue;
+      }
+      for (const t of tools) {
+        const c = classify(t as unknown as ToolDefinition);
+        const name = String(t.name);
+        const pin = await pins?.get(spec.id, name);
+        const hash = definitionHash(t);
+        const pinned = pin === undefined ? null : pin.hash === hash;
+        if (pinned === false) {
+          c.signals.push({
+            kind: 'definition_changed',
+            evidence: `pinned ${pin!.hash.slice(0, 12)} on ${pin!.acceptedAt}, now ${hash.slice(0, 12)}`,
+          });
+        }
+        entries.push({
+          server: spec.id,
+          name,
+          category: c.category,
+          risk: c.risk,
+          signals: c.signals.map((s) => ({ kind: s.kind, evidence: s.evidence })),
+          confidence: c.confidence,
+          rationale: c.rationale,
+          pinned,
+        });
+      }
+    }
+  } finally {
+    await pins?.close();
+  }
+  return { entries, failures };
+}
