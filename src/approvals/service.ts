@@ -192,7 +192,10 @@ export class ApprovalService {
   private sleepUntilWoken(id: string, ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       let set = this.waiters.get(id);
-      if (set === undefined) this.waiters.set(id, (set = new Set()));
+      if (set === undefined) {
+        set = new Set();
+        this.waiters.set(id, set);
+      }
       const done = () => {
         clearTimeout(timer);
         signal.removeEventListener('abort', done);

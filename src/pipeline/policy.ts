@@ -125,7 +125,11 @@ function filterResults(
 /** The counter values the layers' `state.*` conditions need, read once per call; undefined when none is needed. */
 function stateReadsOf(layers: readonly CompiledPolicy[]): StateRead[] | undefined {
   let reads: StateRead[] | undefined;
-  for (const p of layers) if (p.stateReads.length > 0) (reads ??= []).push(...p.stateReads);
+  for (const p of layers) {
+    if (p.stateReads.length === 0) continue;
+    reads ??= [];
+    reads.push(...p.stateReads);
+  }
   return reads;
 }
 

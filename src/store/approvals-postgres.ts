@@ -1,5 +1,5 @@
 // The approval store on PostgreSQL: shared by every gateway replica, so an approval made on one is seen by all.
-import pg from 'pg';
+import type pg from 'pg';
 import { WardenError } from '../errors.js';
 import {
   APPROVAL_COLUMN_NAMES,
@@ -16,7 +16,7 @@ import {
   approvalToRow,
   checkDecision,
 } from './approvals.js';
-import { redactUrl } from './postgres.js';
+import { openPostgresTable } from './connect.js';
 
 export interface PostgresApprovalStoreOptions {
   /** Schema for the table, created if missing (tests use a fresh one). */
@@ -39,36 +39,15 @@ export class PostgresApprovalStore implements ApprovalStore {
   ) {}
 
   static async open(url: string, opts: PostgresApprovalStoreOptions = {}): Promise<PostgresApprovalStore> {
-    const schema = opts.schema;
-    if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema))
-      throw new WardenError('CONFIG_INVALID', `invalid PostgreSQL schema name: ${JSON.stringify(schema)}`);
-    const table = schema === undefined ? 'approvals' : `"${schema}".approvals`;
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: 4,
-      connectionTimeoutMillis: 10_000,
-      application_name: 'mcp-warden',
-    });
-    pool.on('error', (err) => opts.onIdleError?.(err));
-    try {
-      // An advisory lock ('WARD', 2; the grant store takes 1): two replicas starting together would otherwise race on
-      // CREATE ... IF NOT EXISTS.
-      await pool.query(`BEGIN; SELECT pg_advisory_xact_lock(1464897092, 2);
-${schema === undefined ? '' : `CREATE SCHEMA IF NOT EXISTS "${schema}";`}
-CREATE TABLE IF NOT EXISTS ${table} (${APPROVAL_TABLE_COLUMNS});
-${APPROVAL_INDEXES.map((i) => `CREATE INDEX IF NOT EXISTS ${i.name} ON ${table} (${i.columns});`).join('\n')}
-COMMIT`);
-    } catch (err) {
-      await pool.end().catch(() => {});
-      throw new WardenError(
-        'STORE_UNAVAILABLE',
-        `cannot open the approval store ${redactUrl(url)}: ${(err as Error).message || String(err)}`,
-        {
-          hint: 'check that PostgreSQL is running and that the URL, user and database are right',
-          cause: err,
-        },
-      );
-    }
+    const { pool, table } = await openPostgresTable(
+      url,
+      opts,
+      'approval store',
+      'approvals',
+      2,
+      (table) => `CREATE TABLE IF NOT EXISTS ${table} (${APPROVAL_TABLE_COLUMNS});
+${APPROVAL_INDEXES.map((i) => `CREATE INDEX IF NOT EXISTS ${i.name} ON ${table} (${i.columns});`).join('\n')}`,
+    );
     return new PostgresApprovalStore(pool, table);
   }
 

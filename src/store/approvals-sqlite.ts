@@ -1,5 +1,5 @@
 // The approval store on SQLite: a connection of its own to the same file as the audit log (WAL lets them share it).
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { WardenError } from '../errors.js';
 import {
   APPROVAL_COLUMNS,
@@ -15,6 +15,7 @@ import {
   approvalToRow,
   checkDecision,
 } from './approvals.js';
+import { openSqlite } from './connect.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS approvals (${APPROVAL_TABLE_COLUMNS});
@@ -44,21 +45,7 @@ export class SqliteApprovalStore implements ApprovalStore {
 
   /** Opens (creating if needed) the approvals table in the database at `path` (':memory:' too). Throws WardenError. */
   constructor(readonly path: string) {
-    try {
-      this.db = new Database(path, { fileMustExist: false });
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('busy_timeout = 10000');
-      this.db.exec(SCHEMA);
-    } catch (err) {
-      throw new WardenError(
-        'STORE_UNAVAILABLE',
-        `cannot open the approval store sqlite:${path}: ${(err as Error).message}`,
-        {
-          hint: 'check that the directory exists and is writable',
-          cause: err,
-        },
-      );
-    }
+    this.db = openSqlite(path, 'approval store', SCHEMA);
     this.byId = this.db.prepare(`SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE id = ?`);
     this.insert = this.db.prepare(
       `INSERT INTO approvals (${APPROVAL_COLUMNS}) VALUES (@id, @status, @mode, @server, @tool, @arguments,

@@ -1,6 +1,7 @@
 // The grant store on PostgreSQL: shared by every gateway replica, so a revoke on one is seen by all on the next request.
-import pg from 'pg';
+import type pg from 'pg';
 import { WardenError } from '../errors.js';
+import { openPostgresTable } from './connect.js';
 import {
   GRANT_COLUMNS,
   GRANT_TABLE_COLUMNS,
@@ -10,7 +11,6 @@ import {
   grantFromRow,
   grantToRow,
 } from './grants.js';
-import { redactUrl } from './postgres.js';
 
 export interface PostgresGrantStoreOptions {
   /** Schema for the table, created if missing (tests use a fresh one). */
@@ -27,35 +27,15 @@ export class PostgresGrantStore implements GrantStore {
   ) {}
 
   static async open(url: string, opts: PostgresGrantStoreOptions = {}): Promise<PostgresGrantStore> {
-    const schema = opts.schema;
-    if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema))
-      throw new WardenError('CONFIG_INVALID', `invalid PostgreSQL schema name: ${JSON.stringify(schema)}`);
-    const table = schema === undefined ? 'grants' : `"${schema}".grants`;
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: 4,
-      connectionTimeoutMillis: 10_000,
-      application_name: 'mcp-warden',
-    });
-    pool.on('error', (err) => opts.onIdleError?.(err));
-    try {
-      // An advisory lock: two replicas starting together would otherwise race on CREATE ... IF NOT EXISTS.
-      await pool.query(`BEGIN; SELECT pg_advisory_xact_lock(1464897092, 1);
-${schema === undefined ? '' : `CREATE SCHEMA IF NOT EXISTS "${schema}";`}
-CREATE TABLE IF NOT EXISTS ${table} (${GRANT_TABLE_COLUMNS});
-CREATE UNIQUE INDEX IF NOT EXISTS grants_live_label ON ${table} (label) WHERE revoked_at IS NULL;
-COMMIT`);
-    } catch (err) {
-      await pool.end().catch(() => {});
-      throw new WardenError(
-        'STORE_UNAVAILABLE',
-        `cannot open the grant store ${redactUrl(url)}: ${(err as Error).message || String(err)}`,
-        {
-          hint: 'check that PostgreSQL is running and that the URL, user and database are right',
-          cause: err,
-        },
-      );
-    }
+    const { pool, table } = await openPostgresTable(
+      url,
+      opts,
+      'grant store',
+      'grants',
+      1,
+      (table) => `CREATE TABLE IF NOT EXISTS ${table} (${GRANT_TABLE_COLUMNS});
+CREATE UNIQUE INDEX IF NOT EXISTS grants_live_label ON ${table} (label) WHERE revoked_at IS NULL;`,
+    );
     return new PostgresGrantStore(pool, table);
   }
 

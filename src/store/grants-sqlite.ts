@@ -1,6 +1,7 @@
 // The grant store on SQLite: a connection of its own to the same file as the audit log (WAL lets them share it).
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { WardenError } from '../errors.js';
+import { openSqlite } from './connect.js';
 import {
   GRANT_COLUMNS,
   GRANT_TABLE_COLUMNS,
@@ -23,21 +24,7 @@ export class SqliteGrantStore implements GrantStore {
 
   /** Opens (creating if needed) the grants table in the database at `path`. Throws WardenError. */
   constructor(readonly path: string) {
-    try {
-      this.db = new Database(path, { fileMustExist: false });
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('busy_timeout = 10000');
-      this.db.exec(SCHEMA);
-    } catch (err) {
-      throw new WardenError(
-        'STORE_UNAVAILABLE',
-        `cannot open the grant store sqlite:${path}: ${(err as Error).message}`,
-        {
-          hint: 'check that the directory exists and is writable',
-          cause: err,
-        },
-      );
-    }
+    this.db = openSqlite(path, 'grant store', SCHEMA);
     this.byId = this.db.prepare(`SELECT ${GRANT_COLUMNS} FROM grants WHERE id = ?`);
     this.byLabel = this.db.prepare(
       `SELECT ${GRANT_COLUMNS} FROM grants WHERE label = ? AND revoked_at IS NULL`,

@@ -1,6 +1,7 @@
 // The pin store on PostgreSQL: shared by every gateway replica, so a tool pinned by one is pinned for all.
-import pg from 'pg';
+import type pg from 'pg';
 import { WardenError } from '../errors.js';
+import { openPostgresTable } from './connect.js';
 import {
   checkWithoutWrite,
   firstUseRow,
@@ -13,7 +14,6 @@ import {
   type PinStore,
   pinFromRow,
 } from './pins.js';
-import { redactUrl } from './postgres.js';
 
 export interface PostgresPinStoreOptions {
   /** Schema for the table, created if missing (tests use a fresh one). */
@@ -35,35 +35,14 @@ export class PostgresPinStore implements PinStore {
   ) {}
 
   static async open(url: string, opts: PostgresPinStoreOptions = {}): Promise<PostgresPinStore> {
-    const schema = opts.schema;
-    if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema))
-      throw new WardenError('CONFIG_INVALID', `invalid PostgreSQL schema name: ${JSON.stringify(schema)}`);
-    const table = schema === undefined ? 'pins' : `"${schema}".pins`;
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: 4,
-      connectionTimeoutMillis: 10_000,
-      application_name: 'mcp-warden',
-    });
-    pool.on('error', (err) => opts.onIdleError?.(err));
-    try {
-      // An advisory lock ('WARD', 3; the grant store takes 1, the approval store 2): two replicas starting together
-      // would otherwise race on CREATE ... IF NOT EXISTS.
-      await pool.query(`BEGIN; SELECT pg_advisory_xact_lock(1464897092, 3);
-${schema === undefined ? '' : `CREATE SCHEMA IF NOT EXISTS "${schema}";`}
-CREATE TABLE IF NOT EXISTS ${table} (${PIN_TABLE_COLUMNS});
-COMMIT`);
-    } catch (err) {
-      await pool.end().catch(() => {});
-      throw new WardenError(
-        'STORE_UNAVAILABLE',
-        `cannot open the pin store ${redactUrl(url)}: ${(err as Error).message || String(err)}`,
-        {
-          hint: 'check that PostgreSQL is running and that the URL, user and database are right',
-          cause: err,
-        },
-      );
-    }
+    const { pool, table } = await openPostgresTable(
+      url,
+      opts,
+      'pin store',
+      'pins',
+      3,
+      (table) => `CREATE TABLE IF NOT EXISTS ${table} (${PIN_TABLE_COLUMNS});`,
+    );
     return new PostgresPinStore(pool, table);
   }
 

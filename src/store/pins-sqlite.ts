@@ -1,6 +1,7 @@
 // The pin store on SQLite: a connection of its own to the same file as the audit log (WAL lets them share it).
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { WardenError } from '../errors.js';
+import { openSqlite } from './connect.js';
 import {
   checkWithoutWrite,
   firstUseRow,
@@ -30,21 +31,7 @@ export class SqlitePinStore implements PinStore {
 
   /** Opens (creating if needed) the pins table in the database at `path` (':memory:' too). Throws WardenError. */
   constructor(readonly path: string) {
-    try {
-      this.db = new Database(path, { fileMustExist: false });
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('busy_timeout = 10000');
-      this.db.exec(SCHEMA);
-    } catch (err) {
-      throw new WardenError(
-        'STORE_UNAVAILABLE',
-        `cannot open the pin store sqlite:${path}: ${(err as Error).message}`,
-        {
-          hint: 'check that the directory exists and is writable',
-          cause: err,
-        },
-      );
-    }
+    this.db = openSqlite(path, 'pin store', SCHEMA);
     this.byKey = this.db.prepare(`SELECT ${PIN_COLUMNS} FROM pins WHERE server = ? AND tool = ?`);
     const insert = this.db.prepare<[PinRow]>(
       `INSERT INTO pins (${PIN_COLUMNS}) VALUES (@server, @tool, @hash, @definition, @first_seen_at, @accepted_at,
