@@ -26,12 +26,20 @@ export interface ToolCatalogOptions {
   now?: () => number;
 }
 
+/** Hashes of definition objects already seen: an upstream link keeps the same objects until its tools change. */
+const hashes = new WeakMap<object, string>();
+
 /** sha256 of the canonical JSON of what a tool tells the model: name, title, description, schemas, annotations. */
 export function definitionHash(def: Record<string, unknown>): string {
-  const { name, title, description, inputSchema, outputSchema, annotations } = def;
-  return createHash('sha256')
-    .update(canonicalJson({ name, title, description, inputSchema, outputSchema, annotations }))
-    .digest('hex');
+  let hash = hashes.get(def);
+  if (hash === undefined) {
+    const { name, title, description, inputSchema, outputSchema, annotations } = def;
+    hash = createHash('sha256')
+      .update(canonicalJson({ name, title, description, inputSchema, outputSchema, annotations }))
+      .digest('hex');
+    hashes.set(def, hash);
+  }
+  return hash;
 }
 
 interface Known {

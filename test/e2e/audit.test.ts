@@ -150,7 +150,10 @@ describe('warden audit verify', () => {
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/^ok \d+ records/);
     const db = new Database(dbFile);
-    const row = db.prepare('SELECT seq, body FROM audit ORDER BY seq LIMIT 1 OFFSET 2').get() as {
+    // A record of an allowed call, not the first one (other entries, such as tool.pinned events, come in between).
+    const row = db
+      .prepare(`SELECT seq, body FROM audit WHERE body LIKE '%"allowed"%' ORDER BY seq LIMIT 1 OFFSET 1`)
+      .get() as {
       seq: number;
       body: string;
     };
