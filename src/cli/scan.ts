@@ -1,11 +1,14 @@
 // `warden scan --from-file <tools.json>`: classifies the tools of a tools/list result, as a table or JSON (SPEC §11).
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { parsePolicyText } from '../config/policy-file.js';
 import { ConfigError, type Problem } from '../errors.js';
 import { classify } from '../risk/classify.js';
+import { starterPolicy } from '../risk/starter-policy.js';
 import type { Classification, ToolDefinition } from '../risk/types.js';
 import { EXIT_FAILURE, EXIT_OK, fail, loadGatewayConfig } from './common.js';
-import { scanServers } from './scan-servers.js';
+import { type ServerScanEntry, scanServers } from './scan-servers.js';
 
 export interface ScanEntry extends Classification {
   name: string;
@@ -20,22 +23,45 @@ export function registerScanCommands(program: Command): void {
       'a JSON file: an array of MCP Tool objects, or a tools/list result {"tools": [...]}',
     )
     .option('-c, --config <file>', 'scan every server of this warden config (started or connected to now)')
+    .option(
+      '--write-policy [dir]',
+      "with --config: write each server's starter policy to <dir>/<server>.json (default ./policies)",
+    )
+    .option('--force', 'with --write-policy: replace policy files that exist')
     .option('--json', 'machine output: a JSON array, one entry per tool, in input order')
-    .action((opts: { fromFile?: string; config?: string; json?: boolean }) =>
-      opts.config !== undefined && opts.fromFile === undefined
-        ? scanConfigCommand({ config: opts.config, json: opts.json })
-        : scanCommand(opts),
+    .action(
+      (opts: {
+        fromFile?: string;
+        config?: string;
+        json?: boolean;
+        writePolicy?: string | boolean;
+        force?: boolean;
+      }) =>
+        opts.config !== undefined && opts.fromFile === undefined
+          ? scanConfigCommand({
+              config: opts.config,
+              json: opts.json,
+              writePolicy: opts.writePolicy === true ? 'policies' : opts.writePolicy || undefined,
+              force: opts.force,
+            })
+          : scanCommand(opts),
     );
 }
 
 /** `warden scan --config`: the configured servers' tools, each with its server and pin state. */
-export async function scanConfigCommand(opts: { config: string; json?: boolean }): Promise<void> {
+export async function scanConfigCommand(opts: {
+  config: string;
+  json?: boolean | undefined;
+  writePolicy?: string | undefined;
+  force?: boolean | undefined;
+}): Promise<void> {
   try {
     const config = loadGatewayConfig({ config: opts.config });
     const { entries, failures } = await scanServers(config, (line) => {
       if (!opts.json && process.stderr.isTTY) process.stderr.write(`${line}\n`);
     });
     for (const f of failures) process.stderr.write(`warden scan: ${f.server}: ${f.error}\n`);
+    if (opts.writePolicy !== undefined) writeStarterPolicies(entries, opts.writePolicy, opts.force === true);
     if (opts.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
     else {
       const servers = [...new Set(entries.map((e) => e.server))];
@@ -82,6 +108,35 @@ export function scanCommand(opts: { fromFile?: string; json?: boolean }): void {
     process.exit(EXIT_OK);
   } catch (err) {
     fail(err);
+  }
+}
+
+/**
+ * Writes `<dir>/<server>.json` for each scanned server (SPEC §7 starter policy), refusing to replace a file unless
+ * `force`; each file is compiled before it is written, so what lands on disk is a valid policy.
+ */
+function writeStarterPolicies(entries: readonly ServerScanEntry[], dir: string, force: boolean): void {
+  mkdirSync(dir, { recursive: true });
+  const at = new Date().toISOString();
+  for (const server of [...new Set(entries.map((e) => e.server))]) {
+    const file = join(dir, `${server}.json`);
+    if (existsSync(file) && !force) {
+      throw new ConfigError([
+        {
+          file,
+          path: '',
+          message: 'exists; not replaced (use --force to replace it, or another --write-policy dir)',
+        },
+      ]);
+    }
+    const tools = entries
+      .filter((e) => e.server === server)
+      .map((e) => ({ name: e.name, classification: e as Classification }));
+    const text = `${JSON.stringify(starterPolicy(server, tools, at), null, 2)}\n`;
+    const { problems } = parsePolicyText(text, file);
+    if (problems.length > 0) throw new ConfigError(problems);
+    writeFileSync(file, text);
+    process.stderr.write(`wrote ${file} (${tools.length} tools)\n`);
   }
 }
 

@@ -1,5 +1,5 @@
 // `warden scan --from-file` as a user runs it: the JSON shape of SPEC §11, input order, the table, bad files.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -96,5 +96,39 @@ storage: sqlite:${db}
     expect((changed.signals as Array<{ kind: string }>).map((s) => s.kind)).toContain('definition_changed');
     const table = runCli(['scan', '--config', file]);
     expect(table.stdout).toContain('echo (CHANGED)');
+  }, 60_000);
+});
+
+describe('warden scan --config --write-policy', () => {
+  it("writes each server's starter policy, valid, and refuses to replace it without --force", async () => {
+    const { writeConfig } = await import('../helpers/cli.js');
+    const { PROBE, ROOT } = await import('../helpers/gateway.js');
+    const file = writeConfig(`
+mcpServers:
+  probe:
+    command: node
+    args: ["--import", "tsx", "${PROBE}"]
+    cwd: ${ROOT}
+`);
+    const out = join(tempDir('warden-starter-'), 'policies');
+    const r = runCli(['scan', '--config', file, '--json', '--write-policy', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`wrote ${join(out, 'probe.json')}`);
+    const scanned = JSON.parse(r.stdout) as Array<{ name: string; category: string }>;
+    const policy = JSON.parse(readFileSync(join(out, 'probe.json'), 'utf8')) as {
+      default: string;
+      tools: Record<string, { action: string; rate_limit?: unknown }>;
+    };
+    expect(policy.default).toBe('deny');
+    for (const t of scanned) {
+      const expected = { read: 'allow', write: 'allow', other: 'allow' }[t.category] ?? 'require_approval';
+      expect(policy.tools[t.name]?.action, t.name).toBe(expected);
+      if (t.category === 'write') expect(policy.tools[t.name]?.rate_limit).toBeDefined();
+    }
+    expect(runCli(['policy', 'validate', join(out, 'probe.json')]).status).toBe(0);
+    const again = runCli(['scan', '--config', file, '--write-policy', out]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toContain('exists; not replaced');
+    expect(runCli(['scan', '--config', file, '--write-policy', out, '--force']).status).toBe(0);
   }, 60_000);
 });
