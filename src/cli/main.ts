@@ -6,6 +6,7 @@ import { registerApprovalCommands } from './approvals.js';
 import { exportCommand, query, tail, verify } from './audit.js';
 import { EXIT_USAGE } from './common.js';
 import { createGrant, listGrants, revokeGrant, rotateGrant } from './grants.js';
+import { registerInitCommand } from './init.js';
 import { registerPinCommands } from './pins.js';
 import { explainCommand, testCommand, validate } from './policy.js';
 import { registerScanCommands } from './scan.js';
@@ -128,6 +129,7 @@ audit
 registerScanCommands(program);
 registerApprovalCommands(program);
 registerPinCommands(program);
+registerInitCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -115,7 +115,7 @@ export function scanCommand(opts: { fromFile?: string; json?: boolean }): void {
  * Writes `<dir>/<server>.json` for each scanned server (SPEC §7 starter policy), refusing to replace a file unless
  * `force`; each file is compiled before it is written, so what lands on disk is a valid policy.
  */
-function writeStarterPolicies(entries: readonly ServerScanEntry[], dir: string, force: boolean): void {
+export function writeStarterPolicies(entries: readonly ServerScanEntry[], dir: string, force: boolean): void {
   mkdirSync(dir, { recursive: true });
   const at = new Date().toISOString();
   for (const server of [...new Set(entries.map((e) => e.server))]) {

@@ -1,0 +1,191 @@
+// `warden init [--from <client mcp.json>]`: puts warden in front of the servers a desktop client already uses. Reads
+// the client's config (Claude Desktop and Cursor `mcpServers`, VS Code `servers`), writes warden.yaml with a starter
+// policy per server (scanned now), creates a local grant, and prints the client config that runs each server through
+// `warden stdio` instead (or writes it over the original, keeping a backup, with --write-client).
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { AuditWriter } from '../audit/writer.js';
+import { ConfigError } from '../errors.js';
+import { GrantService } from '../identity/grants.js';
+import { openAuditStore, openGrantStore } from '../store/open.js';
+import { EXIT_OK, fail, loadGatewayConfig } from './common.js';
+import { writeStarterPolicies } from './scan.js';
+import { scanServers } from './scan-servers.js';
+
+interface InitFlags {
+  from?: string;
+  out: string;
+  writeClient?: boolean;
+  force?: boolean;
+}
+
+/** The grant local clients act as (`warden stdio --grant local`). */
+const LOCAL_GRANT = 'local';
+
+/** The servers of a client config: `mcpServers` (Claude Desktop, Cursor, Windsurf) or `servers` (VS Code). */
+function clientServers(file: string): {
+  key: 'mcpServers' | 'servers';
+  servers: Record<string, Record<string, unknown>>;
+  doc: Record<string, unknown>;
+} {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([
+      { file, path: '', message: `cannot read a client config: ${(err as Error).message}` },
+    ]);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new ConfigError([{ file, path: '', message: 'expected a JSON object' }]);
+  }
+  const d = doc as Record<string, unknown>;
+  const key = d.mcpServers !== undefined ? 'mcpServers' : d.servers !== undefined ? 'servers' : undefined;
+  const servers = key === undefined ? undefined : d[key];
+  if (key === undefined || typeof servers !== 'object' || servers === null || Array.isArray(servers)) {
+    throw new ConfigError([
+      {
+        file,
+        path: 'mcpServers',
+        message: 'no servers found (expected "mcpServers" or VS Code\'s "servers")',
+      },
+    ]);
+  }
+  return { key, servers: servers as Record<string, Record<string, unknown>>, doc: d };
+}
+
+/** A server id warden accepts: the client's name, lowercased, with anything else turned into "-". */
+function serverId(name: string): string {
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'server'
+  );
+}
+
+export function registerInitCommand(program: Command): void {
+  program
+    .command('init')
+    .description(
+      "put warden in front of a client's MCP servers: warden.yaml, starter policies, the client config",
+    )
+    .option(
+      '--from <file>',
+      "the client's config (claude_desktop_config.json, .cursor/mcp.json, .vscode/mcp.json)",
+    )
+    .option('-o, --out <dir>', 'where warden.yaml and policies/ go', '.')
+    .option(
+      '--write-client',
+      'write the new client config over --from (the original is kept as <file>.bak-<time>)',
+    )
+    .option('--force', 'replace an existing warden.yaml and policies')
+    .action((flags: InitFlags) => init(flags));
+}
+
+export async function init(flags: InitFlags): Promise<void> {
+  try {
+    const out = resolve(flags.out);
+    const configFile = join(out, 'warden.yaml');
+    if (existsSync(configFile) && !flags.force) {
+      throw new ConfigError([{ file: configFile, path: '', message: 'exists; not replaced (use --force)' }]);
+    }
+    const source = flags.from === undefined ? undefined : clientServers(resolve(flags.from));
+    const mcpServers: Record<string, Record<string, unknown>> = {};
+    const names = new Map<string, string>();
+    for (const [name, spec] of Object.entries(source?.servers ?? {})) {
+      let id = serverId(name);
+      while (mcpServers[id] !== undefined) id = `${id}-2`;
+      names.set(name, id);
+      // The client's entry as it is (warden reads client entries unchanged); the policy is added once written.
+      mcpServers[id] = { ...spec };
+    }
+    const policies = join(out, 'policies');
+    mkdirSync(policies, { recursive: true });
+    const config = {
+      mcpServers,
+      listen: '127.0.0.1:7420',
+      admin: '127.0.0.1:7421',
+      storage: 'sqlite:./warden.db',
+      auth: { anonymous: false },
+    };
+    const writeConfig = () =>
+      writeFileSync(
+        configFile,
+        `# Written by warden init${flags.from ? ` from ${resolve(flags.from)}` : ''}. Review policies/ before relying on it.\n${stringify(config)}`,
+      );
+    writeConfig();
+    if (Object.keys(mcpServers).length > 0) {
+      const loaded = loadGatewayConfig({ config: configFile });
+      const { entries, failures } = await scanServers(loaded, (line) => process.stderr.write(`${line}\n`));
+      for (const f of failures) {
+        process.stderr.write(
+          `warden init: ${f.server} could not be listed (${f.error}); its policy denies everything\n`,
+        );
+        writeFileSync(
+          join(policies, `${f.server}.json`),
+          `${JSON.stringify({ version: '1', description: `warden init could not list ${f.server}: ${f.error}`, default: 'deny' }, null, 2)}\n`,
+        );
+      }
+      writeStarterPolicies(entries, policies, flags.force === true);
+      for (const [id, spec] of Object.entries(mcpServers)) spec.policy = `./policies/${id}.json`;
+      writeConfig();
+    }
+    process.stderr.write(`wrote ${configFile}\n`);
+    await ensureLocalGrant(configFile);
+    if (source === undefined) {
+      process.exit(EXIT_OK);
+    }
+    // Each server now runs through warden: the client starts `warden stdio` for it.
+    const wardenBin = resolve(process.argv[1]!);
+    const servers: Record<string, Record<string, unknown>> = {};
+    for (const [name, id] of names) {
+      servers[name] = {
+        command: process.execPath,
+        args: [wardenBin, 'stdio', '--config', configFile, '--server', id, '--grant', LOCAL_GRANT],
+      };
+    }
+    const client = { ...source.doc, [source.key]: servers };
+    const text = `${JSON.stringify(client, null, 2)}\n`;
+    if (flags.writeClient) {
+      const from = resolve(flags.from!);
+      const backup = `${from}.bak-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      copyFileSync(from, backup);
+      writeFileSync(from, text);
+      process.stderr.write(`wrote ${from} (the original is ${backup}); restart the client\n`);
+    } else {
+      process.stdout.write(text);
+      process.stderr.write(
+        'the client config above runs every server through warden; --write-client writes it\n',
+      );
+    }
+    process.exit(EXIT_OK);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+/** The grant local clients act as; created once, never printed (stdio --grant needs no token). */
+async function ensureLocalGrant(configFile: string): Promise<void> {
+  const config = loadGatewayConfig({ config: configFile });
+  const baseDir = dirname(config.file);
+  const audit = await openAuditStore(config.storage, { baseDir });
+  const grants = await openGrantStore(config.storage, { baseDir });
+  const writer = new AuditWriter(audit, { maxDelayMs: 0 });
+  try {
+    const service = new GrantService(
+      grants,
+      (e) => writer.write(e),
+      new Set(config.upstreams.map((u) => u.id)),
+    );
+    if (!(await service.list()).some((g) => g.label === LOCAL_GRANT && g.revokedAt === null)) {
+      await service.create({ label: LOCAL_GRANT }, '(init)');
+    }
+  } finally {
+    await writer.close();
+    await grants.close();
+    await audit.close();
+  }
+}
