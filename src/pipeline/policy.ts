@@ -205,6 +205,7 @@ export function policyStep({
             tool: name,
             grant: ctx.session.identity.grant,
             category: info?.classification.category,
+            risk: info?.classification.risk,
             counter: state === undefined ? undefined : (scope, counter) => state.get(`${scope}.${counter}`),
             args:
               typeof args === 'object' && args !== null && !Array.isArray(args)

@@ -87,7 +87,7 @@ class Compiler {
     return {
       pointer: pointer(...at),
       path: c.path,
-      root: root === 'grant' ? 'grant' : 'args',
+      root: root === 'grant' || root === 'tool' ? root : 'args',
       segments,
       op: c.op,
       value: c.value,

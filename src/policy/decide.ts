@@ -44,7 +44,7 @@ export function isHidden(p: CompiledPolicy, tool: string): boolean {
 
 function allHold(rule: ConditionRule, call: ToolCall, trace: Trace | undefined): boolean {
   for (const c of rule.conditions) {
-    const ok = evaluateCondition(c, call.args, call.counter, call.grant);
+    const ok = evaluateCondition(c, call.args, call.counter, call.grant, call);
     trace?.({
       rule: c.pointer,
       check: `${c.path} ${c.op} ${JSON.stringify(c.value)}`,

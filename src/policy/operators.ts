@@ -98,13 +98,17 @@ export function evaluateCondition(
   args: Record<string, unknown> | undefined,
   counter: ((scope: string, name: string) => number | undefined) | undefined,
   grant?: GrantFacts,
+  tool?: { category?: string | undefined; risk?: string | undefined },
 ): boolean {
   if (c.root === 'state') {
     // Intercept: state.<scope>.<counter>; a counter never touched reads as 0.
     const value = counter?.(c.segments[0]!, c.segments[1]!) ?? 0;
     return evaluateOp(c.op, value, true, c.value, c.regex);
   }
-  const actual = resolvePath(c.root === 'grant' ? grant : args, c.segments);
+  const actual =
+    c.root === 'tool'
+      ? (tool?.[c.segments[0] as 'category' | 'risk'] ?? undefined)
+      : resolvePath(c.root === 'grant' ? grant : args, c.segments);
   return evaluateOp(c.op, actual, actual !== undefined, c.value, c.regex);
 }
 

@@ -13,8 +13,8 @@ export const conditionSchema = z.strictObject({
   path: z
     .string()
     .regex(
-      /^(args(\.[^.]+)+|state\.[^.]+\..+|grant\.(id|label|groups))$/,
-      'a path is "args.<name>[.<name>...]", "state.<scope>.<counter>", or grant.label / grant.groups / grant.id',
+      /^(args(\.[^.]+)+|state\.[^.]+\..+|grant\.(id|label|groups)|tool\.(category|risk))$/,
+      'a path is "args.<name>[.<name>...]", "state.<scope>.<counter>", grant.label / grant.groups / grant.id, or tool.category / tool.risk',
     ),
   op: z.enum(OPERATORS),
   value: z.unknown(),

@@ -33,8 +33,8 @@ export type Operator = (typeof OPERATORS)[number];
 export interface CompiledCondition {
   pointer: string;
   path: string;
-  /** `args`, `state`, or `grant` (the identity making the call) */
-  root: 'args' | 'state' | 'grant';
+  /** `args`, `state`, `grant` (the identity making the call), or `tool` (its classification: category, risk) */
+  root: 'args' | 'state' | 'grant' | 'tool';
   segments: readonly string[];
   op: Operator;
   value: unknown;
@@ -162,6 +162,8 @@ export interface ToolCall {
   tool: string;
   args: Record<string, unknown> | undefined;
   category?: Category | undefined;
+  /** The tool's risk level (`low|medium|high|critical`) when classified, for `tool.risk` conditions. */
+  risk?: string | undefined;
   /** Who is calling, for `grant.*` conditions; undefined for anonymous calls (every grant.* path is missing). */
   grant?: GrantFacts | undefined;
   /** Reads a counter for `state.<scope>.<counter>` conditions (Intercept); missing counters read as 0. */

@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { classify } from '../../src/risk/classify.js';
 import {
   connect,
   PROBE,
@@ -53,6 +54,50 @@ async function echoTool(gw: RunningGateway): Promise<Params> {
   const tools = (await admin(gw, '/api/tools')).body;
   return tools.find((t) => t.server === 'probe' && t.name === 'echo')!;
 }
+
+describe('conditions on the classification', () => {
+  it('matches tool.category and tool.risk in a deny_if rule', async () => {
+    // The probe's echo, classified as the gateway will classify it.
+    const echo = classify({
+      name: 'echo',
+      description: 'Returns its text',
+      inputSchema: { type: 'object', properties: { text: { type: 'string' } } },
+    });
+    const policy = join(tempDir('warden-pins-'), 'policy.json');
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        version: '1',
+        default: 'allow',
+        all_tools: {
+          deny_if: [
+            {
+              conditions: [
+                { path: 'tool.category', op: 'eq', value: echo.category },
+                { path: 'tool.risk', op: 'eq', value: echo.risk },
+              ],
+              on_deny: 'Not this kind of tool',
+            },
+          ],
+        },
+      }),
+    );
+    const gw = await startGateway(`
+mcpServers:
+  probe:
+    command: node
+    args: ["--import", "tsx", "${PROBE}"]
+    cwd: ${ROOT}
+    policy: ${policy}
+`);
+    running.push(gw);
+    const client = await connect(`${gw.mcpUrl}/probe`);
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'x' } }))).toBe(
+      '[POLICY DENIED] Not this kind of tool',
+    );
+    await client.close();
+  });
+});
 
 describe('tool pinning', () => {
   it('pins on first use, flags a changed definition, holds its calls until an admin accepts it', async () => {
