@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ApprovalService } from './approvals/service.js';
 import { Metrics } from './audit/metrics.js';
-import { AuditSpool } from './audit/spool.js';
+import { AuditSpool, recoverSpool } from './audit/spool.js';
 import { startTracing, type Tracing, tracingEndpoint } from './audit/tracing.js';
 import { recentRecords } from './audit/view.js';
 import { AuditWriter } from './audit/writer.js';
@@ -31,11 +31,13 @@ import { RedisApprovalBus } from './state/approval-bus.js';
 import { openCounterStore } from './state/open.js';
 import { RedisSessionDirectory, type SessionDirectory } from './state/sessions.js';
 import {
-  auditSpoolPath,
+  auditSpoolBase,
   openApprovalStore,
   openAuditStore,
   openGrantStore,
   openPinStore,
+  spoolFamily,
+  spoolOfProcess,
 } from './store/open.js';
 import { HttpEndpoint, hostName } from './transport/http-server.js';
 import { StdioDownstream } from './transport/stdio-server.js';
@@ -139,22 +141,26 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       onIdleError: (err: Error) => log.warn({ err: err.message }, 'audit database connection error'),
     },
   });
-  // Records are durable in the spool (one write) before they reach the store; see src/audit/spool.ts.
-  const spoolPath = auditSpoolPath(
-    config.storage,
-    config.auditSpool,
-    dirname(config.file),
-    config.listen.port,
-  );
+  // Records are durable in the spool (one write) before they reach the store; see src/audit/spool.ts. What
+  // processes that stopped without moving their records left behind is moved first.
+  const spoolBase = auditSpoolBase(config.storage, config.auditSpool, dirname(config.file));
   const spool =
-    spoolPath === undefined
+    spoolBase === undefined
       ? undefined
-      : await AuditSpool.open(spoolPath, store, { durability: config.auditDurability, log }).catch(
-          async (err) => {
-            await store.close();
-            throw err;
-          },
-        );
+      : await (async () => {
+          for (const orphan of spoolFamily(spoolBase)) {
+            const moved = await recoverSpool(orphan, store);
+            if (moved !== undefined && moved > 0)
+              log.warn({ records: moved, spool: orphan }, 'audit records recovered');
+          }
+          return AuditSpool.open(spoolOfProcess(spoolBase), store, {
+            durability: config.auditDurability,
+            log,
+          });
+        })().catch(async (err) => {
+          await store.close();
+          throw err;
+        });
   const closeAudit = async () => {
     await spool?.close();
     await store.close();

@@ -165,7 +165,12 @@ export async function recoverSpool(path: string, store: AuditStore): Promise<num
   if (spoolOwner(path) !== undefined) return undefined;
   takeLock(path);
   try {
-    return await drainSpoolFile(path, store);
+    const moved = await drainSpoolFile(path, store);
+    // Everything it held is in the store: the file of a process that is gone has no further use.
+    try {
+      unlinkSync(path);
+    } catch {}
+    return moved;
   } finally {
     unlinkSync(spoolLockPath(path));
   }
@@ -369,12 +374,14 @@ export class AuditSpool {
         { pending: this.backlog.length, spool: this.path },
         'audit records left in the spool; the next start moves them',
       );
-    } else if (this.size > 0) {
-      try {
-        ftruncateSync(this.fd, 0);
-      } catch {}
     }
     closeSync(this.fd);
+    // Empty of anything the store lacks: the file goes (each process has its own; they must not pile up).
+    if (this.backlog.length === 0) {
+      try {
+        unlinkSync(this.path);
+      } catch {}
+    }
     try {
       unlinkSync(spoolLockPath(this.path));
     } catch {}

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { recoverSpool } from '../audit/spool.js';
 import { type AuditRecordView, csvHeader, csvRow, recentRecords, toRecords } from '../audit/view.js';
 import { ConfigError } from '../errors.js';
-import { auditSpoolPaths, openAuditStore } from '../store/open.js';
+import { auditSpoolBase, openAuditStore, spoolFamily } from '../store/open.js';
 import { type AuditFilter, type AuditStore, verifyStore } from '../store/types.js';
 import { EXIT_FAILURE, EXIT_OK, fail, loadGatewayConfig } from './common.js';
 
@@ -29,7 +29,8 @@ async function openStore(configFile: string): Promise<AuditStore> {
   const baseDir = dirname(config.file);
   const store = await openAuditStore(config.storage, { baseDir });
   try {
-    for (const spool of auditSpoolPaths(config.storage, config.auditSpool, baseDir)) {
+    const base = auditSpoolBase(config.storage, config.auditSpool, baseDir);
+    for (const spool of base === undefined ? [] : spoolFamily(base)) {
       const moved = await recoverSpool(spool, store);
       if (moved !== undefined && moved > 0) {
         process.stderr.write(

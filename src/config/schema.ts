@@ -163,7 +163,7 @@ export const configSchema = z.strictObject({
         .min(1)
         .optional()
         .describe(
-          'File that makes each record durable in one write before it reaches the storage, and holds records while the storage is down. Default: <sqlite file>.spool, or warden-audit-<listen port>.spool next to the config for PostgreSQL. One per gateway process',
+          'Base name of the files (one per gateway process: <base without .spool>.<pid>.spool) that make each record durable in one write before it reaches the storage, and hold records while the storage is down. Default: <sqlite file>.spool, or warden-audit.spool next to the config for PostgreSQL',
         ),
       durability: z
         .enum(['crash', 'power-loss'])

@@ -1,6 +1,6 @@
 // Opens the audit store a storage URL names: `sqlite:<path>`, `sqlite::memory:`, or `postgres(ql)://...`.
 import { readdirSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { WardenError } from '../errors.js';
 import type { ApprovalStore } from './approvals.js';
 import { PostgresApprovalStore } from './approvals-postgres.js';
@@ -68,45 +68,50 @@ export async function openPinStore(url: string, opts: OpenAuditStoreOptions = {}
 }
 
 /**
- * The audit spool file (src/audit/spool.ts) of a gateway: `spool` (the audit.spool setting) when given, else next to
- * a SQLite file (`<file>.spool`), else `warden-audit-<port>.spool` in `baseDir` for PostgreSQL, so that replicas
- * started from one config with different `--listen` ports have spools of their own (`warden-audit.spool` for port
- * 0). Undefined for an in-memory SQLite log, which has nothing to be durable for.
+ * Where a config's audit spools live (src/audit/spool.ts): `spool` (the audit.spool setting) when given, else next to
+ * a SQLite file (`<file>.spool`), else `warden-audit.spool` in `baseDir` for PostgreSQL. Undefined for an in-memory
+ * SQLite log, which has nothing to be durable for. Each process writes its own file beside it (spoolOfProcess).
  */
-export function auditSpoolPath(
+export function auditSpoolBase(
   url: string,
   spool: string | undefined,
   baseDir: string | undefined,
-  port: number,
 ): string | undefined {
   const dir = baseDir ?? process.cwd();
   if (spool !== undefined) return isAbsolute(spool) ? spool : resolve(dir, spool);
   const backend = backendOf(url, baseDir);
-  if (backend.kind === 'postgres')
-    return resolve(dir, port > 0 ? `warden-audit-${port}.spool` : 'warden-audit.spool');
+  if (backend.kind === 'postgres') return resolve(dir, 'warden-audit.spool');
   return backend.path === ':memory:' ? undefined : `${backend.path}.spool`;
 }
 
-const PG_SPOOL = /^warden-audit(-\d+)?\.spool$/;
+function spoolStem(base: string): string {
+  return base.endsWith('.spool') ? base.slice(0, -'.spool'.length) : base;
+}
 
-/** Every spool a gateway of this config may have left (whatever port it listened on), for `warden audit` to recover. */
-export function auditSpoolPaths(
-  url: string,
-  spool: string | undefined,
-  baseDir: string | undefined,
-): string[] {
-  const dir = baseDir ?? process.cwd();
-  if (spool !== undefined || backendOf(url, baseDir).kind === 'sqlite') {
-    const one = auditSpoolPath(url, spool, baseDir, 0);
-    return one === undefined ? [] : [one];
-  }
+/**
+ * The spool of one process: `<stem>.<pid>.spool`. Every gateway process (`serve` replicas, the `warden stdio`
+ * processes a desktop client starts, one per server) has its own, so none waits for or refuses another.
+ */
+export function spoolOfProcess(base: string, pid = process.pid): string {
+  return `${spoolStem(base)}.${pid}.spool`;
+}
+
+/** Every spool of this base on disk (any process's, and the base itself), for recovery after a crash. */
+export function spoolFamily(base: string): string[] {
+  const dir = dirname(base);
+  const stem = basename(spoolStem(base));
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
     return [];
   }
-  return names.filter((n) => PG_SPOOL.test(n)).map((n) => resolve(dir, n));
+  return names
+    .filter(
+      (n) =>
+        n === basename(base) || (n.startsWith(`${stem}.`) && /^\.\d+\.spool$/.test(n.slice(stem.length))),
+    )
+    .map((n) => join(dir, n));
 }
 
 /** Rejects with a WardenError (never throws synchronously) when the URL is not understood or the database fails. */

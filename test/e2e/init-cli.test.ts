@@ -14,7 +14,10 @@ function clientConfig(dir: string): string {
     file,
     JSON.stringify({
       globalShortcut: 'Ctrl+Space',
-      mcpServers: { 'My Probe': { command: 'node', args: ['--import', 'tsx', PROBE], cwd: ROOT } },
+      mcpServers: {
+        'My Probe': { command: 'node', args: ['--import', 'tsx', PROBE], cwd: ROOT },
+        other: { command: 'node', args: ['--import', 'tsx', PROBE], cwd: ROOT },
+      },
     }),
   );
   return file;
@@ -28,7 +31,7 @@ describe('warden init', () => {
     const r = runCli(['init', '--from', from, '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(join(out, 'warden.yaml'))).toBe(true);
-    expect(readdirSync(join(out, 'policies'))).toEqual(['my-probe.json']);
+    expect(readdirSync(join(out, 'policies')).sort()).toEqual(['my-probe.json', 'other.json']);
     expect(readFileSync(join(out, 'warden.yaml'), 'utf8')).toContain('policy: ./policies/my-probe.json');
     const client = JSON.parse(r.stdout) as {
       globalShortcut: string;
