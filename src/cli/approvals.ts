@@ -1,15 +1,13 @@
 // `warden approvals list|show|approve|deny`: decide held calls from a shell, against the config's storage.
-import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { ApprovalService } from '../approvals/service.js';
-import { AuditWriter } from '../audit/writer.js';
 import { approvalView } from '../dashboard/admin.js';
 import { WardenError } from '../errors.js';
 import { RedisApprovalBus } from '../state/approval-bus.js';
 import type { Approval, ApprovalStatus } from '../store/approvals.js';
-import { openApprovalStore, openAuditStore } from '../store/open.js';
-import { EXIT_OK, fail, loadGatewayConfig } from './common.js';
+import { openApprovalStore } from '../store/open.js';
+import { runWithStore } from './common.js';
 
 interface Flags {
   config: string;
@@ -18,42 +16,29 @@ interface Flags {
 
 const ACTOR = '(cli)';
 
-async function run(configFile: string, fn: (service: ApprovalService) => Promise<void>): Promise<void> {
-  try {
-    const config = loadGatewayConfig({ config: configFile });
-    const baseDir = dirname(config.file);
-    const audit = await openAuditStore(config.storage, {
-      baseDir,
-      sqlite: { durability: config.auditDurability },
-    });
-    const store = await openApprovalStore(config.storage, { baseDir }).catch(async (err) => {
-      await audit.close();
-      throw err;
-    });
-    const writer = new AuditWriter(audit, { maxDelayMs: 0 });
-    // A decision made here wakes the gateway holding the call at once through Redis; without Redis the gateway
-    // notices within a second (it polls the store).
-    const bus = config.state.startsWith('redis') ? RedisApprovalBus.open(config.state) : undefined;
-    const service = new ApprovalService({
-      store,
-      audit: (e) => writer.write(e),
-      log: pino({ level: 'warn' }, pino.destination({ fd: 2, sync: true })),
-      webhooks: config.approvalWebhooks,
-      bus,
-    });
-    try {
-      await fn(service);
-      await service.deliveriesDone();
-    } finally {
-      await bus?.close();
-      await writer.close();
-      await store.close();
-      await audit.close();
-    }
-    process.exit(EXIT_OK);
-  } catch (err) {
-    fail(err);
-  }
+function run(configFile: string, fn: (service: ApprovalService) => Promise<void>): Promise<never> {
+  return runWithStore(
+    configFile,
+    (storage, baseDir) => openApprovalStore(storage, { baseDir }),
+    async (store, audit, config) => {
+      // A decision made here wakes the gateway holding the call at once through Redis; without Redis the gateway
+      // notices within a second (it polls the store).
+      const bus = config.state.startsWith('redis') ? RedisApprovalBus.open(config.state) : undefined;
+      const service = new ApprovalService({
+        store,
+        audit,
+        log: pino({ level: 'warn' }, pino.destination({ fd: 2, sync: true })),
+        webhooks: config.approvalWebhooks,
+        bus,
+      });
+      try {
+        await fn(service);
+        await service.deliveriesDone();
+      } finally {
+        await bus?.close();
+      }
+    },
+  );
 }
 
 function line(a: Approval): string {

@@ -1,7 +1,11 @@
 // What every command shares: loading the config with command-line overrides, and turning errors into exit codes.
+import { dirname } from 'node:path';
+import type { NewAuditEntry } from '../audit/chain.js';
+import { AuditWriter } from '../audit/writer.js';
 import { loadConfigFile } from '../config/load.js';
 import { type GatewayConfig, parseHostPort, resolveConfig } from '../config/resolve.js';
 import { ConfigError, WardenError } from '../errors.js';
+import { openAuditStore } from '../store/open.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -53,4 +57,38 @@ export function fail(err: unknown): never {
   }
   process.stderr.write(`warden: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(EXIT_FAILURE);
+}
+
+/**
+ * Runs a command against one of the config's stores, with the audit log open for the events it records; closes
+ * everything, then exits 0, or through fail() with the error's exit code.
+ */
+export async function runWithStore<S extends { close(): Promise<void> }>(
+  configFile: string,
+  openStore: (storage: string, baseDir: string) => Promise<S>,
+  fn: (store: S, audit: (entry: NewAuditEntry) => Promise<unknown>, config: GatewayConfig) => Promise<void>,
+): Promise<never> {
+  try {
+    const config = loadGatewayConfig({ config: configFile });
+    const baseDir = dirname(config.file);
+    const auditStore = await openAuditStore(config.storage, {
+      baseDir,
+      sqlite: { durability: config.auditDurability },
+    });
+    const store = await openStore(config.storage, baseDir).catch(async (err) => {
+      await auditStore.close();
+      throw err;
+    });
+    const writer = new AuditWriter(auditStore, { maxDelayMs: 0 });
+    try {
+      await fn(store, (e) => writer.write(e), config);
+    } finally {
+      await writer.close();
+      await store.close();
+      await auditStore.close();
+    }
+    process.exit(EXIT_OK);
+  } catch (err) {
+    fail(err);
+  }
 }

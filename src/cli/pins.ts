@@ -1,51 +1,29 @@
 // `warden pins list|accept`: the pinned definitions of tools, and accepting a definition that changed.
-import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { AuditWriter } from '../audit/writer.js';
 import { WardenError } from '../errors.js';
 import { ToolCatalog } from '../risk/catalog.js';
-import { openAuditStore, openPinStore } from '../store/open.js';
+import { openPinStore } from '../store/open.js';
 import type { Pin } from '../store/pins.js';
-import { EXIT_OK, fail, loadGatewayConfig } from './common.js';
+import { runWithStore } from './common.js';
 
 interface Flags {
   config: string;
   json?: boolean;
 }
 
-async function run(
+function run(
   configFile: string,
   fn: (catalog: ToolCatalog, list: (changedOnly: boolean) => Promise<Pin[]>) => Promise<void>,
-) {
-  try {
-    const config = loadGatewayConfig({ config: configFile });
-    const baseDir = dirname(config.file);
-    const audit = await openAuditStore(config.storage, {
-      baseDir,
-      sqlite: { durability: config.auditDurability },
-    });
-    const pins = await openPinStore(config.storage, { baseDir }).catch(async (err) => {
-      await audit.close();
-      throw err;
-    });
-    const writer = new AuditWriter(audit, { maxDelayMs: 0 });
-    const catalog = new ToolCatalog({
-      pins,
-      audit: (e) => writer.write(e),
-      log: pino({ level: 'warn' }, pino.destination({ fd: 2, sync: true })),
-    });
-    try {
-      await fn(catalog, (changedOnly) => pins.list({ changedOnly }));
-    } finally {
-      await writer.close();
-      await pins.close();
-      await audit.close();
-    }
-    process.exit(EXIT_OK);
-  } catch (err) {
-    fail(err);
-  }
+): Promise<never> {
+  return runWithStore(
+    configFile,
+    (storage, baseDir) => openPinStore(storage, { baseDir }),
+    (pins, audit) => {
+      const log = pino({ level: 'warn' }, pino.destination({ fd: 2, sync: true }));
+      return fn(new ToolCatalog({ pins, audit, log }), (changedOnly) => pins.list({ changedOnly }));
+    },
+  );
 }
 
 function view(p: Pin): Record<string, unknown> {
