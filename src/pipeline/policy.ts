@@ -107,18 +107,23 @@ function layersOf(policies: PolicySet, ctx: CallContext, server: string): readon
   return own === undefined ? base : [...base, own];
 }
 
-/** Keeps the items of each upstream's list that `keep` accepts. */
+/**
+ * Keeps the items of each upstream's list that `keep` accepts, given that server's policy layers (worked out once per
+ * upstream, not per item: a grant's own policy makes a new array of layers).
+ */
 function filterResults(
   results: TargetResult[],
   key: string,
-  keep: (server: string, item: Params) => boolean,
+  layers: (server: string) => readonly CompiledPolicy[],
+  keep: (layers: readonly CompiledPolicy[], item: Params) => boolean,
 ): void {
   for (const r of results) {
     const response = r.response;
     if (response === undefined || 'error' in response) continue;
     const items = response.result[key];
-    if (Array.isArray(items))
-      response.result[key] = (items as Params[]).filter((item) => keep(r.server, item));
+    if (!Array.isArray(items)) continue;
+    const own = layers(r.server);
+    response.result[key] = (items as Params[]).filter((item) => keep(own, item));
   }
 }
 
@@ -145,6 +150,7 @@ export function policyStep({
 }: PolicyStepOptions): Step<CallContext> {
   return async (ctx, next) => {
     const target = ctx.targets[0];
+    const layersHere = (server: string) => layersOf(policies, ctx, server);
     switch (ctx.method) {
       case 'tools/call': {
         if (target === undefined) return next();
@@ -259,7 +265,8 @@ export function policyStep({
         filterResults(
           ctx.results,
           'tools',
-          (server, tool) => !hiddenTool(layersOf(policies, ctx, server), String(tool.name)),
+          layersHere,
+          (layers, tool) => !hiddenTool(layers, String(tool.name)),
         );
         return;
       }
@@ -268,8 +275,8 @@ export function policyStep({
         filterResults(
           ctx.results,
           'prompts',
-          (server, p) =>
-            nameDecision(layersOf(policies, ctx, server), 'prompts', String(p.name))?.outcome !== 'hidden',
+          layersHere,
+          (layers, p) => nameDecision(layers, 'prompts', String(p.name))?.outcome !== 'hidden',
         );
         return;
       }
@@ -280,9 +287,9 @@ export function policyStep({
         filterResults(
           ctx.results,
           key,
-          (server, r) =>
-            nameDecision(layersOf(policies, ctx, server), 'resources', String(r.uri ?? r.uriTemplate))
-              ?.outcome !== 'hidden',
+          layersHere,
+          (layers, r) =>
+            nameDecision(layers, 'resources', String(r.uri ?? r.uriTemplate))?.outcome !== 'hidden',
         );
         return;
       }
