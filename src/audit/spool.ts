@@ -87,7 +87,7 @@ function takeLock(path: string): void {
           'INTERNAL',
           `cannot create the audit spool lock ${lock}: ${(err as Error).message}`,
           {
-            hint: 'check that the directory exists and is writable',
+            hint: 'the directory must exist and be writable; set audit.spool to a file elsewhere (a read-only config directory needs it)',
             cause: err,
           },
         );
@@ -208,7 +208,7 @@ export class AuditSpool {
       this.fd = openSync(path, 'a');
     } catch (err) {
       throw new WardenError('INTERNAL', `cannot open the audit spool ${path}: ${(err as Error).message}`, {
-        hint: 'check that the directory exists and is writable',
+        hint: 'the directory must exist and be writable; set audit.spool to a file elsewhere (a read-only config directory needs it)',
         cause: err,
       });
     }
