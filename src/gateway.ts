@@ -136,7 +136,6 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const { log } = options;
   const store = await openAuditStore(config.storage, {
     baseDir: dirname(config.file),
-    thread: true,
     sqlite: { durability: config.auditDurability },
     postgres: {
       onIdleError: (err: Error) => log.warn({ err: err.message }, 'audit database connection error'),

@@ -13,7 +13,6 @@ import { PostgresPinStore } from './pins-postgres.js';
 import { SqlitePinStore } from './pins-sqlite.js';
 import { PostgresAuditStore, type PostgresAuditStoreOptions } from './postgres.js';
 import { SqliteAuditStore, type SqliteAuditStoreOptions } from './sqlite.js';
-import { ThreadedSqliteAuditStore } from './sqlite-threaded.js';
 import type { AuditStore } from './types.js';
 
 export interface OpenAuditStoreOptions {
@@ -21,11 +20,6 @@ export interface OpenAuditStoreOptions {
   baseDir?: string;
   sqlite?: SqliteAuditStoreOptions;
   postgres?: PostgresAuditStoreOptions;
-  /**
-   * A SQLite file store runs on a thread of its own (src/store/sqlite-threaded.ts), so that its synchronous
-   * transactions never hold up the gateway's requests. Short-lived commands leave it off.
-   */
-  thread?: boolean;
 }
 
 type Backend = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
@@ -123,11 +117,9 @@ export function spoolFamily(base: string): string[] {
 /** Rejects with a WardenError (never throws synchronously) when the URL is not understood or the database fails. */
 export async function openAuditStore(url: string, opts: OpenAuditStoreOptions = {}): Promise<AuditStore> {
   const backend = backendOf(url, opts.baseDir);
-  if (backend.kind === 'postgres') return PostgresAuditStore.open(backend.url, opts.postgres);
-  // An in-memory database lives in one connection: it stays on the calling thread, where its other users are.
-  return opts.thread === true && backend.path !== ':memory:'
-    ? ThreadedSqliteAuditStore.open(backend.path, opts.sqlite)
-    : new SqliteAuditStore(backend.path, opts.sqlite);
+  return backend.kind === 'sqlite'
+    ? new SqliteAuditStore(backend.path, opts.sqlite)
+    : PostgresAuditStore.open(backend.url, opts.postgres);
 }
 
 /**
