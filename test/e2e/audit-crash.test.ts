@@ -32,9 +32,11 @@ describe('audit durability', () => {
     };
     const workers = Array.from({ length: 8 }, worker);
     await new Promise((r) => setTimeout(r, 1500));
+    const exited = new Promise((r) => gw.child.once('exit', r));
     gw.child.kill('SIGKILL');
     stop = true;
     await Promise.all(workers);
+    await exited;
     expect(acknowledged.length).toBeGreaterThan(50);
 
     const verify = runCli(['audit', 'verify', '--config', configFile]);

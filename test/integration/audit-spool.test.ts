@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NewAuditEntry } from '../../src/audit/chain.js';
-import { AuditSpool, recoverSpool, spoolLockPath } from '../../src/audit/spool.js';
+import { AuditSpool, recoverSpool, spoolLockPath, spoolOwner } from '../../src/audit/spool.js';
 import { openAuditStore } from '../../src/store/open.js';
 import { type AuditStore, verifyStore } from '../../src/store/types.js';
 import { dropSchemas, freshSchemaName, pgUrl, shouldRunPg } from '../helpers/services.js';
@@ -164,6 +164,20 @@ describe('audit spool ownership', () => {
     await spool.close();
     expect(await storedNumbers(store)).toEqual([1, 2]);
     await store.close();
+  });
+
+  it('takes over the spool of a killed process its parent has not reaped yet (a zombie)', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'audit.spool');
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+    await new Promise((r) => child.once('spawn', r));
+    writeFileSync(spoolLockPath(path), `${child.pid}\n`);
+    expect(spoolOwner(path)).toBe(child.pid);
+    child.kill('SIGKILL');
+    // Block this thread, so that the event loop cannot reap the child: it stays a zombie meanwhile.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+    expect(spoolOwner(path)).toBeUndefined();
+    await new Promise((r) => child.once('exit', r));
   });
 
   it('names the line of a damaged spool instead of guessing', async () => {
