@@ -91,9 +91,9 @@ export class ApprovalService {
   startSweeper(everyMs = 1000): void {
     this.sweeper = setInterval(() => {
       this.expireDue()
-        .then(() => this.opts.store.list({ status: 'pending', limit: 10_000 }))
-        .then((pending) => {
-          this.pendingCount = pending.length;
+        .then(() => this.opts.store.countPending())
+        .then((n) => {
+          this.pendingCount = n;
         })
         .catch((err: Error) => this.opts.log.warn({ err: err.message }, 'approval expiry failed'));
     }, everyMs);

@@ -14,7 +14,9 @@ interface GrantFlags {
 }
 
 /** The grant service of a config's storage, and how to close it. */
-async function open(configFile: string): Promise<{ service: GrantService; close: () => Promise<void> }> {
+export async function openGrantService(
+  configFile: string,
+): Promise<{ service: GrantService; close: () => Promise<void> }> {
   const config = loadGatewayConfig({ config: configFile });
   const baseDir = dirname(config.file);
   const audit = await openAuditStore(config.storage, {
@@ -48,7 +50,7 @@ function list(v: string | undefined): string[] | undefined {
 
 async function run(configFile: string, fn: (service: GrantService) => Promise<void>): Promise<void> {
   try {
-    const { service, close } = await open(configFile);
+    const { service, close } = await openGrantService(configFile);
     try {
       await fn(service);
     } finally {

@@ -3,14 +3,12 @@
 // policy per server (scanned now), creates a local grant, and prints the client config that runs each server through
 // `warden stdio` instead (or writes it over the original, keeping a backup, with --write-client).
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { AuditWriter } from '../audit/writer.js';
 import { ConfigError } from '../errors.js';
-import { GrantService } from '../identity/grants.js';
-import { openAuditStore, openGrantStore } from '../store/open.js';
 import { EXIT_OK, fail, loadGatewayConfig } from './common.js';
+import { openGrantService } from './grants.js';
 import { writeStarterPolicies } from './scan.js';
 import { scanServers } from './scan-servers.js';
 
@@ -169,23 +167,12 @@ export async function init(flags: InitFlags): Promise<void> {
 
 /** The grant local clients act as; created once, never printed (stdio --grant needs no token). */
 async function ensureLocalGrant(configFile: string): Promise<void> {
-  const config = loadGatewayConfig({ config: configFile });
-  const baseDir = dirname(config.file);
-  const audit = await openAuditStore(config.storage, { baseDir });
-  const grants = await openGrantStore(config.storage, { baseDir });
-  const writer = new AuditWriter(audit, { maxDelayMs: 0 });
+  const { service, close } = await openGrantService(configFile);
   try {
-    const service = new GrantService(
-      grants,
-      (e) => writer.write(e),
-      new Set(config.upstreams.map((u) => u.id)),
-    );
     if (!(await service.list()).some((g) => g.label === LOCAL_GRANT && g.revokedAt === null)) {
       await service.create({ label: LOCAL_GRANT }, '(init)');
     }
   } finally {
-    await writer.close();
-    await grants.close();
-    await audit.close();
+    await close();
   }
 }

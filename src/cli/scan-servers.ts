@@ -1,6 +1,5 @@
 // `warden scan --config <file>`: starts (or connects to) every configured server, lists its tools and classifies them,
 // marking tools whose definition differs from the pin warden keeps (when the config's storage has pins).
-import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
@@ -11,7 +10,7 @@ import type { GatewayConfig, UpstreamSpec } from '../config/resolve.js';
 import { definitionHash } from '../risk/catalog.js';
 import { classify } from '../risk/classify.js';
 import type { Classification, ToolDefinition } from '../risk/types.js';
-import { openPinStore } from '../store/open.js';
+import { openPinStore, storageExists } from '../store/open.js';
 import type { PinStore } from '../store/pins.js';
 import { VERSION } from '../version.js';
 
@@ -67,12 +66,7 @@ async function listTools(spec: UpstreamSpec): Promise<Array<Record<string, unkno
 /** Pins are read only when the storage already exists: a scan never creates a database. */
 async function pinsOf(config: GatewayConfig): Promise<PinStore | undefined> {
   const baseDir = dirname(config.file);
-  if (config.storage.startsWith('sqlite:')) {
-    const path = config.storage.slice('sqlite:'.length);
-    const full = path.startsWith('/') ? path : `${baseDir}/${path}`;
-    if (path === ':memory:' || !existsSync(full)) return undefined;
-  }
-  return openPinStore(config.storage, { baseDir });
+  return storageExists(config.storage, baseDir) ? openPinStore(config.storage, { baseDir }) : undefined;
 }
 
 export async function scanServers(

@@ -55,8 +55,8 @@ export function approvalStep({
     const grant = ctx.session.identity.grant;
     const rule = d.rule;
 
+    const fingerprint = approvalFingerprint(target.server, tool, args, rule, grant?.id);
     if (obligation.mode === 'async') {
-      const fingerprint = approvalFingerprint(target.server, tool, args, rule, grant?.id);
       const spent = await approvals.consume(fingerprint);
       if (spent !== undefined) {
         ctx.approval = { id: spent.id, status: 'approved' };
@@ -81,7 +81,6 @@ export function approvalStep({
     };
 
     if (obligation.mode === 'async') {
-      const fingerprint = approvalFingerprint(target.server, tool, args, rule, grant?.id);
       const pending = (await approvals.findPending(fingerprint)) ?? (await approvals.request(request));
       ctx.approval = { id: pending.id, status: 'pending' };
       ctx.reply = wire.denied(

@@ -174,19 +174,16 @@ export function policyStep({
             }
           }
         }
-        if (layers.length === 0) {
-          // No policy: only pinning can stop the call.
-          if (known !== true) return next();
-          const verdict = pinVerdict(info, pinError, undefined, onDefinitionChange, target.server, name, log);
-          if (verdict !== undefined) {
-            ctx.decision = verdict;
-            if (verdict.outcome === 'deny') {
-              ctx.reply = wire.denied(verdict);
-              return;
-            }
-          }
-          return next();
-        }
+        /** Pinning's word after the policy's (undefined: no policy); false when the call was refused here. */
+        const pinned = (decision: Decision | undefined): boolean => {
+          const verdict = pinVerdict(info, pinError, decision, onDefinitionChange, target.server, name, log);
+          if (verdict !== undefined) ctx.decision = verdict;
+          if (ctx.decision?.outcome !== 'deny') return true;
+          ctx.reply = wire.denied(ctx.decision);
+          return false;
+        };
+        // No policy: only pinning can stop the call.
+        if (layers.length === 0) return known !== true || pinned(undefined) ? next() : undefined;
         let state: Map<string, number> | undefined;
         const reads = counters === undefined ? undefined : stateReadsOf(layers);
         if (reads !== undefined) {
@@ -244,12 +241,7 @@ export function policyStep({
           );
           return;
         }
-        const verdict = pinVerdict(info, pinError, decision, onDefinitionChange, target.server, name, log);
-        if (verdict !== undefined) ctx.decision = verdict;
-        if (ctx.decision!.outcome === 'deny') {
-          ctx.reply = wire.denied(ctx.decision!);
-          return;
-        }
+        if (!pinned(decision)) return;
         // require_approval goes on to the approval step, which holds the call (or answers with an approval id).
         return next();
       }

@@ -93,6 +93,15 @@ ${APPROVAL_INDEXES.map((i) => `CREATE INDEX IF NOT EXISTS ${i.name} ON ${table} 
     return row === undefined ? undefined : approvalFromRow(row);
   }
 
+  async countPending(): Promise<number> {
+    const rows = (await this.rows(
+      'count',
+      `SELECT count(*)::int AS n FROM ${this.table} WHERE status = 'pending'`,
+      [],
+    )) as unknown as Array<{ n: number }>;
+    return rows[0]!.n;
+  }
+
   async list(filter?: ApprovalFilter): Promise<Approval[]> {
     const limit = approvalListLimit(filter);
     const rows =

@@ -31,6 +31,7 @@ function byAge(a: ApprovalRow, b: ApprovalRow): number {
 export class SqliteApprovalStore implements ApprovalStore {
   private readonly db: Database.Database;
   private readonly byId: Database.Statement<[string], ApprovalRow>;
+  private readonly pendingCount: Database.Statement<[], { n: number }>;
   private readonly insert: Database.Statement<[ApprovalRow]>;
   private readonly decideOne: Database.Statement<
     [string, string, string | null, string, string],
@@ -46,6 +47,9 @@ export class SqliteApprovalStore implements ApprovalStore {
   /** Opens (creating if needed) the approvals table in the database at `path` (':memory:' too). Throws WardenError. */
   constructor(readonly path: string) {
     this.db = openSqlite(path, 'approval store', SCHEMA);
+    this.pendingCount = this.db.prepare<[], { n: number }>(
+      "SELECT count(*) AS n FROM approvals WHERE status = 'pending'",
+    );
     this.byId = this.db.prepare(`SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE id = ?`);
     this.insert = this.db.prepare(
       `INSERT INTO approvals (${APPROVAL_COLUMNS}) VALUES (@id, @status, @mode, @server, @tool, @arguments,
@@ -120,6 +124,10 @@ export class SqliteApprovalStore implements ApprovalStore {
   async get(id: string): Promise<Approval | undefined> {
     const row = this.run('get', () => this.byId.get(id));
     return row === undefined ? undefined : approvalFromRow(row);
+  }
+
+  async countPending(): Promise<number> {
+    return this.run('count', () => this.pendingCount.get()!.n);
   }
 
   async list(filter?: ApprovalFilter): Promise<Approval[]> {

@@ -65,6 +65,8 @@ export interface ApprovalStore {
   consume(fingerprint: string, at: string): Promise<Approval | undefined>;
   /** The newest pending async approval with this fingerprint that has not expired at `at`. */
   findPending(fingerprint: string, at: string): Promise<Approval | undefined>;
+  /** How many approvals are pending (the metric). */
+  countPending(): Promise<number>;
   /** Marks every pending approval whose expiresAt is at or before `at` as expired; returns those it changed. */
   expireDue(at: string): Promise<Approval[]>;
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 // Opens the audit store a storage URL names: `sqlite:<path>`, `sqlite::memory:`, or `postgres(ql)://...`.
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { WardenError } from '../errors.js';
 import type { ApprovalStore } from './approvals.js';
@@ -112,6 +112,12 @@ export function spoolFamily(base: string): string[] {
         n === basename(base) || (n.startsWith(`${stem}.`) && /^\.\d+\.spool$/.test(n.slice(stem.length))),
     )
     .map((n) => join(dir, n));
+}
+
+/** Whether the storage exists already: a PostgreSQL URL always may; a SQLite file when it is on disk. */
+export function storageExists(url: string, baseDir: string | undefined): boolean {
+  const backend = backendOf(url, baseDir);
+  return backend.kind === 'postgres' || (backend.path !== ':memory:' && existsSync(backend.path));
 }
 
 /** Rejects with a WardenError (never throws synchronously) when the URL is not understood or the database fails. */

@@ -77,3 +77,19 @@ export function textOf(result: unknown): string {
   const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
   return content.map((c) => c.text ?? '').join('');
 }
+
+type Json = Record<string, unknown>;
+
+/** A request to the admin API with an admin token; the body parsed as JSON (an object, or an array of them). */
+export async function adminRequest(
+  gw: { adminUrl: string },
+  token: string,
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: Json & Json[] }> {
+  const res = await fetch(`${gw.adminUrl}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+  });
+  return { status: res.status, body: (await res.json()) as Json & Json[] };
+}

@@ -160,6 +160,7 @@ for (const backend of backends) {
       expect((await b.list({ status: 'pending' })).map((x) => x.id)).toEqual([p3.id, p1.id]);
       expect((await b.list({ status: 'rejected' })).map((x) => x.id)).toEqual([r2.id]);
       expect(await b.list({ status: 'consumed' })).toEqual([]);
+      expect(await b.countPending()).toBe(2);
       expect((await b.list({ limit: 2 })).map((x) => x.id)).toEqual([x4.id, p3.id]);
       expect((await b.list({ status: 'pending', limit: 1 })).map((x) => x.id)).toEqual([p3.id]);
       for (let i = 0; i < 100; i++) await a.create(approval({ createdAt: t(100 + i) }));

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../../src/approvals/webhook.js';
 import {
+  adminRequest,
   connect,
   PROBE,
   ROOT,
@@ -53,13 +54,8 @@ ${extra}`);
   return gw;
 }
 
-async function admin(gw: RunningGateway, path: string, init: RequestInit = {}) {
-  const res = await fetch(`${gw.adminUrl}${path}`, {
-    ...init,
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-  });
-  return { status: res.status, body: (await res.json()) as Params & Params[] };
-}
+const admin = (gw: RunningGateway, path: string, init: RequestInit = {}) =>
+  adminRequest(gw, ADMIN, path, init);
 
 /** Resolves with the first pending approval, polling the admin API. */
 async function pending(gw: RunningGateway): Promise<Params> {

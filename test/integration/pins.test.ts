@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { classify } from '../../src/risk/classify.js';
 import {
+  adminRequest,
   connect,
   PROBE,
   ROOT,
@@ -42,13 +43,8 @@ ${extra}`);
   return gw;
 }
 
-async function admin(gw: RunningGateway, path: string, init: RequestInit = {}) {
-  const res = await fetch(`${gw.adminUrl}${path}`, {
-    ...init,
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-  });
-  return { status: res.status, body: (await res.json()) as Params & Params[] };
-}
+const admin = (gw: RunningGateway, path: string, init: RequestInit = {}) =>
+  adminRequest(gw, ADMIN, path, init);
 
 async function echoTool(gw: RunningGateway): Promise<Params> {
   const tools = (await admin(gw, '/api/tools')).body;
