@@ -12,6 +12,9 @@ import { AuditWriter } from './audit/writer.js';
 import { PolicySet } from './config/policy-set.js';
 import type { GatewayConfig, HostPort, UpstreamSpec } from './config/resolve.js';
 import { createAdminHandler } from './dashboard/admin.js';
+import { DashboardSessions } from './dashboard/session.js';
+import { loadAssets } from './dashboard/static.js';
+import { type DashboardParts, overview, policyViews, simulate, toolViews } from './dashboard/views.js';
 import { WardenError } from './errors.js';
 import { Authenticator, type Identity } from './identity/authenticate.js';
 import { GrantService } from './identity/grants.js';
@@ -24,7 +27,6 @@ import { forward } from './pipeline/forward.js';
 import { limitStep } from './pipeline/limit.js';
 import { policyStep } from './pipeline/policy.js';
 import { route } from './pipeline/route.js';
-import { isHidden } from './policy/decide.js';
 import { ProxySession } from './proxy/session.js';
 import { ToolCatalog } from './risk/catalog.js';
 import { RedisApprovalBus } from './state/approval-bus.js';
@@ -39,6 +41,7 @@ import {
   spoolFamily,
   spoolOfProcess,
 } from './store/open.js';
+import { verifyStore } from './store/types.js';
 import { HttpEndpoint, hostName } from './transport/http-server.js';
 import { StdioDownstream } from './transport/stdio-server.js';
 import type { DownstreamPort, MessageTransport, SessionFactory } from './transport/types.js';
@@ -351,29 +354,33 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       mcpServer.on('clientError', (_err, socket) => {
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
       });
+      const parts: DashboardParts = {
+        config,
+        policies,
+        catalog,
+        sessions,
+        metrics,
+        approvals,
+        authenticator,
+      };
       adminServer = createServer(
         createAdminHandler({
           sessions: () => sessions.size,
           version: VERSION,
           metrics,
-          recentAudit: (limit) => recentRecords(store, limit),
+          recentAudit: (limit, filter) => recentRecords(store, limit, filter),
+          verifyAudit: async () => ({ ...(await verifyStore(store)), head: await store.head() }),
           authenticate: (authorization) => authenticator.authenticateAdmin(authorization),
           grants: grantService,
           approvals,
-          tools: () =>
-            catalog.list().map((t) => ({
-              server: t.server,
-              name: t.name,
-              category: t.classification.category,
-              risk: t.classification.risk,
-              signals: t.classification.signals,
-              pinned: !t.changed,
-              hidden: policies.layersFor(t.server).some((p) => !p.shadow && isHidden(p, t.name)),
-              changed: t.changed,
-              confidence: t.classification.confidence,
-              rationale: t.classification.rationale,
-            })),
+          tools: () => toolViews(parts),
           acceptTool: (server, tool, by) => catalog.accept(server, tool, by),
+          overview: () => overview(parts),
+          policies: () => policyViews(parts),
+          simulate: (request) => simulate(parts, request),
+          logins: new DashboardSessions(),
+          assets: loadAssets(),
+          allowedHosts: allowedHostsFor({ ...config, listen: config.admin }),
           log,
         }),
       );

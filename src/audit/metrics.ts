@@ -1,4 +1,5 @@
 // Prometheus metrics of the gateway, kept in memory and rendered as text exposition format at /metrics.
+import { Activity } from './activity.js';
 
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -63,6 +64,8 @@ class Histogram {
 }
 
 export class Metrics {
+  /** Tool calls per minute, for the dashboard's charts. */
+  readonly activity = new Activity();
   readonly requests = new Counter(
     'warden_requests_total',
     'Requests that reached a decision, by server, method, tool and decision',

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { parseConfigText, zodProblems } from '../config/parse.js';
 import { loadPolicyFile, parsePolicyText } from '../config/policy-file.js';
 import { ConfigError, WardenError } from '../errors.js';
-import { decideLayers, explain } from '../policy/decide.js';
+import { decideLayers, decisionJson, explainLayers, explanationJson } from '../policy/decide.js';
 import { CATEGORIES, type CompiledPolicy, type Decision, type GrantFacts } from '../policy/types.js';
 import { openGrantStore } from '../store/open.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail, loadGatewayConfig } from './common.js';
@@ -54,17 +54,6 @@ function parseArgs(text: string | undefined): Record<string, unknown> | undefine
     ]);
   }
   return value as Record<string, unknown>;
-}
-
-function decisionJson(d: Decision): Record<string, unknown> {
-  return {
-    outcome: d.outcome,
-    rule: d.rule,
-    policy: d.policy,
-    reason: d.reason ?? null,
-    limits: d.limits,
-    approval: d.approval ?? null,
-  };
 }
 
 /** The grant `--grant` names, as policies see it, and its own policy (a last layer). */
@@ -125,20 +114,11 @@ export async function explainCommand(opts: {
       category,
       grant: grant?.facts,
     };
-    const steps = layers.map((p) => ({ policy: p.source, shadow: p.shadow, ...explain(p, call) }));
-    const decision = decideLayers(layers, call);
+    const explained = explainLayers(layers, call);
+    const decision = explained.decision;
+    const steps = explained.path;
     if (opts.json) {
-      print(
-        JSON.stringify({
-          decision: decisionJson(decision),
-          path: steps.map((s) => ({
-            policy: s.policy,
-            shadow: s.shadow,
-            decision: decisionJson(s.decision),
-            steps: s.steps,
-          })),
-        }),
-      );
+      print(JSON.stringify(explanationJson(explained)));
     } else {
       const colour = decision.outcome === 'allow' ? green : red;
       print(

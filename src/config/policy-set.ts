@@ -31,6 +31,12 @@ export class PolicySet {
     return this.layers.get(server) ?? [];
   }
 
+  /** The policy files (or inline policies) behind `layersFor`, outermost first, as loaded now. */
+  loadedFor(server: string): LoadedPolicy[] {
+    const own = this.servers.get(server);
+    return [...(this.global ? [this.global] : []), ...(own ? [own] : [])];
+  }
+
   /** Called with the servers whose tool visibility changed after a reload. */
   onVisibilityChange(listener: (servers: ReadonlySet<string>) => void): () => void {
     this.listeners.add(listener);

@@ -1,21 +1,48 @@
-// The admin HTTP app on its own port (loopback by default): health, metrics, and the admin API behind admin tokens.
+// The admin HTTP app on its own port (loopback by default): health, metrics, the admin API behind admin tokens, and
+// the dashboard (a logged-in browser uses a session cookie plus a CSRF token instead of the bearer token).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalService } from '../approvals/service.js';
 import type { Metrics } from '../audit/metrics.js';
-import type { AuditRecordView } from '../audit/view.js';
+import { type AuditRecordView, csvHeader, csvRow } from '../audit/view.js';
 import { WardenError } from '../errors.js';
 import type { AdminIdentity } from '../identity/authenticate.js';
 import type { GrantService } from '../identity/grants.js';
 import type { Logger } from '../log.js';
 import type { Approval, ApprovalStatus } from '../store/approvals.js';
 import { ADMIN_ROLES, type AdminRole } from '../store/grants.js';
+import type { AuditFilter } from '../store/types.js';
+import { hostName } from '../transport/http-server.js';
+import type { DashboardSession, DashboardSessions } from './session.js';
+import { type Asset, SECURITY_HEADERS } from './static.js';
+
+/** What the simulator is asked: would this grant's call of this tool with these arguments go through? */
+export interface SimulationRequest {
+  server: string;
+  tool: string;
+  args: Record<string, unknown> | undefined;
+  grant: string | undefined;
+}
 
 export interface AdminOptions {
   version: string;
   sessions: () => number;
   metrics: Metrics;
-  /** The newest `limit` audit records, oldest first. */
-  recentAudit: (limit: number) => Promise<AuditRecordView[]>;
+  /** The newest `limit` audit records that match `filter`, oldest first. */
+  recentAudit: (limit: number, filter?: AuditFilter) => Promise<AuditRecordView[]>;
+  /** Checks the audit hash chain from its checkpoint. */
+  verifyAudit: () => Promise<Record<string, unknown>>;
+  /** Live figures for the dashboard's overview: activity per minute, sessions, upstreams, pending approvals. */
+  overview: () => Record<string, unknown>;
+  /** Each server's policy layers, with their text where they come from a file. */
+  policies: () => Array<Record<string, unknown>>;
+  /** The decision and explain path of a call that is not made. */
+  simulate: (request: SimulationRequest) => Promise<Record<string, unknown>>;
+  /** Dashboard log-ins (session cookie + CSRF token). */
+  logins: DashboardSessions;
+  /** The dashboard's built files; undefined when the UI was not built (the API works without it). */
+  assets: Map<string, Asset> | undefined;
+  /** Host header names accepted (DNS rebinding); undefined accepts any (the admin port listens on all addresses). */
+  allowedHosts: ReadonlySet<string> | undefined;
   /** The admin identity of an Authorization header (admin tokens, WARDEN_ADMIN_TOKEN); undefined when none. */
   authenticate: (authorization: string | undefined) => Promise<AdminIdentity | undefined>;
   grants: GrantService;
@@ -61,6 +88,8 @@ const APPROVAL_STATUSES: ReadonlySet<string> = new Set<ApprovalStatus>([
 /** What each role may do: viewers read, approvers also decide approvals, admins also manage grants. */
 const RANK: Record<AdminRole, number> = { viewer: 0, approver: 1, admin: 2 };
 const MAX_BODY = 64 * 1024;
+/** Records in one export from the dashboard; `warden audit export` has no limit. */
+const EXPORT_LIMIT = 100_000;
 
 function json(
   res: ServerResponse,
@@ -113,6 +142,21 @@ export function createAdminHandler(opts: AdminOptions): (req: IncomingMessage, r
   };
 }
 
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** How often the dashboard's event stream sends the overview. */
+const EVENT_INTERVAL_MS = 2000;
+
+/** A browser's Origin, when it sends one, must be this very admin origin (same host and port). */
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, opts: AdminOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://admin');
   const path = url.pathname;
@@ -126,11 +170,51 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: AdminOpti
     res.end(text);
     return;
   }
-  if (!path.startsWith('/api/')) {
-    json(res, 404, { error: 'not found' });
+  // DNS rebinding: a page on another name that resolves here must not reach the dashboard or the API.
+  const host = req.headers.host;
+  if (opts.allowedHosts !== undefined && !opts.allowedHosts.has(host === undefined ? '' : hostName(host))) {
+    json(res, 403, { error: 'forbidden: unknown Host' });
     return;
   }
-  const who = await opts.authenticate(req.headers.authorization);
+  if (!path.startsWith('/api/')) {
+    const asset = req.method === 'GET' || req.method === 'HEAD' ? opts.assets?.get(path) : undefined;
+    if (asset === undefined) {
+      if (path === '/' && opts.assets === undefined)
+        json(res, 503, { error: 'the dashboard is not built: run npm run build' }, SECURITY_HEADERS);
+      else json(res, 404, { error: 'not found' }, SECURITY_HEADERS);
+      return;
+    }
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'content-type': asset.type,
+      'content-length': String(asset.body.length),
+      'cache-control': 'no-cache',
+    });
+    res.end(req.method === 'HEAD' ? undefined : asset.body);
+    return;
+  }
+  if (path === '/api/session') {
+    await loginRoute(req, res, opts);
+    return;
+  }
+  // A bearer token (scripts) or a dashboard session (browsers). Only the cookie is sent by browsers on their own,
+  // so only cookie requests need the CSRF token.
+  let who: AdminIdentity | undefined;
+  if (req.headers.authorization !== undefined) who = await opts.authenticate(req.headers.authorization);
+  else {
+    const login = opts.logins.fromCookie(req.headers.cookie);
+    if (login !== undefined) {
+      who = await opts.authenticate(`Bearer ${login.token}`);
+      if (who === undefined) opts.logins.end(login.id);
+      else if (
+        MUTATING.has(req.method ?? '') &&
+        (!opts.logins.csrfMatches(login, req.headers['x-csrf-token']) || !sameOrigin(req))
+      ) {
+        json(res, 403, { error: 'forbidden: missing or wrong CSRF token' });
+        return;
+      }
+    }
+  }
   if (who === undefined) {
     json(
       res,
@@ -142,13 +226,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: AdminOpti
     );
     return;
   }
+  const caller = who;
   const may = (role: AdminRole): boolean => {
-    if (RANK[who.role] >= RANK[role]) return true;
-    json(res, 403, { error: `forbidden: this needs role ${role}; the token has role ${who.role}` });
+    if (RANK[caller.role] >= RANK[role]) return true;
+    json(res, 403, { error: `forbidden: this needs role ${role}; the token has role ${caller.role}` });
     return false;
   };
   try {
-    await api(req, res, opts, url, who, may);
+    await api(req, res, opts, url, caller, may);
   } catch (err) {
     if (err instanceof WardenError || err instanceof SyntaxError) {
       json(res, 400, {
@@ -159,6 +244,93 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: AdminOpti
     }
     throw err;
   }
+}
+
+function sessionView(who: AdminIdentity, login: DashboardSession): Record<string, unknown> {
+  return { label: who.label, role: who.role, csrf: login.csrf };
+}
+
+/** POST logs in with an admin token, GET tells the page who is logged in, DELETE logs out. */
+async function loginRoute(req: IncomingMessage, res: ServerResponse, opts: AdminOptions): Promise<void> {
+  if (req.method === 'POST') {
+    if (!sameOrigin(req)) {
+      json(res, 403, { error: 'forbidden: cross-origin log-in' });
+      return;
+    }
+    let token: unknown;
+    try {
+      token = (await readBody(req)).token;
+    } catch (err) {
+      json(res, 400, { error: (err as Error).message });
+      return;
+    }
+    const who = typeof token === 'string' && token !== '' ? await opts.authenticate(`Bearer ${token}`) : undefined;
+    if (who === undefined || typeof token !== 'string') {
+      opts.log.warn({ remote: req.socket.remoteAddress }, 'dashboard log-in refused');
+      json(res, 401, { error: 'that is not a live admin token' });
+      return;
+    }
+    const login = opts.logins.create(token);
+    json(res, 200, sessionView(who, login), { 'set-cookie': opts.logins.cookie(login) });
+    return;
+  }
+  const login = opts.logins.fromCookie(req.headers.cookie);
+  if (req.method === 'GET') {
+    const who = login === undefined ? undefined : await opts.authenticate(`Bearer ${login.token}`);
+    if (login === undefined || who === undefined) json(res, 401, { error: 'not logged in' });
+    else json(res, 200, sessionView(who, login));
+    return;
+  }
+  if (req.method === 'DELETE') {
+    if (login !== undefined && !opts.logins.csrfMatches(login, req.headers['x-csrf-token'])) {
+      json(res, 403, { error: 'forbidden: missing or wrong CSRF token' });
+      return;
+    }
+    if (login !== undefined) opts.logins.end(login.id);
+    json(res, 200, { ok: true }, { 'set-cookie': opts.logins.cookie(undefined) });
+    return;
+  }
+  json(res, 405, { error: 'method not allowed' });
+}
+
+/** Server-sent events: the overview now and every two seconds, until the client leaves or its login ends. */
+function eventStream(req: IncomingMessage, res: ServerResponse, opts: AdminOptions): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  const send = (): void => {
+    res.write(`event: overview\ndata: ${JSON.stringify(opts.overview())}\n\n`);
+  };
+  send();
+  const timer = setInterval(() => {
+    // A login that ended (logout, expiry, token revoked) stops its stream.
+    if (req.headers.authorization === undefined && opts.logins.fromCookie(req.headers.cookie) === undefined) {
+      res.end();
+      return;
+    }
+    send();
+  }, EVENT_INTERVAL_MS);
+  res.on('close', () => clearInterval(timer));
+}
+
+/** The audit filter of a query string (grant, server, tool, decision, since, until). */
+function auditFilter(q: URLSearchParams): AuditFilter {
+  const filter: AuditFilter = {};
+  for (const key of ['grant', 'server', 'tool', 'decision'] as const) {
+    const v = q.get(key);
+    if (v !== null && v !== '') filter[key] = v;
+  }
+  for (const key of ['since', 'until'] as const) {
+    const v = q.get(key);
+    if (v === null || v === '') continue;
+    const d = new Date(v);
+    if (Number.isNaN(d.getTime())) throw new WardenError('CONFIG_INVALID', `${key} must be a date (ISO 8601)`);
+    filter[key] = d;
+  }
+  return filter;
 }
 
 async function api(
@@ -174,7 +346,61 @@ async function api(
   if (req.method === 'GET' && path === '/api/audit') {
     const raw = Number(url.searchParams.get('limit') ?? 100);
     const limit = Number.isInteger(raw) && raw > 0 ? Math.min(raw, 10_000) : 100;
-    json(res, 200, await opts.recentAudit(limit));
+    json(res, 200, await opts.recentAudit(limit, auditFilter(url.searchParams)));
+    return;
+  }
+  if (req.method === 'GET' && path === '/api/audit/export') {
+    const format = url.searchParams.get('format') ?? 'jsonl';
+    if (format !== 'jsonl' && format !== 'csv') throw new WardenError('CONFIG_INVALID', 'format must be jsonl or csv');
+    const records = await opts.recentAudit(EXPORT_LIMIT, auditFilter(url.searchParams));
+    const lines = records.map((r) => (format === 'csv' ? csvRow(r) : JSON.stringify(r)));
+    if (format === 'csv') lines.unshift(csvHeader());
+    const text = lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+    res.writeHead(200, {
+      'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
+      'content-disposition': `attachment; filename="warden-audit.${format}"`,
+      'content-length': String(Buffer.byteLength(text)),
+      'cache-control': 'no-store',
+    });
+    res.end(text);
+    return;
+  }
+  if (req.method === 'POST' && path === '/api/audit/verify') {
+    json(res, 200, await opts.verifyAudit());
+    return;
+  }
+  if (req.method === 'GET' && path === '/api/overview') {
+    json(res, 200, opts.overview());
+    return;
+  }
+  if (req.method === 'GET' && path === '/api/events') {
+    eventStream(req, res, opts);
+    return;
+  }
+  if (req.method === 'GET' && path === '/api/policies') {
+    json(res, 200, opts.policies());
+    return;
+  }
+  if (req.method === 'POST' && path === '/api/simulate') {
+    const body = await readBody(req);
+    const { server, tool, grant } = body;
+    const args = body.arguments;
+    if (typeof server !== 'string' || typeof tool !== 'string')
+      throw new WardenError('CONFIG_INVALID', 'server and tool are required');
+    if (grant !== undefined && grant !== null && typeof grant !== 'string')
+      throw new WardenError('CONFIG_INVALID', 'grant must be a grant label');
+    if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args)))
+      throw new WardenError('CONFIG_INVALID', 'arguments must be a JSON object');
+    json(
+      res,
+      200,
+      await opts.simulate({
+        server,
+        tool,
+        args: args as Record<string, unknown> | undefined,
+        grant: typeof grant === 'string' && grant !== '' ? grant : undefined,
+      }),
+    );
     return;
   }
   if (req.method === 'GET' && path === '/api/grants') {

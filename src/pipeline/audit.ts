@@ -168,6 +168,7 @@ export function auditStep({
         const tool = body.tool !== null && body.rule !== '(unknown tool)' ? body.tool : '';
         metrics.requests.inc({ server, method: body.method, tool, decision: body.decision });
         metrics.latency.observe({ server, method: body.method }, latencyMs / 1000);
+        if (ctx.method === 'tools/call') metrics.activity.record(body.decision, latencyMs);
       }
       if (ctx.trace !== undefined) endRequestSpan(ctx.trace.span, body, ctx.audit.key, failed);
       const entry: NewAuditEntry = {

@@ -216,3 +216,42 @@ export function decideLayers(
   if (result === undefined) return NO_POLICY;
   return result.limits === limits ? result : { ...result, limits };
 }
+
+/** A decision as scripts and the dashboard read it (`warden policy explain --json`, the simulator). */
+export function decisionJson(d: Decision): Record<string, unknown> {
+  return {
+    outcome: d.outcome,
+    rule: d.rule,
+    policy: d.policy,
+    reason: d.reason ?? null,
+    limits: d.limits,
+    approval: d.approval ?? null,
+  };
+}
+
+export interface LayeredExplanation {
+  decision: Decision;
+  /** Each policy's own decision and the rules it looked at, outermost first. */
+  path: Array<{ policy: string; shadow: boolean } & Explanation>;
+}
+
+/** The decision of several policies together, and how each of them got to its part of it. */
+export function explainLayers(layers: readonly CompiledPolicy[], call: ToolCall): LayeredExplanation {
+  return {
+    decision: decideLayers(layers, call),
+    path: layers.map((p) => ({ policy: p.source, shadow: p.shadow, ...explain(p, call) })),
+  };
+}
+
+/** `explainLayers` as JSON: the shape of `warden policy explain --json` and of the dashboard's simulator. */
+export function explanationJson(e: LayeredExplanation): Record<string, unknown> {
+  return {
+    decision: decisionJson(e.decision),
+    path: e.path.map((s) => ({
+      policy: s.policy,
+      shadow: s.shadow,
+      decision: decisionJson(s.decision),
+      steps: s.steps,
+    })),
+  };
+}

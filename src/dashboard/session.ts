@@ -1,0 +1,104 @@
+// Dashboard log-in: an admin token exchanged for an HttpOnly, SameSite=Strict session cookie and a CSRF token.
+//
+// The session keeps the admin token in this process's memory (never logged, never sent back) and authenticates it
+// again on every request, so revoking the token ends its dashboard sessions at once. Sessions live in the replica
+// that made them: behind a load balancer the dashboard needs sticky sessions (docs/dashboard.md).
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+
+export interface DashboardSession {
+  id: string;
+  /** Sent back by the page in `x-csrf-token` on every request that changes something. */
+  csrf: string;
+  token: string;
+  createdAt: number;
+  lastSeenAt: number;
+}
+
+export const SESSION_COOKIE = 'warden_session';
+
+export interface SessionOptions {
+  /** A session unused this long ends. */
+  idleMs?: number;
+  /** A session ends this long after log-in, used or not. */
+  maxAgeMs?: number;
+  /** The oldest sessions are dropped beyond this many. */
+  maxSessions?: number;
+  now?: () => number;
+}
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The value of one cookie in a Cookie header. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+export class DashboardSessions {
+  private readonly sessions = new Map<string, DashboardSession>();
+  private readonly idleMs: number;
+  readonly maxAgeMs: number;
+  private readonly maxSessions: number;
+  private readonly now: () => number;
+
+  constructor(opts: SessionOptions = {}) {
+    this.idleMs = opts.idleMs ?? 60 * 60_000;
+    this.maxAgeMs = opts.maxAgeMs ?? 12 * 60 * 60_000;
+    this.maxSessions = opts.maxSessions ?? 1000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  create(token: string): DashboardSession {
+    const now = this.now();
+    const session: DashboardSession = {
+      id: randomBytes(32).toString('base64url'),
+      csrf: randomBytes(32).toString('base64url'),
+      token,
+      createdAt: now,
+      lastSeenAt: now,
+    };
+    this.sessions.set(session.id, session);
+    // Maps iterate in insertion order: the first key is the oldest session.
+    while (this.sessions.size > this.maxSessions) this.sessions.delete(this.sessions.keys().next().value!);
+    return session;
+  }
+
+  /** The live session a Cookie header names; undefined when none, unknown or expired (an expired one is dropped). */
+  fromCookie(header: string | undefined): DashboardSession | undefined {
+    const id = cookieValue(header, SESSION_COOKIE);
+    if (id === undefined || id === '') return undefined;
+    const session = this.sessions.get(id);
+    if (session === undefined) return undefined;
+    const now = this.now();
+    if (now - session.lastSeenAt > this.idleMs || now - session.createdAt > this.maxAgeMs) {
+      this.sessions.delete(id);
+      return undefined;
+    }
+    session.lastSeenAt = now;
+    return session;
+  }
+
+  /** Compares in constant time; a missing header never matches. */
+  csrfMatches(session: DashboardSession, header: string | string[] | undefined): boolean {
+    return typeof header === 'string' && sameText(header, session.csrf);
+  }
+
+  end(id: string): void {
+    this.sessions.delete(id);
+  }
+
+  /** The Set-Cookie value that starts a session (or, with no session, clears the cookie). */
+  cookie(session: DashboardSession | undefined): string {
+    const attrs = 'Path=/; HttpOnly; SameSite=Strict';
+    if (session === undefined) return `${SESSION_COOKIE}=; ${attrs}; Max-Age=0`;
+    return `${SESSION_COOKIE}=${session.id}; ${attrs}; Max-Age=${Math.floor(this.maxAgeMs / 1000)}`;
+  }
+}

@@ -1,0 +1,144 @@
+// What the dashboard and the admin API show, read off the running gateway's parts: tools under the policy in force,
+// the policies themselves, the overview's live figures, and the simulator.
+import { readFileSync, statSync } from 'node:fs';
+import type { ApprovalService } from '../approvals/service.js';
+import type { Metrics } from '../audit/metrics.js';
+import type { PolicySet } from '../config/policy-set.js';
+import type { GatewayConfig } from '../config/resolve.js';
+import { WardenError } from '../errors.js';
+import type { Authenticator } from '../identity/authenticate.js';
+import { decideLayers, explainLayers, explanationJson, isHidden } from '../policy/decide.js';
+import type { CompiledPolicy } from '../policy/types.js';
+import type { ProxySession } from '../proxy/session.js';
+import type { ToolCatalog } from '../risk/catalog.js';
+import type { SimulationRequest } from './admin.js';
+
+export interface DashboardParts {
+  config: GatewayConfig;
+  policies: PolicySet;
+  catalog: ToolCatalog;
+  sessions: ReadonlySet<ProxySession>;
+  metrics: Metrics;
+  approvals: ApprovalService;
+  authenticator: Authenticator;
+}
+
+/** A policy file larger than this is shown by name only. */
+const MAX_POLICY_TEXT = 256 * 1024;
+
+/**
+ * The tools seen so far with classification, pin state and what the policy in force does with a call that has no
+ * arguments (`decision`: hidden, allow, deny or require_approval; argument conditions may change it per call).
+ */
+export function toolViews({ catalog, policies }: DashboardParts): Array<Record<string, unknown>> {
+  return catalog.list().map((t) => {
+    const layers = policies.layersFor(t.server);
+    const hidden = layers.some((p) => !p.shadow && isHidden(p, t.name));
+    const decision = hidden
+      ? 'hidden'
+      : decideLayers(layers, {
+          server: t.server,
+          tool: t.name,
+          args: {},
+          category: t.classification.category,
+          risk: t.classification.risk,
+        }).outcome;
+    return {
+      server: t.server,
+      name: t.name,
+      category: t.classification.category,
+      risk: t.classification.risk,
+      signals: t.classification.signals,
+      pinned: !t.changed,
+      hidden,
+      changed: t.changed,
+      decision,
+      confidence: t.classification.confidence,
+      rationale: t.classification.rationale,
+    };
+  });
+}
+
+/** Each upstream's links across open sessions: `idle` without sessions, `up` when every link is ready. */
+function upstreamHealth({ config, sessions }: DashboardParts): Array<Record<string, unknown>> {
+  return config.upstreams.map((u) => {
+    let links = 0;
+    let ready = 0;
+    for (const s of sessions) {
+      const link = s.links.get(u.id);
+      if (link === undefined) continue;
+      links++;
+      if (link.ready) ready++;
+    }
+    const status = links === 0 ? 'idle' : ready === links ? 'up' : ready === 0 ? 'down' : 'degraded';
+    return { server: u.id, transport: u.kind, links, ready, status };
+  });
+}
+
+export function overview(parts: DashboardParts): Record<string, unknown> {
+  return {
+    time: new Date().toISOString(),
+    sessions: parts.sessions.size,
+    pendingApprovals: parts.approvals.pendingCount,
+    upstreams: upstreamHealth(parts),
+    minutes: parts.metrics.activity.series(30),
+  };
+}
+
+function policyText(file: string | undefined): string | null {
+  if (file === undefined) return null;
+  try {
+    if (statSync(file).size > MAX_POLICY_TEXT) return null;
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Each server's policies in the order they apply, with the text of those that come from a file. */
+export function policyViews({ config, policies }: DashboardParts): Array<Record<string, unknown>> {
+  return config.upstreams.map((u) => ({
+    server: u.id,
+    layers: policies.loadedFor(u.id).map((l) => ({
+      source: l.source,
+      file: l.file ?? null,
+      format: l.policy.format,
+      default: l.policy.default,
+      shadow: l.policy.shadow,
+      text: policyText(l.file),
+    })),
+  }));
+}
+
+/**
+ * The decision a call would get and the path of rules behind it, without making it: the server's policies, then
+ * the grant's own. Counters read as they are absent (0), so limits and `state.*` conditions show their first call.
+ */
+export async function simulate(parts: DashboardParts, req: SimulationRequest): Promise<Record<string, unknown>> {
+  if (!parts.config.upstreams.some((u) => u.id === req.server))
+    throw new WardenError('CONFIG_INVALID', `no server "${req.server}" in the config`);
+  const grant =
+    req.grant === undefined ? undefined : (await parts.authenticator.stdioIdentity(req.grant, undefined)).grant;
+  if (grant?.servers !== undefined && !grant.servers.has(req.server))
+    throw new WardenError('CONFIG_INVALID', `grant "${req.grant}" may not use server "${req.server}"`, {
+      hint: 'its calls there answer as if the server did not exist',
+    });
+  const layers: CompiledPolicy[] = [...parts.policies.layersFor(req.server)];
+  if (grant?.policy !== undefined) layers.push(grant.policy);
+  const known = parts.catalog.list().find((t) => t.server === req.server && t.name === req.tool);
+  const explained = explainLayers(layers, {
+    server: req.server,
+    tool: req.tool,
+    args: req.args ?? {},
+    category: known?.classification.category,
+    risk: known?.classification.risk,
+    grant,
+  });
+  return {
+    ...explanationJson(explained),
+    tool:
+      known === undefined
+        ? null
+        : { category: known.classification.category, risk: known.classification.risk, changed: known.changed },
+  };
+}
