@@ -146,7 +146,11 @@ const SERVERS: ServerSpec[] = [
   { id: 'desktop-commander', package: '@wonderwhy-er/desktop-commander' },
   { id: 'kubernetes', package: 'mcp-server-kubernetes' },
   { id: 'heroku', package: '@heroku/mcp-server', env: { HEROKU_API_KEY: DUMMY } },
-  { id: 'paddle', package: '@paddle/paddle-mcp', args: ['--api-key', DUMMY, '--environment', 'sandbox'] },
+  {
+    id: 'paddle',
+    package: '@paddle/paddle-mcp',
+    args: [`--api-key=${DUMMY}`, '--environment=sandbox', '--tools=all'],
+  },
   { id: 'twilio', package: '@twilio-alpha/mcp', args: ['ACdummy/SKdummy:dummy'] },
   { id: 'gmail-shinzo', package: '@shinzolabs/gmail-mcp' },
   { id: 'gmail-gongrzhe', package: '@gongrzhe/server-gmail-autoauth-mcp' },
@@ -177,6 +181,49 @@ const SERVERS: ServerSpec[] = [
     args: ['run', 'a@example.com', DUMMY],
   },
   { id: 'pinecone', package: '@pinecone-database/mcp', env: { PINECONE_API_KEY: DUMMY } },
+  // Added to cover payments, e-mail, shells, databases with write SQL, cloud, secrets and chat.
+  { id: 'xero', package: '@xeroapi/xero-mcp-server', env: { XERO_CLIENT_BEARER_TOKEN: DUMMY } },
+  {
+    id: 'mail-imap-smtp',
+    package: 'mcp-mail-server',
+    env: {
+      IMAP_HOST: '127.0.0.1',
+      IMAP_PORT: '9',
+      IMAP_SECURE: 'false',
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: '9',
+      SMTP_SECURE: 'false',
+      EMAIL_USER: 'a@example.com',
+      EMAIL_PASS: DUMMY,
+    },
+  },
+  {
+    id: 'email-codefuturist',
+    package: '@codefuturist/email-mcp',
+    args: ['stdio'],
+    env: {
+      MCP_EMAIL_ADDRESS: 'a@example.com',
+      MCP_EMAIL_PASSWORD: DUMMY,
+      MCP_EMAIL_IMAP_HOST: '127.0.0.1',
+      MCP_EMAIL_SMTP_HOST: '127.0.0.1',
+    },
+  },
+  { id: 'commands', package: 'mcp-server-commands' },
+  { id: 'shell-mako10k', package: '@mako10k/mcp-shell-server' },
+  { id: 'sqlite', package: 'mcp-sqlite', args: [join(tmpdir(), 'corpus-dummy.sqlite')] },
+  { id: 'docker', package: '@0xshariq/docker-mcp-server' },
+  { id: '1password', package: '@takescake/1password-mcp', env: { OP_SERVICE_ACCOUNT_TOKEN: `ops_${DUMMY}` } },
+  { id: 'discord', package: 'mcp-discord', env: { DISCORD_TOKEN: DUMMY } },
+  { id: 'airtable', package: 'airtable-mcp-server', env: { AIRTABLE_API_KEY: `pat${DUMMY}` } },
+  { id: 'redis-gongrzhe', package: '@gongrzhe/server-redis-mcp', args: ['redis://127.0.0.1:9'] },
+  {
+    id: 'mongo-kiliczsh',
+    package: 'mcp-mongo-server',
+    args: ['mongodb://127.0.0.1:9/dummy'],
+    env: { MCP_MONGODB_URI: 'mongodb://127.0.0.1:9/dummy' },
+  },
+  { id: 'ssh-manager', package: 'mcp-ssh-manager', bin: 'mcp-ssh-manager' },
+  { id: 'browsermcp', package: '@browsermcp/mcp' },
 ];
 
 function packageDir(scratch: string, pkg: string): string {
