@@ -26,18 +26,46 @@ function isNumber(v: unknown): v is number {
 
 /**
  * Equality as PolicyLayer/Intercept define it: numbers compare as numbers; otherwise the printed forms compare, so
- * `"1"` equals `1` and `true` equals `"true"`. Objects and arrays compare by their JSON.
+ * `"1"` equals `1` and `true` equals `"true"`. Objects and arrays compare by their JSON, keys sorted (JSON objects are
+ * unordered: `{"b":1,"a":2}` is `{"a":2,"b":1}`); a value nested deeper than MAX_COMPARE_DEPTH equals nothing.
  */
 export function looseEquals(actual: unknown, expected: unknown): boolean {
   if (isNumber(actual) && isNumber(expected)) return actual === expected;
   if (actual === expected) return true;
-  return printed(actual) === printed(expected);
+  const a = printed(actual);
+  return a !== undefined && a === printed(expected);
 }
 
-function printed(v: unknown): string {
+/** Deeper than any policy value: an argument nested deeper cannot equal one, and printing it would exhaust the stack. */
+export const MAX_COMPARE_DEPTH = 256;
+
+function printed(v: unknown): string | undefined {
   if (v === null || v === undefined) return '<nil>';
-  if (typeof v === 'object') return JSON.stringify(v);
+  if (typeof v === 'object') return canonical(v, 0);
   return String(v);
+}
+
+/** JSON with the keys of every object sorted; undefined past MAX_COMPARE_DEPTH levels. */
+function canonical(v: unknown, depth: number): string | undefined {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  if (depth >= MAX_COMPARE_DEPTH) return undefined;
+  let out = '';
+  if (Array.isArray(v)) {
+    for (const e of v) {
+      const s = canonical(e, depth + 1);
+      if (s === undefined) return undefined;
+      out += out === '' ? s : `,${s}`;
+    }
+    return `[${out}]`;
+  }
+  for (const k of Object.keys(v).sort()) {
+    const e = (v as Record<string, unknown>)[k];
+    if (e === undefined) continue;
+    const s = canonical(e, depth + 1);
+    if (s === undefined) return undefined;
+    out += `${out === '' ? '' : ','}${JSON.stringify(k)}:${s}`;
+  }
+  return `{${out}}`;
 }
 
 /** Longest string a regex condition is run against; longer values do not match (bounding the linear-time work). */
