@@ -9,6 +9,7 @@ import {
   errorResponse,
   INVALID_REQUEST,
   idOf,
+  isNotification,
   isRequest,
   isResponse,
   type JsonRpcMessage,
@@ -26,6 +27,12 @@ export const SUPPORTED_PROTOCOL_VERSIONS = [
   '2024-10-07',
 ];
 const MAX_QUEUED = 1000;
+/**
+ * Bytes written to an agent's event stream and not yet taken by the agent, past which notifications to that stream
+ * are dropped (answers and requests never are): a client that reads slowly or not at all must not make the gateway
+ * buffer an upstream's notification flood without bound (found by test/faults/notification-flood.test.ts).
+ */
+export const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
 const MAX_BATCH = 100;
 /** SDK error code for "session not found". */
 const SESSION_NOT_FOUND = -32001;
@@ -80,6 +87,24 @@ function sseEvent(message: JsonRpcMessage): string {
   return `event: message\ndata: ${JSON.stringify(message)}\n\n`;
 }
 
+/** Streams whose slow reader was already reported (one warning per stream). */
+const slowReaders = new WeakSet<ServerResponse>();
+
+/** Writes an event to an agent's stream, unless it is a notification and the agent has too much unread already. */
+function writeEvent(res: ServerResponse, message: JsonRpcMessage, log: Logger): void {
+  if (res.writableLength > MAX_UNREAD_BYTES && isNotification(message)) {
+    if (!slowReaders.has(res)) {
+      slowReaders.add(res);
+      log.warn(
+        { unreadBytes: res.writableLength, method: message.method },
+        'agent is not reading its event stream: notifications to it are dropped until it catches up',
+      );
+    }
+    return;
+  }
+  res.write(sseEvent(message));
+}
+
 function accepts(req: IncomingMessage, type: string): boolean {
   const accept = req.headers.accept;
   if (accept === undefined) return false;
@@ -97,6 +122,7 @@ class PostStream {
     ids: RequestId[],
     private readonly batch: boolean,
     private readonly headers: Record<string, string>,
+    private readonly log: Logger,
   ) {
     for (const id of ids) this.waiting.add(id);
     res.on('close', () => {
@@ -138,7 +164,7 @@ class PostStream {
       for (const m of this.buffered) this.res.write(sseEvent(m));
       this.buffered.length = 0;
     }
-    this.res.write(sseEvent(message));
+    writeEvent(this.res, message, this.log);
     if (finished && answers !== undefined) {
       this.res.end();
       this.mode = 'done';
@@ -199,7 +225,7 @@ class StreamableSession implements DownstreamPort {
 
   private sendStandalone(message: JsonRpcMessage): void {
     if (this.standalone && !this.standalone.writableEnded) {
-      this.standalone.write(sseEvent(message));
+      writeEvent(this.standalone, message, this.log);
       return;
     }
     if (this.queue.length >= MAX_QUEUED) this.queue.shift();
@@ -238,10 +264,11 @@ class LegacySseSession implements DownstreamPort {
   constructor(
     readonly res: ServerResponse,
     readonly owner: string,
+    private readonly log: Logger,
   ) {}
 
   send(message: JsonRpcMessage): void {
-    if (!this.closed && !this.res.writableEnded) this.res.write(sseEvent(message));
+    if (!this.closed && !this.res.writableEnded) writeEvent(this.res, message, this.log);
   }
 
   close(): void {
@@ -582,7 +609,7 @@ export class HttpEndpoint {
       res.writeHead(202, { 'mcp-session-id': session.id });
       res.end();
     } else {
-      const stream = new PostStream(res, ids, batch, { 'mcp-session-id': session.id });
+      const stream = new PostStream(res, ids, batch, { 'mcp-session-id': session.id }, this.opts.log);
       for (const id of ids) session.streams.set(id, stream);
       res.on('close', () => {
         for (const id of ids)
@@ -642,7 +669,7 @@ export class HttpEndpoint {
       return;
     }
     const id = randomUUID();
-    const session = new LegacySseSession(res, ownerOf(identity));
+    const session = new LegacySseSession(res, ownerOf(identity), this.opts.log);
     session.sink = this.opts.createSession(endpoint, session, id, identity);
     this.legacy.set(id, session);
     res.writeHead(200, {
