@@ -87,6 +87,13 @@ function sseEvent(message: JsonRpcMessage): string {
   return `event: message\ndata: ${JSON.stringify(message)}\n\n`;
 }
 
+/**
+ * How long a response may stay unread by its agent once the agent's session has closed. Past it the connection is
+ * destroyed: an agent that never reads would otherwise hold the connection and its unsent bytes for good (found by
+ * test/faults/slow-client.test.ts).
+ */
+export const UNREAD_AFTER_CLOSE_MS = 5000;
+
 /** Streams whose slow reader was already reported (one warning per stream). */
 const slowReaders = new WeakSet<ServerResponse>();
 
@@ -186,6 +193,8 @@ class StreamableSession implements DownstreamPort {
   standalone: ServerResponse | undefined;
   private readonly queue: JsonRpcMessage[] = [];
   readonly streams = new Map<RequestId, PostStream>();
+  /** Responses of this session not yet handed to the agent in full (the agent may not be reading). */
+  private readonly unflushed = new Set<ServerResponse>();
   initId: RequestId | undefined;
   closed = false;
   /** When the shared directory last heard of this session (ms). */
@@ -234,6 +243,7 @@ class StreamableSession implements DownstreamPort {
 
   openStandalone(res: ServerResponse): void {
     this.standalone = res;
+    this.track(res);
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache, no-transform',
@@ -247,6 +257,14 @@ class StreamableSession implements DownstreamPort {
     });
   }
 
+  /** Follows a response of this session until the agent has all of it. */
+  track(res: ServerResponse): void {
+    this.unflushed.add(res);
+    const done = () => this.unflushed.delete(res);
+    res.once('finish', done);
+    res.once('close', done);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -254,7 +272,18 @@ class StreamableSession implements DownstreamPort {
     this.streams.clear();
     this.standalone?.end();
     this.standalone = undefined;
+    for (const res of this.unflushed) destroyUnlessRead(res);
+    this.unflushed.clear();
   }
+}
+
+/** Destroys an ended response whose agent has not taken it within UNREAD_AFTER_CLOSE_MS. */
+function destroyUnlessRead(res: ServerResponse): void {
+  if (res.writableFinished || res.destroyed) return;
+  const timer = setTimeout(() => res.destroy(), UNREAD_AFTER_CLOSE_MS);
+  timer.unref();
+  res.once('finish', () => clearTimeout(timer));
+  res.once('close', () => clearTimeout(timer));
 }
 
 /** A legacy HTTP+SSE session (protocol 2024-11-05): everything goes down one event stream. */
@@ -275,6 +304,7 @@ class LegacySseSession implements DownstreamPort {
     if (this.closed) return;
     this.closed = true;
     this.res.end();
+    destroyUnlessRead(this.res);
   }
 }
 
@@ -610,6 +640,7 @@ export class HttpEndpoint {
       res.end();
     } else {
       const stream = new PostStream(res, ids, batch, { 'mcp-session-id': session.id }, this.opts.log);
+      session.track(res);
       for (const id of ids) session.streams.set(id, stream);
       res.on('close', () => {
         for (const id of ids)

@@ -1,6 +1,6 @@
 // Tools of the fault tests: a TCP proxy that can cut a service off and restore it, a process's memory and file
 // descriptors from /proc, the gateway's metrics, and a raw Streamable HTTP session (for clients that misbehave).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { type AddressInfo, createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
@@ -205,4 +205,35 @@ export function rawCall(
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/**
+ * The remote ports of the TCP connections a process holds (its sockets in /proc/<pid>/fd, looked up in
+ * /proc/net/tcp): whether the gateway still holds a given client's connection, whatever other clients keep open.
+ */
+export function peerPorts(pid: number): Set<number> {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 10 || !inodes.has(cols[9]!)) continue;
+      ports.add(Number.parseInt(cols[2]!.split(':')[1]!, 16));
+    }
+  }
+  return ports;
 }
