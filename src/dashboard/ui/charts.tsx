@@ -15,7 +15,7 @@ export const DECISION_ORDER = [
 
 const W = 600;
 const H = 180;
-const PAD = { left: 40, right: 8, top: 8, bottom: 22 };
+const PAD = { left: 46, right: 12, top: 8, bottom: 22 };
 
 function niceMax(v: number): number {
   if (v <= 0) return 1;
@@ -24,11 +24,19 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
+/** Milliseconds for people: 0.42 ms, 12.3 ms, 870 ms, 2.4 s. */
+export function ms(v: number): string {
+  if (v >= 1000) return `${(v / 1000).toFixed(v >= 10_000 ? 0 : 1)} s`;
+  if (v >= 100) return `${Math.round(v)} ms`;
+  if (v >= 10) return `${v.toFixed(1)} ms`;
+  return `${v.toFixed(2)} ms`;
+}
+
 function clock(iso: string): string {
   return new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
-function Axis({ max, unit }: { max: number; unit: string }) {
+function Axis({ max, format }: { max: number; format: (v: number) => string }) {
   const ticks = [0, max / 2, max];
   return (
     <g class="axis">
@@ -38,8 +46,7 @@ function Axis({ max, unit }: { max: number; unit: string }) {
           <g key={t}>
             <line x1={PAD.left} x2={W - PAD.right} y1={y} y2={y} />
             <text x={PAD.left - 4} y={y + 4} text-anchor="end">
-              {Number.isInteger(t) ? t : t.toFixed(1)}
-              {unit}
+              {format(t)}
             </text>
           </g>
         );
@@ -54,7 +61,12 @@ function XLabels({ minutes }: { minutes: Minute[] }) {
     <g class="axis">
       {minutes.map((m, i) =>
         i % 10 === 0 || i === minutes.length - 1 ? (
-          <text key={m.time} x={PAD.left + step * (i + 0.5)} y={H - 6} text-anchor="middle">
+          <text
+            key={m.time}
+            x={PAD.left + step * (i + 0.5)}
+            y={H - 6}
+            text-anchor={i === minutes.length - 1 ? 'end' : 'middle'}
+          >
             {clock(m.time)}
           </text>
         ) : null,
@@ -76,7 +88,7 @@ export function CallsChart({ minutes }: { minutes: Minute[] }) {
         role="img"
         aria-label={`Tool calls per minute by decision over the last ${minutes.length} minutes: ${total} in all`}
       >
-        <Axis max={max} unit="" />
+        <Axis max={max} format={(t) => (Number.isInteger(t) ? String(t) : t.toFixed(1))} />
         {minutes.map((m, i) => {
           let y = PAD.top + plotH;
           return (
@@ -131,16 +143,33 @@ export function LatencyChart({ minutes }: { minutes: Minute[] }) {
       .filter((p) => p !== '')
       .join(' ');
   const last = [...minutes].reverse().find((m) => m.p50Ms !== null);
+  const dots = (pick: (m: Minute) => number | null, cls: string) =>
+    minutes.map((m, i) => {
+      const v = pick(m);
+      return v === null ? null : (
+        <circle
+          key={m.time}
+          class={`dot ${cls}`}
+          r={3}
+          cx={PAD.left + step * (i + 0.5)}
+          cy={PAD.top + plotH * (1 - v / max)}
+        >
+          <title>{`${clock(m.time)} ${cls}: ${ms(v)}`}</title>
+        </circle>
+      );
+    });
   return (
     <figure class="chart">
       <svg
         viewBox={`0 0 ${W} ${H}`}
         role="img"
-        aria-label={`Tool call latency per minute: latest p50 ${last?.p50Ms ?? '-'} ms, p99 ${last?.p99Ms ?? '-'} ms`}
+        aria-label={`Tool call latency per minute: latest p50 ${last?.p50Ms == null ? '-' : ms(last.p50Ms)}, p99 ${last?.p99Ms == null ? '-' : ms(last.p99Ms)}`}
       >
-        <Axis max={max} unit="ms" />
+        <Axis max={max} format={(t) => (t === 0 ? '0' : ms(t))} />
         <polyline class="line p99" points={line((m) => m.p99Ms)} />
         <polyline class="line p50" points={line((m) => m.p50Ms)} />
+        {dots((m) => m.p99Ms, 'p99')}
+        {dots((m) => m.p50Ms, 'p50')}
         <XLabels minutes={minutes} />
       </svg>
       <figcaption>

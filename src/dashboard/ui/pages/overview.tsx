@@ -1,6 +1,6 @@
 // Overview: the last minutes of tool calls as charts, figures of the last five minutes, upstream health.
 import type { Overview } from '../api.js';
-import { CallsChart, LatencyChart } from '../charts.js';
+import { CallsChart, LatencyChart, ms } from '../charts.js';
 
 const REFUSED = ['denied', 'hidden', 'rate_limited', 'rejected', 'expired'];
 
@@ -24,7 +24,7 @@ export function OverviewPage({ overview }: { overview: Overview | undefined }) {
         </div>
         <div>
           <dt>Latency p50 / p99</dt>
-          <dd>{latest ? `${latest.p50Ms} / ${latest.p99Ms} ms` : '-'}</dd>
+          <dd>{latest ? `${ms(latest.p50Ms!)} / ${ms(latest.p99Ms!)}` : '-'}</dd>
         </div>
         <div>
           <dt>Agent sessions</dt>

@@ -38,6 +38,15 @@ interface Simulation {
   tool: { category: string; risk: string; changed: boolean } | null;
 }
 
+/** JSON policies are often written on one line: shown indented. YAML is shown as written. */
+function readable(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
 function Simulator({ servers, tools }: { servers: string[]; tools: Tool[] }) {
   const [grants, setGrants] = useState<Grant[]>([]);
   const [server, setServer] = useState(servers[0] ?? '');
@@ -219,7 +228,7 @@ export function PolicyPage() {
               {l.text === null ? (
                 <p>The policy is inline in the config file, or too large to show.</p>
               ) : (
-                <pre>{l.text}</pre>
+                <pre>{readable(l.text)}</pre>
               )}
             </details>
           ))}
