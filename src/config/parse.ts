@@ -69,7 +69,14 @@ export function parseConfigText(
     return undefined;
   };
   if (problems.length > 0) return { value: undefined, problems, lineOf };
-  const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (err) {
+    // The yaml library refuses alias bombs (aliases that expand too far) by throwing: a problem of the file.
+    problems.push({ file, path: '', line: lineOf([]), message: (err as Error).message });
+    return { value: undefined, problems, lineOf };
+  }
   // Policies are not interpolated (env undefined): a `${` in a regex means what it says.
   if (env === undefined) return { value: raw, problems, lineOf };
   const value = interpolateEnv(raw, env, (path, name) =>

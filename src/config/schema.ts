@@ -1,6 +1,6 @@
 // The config file's shape: zod is the single source of its types and of the generated JSON Schema (schema/).
 import { z } from 'zod';
-import { DURATION_PATTERN } from '../duration.js';
+import { DURATION_PATTERN, durationMs } from '../duration.js';
 
 /** `30` (seconds), `"500ms"`, `"30s"`, `"5m"`, `"1h"`, `"2d"`. */
 const duration = z.union([
@@ -8,9 +8,17 @@ const duration = z.union([
   z.string().regex(DURATION_PATTERN, 'expected a duration such as "500ms", "30s", "5m" or "1h"'),
 ]);
 
+/** Node's timers hold at most 2^31-1 ms (24.8 days): a longer timeout would fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const timerDuration = duration.refine(
+  (v) => (typeof v === 'string' && !DURATION_PATTERN.test(v)) || durationMs(v) <= MAX_TIMER_MS,
+  'a timeout is at most 24 days (2147483 seconds)',
+);
+
 const hostPort = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:7420');
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:7420')
+  .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65_535, 'the port is at most 65535');
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -30,8 +38,10 @@ export const serverSchema = z
     headers: stringMap.optional().describe('Headers sent upstream (credentials); never shown to agents'),
     type: z.enum(['stdio', 'http', 'streamable-http', 'streamableHttp', 'sse']).optional(),
     transport: z.enum(['stdio', 'http', 'streamable-http', 'streamableHttp', 'sse']).optional(),
-    timeout: duration.optional().describe('Upstream request timeout (number = seconds); progress resets it'),
-    startTimeout: duration
+    timeout: timerDuration
+      .optional()
+      .describe('Upstream request timeout (number = seconds); progress resets it'),
+    startTimeout: timerDuration
       .optional()
       .describe(
         'How long the server may take to start and answer initialize (number = seconds); default 60 s',

@@ -1,13 +1,20 @@
 // Policy file shapes: PolicyLayer's hosted JSON (with warden's additions) and PolicyLayer Intercept's YAML.
 import { z } from 'zod';
-import { DURATION_PATTERN } from '../duration.js';
+import { DURATION_PATTERN, durationMs } from '../duration.js';
 import { CATEGORIES, OPERATORS } from './types.js';
 
 const version = z.union([z.literal('1'), z.literal(1)]).describe('Policy format version: "1"');
-const duration = z.union([
-  z.number().positive(),
-  z.string().regex(DURATION_PATTERN, 'expected a duration such as "30s", "10m", "1h"'),
-]);
+/** Longer than any sensible approval wait or limit window, and short enough to stay a date and a timer count. */
+const MAX_DURATION_MS = 365 * 86_400_000;
+const duration = z
+  .union([
+    z.number().positive(),
+    z.string().regex(DURATION_PATTERN, 'expected a duration such as "30s", "10m", "1h"'),
+  ])
+  .refine(
+    (v) => (typeof v === 'string' && !DURATION_PATTERN.test(v)) || durationMs(v) <= MAX_DURATION_MS,
+    'a duration is at most 365 days',
+  );
 
 export const conditionSchema = z.strictObject({
   path: z

@@ -102,8 +102,9 @@ const conditionRule = fc.oneof(
 );
 const rules = fc.array(conditionRule, { maxLength: 3 });
 const duration = fc.oneof(
-  fc.integer({ min: 1, max: 3600 }),
-  fc.constantFrom('30s', '1m', '10m', '1h', '500ms'),
+  { weight: 8, arbitrary: fc.integer({ min: 1, max: 3600 }) },
+  { weight: 8, arbitrary: fc.constantFrom('30s', '1m', '10m', '1h', '500ms') },
+  { weight: 1, arbitrary: fc.constantFrom(1e308, 2 ** 53, 9_999_999_999, '99999999999d', 0.0001) },
 );
 const scope = fc.constantFrom('session', 'grant', 'tool', 'server', 'global');
 const limit = fc.record(
