@@ -14,6 +14,7 @@ import {
   type PinStore,
   pinFromRow,
 } from './pins.js';
+import { checkOut } from './postgres.js';
 
 export interface PostgresPinStoreOptions {
   /** Schema for the table, created if missing (tests use a fresh one). */
@@ -58,7 +59,7 @@ export class PostgresPinStore implements PinStore {
   private async transaction<T>(op: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
+      client = await checkOut(this.pool);
     } catch (err) {
       throw storeError(op, err);
     }

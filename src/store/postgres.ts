@@ -43,6 +43,24 @@ function lockKey(schema: string): number {
   return h | 0;
 }
 
+/**
+ * Checks a connection out of the pool, with an 'error' listener for as long as it is out. pg emits a dead socket's
+ * error as an 'error' event on a checked-out client (besides failing its query), and an unheard 'error' event ends
+ * the process: a PostgreSQL restart during an append killed the gateway (test/faults/postgres-outage.test.ts).
+ */
+export async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  const heard = () => {}; // the query under way fails with the same error, and is handled there
+  client.on('error', heard);
+  const release = client.release;
+  client.release = (err?: Error | boolean) => {
+    // A connection given back healthy is reused: the pool listens to it again. A broken one keeps ours.
+    if (err === undefined || err === false) client.off('error', heard);
+    release.call(client, err);
+  };
+  return client;
+}
+
 /** The URL with its password masked, for error messages. */
 export function redactUrl(url: string): string {
   try {
@@ -116,7 +134,7 @@ CREATE TABLE IF NOT EXISTS ${t.checkpoint} (
 );
 COMMIT`;
     try {
-      const client = await pool.connect();
+      const client = await checkOut(pool);
       try {
         await client.query(ddl);
       } catch (err) {
@@ -154,7 +172,7 @@ COMMIT`;
     if (this.closed) throw new WardenError('INTERNAL', `audit store (postgres): ${op} after close`);
     let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
+      client = await checkOut(this.pool);
     } catch (err) {
       throw storeError('postgres', op, err);
     }
