@@ -9,10 +9,12 @@ import {
   BULK_SENSITIVE,
   CATEGORY_PRIORITY,
   CODE_PARAMETERS,
+  DEPLOY_OBJECTS,
   HARMLESS_ITEMS,
   KEY_QUALIFIERS,
   LOG_QUALIFIERS,
   MESSAGE_OBJECTS,
+  MIGRATION_OBJECTS,
   MODE_PARAMETERS,
   MONEY_OBJECTS,
   type Operation,
@@ -22,8 +24,11 @@ import {
   PERSONAL_RECORDS,
   PII_WORDS,
   PRIVATE_COMMUNICATION,
+  QUALIFIED_SECRETS,
   SECRET_OBJECTS,
+  SECRET_STORES,
   SELF_SCOPED,
+  SETTINGS_OBJECTS,
   SMALL_ITEMS,
   VERBS,
 } from './signals.js';
@@ -46,10 +51,17 @@ interface Context {
   leadWords: string[];
   params: Parameter[];
   paramNames: Set<string>;
+  /** The name's verb lists or searches: its mode-like parameters are filters on what to read. */
+  listing: boolean;
   signals: Signal[];
 }
 
 const DESTINATION_PARAMETERS = /^(key|destination|dest|target_?path|remote_?path|upload_?path|object_?key)$/i;
+/** Where a download, a save or a dump writes on the local disk: an existing file there is replaced (rule 3). */
+const LOCAL_DESTINATION =
+  /^(local_?path|save_?path|output_?path|output_?file|out_?file|dest_?path|destination_?path)$/i;
+/** Booleans that make a read show what a secret store keeps hidden. */
+const REVEAL_FLAGS = /^(reveal|show_?secrets?|include_?secrets?|decrypt|with_?decryption|unmask)$/i;
 
 const HTTP_METHODS: Record<string, Operation> = {
   get: 'read',
@@ -73,15 +85,54 @@ const STRONG_SECONDARY = new Set([
   'truncate',
 ]);
 
+/** Reads that write what they read to a local file. */
+const LOCAL_WRITING_READS = new Set(['download', 'dump', 'export', 'save']);
+/** Reads that compute an answer without reading stored records (a price preview, an estimate). */
+const COMPUTING_VERBS = new Set(['preview', 'calculate', 'estimate']);
+const LOG_VERBS = new Set(['log', 'logs', 'tail']);
+const METADATA_WORDS = new Set(['count', 'counts', 'size', 'stats', 'statistics', 'types']);
+const ONE_PERSON = new Set(['employee', 'customer', 'user', 'member', 'person', 'contact']);
+/** Changes to a money object that move no money: pausing or archiving a subscription. */
+const NON_MONEY_VERBS = new Set(['pause', 'archive', 'unarchive', 'rename', 'tag', 'label', 'pin', 'unpin']);
+/** Verbs that apply a migration to a database rather than write its file. */
+const APPLYING_VERBS = new Set(['apply', 'complete', 'run', 'commit', 'execute', 'perform', 'finish']);
+/** The agent's own transient things: stopping or closing them is a trivial change (rule 5). */
+const TRANSIENT_ITEMS = new Set([
+  'search',
+  'searches',
+  'tunnel',
+  'tunnels',
+  'forward',
+  'connection',
+  'connections',
+]);
+
 /** Description phrases that make the reading certain whatever the name says. */
 const IRREVERSIBLE =
   /\b(permanent(ly)?|irreversibl[ey]|cannot be (undone|recovered|reversed)|can ?not be undone)\b/i;
 const READ_ONLY_QUERY =
   /\b(read-?only|select (statements?|queries) only|only (select|read)|no (writes|modifications)|does not (modify|write))\b/i;
 const QUERY_LANGUAGE =
-  /\b(sql|select\b|cypher|sparql|graphql|es\|ql|esql|promql|logql|kql|mql|query dsl|aggregation pipeline|jql|cql|soql|hogql|query language)\b/i;
+  /\b(sql|select\b|cypher|sparql|graphql|es\|ql|esql|promql|logql|kql|mql|query dsl|aggregat(e|ion)|jql|cql|soql|hogql|query language)\b/i;
 const CODE_WORDS =
   /\b(javascript|js code|python|shell|bash|terminal|command(s)?|script|code|sql|expression|function body)\b/i;
+/**
+ * What makes a `code`/`command` parameter code to run when the name has no execute verb: a language, or the words
+ * "to run". A bare "code" is a discount code and a bare "command" may be stored as an alias.
+ */
+const CODE_TEXT =
+  /\b(javascript|js code|python|shell|bash|terminal|script|sql|expression|function body|(code|commands?) to (run|execute|evaluate)|(run|runs|execute|executes|evaluate|evaluates) (a |the |any |arbitrary )?(code|commands?))\b/i;
+/** The description says the tool destroys what is there (`is destructive and overwrites the target`). */
+const DESTRUCTIVE_CLAIM =
+  /\b((is|are) destructive|destructive (to|and) (existing|the)|overwrit(es|ing) (any |the )?(existing|target))\b/i;
+const DROPS = /(\bdrops?\b|--drop\b|--clean\b|\btruncat|\bwipes?\b|\berases?\b)/i;
+/** A sentence that says the tool hands back a secret. */
+const RETURNS_SECRET =
+  /(\b(returns?|returned|reveals?|exposes?)\b[^.]{0,60}(secret|password|api ?key|private ?key|connection string))|((secret ?key|secret|password|api ?key|private ?key)s?\b[^.]{0,20}\b(is|are) (returned|included|shown))/i;
+const NEGATION = /\b(never|not|no|without|hidden|redact(ed|s)?|mask(ed|s)?|conceal(ed|s)?|non)\b|n't\b/i;
+/** A configuration that holds the tool's own access rules (allowed directories, blocked commands). */
+const ACCESS_SETTINGS =
+  /\b(allowed ?director(y|ies)|blocked ?commands?|allow ?list|deny ?list|block ?list|allowlist|denylist|blocklist|access control)\b/i;
 const OPEN_WORLD_WORDS =
   /\b(web|internet|website|url|http|online|api|saas|cloud|github|gitlab|slack|stripe|notion|google|microsoft|azure|aws|jira|linear|hubspot|sentry|twilio|gmail|discord|twitter|x\.com|search engine)\b/i;
 const BULK_WORDS = /\b(bulk|batch|mass|all recipients|every (user|member|subscriber))\b/i;
@@ -98,12 +149,14 @@ export function classify(tool: ToolDefinition): Classification {
     leadWords: words(lead),
     params,
     paramNames: new Set(params.map((p) => p.name.toLowerCase())),
+    listing: false,
     signals: [],
   };
 
   const readings: Reading[] = [];
   let confidence = 0.9;
-  const nameOps = operationsOfName(ctx.nameWords);
+  const nameOps = httpMethodAsTransport(operationsOfName(ctx.nameWords), ctx);
+  ctx.listing = ['list', 'search', 'find', 'count'].includes(nameOps[0]?.verb ?? '');
   const titleOps =
     nameOps.length === 0 ? operationsOfName(words(String(tool.title ?? tool.annotations?.title ?? ''))) : [];
   let ops = nameOps.length > 0 ? nameOps : titleOps;
@@ -126,6 +179,7 @@ export function classify(tool: ToolDefinition): Classification {
   }
   readings.push(...flagReadings(ctx));
   readings.push(...codeReadings(ctx, ops));
+  readings.push(...claimReadings(ctx));
   if (readings.length === 0) {
     readings.push({ category: 'other', risk: 'low', why: 'no verb in the name or the description' });
     confidence = 0.3;
@@ -167,10 +221,21 @@ function operationsOfName(nameWords: string[]): Op[] {
       : -1;
   for (const [i, w] of nameWords.entries()) {
     if (i === skip) continue;
-    const op = VERBS[w];
+    // Port forwarding opens a tunnel; `forward` alone is the browser's.
+    const op = w === 'forward' && nameWords[i - 1] === 'port' ? 'write' : VERBS[w];
     if (op === undefined) continue;
     // The first verb is what the tool does; later ones are usually nouns (`get_workflow_run`), except
     // deletes, and verbs joined by `or`/`and` (`create_or_update_file`).
+    if (first && (w === 'start' || w === 'begin')) {
+      // `start_search`: the verb after `start` says what is started.
+      const next = nameWords[i + 1];
+      const nextOp = next === undefined ? undefined : VERBS[next];
+      if (next !== undefined && nextOp !== undefined) {
+        ops.push({ op: nextOp, verb: next });
+        first = false;
+        continue;
+      }
+    }
     if (first || STRONG_SECONDARY.has(w)) ops.push({ op, verb: w });
     first = false;
   }
@@ -181,6 +246,17 @@ function operationsOfName(nameWords: string[]): Op[] {
     }
   }
   return ops;
+}
+
+/**
+ * `jira_post(path, body)`: a name whose verb is an HTTP method, on a tool that takes the request path, is a raw API
+ * call; its method says what it does (a POST creates), not a verb of the language (`post` a message).
+ */
+function httpMethodAsTransport(ops: Op[], ctx: Context): Op[] {
+  const first = ops[0];
+  if (first === undefined || first.verb !== 'post') return ops;
+  if (!ctx.params.some((p) => /^(path|endpoint|url|uri|api_?path)$/i.test(p.name))) return ops;
+  return [{ op: 'write', verb: 'create' }, ...ops.slice(1)];
 }
 
 /** Words that open a description without saying what the tool does ("Use this tool to ..."). */
@@ -230,8 +306,14 @@ function modeOperations(ctx: Context): Array<Op & { value: string; path: string 
   const out: Array<Op & { value: string; path: string }> = [];
   for (const p of ctx.params) {
     if (!MODE_PARAMETERS.has(p.name.toLowerCase()) || p.enumValues.length === 0) continue;
+    // On a `list_`/`search_` tool an `action` or `type` enum filters what is listed.
+    if (ctx.listing) continue;
     for (const value of p.enumValues) {
+      // `payout.created`, `address.updated`: names of events, not operations the tool performs.
+      if (value.includes('.')) continue;
       const vw = words(value);
+      // A `type` names a kind of thing (`subscription_resume` is a scenario); it is a mode only when it is a verb.
+      if (p.name.toLowerCase() === 'type' && VERBS[vw[0] ?? ''] === undefined) continue;
       const http = vw.length === 1 && p.name.toLowerCase() === 'method' ? HTTP_METHODS[vw[0]!] : undefined;
       if (http !== undefined) {
         out.push({ op: http, verb: value, value, path: p.path });
@@ -258,6 +340,12 @@ function flagReadings(ctx: Context): Reading[] {
       out.push({ category: 'destructive', risk: 'high', why: `\`${p.path}\` moves it to the trash` });
     } else if (n === 'overwrite' || n === 'force_overwrite') {
       out.push({ category: 'destructive', risk: 'high', why: `\`${p.path}\` overwrites existing data` });
+    } else {
+      // `dropTarget`, `delete` (rsync), `deleteLocalData`: a switch that makes the tool delete (rule 1).
+      const fw = words(p.name);
+      if (fw.length > 0 && STRONG_SECONDARY.has(fw[0]!)) {
+        out.push(interpret('delete', fw[0]!, [...ctx.nameWords, ...fw.slice(1)], ctx, `flag ${p.path}`));
+      }
     }
   }
   return out;
@@ -268,7 +356,8 @@ function codeReadings(ctx: Context, ops: Op[]): Reading[] {
   const executes = ops.some((o) => o.op === 'execute' || o.op === 'query');
   const out: Reading[] = [];
   for (const p of ctx.params) {
-    const n = p.name.toLowerCase();
+    // `migrationSql`, `shell_command`: the last word of the parameter's name says what it carries.
+    const n = CODE_PARAMETERS.has(p.name.toLowerCase()) ? p.name.toLowerCase() : (words(p.name).at(-1) ?? '');
     if (!CODE_PARAMETERS.has(n) || p.type === 'boolean' || p.enumValues.length > 0) continue;
     const text = `${p.description} ${ctx.lead}`;
     if (n === 'query' || n === 'pipeline') {
@@ -286,7 +375,7 @@ function codeReadings(ctx: Context, ops: Op[]): Reading[] {
     if (n === 'source' || n === 'function') {
       if (!executes) continue;
     }
-    if (!executes && !CODE_WORDS.test(text)) continue;
+    if (!executes && !CODE_TEXT.test(text)) continue;
     if (n === 'sql' || n === 'statement') {
       const readOnly = READ_ONLY_QUERY.test(ctx.description);
       out.push({
@@ -301,6 +390,20 @@ function codeReadings(ctx: Context, ops: Op[]): Reading[] {
   return out;
 }
 
+/** What the description says outright about destroying existing data, whatever the verb of the name. */
+function claimReadings(ctx: Context): Reading[] {
+  const claim = DESTRUCTIVE_CLAIM.exec(ctx.description);
+  if (!claim) return [];
+  const drops = DROPS.test(ctx.description);
+  return [
+    {
+      category: 'destructive',
+      risk: drops ? 'critical' : 'high',
+      why: `the description says it ${quote(claim[0], 40)}${drops ? ' and drops existing data' : ''}`,
+    },
+  ];
+}
+
 function has(set: Set<string>, ws: string[]): string | undefined {
   return ws.find((w) => set.has(w));
 }
@@ -311,6 +414,31 @@ function secretObject(ws: string[]): string | undefined {
   for (let i = 1; i < ws.length; i++) {
     if ((ws[i] === 'key' || ws[i] === 'keys') && KEY_QUALIFIERS.has(ws[i - 1]!))
       return `${ws[i - 1]} ${ws[i]}`;
+    if (QUALIFIED_SECRETS[ws[i]!]?.includes(ws[i - 1]!)) return `${ws[i - 1]} ${ws[i]}`;
+  }
+  return undefined;
+}
+
+/**
+ * An item of a secret store: the tool takes a vault (a parameter or the description names one) and its description
+ * speaks of secrets (`Edit an existing 1Password item`). A notes app's vault has no secret word beside it.
+ */
+function secretStoreItem(ctx: Context): string | undefined {
+  const store =
+    has(SECRET_STORES, ctx.leadWords) ??
+    ctx.params.map((p) => has(SECRET_STORES, words(p.name))).find(Boolean);
+  if (!store) return undefined;
+  const secret = secretObject(ctx.leadWords);
+  return secret ? `an item of a ${store} (${secret})` : undefined;
+}
+
+/** A sentence of the description that says the tool returns a secret, and does not deny it. */
+function returnsSecret(ctx: Context): string | undefined {
+  for (const sentence of ctx.description.split(/(?<=[.!?])\s+/)) {
+    const m = RETURNS_SECRET.exec(sentence);
+    // "Never returns secret values", "so no passwords are returned": the denial comes before the secret or inside;
+    // a warning after it ("should never be shared") denies nothing.
+    if (m && !NEGATION.test(sentence.slice(0, m.index + m[0].length))) return m[0];
   }
   return undefined;
 }
@@ -333,17 +461,43 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
   const objects = objectWords.filter((w) => w !== verb);
   const secret = secretObject(objects);
   const permission = permissionObject(objects);
-  const money = has(MONEY_OBJECTS, objects);
+  // A payment method is where money comes from; changing it moves none.
+  const money = objects.some((w) => w === 'method' || w === 'methods')
+    ? undefined
+    : has(MONEY_OBJECTS, objects);
   const at = `\`${verb}\` (${where})`;
   switch (op) {
     case 'read':
     case 'navigate':
     case 'query': {
       if (secret) return { category: 'credential', risk: 'high', why: `${at} reads ${secret}` };
+      const reveal = ctx.params.find((p) => p.type === 'boolean' && REVEAL_FLAGS.test(p.name));
+      if (reveal) return { category: 'credential', risk: 'high', why: `\`${reveal.path}\` reveals secrets` };
+      const returned = returnsSecret(ctx);
+      if (returned)
+        return { category: 'credential', risk: 'high', why: `it returns a secret: ${quote(returned, 50)}` };
       if (op === 'navigate') return { category: 'read', risk: 'low', why: `${at} navigates` };
+      if (LOCAL_WRITING_READS.has(verb)) {
+        const dest = ctx.params.find((p) => LOCAL_DESTINATION.test(p.name));
+        if (dest) {
+          return {
+            category: 'destructive',
+            risk: 'high',
+            why: `${at} writes to \`${dest.path}\`, which it may overwrite`,
+          };
+        }
+      }
+      if (COMPUTING_VERBS.has(verb))
+        return { category: 'read', risk: 'low', why: `${at} computes, reads no records` };
+      // A count or a size says how many, not what.
+      if (objects.some((w) => METADATA_WORDS.has(w)))
+        return { category: 'read', risk: 'low', why: `${at} reads metadata` };
       const bulk = has(BULK_SENSITIVE, objects);
-      if (bulk) return { category: 'read', risk: 'high', why: `${at} reads ${bulk} data` };
-      if (has(LOG_QUALIFIERS, objects)) {
+      // `list_payroll_employee_leave`: one employee's payroll records are personal records, not bulk payroll.
+      const one = objects.find((w) => ONE_PERSON.has(w));
+      if (bulk && !one) return { category: 'read', risk: 'high', why: `${at} reads ${bulk} data` };
+      if (bulk) return { category: 'read', risk: 'medium', why: `${at} reads ${bulk} data of one ${one}` };
+      if (has(LOG_QUALIFIERS, objects) || LOG_VERBS.has(verb)) {
         return { category: 'read', risk: 'medium', why: `${at} reads logs` };
       }
       const priv = has(PRIVATE_COMMUNICATION, objects);
@@ -356,6 +510,15 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
           risk: 'medium',
           why: `${at} reads personal or financial records (${personal})`,
         };
+      // `search_by_sender`: the description names what is searched ("Search messages from a sender").
+      const leadPriv = has(PRIVATE_COMMUNICATION, ctx.leadWords.slice(0, 12));
+      if (leadPriv) {
+        return {
+          category: 'read',
+          risk: 'high',
+          why: `${at} reads private communications (${leadPriv}, description)`,
+        };
+      }
       return { category: 'read', risk: 'low', why: `${at} only reads` };
     }
     case 'trivial':
@@ -364,13 +527,36 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
     case 'overwrite':
     case 'provision':
     case 'deploy': {
-      if (secret || permission) {
-        return { category: 'credential', risk: 'critical', why: `${at} changes ${secret ?? permission}` };
+      const stored = secretStoreItem(ctx);
+      if (secret || permission || stored) {
+        return {
+          category: 'credential',
+          risk: 'critical',
+          why: `${at} changes ${secret ?? permission ?? stored}`,
+        };
       }
-      if (money) {
-        const draft = ['invoice', 'invoices', 'quote', 'quotes', 'link', 'price', 'prices'].some((w) =>
-          objects.includes(w),
-        );
+      if (objects.some((w) => SETTINGS_OBJECTS.has(w)) && ACCESS_SETTINGS.test(ctx.description)) {
+        const m = ACCESS_SETTINGS.exec(ctx.description)!;
+        return {
+          category: 'credential',
+          risk: 'critical',
+          why: `${at} changes access settings (${quote(m[0], 30)})`,
+        };
+      }
+      if (
+        ['create', 'add', 'new'].includes(verb) &&
+        objects.some((w) => w === 'webhook' || w === 'webhooks')
+      ) {
+        // A webhook's URL carries its token: whoever holds it can post as it.
+        return { category: 'credential', risk: 'critical', why: `${at} creates a webhook and its token` };
+      }
+      if (money && !NON_MONEY_VERBS.has(verb)) {
+        const creditNote = objects.includes('credit') && objects.some((w) => w === 'note' || w === 'notes');
+        const draft =
+          creditNote ||
+          ['invoice', 'invoices', 'quote', 'quotes', 'link', 'price', 'prices'].some((w) =>
+            objects.includes(w),
+          );
         if (draft && verb !== 'pay') {
           return {
             category: 'financial',
@@ -392,7 +578,26 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
           return { category: 'write', risk: 'high', why: `${at} sends local files away` };
         }
       }
+      if (verb === 'save') {
+        const dest = ctx.params.find((p) => LOCAL_DESTINATION.test(p.name));
+        if (dest) {
+          return {
+            category: 'destructive',
+            risk: 'high',
+            why: `${at} writes to \`${dest.path}\`, which it may overwrite`,
+          };
+        }
+      }
+      const migration = has(MIGRATION_OBJECTS, objects);
+      if (migration && APPLYING_VERBS.has(verb)) {
+        return { category: 'execute', risk: 'critical', why: `${at} applies a ${migration}: runs its DDL` };
+      }
       if (op === 'deploy') return { category: 'write', risk: 'high', why: `${at} deploys` };
+      const deployed =
+        has(DEPLOY_OBJECTS, objects) ??
+        has(DEPLOY_OBJECTS, ctx.leadWords) ??
+        ctx.params.map((p) => has(DEPLOY_OBJECTS, words(p.name))).find(Boolean);
+      if (deployed) return { category: 'write', risk: 'high', why: `${at} deploys a ${deployed}` };
       const paid = has(PAID_RESOURCES, objects);
       if (op === 'provision' || (paid && ['create', 'add', 'new'].includes(verb))) {
         return {
@@ -403,28 +608,36 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
       }
       if (['create', 'add', 'new', 'post'].includes(verb)) {
         const msg = has(MESSAGE_OBJECTS, objects);
-        if (msg && !objects.includes('draft') && !objects.includes('drafts')) {
+        const settings = objects.some((w) => SETTINGS_OBJECTS.has(w));
+        if (msg && !settings && !objects.includes('draft') && !objects.includes('drafts')) {
           return { category: 'communication', risk: 'high', why: `${at} sends a ${msg} to other people` };
         }
       }
       if (
         has(SELF_SCOPED, objects) ||
-        (['close', 'resize', 'clear'].includes(verb) && has(HARMLESS_ITEMS, objects))
+        (['close', 'resize', 'clear', 'stop', 'start', 'end'].includes(verb) &&
+          (has(HARMLESS_ITEMS, objects) || has(TRANSIENT_ITEMS, objects)))
       ) {
         return { category: 'write', risk: 'low', why: `${at} is a trivial self-scoped change` };
       }
-      if (BULK_WORDS.test(objects.join(' '))) {
+      if (BULK_WORDS.test(objects.join(' ')) || objects.includes('many')) {
         return { category: 'write', risk: 'high', why: `${at} writes in bulk` };
       }
       return { category: 'write', risk: 'medium', why: `${at} creates or modifies data` };
     }
     case 'delete':
     case 'cancel': {
-      if (secret || permission) {
-        return { category: 'credential', risk: 'critical', why: `${at} removes ${secret ?? permission}` };
+      const stored = secretStoreItem(ctx);
+      if (secret || permission || stored) {
+        return {
+          category: 'credential',
+          risk: 'critical',
+          why: `${at} removes ${secret ?? permission ?? stored}`,
+        };
       }
-      if (money && !['invoice', 'invoices'].some((w) => objects.includes(w) && verb === 'delete')) {
-        return { category: 'financial', risk: 'critical', why: `${at} cancels a ${money}` };
+      if (money && op === 'cancel') {
+        // SPEC §7 puts cancels under destructive: cancelling a subscription or a payment moves no money.
+        return { category: 'destructive', risk: 'critical', why: `${at} cancels a ${money}` };
       }
       const harmless = has(HARMLESS_ITEMS, objects);
       if (harmless || objects.includes('scheduled')) {
@@ -464,6 +677,13 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
     case 'trigger':
       return { category: 'execute', risk: 'high', why: `${at} triggers a predefined run` };
     case 'send': {
+      if (objects.some((w) => SETTINGS_OBJECTS.has(w))) {
+        return {
+          category: 'write',
+          risk: 'medium',
+          why: `${at} configures where messages go; sends nothing`,
+        };
+      }
       if (
         verb === 'post' &&
         !has(MESSAGE_OBJECTS, objects) &&

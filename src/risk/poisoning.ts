@@ -26,7 +26,9 @@ const ADDRESSES_MODEL: Pattern[] = [
   },
   {
     what: 'wraps instructions in a tag meant for the model',
-    re: /<\s*(important|system|instructions?|secret|hidden|admin|assistant|ai|model)\s*>/i,
+    // Not `<instructions>`: servers format their own usage notes with it (one database server wraps how to report
+    // a migration in it); the tags an attack needs claim importance, the system's voice or secrecy.
+    re: /<\s*(important|system|secret|hidden|admin|assistant|ai|model)\s*>/i,
   },
   {
     what: 'speaks as the system prompt',
@@ -40,8 +42,10 @@ const ADDRESSES_MODEL: Pattern[] = [
 
 const SECRET_REQUESTS: Pattern[] = [
   {
+    // Asking means a verb that reads or sends the file: real servers name these files to say they are refused
+    // ("hidden config directories like ~/.ssh are rejected"), searched for, or where to store a key.
     what: 'asks for a secret file',
-    re: /(~\/\.ssh|id_rsa|id_ed25519|\.aws\/credentials|\.env\b|mcp\.json|claude_desktop_config|\.cursor\/|\.npmrc|\.netrc|\.git-credentials|\/etc\/passwd|\/etc\/shadow|kubeconfig|\.kube\/config)/i,
+    re: /\b(read|cat|open|send|pass|copy|attach|upload|forward|include|contents? of)\b[^.\n]{0,40}(~\/\.ssh|id_rsa|id_ed25519|\.aws\/credentials|\.env\b|mcp\.json|claude_desktop_config|\.cursor\/|\.npmrc|\.netrc|\.git-credentials|\/etc\/passwd|\/etc\/shadow|kubeconfig|\.kube\/config)/i,
   },
   {
     what: 'asks the model to pass secrets as an argument',

@@ -85,6 +85,7 @@ export const VERBS: Record<string, Operation> = {
   log: 'read',
   logs: 'read',
   tail: 'read',
+  dump: 'read',
   retrieval: 'read',
   translate: 'read',
   test: 'read',
@@ -150,9 +151,9 @@ export const VERBS: Record<string, Operation> = {
   attach: 'write',
   install: 'write',
   configure: 'write',
-  config: 'write',
-  connect: 'write',
-  disconnect: 'write',
+  activate: 'write',
+  deactivate: 'write',
+  revise: 'write',
   click: 'write',
   type: 'write',
   fill: 'write',
@@ -189,6 +190,8 @@ export const VERBS: Record<string, Operation> = {
   pause: 'write',
   resume: 'write',
   duplicate: 'write',
+  // re-delivers something already sent to its configured endpoint
+  replay: 'write',
   reorder: 'write',
   toggle: 'write',
   write: 'overwrite',
@@ -202,6 +205,12 @@ export const VERBS: Record<string, Operation> = {
   emulate: 'trivial',
   star: 'trivial',
   unstar: 'trivial',
+  // the agent's own connection or session: connecting to a database or mailbox changes nothing there
+  connect: 'trivial',
+  disconnect: 'trivial',
+  reconnect: 'trivial',
+  login: 'trivial',
+  logout: 'trivial',
   // destructive
   delete: 'delete',
   del: 'delete',
@@ -316,6 +325,44 @@ export const KEY_QUALIFIERS = new Set([
   'secret',
   'private',
 ]);
+/**
+ * Words that name a secret only after a qualifier: a connection string carries the database password, a portal or
+ * login session or link signs someone in.
+ */
+export const QUALIFIED_SECRETS: Record<string, readonly string[]> = {
+  string: ['connection'],
+  strings: ['connection'],
+  session: ['portal', 'login', 'auth', 'sso'],
+  link: ['login', 'magic', 'signin'],
+};
+/** Words that say an item lives in a secret store (a password manager's vault), with a secret word beside them. */
+export const SECRET_STORES = new Set(['vault', 'vaults', 'keychain', 'keystore', 'keyring']);
+/**
+ * Objects that are configuration, not messages: a `notification setting` configures where notifications go, it
+ * sends nothing to anyone.
+ */
+export const SETTINGS_OBJECTS = new Set([
+  'setting',
+  'settings',
+  'preference',
+  'preferences',
+  'config',
+  'configuration',
+  'template',
+  'templates',
+]);
+/** What a write deploys to running infrastructure (rule 7: deploying is write/high). */
+export const DEPLOY_OBJECTS = new Set([
+  'manifest',
+  'manifests',
+  'chart',
+  'charts',
+  'helm',
+  'rollout',
+  'rollouts',
+]);
+/** Objects whose application runs schema changes (DDL) against a database. */
+export const MIGRATION_OBJECTS = new Set(['migration', 'migrations']);
 export const PERMISSION_OBJECTS = new Set([
   'permission',
   'permissions',
@@ -330,6 +377,11 @@ export const PERMISSION_OBJECTS = new Set([
   'sharing',
   'privilege',
   'privileges',
+  // setting up sign-in for an application
+  'auth',
+  'authentication',
+  'oauth',
+  'sso',
 ]);
 
 /** Objects whose mutation moves money (SPEC §7 financial). */
@@ -353,6 +405,11 @@ export const MONEY_OBJECTS = new Set([
   'trade',
   'trades',
   'ledger',
+  // manual journals are ledger entries; quotes are drafts (rule 9)
+  'journal',
+  'journals',
+  'quote',
+  'quotes',
   'checkout',
   'transaction',
   'transactions',
@@ -378,7 +435,8 @@ export const MESSAGE_OBJECTS = new Set([
   'broadcast',
   'notification',
   'notifications',
-  'text',
+  // forum posts are communication (rule 6); a `text` channel is not a message
+  'forum',
 ]);
 
 /** Reads of these are private communications: read/high (rule 4). */
@@ -451,9 +509,27 @@ export const PERSONAL_RECORDS = new Set([
   'freebusy',
   'attendee',
   'attendees',
+  'address',
+  'addresses',
+  'journal',
+  'journals',
+  'quote',
+  'quotes',
+  'credit',
+  'adjustment',
+  'adjustments',
+  'timesheet',
 ]);
 /** Reads of these are bulk customer, payroll or balance data: read/high (rule 4). */
-export const BULK_SENSITIVE = new Set(['balance', 'balances', 'payroll', 'customers', 'salaries', 'salary']);
+export const BULK_SENSITIVE = new Set([
+  'balance',
+  'balances',
+  'payroll',
+  'customers',
+  'salaries',
+  'salary',
+  'timesheets',
+]);
 
 /** Deleting these destroys little or something recoverable: destructive/high (rule 2). */
 export const SMALL_ITEMS = new Set([

@@ -27,7 +27,8 @@ export function baseForms(word: string): string[] {
 
 /** The first sentence of a description: what the tool says it does, before usage notes that name other verbs. */
 export function leadSentence(description: string): string {
-  const text = description.trim();
+  // Markup tags some servers wrap their text in (`<use_case>`) are not words of the lead.
+  const text = description.replace(/<\/?[A-Za-z_][\w-]*>/g, ' ').trim();
   // Markdown headings and blank-line separated notes come after the lead.
   const firstBlock = text.split(/\n\s*\n/)[0] ?? '';
   const match = /^(.{8,}?[.!?])(\s|$)/s.exec(firstBlock);

@@ -131,7 +131,8 @@ if (process.env.RISK_REPORT) {
 
 describe('classify on the labelled corpus', () => {
   it('has a corpus of real definitions with a label each', () => {
-    expect(corpus.length).toBeGreaterThan(100);
+    expect(corpus.length).toBeGreaterThanOrEqual(400);
+    expect(new Set(corpus.map((e) => e.server)).size).toBeGreaterThanOrEqual(25);
     for (const e of corpus) expect(CATEGORIES).toContain(e.label.category);
   });
 
