@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { EXIT_OK, fail, loadGatewayConfig } from './common.js';
 import { openGrantService } from './grants.js';
+import { progressBar } from './progress.js';
 import { writeStarterPolicies } from './scan.js';
 import { scanServers } from './scan-servers.js';
 
@@ -117,7 +118,11 @@ export async function init(flags: InitFlags): Promise<void> {
     writeConfig();
     if (Object.keys(mcpServers).length > 0) {
       const loaded = loadGatewayConfig({ config: configFile });
-      const { entries, failures } = await scanServers(loaded, (line) => process.stderr.write(`${line}\n`));
+      const bar = progressBar(loaded.upstreams.length);
+      const { entries, failures } = await scanServers(loaded, (done, label) =>
+        bar.update(done, `servers scanned ${label}`),
+      );
+      bar.end();
       for (const f of failures) {
         process.stderr.write(
           `warden init: ${f.server} could not be listed (${f.error}); its policy denies everything\n`,

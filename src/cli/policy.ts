@@ -6,7 +6,7 @@ import { parseConfigText, zodProblems } from '../config/parse.js';
 import { loadPolicyFile, parsePolicyText } from '../config/policy-file.js';
 import { ConfigError, WardenError } from '../errors.js';
 import { decideLayers, decisionJson, explainLayers, explanationJson } from '../policy/decide.js';
-import { CATEGORIES, type CompiledPolicy, type Decision, type GrantFacts } from '../policy/types.js';
+import { CATEGORIES, type CompiledPolicy, type GrantFacts } from '../policy/types.js';
 import { openGrantStore } from '../store/open.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail, loadGatewayConfig } from './common.js';
 

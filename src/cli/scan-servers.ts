@@ -69,49 +69,80 @@ async function pinsOf(config: GatewayConfig): Promise<PinStore | undefined> {
   return storageExists(config.storage, baseDir) ? openPinStore(config.storage, { baseDir }) : undefined;
 }
 
+/** How many servers are started at once: enough to hide start-up time, few enough not to swamp a laptop. */
+const PARALLEL = 4;
+
+/** Lists and classifies one server's tools, with each tool's pin state. */
+async function scanServer(spec: UpstreamSpec, pins: PinStore | undefined): Promise<ServerScanEntry[]> {
+  const tools = await listTools(spec);
+  const entries: ServerScanEntry[] = [];
+  for (const t of tools) {
+    const c = classify(t as unknown as ToolDefinition);
+    const name = String(t.name);
+    const pin = await pins?.get(spec.id, name);
+    const hash = definitionHash(t);
+    const pinned = pin === undefined ? null : pin.hash === hash;
+    if (pinned === false) {
+      c.signals.push({
+        kind: 'definition_changed',
+        evidence: `pinned ${pin!.hash.slice(0, 12)} on ${pin!.acceptedAt}, now ${hash.slice(0, 12)}`,
+      });
+    }
+    entries.push({
+      server: spec.id,
+      name,
+      category: c.category,
+      risk: c.risk,
+      signals: c.signals.map((s) => ({ kind: s.kind, evidence: s.evidence })),
+      confidence: c.confidence,
+      rationale: c.rationale,
+      pinned,
+    });
+  }
+  return entries;
+}
+
+/**
+ * Scans every configured server, several at a time; entries come out in config order whatever finishes first.
+ * `progress` hears how many servers are done and which are still starting.
+ */
 export async function scanServers(
   config: GatewayConfig,
-  progress: (line: string) => void,
+  progress: (done: number, label: string) => void = () => {},
 ): Promise<ServerScan> {
   const pins = await pinsOf(config);
-  const entries: ServerScanEntry[] = [];
-  const failures: ServerScan['failures'] = [];
-  try {
-    for (const spec of config.upstreams) {
-      progress(`listing ${spec.id}...`);
-      let tools: Array<Record<string, unknown>>;
+  const results: Array<ServerScanEntry[] | { error: string }> = [];
+  const starting = new Set<string>();
+  let done = 0;
+  let next = 0;
+  const report = () => progress(done, starting.size === 0 ? '' : `starting ${[...starting].join(', ')}`);
+  const worker = async (): Promise<void> => {
+    while (next < config.upstreams.length) {
+      const i = next++;
+      const spec = config.upstreams[i]!;
+      starting.add(spec.id);
+      report();
       try {
-        tools = await listTools(spec);
+        results[i] = await scanServer(spec, pins);
       } catch (err) {
-        failures.push({ server: spec.id, error: (err as Error)?.message ?? String(err) });
-        continue;
+        results[i] = { error: (err as Error)?.message ?? String(err) };
       }
-      for (const t of tools) {
-        const c = classify(t as unknown as ToolDefinition);
-        const name = String(t.name);
-        const pin = await pins?.get(spec.id, name);
-        const hash = definitionHash(t);
-        const pinned = pin === undefined ? null : pin.hash === hash;
-        if (pinned === false) {
-          c.signals.push({
-            kind: 'definition_changed',
-            evidence: `pinned ${pin!.hash.slice(0, 12)} on ${pin!.acceptedAt}, now ${hash.slice(0, 12)}`,
-          });
-        }
-        entries.push({
-          server: spec.id,
-          name,
-          category: c.category,
-          risk: c.risk,
-          signals: c.signals.map((s) => ({ kind: s.kind, evidence: s.evidence })),
-          confidence: c.confidence,
-          rationale: c.rationale,
-          pinned,
-        });
-      }
+      starting.delete(spec.id);
+      done++;
+      report();
     }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, config.upstreams.length) }, worker));
   } finally {
     await pins?.close();
   }
+  const entries: ServerScanEntry[] = [];
+  const failures: ServerScan['failures'] = [];
+  config.upstreams.forEach((spec, i) => {
+    const r = results[i]!;
+    if (Array.isArray(r)) entries.push(...r);
+    else failures.push({ server: spec.id, error: r.error });
+  });
   return { entries, failures };
 }

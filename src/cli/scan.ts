@@ -8,6 +8,7 @@ import { classify } from '../risk/classify.js';
 import { starterPolicy } from '../risk/starter-policy.js';
 import type { Classification, ToolDefinition } from '../risk/types.js';
 import { EXIT_FAILURE, EXIT_OK, fail, loadGatewayConfig } from './common.js';
+import { progressBar } from './progress.js';
 import { type ServerScanEntry, scanServers } from './scan-servers.js';
 
 export interface ScanEntry extends Classification {
@@ -57,9 +58,11 @@ export async function scanConfigCommand(opts: {
 }): Promise<void> {
   try {
     const config = loadGatewayConfig({ config: opts.config });
-    const { entries, failures } = await scanServers(config, (line) => {
-      if (!opts.json && process.stderr.isTTY) process.stderr.write(`${line}\n`);
-    });
+    const bar = opts.json ? undefined : progressBar(config.upstreams.length);
+    const { entries, failures } = await scanServers(config, (done, label) =>
+      bar?.update(done, `server${config.upstreams.length === 1 ? '' : 's'} ${label}`),
+    );
+    bar?.end();
     for (const f of failures) process.stderr.write(`warden scan: ${f.server}: ${f.error}\n`);
     if (opts.writePolicy !== undefined) writeStarterPolicies(entries, opts.writePolicy, opts.force === true);
     if (opts.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
@@ -68,7 +71,7 @@ export async function scanConfigCommand(opts: {
       for (const server of servers) {
         const own = entries.filter((e) => e.server === server);
         process.stdout.write(
-          `${server}\n${table(own.map((e) => ({ ...e, name: e.pinned === false ? `${e.name} (CHANGED)` : e.name })))}\n`,
+          `${bold(server)}\n${table(own.map((e) => ({ ...e, name: e.pinned === false ? `${e.name} (CHANGED)` : e.name })))}\n`,
         );
       }
     }
@@ -205,6 +208,7 @@ const RISK_PAINT: Record<string, (s: string) => string> = {
   critical: paint('1;37;41'),
 };
 const dim = paint('2');
+const bold = paint('1');
 
 function table(entries: ScanEntry[]): string {
   const nameWidth = Math.min(40, Math.max(4, ...entries.map((e) => e.name.length)));

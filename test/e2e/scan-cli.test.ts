@@ -99,6 +99,29 @@ storage: sqlite:${db}
   }, 60_000);
 });
 
+describe('warden scan --config with several servers', () => {
+  it('starts them several at a time and still lists them in config order, failures apart', async () => {
+    const { writeConfig } = await import('../helpers/cli.js');
+    const { MEMORY, PROBE, ROOT } = await import('../helpers/gateway.js');
+    const probe = `{ command: node, args: ["--import", "tsx", "${PROBE}"], cwd: ${ROOT} }`;
+    const file = writeConfig(`
+mcpServers:
+  zeta: ${probe}
+  broken: { command: /nonexistent/server }
+  alpha: { command: node, args: ["${MEMORY}"] }
+  mid: ${probe}
+  last: ${probe}
+`);
+    const r = runCli(['scan', '--config', file, '--json']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('warden scan: broken:');
+    const servers = (JSON.parse(r.stdout) as Array<{ server: string }>).map((e) => e.server);
+    expect([...new Set(servers)]).toEqual(['zeta', 'alpha', 'mid', 'last']);
+    // Not a terminal: no progress bar in the output.
+    expect(r.stderr).not.toContain('[#');
+  }, 60_000);
+});
+
 describe('warden scan --config --write-policy', () => {
   it("writes each server's starter policy, valid, and refuses to replace it without --force", async () => {
     const { writeConfig } = await import('../helpers/cli.js');
