@@ -9,6 +9,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { GatewayConfig, UpstreamSpec } from '../config/resolve.js';
 import { definitionHash } from '../risk/catalog.js';
 import { classify } from '../risk/classify.js';
+import { findShadowing, type ServerTools } from '../risk/poisoning.js';
 import type { Classification, ToolDefinition } from '../risk/types.js';
 import { openPinStore, storageExists } from '../store/open.js';
 import type { PinStore } from '../store/pins.js';
@@ -73,7 +74,10 @@ async function pinsOf(config: GatewayConfig): Promise<PinStore | undefined> {
 const PARALLEL = 4;
 
 /** Lists and classifies one server's tools, with each tool's pin state. */
-async function scanServer(spec: UpstreamSpec, pins: PinStore | undefined): Promise<ServerScanEntry[]> {
+async function scanServer(
+  spec: UpstreamSpec,
+  pins: PinStore | undefined,
+): Promise<{ tools: ToolDefinition[]; entries: ServerScanEntry[] }> {
   const tools = await listTools(spec);
   const entries: ServerScanEntry[] = [];
   for (const t of tools) {
@@ -99,7 +103,7 @@ async function scanServer(spec: UpstreamSpec, pins: PinStore | undefined): Promi
       pinned,
     });
   }
-  return entries;
+  return { tools: tools as unknown as ToolDefinition[], entries };
 }
 
 /**
@@ -111,7 +115,7 @@ export async function scanServers(
   progress: (done: number, label: string) => void = () => {},
 ): Promise<ServerScan> {
   const pins = await pinsOf(config);
-  const results: Array<ServerScanEntry[] | { error: string }> = [];
+  const results: Array<{ tools: ToolDefinition[]; entries: ServerScanEntry[] } | { error: string }> = [];
   const starting = new Set<string>();
   let done = 0;
   let next = 0;
@@ -139,10 +143,18 @@ export async function scanServers(
   }
   const entries: ServerScanEntry[] = [];
   const failures: ServerScan['failures'] = [];
+  const listed: ServerTools[] = [];
   config.upstreams.forEach((spec, i) => {
     const r = results[i]!;
-    if (Array.isArray(r)) entries.push(...r);
-    else failures.push({ server: spec.id, error: r.error });
+    if ('error' in r) failures.push({ server: spec.id, error: r.error });
+    else {
+      entries.push(...r.entries);
+      listed.push({ server: spec.id, tools: r.tools });
+    }
   });
+  // Shadowing needs every server's tools at once: a name two servers share, a description naming another's tool.
+  for (const f of findShadowing(listed)) {
+    entries.find((e) => e.server === f.server && e.name === f.tool)?.signals.push(f.signal);
+  }
   return { entries, failures };
 }

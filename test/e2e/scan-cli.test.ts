@@ -100,7 +100,7 @@ storage: sqlite:${db}
 });
 
 describe('warden scan --config with several servers', () => {
-  it('starts them several at a time and still lists them in config order, failures apart', async () => {
+  it('starts them several at a time, lists them in config order, failures apart, and flags shadowed names', async () => {
     const { writeConfig } = await import('../helpers/cli.js');
     const { MEMORY, PROBE, ROOT } = await import('../helpers/gateway.js');
     const probe = `{ command: node, args: ["--import", "tsx", "${PROBE}"], cwd: ${ROOT} }`;
@@ -115,8 +115,23 @@ mcpServers:
     const r = runCli(['scan', '--config', file, '--json']);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('warden scan: broken:');
-    const servers = (JSON.parse(r.stdout) as Array<{ server: string }>).map((e) => e.server);
-    expect([...new Set(servers)]).toEqual(['zeta', 'alpha', 'mid', 'last']);
+    const entries = JSON.parse(r.stdout) as Array<{
+      server: string;
+      name: string;
+      signals: Array<{ kind: string; evidence: string }>;
+    }>;
+    expect([...new Set(entries.map((e) => e.server))]).toEqual(['zeta', 'alpha', 'mid', 'last']);
+    // Three servers offer the same tools: each is flagged as shadowed by the others.
+    const echo = entries.find((e) => e.server === 'zeta' && e.name === 'echo')!;
+    expect(echo.signals).toContainEqual({
+      kind: 'shadowing',
+      evidence: 'the name `echo` is also a tool of mid, last',
+    });
+    expect(
+      entries
+        .filter((e) => e.server === 'alpha')
+        .every((e) => e.signals.every((s) => s.kind !== 'shadowing')),
+    ).toBe(true);
     // Not a terminal: no progress bar in the output.
     expect(r.stderr).not.toContain('[#');
   }, 60_000);
