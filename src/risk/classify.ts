@@ -53,6 +53,8 @@ interface Context {
   paramNames: Set<string>;
   /** The name's verb lists or searches: its mode-like parameters are filters on what to read. */
   listing: boolean;
+  /** The name's first verb reads or queries. */
+  reads: boolean;
   signals: Signal[];
 }
 
@@ -150,6 +152,7 @@ export function classify(tool: ToolDefinition): Classification {
     params,
     paramNames: new Set(params.map((p) => p.name.toLowerCase())),
     listing: false,
+    reads: false,
     signals: [],
   };
 
@@ -157,6 +160,7 @@ export function classify(tool: ToolDefinition): Classification {
   let confidence = 0.9;
   const nameOps = httpMethodAsTransport(operationsOfName(ctx.nameWords), ctx);
   ctx.listing = ['list', 'search', 'find', 'count'].includes(nameOps[0]?.verb ?? '');
+  ctx.reads = nameOps[0]?.op === 'read' || nameOps[0]?.op === 'query';
   const titleOps =
     nameOps.length === 0 ? operationsOfName(words(String(tool.title ?? tool.annotations?.title ?? ''))) : [];
   let ops = nameOps.length > 0 ? nameOps : titleOps;
@@ -335,8 +339,9 @@ function flagReadings(ctx: Context): Reading[] {
     if (p.type !== 'boolean' || p.path.includes('.')) continue;
     if (n === 'force' && ctx.nameWords.some((w) => w === 'push' || w === 'merge')) {
       out.push({ category: 'destructive', risk: 'critical', why: `\`${p.path}\` force-pushes over history` });
-    } else if (['archived', 'in_trash', 'trashed', 'deleted'].includes(n)) {
-      // Rule 1: a flag that moves the item to the trash is a recoverable delete.
+    } else if (['archived', 'in_trash', 'trashed', 'deleted'].includes(n) && !ctx.reads) {
+      // Rule 1: a flag that moves the item to the trash is a recoverable delete (on a tool that lists or queries,
+      // `archived` only says which items to read).
       out.push({ category: 'destructive', risk: 'high', why: `\`${p.path}\` moves it to the trash` });
     } else if (n === 'overwrite' || n === 'force_overwrite') {
       out.push({ category: 'destructive', risk: 'high', why: `\`${p.path}\` overwrites existing data` });

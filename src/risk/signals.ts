@@ -194,6 +194,8 @@ export const VERBS: Record<string, Operation> = {
   replay: 'write',
   reorder: 'write',
   toggle: 'write',
+  mute: 'write',
+  unmute: 'write',
   write: 'overwrite',
   overwrite: 'overwrite',
   replace: 'overwrite',
@@ -310,6 +312,9 @@ export const SECRET_OBJECTS = new Set([
   'certificate',
   'certificates',
   'keypair',
+  // a data source name carries the key (Sentry) or the password (ODBC) of where data goes
+  'dsn',
+  'dsns',
   // Environment variables are where servers keep their API keys.
   'env',
   'environment',

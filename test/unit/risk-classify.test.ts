@@ -523,6 +523,24 @@ const MORE_CASES: Case[] = [
     risk: 'critical',
   },
   {
+    why: 'a DSN is a key',
+    tool: tool('create_dsn', 'Create an additional DSN for a project.', { projectSlug: str() }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: '`archived` on a list tool says which items to read',
+    tool: tool('list_objects', 'Retrieves a list of objects.', { archived: bool() }),
+    category: 'read',
+    risk: 'low',
+  },
+  {
+    why: 'muting a host',
+    tool: tool('mute_host', 'Mute a host in Datadog.', { hostname: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
     why: 'setting up authentication for an application',
     tool: tool('provision_auth', 'Provisions authentication for a project.', { projectId: str() }),
     category: 'credential',
