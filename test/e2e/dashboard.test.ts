@@ -1,7 +1,7 @@
 // The dashboard in a real headless Chromium (Debian's /usr/bin/chromium driven by playwright-core) against the built
 // gateway: log in, see tools with risk, see a call in the audit log, approve and deny held calls by clicking, run the
 // simulator, create and revoke a grant. Screenshots go to test-artifacts/dashboard/.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -27,6 +27,18 @@ const pageErrors: string[] = [];
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** Serious and critical accessibility violations on the page as it is now (axe-core, WCAG 2 A and AA rules). */
+async function accessibilityProblems(): Promise<string[]> {
+  const axe = readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
+  // evaluate() runs outside the page's CSP, so the page itself still allows no script but its own.
+  const result = (await page.evaluate(
+    `${axe}; axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] }).then((r) => ({ passes: r.passes.length, problems: r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')) }))`,
+  )) as { passes: number; problems: string[] };
+  // A check that ran no rule would pass anything.
+  expect(result.passes).toBeGreaterThan(5);
+  return result.problems;
 }
 
 async function open(nav: string): Promise<void> {
@@ -209,6 +221,16 @@ storage: sqlite:${join(tempDir('warden-dash-e2e-'), 'warden.db')}
     await expect.poll(() => row.textContent()).toContain('revoked');
     expect(await status()).toBe(401);
     await shot('grants');
+  });
+
+  it('has no serious accessibility problems on any page (axe-core, WCAG 2 AA)', async () => {
+    const problems: string[] = [];
+    for (const nav of ['Overview', 'Servers & tools', 'Policy', 'Audit', 'Approvals', 'Grants']) {
+      await open(nav);
+      await page.waitForTimeout(300);
+      problems.push(...(await accessibilityProblems()).map((p) => `${nav}: ${p}`));
+    }
+    expect(problems).toEqual([]);
   });
 
   it('fits a phone screen', async () => {
