@@ -14,6 +14,7 @@ import {
   KEY_QUALIFIERS,
   LOG_QUALIFIERS,
   MESSAGE_OBJECTS,
+  MESSAGE_QUALIFIED,
   MIGRATION_OBJECTS,
   MODE_PARAMETERS,
   MONEY_OBJECTS,
@@ -55,6 +56,8 @@ interface Context {
   listing: boolean;
   /** The name's first verb reads or queries. */
   reads: boolean;
+  /** The name's verb sets a state (`mark`, `set`, `toggle`): enum values are states, not operations. */
+  setsState: boolean;
   signals: Signal[];
 }
 
@@ -153,6 +156,7 @@ export function classify(tool: ToolDefinition): Classification {
     paramNames: new Set(params.map((p) => p.name.toLowerCase())),
     listing: false,
     reads: false,
+    setsState: false,
     signals: [],
   };
 
@@ -161,6 +165,7 @@ export function classify(tool: ToolDefinition): Classification {
   const nameOps = httpMethodAsTransport(operationsOfName(ctx.nameWords), ctx);
   ctx.listing = ['list', 'search', 'find', 'count'].includes(nameOps[0]?.verb ?? '');
   ctx.reads = nameOps[0]?.op === 'read' || nameOps[0]?.op === 'query';
+  ctx.setsState = ['mark', 'set', 'toggle', 'flag'].includes(nameOps[0]?.verb ?? '');
   const titleOps =
     nameOps.length === 0 ? operationsOfName(words(String(tool.title ?? tool.annotations?.title ?? ''))) : [];
   let ops = nameOps.length > 0 ? nameOps : titleOps;
@@ -310,8 +315,9 @@ function modeOperations(ctx: Context): Array<Op & { value: string; path: string 
   const out: Array<Op & { value: string; path: string }> = [];
   for (const p of ctx.params) {
     if (!MODE_PARAMETERS.has(p.name.toLowerCase()) || p.enumValues.length === 0) continue;
-    // On a `list_`/`search_` tool an `action` or `type` enum filters what is listed.
-    if (ctx.listing) continue;
+    // On a `list_`/`search_` tool an `action` or `type` enum filters what is listed; on a `mark_`/`set_` tool it
+    // names the state to set (`mark_email` as `read`).
+    if (ctx.listing || ctx.setsState) continue;
     for (const value of p.enumValues) {
       // `payout.created`, `address.updated`: names of events, not operations the tool performs.
       if (value.includes('.')) continue;
@@ -409,6 +415,11 @@ function claimReadings(ctx: Context): Reading[] {
   ];
 }
 
+/** A word for private communications that names the mail itself, not its accounts or count (`email accounts`). */
+function privateCommunication(ws: string[]): string | undefined {
+  return ws.find((w, i) => PRIVATE_COMMUNICATION.has(w) && !MESSAGE_QUALIFIED.has(ws[i + 1] ?? ''));
+}
+
 function has(set: Set<string>, ws: string[]): string | undefined {
   return ws.find((w) => set.has(w));
 }
@@ -481,6 +492,9 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
       const returned = returnsSecret(ctx);
       if (returned)
         return { category: 'credential', risk: 'high', why: `it returns a secret: ${quote(returned, 50)}` };
+      if (verb === 'forward' && has(MESSAGE_OBJECTS, objects)) {
+        return { category: 'communication', risk: 'high', why: `${at} forwards a message to other people` };
+      }
       if (op === 'navigate') return { category: 'read', risk: 'low', why: `${at} navigates` };
       if (LOCAL_WRITING_READS.has(verb)) {
         const dest = ctx.params.find((p) => LOCAL_DESTINATION.test(p.name));
@@ -505,7 +519,7 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
       if (has(LOG_QUALIFIERS, objects) || LOG_VERBS.has(verb)) {
         return { category: 'read', risk: 'medium', why: `${at} reads logs` };
       }
-      const priv = has(PRIVATE_COMMUNICATION, objects);
+      const priv = privateCommunication(objects);
       if (priv)
         return { category: 'read', risk: 'high', why: `${at} reads private communications (${priv})` };
       const personal = has(PERSONAL_RECORDS, objects);
@@ -516,7 +530,7 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
           why: `${at} reads personal or financial records (${personal})`,
         };
       // `search_by_sender`: the description names what is searched ("Search messages from a sender").
-      const leadPriv = has(PRIVATE_COMMUNICATION, ctx.leadWords.slice(0, 12));
+      const leadPriv = privateCommunication(ctx.leadWords.slice(0, 12));
       if (leadPriv) {
         return {
           category: 'read',
@@ -611,7 +625,7 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
           why: `${at} provisions paid infrastructure (${paid ?? verb})`,
         };
       }
-      if (['create', 'add', 'new', 'post'].includes(verb)) {
+      if (['create', 'add', 'new', 'post', 'schedule'].includes(verb)) {
         const msg = has(MESSAGE_OBJECTS, objects);
         const settings = objects.some((w) => SETTINGS_OBJECTS.has(w));
         if (msg && !settings && !objects.includes('draft') && !objects.includes('drafts')) {

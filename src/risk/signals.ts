@@ -264,7 +264,6 @@ export const VERBS: Record<string, Operation> = {
   publish: 'send',
   tweet: 'send',
   sms: 'send',
-  forward_message: 'send',
   // financial
   charge: 'pay',
   refund: 'pay',
@@ -353,8 +352,40 @@ export const SETTINGS_OBJECTS = new Set([
   'preferences',
   'config',
   'configuration',
+]);
+/**
+ * Nouns that, after a message word, make it a qualifier: `email accounts`, `message count`, `mailbox folders` name
+ * the accounts or a number, not the mail itself.
+ */
+export const MESSAGE_QUALIFIED = new Set([
+  'account',
+  'accounts',
+  'status',
+  'folder',
+  'folders',
   'template',
   'templates',
+  'count',
+  'counts',
+  'setting',
+  'settings',
+  'provider',
+  'providers',
+  'server',
+  'servers',
+  'client',
+  'config',
+  'configuration',
+  'signature',
+  'signatures',
+  'quota',
+  'alias',
+  'aliases',
+  'domain',
+  'domains',
+  'stats',
+  'statistics',
+  'health',
 ]);
 /** What a write deploys to running infrastructure (rule 7: deploying is write/high). */
 export const DEPLOY_OBJECTS = new Set([

@@ -432,7 +432,41 @@ const MORE_CASES: Case[] = [
     category: 'execute',
     risk: 'high',
   },
+  {
+    why: '`email accounts` names accounts, not mail',
+    tool: tool('list_accounts', 'List all configured email accounts.', {}),
+    category: 'read',
+    risk: 'low',
+  },
+  {
+    why: 'the state a `mark_` tool sets is no read',
+    tool: tool('mark_email', 'Change email flags.', {
+      action: { type: 'string', enum: ['read', 'unread', 'flag'] },
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
   // communication
+  {
+    why: 'forwarding an e-mail sends it (rule 6)',
+    tool: tool('forward_email', 'Forward an email to new recipients.', { to: str() }),
+    category: 'communication',
+    risk: 'high',
+  },
+  {
+    why: 'scheduling an e-mail sends it later (rule 6)',
+    tool: tool('schedule_email', 'Schedule an email to be sent later.', { to: str(), send_at: str() }),
+    category: 'communication',
+    risk: 'high',
+  },
+  {
+    why: 'a template applied in its send mode (rule 1)',
+    tool: tool('apply_template', 'Apply an email template.', {
+      action: { type: 'string', enum: ['preview', 'draft', 'send'] },
+    }),
+    category: 'communication',
+    risk: 'high',
+  },
   {
     why: 'a forum post (rule 6)',
     tool: tool('create_forum_post', 'Create a post in a forum channel.', { content: str() }),
