@@ -264,7 +264,8 @@ async function loginRoute(req: IncomingMessage, res: ServerResponse, opts: Admin
       json(res, 400, { error: (err as Error).message });
       return;
     }
-    const who = typeof token === 'string' && token !== '' ? await opts.authenticate(`Bearer ${token}`) : undefined;
+    const who =
+      typeof token === 'string' && token !== '' ? await opts.authenticate(`Bearer ${token}`) : undefined;
     if (who === undefined || typeof token !== 'string') {
       opts.log.warn({ remote: req.socket.remoteAddress }, 'dashboard log-in refused');
       json(res, 401, { error: 'that is not a live admin token' });
@@ -316,6 +317,15 @@ function eventStream(req: IncomingMessage, res: ServerResponse, opts: AdminOptio
   res.on('close', () => clearInterval(timer));
 }
 
+/** A %-encoded path segment; a malformed escape is the client's mistake (400), not an internal error. */
+function segment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new WardenError('CONFIG_INVALID', 'malformed %-escape in the path');
+  }
+}
+
 /** The audit filter of a query string (grant, server, tool, decision, since, until). */
 function auditFilter(q: URLSearchParams): AuditFilter {
   const filter: AuditFilter = {};
@@ -327,7 +337,8 @@ function auditFilter(q: URLSearchParams): AuditFilter {
     const v = q.get(key);
     if (v === null || v === '') continue;
     const d = new Date(v);
-    if (Number.isNaN(d.getTime())) throw new WardenError('CONFIG_INVALID', `${key} must be a date (ISO 8601)`);
+    if (Number.isNaN(d.getTime()))
+      throw new WardenError('CONFIG_INVALID', `${key} must be a date (ISO 8601)`);
     filter[key] = d;
   }
   return filter;
@@ -351,7 +362,8 @@ async function api(
   }
   if (req.method === 'GET' && path === '/api/audit/export') {
     const format = url.searchParams.get('format') ?? 'jsonl';
-    if (format !== 'jsonl' && format !== 'csv') throw new WardenError('CONFIG_INVALID', 'format must be jsonl or csv');
+    if (format !== 'jsonl' && format !== 'csv')
+      throw new WardenError('CONFIG_INVALID', 'format must be jsonl or csv');
     const records = await opts.recentAudit(EXPORT_LIMIT, auditFilter(url.searchParams));
     const lines = records.map((r) => (format === 'csv' ? csvRow(r) : JSON.stringify(r)));
     if (format === 'csv') lines.unshift(csvHeader());
@@ -437,7 +449,7 @@ async function api(
   const t = /^\/api\/tools\/([^/]+)\/([^/]+)\/accept$/.exec(path);
   if (req.method === 'POST' && t !== null) {
     if (!may('admin')) return;
-    const accepted = await opts.acceptTool(decodeURIComponent(t[1]!), decodeURIComponent(t[2]!), actor);
+    const accepted = await opts.acceptTool(segment(t[1]!), segment(t[2]!), actor);
     if (accepted === undefined) json(res, 409, { error: 'that tool has no changed definition to accept' });
     else json(res, 200, accepted);
     return;
@@ -455,7 +467,7 @@ async function api(
   }
   const a = /^\/api\/approvals\/([^/]+)(?:\/(approve|deny))?$/.exec(path);
   if (a !== null) {
-    const id = decodeURIComponent(a[1]!);
+    const id = segment(a[1]!);
     if (req.method === 'GET' && a[2] === undefined) {
       const found = await opts.approvals.store.get(id);
       if (found === undefined) json(res, 404, { error: `no approval ${id}` });
@@ -497,7 +509,7 @@ async function api(
   const m = /^\/api\/grants\/([^/]+)\/(revoke|rotate)$/.exec(path);
   if (req.method === 'POST' && m !== null) {
     if (!may('admin')) return;
-    const id = decodeURIComponent(m[1]!);
+    const id = segment(m[1]!);
     if (m[2] === 'revoke') json(res, 200, await opts.grants.revoke(id, actor));
     else {
       const rotated = await opts.grants.rotate(id, actor);

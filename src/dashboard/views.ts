@@ -114,11 +114,16 @@ export function policyViews({ config, policies }: DashboardParts): Array<Record<
  * The decision a call would get and the path of rules behind it, without making it: the server's policies, then
  * the grant's own. Counters read as they are absent (0), so limits and `state.*` conditions show their first call.
  */
-export async function simulate(parts: DashboardParts, req: SimulationRequest): Promise<Record<string, unknown>> {
+export async function simulate(
+  parts: DashboardParts,
+  req: SimulationRequest,
+): Promise<Record<string, unknown>> {
   if (!parts.config.upstreams.some((u) => u.id === req.server))
     throw new WardenError('CONFIG_INVALID', `no server "${req.server}" in the config`);
   const grant =
-    req.grant === undefined ? undefined : (await parts.authenticator.stdioIdentity(req.grant, undefined)).grant;
+    req.grant === undefined
+      ? undefined
+      : (await parts.authenticator.stdioIdentity(req.grant, undefined)).grant;
   if (grant?.servers !== undefined && !grant.servers.has(req.server))
     throw new WardenError('CONFIG_INVALID', `grant "${req.grant}" may not use server "${req.server}"`, {
       hint: 'its calls there answer as if the server did not exist',
@@ -139,6 +144,10 @@ export async function simulate(parts: DashboardParts, req: SimulationRequest): P
     tool:
       known === undefined
         ? null
-        : { category: known.classification.category, risk: known.classification.risk, changed: known.changed },
+        : {
+            category: known.classification.category,
+            risk: known.classification.risk,
+            changed: known.changed,
+          },
   };
 }

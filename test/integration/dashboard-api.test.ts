@@ -273,6 +273,16 @@ describe('dashboard files', () => {
   });
 });
 
+describe('admin API paths', () => {
+  it('answers a malformed %-escape in a path with 400, not an internal error', async () => {
+    for (const path of ['/api/approvals/%E0%A4%A', '/api/tools/%zz/echo/accept', '/api/grants/%/revoke']) {
+      const method = path.endsWith('accept') || path.endsWith('revoke') ? 'POST' : 'GET';
+      const { status, body } = await adminRequest(gw, ADMIN, path, { method });
+      expect([path, status, body.error]).toEqual([path, 400, 'malformed %-escape in the path']);
+    }
+  });
+});
+
 describe('dashboard data', () => {
   it('streams the overview as server-sent events, with the calls counted by decision', async () => {
     const l = await login();
