@@ -305,14 +305,18 @@ function eventStream(req: IncomingMessage, res: ServerResponse, opts: AdminOptio
   const send = (): void => {
     res.write(`event: overview\ndata: ${JSON.stringify(opts.overview())}\n\n`);
   };
+  // The token is checked again on every tick: a logout, an expiry or a revoked token ends the stream.
+  const stillAllowed = async (): Promise<boolean> => {
+    if (req.headers.authorization !== undefined)
+      return (await opts.authenticate(req.headers.authorization)) !== undefined;
+    const login = opts.logins.fromCookie(req.headers.cookie);
+    return login !== undefined && (await opts.authenticate(`Bearer ${login.token}`)) !== undefined;
+  };
   send();
   const timer = setInterval(() => {
-    // A login that ended (logout, expiry, token revoked) stops its stream.
-    if (req.headers.authorization === undefined && opts.logins.fromCookie(req.headers.cookie) === undefined) {
-      res.end();
-      return;
-    }
-    send();
+    stillAllowed()
+      .then((ok) => (ok ? send() : res.end()))
+      .catch(() => res.end());
   }, EVENT_INTERVAL_MS);
   res.on('close', () => clearInterval(timer));
 }

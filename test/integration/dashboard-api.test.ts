@@ -309,6 +309,18 @@ describe('dashboard data', () => {
     expect(data.upstreams).toEqual([expect.objectContaining({ server: 'probe', transport: 'stdio' })]);
   });
 
+  it('ends the event stream when its admin token is revoked', async () => {
+    const token = await createAdminToken('dash-stream', 'viewer');
+    const res = await fetch(`${gw.adminUrl}/api/events`, { headers: { authorization: `Bearer ${token}` } });
+    const reader = res.body!.getReader();
+    await reader.read();
+    await adminRequest(gw, ADMIN, '/api/grants/dash-stream/revoke', { method: 'POST' });
+    const started = Date.now();
+    let chunk = await reader.read();
+    while (!chunk.done) chunk = await reader.read();
+    expect(Date.now() - started).toBeLessThan(4500);
+  });
+
   it('needs a log-in for the event stream', async () => {
     expect((await fetch(`${gw.adminUrl}/api/events`)).status).toBe(401);
   });
