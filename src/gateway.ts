@@ -14,7 +14,14 @@ import type { GatewayConfig, HostPort, UpstreamSpec } from './config/resolve.js'
 import { createAdminHandler } from './dashboard/admin.js';
 import { DashboardSessions } from './dashboard/session.js';
 import { loadAssets } from './dashboard/static.js';
-import { type DashboardParts, overview, policyViews, simulate, toolViews } from './dashboard/views.js';
+import {
+  type DashboardParts,
+  overview,
+  policyViews,
+  scanUpstreams,
+  simulate,
+  toolViews,
+} from './dashboard/views.js';
 import { WardenError } from './errors.js';
 import { Authenticator, type Identity } from './identity/authenticate.js';
 import { GrantService } from './identity/grants.js';
@@ -374,6 +381,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           grants: grantService,
           approvals,
           tools: () => toolViews(parts),
+          scanTools: () => scanUpstreams(parts),
           acceptTool: (server, tool, by) => catalog.accept(server, tool, by),
           overview: () => overview(parts),
           policies: () => policyViews(parts),

@@ -49,6 +49,8 @@ export interface AdminOptions {
   approvals: ApprovalService;
   /** The tools seen so far with classification, pin and visibility (SPEC §11 `/api/tools` fields first). */
   tools: () => Array<Record<string, unknown>>;
+  /** Lists every upstream's tools now (outside agent sessions): tools per server, or why a server failed. */
+  scanTools: () => Promise<Array<Record<string, unknown>>>;
   /** Accepts a changed tool definition; undefined when the tool had no pending change. */
   acceptTool: (server: string, tool: string, by: string) => Promise<unknown>;
   log: Logger;
@@ -448,6 +450,11 @@ async function api(
   }
   if (req.method === 'GET' && path === '/api/tools') {
     json(res, 200, opts.tools());
+    return;
+  }
+  if (req.method === 'POST' && path === '/api/tools/scan') {
+    if (!may('admin')) return;
+    json(res, 200, await opts.scanTools());
     return;
   }
   const t = /^\/api\/tools\/([^/]+)\/([^/]+)\/accept$/.exec(path);

@@ -9,6 +9,7 @@ import { WardenError } from '../errors.js';
 import type { Authenticator } from '../identity/authenticate.js';
 import { decideLayers, explainLayers, explanationJson, isHidden } from '../policy/decide.js';
 import type { CompiledPolicy } from '../policy/types.js';
+import { listEveryUpstream } from '../proxy/list-tools.js';
 import type { ProxySession } from '../proxy/session.js';
 import type { ToolCatalog } from '../risk/catalog.js';
 import type { SimulationRequest } from './admin.js';
@@ -150,4 +151,19 @@ export async function simulate(
             changed: known.changed,
           },
   };
+}
+
+/**
+ * Lists every upstream's tools now, outside any agent session, and classifies and pins them as a session's listing
+ * would (first sight pins; a changed definition is flagged). For a dashboard opened before any agent connected.
+ */
+export async function scanUpstreams(parts: DashboardParts): Promise<Array<Record<string, unknown>>> {
+  const listings = await listEveryUpstream(parts.config.upstreams);
+  return Promise.all(
+    listings.map(async (l) => {
+      if ('error' in l) return { server: l.server, error: l.error };
+      await Promise.all(l.tools.map((t) => parts.catalog.inspect(l.server, t)));
+      return { server: l.server, tools: l.tools.length };
+    }),
+  );
 }

@@ -122,6 +122,10 @@ storage: sqlite:${join(tempDir('warden-dash-e2e-'), 'warden.db')}
 
   it('lists the tools with their risk, policy decision and evidence', async () => {
     await open('Servers & tools');
+    await page.getByRole('button', { name: 'Scan servers now' }).click();
+    await expect
+      .poll(() => page.getByRole('status').first().textContent(), { timeout: 15_000 })
+      .toBe('probe: 7 tools');
     const echo = page.locator('tr[data-tool="probe/echo"]');
     await echo.waitFor();
     expect(await echo.locator('.badge[class*="risk-"]').count()).toBe(1);

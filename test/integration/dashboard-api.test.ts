@@ -273,6 +273,44 @@ describe('dashboard files', () => {
   });
 });
 
+describe('scanning the servers from the dashboard', () => {
+  it('lists, classifies and pins every server’s tools before any agent connects; admins only', async () => {
+    const fresh = await startGateway(`
+mcpServers:
+  probe:
+    command: node
+    args: ["--import", "tsx", "${PROBE}"]
+    cwd: ${ROOT}
+  broken:
+    command: /nonexistent/server
+`);
+    try {
+      expect((await adminRequest(fresh, ADMIN, '/api/tools')).body).toEqual([]);
+      const viewer = (
+        await adminRequest(fresh, ADMIN, '/api/grants', {
+          method: 'POST',
+          body: JSON.stringify({ label: 'scan-viewer', role: 'viewer' }),
+        })
+      ).body.token as unknown as string;
+      expect((await adminRequest(fresh, viewer, '/api/tools/scan', { method: 'POST' })).status).toBe(403);
+      const scan = await adminRequest(fresh, ADMIN, '/api/tools/scan', { method: 'POST' });
+      expect(scan.status).toBe(200);
+      expect(scan.body[0]).toEqual({ server: 'probe', tools: 7 });
+      expect(scan.body[1]).toMatchObject({ server: 'broken', error: expect.any(String) });
+      const tools = (await adminRequest(fresh, ADMIN, '/api/tools')).body;
+      expect(tools).toHaveLength(7);
+      expect(tools.find((t) => t.name === 'echo')).toMatchObject({ server: 'probe', pinned: true });
+      await new Promise((r) => setTimeout(r, 100));
+      const pinned = (await adminRequest(fresh, ADMIN, '/api/audit?limit=100')).body.filter(
+        (r) => r.method === 'tool.pinned',
+      );
+      expect(pinned).toHaveLength(7);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
 describe('admin API paths', () => {
   it('answers a malformed %-escape in a path with 400, not an internal error', async () => {
     for (const path of ['/api/approvals/%E0%A4%A', '/api/tools/%zz/echo/accept', '/api/grants/%/revoke']) {

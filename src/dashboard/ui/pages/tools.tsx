@@ -11,6 +11,7 @@ export function ToolsPage({ me }: { me: Me }) {
   const [tools, setTools] = useState<Tool[]>();
   const [filter, setFilter] = useState('');
   const [error, setError] = useState('');
+  const [scan, setScan] = useState('');
   const load = () =>
     api<Tool[]>('GET', '/api/tools')
       .then(setTools)
@@ -23,6 +24,26 @@ export function ToolsPage({ me }: { me: Me }) {
       await api('POST', `/api/tools/${encodeURIComponent(t.server)}/${encodeURIComponent(t.name)}/accept`);
       await load();
     } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const scanNow = async () => {
+    setScan('Listing every server’s tools…');
+    try {
+      const r = await api<Array<{ server: string; tools?: number; error?: string }>>(
+        'POST',
+        '/api/tools/scan',
+      );
+      setScan(
+        r
+          .map((s) =>
+            s.error === undefined ? `${s.server}: ${s.tools} tools` : `${s.server}: failed (${s.error})`,
+          )
+          .join('; '),
+      );
+      await load();
+    } catch (e) {
+      setScan('');
       setError((e as Error).message);
     }
   };
@@ -45,6 +66,12 @@ export function ToolsPage({ me }: { me: Me }) {
         <button type="button" onClick={load}>
           Refresh
         </button>
+        {can(me, 'admin') && (
+          <button type="button" onClick={scanNow}>
+            Scan servers now
+          </button>
+        )}
+        <span role="status">{scan}</span>
       </div>
       {error && (
         <p class="error" role="alert">
@@ -53,8 +80,8 @@ export function ToolsPage({ me }: { me: Me }) {
       )}
       {tools !== undefined && tools.length === 0 && (
         <p>
-          No tools seen yet. Tools appear once an agent lists them through the gateway (
-          <code>warden scan --config</code> lists them from a shell).
+          No tools seen yet. Tools appear once an agent lists them through the gateway, or when an admin
+          presses “Scan servers now”.
         </p>
       )}
       <div class="table-wrap">

@@ -1,0 +1,84 @@
+// Lists an upstream's tools once, outside any agent session: for `warden scan --config` and the dashboard's scan.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { UpstreamSpec } from '../config/resolve.js';
+import { VERSION } from '../version.js';
+
+function transportOf(spec: UpstreamSpec): Transport {
+  if (spec.kind === 'stdio') {
+    return new StdioClientTransport({
+      command: spec.command!,
+      args: spec.args,
+      env: { ...getDefaultEnvironment(), ...spec.env },
+      cwd: spec.cwd,
+      stderr: 'ignore',
+    });
+  }
+  const url = new URL(spec.url!);
+  const requestInit = { headers: spec.headers };
+  return spec.kind === 'sse'
+    ? new SSEClientTransport(url, { requestInit })
+    : new StreamableHTTPClientTransport(url, { requestInit });
+}
+
+/** Every tool an upstream lists (all pages), through a short-lived client of its own; closed afterwards. */
+export async function listUpstreamTools(spec: UpstreamSpec): Promise<Array<Record<string, unknown>>> {
+  const client = new Client({ name: 'mcp-warden-scan', version: VERSION });
+  const timeout = spec.startTimeoutMs;
+  await client.connect(transportOf(spec), { timeout });
+  try {
+    const tools: Array<Record<string, unknown>> = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 1000; page++) {
+      const r = await client.listTools(cursor === undefined ? {} : { cursor }, { timeout });
+      tools.push(...(r.tools as Array<Record<string, unknown>>));
+      cursor = r.nextCursor;
+      if (cursor === undefined) break;
+    }
+    return tools;
+  } finally {
+    await client.close().catch(() => {});
+  }
+}
+
+export type UpstreamListing =
+  | { server: string; tools: Array<Record<string, unknown>> }
+  | { server: string; error: string };
+
+/** How many upstreams are started at once: enough to hide start-up time, few enough not to swamp a laptop. */
+const PARALLEL = 4;
+
+/**
+ * Lists several upstreams' tools, a few at a time; the results come in the order of `specs` whatever finishes first.
+ * `progress` hears how many are done and which are still starting.
+ */
+export async function listEveryUpstream(
+  specs: readonly UpstreamSpec[],
+  progress: (done: number, starting: readonly string[]) => void = () => {},
+): Promise<UpstreamListing[]> {
+  const results: UpstreamListing[] = [];
+  const starting = new Set<string>();
+  let done = 0;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < specs.length) {
+      const i = next++;
+      const spec = specs[i]!;
+      starting.add(spec.id);
+      progress(done, [...starting]);
+      try {
+        results[i] = { server: spec.id, tools: await listUpstreamTools(spec) };
+      } catch (err) {
+        results[i] = { server: spec.id, error: (err as Error)?.message ?? String(err) };
+      }
+      starting.delete(spec.id);
+      done++;
+      progress(done, [...starting]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, specs.length) }, worker));
+  return results;
+}
