@@ -3,7 +3,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parsePolicyText } from '../config/policy-file.js';
+import type { UpstreamSpec } from '../config/resolve.js';
 import { ConfigError, type Problem } from '../errors.js';
+import { listUpstreamTools } from '../proxy/list-tools.js';
 import { classify } from '../risk/classify.js';
 import { starterPolicy } from '../risk/starter-policy.js';
 import type { Classification, ToolDefinition } from '../risk/types.js';
@@ -19,11 +21,19 @@ export function registerScanCommands(program: Command): void {
   program
     .command('scan')
     .description('classify the risk of tools (category, risk, signals with evidence)')
+    .argument('[command...]', 'a server to start over stdio and scan: warden scan -- <command> [args...]')
     .option(
       '--from-file <file>',
       'a JSON file: an array of MCP Tool objects, or a tools/list result {"tools": [...]}',
     )
     .option('-c, --config <file>', 'scan every server of this warden config (started or connected to now)')
+    .option('--url <url>', 'scan the server at this URL (Streamable HTTP; --transport sse for legacy SSE)')
+    .option('--transport <kind>', 'with --url: http (default) or sse')
+    .option(
+      '--header <name:value>',
+      'with --url: a header to send (repeatable), e.g. "Authorization: Bearer ..."',
+      (v: string, all: string[] = []) => [...all, v],
+    )
     .option(
       '--write-policy [dir]',
       "with --config: write each server's starter policy to <dir>/<server>.json (default ./policies)",
@@ -31,22 +41,104 @@ export function registerScanCommands(program: Command): void {
     .option('--force', 'with --write-policy: replace policy files that exist')
     .option('--json', 'machine output: a JSON array, one entry per tool, in input order')
     .action(
-      (opts: {
-        fromFile?: string;
-        config?: string;
-        json?: boolean;
-        writePolicy?: string | boolean;
-        force?: boolean;
-      }) =>
-        opts.config !== undefined && opts.fromFile === undefined
-          ? scanConfigCommand({
-              config: opts.config,
-              json: opts.json,
-              writePolicy: opts.writePolicy === true ? 'policies' : opts.writePolicy || undefined,
-              force: opts.force,
-            })
-          : scanCommand(opts),
+      (
+        command: string[],
+        opts: {
+          fromFile?: string;
+          config?: string;
+          url?: string;
+          transport?: string;
+          header?: string[];
+          json?: boolean;
+          writePolicy?: string | boolean;
+          force?: boolean;
+        },
+      ) => {
+        const sources = [opts.fromFile, opts.config, opts.url, command.length > 0 ? 'command' : undefined];
+        if (sources.filter((x) => x !== undefined).length > 1) {
+          fail(
+            new ConfigError([
+              {
+                file: '(command line)',
+                path: 'scan',
+                message: 'give one thing to scan: --from-file, --config, --url, or -- <command>',
+              },
+            ]),
+          );
+        }
+        if (opts.config !== undefined)
+          return scanConfigCommand({
+            config: opts.config,
+            json: opts.json,
+            writePolicy: opts.writePolicy === true ? 'policies' : opts.writePolicy || undefined,
+            force: opts.force,
+          });
+        if (opts.url !== undefined || command.length > 0) return scanLiveCommand({ ...opts, command });
+        return scanCommand(opts);
+      },
     );
+}
+
+/** The upstream a `--url` or `-- <command>` names, as the gateway would run it (no config file). */
+function liveSpec(opts: {
+  url?: string | undefined;
+  transport?: string | undefined;
+  header?: string[] | undefined;
+  command: string[];
+}): UpstreamSpec {
+  const problems: Problem[] = [];
+  const headers: Record<string, string> = {};
+  for (const h of opts.header ?? []) {
+    const colon = h.indexOf(':');
+    if (colon <= 0)
+      problems.push({ file: '(command line)', path: '--header', message: `"${h}" is not name:value` });
+    else headers[h.slice(0, colon).trim()] = h.slice(colon + 1).trim();
+  }
+  if (opts.transport !== undefined && opts.transport !== 'http' && opts.transport !== 'sse')
+    problems.push({ file: '(command line)', path: '--transport', message: 'http or sse' });
+  if (opts.url !== undefined && !URL.canParse(opts.url))
+    problems.push({ file: '(command line)', path: '--url', message: `"${opts.url}" is not a URL` });
+  if (problems.length > 0) throw new ConfigError(problems);
+  const base = {
+    id: 'scan',
+    prefix: 'scan',
+    env: {},
+    cwd: process.cwd(),
+    timeoutMs: 60_000,
+    startTimeoutMs: 120_000,
+  };
+  if (opts.url !== undefined)
+    return { ...base, kind: opts.transport === 'sse' ? 'sse' : 'http', url: opts.url, args: [], headers };
+  return { ...base, kind: 'stdio', command: opts.command[0]!, args: opts.command.slice(1), headers: {} };
+}
+
+/** `warden scan --url <url>` or `warden scan -- <command>`: one live server's tools, as --from-file prints them. */
+export async function scanLiveCommand(opts: {
+  url?: string | undefined;
+  transport?: string | undefined;
+  header?: string[] | undefined;
+  command: string[];
+  json?: boolean | undefined;
+}): Promise<void> {
+  try {
+    const spec = liveSpec(opts);
+    const bar = opts.json ? undefined : progressBar(1);
+    bar?.update(0, `starting ${spec.kind === 'stdio' ? spec.command : spec.url}`);
+    let tools: ToolDefinition[];
+    try {
+      tools = (await listUpstreamTools(spec)) as unknown as ToolDefinition[];
+    } finally {
+      bar?.end();
+    }
+    const entries = tools.map(entryOf);
+    if (opts.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+    else process.stdout.write(table(entries));
+    process.exit(EXIT_OK);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err);
+    process.stderr.write(`warden scan: the server could not be listed: ${(err as Error)?.message ?? err}\n`);
+    process.exit(EXIT_FAILURE);
+  }
 }
 
 /** `warden scan --config`: the configured servers' tools, each with its server and pin state. */
@@ -81,6 +173,19 @@ export async function scanConfigCommand(opts: {
   }
 }
 
+/** A tool's classification in the exact shape and key order of SPEC §11. */
+function entryOf(tool: ToolDefinition): ScanEntry {
+  const c = classify(tool);
+  return {
+    name: tool.name,
+    category: c.category,
+    risk: c.risk,
+    signals: c.signals.map((s) => ({ kind: s.kind, evidence: s.evidence })),
+    confidence: c.confidence,
+    rationale: c.rationale,
+  };
+}
+
 export function scanCommand(opts: { fromFile?: string; json?: boolean }): void {
   try {
     if (opts.fromFile === undefined) {
@@ -89,23 +194,12 @@ export function scanCommand(opts: { fromFile?: string; json?: boolean }): void {
           file: '(command line)',
           path: '--from-file',
           message:
-            'give the tools to scan: --from-file <tools.json>, or --config <warden.yaml> for its servers',
+            'give the tools to scan: --from-file <tools.json>, --config <warden.yaml>, --url <url>, or -- <command>',
         },
       ]);
     }
     const tools = readTools(opts.fromFile);
-    const entries = tools.map((tool): ScanEntry => {
-      const c = classify(tool);
-      // The exact shape and key order of SPEC §11.
-      return {
-        name: tool.name,
-        category: c.category,
-        risk: c.risk,
-        signals: c.signals.map((s) => ({ kind: s.kind, evidence: s.evidence })),
-        confidence: c.confidence,
-        rationale: c.rationale,
-      };
-    });
+    const entries = tools.map(entryOf);
     if (opts.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
     else process.stdout.write(table(entries));
     process.exit(EXIT_OK);

@@ -99,6 +99,54 @@ storage: sqlite:${db}
   }, 60_000);
 });
 
+describe('warden scan of a live server (a command or a URL)', () => {
+  it('starts a command and classifies its tools (SPEC §11 shape)', async () => {
+    const { MEMORY } = await import('../helpers/gateway.js');
+    const r = runCli(['scan', '--json', '--', 'node', MEMORY]);
+    expect(r.status, r.stderr).toBe(0);
+    const entries = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
+    expect(entries.map((e) => e.name)).toContain('delete_entities');
+    expect(Object.keys(entries[0]!)).toEqual([
+      'name',
+      'category',
+      'risk',
+      'signals',
+      'confidence',
+      'rationale',
+    ]);
+    expect(entries.find((e) => e.name === 'delete_entities')).toMatchObject({ category: 'destructive' });
+  }, 60_000);
+
+  it('connects to a URL with headers and classifies its tools', async () => {
+    const { startHttpProbe } = await import('../helpers/gateway.js');
+    const probe = await startHttpProbe();
+    try {
+      const r = runCli(['scan', '--url', probe.url, '--header', 'X-From-Scan: yes', '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as Array<{ name: string }>).map((e) => e.name)).toContain('echo');
+    } finally {
+      probe.child.kill();
+    }
+  }, 60_000);
+
+  it('exits 1 saying why when the server cannot be listed', () => {
+    const r = runCli(['scan', '--url', 'http://127.0.0.1:9/mcp', '--json']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('warden scan: the server could not be listed:');
+  }, 60_000);
+
+  it('exits 2 on two things to scan at once, a bad header or a bad URL', () => {
+    for (const args of [
+      ['scan', '--url', 'http://127.0.0.1:9/mcp', '--', 'node', 'x.js'],
+      ['scan', '--url', 'http://127.0.0.1:9/mcp', '--header', 'no-colon'],
+      ['scan', '--url', 'not a url'],
+    ]) {
+      const r = runCli(args);
+      expect([args.join(' '), r.status]).toEqual([args.join(' '), 2]);
+    }
+  });
+});
+
 describe('warden scan --config with several servers', () => {
   it('starts them several at a time, lists them in config order, failures apart, and flags shadowed names', async () => {
     const { writeConfig } = await import('../helpers/cli.js');
