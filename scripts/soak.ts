@@ -1,6 +1,7 @@
 // Soak: many tools/call through the built gateway (`dist/cli/main.js serve`) with a production-like config (policy
 // with conditions, limits that never trigger, audit on SQLite), sampling the gateway's RSS and open file descriptors.
-// `npm run soak -- [--calls N] [--clients N] [--minutes M] [--sample-seconds S] [--warmup F] [--out file.json]`
+// `npm run soak -- [--calls N] [--clients N] [--minutes M] [--sample-seconds S] [--warmup F] [--window-seconds W]
+//  [--out file.json]`
 // Exit code 0 when RSS grew less than 10% after warm-up, no file descriptor was added and no call failed; 1 otherwise.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,8 +20,13 @@ export interface SoakOptions {
   /** Stops issuing calls after this long, whatever was reached. */
   maxMs: number;
   sampleMs: number;
-  /** The share of the calls (0..1) after which the baseline is taken. */
+  /**
+   * The share of the calls (0..1) after which the baseline is taken; never before two limit windows have passed
+   * (the sliding-window log of the rate limit fills for one window, then stays level).
+   */
   warmup: number;
+  /** The rate limit's window in seconds (default 60). */
+  windowSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -47,6 +53,8 @@ export interface SoakResult {
   fdGrowth: number;
   samples: Sample[];
   timedOut: boolean;
+  /** False when the run was too short for a baseline after warm-up (the last samples were used). */
+  warmedUp: boolean;
   ok: boolean;
 }
 
@@ -59,7 +67,7 @@ function fds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
-const POLICY = {
+const policy = (windowSeconds: number) => ({
   version: '1',
   default: 'deny',
   hide: ['crash'],
@@ -71,15 +79,15 @@ const POLICY = {
         { path: 'args.text', op: 'regex', value: '^forbidden' },
         { path: 'args.size', op: 'gt', value: 1_000_000 },
       ],
-      rate_limit: { max: 1_000_000_000, window: 60, per: 'global' },
+      rate_limit: { max: 1_000_000_000, window: windowSeconds, per: 'global' },
     },
     pid: {},
   },
-};
+});
 
-function startGateway(dir: string): Promise<{ child: ChildProcess; url: string }> {
-  const policy = join(dir, 'policy.json');
-  writeFileSync(policy, JSON.stringify(POLICY, null, 2));
+function startGateway(dir: string, windowSeconds: number): Promise<{ child: ChildProcess; url: string }> {
+  const policyFile = join(dir, 'policy.json');
+  writeFileSync(policyFile, JSON.stringify(policy(windowSeconds), null, 2));
   const config = join(dir, 'warden.yaml');
   writeFileSync(
     config,
@@ -88,7 +96,7 @@ function startGateway(dir: string): Promise<{ child: ChildProcess; url: string }
     command: ${JSON.stringify(process.execPath)}
     args: ["--import", "tsx", ${JSON.stringify(PROBE)}]
     cwd: ${JSON.stringify(ROOT)}
-    policy: ${JSON.stringify(policy)}
+    policy: ${JSON.stringify(policyFile)}
 storage: sqlite:${join(dir, 'audit.db')}
 auth: { anonymous: true }
 log: { level: warn }
@@ -192,7 +200,8 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.le
 export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const log = opts.log ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'warden-soak-'));
-  const { child, url: mcp } = await startGateway(dir);
+  const windowSeconds = opts.windowSeconds ?? 60;
+  const { child, url: mcp } = await startGateway(dir, windowSeconds);
   const pid = child.pid!;
   const url = new URL(mcp);
   const agent = new Agent({ keepAlive: true, maxSockets: opts.clients });
@@ -264,11 +273,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   });
   rmSync(dir, { recursive: true, force: true });
 
-  // Baseline: the first three samples once the warm-up share of the calls is done; final: the last three.
+  // Baseline: the first (up to) three samples once the warm-up share of the calls is done and two limit windows have
+  // passed; final: the last (up to) three.
   const warmCalls = Math.floor(opts.warmup * done);
-  const after = samples.filter((s) => s.calls >= warmCalls);
-  const head = after.slice(0, 3);
-  const tail = after.slice(-3);
+  const firstCall = samples.find((s) => s.calls > 0)?.atMs ?? 0;
+  const warm = samples.filter((s) => s.calls >= warmCalls && s.atMs >= firstCall + 2 * windowSeconds * 1000);
+  const after = warm.length >= 4 ? warm : samples.slice(-Math.min(samples.length, 4));
+  const k = Math.max(1, Math.min(3, Math.floor(after.length / 2)));
+  const head = after.slice(0, k);
+  const tail = after.slice(-k);
   const baseline = {
     rssKb: Math.round(mean(head.map((s) => s.rssKb))),
     fds: Math.max(...head.map((s) => s.fds)),
@@ -301,6 +314,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     fdGrowth,
     samples,
     timedOut,
+    warmedUp: warm.length >= 4,
     ok: errors === 0 && rssGrowthPercent < 10 && fdGrowth <= 0,
   };
 }
@@ -317,6 +331,7 @@ async function main(): Promise<void> {
     maxMs: flag('--minutes', 25) * 60_000,
     sampleMs: flag('--sample-seconds', 5) * 1000,
     warmup: flag('--warmup', 0.1),
+    windowSeconds: flag('--window-seconds', 60),
     log: (line) => process.stderr.write(`${line}\n`),
   };
   process.stderr.write(
@@ -331,7 +346,7 @@ async function main(): Promise<void> {
       `calls        ${r.callsDone} of ${r.callsPlanned}${r.timedOut ? ' (time bound reached)' : ''}, ${r.errors} errors`,
       `throughput   ${r.callsPerSecond.toFixed(0)} calls/s over ${r.seconds.toFixed(0)} s with ${r.clients} clients`,
       `latency      p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, max ${r.latencyMs.max.toFixed(0)} ms`,
-      `rss          ${mb(r.baseline.rssKb)} after warm-up (${r.baseline.calls} calls) -> ${mb(r.final.rssKb)} at the end: ${r.rssGrowthPercent >= 0 ? '+' : ''}${r.rssGrowthPercent.toFixed(1)}% (target < 10%), peak ${mb(r.peakRssKbAfterWarmup)}`,
+      `rss          ${mb(r.baseline.rssKb)} after warm-up (${r.baseline.calls} calls${r.warmedUp ? '' : '; too short a run for a warm-up'}) -> ${mb(r.final.rssKb)} at the end: ${r.rssGrowthPercent >= 0 ? '+' : ''}${r.rssGrowthPercent.toFixed(1)}% (target < 10%), peak ${mb(r.peakRssKbAfterWarmup)}`,
       `fds          ${r.baseline.fds} -> ${r.final.fds}: ${r.fdGrowth >= 0 ? '+' : ''}${r.fdGrowth} (target 0)`,
       ...r.firstErrors.map((e) => `error        ${e}`),
       r.ok ? 'ok' : 'FAILED',

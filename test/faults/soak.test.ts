@@ -5,13 +5,21 @@ import { runSoak } from '../../scripts/soak.js';
 
 describe('soak (short)', () => {
   it('serves 20,000 calls without errors, RSS growth or file descriptor growth', async () => {
-    const r = await runSoak({ calls: 20_000, clients: 8, maxMs: 50_000, sampleMs: 1000, warmup: 0.5 });
+    const r = await runSoak({
+      calls: 20_000,
+      clients: 8,
+      maxMs: 50_000,
+      sampleMs: 1000,
+      warmup: 0.5,
+      windowSeconds: 2,
+    });
     console.log(
       `[soak] ${r.callsDone} calls in ${r.seconds.toFixed(1)} s (${r.callsPerSecond.toFixed(0)}/s), rss ${r.baseline.rssKb} -> ${r.final.rssKb} kB (${r.rssGrowthPercent.toFixed(1)}%), fds ${r.baseline.fds} -> ${r.final.fds}`,
     );
     expect(r.firstErrors).toEqual([]);
     expect(r.callsDone).toBe(20_000);
     expect(r.errors).toBe(0);
+    expect(r.warmedUp).toBe(true);
     expect(r.fdGrowth).toBeLessThanOrEqual(0);
     expect(r.rssGrowthPercent).toBeLessThan(10);
   }, 60_000);
