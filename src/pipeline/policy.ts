@@ -159,6 +159,11 @@ export function policyStep({
         const params = target.params ?? {};
         const name = typeof params.name === 'string' ? params.name : '';
         const args = params.arguments;
+        // Conditions read the arguments as an object: any other value would pass every deny_if unexamined.
+        if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+          ctx.reply = wire.invalidParams('Invalid params: arguments must be an object');
+          return;
+        }
         // Ask whether the tool exists on every call, hidden or not, so both answers cost the same.
         const known = await target.link.hasTool(name);
         // Its classification (for `categories`) and whether its definition still matches its pin.

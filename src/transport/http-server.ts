@@ -403,8 +403,9 @@ export class HttpEndpoint {
     }
     let endpoint: string | undefined;
     if (parts.length === 2) {
-      endpoint = decodeURIComponent(parts[1]!);
-      if (!this.opts.servers.has(endpoint) || !holds(identity, endpoint)) {
+      // A malformed %-escape names no server (decodeURIComponent would throw, a 500 for the client's mistake).
+      endpoint = decodeSegment(parts[1]!);
+      if (endpoint === undefined || !this.opts.servers.has(endpoint) || !holds(identity, endpoint)) {
         writeJsonError(res, 404, SERVER_ERROR, 'Not found');
         return;
       }
@@ -635,6 +636,17 @@ export class HttpEndpoint {
     }
     const ids: RequestId[] = [];
     for (const m of messages) if (isRequest(m)) ids.push(m.id);
+    // An id still waiting for its answer in this session would take over that answer's stream, and the POST that
+    // sent it first would never be answered: refuse the reuse (and a repeat within one batch) instead.
+    if (ids.some((id, i) => session.streams.has(id) || ids.indexOf(id) !== i)) {
+      writeJsonError(
+        res,
+        400,
+        INVALID_REQUEST,
+        'Invalid Request: a request id is already in use in this session',
+      );
+      return;
+    }
     if (ids.length === 0) {
       res.writeHead(202, { 'mcp-session-id': session.id });
       res.end();
@@ -761,6 +773,15 @@ export class HttpEndpoint {
     this.sessions.clear();
     this.legacy.clear();
     await Promise.all(all.map((s) => s.sink.close()));
+  }
+}
+
+/** A %-encoded path segment, or undefined when its escapes are malformed. */
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
   }
 }
 

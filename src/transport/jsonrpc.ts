@@ -66,6 +66,24 @@ function isId(v: unknown): v is RequestId {
 }
 
 /**
+ * Deeper than any real MCP request. Params nested deeper (JSON.parse takes any depth) would exhaust the stack of the
+ * steps that walk them, the audit hash and the upstream's serializer among them, and fail the call as an internal error.
+ */
+export const MAX_PARAMS_DEPTH = 128;
+
+/** Whether a parsed JSON value nests more than `levels` objects or arrays; recursion stops at `levels`. */
+function deeperThan(v: unknown, levels: number): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (levels === 0) return true;
+  if (Array.isArray(v)) {
+    for (const e of v) if (deeperThan(e, levels - 1)) return true;
+    return false;
+  }
+  for (const k in v) if (deeperThan((v as Record<string, unknown>)[k], levels - 1)) return true;
+  return false;
+}
+
+/**
  * Checks that a parsed value is one JSON-RPC 2.0 message. Returns a reason when it is not.
  * Deliberately structural and allocation-free: it runs on every message.
  */
@@ -77,6 +95,8 @@ export function checkMessage(v: unknown): string | undefined {
     if ('id' in v && !isId(v.id)) return 'id must be a string or a number';
     if ('params' in v && v.params !== undefined && !isPlainObject(v.params))
       return 'params must be an object';
+    if (deeperThan(v.params, MAX_PARAMS_DEPTH))
+      return `params are nested deeper than ${MAX_PARAMS_DEPTH} levels`;
     return undefined;
   }
   if (!('id' in v)) return 'message has neither method nor id';
