@@ -25,7 +25,7 @@ import {
 } from './arbitraries.js';
 
 type Format = 'policylayer' | 'intercept';
-const RUNS = 1500;
+const RUNS = 1000;
 const stats = { policies: 0, invalid: 0, calls: 0, denyChecks: 0, keyChecks: 0, orderChecks: 0 };
 
 afterAll(() => {
