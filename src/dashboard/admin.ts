@@ -160,7 +160,14 @@ function sameOrigin(req: IncomingMessage): boolean {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, opts: AdminOptions): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://admin');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://admin');
+  } catch {
+    // `//`, `//x:y`: a target that is no path of ours (the client's mistake, not an internal error).
+    json(res, 400, { error: 'bad request target' });
+    return;
+  }
   const path = url.pathname;
   if (req.method === 'GET' && path === '/healthz') {
     json(res, 200, { status: 'ok', version: opts.version, sessions: opts.sessions() });

@@ -312,6 +312,14 @@ mcpServers:
 });
 
 describe('admin API paths', () => {
+  it('answers a request target that is no URL path (`//`) with 400, not an internal error', async () => {
+    for (const target of ['//', '//x:y', '//[']) {
+      const res = await rawRequest(`${gw.adminUrl}${target}`, { method: 'GET' });
+      expect([target, res.status]).toEqual([target, 400]);
+    }
+    expect((await fetch(`${gw.adminUrl}/healthz`)).status).toBe(200);
+  });
+
   it('answers a malformed %-escape in a path with 400, not an internal error', async () => {
     for (const path of ['/api/approvals/%E0%A4%A', '/api/tools/%zz/echo/accept', '/api/grants/%/revoke']) {
       const method = path.endsWith('accept') || path.endsWith('revoke') ? 'POST' : 'GET';
