@@ -73,10 +73,11 @@ function bodyOf(
   let rule = d?.rule ?? null;
   let reason = d?.reason ?? null;
   const reply = ctx.reply;
-  // A tools/call that never reached the upstream without a policy decision: unknown name, or a wire error.
+  // A tools/call that never reached the upstream without a policy decision: unknown name, or a malformed request
+  // (arguments that are no object, a wire error).
   if (final && !forwarded && d === undefined && ctx.method === 'tools/call' && reply && 'error' in reply) {
     decision = 'denied';
-    rule = '(unknown tool)';
+    rule = reply.error.message.startsWith('Unknown tool: ') ? '(unknown tool)' : '(invalid request)';
     reason = reply.error.message;
   }
   if (final?.failed) decision = 'error';
@@ -165,7 +166,10 @@ export function auditStep({
       if (metrics) {
         const server = body.server ?? '(all)';
         // Names the agent made up would make labels without bound: only known tools get their own.
-        const tool = body.tool !== null && body.rule !== '(unknown tool)' ? body.tool : '';
+        const tool =
+          body.tool !== null && body.rule !== '(unknown tool)' && body.rule !== '(invalid request)'
+            ? body.tool
+            : '';
         metrics.requests.inc({ server, method: body.method, tool, decision: body.decision });
         metrics.latency.observe({ server, method: body.method }, latencyMs / 1000);
         if (ctx.method === 'tools/call') metrics.activity.record(body.decision, latencyMs);

@@ -2,8 +2,10 @@
 // someone through headers, crashing the parser with nesting, and stalling the policy engine with a hostile regex.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  adminRequest,
   connect,
   PROBE,
   ROOT,
@@ -12,6 +14,9 @@ import {
   tempDir,
   textOf,
 } from '../helpers/gateway.js';
+
+const ADMIN = 'attacks-admin-token';
+process.env.WARDEN_ADMIN_TOKEN = ADMIN;
 
 let open: RunningGateway;
 let closed: RunningGateway;
@@ -141,5 +146,25 @@ describe('attacks', () => {
       /^\[POLICY DENIED\]/,
     );
     await client.close();
+  });
+
+  it('arguments that are not an object: refused before the policy, and recorded as an invalid request', async () => {
+    const client = await connect(`${open.mcpUrl}/probe`);
+    await expect(
+      client.request(
+        {
+          method: 'tools/call',
+          params: { name: 'echo', arguments: ['aaaa'] as unknown as Record<string, unknown> },
+        },
+        CallToolResultSchema,
+      ),
+    ).rejects.toThrow('Invalid params: arguments must be an object');
+    await client.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const records = (await adminRequest(open, ADMIN, '/api/audit?tool=echo&decision=denied')).body;
+    expect(records.at(-1)).toMatchObject({
+      rule: '(invalid request)',
+      reason: 'Invalid params: arguments must be an object',
+    });
   });
 });
