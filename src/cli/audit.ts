@@ -92,6 +92,9 @@ async function withStore(configFile: string, run: (store: AuditStore) => Promise
     store = await openStore(configFile);
     const code = await run(store);
     await store.close();
+    // Output to a pipe is written asynchronously: exiting before it is flushed cut an export short (found by
+    // test/faults/disk-full.test.ts; regression test in test/faults/audit-export-pipe.test.ts).
+    await new Promise<void>((flushed) => process.stdout.write('', () => flushed()));
     process.exit(code);
   } catch (err) {
     await store?.close().catch(() => {});
