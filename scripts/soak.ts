@@ -1,7 +1,7 @@
 // Soak: many tools/call through the built gateway (`dist/cli/main.js serve`) with a production-like config (policy
 // with conditions, limits that never trigger, audit on SQLite), sampling the gateway's RSS and open file descriptors.
 // `npm run soak -- [--calls N] [--clients N] [--minutes M] [--sample-seconds S] [--warmup F] [--window-seconds W]
-//  [--out file.json]`
+//  [--max-old-space-mb N] [--out file.json]`
 // Exit code 0 when RSS grew less than 10% after warm-up, no file descriptor was added and no call failed; 1 otherwise.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +27,11 @@ export interface SoakOptions {
   warmup: number;
   /** The rate limit's window in seconds (default 60). */
   windowSeconds?: number;
+  /**
+   * Caps the gateway's V8 old space (MB). V8 grows its heap lazily under a high allocation rate, so RSS alone cannot
+   * tell a leak from a heap still growing to its working size; under a cap a leak ends in an out-of-memory exit.
+   */
+  maxOldSpaceMb?: number;
   log?: (line: string) => void;
 }
 
@@ -85,7 +90,11 @@ const policy = (windowSeconds: number) => ({
   },
 });
 
-function startGateway(dir: string, windowSeconds: number): Promise<{ child: ChildProcess; url: string }> {
+function startGateway(
+  dir: string,
+  windowSeconds: number,
+  maxOldSpaceMb: number | undefined,
+): Promise<{ child: ChildProcess; url: string }> {
   const policyFile = join(dir, 'policy.json');
   writeFileSync(policyFile, JSON.stringify(policy(windowSeconds), null, 2));
   const config = join(dir, 'warden.yaml');
@@ -104,7 +113,17 @@ log: { level: warn }
   );
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--config', config, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
+    [
+      ...(maxOldSpaceMb === undefined ? [] : [`--max-old-space-size=${maxOldSpaceMb}`]),
+      CLI,
+      'serve',
+      '--config',
+      config,
+      '--listen',
+      '127.0.0.1:0',
+      '--admin',
+      '127.0.0.1:0',
+    ],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let err = '';
@@ -201,7 +220,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const log = opts.log ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'warden-soak-'));
   const windowSeconds = opts.windowSeconds ?? 60;
-  const { child, url: mcp } = await startGateway(dir, windowSeconds);
+  const { child, url: mcp } = await startGateway(dir, windowSeconds, opts.maxOldSpaceMb);
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => {
+    exited = `the gateway exited (${signal ?? `code ${code}`}) during the soak`;
+  });
   const pid = child.pid!;
   const url = new URL(mcp);
   const agent = new Agent({ keepAlive: true, maxSockets: opts.clients });
@@ -214,6 +237,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   let timedOut = false;
   const started = Date.now();
   const sample = () => {
+    if (exited !== undefined) return;
     const s = { atMs: Date.now() - started, calls: done, rssKb: rssKb(pid), fds: fds(pid) };
     samples.push(s);
     log(
@@ -267,10 +291,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   sample();
   const seconds = (Date.now() - started) / 1000;
   agent.destroy();
-  await new Promise<void>((r) => {
-    child.once('exit', () => r());
-    child.kill('SIGTERM');
-  });
+  if (exited === undefined) {
+    await new Promise<void>((r) => {
+      child.once('exit', () => r());
+      child.kill('SIGTERM');
+    });
+  } else {
+    errors++;
+    firstErrors.unshift(exited);
+  }
   rmSync(dir, { recursive: true, force: true });
 
   // Baseline: the first (up to) three samples once the warm-up share of the calls is done and two limit windows have
@@ -332,6 +361,7 @@ async function main(): Promise<void> {
     sampleMs: flag('--sample-seconds', 5) * 1000,
     warmup: flag('--warmup', 0.1),
     windowSeconds: flag('--window-seconds', 60),
+    maxOldSpaceMb: process.argv.includes('--max-old-space-mb') ? flag('--max-old-space-mb', 0) : undefined,
     log: (line) => process.stderr.write(`${line}\n`),
   };
   process.stderr.write(
