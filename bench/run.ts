@@ -13,6 +13,7 @@ import {
   runSequential,
   runThroughput,
   type Session,
+  timeSessionSetup,
 } from './lib/measure.js';
 import { killAllSync, selfCpuTicks, stop, systemTicks, treeCpuTicks, treeMem } from './lib/proc.js';
 import { type BenchReport, renderMarkdown, type TargetResult, type ThroughputSummary } from './lib/report.js';
@@ -26,8 +27,24 @@ const RESULTS_DIR = join(BENCH_DIR, 'results');
 const QUICK = process.env.BENCH_QUICK === '1';
 const CONCURRENCY = [1, 16, 64];
 const CONFIG = QUICK
-  ? { rounds: 2, sequentialCallsPerRound: 80, throughputMsPerLevel: 500, warmupCalls: 50, warmupMs: 300 }
-  : { rounds: 8, sequentialCallsPerRound: 250, throughputMsPerLevel: 1200, warmupCalls: 300, warmupMs: 1500 };
+  ? {
+      rounds: 2,
+      sequentialCallsPerRound: 80,
+      throughputMsPerLevel: 500,
+      warmupCalls: 50,
+      warmupMs: 300,
+      setupRounds: 2,
+      setupsPerRound: 3,
+    }
+  : {
+      rounds: 8,
+      sequentialCallsPerRound: 250,
+      throughputMsPerLevel: 1200,
+      warmupCalls: 300,
+      warmupMs: 1500,
+      setupRounds: 4,
+      setupsPerRound: 5,
+    };
 /** Linux USER_HZ: /proc CPU times are in these ticks (100 on every mainstream kernel build). */
 const CLOCK_TICKS_PER_SEC = 100;
 /** Hard ceiling on the whole run; children are killed and the process exits if it is reached. */
@@ -47,6 +64,7 @@ interface Live {
     { perRound: number[]; calls: number; errors: number; seconds: number; latencies: number[] }
   >;
   maxRssKb: number;
+  setups: number[];
 }
 
 function log(message: string): void {
@@ -177,6 +195,15 @@ function finish(live: Live): void {
     });
   }
   live.result.throughput = throughput;
+  if (live.setups.length > 0) {
+    const setup = summarize(live.setups);
+    live.result.sessionSetup = {
+      count: setup.count,
+      p50: round(setup.p50),
+      p90: round(setup.p90),
+      max: round(setup.max),
+    };
+  }
   live.result.cpuMsPerCall = round(
     ((live.cpuTicks / CLOCK_TICKS_PER_SEC) * 1000) / Math.max(1, live.cpuCalls),
     3,
@@ -222,7 +249,7 @@ async function main(): Promise<void> {
       try {
         const s0 = performance.now();
         running = await def.launch(ctx);
-        const session = await openSession(running.url);
+        const session = await openSession(running.url, running.headers);
         await callEcho(session);
         result.startupMs = round(performance.now() - s0, 0);
         result.url = running.url;
@@ -235,6 +262,7 @@ async function main(): Promise<void> {
           cpuCalls: 0,
           levels: new Map(),
           maxRssKb: 0,
+          setups: [],
         };
         await warmUp(live);
         lives.push(live);
@@ -264,8 +292,24 @@ async function main(): Promise<void> {
         }
       }
     }
+    // Session set-up (initialize, notifications/initialized, first tools/list), interleaved like the rounds.
+    // Outside the CPU accounting above: warden and supergateway start an upstream process per session here.
     const sys1 = systemTicks();
     const ours1 = selfCpuTicks() + lives.reduce((a, l) => a + treeCpuTicks(l.running.proc.root.pid), 0);
+    for (let r = 0; r < CONFIG.setupRounds; r++) {
+      const active = lives.filter((l) => l.result.status === 'ok');
+      for (const live of active.map((_, i) => active[(i + r) % active.length]!)) {
+        for (let k = 0; k < CONFIG.setupsPerRound; k++) {
+          try {
+            live.setups.push((await timeSessionSetup(live.running.url, live.running.headers)).ms);
+          } catch (err) {
+            live.result.setupErrors = (live.result.setupErrors ?? 0) + 1;
+            live.result.firstError ??= errorText(err);
+          }
+        }
+      }
+      log(`session set-up round ${r + 1}/${CONFIG.setupRounds} done`);
+    }
     const cores = cpus().length;
     const share = (ticks: number): number => round((ticks / Math.max(1, sys1.total - sys0.total)) * cores, 2);
     load = {

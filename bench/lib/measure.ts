@@ -26,9 +26,12 @@ export interface Session {
   counter: number;
 }
 
-/** Opens one MCP session and checks that the `echo` tool is listed. */
-export async function openSession(url: string): Promise<Session> {
-  const transport = new StreamableHTTPClientTransport(new URL(url), { fetch: benchFetch });
+/** Opens one MCP session (with `headers` on every request) and checks that the `echo` tool is listed. */
+export async function openSession(url: string, headers?: Record<string, string>): Promise<Session> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    fetch: benchFetch,
+    requestInit: headers === undefined ? undefined : { headers },
+  });
   const client = new Client({ name: 'mcp-warden-bench', version: '1.0.0' });
   await client.connect(transport, { timeout: CALL_TIMEOUT_MS });
   const { tools } = await client.listTools(undefined, { timeout: CALL_TIMEOUT_MS });
@@ -127,4 +130,46 @@ export async function runThroughput(
   await Promise.all(Array.from({ length: concurrency }, () => worker()));
   const seconds = (performance.now() - t0) / 1000;
   return { concurrency, calls: latencies.length, errors, seconds, latencies, firstError };
+}
+
+/**
+ * Session set-up as an agent sees it: `initialize`, `notifications/initialized` and the first `tools/list`, with
+ * a fresh SDK client; returns the wall time in ms. The session is terminated afterwards (not timed).
+ */
+export async function timeSessionSetup(
+  url: string,
+  headers?: Record<string, string>,
+): Promise<{ ms: number; tools: number }> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    fetch: benchFetch,
+    requestInit: headers === undefined ? undefined : { headers },
+  });
+  const client = new Client({ name: 'mcp-warden-bench', version: '1.0.0' });
+  const t0 = performance.now();
+  try {
+    await client.connect(transport, { timeout: CALL_TIMEOUT_MS });
+    const { tools } = await client.listTools(undefined, { timeout: CALL_TIMEOUT_MS });
+    const ms = performance.now() - t0;
+    return { ms, tools: tools.length };
+  } finally {
+    await closeSession({ client, transport, counter: 0 });
+  }
+}
+
+/** `count` sequential `tools/list` calls on an open session; returns each latency in ms and the tool count. */
+export async function timeToolsList(
+  session: Session,
+  count: number,
+  maxMs: number,
+): Promise<{ samples: number[]; tools: number }> {
+  const samples: number[] = [];
+  let tools = 0;
+  const deadline = performance.now() + maxMs;
+  for (let i = 0; i < count && performance.now() < deadline; i++) {
+    const t0 = performance.now();
+    const result = await session.client.listTools(undefined, { timeout: CALL_TIMEOUT_MS });
+    samples.push(performance.now() - t0);
+    tools = result.tools.length;
+  }
+  return { samples, tools };
 }

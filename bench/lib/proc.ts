@@ -92,6 +92,11 @@ export function treeCpuTicks(root: number): number {
   return total;
 }
 
+/** CPU time (user + system, clock ticks) used so far by one process, without its children. */
+export function processCpuTicks(pid: number): number {
+  return readStat(pid)?.cpu ?? 0;
+}
+
 /** CPU time used so far by this process itself, in clock ticks. */
 export function selfCpuTicks(): number {
   return readStat(process.pid)?.cpu ?? 0;

@@ -37,6 +37,9 @@ export interface TargetResult {
   /** CPU time (user + system) of the target's whole process tree per measured call, in ms. */
   cpuMsPerCall?: number;
   memory?: MemorySummary;
+  /** initialize + notifications/initialized + first tools/list with a fresh client, in ms. */
+  sessionSetup?: { count: number; p50: number; p90: number; max: number };
+  setupErrors?: number;
   firstError?: string;
 }
 
@@ -52,6 +55,8 @@ export interface BenchReport {
     warmupCalls: number;
     warmupMs: number;
     payloadBytes: number;
+    setupRounds: number;
+    setupsPerRound: number;
   };
   machine: {
     cpu: string;
@@ -108,6 +113,7 @@ export function renderMarkdown(report: BenchReport): string {
     `Method: ${c.rounds} interleaved rounds; per round and target ${c.sequentialCallsPerRound} sequential calls, ` +
       `then ${c.throughputMsPerLevel / 1000} s at each concurrency ${levels.join('/')}; ` +
       `warm-up ${c.warmupCalls} calls + ${c.warmupMs / 1000} s at 16 in flight; ${c.payloadBytes}-byte echo payload. ` +
+      `Session set-up: ${c.setupRounds} interleaved rounds of ${c.setupsPerRound} fresh sessions per target. ` +
       `Whole run: ${report.wallSeconds.toFixed(0)} s.`,
   );
   lines.push(
@@ -125,6 +131,7 @@ export function renderMarkdown(report: BenchReport): string {
     ...levels.map((l) => `calls/s @${l}`),
     'CPU ms/call',
     'peak RSS MB',
+    'setup p50 ms',
   ];
   lines.push(`| ${head.join(' | ')} |`);
   lines.push(`| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
@@ -137,6 +144,7 @@ export function renderMarkdown(report: BenchReport): string {
       ...levels.map((l) => fmt(tput(t, l)?.callsPerSec, 0)),
       fmt(t.cpuMsPerCall, 2),
       fmt(t.memory?.peakRssMb, 1),
+      fmt(t.sessionSetup?.p50, 1),
     ];
     lines.push(`| ${row.join(' | ')} |`);
   }
@@ -183,7 +191,10 @@ export function renderMarkdown(report: BenchReport): string {
       return r.length === 0 ? '–' : `${Math.min(...r).toFixed(0)}–${Math.max(...r).toFixed(0)}`;
     });
     const hi = tput(t, top);
-    const errors = (t.sequentialErrors ?? 0) + (t.throughput ?? []).reduce((a, x) => a + x.errors, 0);
+    const errors =
+      (t.sequentialErrors ?? 0) +
+      (t.setupErrors ?? 0) +
+      (t.throughput ?? []).reduce((a, x) => a + x.errors, 0);
     lines.push(
       `| ${[t.name, ...spread, `${fmt(hi?.p50, 2)} / ${fmt(hi?.p99, 2)}`, String(errors)].join(' | ')} |`,
     );

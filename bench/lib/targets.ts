@@ -1,6 +1,7 @@
 // The benchmarked targets: direct SDK baseline, mcp-warden, supergateway and mcp-proxy, all fronting one echo server.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort, type Managed, start, stop, waitForLine, waitForPort } from './proc.js';
 
 const READY_TIMEOUT_MS = 30_000;
@@ -18,6 +19,8 @@ export interface TargetContext {
 export interface Running {
   url: string;
   proc: Managed;
+  /** Headers every request of the client carries (warden-prod: the grant's bearer token). */
+  headers?: Record<string, string>;
 }
 
 export interface TargetDef {
@@ -70,12 +73,69 @@ const LIMIT_POLICY = JSON.stringify({
   tools: { echo: { action: 'allow', rate_limit: { max: 1_000_000_000, window: 60, per: 'global' } } },
 });
 
+/**
+ * A production-like policy: the echo call passes a glob entry with `require` and `deny_if` conditions (regex,
+ * exists, contains, in, gt, lt) and a per-session rate limit, plus a per-grant quota on every tool; around it exact
+ * entries, more globs, hide globs, approvals and categories, as a real policy has. Every condition is evaluated on
+ * every call (none matches the bench's `{ text }` arguments, so nothing short-circuits the deny_if list).
+ */
+export const PROD_POLICY = {
+  version: '1',
+  default: 'deny',
+  hide: ['debug_*', 'internal_*', 'admin_reset'],
+  all_tools: { limits: [{ counter: 'calls', window: 'minute', max: 1_000_000_000, scope: 'grant' }] },
+  tools: {
+    'ech*': {
+      require: [
+        { path: 'args.text', op: 'exists', value: true },
+        { path: 'args.text', op: 'regex', value: '^x+-\\d+$' },
+      ],
+      deny_if: [
+        { conditions: [{ path: 'args.text', op: 'contains', value: 'DROP TABLE' }], on_deny: 'No SQL.' },
+        { path: 'args.mode', op: 'in', value: ['force', 'recursive'] },
+        { path: 'args.size', op: 'gt', value: 1_048_576 },
+        { path: 'args.path', op: 'regex', value: '^/(etc|root)/' },
+        { path: 'args.retries', op: 'lt', value: 0 },
+      ],
+      rate_limit: { max: 1_000_000_000, window: 60, per: 'session' },
+    },
+    get_issue: {},
+    list_issues: {},
+    'search_*': { rate_limit: { max: 600, window: '1m', per: 'grant' } },
+    'read_*': {},
+    create_refund: {
+      require: [{ path: 'args.reason', op: 'exists', value: true }],
+      deny_if: [{ path: 'args.amount', op: 'gt', value: 500 }],
+      limits: [{ counter: 'refunds', window: 'hour', max: 10, scope: 'grant' }],
+      on_deny: 'Refunds over 500 need a human.',
+    },
+    merge_pull_request: { action: 'require_approval', approval: { timeout: '10m' } },
+    'delete_*': { action: 'deny', reason: 'Deleting is not allowed for agents.' },
+    'write_*': { approve_if: [{ path: 'args.path', op: 'regex', value: '^/srv/' }] },
+  },
+  categories: { destructive: 'require_approval', financial: 'deny', credential: 'deny' },
+};
+
+/** Creates a grant with the built CLI against the target's config (before the gateway starts); returns its token. */
+function createGrant(ctx: TargetContext, configFile: string, label: string): string {
+  const out = execFileSync(
+    node,
+    [join(ctx.root, 'dist', 'cli', 'main.js'), 'grants', 'create', label, '--config', configFile, '--json'],
+    { cwd: dirname(configFile), encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const grant = JSON.parse(out) as { token?: unknown };
+  if (typeof grant.token !== 'string')
+    throw new Error(`grants create printed no token: ${out.slice(0, 200)}`);
+  return grant.token;
+}
+
 /** `warden serve` in front of the echo server (stdio child), with `config` merged into its configuration. */
 function wardenTarget(
   name: string,
   description: string,
   config: Record<string, unknown>,
   files: Record<string, string> = {},
+  grantLabel?: string,
 ): TargetDef {
   return {
     name,
@@ -97,6 +157,7 @@ function wardenTarget(
         ...config,
       };
       writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+      const token = grantLabel === undefined ? undefined : createGrant(ctx, file, grantLabel);
       const proc = start({
         name,
         command: node,
@@ -117,7 +178,8 @@ function wardenTarget(
         /listening mcp=(http:\/\/[^\s]+?)\/?\s+admin=(http:\/\/\S+)/,
         READY_TIMEOUT_MS,
       );
-      return { url: `${match[1]!}/echo`, proc };
+      const headers = token === undefined ? undefined : { authorization: `Bearer ${token}` };
+      return { url: `${match[1]!}/echo`, proc, headers };
     },
   };
 }
@@ -153,6 +215,13 @@ export const TARGETS: TargetDef[] = [
     'warden',
     'mcp-warden `serve`, per-server endpoint /mcp/echo, echo as stdio child, audit log on SQLite (default)',
     {},
+  ),
+  wardenTarget(
+    'warden-prod',
+    'as warden, production config: policy with conditions, globs and limits; SQLite audit; the client authenticates with a grant',
+    { policy: './policy.json', auth: { anonymous: false } },
+    { 'policy.json': JSON.stringify(PROD_POLICY, null, 2) },
+    'bench-agent',
   ),
   wardenTarget(
     'warden-limit',

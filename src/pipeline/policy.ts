@@ -138,6 +138,9 @@ function stateReadsOf(layers: readonly CompiledPolicy[]): StateRead[] | undefine
   return reads;
 }
 
+/** How long an unchanged tools/list answer of a server is not inspected again (see `observe` below). */
+const OBSERVE_AGAIN_MS = 5_000;
+
 export function policyStep({
   policies,
   log,
@@ -148,6 +151,18 @@ export function policyStep({
   catalog,
   onDefinitionChange = 'require_approval',
 }: PolicyStepOptions): Step<CallContext> {
+  // Agents list tools on every turn, and inspecting a list hashes every definition canonically (about 12 µs a tool:
+  // a third of the gateway's CPU on a 1,000-tool list). A server's list whose JSON text is the one inspected less
+  // than OBSERVE_AGAIN_MS ago was pinned and classified then; tools/call still checks the pin of its own tool.
+  const observed = new Map<string, { text: string; at: number }>();
+  const observe = (server: string, tools: Params[]): void => {
+    const text = JSON.stringify(tools);
+    const last = observed.get(server);
+    const t = now();
+    if (last !== undefined && last.text === text && t - last.at < OBSERVE_AGAIN_MS) return;
+    observed.set(server, { text, at: t });
+    catalog?.observe(server, tools);
+  };
   return async (ctx, next) => {
     const target = ctx.targets[0];
     const layersHere = (server: string) => layersOf(policies, ctx, server);
@@ -256,7 +271,7 @@ export function policyStep({
           for (const r of ctx.results) {
             const tools =
               r.response !== undefined && 'result' in r.response ? r.response.result.tools : undefined;
-            if (Array.isArray(tools)) catalog.observe(r.server, tools as Params[]);
+            if (Array.isArray(tools)) observe(r.server, tools as Params[]);
           }
         }
         filterResults(
