@@ -104,6 +104,8 @@ export class UpstreamLink {
   private restartTimer: NodeJS.Timeout | undefined;
   /** The upstream's tool names, fetched when a policy first needs them; dropped on list_changed and restarts. */
   private toolCatalog: Promise<ReadonlyMap<string, Record<string, unknown>> | undefined> | undefined;
+  /** Counts the events that make a tool list stale (list_changed, restarts): an answer older than one is not kept. */
+  private toolsGeneration = 0;
   private recovering: Promise<void> | undefined;
   private readyAt = 0;
   private readonly log: Logger;
@@ -154,7 +156,7 @@ export class UpstreamLink {
       const result = init.result as InitializeResult;
       if (typeof result.protocolVersion === 'string') transport.setProtocolVersion?.(result.protocolVersion);
       this.initResult = result;
-      this.toolCatalog = undefined;
+      this.forgetTools();
       this.state = 'ready';
       this.readyAt = Date.now();
       this.lastError = undefined;
@@ -338,7 +340,27 @@ export class UpstreamLink {
         );
       }
     });
+    if (method === 'tools/list' && params?.cursor === undefined) this.keepToolList(response);
     return { upstreamId: id, response };
+  }
+
+  private forgetTools(): void {
+    this.toolCatalog = undefined;
+    this.toolsGeneration++;
+  }
+
+  /**
+   * A whole tool list (one page) that passes through becomes the list calls are checked against, so a server that
+   * changes its tools without notifications/tools/list_changed never shows an agent a tool it then calls "unknown".
+   */
+  private keepToolList(response: Promise<JsonRpcResponse | undefined>): void {
+    const generation = this.toolsGeneration;
+    void response.then((r) => {
+      if (r === undefined || !('result' in r) || generation !== this.toolsGeneration) return;
+      const tools = r.result.tools;
+      if (!Array.isArray(tools) || r.result.nextCursor !== undefined) return;
+      this.toolCatalog = Promise.resolve(catalogOf(tools as Array<Record<string, unknown>>));
+    });
   }
 
   /**
@@ -387,11 +409,7 @@ export class UpstreamLink {
         return undefined;
       }
       const tools = response.result.tools;
-      if (Array.isArray(tools)) {
-        for (const t of tools as Array<Record<string, unknown>>) {
-          if (typeof t.name === 'string') names.set(t.name, t);
-        }
-      }
+      if (Array.isArray(tools)) catalogOf(tools as Array<Record<string, unknown>>, names);
       cursor = typeof response.result.nextCursor === 'string' ? response.result.nextCursor : undefined;
       if (cursor === undefined) break;
     }
@@ -476,7 +494,7 @@ export class UpstreamLink {
       p.onProgress?.({ ...m.params, progressToken: p.callerToken });
       return;
     }
-    if (m.method === 'notifications/tools/list_changed') this.toolCatalog = undefined;
+    if (m.method === 'notifications/tools/list_changed') this.forgetTools();
     this.opts.onNotification(this, m);
   }
 
@@ -491,4 +509,13 @@ export class UpstreamLink {
     this.transport = undefined;
     await t?.close().catch(() => {});
   }
+}
+
+/** Tools by name (a tools/list page added to `into`). */
+function catalogOf(
+  tools: readonly Record<string, unknown>[],
+  into = new Map<string, Record<string, unknown>>(),
+): Map<string, Record<string, unknown>> {
+  for (const t of tools) if (typeof t.name === 'string') into.set(t.name, t);
+  return into;
 }

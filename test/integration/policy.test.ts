@@ -230,3 +230,31 @@ describe('prompts and resources named by a policy', () => {
     await own.close();
   });
 });
+
+describe('tools that change without list_changed', () => {
+  it('lets an agent call a tool it was just shown, when the server added it without notifying', async () => {
+    const policy = join(tempDir('warden-policy-'), 'policy.json');
+    writeFileSync(policy, JSON.stringify({ version: '1', default: 'allow', hide: ['crash'] }));
+    const own = await startGateway(`
+mcpServers:
+  probe:
+    command: node
+    args: ["--import", "tsx", "${PROBE}"]
+    cwd: ${ROOT}
+    env: { PROBE_LIST_GROW: "1" }
+    policy: ${policy}
+`);
+    const client = await connect(`${own.mcpUrl}/probe`);
+    // A call first, so the gateway holds the server's tool list from before the change.
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'hi' } }))).toBe('hi');
+    const added = textOf(await client.callTool({ name: 'grow', arguments: { silent: true } }));
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain(added);
+    expect(textOf(await client.callTool({ name: added, arguments: {} }))).toBe(added);
+    // Still an unknown tool for a name never listed.
+    await expect(client.callTool({ name: 'never_listed', arguments: {} })).rejects.toThrow(
+      'Unknown tool: never_listed',
+    );
+    await client.close();
+    await own.close();
+  });
+});
