@@ -8,6 +8,7 @@ import { GrantsPage } from './pages/grants.js';
 import { OverviewPage } from './pages/overview.js';
 import { PolicyPage } from './pages/policy.js';
 import { ToolsPage } from './pages/tools.js';
+import { Alert } from './parts.js';
 
 const PAGES = [
   { route: 'overview', title: 'Overview' },
@@ -57,11 +58,7 @@ function Login({ onLogin }: { onLogin: (me: Me) => void }) {
         <button type="submit" disabled={busy}>
           Log in
         </button>
-        {error && (
-          <p id="login-error" class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <Alert id="login-error" message={error} />
         <p class="hint">
           An admin token from <code>warden grants create &lt;label&gt; --role admin</code>, or the value of{' '}
           <code>WARDEN_ADMIN_TOKEN</code>.

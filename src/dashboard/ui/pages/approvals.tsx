@@ -1,6 +1,7 @@
 // Approvals: the pending queue with everything needed to decide in seconds, and the latest decisions.
 import { useEffect, useState } from 'preact/hooks';
 import { type Approval, age, api, can, type Me, type Overview, pretty } from '../api.js';
+import { Alert } from '../parts.js';
 import { RiskBadge } from './tools.js';
 
 function Pending({ a, me, onDecided }: { a: Approval; me: Me; onDecided: () => void }) {
@@ -63,11 +64,7 @@ function Pending({ a, me, onDecided }: { a: Approval; me: Me; onDecided: () => v
         </button>
       </div>
       {!allowed && <p class="hint">Your role ({me.role}) can see approvals but not decide them.</p>}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
     </article>
   );
 }

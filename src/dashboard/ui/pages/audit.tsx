@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type AuditRecord, api, type Overview, pretty } from '../api.js';
 import { DECISION_ORDER } from '../charts.js';
+import { Alert } from '../parts.js';
 
 interface Filters {
   grant: string;
@@ -122,11 +123,7 @@ export function AuditPage({ overview }: { overview: Overview | undefined }) {
           {verify}
         </span>
       </div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       <div class="split">
         <div class="table-wrap">
           <table class="audit">

@@ -1,6 +1,7 @@
 // Grants: agent identities and admin tokens; create one (its token is shown once) or revoke one.
 import { useEffect, useState } from 'preact/hooks';
 import { api, can, type Grant, type Me } from '../api.js';
+import { Alert } from '../parts.js';
 
 function CreateGrant({ onCreated }: { onCreated: () => void }) {
   const [label, setLabel] = useState('');
@@ -57,11 +58,7 @@ function CreateGrant({ onCreated }: { onCreated: () => void }) {
         <span />
         <button type="submit">Create</button>
       </form>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       {created && (
         <div class="token" role="status">
           <p>
@@ -110,11 +107,7 @@ export function GrantsPage({ me }: { me: Me }) {
     <section aria-labelledby="grants-title">
       <h1 id="grants-title">Grants</h1>
       {admin ? <CreateGrant onCreated={load} /> : <p class="hint">Only admins create and revoke grants.</p>}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       <div class="table-wrap">
         <table>
           <thead>

@@ -1,6 +1,7 @@
 // Policy: each server's policies as written, and a simulator that shows what a call would get and why.
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Grant, type Tool } from '../api.js';
+import { Alert } from '../parts.js';
 
 interface Layer {
   source: string;
@@ -136,11 +137,7 @@ function Simulator({ servers, tools }: { servers: string[]; tools: Tool[] }) {
         <span />
         <button type="submit">Simulate</button>
       </form>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       {result && (
         <div class="simulation" aria-live="polite">
           <p>
@@ -204,12 +201,7 @@ export function PolicyPage() {
       .then(setTools)
       .catch(() => setTools([]));
   }, []);
-  if (error)
-    return (
-      <p class="error" role="alert">
-        {error}
-      </p>
-    );
+  if (error) return <Alert message={error} />;
   if (policies === undefined) return <p>Loading…</p>;
   return (
     <section aria-labelledby="policy-title">

@@ -1,6 +1,7 @@
 // Servers and tools: classification with its evidence, pin state, and what the policy in force does with each tool.
 import { useEffect, useState } from 'preact/hooks';
 import { api, can, type Me, type Tool } from '../api.js';
+import { Alert } from '../parts.js';
 
 export function RiskBadge({ risk }: { risk: string | null }) {
   if (risk === null) return <span class="badge">unknown</span>;
@@ -73,11 +74,7 @@ export function ToolsPage({ me }: { me: Me }) {
         )}
         <span role="status">{scan}</span>
       </div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       {tools !== undefined && tools.length === 0 && (
         <p>
           No tools seen yet. Tools appear once an agent lists them through the gateway, or when an admin
