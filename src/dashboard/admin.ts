@@ -255,6 +255,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: AdminOpti
   }
 }
 
+/** The browser reached us over HTTPS: TLS here, or a TLS-terminating proxy in front says so. */
+function overHttps(req: IncomingMessage): boolean {
+  return (
+    (req.socket as { encrypted?: boolean }).encrypted === true || req.headers['x-forwarded-proto'] === 'https'
+  );
+}
+
 function sessionView(who: AdminIdentity, login: DashboardSession): Record<string, unknown> {
   return { label: who.label, role: who.role, csrf: login.csrf };
 }
@@ -281,7 +288,7 @@ async function loginRoute(req: IncomingMessage, res: ServerResponse, opts: Admin
       return;
     }
     const login = opts.logins.create(token);
-    json(res, 200, sessionView(who, login), { 'set-cookie': opts.logins.cookie(login) });
+    json(res, 200, sessionView(who, login), { 'set-cookie': opts.logins.cookie(login, overHttps(req)) });
     return;
   }
   const login = opts.logins.fromCookie(req.headers.cookie);
@@ -297,7 +304,7 @@ async function loginRoute(req: IncomingMessage, res: ServerResponse, opts: Admin
       return;
     }
     if (login !== undefined) opts.logins.end(login.id);
-    json(res, 200, { ok: true }, { 'set-cookie': opts.logins.cookie(undefined) });
+    json(res, 200, { ok: true }, { 'set-cookie': opts.logins.cookie(undefined, overHttps(req)) });
     return;
   }
   json(res, 405, { error: 'method not allowed' });

@@ -95,9 +95,12 @@ export class DashboardSessions {
     this.sessions.delete(id);
   }
 
-  /** The Set-Cookie value that starts a session (or, with no session, clears the cookie). */
-  cookie(session: DashboardSession | undefined): string {
-    const attrs = 'Path=/; HttpOnly; SameSite=Strict';
+  /**
+   * The Set-Cookie value that starts a session (or, with no session, clears the cookie). `secure` adds `Secure`: the
+   * page came over HTTPS (a TLS socket, or a proxy in front that says so; the flag only ever narrows the cookie).
+   */
+  cookie(session: DashboardSession | undefined, secure = false): string {
+    const attrs = `Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
     if (session === undefined) return `${SESSION_COOKIE}=; ${attrs}; Max-Age=0`;
     return `${SESSION_COOKIE}=${session.id}; ${attrs}; Max-Age=${Math.floor(this.maxAgeMs / 1000)}`;
   }

@@ -121,6 +121,15 @@ describe('dashboard log-in', () => {
     expect(cookie).not.toContain(ADMIN);
   });
 
+  it('marks the cookie Secure when the page came through an HTTPS proxy', async () => {
+    const res = await fetch(`${gw.adminUrl}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https' },
+      body: JSON.stringify({ token: ADMIN }),
+    });
+    expect(res.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Secure; Max-Age=\d+$/);
+  });
+
   it('tells the page who is logged in, and nothing without the cookie', async () => {
     const l = await login();
     const me = await withCookie(l, '/api/session');
