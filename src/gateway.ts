@@ -20,6 +20,7 @@ import {
   policyViews,
   scanUpstreams,
   simulate,
+  singleFlight,
   toolViews,
 } from './dashboard/views.js';
 import { WardenError } from './errors.js';
@@ -381,7 +382,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           grants: grantService,
           approvals,
           tools: () => toolViews(parts),
-          scanTools: () => scanUpstreams(parts),
+          scanTools: singleFlight(() => scanUpstreams(parts)),
           acceptTool: (server, tool, by) => catalog.accept(server, tool, by),
           overview: () => overview(parts),
           policies: () => policyViews(parts),

@@ -167,3 +167,14 @@ export async function scanUpstreams(parts: DashboardParts): Promise<Array<Record
     }),
   );
 }
+
+/** At most one run at a time: a call while one is under way gets that run's answer (a scan starts every server). */
+export function singleFlight<T>(run: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  return () => {
+    running ??= run().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+}

@@ -302,7 +302,12 @@ mcpServers:
         })
       ).body.token as unknown as string;
       expect((await adminRequest(fresh, viewer, '/api/tools/scan', { method: 'POST' })).status).toBe(403);
-      const scan = await adminRequest(fresh, ADMIN, '/api/tools/scan', { method: 'POST' });
+      // Concurrent requests share one scan (each scan starts every stdio server).
+      const [scan, again] = await Promise.all([
+        adminRequest(fresh, ADMIN, '/api/tools/scan', { method: 'POST' }),
+        adminRequest(fresh, ADMIN, '/api/tools/scan', { method: 'POST' }),
+      ]);
+      expect(again.body).toEqual(scan.body);
       expect(scan.status).toBe(200);
       expect(scan.body[0]).toEqual({ server: 'probe', tools: 7 });
       expect(scan.body[1]).toMatchObject({ server: 'broken', error: expect.any(String) });
