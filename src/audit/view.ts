@@ -61,7 +61,10 @@ const CSV_COLUMNS: Array<keyof AuditRecordView> = [
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  let s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  // Spreadsheets run a cell that starts like a formula, quoted or not, and agents choose tool names and reasons:
+  // such text gets a leading apostrophe (read as "this is text"). Numbers are left as they are.
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

