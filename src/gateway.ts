@@ -7,7 +7,7 @@ import { ApprovalService } from './approvals/service.js';
 import { Metrics } from './audit/metrics.js';
 import { AuditSpool, recoverSpool } from './audit/spool.js';
 import { startTracing, type Tracing, tracingEndpoint } from './audit/tracing.js';
-import { recentRecords } from './audit/view.js';
+import { pagedRecords, recentRecords } from './audit/view.js';
 import { AuditWriter } from './audit/writer.js';
 import { PolicySet } from './config/policy-set.js';
 import type { GatewayConfig, HostPort, UpstreamSpec } from './config/resolve.js';
@@ -377,7 +377,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           version: VERSION,
           metrics,
           recentAudit: (limit, filter) => recentRecords(store, limit, filter),
-          verifyAudit: async () => ({ ...(await verifyStore(store)), head: await store.head() }),
+          exportAudit: (limit, filter) => pagedRecords(store, limit, filter),
+          // One verification at a time: each reads the whole chain.
+          verifyAudit: singleFlight(async () => ({
+            ...(await verifyStore(store)),
+            head: await store.head(),
+          })),
           authenticate: (authorization) => authenticator.authenticateAdmin(authorization),
           grants: grantService,
           approvals,

@@ -86,3 +86,35 @@ export async function recentRecords(
   const entries = await store.query({ ...filter, order: 'desc', limit: limit * 2 });
   return toRecords(entries).slice(-limit);
 }
+
+/** Entries read per query (and per turn of the event loop) by `pagedRecords`. */
+const PAGE_ENTRIES = 2000;
+
+/**
+ * The newest `limit` records that match `filter`, oldest first, like `recentRecords`, but read a page at a time with
+ * a turn of the event loop between pages: for exports from a running gateway, where one large synchronous query
+ * (SQLite) would stall every call.
+ */
+export async function pagedRecords(
+  store: AuditStore,
+  limit: number,
+  filter: AuditFilter = {},
+): Promise<AuditRecordView[]> {
+  const pages: AuditEntry[][] = [];
+  let wanted = limit * 2;
+  let before: number | undefined;
+  while (wanted > 0) {
+    const page = await store.query({
+      ...filter,
+      beforeSeq: before,
+      order: 'desc',
+      limit: Math.min(PAGE_ENTRIES, wanted),
+    });
+    if (page.length === 0) break;
+    pages.push(page);
+    wanted -= page.length;
+    before = page[0]!.seq;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return toRecords(pages.reverse().flat()).slice(-limit);
+}

@@ -29,6 +29,8 @@ export interface AdminOptions {
   metrics: Metrics;
   /** The newest `limit` audit records that match `filter`, oldest first. */
   recentAudit: (limit: number, filter?: AuditFilter) => Promise<AuditRecordView[]>;
+  /** Like `recentAudit`, read a page at a time (for large exports from a running gateway). */
+  exportAudit: (limit: number, filter: AuditFilter) => Promise<AuditRecordView[]>;
   /** Checks the audit hash chain from its checkpoint. */
   verifyAudit: () => Promise<Record<string, unknown>>;
   /** Live figures for the dashboard's overview: activity per minute, sessions, upstreams, pending approvals. */
@@ -92,6 +94,14 @@ const RANK: Record<AdminRole, number> = { viewer: 0, approver: 1, admin: 2 };
 const MAX_BODY = 64 * 1024;
 /** Records in one export from the dashboard; `warden audit export` has no limit. */
 const EXPORT_LIMIT = 100_000;
+/** Records serialised per turn of the event loop while an export is written. */
+const EXPORT_CHUNK = 1000;
+
+/** What one admin app keeps between requests. */
+interface AdminState {
+  /** An audit export is being written (one at a time). */
+  exporting: boolean;
+}
 
 function json(
   res: ServerResponse,
@@ -135,8 +145,9 @@ function stringList(v: unknown, name: string): string[] | undefined {
 }
 
 export function createAdminHandler(opts: AdminOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const state: AdminState = { exporting: false };
   return (req, res) => {
-    handle(req, res, opts).catch((err: Error) => {
+    handle(req, res, opts, state).catch((err: Error) => {
       opts.log.error({ err: err.message }, 'admin request failed');
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
       else res.end();
@@ -159,7 +170,12 @@ function sameOrigin(req: IncomingMessage): boolean {
   }
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, opts: AdminOptions): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: AdminOptions,
+  state: AdminState,
+): Promise<void> {
   let url: URL;
   try {
     url = new URL(req.url ?? '/', 'http://admin');
@@ -242,7 +258,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: AdminOpti
     return false;
   };
   try {
-    await api(req, res, opts, url, caller, may);
+    await api(req, res, opts, state, url, caller, may);
   } catch (err) {
     if (err instanceof WardenError || err instanceof SyntaxError) {
       json(res, 400, {
@@ -368,6 +384,7 @@ async function api(
   req: IncomingMessage,
   res: ServerResponse,
   opts: AdminOptions,
+  state: AdminState,
   url: URL,
   who: AdminIdentity,
   may: (role: AdminRole) => boolean,
@@ -384,17 +401,38 @@ async function api(
     const format = url.searchParams.get('format') ?? 'jsonl';
     if (format !== 'jsonl' && format !== 'csv')
       throw new WardenError('CONFIG_INVALID', 'format must be jsonl or csv');
-    const records = await opts.recentAudit(EXPORT_LIMIT, auditFilter(url.searchParams));
-    const lines = records.map((r) => (format === 'csv' ? csvRow(r) : JSON.stringify(r)));
-    if (format === 'csv') lines.unshift(csvHeader());
-    const text = lines.length === 0 ? '' : `${lines.join('\n')}\n`;
-    res.writeHead(200, {
-      'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
-      'content-disposition': `attachment; filename="warden-audit.${format}"`,
-      'content-length': String(Buffer.byteLength(text)),
-      'cache-control': 'no-store',
-    });
-    res.end(text);
+    const filter = auditFilter(url.searchParams);
+    // One export at a time per gateway: each reads up to EXPORT_LIMIT records.
+    if (state.exporting) {
+      json(
+        res,
+        429,
+        { error: 'another export is under way; try again when it is done' },
+        { 'retry-after': '5' },
+      );
+      return;
+    }
+    state.exporting = true;
+    try {
+      const records = await opts.exportAudit(EXPORT_LIMIT, filter);
+      res.writeHead(200, {
+        'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
+        'content-disposition': `attachment; filename="warden-audit.${format}"`,
+        'cache-control': 'no-store',
+      });
+      if (format === 'csv') res.write(`${csvHeader()}\n`);
+      // Written in chunks, a turn of the event loop apart, waiting while the client is behind.
+      for (let i = 0; i < records.length && !res.destroyed; i += EXPORT_CHUNK) {
+        const chunk = records.slice(i, i + EXPORT_CHUNK);
+        const text = `${chunk.map((r) => (format === 'csv' ? csvRow(r) : JSON.stringify(r))).join('\n')}\n`;
+        if (!res.write(text))
+          await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+        else await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      res.end();
+    } finally {
+      state.exporting = false;
+    }
     return;
   }
   if (req.method === 'POST' && path === '/api/audit/verify') {

@@ -32,6 +32,8 @@ export interface AuditFilter {
   /** `body.decision` */
   decision?: string;
   requestKey?: string;
+  /** Only entries before this seq (exclusive): for reading a large result a page at a time, newest first. */
+  beforeSeq?: number;
   /** No limit when absent. */
   limit?: number;
   /** Which end `limit` keeps: 'asc' the oldest, 'desc' the newest. The result is ascending by seq either way. */
@@ -171,6 +173,7 @@ export function filterSql(
   if (filter.tool !== undefined) add('tool =', filter.tool);
   if (filter.decision !== undefined) add('decision =', filter.decision);
   if (filter.requestKey !== undefined) add('request_key =', filter.requestKey);
+  if (filter.beforeSeq !== undefined) add('seq <', filter.beforeSeq);
   return { where: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params };
 }
 
@@ -197,7 +200,7 @@ export function storeError(store: string, op: string, err: unknown): WardenError
  * Verifies the whole stored chain from the checkpoint, a page at a time so that memory stays flat on a large log.
  * A prune running at the same time moves the checkpoint past what was read: verify again.
  */
-export async function verifyStore(store: AuditStore, pageSize = 5000): Promise<VerifyResult> {
+export async function verifyStore(store: AuditStore, pageSize = 2000): Promise<VerifyResult> {
   let prev = await store.checkpoint();
   let count = 0;
   for (;;) {
@@ -208,5 +211,8 @@ export async function verifyStore(store: AuditStore, pageSize = 5000): Promise<V
     count += r.count;
     const last = page[page.length - 1]!;
     prev = { seq: last.seq, hash: last.hash };
+    // A synchronous store (SQLite) would otherwise check the whole log in one turn of the event loop: in a running
+    // gateway that stalls every call for seconds on a large log (found in review: 2.7 s at 600,000 entries).
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }

@@ -16,6 +16,7 @@ import {
   type NewAuditEntry,
   verifyEntries,
 } from '../../src/audit/chain.js';
+import { pagedRecords, recentRecords } from '../../src/audit/view.js';
 import { AuditWriter } from '../../src/audit/writer.js';
 import { WardenError } from '../../src/errors.js';
 import { type OpenAuditStoreOptions, openAuditStore } from '../../src/store/open.js';
@@ -361,6 +362,31 @@ for (const backend of backends) {
         const since = new Date(T0 + 3 * MINUTE);
         const until = new Date(T0 + 6 * MINUTE);
         expect(seqs(await store.query({ since, until }))).toEqual([3, 4, 5]);
+      });
+
+      it('keeps only entries before a seq, for paging newest first', async () => {
+        const store = await populated();
+        expect(seqs(await store.query({ beforeSeq: 5 }))).toEqual([1, 2, 3, 4]);
+        expect(seqs(await store.query({ server: 'git', beforeSeq: 9, order: 'desc', limit: 2 }))).toEqual([
+          6, 8,
+        ]);
+      });
+
+      it("pages an export: the same records as one query, a request's entries joined across pages", async () => {
+        const { store } = await fresh();
+        // 2,500 requests of two entries each (decision, outcome), interleaved by twos, so pairs straddle pages.
+        const batch: NewAuditEntry[] = [];
+        for (let i = 0; i < 2500; i += 2) {
+          for (const kind of ['decision', 'outcome'] as const)
+            for (const k of [i, i + 1])
+              batch.push({ ...entry(k, { tool: k % 3 === 0 ? 'push' : 'read_file' }), kind });
+        }
+        await store.append(batch);
+        for (const filter of [{}, { tool: 'push' }]) {
+          const paged = await pagedRecords(store, 1500, filter);
+          expect(paged).toEqual(await recentRecords(store, 1500, filter));
+          expect(paged.length).toBe(filter.tool ? 834 : 1500);
+        }
       });
 
       it('combines filters', async () => {
