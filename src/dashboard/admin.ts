@@ -101,6 +101,8 @@ const EXPORT_CHUNK = 1000;
 interface AdminState {
   /** An audit export is being written (one at a time). */
   exporting: boolean;
+  /** Open event streams per admin token (a few tabs each). */
+  streams: Map<string, number>;
 }
 
 function json(
@@ -129,7 +131,11 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return {};
-  if (!String(req.headers['content-type'] ?? '').includes('application/json'))
+  const type = String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+  if (type !== 'application/json')
     throw new WardenError('CONFIG_INVALID', 'Content-Type must be application/json');
   const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   if (typeof value !== 'object' || value === null || Array.isArray(value))
@@ -145,7 +151,7 @@ function stringList(v: unknown, name: string): string[] | undefined {
 }
 
 export function createAdminHandler(opts: AdminOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const state: AdminState = { exporting: false };
+  const state: AdminState = { exporting: false, streams: new Map() };
   return (req, res) => {
     handle(req, res, opts, state).catch((err: Error) => {
       opts.log.error({ err: err.message }, 'admin request failed');
@@ -158,6 +164,20 @@ export function createAdminHandler(opts: AdminOptions): (req: IncomingMessage, r
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** How often the dashboard's event stream sends the overview. */
 const EVENT_INTERVAL_MS = 2000;
+
+/**
+ * A request authenticated by the session cookie must also carry the session's CSRF token, whatever its method:
+ * browsers send the cookie to every port of the host (cookies are not kept apart by port), so the cookie alone must
+ * not be enough to read or do anything. The page keeps the token in sessionStorage (per origin, so per port) and
+ * sends it in `x-csrf-token`; a GET may carry it as `?csrf=` instead (EventSource and download links cannot set
+ * headers). A request that changes something needs the header and a same-origin `Origin`.
+ */
+function csrfPasses(req: IncomingMessage, url: URL, login: DashboardSession, opts: AdminOptions): boolean {
+  if (MUTATING.has(req.method ?? ''))
+    return opts.logins.csrfMatches(login, req.headers['x-csrf-token']) && sameOrigin(req);
+  const given = req.headers['x-csrf-token'] ?? url.searchParams.get('csrf') ?? undefined;
+  return opts.logins.csrfMatches(login, given);
+}
 
 /** A browser's Origin, when it sends one, must be this very admin origin (same host and port). */
 function sameOrigin(req: IncomingMessage): boolean {
@@ -231,10 +251,7 @@ async function handle(
     if (login !== undefined) {
       who = await opts.authenticate(`Bearer ${login.token}`);
       if (who === undefined) opts.logins.end(login.id);
-      else if (
-        MUTATING.has(req.method ?? '') &&
-        (!opts.logins.csrfMatches(login, req.headers['x-csrf-token']) || !sameOrigin(req))
-      ) {
+      else if (!csrfPasses(req, url, login, opts)) {
         json(res, 403, { error: 'forbidden: missing or wrong CSRF token' });
         return;
       }
@@ -303,19 +320,29 @@ async function loginRoute(req: IncomingMessage, res: ServerResponse, opts: Admin
       json(res, 401, { error: 'that is not a live admin token' });
       return;
     }
+    // A log-in replaces the session this browser had, if any.
+    const previous = opts.logins.peek(req.headers.cookie);
+    if (previous !== undefined) opts.logins.end(previous.id);
     const login = opts.logins.create(token);
     json(res, 200, sessionView(who, login), { 'set-cookie': opts.logins.cookie(login, overHttps(req)) });
     return;
   }
   const login = opts.logins.fromCookie(req.headers.cookie);
   if (req.method === 'GET') {
-    const who = login === undefined ? undefined : await opts.authenticate(`Bearer ${login.token}`);
+    // The page asks with the CSRF token it kept from the log-in; the cookie alone tells nothing (see csrfPasses).
+    const who =
+      login === undefined || !opts.logins.csrfMatches(login, req.headers['x-csrf-token'])
+        ? undefined
+        : await opts.authenticate(`Bearer ${login.token}`);
     if (login === undefined || who === undefined) json(res, 401, { error: 'not logged in' });
-    else json(res, 200, sessionView(who, login));
+    else json(res, 200, { label: who.label, role: who.role });
     return;
   }
   if (req.method === 'DELETE') {
-    if (login !== undefined && !opts.logins.csrfMatches(login, req.headers['x-csrf-token'])) {
+    if (
+      login !== undefined &&
+      (!opts.logins.csrfMatches(login, req.headers['x-csrf-token']) || !sameOrigin(req))
+    ) {
       json(res, 403, { error: 'forbidden: missing or wrong CSRF token' });
       return;
     }
@@ -326,8 +353,20 @@ async function loginRoute(req: IncomingMessage, res: ServerResponse, opts: Admin
   json(res, 405, { error: 'method not allowed' });
 }
 
+/** Event streams one admin token may hold open at once (tabs); more get 429. */
+const STREAMS_PER_TOKEN = 10;
+/** Unsent bytes past which a stream's reader counts as gone: the stream ends instead of queueing more. */
+const STREAM_UNREAD_LIMIT = 64 * 1024;
+
 /** Server-sent events: the overview now and every two seconds, until the client leaves or its login ends. */
-function eventStream(req: IncomingMessage, res: ServerResponse, opts: AdminOptions): void {
+function eventStream(req: IncomingMessage, res: ServerResponse, opts: AdminOptions, state: AdminState): void {
+  const token = req.headers.authorization ?? opts.logins.peek(req.headers.cookie)?.token ?? '';
+  const open = state.streams.get(token) ?? 0;
+  if (open >= STREAMS_PER_TOKEN) {
+    json(res, 429, { error: `at most ${STREAMS_PER_TOKEN} event streams per admin token` });
+    return;
+  }
+  state.streams.set(token, open + 1);
   res.writeHead(200, {
     'content-type': 'text/event-stream',
     'cache-control': 'no-store',
@@ -335,13 +374,19 @@ function eventStream(req: IncomingMessage, res: ServerResponse, opts: AdminOptio
     'x-accel-buffering': 'no',
   });
   const send = (): void => {
+    // A reader that stopped reading is let go rather than queued for.
+    if (res.writableLength > STREAM_UNREAD_LIMIT) {
+      res.destroy();
+      return;
+    }
     res.write(`event: overview\ndata: ${JSON.stringify(opts.overview())}\n\n`);
   };
   // The token is checked again on every tick: a logout, an expiry or a revoked token ends the stream.
   const stillAllowed = async (): Promise<boolean> => {
     if (req.headers.authorization !== undefined)
       return (await opts.authenticate(req.headers.authorization)) !== undefined;
-    const login = opts.logins.fromCookie(req.headers.cookie);
+    // peek: an open tab's stream does not count as use, so an unattended tab still reaches the idle limit.
+    const login = opts.logins.peek(req.headers.cookie);
     return login !== undefined && (await opts.authenticate(`Bearer ${login.token}`)) !== undefined;
   };
   send();
@@ -350,7 +395,12 @@ function eventStream(req: IncomingMessage, res: ServerResponse, opts: AdminOptio
       .then((ok) => (ok ? send() : res.end()))
       .catch(() => res.end());
   }, EVENT_INTERVAL_MS);
-  res.on('close', () => clearInterval(timer));
+  res.on('close', () => {
+    clearInterval(timer);
+    const n = (state.streams.get(token) ?? 1) - 1;
+    if (n <= 0) state.streams.delete(token);
+    else state.streams.set(token, n);
+  });
 }
 
 /** A %-encoded path segment; a malformed escape is the client's mistake (400), not an internal error. */
@@ -444,7 +494,7 @@ async function api(
     return;
   }
   if (req.method === 'GET' && path === '/api/events') {
-    eventStream(req, res, opts);
+    eventStream(req, res, opts, state);
     return;
   }
   if (req.method === 'GET' && path === '/api/policies') {

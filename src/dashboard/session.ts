@@ -23,6 +23,8 @@ export interface SessionOptions {
   maxAgeMs?: number;
   /** The oldest sessions are dropped beyond this many. */
   maxSessions?: number;
+  /** Sessions one admin token may hold at once; its oldest is dropped beyond. */
+  perToken?: number;
   now?: () => number;
 }
 
@@ -47,15 +49,21 @@ export class DashboardSessions {
   private readonly idleMs: number;
   readonly maxAgeMs: number;
   private readonly maxSessions: number;
+  private readonly perToken: number;
   private readonly now: () => number;
 
   constructor(opts: SessionOptions = {}) {
     this.idleMs = opts.idleMs ?? 60 * 60_000;
     this.maxAgeMs = opts.maxAgeMs ?? 12 * 60 * 60_000;
     this.maxSessions = opts.maxSessions ?? 1000;
+    this.perToken = opts.perToken ?? 20;
     this.now = opts.now ?? Date.now;
   }
 
+  /**
+   * A new session for an admin token. Each token keeps at most `perToken` sessions (its own oldest go first), so
+   * one token logging in again and again cannot push other people's sessions out.
+   */
   create(token: string): DashboardSession {
     const now = this.now();
     const session: DashboardSession = {
@@ -65,14 +73,23 @@ export class DashboardSessions {
       createdAt: now,
       lastSeenAt: now,
     };
+    // Maps iterate in insertion order: the first of a token's sessions is its oldest.
+    const own = [...this.sessions.values()].filter((x) => x.token === token);
+    for (const old of own.slice(0, Math.max(0, own.length - this.perToken + 1))) this.sessions.delete(old.id);
     this.sessions.set(session.id, session);
-    // Maps iterate in insertion order: the first key is the oldest session.
     while (this.sessions.size > this.maxSessions) this.sessions.delete(this.sessions.keys().next().value!);
     return session;
   }
 
-  /** The live session a Cookie header names; undefined when none, unknown or expired (an expired one is dropped). */
+  /** The live session a Cookie header names, now counted as used; undefined when none, unknown or expired. */
   fromCookie(header: string | undefined): DashboardSession | undefined {
+    const session = this.peek(header);
+    if (session !== undefined) session.lastSeenAt = this.now();
+    return session;
+  }
+
+  /** The live session a Cookie header names, without counting this as use (an expired one is dropped). */
+  peek(header: string | undefined): DashboardSession | undefined {
     const id = cookieValue(header, SESSION_COOKIE);
     if (id === undefined || id === '') return undefined;
     const session = this.sessions.get(id);
@@ -82,7 +99,6 @@ export class DashboardSessions {
       this.sessions.delete(id);
       return undefined;
     }
-    session.lastSeenAt = now;
     return session;
   }
 

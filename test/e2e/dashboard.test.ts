@@ -109,6 +109,9 @@ storage: sqlite:${join(tempDir('warden-dash-e2e-'), 'warden.db')}
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     // The cookie is not readable from the page.
     expect(await page.evaluate('document.cookie')).toBe('');
+    // A reload keeps the log-in (the CSRF token is kept in this tab's sessionStorage).
+    await page.reload();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
   });
 
   it('shows a refused call on the overview charts as it happens', async () => {

@@ -78,8 +78,7 @@ async function login(token = ADMIN): Promise<Login> {
 
 function withCookie(l: Login, path: string, init: RequestInit & { csrf?: boolean } = {}): Promise<Response> {
   const headers: Record<string, string> = { cookie: l.cookie, 'content-type': 'application/json' };
-  if (init.csrf !== false && init.method !== undefined && init.method !== 'GET')
-    headers['x-csrf-token'] = l.csrf;
+  if (init.csrf !== false) headers['x-csrf-token'] = l.csrf;
   return fetch(`${gw.adminUrl}${path}`, { ...init, headers: { ...headers, ...(init.headers ?? {}) } });
 }
 
@@ -130,11 +129,32 @@ describe('dashboard log-in', () => {
     expect(res.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Secure; Max-Age=\d+$/);
   });
 
-  it('tells the page who is logged in, and nothing without the cookie', async () => {
+  it('tells the page who is logged in, given the cookie and its CSRF token; nothing to the cookie alone', async () => {
     const l = await login();
     const me = await withCookie(l, '/api/session');
-    expect(await me.json()).toEqual({ label: '(environment)', role: 'admin', csrf: l.csrf });
+    expect(await me.json()).toEqual({ label: '(environment)', role: 'admin' });
+    expect((await withCookie(l, '/api/session', { csrf: false })).status).toBe(401);
     expect((await fetch(`${gw.adminUrl}/api/session`)).status).toBe(401);
+  });
+
+  it('keeps at most 20 sessions per admin token, so one token cannot log everyone else out', async () => {
+    const admin = await login();
+    const viewerToken = await createAdminToken('dash-flood', 'viewer');
+    const first = await login(viewerToken);
+    for (let i = 0; i < 25; i++) await login(viewerToken);
+    expect((await withCookie(admin, '/api/tools')).status).toBe(200);
+    expect((await withCookie(first, '/api/tools')).status).toBe(401);
+  });
+
+  it('ends the session a browser had when it logs in again', async () => {
+    const before = await login();
+    const res = await fetch(`${gw.adminUrl}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: before.cookie },
+      body: JSON.stringify({ token: ADMIN }),
+    });
+    expect(res.status).toBe(200);
+    expect((await withCookie(before, '/api/tools')).status).toBe(401);
   });
 
   it('refuses a log-in posted from another origin', async () => {
@@ -196,6 +216,40 @@ describe('CSRF', () => {
       headers: { origin: 'http://evil.example' },
     });
     expect(res.status).toBe(403);
+  });
+
+  it('refuses a cookie alone, even for reading: the cookie reaches every port of the host, the token does not', async () => {
+    const l = await login();
+    for (const path of ['/api/tools', '/api/audit', '/api/approvals', '/api/events', '/api/audit/export']) {
+      const res = await withCookie(l, path, { csrf: false });
+      expect([path, res.status]).toEqual([path, 403]);
+    }
+  });
+
+  it('takes the token as ?csrf= on a GET (event streams and download links cannot set headers)', async () => {
+    const l = await login();
+    const res = await withCookie(l, `/api/audit/export?format=jsonl&csrf=${encodeURIComponent(l.csrf)}`, {
+      csrf: false,
+    });
+    expect(res.status).toBe(200);
+    const wrong = await withCookie(l, '/api/audit/export?format=jsonl&csrf=nope', { csrf: false });
+    expect(wrong.status).toBe(403);
+    // Never for a request that changes something.
+    const post = await withCookie(l, `/api/audit/verify?csrf=${encodeURIComponent(l.csrf)}`, {
+      method: 'POST',
+      csrf: false,
+    });
+    expect(post.status).toBe(403);
+  });
+
+  it('refuses a log-out from another origin', async () => {
+    const l = await login();
+    const res = await withCookie(l, '/api/session', {
+      method: 'DELETE',
+      headers: { origin: 'http://evil.example' },
+    });
+    expect(res.status).toBe(403);
+    expect((await withCookie(l, '/api/tools')).status).toBe(200);
   });
 
   it('accepts the same request with its CSRF token', async () => {
@@ -379,6 +433,25 @@ describe('dashboard data', () => {
     let chunk = await reader.read();
     while (!chunk.done) chunk = await reader.read();
     expect(Date.now() - started).toBeLessThan(4500);
+  });
+
+  it('holds at most 10 event streams per admin token', async () => {
+    const token = await createAdminToken('dash-streams', 'viewer');
+    const ctrl = new AbortController();
+    const open = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        fetch(`${gw.adminUrl}/api/events`, {
+          headers: { authorization: `Bearer ${token}` },
+          signal: ctrl.signal,
+        }),
+      ),
+    );
+    expect(open.map((r) => r.status)).toEqual(Array(10).fill(200));
+    const eleventh = await fetch(`${gw.adminUrl}/api/events`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(eleventh.status).toBe(429);
+    ctrl.abort();
   });
 
   it('needs a log-in for the event stream', async () => {

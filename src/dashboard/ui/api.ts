@@ -1,12 +1,21 @@
 // Talks to the admin API with the session cookie; every request that changes something carries the CSRF token.
 
-let csrf = '';
+/**
+ * The session's CSRF token, from the log-in answer. Kept in sessionStorage (per origin, so per port, unlike the
+ * cookie) so a reload keeps the log-in; the gateway asks for it on every request the cookie authenticates.
+ */
+const CSRF_KEY = 'warden.csrf';
+let csrf = sessionStorage.getItem(CSRF_KEY) ?? '';
 let onLoggedOut: () => void = () => {};
 
 export interface Me {
   label: string;
   role: 'viewer' | 'approver' | 'admin';
-  csrf: string;
+}
+
+/** The token as a query parameter, for requests that cannot carry a header (event streams, downloads). */
+export function csrfParam(): string {
+  return `csrf=${encodeURIComponent(csrf)}`;
 }
 
 export class ApiError extends Error {
@@ -18,14 +27,22 @@ export class ApiError extends Error {
   }
 }
 
-export function setSession(me: Me | undefined, loggedOut?: () => void): void {
-  csrf = me?.csrf ?? '';
+/** After a log-in (with its token), a log-out (undefined), or a reload (the kept token, unchanged). */
+export function setSession(token: string | undefined, loggedOut?: () => void): void {
+  if (token !== undefined) {
+    csrf = token;
+    sessionStorage.setItem(CSRF_KEY, token);
+  }
   if (loggedOut) onLoggedOut = loggedOut;
 }
 
+export function clearSession(): void {
+  csrf = '';
+  sessionStorage.removeItem(CSRF_KEY);
+}
+
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (method !== 'GET') headers['x-csrf-token'] = csrf;
+  const headers: Record<string, string> = { accept: 'application/json', 'x-csrf-token': csrf };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, {
     method,

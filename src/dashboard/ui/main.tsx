@@ -1,7 +1,7 @@
 // The dashboard: log-in, then one page per hash route, with the overview streamed from the gateway every 2 s.
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, api, type Me, type Overview, setSession } from './api.js';
+import { ApiError, api, clearSession, csrfParam, type Me, type Overview, setSession } from './api.js';
 import { ApprovalsPage } from './pages/approvals.js';
 import { AuditPage } from './pages/audit.js';
 import { GrantsPage } from './pages/grants.js';
@@ -25,7 +25,7 @@ function currentRoute(): Route {
   return (PAGES.find((p) => p.route === r)?.route ?? 'overview') as Route;
 }
 
-function Login({ onLogin }: { onLogin: (me: Me) => void }) {
+function Login({ onLogin }: { onLogin: (me: Me & { csrf: string }) => void }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
@@ -34,7 +34,7 @@ function Login({ onLogin }: { onLogin: (me: Me) => void }) {
     setBusy(true);
     setError('');
     try {
-      onLogin(await api<Me>('POST', '/api/session', { token }));
+      onLogin(await api<Me & { csrf: string }>('POST', '/api/session', { token }));
     } catch (err) {
       setError((err as Error).message);
     } finally {
@@ -85,7 +85,7 @@ function beep(): void {
 function useOverview(): Overview | undefined {
   const [overview, setOverview] = useState<Overview>();
   useEffect(() => {
-    const events = new EventSource('/api/events');
+    const events = new EventSource(`/api/events?${csrfParam()}`);
     events.addEventListener('overview', (e) => setOverview(JSON.parse((e as MessageEvent).data)));
     return () => events.close();
   }, []);
@@ -166,15 +166,13 @@ function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
 function App() {
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const loggedOut = () => {
-    setSession(undefined);
+    clearSession();
     setMe(null);
   };
   useEffect(() => {
+    setSession(undefined, loggedOut);
     api<Me>('GET', '/api/session')
-      .then((m) => {
-        setSession(m, loggedOut);
-        setMe(m);
-      })
+      .then(setMe)
       .catch((err) => {
         if (!(err instanceof ApiError)) console.error(err);
         setMe(null);
@@ -185,8 +183,8 @@ function App() {
     return (
       <Login
         onLogin={(m) => {
-          setSession(m, loggedOut);
-          setMe(m);
+          setSession(m.csrf, loggedOut);
+          setMe({ label: m.label, role: m.role });
         }}
       />
     );

@@ -1,6 +1,6 @@
 // Audit: the newest records with filters, following the log live, a record's detail, verify and export.
 import { useEffect, useState } from 'preact/hooks';
-import { type AuditRecord, api, type Overview, pretty } from '../api.js';
+import { type AuditRecord, api, csrfParam, type Overview, pretty } from '../api.js';
 import { DECISION_ORDER } from '../charts.js';
 import { Alert } from '../parts.js';
 
@@ -113,10 +113,10 @@ export function AuditPage({ overview }: { overview: Overview | undefined }) {
         <button type="button" onClick={runVerify}>
           Verify chain
         </button>
-        <a class="button" href={`/api/audit/export?format=jsonl&${query(applied)}`} download>
+        <a class="button" href={`/api/audit/export?format=jsonl&${query(applied)}&${csrfParam()}`} download>
           Export JSON Lines
         </a>
-        <a class="button" href={`/api/audit/export?format=csv&${query(applied)}`} download>
+        <a class="button" href={`/api/audit/export?format=csv&${query(applied)}&${csrfParam()}`} download>
           Export CSV
         </a>
         <span role="status" data-testid="verify">
