@@ -100,7 +100,14 @@ function loadPolicies(
     const source = `${file}#${formatPath(at)}`;
     const compiled = compilePolicyValue(ref, file, source, lineOf, at);
     problems.push(...compiled.problems);
-    return compiled.policy && { source, file: undefined, policy: compiled.policy };
+    return (
+      compiled.policy && {
+        source,
+        file: undefined,
+        policy: compiled.policy,
+        text: JSON.stringify(ref, null, 2),
+      }
+    );
   };
   const servers = new Map<string, LoadedPolicy>();
   for (const [id, s] of Object.entries(config.mcpServers)) {

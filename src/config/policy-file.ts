@@ -15,6 +15,8 @@ export interface LoadedPolicy {
   /** The file to watch for changes; undefined for inline policies. */
   file: string | undefined;
   policy: CompiledPolicy;
+  /** The policy as written when it was loaded (an inline one as JSON): what is in force, whatever the file says now. */
+  text: string;
 }
 
 /**
@@ -82,5 +84,5 @@ export function loadPolicyFile(file: string): LoadedPolicy {
   }
   const { policy, problems } = parsePolicyText(text, file);
   if (!policy) throw new ConfigError(problems);
-  return { source: file, file, policy };
+  return { source: file, file, policy, text };
 }

@@ -1,6 +1,5 @@
 // What the dashboard and the admin API show, read off the running gateway's parts: tools under the policy in force,
 // the policies themselves, the overview's live figures, and the simulator.
-import { readFileSync, statSync } from 'node:fs';
 import type { ApprovalService } from '../approvals/service.js';
 import type { Metrics } from '../audit/metrics.js';
 import type { PolicySet } from '../config/policy-set.js';
@@ -24,7 +23,7 @@ export interface DashboardParts {
   authenticator: Authenticator;
 }
 
-/** A policy file larger than this is shown by name only. */
+/** A policy larger than this is shown by name only. */
 const MAX_POLICY_TEXT = 256 * 1024;
 
 /**
@@ -86,16 +85,6 @@ export function overview(parts: DashboardParts): Record<string, unknown> {
   };
 }
 
-function policyText(file: string | undefined): string | null {
-  if (file === undefined) return null;
-  try {
-    if (statSync(file).size > MAX_POLICY_TEXT) return null;
-    return readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
 /** Each server's policies in the order they apply, with the text of those that come from a file. */
 export function policyViews({ config, policies }: DashboardParts): Array<Record<string, unknown>> {
   return config.upstreams.map((u) => ({
@@ -106,7 +95,8 @@ export function policyViews({ config, policies }: DashboardParts): Array<Record<
       format: l.policy.format,
       default: l.policy.default,
       shadow: l.policy.shadow,
-      text: policyText(l.file),
+      // The text that was loaded: an edit that did not compile leaves the policy (and this) as it was.
+      text: l.text.length > MAX_POLICY_TEXT ? null : l.text,
     })),
   }));
 }

@@ -533,3 +533,23 @@ describe('dashboard data', () => {
     expect(records).toEqual([expect.objectContaining({ tool: 'echo', decision: 'allowed' })]);
   });
 });
+
+describe('the policy shown is the policy in force', () => {
+  it('keeps showing the loaded text when an edit of the file does not compile (the gateway keeps the old policy)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const original = readFileSync(policyPath, 'utf8');
+    writeFileSync(policyPath, '{"version":"1","default":"deny", "oops');
+    try {
+      await new Promise((r) => setTimeout(r, 600)); // past the reload debounce
+      const policies = (await adminRequest(gw, ADMIN, '/api/policies')).body as Record<string, any>[];
+      expect(policies[0]!.layers[0].text).toBe(original);
+      const sim = await adminRequest(gw, ADMIN, '/api/simulate', {
+        method: 'POST',
+        body: JSON.stringify({ server: 'probe', tool: 'echo', arguments: { text: 'fine' } }),
+      });
+      expect((sim.body as Record<string, any>).decision.outcome).toBe('allow');
+    } finally {
+      writeFileSync(policyPath, original);
+    }
+  });
+});

@@ -217,11 +217,7 @@ export function PolicyPage() {
                 <code>{l.source}</code> ({l.format}, default {l.default}
                 {l.shadow ? ', shadow mode' : ''})
               </summary>
-              {l.text === null ? (
-                <p>The policy is inline in the config file, or too large to show.</p>
-              ) : (
-                <pre>{readable(l.text)}</pre>
-              )}
+              {l.text === null ? <p>The policy is too large to show here.</p> : <pre>{readable(l.text)}</pre>}
             </details>
           ))}
           <p class="hint">
