@@ -392,6 +392,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           overview: () => overview(parts),
           policies: () => policyViews(parts),
           simulate: (request) => simulate(parts, request),
+          auditArgs: config.auditArgs,
           logins: new DashboardSessions(),
           assets: loadAssets(),
           allowedHosts: allowedHostsFor({ ...config, listen: config.admin }),

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalService } from '../approvals/service.js';
 import type { Metrics } from '../audit/metrics.js';
+import { type ArgsMode, auditArgs } from '../audit/redact.js';
 import { type AuditRecordView, csvHeader, csvRow } from '../audit/view.js';
 import { WardenError } from '../errors.js';
 import type { AdminIdentity } from '../identity/authenticate.js';
@@ -39,6 +40,8 @@ export interface AdminOptions {
   policies: () => Array<Record<string, unknown>>;
   /** The decision and explain path of a call that is not made. */
   simulate: (request: SimulationRequest) => Promise<Record<string, unknown>>;
+  /** How the audit log keeps arguments: how viewers see the arguments of approvals. */
+  auditArgs: ArgsMode;
   /** Dashboard log-ins (session cookie + CSRF token). */
   logins: DashboardSessions;
   /** The dashboard's built files; undefined when the UI was not built (the API works without it). */
@@ -78,6 +81,16 @@ export function approvalView(a: Approval): Record<string, unknown> {
     decidedBy: a.decidedBy ?? null,
     note: a.note ?? null,
   };
+}
+
+/**
+ * An approval as this admin may see it: approvers and admins need the arguments to decide; a viewer sees them as the
+ * audit log keeps them (`audit.args`: argument names and a hash by default), since arguments may hold secrets.
+ */
+function approvalFor(who: AdminIdentity, a: Approval, opts: AdminOptions): Record<string, unknown> {
+  const view = approvalView(a);
+  if (who.role === 'viewer') view.arguments = auditArgs(a.arguments, opts.auditArgs);
+  return view;
 }
 
 const APPROVAL_STATUSES: ReadonlySet<string> = new Set<ApprovalStatus>([
@@ -575,7 +588,11 @@ async function api(
       status: status as ApprovalStatus | undefined,
       limit: 1000,
     });
-    json(res, 200, list.map(approvalView));
+    json(
+      res,
+      200,
+      list.map((a) => approvalFor(who, a, opts)),
+    );
     return;
   }
   const a = /^\/api\/approvals\/([^/]+)(?:\/(approve|deny))?$/.exec(path);
@@ -584,7 +601,7 @@ async function api(
     if (req.method === 'GET' && a[2] === undefined) {
       const found = await opts.approvals.store.get(id);
       if (found === undefined) json(res, 404, { error: `no approval ${id}` });
-      else json(res, 200, approvalView(found));
+      else json(res, 200, approvalFor(who, found, opts));
       return;
     }
     if (req.method === 'POST' && a[2] !== undefined) {

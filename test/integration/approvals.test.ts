@@ -185,7 +185,7 @@ describe('hold mode', () => {
     await closing;
   });
 
-  it('lets a viewer see approvals but not decide them', async () => {
+  it('lets a viewer see approvals, without argument values, but not decide them', async () => {
     const gw = await gateway(policyFile());
     const created = await admin(gw, '/api/grants', {
       method: 'POST',
@@ -199,6 +199,21 @@ describe('hold mode', () => {
       headers: { authorization: `Bearer ${created.body.token}` },
     });
     expect(res.status).toBe(403);
+    // A viewer sees the arguments as the audit log keeps them (names and a hash); an admin sees the values.
+    const asViewer = await adminRequest(
+      gw,
+      created.body.token as unknown as string,
+      `/api/approvals/${a.id}`,
+    );
+    expect(asViewer.body.arguments).toMatchObject({ mode: 'keys', keys: ['text'] });
+    expect(JSON.stringify(asViewer.body)).not.toContain('"x"');
+    const listed = await adminRequest(
+      gw,
+      created.body.token as unknown as string,
+      '/api/approvals?status=pending',
+    );
+    expect(listed.body[0]!.arguments).toMatchObject({ mode: 'keys' });
+    expect((await admin(gw, `/api/approvals/${a.id}`)).body.arguments).toEqual({ text: 'x' });
     await admin(gw, `/api/approvals/${a.id}/deny`, { method: 'POST' });
     await call;
     await client.close();
