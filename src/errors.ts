@@ -3,6 +3,10 @@
 export type WardenErrorCode =
   | 'CONFIG_INVALID'
   | 'CONFIG_NOT_FOUND'
+  /** What a command or request names does not exist (a grant, an approval). */
+  | 'NOT_FOUND'
+  /** The request conflicts with what exists (a live grant with the same label). */
+  | 'CONFLICT'
   | 'UPSTREAM_START_FAILED'
   | 'UPSTREAM_CLOSED'
   | 'UPSTREAM_TIMEOUT'

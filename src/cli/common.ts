@@ -52,7 +52,12 @@ export function fail(err: unknown): never {
     process.stderr.write(`warden: ${err.message}\n`);
     if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
     process.exit(
-      err.code === 'CONFIG_NOT_FOUND' || err.code === 'CONFIG_INVALID' ? EXIT_USAGE : EXIT_FAILURE,
+      err.code === 'CONFIG_NOT_FOUND' ||
+        err.code === 'CONFIG_INVALID' ||
+        err.code === 'NOT_FOUND' ||
+        err.code === 'CONFLICT'
+        ? EXIT_USAGE
+        : EXIT_FAILURE,
     );
   }
   process.stderr.write(`warden: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -167,6 +167,11 @@ export function createAdminHandler(opts: AdminOptions): (req: IncomingMessage, r
   const state: AdminState = { exporting: false, streams: new Map() };
   return (req, res) => {
     handle(req, res, opts, state).catch((err: Error) => {
+      // A client that went away mid-request (its body cut short) is no internal failure.
+      if (req.destroyed || res.destroyed) {
+        opts.log.debug({ err: err.message }, 'admin client went away');
+        return;
+      }
       opts.log.error({ err: err.message }, 'admin request failed');
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
       else res.end();
@@ -175,6 +180,8 @@ export function createAdminHandler(opts: AdminOptions): (req: IncomingMessage, r
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** HTTP status of a local fault the client caused; any other is 400. */
+const STATUS_OF: Partial<Record<WardenError['code'], number>> = { NOT_FOUND: 404, CONFLICT: 409 };
 /** How often the dashboard's event stream sends the overview. */
 const EVENT_INTERVAL_MS = 2000;
 
@@ -291,7 +298,8 @@ async function handle(
     await api(req, res, opts, state, url, caller, may);
   } catch (err) {
     if (err instanceof WardenError || err instanceof SyntaxError) {
-      json(res, 400, {
+      const status = err instanceof WardenError ? (STATUS_OF[err.code] ?? 400) : 400;
+      json(res, status, {
         error: err.message,
         ...(err instanceof WardenError && err.hint ? { hint: err.hint } : {}),
       });

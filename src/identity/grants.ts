@@ -33,6 +33,7 @@ export interface GrantView {
 }
 
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+const GRANT_ID = /^[0-9a-f]{16}$/;
 
 export function viewOf(g: Grant): GrantView {
   return {
@@ -74,6 +75,11 @@ export class GrantService {
     if (!LABEL.test(spec.label))
       throw new WardenError('CONFIG_INVALID', `invalid grant label ${JSON.stringify(spec.label)}`, {
         hint: 'letters, digits and . _ @ -, starting with a letter or digit, at most 64 characters',
+      });
+    // Revoke and rotate take a label or an id: a label spelled like an id could make one name the other grant.
+    if (GRANT_ID.test(spec.label))
+      throw new WardenError('CONFIG_INVALID', `invalid grant label ${JSON.stringify(spec.label)}`, {
+        hint: 'sixteen hex digits is how grant ids look; choose a label that is not one',
       });
     const unknown = (spec.servers ?? []).filter((s) => !this.knownServers.has(s));
     if (unknown.length > 0)
@@ -119,7 +125,7 @@ export class GrantService {
   private async existing(labelOrId: string): Promise<Grant> {
     const grant = await this.store.find(labelOrId);
     if (grant === undefined)
-      throw new WardenError('CONFIG_INVALID', `no grant labelled or with id "${labelOrId}"`, {
+      throw new WardenError('NOT_FOUND', `no grant labelled or with id "${labelOrId}"`, {
         hint: 'warden grants list shows them',
       });
     return grant;

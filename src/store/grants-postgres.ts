@@ -71,7 +71,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS grants_live_label ON ${table} (label) WHERE re
       );
     } catch (err) {
       if ((err as { code?: string }).code === UNIQUE_VIOLATION)
-        throw new WardenError('CONFIG_INVALID', `a grant labelled "${grant.label}" exists already`, {
+        throw new WardenError('CONFLICT', `a grant labelled "${grant.label}" exists already`, {
           hint: 'revoke it first, rotate its token, or choose another label',
         });
       throw new WardenError('STORE_UNAVAILABLE', `grant store (postgres): ${(err as Error).message}`, {

@@ -41,7 +41,7 @@ export class SqliteGrantStore implements GrantStore {
         .run(grantToRow(grant));
     } catch (err) {
       if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT'))
-        throw new WardenError('CONFIG_INVALID', `a grant labelled "${grant.label}" exists already`, {
+        throw new WardenError('CONFLICT', `a grant labelled "${grant.label}" exists already`, {
           hint: 'revoke it first, rotate its token, or choose another label',
         });
       throw err;

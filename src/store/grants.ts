@@ -24,7 +24,7 @@ export const ADMIN_ROLES = ['admin', 'approver', 'viewer'] as const;
 export type AdminRole = (typeof ADMIN_ROLES)[number];
 
 export interface GrantStore {
-  /** Rejects with WardenError('CONFIG_INVALID') when an unrevoked grant already has the label. */
+  /** Rejects with WardenError('CONFLICT') when an unrevoked grant already has the label. */
   create(grant: Grant): Promise<void>;
   /** By id, revoked or not. */
   get(id: string): Promise<Grant | undefined>;

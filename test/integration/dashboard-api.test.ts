@@ -379,6 +379,20 @@ mcpServers:
   });
 });
 
+describe('admin API status codes', () => {
+  it('answers 404 for a grant that does not exist, 409 for a label in use, 400 for a label spelled like an id', async () => {
+    const missing = await adminRequest(gw, ADMIN, '/api/grants/no-such-grant/revoke', { method: 'POST' });
+    expect(missing.status).toBe(404);
+    const create = (label: string) =>
+      adminRequest(gw, ADMIN, '/api/grants', { method: 'POST', body: JSON.stringify({ label }) });
+    expect((await create('twice')).status).toBe(201);
+    expect((await create('twice')).status).toBe(409);
+    const idLike = await create('0123456789abcdef');
+    expect(idLike.status).toBe(400);
+    expect(idLike.body.hint).toContain('grant ids');
+  });
+});
+
 describe('admin API paths', () => {
   it('answers a request target that is no URL path (`//`) with 400, not an internal error', async () => {
     for (const target of ['//', '//x:y', '//[']) {

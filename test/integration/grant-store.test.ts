@@ -85,7 +85,7 @@ for (const backend of backends) {
       await store.create(grant('00000000000000b1', 'laptop'));
       const err = await store.create(grant('00000000000000b2', 'laptop')).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WardenError);
-      expect((err as WardenError).code).toBe('CONFIG_INVALID');
+      expect((err as WardenError).code).toBe('CONFLICT');
       const revoked = await store.revoke('00000000000000b1', '2026-11-29T01:00:00.000Z');
       expect(revoked?.revokedAt).toBe('2026-11-29T01:00:00.000Z');
       // Revoking twice keeps the first time.

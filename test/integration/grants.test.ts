@@ -206,7 +206,7 @@ describe('revoke and rotate', () => {
 
   it('allows the label of a revoked grant to be used again', async () => {
     const { id } = await createGrant({ label: 'reused' });
-    expect((await admin('/api/grants', { method: 'POST', body: { label: 'reused' } })).status).toBe(400);
+    expect((await admin('/api/grants', { method: 'POST', body: { label: 'reused' } })).status).toBe(409);
     await admin(`/api/grants/${id}/revoke`, { method: 'POST' });
     await createGrant({ label: 'reused' });
   });
