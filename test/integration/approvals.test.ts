@@ -220,6 +220,36 @@ describe('hold mode', () => {
   });
 });
 
+describe('approver role', () => {
+  it('lets an approver decide a call made by another grant', async () => {
+    const gw = await gateway(policyFile());
+    const created = await admin(gw, '/api/grants', {
+      method: 'POST',
+      body: JSON.stringify({ label: 'on-call', role: 'approver' }),
+    });
+    const client = await connect(`${gw.mcpUrl}/probe`);
+    const call = client.callTool({ name: 'echo', arguments: { text: 'go' } });
+    const a = await pending(gw);
+    const decided = await adminRequest(
+      gw,
+      created.body.token as unknown as string,
+      `/api/approvals/${a.id}/approve`,
+      {
+        method: 'POST',
+        body: JSON.stringify({ note: 'checked' }),
+      },
+    );
+    expect(decided.status).toBe(200);
+    expect(decided.body).toMatchObject({
+      status: 'approved',
+      decidedBy: 'on-call (approver)',
+      note: 'checked',
+    });
+    expect(textOf(await call)).toBe('go');
+    await client.close();
+  });
+});
+
 describe('webhooks', () => {
   it('POSTs a signed notice of each request and decision to the configured receiver', async () => {
     const secret = 'approvals-webhook-secret-0123456789';
