@@ -269,14 +269,16 @@ async function handle(
   let who: AdminIdentity | undefined;
   if (req.headers.authorization !== undefined) who = await opts.authenticate(req.headers.authorization);
   else {
-    const login = opts.logins.fromCookie(req.headers.cookie);
+    const login = opts.logins.peek(req.headers.cookie);
     if (login !== undefined) {
-      who = await opts.authenticate(`Bearer ${login.token}`);
-      if (who === undefined) opts.logins.end(login.id);
-      else if (!csrfPasses(req, url, login, opts)) {
+      // Checked before anything else: a replayed cookie without its token neither acts nor keeps the session alive.
+      if (!csrfPasses(req, url, login, opts)) {
         json(res, 403, { error: 'forbidden: missing or wrong CSRF token' });
         return;
       }
+      who = await opts.authenticate(`Bearer ${login.token}`);
+      if (who === undefined) opts.logins.end(login.id);
+      else opts.logins.touch(login);
     }
   }
   if (who === undefined) {
@@ -350,7 +352,7 @@ async function loginRoute(req: IncomingMessage, res: ServerResponse, opts: Admin
     json(res, 200, sessionView(who, login), { 'set-cookie': opts.logins.cookie(login, overHttps(req)) });
     return;
   }
-  const login = opts.logins.fromCookie(req.headers.cookie);
+  const login = opts.logins.peek(req.headers.cookie);
   if (req.method === 'GET') {
     // The page asks with the CSRF token it kept from the log-in; the cookie alone tells nothing (see csrfPasses).
     const who =
@@ -358,7 +360,10 @@ async function loginRoute(req: IncomingMessage, res: ServerResponse, opts: Admin
         ? undefined
         : await opts.authenticate(`Bearer ${login.token}`);
     if (login === undefined || who === undefined) json(res, 401, { error: 'not logged in' });
-    else json(res, 200, { label: who.label, role: who.role });
+    else {
+      opts.logins.touch(login);
+      json(res, 200, { label: who.label, role: who.role });
+    }
     return;
   }
   if (req.method === 'DELETE') {

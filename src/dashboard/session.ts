@@ -81,14 +81,15 @@ export class DashboardSessions {
     return session;
   }
 
-  /** The live session a Cookie header names, now counted as used; undefined when none, unknown or expired. */
-  fromCookie(header: string | undefined): DashboardSession | undefined {
-    const session = this.peek(header);
-    if (session !== undefined) session.lastSeenAt = this.now();
-    return session;
+  /** Counts a request as use of the session (for the idle limit). */
+  touch(session: DashboardSession): void {
+    session.lastSeenAt = this.now();
   }
 
-  /** The live session a Cookie header names, without counting this as use (an expired one is dropped). */
+  /**
+   * The live session a Cookie header names; undefined when none, unknown or expired (an expired one is dropped).
+   * Looking is not use: `touch` once the request has shown its CSRF token.
+   */
   peek(header: string | undefined): DashboardSession | undefined {
     const id = cookieValue(header, SESSION_COOKIE);
     if (id === undefined || id === '') return undefined;
