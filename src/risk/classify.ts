@@ -473,6 +473,17 @@ function permissionObject(ws: string[]): string | undefined {
 }
 
 /** What one operation on one object means (SPEC §7 and its hard-case rules). */
+/** A tool that writes what it gets to a local path it is given: it may overwrite that file (destructive). */
+function localOverwrite(ctx: Context, at: string): Reading | undefined {
+  const dest = ctx.params.find((p) => LOCAL_DESTINATION.test(p.name));
+  if (dest === undefined) return undefined;
+  return {
+    category: 'destructive',
+    risk: 'high',
+    why: `${at} writes to \`${dest.path}\`, which it may overwrite`,
+  };
+}
+
 function interpret(op: Operation, verb: string, objectWords: string[], ctx: Context, where: string): Reading {
   const objects = objectWords.filter((w) => w !== verb);
   const secret = secretObject(objects);
@@ -497,14 +508,8 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
       }
       if (op === 'navigate') return { category: 'read', risk: 'low', why: `${at} navigates` };
       if (LOCAL_WRITING_READS.has(verb)) {
-        const dest = ctx.params.find((p) => LOCAL_DESTINATION.test(p.name));
-        if (dest) {
-          return {
-            category: 'destructive',
-            risk: 'high',
-            why: `${at} writes to \`${dest.path}\`, which it may overwrite`,
-          };
-        }
+        const overwrite = localOverwrite(ctx, at);
+        if (overwrite) return overwrite;
       }
       if (COMPUTING_VERBS.has(verb))
         return { category: 'read', risk: 'low', why: `${at} computes, reads no records` };
@@ -598,14 +603,8 @@ function interpret(op: Operation, verb: string, objectWords: string[], ctx: Cont
         }
       }
       if (verb === 'save') {
-        const dest = ctx.params.find((p) => LOCAL_DESTINATION.test(p.name));
-        if (dest) {
-          return {
-            category: 'destructive',
-            risk: 'high',
-            why: `${at} writes to \`${dest.path}\`, which it may overwrite`,
-          };
-        }
+        const overwrite = localOverwrite(ctx, at);
+        if (overwrite) return overwrite;
       }
       const migration = has(MIGRATION_OBJECTS, objects);
       if (migration && APPLYING_VERBS.has(verb)) {
