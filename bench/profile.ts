@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleFixture } from './lib/fixtures.js';
 import { closeSession, openSession, runThroughput } from './lib/measure.js';
 import { killAllSync, processCpuTicks, start, stop, waitForLine } from './lib/proc.js';
 import { RawSession } from './lib/raw.js';
@@ -22,23 +22,6 @@ process.on('exit', () => {
   killAllSync();
   rmSync(tmp, { recursive: true, force: true });
 });
-
-async function bundle(name: string): Promise<string> {
-  const outfile = join(tmp, `${name}.mjs`);
-  await build({
-    entryPoints: [join(BENCH_DIR, 'fixtures', `${name}.ts`)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'silent',
-    banner: {
-      js: "import { createRequire as __benchCreateRequire } from 'node:module';\nconst require = __benchCreateRequire(import.meta.url);",
-    },
-  });
-  return outfile;
-}
 
 interface ProfileNode {
   id: number;
@@ -66,7 +49,7 @@ function topSelf(profileFile: string, n: number): string[] {
 }
 
 async function main(): Promise<void> {
-  const echo = await bundle('echo-server');
+  const echo = await bundleFixture('echo-server', tmp);
   const dir = join(tmp, 'gw');
   mkdirSync(dir, { recursive: true });
   const config: Record<string, unknown> = {
@@ -78,7 +61,7 @@ async function main(): Promise<void> {
     config.policy = './policy.json';
   }
   if (MODE === 'list') {
-    const tools = await bundle('tools-server');
+    const tools = await bundleFixture('tools-server', tmp);
     config.mcpServers = Object.fromEntries(
       Array.from({ length: 10 }, (_, i) => [`s${i}`, { command: node, args: [tools, '--tools', '100'] }]),
     );

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleFixture } from './lib/fixtures.js';
 import { closeSession, openSession, runThroughput, type Session } from './lib/measure.js';
 import { freePort, killAllSync, type Managed, start, stop, waitForLine, waitForPort } from './lib/proc.js';
 
@@ -25,23 +25,6 @@ process.on('exit', () => {
   killAllSync();
   rmSync(tmp, { recursive: true, force: true });
 });
-
-async function echoScript(): Promise<string> {
-  const outfile = join(tmp, 'echo-server.mjs');
-  await build({
-    entryPoints: [join(ROOT, 'bench', 'fixtures', 'echo-server.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'silent',
-    banner: {
-      js: "import { createRequire as __benchCreateRequire } from 'node:module';\nconst require = __benchCreateRequire(import.meta.url);",
-    },
-  });
-  return outfile;
-}
 
 /** Starts `n` wardens from one config (as docs/operations.md shows) and nginx in front; returns nginx's URL. */
 async function fleet(n: number, echo: string): Promise<string> {
@@ -148,7 +131,7 @@ async function measure(url: string): Promise<{ perSecond: number; errors: number
 }
 
 execFileSync(NGINX, ['-v'], { stdio: 'ignore' });
-const echo = await echoScript();
+const echo = await bundleFixture('echo-server', tmp);
 const rows: string[] = [];
 for (const n of [1, 3]) {
   const url = await fleet(n, echo);

@@ -5,7 +5,7 @@ import { cpus, loadavg, type as osType, release, tmpdir, totalmem } from 'node:o
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleFixture } from './lib/fixtures.js';
 import {
   callEcho,
   closeSession,
@@ -90,25 +90,6 @@ function gitCommit(): string {
   } catch {
     return 'unknown';
   }
-}
-
-/** Bundles the echo fixture into one plain .mjs so the measured processes do not pay tsx's loader. */
-async function compileEcho(tmp: string): Promise<string> {
-  const outfile = join(tmp, 'echo-server.mjs');
-  await build({
-    entryPoints: [join(BENCH_DIR, 'fixtures', 'echo-server.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'silent',
-    // Bundled CommonJS dependencies (ajv) call require(); give the ESM bundle a real one.
-    banner: {
-      js: "import { createRequire as __benchCreateRequire } from 'node:module';\nconst require = __benchCreateRequire(import.meta.url);",
-    },
-  });
-  return outfile;
 }
 
 /** Formats the generated files with the repo's Biome so `npm run lint` stays clean after a run (best-effort). */
@@ -233,7 +214,7 @@ async function main(): Promise<void> {
   };
   try {
     log(`compiling echo fixture into ${tmp}`);
-    const echoScript = await compileEcho(tmp);
+    const echoScript = await bundleFixture('echo-server', tmp);
     const ctx: TargetContext = { root: ROOT, tmp, echoScript };
     for (const def of selected) {
       const result: TargetResult = { name: def.name, description: def.description, status: 'ok' };

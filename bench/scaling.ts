@@ -5,7 +5,6 @@ import { cpus, loadavg, type as osType, release, tmpdir, totalmem } from 'node:o
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { NewAuditEntry } from '../src/audit/chain.js';
 import { recentRecords } from '../src/audit/view.js';
 import { compilePolicyLayer } from '../src/policy/compile.js';
@@ -14,6 +13,7 @@ import { policyLayerSchema } from '../src/policy/schema.js';
 import type { ToolCall } from '../src/policy/types.js';
 import { openAuditStore } from '../src/store/open.js';
 import { verifyStore } from '../src/store/types.js';
+import { bundleFixture } from './lib/fixtures.js';
 import { closeSession, openSession, runSequential } from './lib/measure.js';
 import {
   descendants,
@@ -70,24 +70,6 @@ const hardLimit = setTimeout(() => {
   process.exit(2);
 }, HARD_LIMIT_MS);
 hardLimit.unref();
-
-/** Bundles a fixture into one plain .mjs so measured processes do not pay tsx's loader. */
-async function bundle(name: string): Promise<string> {
-  const outfile = join(tmp, `${name}.mjs`);
-  await build({
-    entryPoints: [join(BENCH_DIR, 'fixtures', `${name}.ts`)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'silent',
-    banner: {
-      js: "import { createRequire as __benchCreateRequire } from 'node:module';\nconst require = __benchCreateRequire(import.meta.url);",
-    },
-  });
-  return outfile;
-}
 
 const mb = (kb: number): number => round(kb / 1024, 1);
 
@@ -721,8 +703,8 @@ function subtitleOf(report: { date: string; machine: { cpu: string; cores: numbe
 async function main(): Promise<void> {
   const t0 = performance.now();
   const wants = (s: string): boolean => !ONLY || ONLY.includes(s);
-  const echo = await bundle('echo-server');
-  const toolsScript = await bundle('tools-server');
+  const echo = await bundleFixture('echo-server', tmp);
+  const toolsScript = await bundleFixture('tools-server', tmp);
   const sys0 = systemTicks();
   const self0 = selfCpuTicks();
   const load0 = loadavg()[0] ?? 0;
