@@ -10,6 +10,8 @@ import { type ServeProcess, serveCli, writeConfig } from '../helpers/cli.js';
 import { connect, PROBE, ROOT, tempDir, textOf } from '../helpers/gateway.js';
 
 const CHROMIUM = process.env.WARDEN_TEST_CHROMIUM ?? '/usr/bin/chromium';
+/** How long a poll waits for the page: generous, for a CI machine under load. */
+const WAIT = { timeout: 10_000 };
 const ADMIN = 'dashboard-e2e-admin-token';
 const ARTIFACTS = join(ROOT, 'test-artifacts/dashboard');
 const available = existsSync(CHROMIUM);
@@ -103,7 +105,7 @@ storage: sqlite:${join(tempDir('warden-dash-e2e-'), 'warden.db')}
     await page.goto(gw.adminUrl);
     await page.getByLabel('Admin token').fill('not-a-token');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('not a live admin token');
+    await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toContain('not a live admin token');
     await page.getByLabel('Admin token').fill(ADMIN);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
@@ -118,7 +120,7 @@ storage: sqlite:${join(tempDir('warden-dash-e2e-'), 'warden.db')}
     await agent.listTools();
     const denied = await agent.callTool({ name: 'pid', arguments: {} });
     expect(denied.isError).toBe(true);
-    await expect.poll(() => page.getByTestId('refused').textContent(), { timeout: 10_000 }).toBe('1');
+    await expect.poll(() => page.getByTestId('refused').textContent(), WAIT).toBe('1');
     expect(await page.locator('rect.d-denied').count()).toBeGreaterThan(0);
     await shot('overview');
   });
@@ -145,10 +147,12 @@ storage: sqlite:${join(tempDir('warden-dash-e2e-'), 'warden.db')}
     await row.waitFor();
     expect(await row.textContent()).toContain('denied');
     await row.getByRole('button').click();
-    await expect.poll(() => page.locator('aside.detail pre').textContent()).toContain('Process ids are off');
+    await expect
+      .poll(() => page.locator('aside.detail pre').textContent(), WAIT)
+      .toContain('Process ids are off');
     await page.getByRole('button', { name: 'Verify chain' }).click();
     await expect
-      .poll(() => page.getByTestId('verify').textContent())
+      .poll(() => page.getByTestId('verify').textContent(), WAIT)
       .toMatch(/^Chain intact: ok \d+ records$/);
     await shot('audit');
   });
@@ -158,7 +162,7 @@ storage: sqlite:${join(tempDir('warden-dash-e2e-'), 'warden.db')}
     const held = agent.callTool({ name: 'echo', arguments: { text: 'ship it' } });
     const card = page.locator('article.approval', { hasText: 'echo' });
     await card.waitFor({ timeout: 10_000 });
-    await expect.poll(() => page.title(), { timeout: 10_000 }).toBe('(1) mcp-warden');
+    await expect.poll(() => page.title(), WAIT).toBe('(1) mcp-warden');
     expect(await card.locator('pre').textContent()).toContain('"text": "ship it"');
     await shot('approval-pending');
     await card.getByLabel('Note (optional)').fill('looks fine');
@@ -166,7 +170,7 @@ storage: sqlite:${join(tempDir('warden-dash-e2e-'), 'warden.db')}
     const result = await held;
     expect(result.isError).toBeFalsy();
     expect(textOf(result)).toContain('ship it');
-    await expect.poll(() => page.locator('article.approval').count()).toBe(0);
+    await expect.poll(() => page.locator('article.approval').count(), WAIT).toBe(0);
     expect(await page.locator('table').textContent()).toContain('looks fine');
   });
 
@@ -179,19 +183,19 @@ storage: sqlite:${join(tempDir('warden-dash-e2e-'), 'warden.db')}
     const result = await held;
     expect(result.isError).toBe(true);
     expect(textOf(result)).toContain('[POLICY DENIED]');
-    await expect.poll(() => page.title(), { timeout: 10_000 }).toBe('mcp-warden');
+    await expect.poll(() => page.title(), WAIT).toBe('mcp-warden');
   });
 
   it('simulates calls: a denied tool, and one that needs approval', async () => {
     await open('Policy');
     await page.getByLabel('Tool').fill('pid');
     await page.getByRole('button', { name: 'Simulate' }).click();
-    await expect.poll(() => page.getByTestId('sim-outcome').textContent()).toBe('deny');
+    await expect.poll(() => page.getByTestId('sim-outcome').textContent(), WAIT).toBe('deny');
     expect(await page.locator('.simulation').textContent()).toContain('Process ids are off');
     await page.getByLabel('Tool').fill('echo');
     await page.getByLabel('Arguments (JSON)').fill('{"text": "hi"}');
     await page.getByRole('button', { name: 'Simulate' }).click();
-    await expect.poll(() => page.getByTestId('sim-outcome').textContent()).toBe('require approval');
+    await expect.poll(() => page.getByTestId('sim-outcome').textContent(), WAIT).toBe('require approval');
     expect(await page.locator('pre').first().textContent()).toContain('"require_approval"');
     await shot('policy');
   });
@@ -225,7 +229,7 @@ storage: sqlite:${join(tempDir('warden-dash-e2e-'), 'warden.db')}
     expect(await status()).toBe(200);
     const row = page.locator('tr[data-grant="ci-runner"]');
     await row.getByRole('button', { name: 'Revoke ci-runner' }).click();
-    await expect.poll(() => row.textContent()).toContain('revoked');
+    await expect.poll(() => row.textContent(), WAIT).toContain('revoked');
     expect(await status()).toBe(401);
     await shot('grants');
   });

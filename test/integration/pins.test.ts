@@ -208,7 +208,9 @@ describe('attacks on tool definitions', () => {
     await client.listTools();
     await client.close();
     await expect
-      .poll(async () => ((await echoTool(gw))?.signals as unknown[] | undefined)?.length ?? 0)
+      .poll(async () => ((await echoTool(gw))?.signals as unknown[] | undefined)?.length ?? 0, {
+        timeout: 10_000,
+      })
       .toBeGreaterThan(0);
     const kinds = ((await echoTool(gw)).signals as Array<{ kind: string; evidence: string }>).filter(
       (s) => s.kind === 'tool_poisoning',
