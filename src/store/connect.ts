@@ -51,6 +51,10 @@ export async function openPostgresTable(
     connectionString: url,
     max: 4,
     connectionTimeoutMillis: 10_000,
+    // These tables are read on the request path (grants on every request, pins and approvals on calls): a network
+    // that drops packets must fail the request closed within seconds, not hold it until TCP gives up. A query that
+    // times out gets its connection destroyed by the pool, so a late answer cannot reach the next query.
+    query_timeout: 10_000,
     application_name: 'mcp-warden',
   });
   pool.on('error', (err) => opts.onIdleError?.(err));

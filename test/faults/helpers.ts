@@ -21,6 +21,7 @@ export function faultyServer(extraArgs: string[] = []): string {
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private holding = false;
   port = 0;
 
   constructor(
@@ -36,6 +37,10 @@ export class TcpProxy {
 
   /** Accepts and forwards connections (again), on the same port as before. */
   async restore(): Promise<void> {
+    if (this.holding) {
+      this.holding = false;
+      for (const s of this.sockets) s.resume();
+    }
     if (this.server !== undefined) return;
     const server = createServer((client) => {
       const upstream = tcpConnect(this.target.port, this.target.host);
@@ -53,6 +58,10 @@ export class TcpProxy {
       upstream.on('close', drop);
       client.pipe(upstream);
       upstream.pipe(client);
+      if (this.holding) {
+        client.pause();
+        upstream.pause();
+      }
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -69,6 +78,15 @@ export class TcpProxy {
     for (const s of this.sockets) s.resetAndDestroy();
     this.sockets.clear();
     if (server !== undefined) await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  /**
+   * A network that drops packets: open connections stay open but nothing passes either way, and new ones are
+   * accepted and then hear nothing, until restore() (which also lets the held connections flow again).
+   */
+  blackhole(): void {
+    this.holding = true;
+    for (const s of this.sockets) s.pause();
   }
 
   get connections(): number {
