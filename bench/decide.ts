@@ -4,52 +4,17 @@ import { compilePolicyLayer } from '../src/policy/compile.js';
 import { decide } from '../src/policy/decide.js';
 import { policyLayerSchema } from '../src/policy/schema.js';
 import type { ToolCall } from '../src/policy/types.js';
+import { mixCalls, mixPolicy, mixTools } from './lib/policy-mix.js';
 
 const ENTRIES = 1000;
 const CALLS = Number(process.env.DECIDE_CALLS ?? 5_000_000);
 
-function buildPolicy(): unknown {
-  const tools: Record<string, unknown> = {};
-  for (let i = 0; i < ENTRIES; i++) {
-    const kind = i % 10;
-    if (kind < 5)
-      tools[`tool_${i}`] = {}; // plain allow
-    else if (kind < 7) {
-      tools[`pay_${i}`] = {
-        deny_if: [{ conditions: [{ path: 'args.amount', op: 'gt', value: 500 }], on_deny: 'too much' }],
-        require: [{ path: 'args.reason', op: 'exists', value: true }],
-        limits: [{ counter: `c${i}`, window: 'hour', max: 10 }],
-      };
-    } else if (kind < 9)
-      tools[`ns${i}_*`] = { deny_if: [{ path: 'args.path', op: 'regex', value: '^/etc/' }] };
-    else tools[`del_${i}`] = { action: 'require_approval' };
-  }
-  return {
-    version: '1',
-    default: 'deny',
-    hide: ['internal_*', 'debug_dump'],
-    tools,
-    categories: { read: 'allow' },
-  };
-}
-
-const parsed = policyLayerSchema.parse(buildPolicy());
+const parsed = policyLayerSchema.parse(mixPolicy(mixTools(ENTRIES)));
 const { policy, problems } = compilePolicyLayer(parsed, 'bench');
 if (problems.length > 0) throw new Error(JSON.stringify(problems));
 
 // A realistic mix: exact names, glob hits, conditions that pass and fail, hidden and unknown tools.
-const calls: ToolCall[] = [];
-for (let i = 0; i < 200; i++) {
-  const n = (i * 37) % ENTRIES;
-  const kind = n % 10;
-  const tool = kind < 5 ? `tool_${n}` : kind < 7 ? `pay_${n}` : kind < 9 ? `ns${n}_read` : `del_${n}`;
-  const args =
-    kind < 7
-      ? { amount: (i * 13) % 900, reason: i % 3 === 0 ? undefined : 'r' }
-      : { path: i % 2 ? '/etc/passwd' : '/home/x' };
-  calls.push({ server: 's', tool, args });
-}
-calls.push({ server: 's', tool: 'internal_x', args: {} }, { server: 's', tool: 'unknown_tool', args: {} });
+const calls: ToolCall[] = mixCalls(ENTRIES);
 
 let gcs = 0;
 const obs = new PerformanceObserver((list) => {

@@ -15,6 +15,7 @@ import { openAuditStore } from '../src/store/open.js';
 import { verifyStore } from '../src/store/types.js';
 import { bundleFixture } from './lib/fixtures.js';
 import { closeSession, openSession, runSequential } from './lib/measure.js';
+import { mixCalls, mixPolicy, mixTools } from './lib/policy-mix.js';
 import {
   descendants,
   killAllSync,
@@ -364,7 +365,7 @@ async function upstreamCurve(toolsScript: string): Promise<UpstreamRow[]> {
 
 /** A PolicyLayer policy of `n` tool entries in the mix of bench/decide.ts, plus the entry the echo calls hit. */
 function policyOf(n: number): Record<string, unknown> {
-  const tools: Record<string, unknown> = {
+  return mixPolicy({
     echo: {
       require: [{ path: 'args.text', op: 'exists', value: true }],
       deny_if: [
@@ -372,45 +373,12 @@ function policyOf(n: number): Record<string, unknown> {
         { path: 'args.size', op: 'gt', value: 1_048_576 },
       ],
     },
-  };
-  for (let i = 0; i < n - 1; i++) {
-    const kind = i % 10;
-    if (kind < 5) tools[`tool_${i}`] = {};
-    else if (kind < 7) {
-      tools[`pay_${i}`] = {
-        deny_if: [{ conditions: [{ path: 'args.amount', op: 'gt', value: 500 }], on_deny: 'too much' }],
-        require: [{ path: 'args.reason', op: 'exists', value: true }],
-        limits: [{ counter: `c${i}`, window: 'hour', max: 10 }],
-      };
-    } else if (kind < 9)
-      tools[`ns${i}_*`] = { deny_if: [{ path: 'args.path', op: 'regex', value: '^/etc/' }] };
-    else tools[`del_${i}`] = { action: 'require_approval' };
-  }
-  return {
-    version: '1',
-    default: 'deny',
-    hide: ['internal_*', 'debug_dump'],
-    tools,
-    categories: { read: 'allow' },
-  };
+    ...mixTools(n - 1),
+  });
 }
 
 function callsOf(n: number): ToolCall[] {
-  const calls: ToolCall[] = [];
-  for (let i = 0; i < 200; i++) {
-    const m = Math.max(1, n - 1);
-    const k = (i * 37) % m;
-    const kind = k % 10;
-    const tool = kind < 5 ? `tool_${k}` : kind < 7 ? `pay_${k}` : kind < 9 ? `ns${k}_read` : `del_${k}`;
-    const args =
-      kind < 7
-        ? { amount: (i * 13) % 900, reason: i % 3 === 0 ? undefined : 'r' }
-        : { path: i % 2 ? '/etc/passwd' : '/home/x' };
-    calls.push({ server: 's', tool, args });
-  }
-  calls.push({ server: 's', tool: 'internal_x', args: {} }, { server: 's', tool: 'unknown_tool', args: {} });
-  calls.push({ server: 's', tool: 'echo', args: { text: 'x' } });
-  return calls;
+  return [...mixCalls(n - 1), { server: 's', tool: 'echo', args: { text: 'x' } }];
 }
 
 interface PolicyRow {

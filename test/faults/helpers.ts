@@ -4,7 +4,9 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { type AddressInfo, createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
+import pg from 'pg';
 import { ROOT } from '../helpers/gateway.js';
+import { pgUrl } from '../helpers/services.js';
 
 export const FAULTY = join(ROOT, 'test/fixtures/faulty-server.ts');
 
@@ -254,4 +256,33 @@ export function peerPorts(pid: number): Set<number> {
     }
   }
   return ports;
+}
+
+/** Runs one statement on the test PostgreSQL server (CREATE/DROP DATABASE for a test of its own). */
+export async function pgSql(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: pgUrl() });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The URL of `database` on the test server, or through a proxy on 127.0.0.1:`port`. */
+export function pgDatabaseUrl(database: string, port?: number): string {
+  const u = new URL(pgUrl());
+  if (port !== undefined) {
+    u.hostname = '127.0.0.1';
+    u.port = String(port);
+  }
+  u.pathname = `/${database}`;
+  return u.href;
+}
+
+/** A TCP proxy in front of the test PostgreSQL server. */
+export function proxyToPg(): Promise<TcpProxy> {
+  const target = new URL(pgUrl());
+  return TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
 }

@@ -1,36 +1,16 @@
 // Fault injection: the network to PostgreSQL drops packets (nothing passes, nothing is reset) under a running
 // `warden serve` whose grants live there. A request must fail closed within seconds, not hang until TCP gives up, and
 // the gateway must serve again once the network does. The shared server is never touched: a TCP proxy holds the bytes.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type ServeProcess, serveCli, writeConfig } from '../helpers/cli.js';
 import { connect, PROBE, ROOT, textOf } from '../helpers/gateway.js';
-import { pgUrl, shouldRunPg } from '../helpers/services.js';
-import { TcpProxy } from './helpers.js';
+import { shouldRunPg } from '../helpers/services.js';
+import { pgDatabaseUrl, pgSql, proxyToPg, type TcpProxy } from './helpers.js';
 
 const run = await shouldRunPg('PostgreSQL that drops packets (fault injection)');
 const database = `warden_blackhole_${process.pid}`;
 
-async function sql(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: pgUrl() });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-function urlVia(port: number | undefined): string {
-  const u = new URL(pgUrl());
-  if (port !== undefined) {
-    u.hostname = '127.0.0.1';
-    u.port = String(port);
-  }
-  u.pathname = `/${database}`;
-  return u.href;
-}
+const urlVia = (port: number | undefined) => pgDatabaseUrl(database, port);
 
 describe.runIf(run)('PostgreSQL that drops packets', () => {
   let proxy: TcpProxy;
@@ -38,9 +18,8 @@ describe.runIf(run)('PostgreSQL that drops packets', () => {
   let token: string;
 
   beforeAll(async () => {
-    await sql(`CREATE DATABASE ${database}`);
-    const target = new URL(pgUrl());
-    proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+    await pgSql(`CREATE DATABASE ${database}`);
+    proxy = await proxyToPg();
     const servers = `mcpServers:\n  probe:\n    command: node\n    args: ["--import", "tsx", "${PROBE}"]\n    cwd: ${ROOT}\n`;
     const config = writeConfig(`${servers}storage: ${urlVia(proxy.port)}\nauth: { anonymous: false }\n`);
     // The grant is made straight against PostgreSQL: runCli blocks this process, and with it the proxy.
@@ -54,7 +33,7 @@ describe.runIf(run)('PostgreSQL that drops packets', () => {
   afterAll(async () => {
     await gw?.stop();
     await proxy?.close();
-    if (run) await sql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    if (run) await pgSql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   });
 
   it('refuses a request within seconds while nothing gets through, and serves again afterwards', async () => {

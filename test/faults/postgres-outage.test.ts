@@ -2,37 +2,17 @@
 // server is never stopped: a TCP proxy between the gateway and it is cut and restored. Calls are served meanwhile
 // (records wait in the audit spool); afterwards every acknowledged call has its record and `warden audit verify` passes.
 import { createHash } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/chain.js';
 import { runCli, type ServeProcess, serveCli, writeConfig } from '../helpers/cli.js';
 import { connect, PROBE, ROOT, textOf } from '../helpers/gateway.js';
-import { pgUrl, shouldRunPg } from '../helpers/services.js';
-import { metric, TcpProxy, until } from './helpers.js';
+import { shouldRunPg } from '../helpers/services.js';
+import { metric, pgDatabaseUrl, pgSql, proxyToPg, type TcpProxy, until } from './helpers.js';
 
 const run = await shouldRunPg('PostgreSQL down and back (fault injection)');
 const database = `warden_faults_${process.pid}`;
 
-async function sql(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: pgUrl() });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-function urlVia(port: number | undefined): string {
-  const u = new URL(pgUrl());
-  if (port !== undefined) {
-    u.hostname = '127.0.0.1';
-    u.port = String(port);
-  }
-  u.pathname = `/${database}`;
-  return u.href;
-}
+const urlVia = (port: number | undefined) => pgDatabaseUrl(database, port);
 
 const server = `mcpServers:\n  probe:\n    command: node\n    args: ["--import", "tsx", "${PROBE}"]\n    cwd: ${ROOT}\n`;
 
@@ -41,16 +21,15 @@ describe.runIf(run)('PostgreSQL down and back', () => {
   let gw: ServeProcess;
 
   beforeAll(async () => {
-    await sql(`CREATE DATABASE ${database}`);
-    const target = new URL(pgUrl());
-    proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+    await pgSql(`CREATE DATABASE ${database}`);
+    proxy = await proxyToPg();
     gw = await serveCli(writeConfig(`${server}storage: ${urlVia(proxy.port)}\n`));
   });
 
   afterAll(async () => {
     await gw?.stop();
     await proxy?.close();
-    if (run) await sql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    if (run) await pgSql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   });
 
   // Finding (issue 11): a connection reset while a client was checked out of the pool was an unheard 'error' event
