@@ -230,10 +230,8 @@ export function policyStep({
             category: info?.classification.category,
             risk: info?.classification.risk,
             counter: state === undefined ? undefined : (scope, counter) => state.get(`${scope}.${counter}`),
-            args:
-              typeof args === 'object' && args !== null && !Array.isArray(args)
-                ? (args as Params)
-                : undefined,
+            // An object or absent: anything else was refused above.
+            args: args as Params | undefined,
           },
           (shadow) =>
             log.info(
