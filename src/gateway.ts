@@ -35,7 +35,7 @@ import { forward } from './pipeline/forward.js';
 import { limitStep } from './pipeline/limit.js';
 import { policyStep } from './pipeline/policy.js';
 import { route } from './pipeline/route.js';
-import { ProxySession } from './proxy/session.js';
+import { linkCounts, ProxySession } from './proxy/session.js';
 import { ToolCatalog } from './risk/catalog.js';
 import { RedisApprovalBus } from './state/approval-bus.js';
 import { openCounterStore } from './state/open.js';
@@ -260,7 +260,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     log,
     webhooks: config.approvalWebhooks,
     bus: approvalBus,
-    dashboardUrl: `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${config.admin.port}`,
+    dashboardUrl: `http://${urlHost(config.admin)}`,
   });
   approvals.startSweeper();
   const catalog = new ToolCatalog({ pins: pinStore, audit: (entry) => sink.write(entry), log });
@@ -347,12 +347,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     () => [{ labels: {}, value: spool?.pending ?? 0 }],
   );
   metrics.gauge('warden_sessions', 'Open agent sessions', () => [{ labels: {}, value: sessions.size }]);
-  metrics.gauge('warden_upstream_ready', 'Upstream sessions ready, by server', () => {
-    const ready = new Map(config.upstreams.map((u) => [u.id, 0]));
-    for (const s of sessions)
-      for (const [id, link] of s.links) if (link.ready) ready.set(id, (ready.get(id) ?? 0) + 1);
-    return [...ready].map(([server, value]) => ({ labels: { server }, value }));
-  });
+  metrics.gauge('warden_upstream_ready', 'Upstream sessions ready, by server', () =>
+    [...linkCounts(config.upstreams, sessions)].map(([server, c]) => ({
+      labels: { server },
+      value: c.ready,
+    })),
+  );
   let mcpServer: Server | undefined;
   let adminServer: Server | undefined;
 

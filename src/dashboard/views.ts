@@ -9,7 +9,7 @@ import type { Authenticator } from '../identity/authenticate.js';
 import { decideLayers, explainLayers, explanationJson, isHidden } from '../policy/decide.js';
 import type { CompiledPolicy } from '../policy/types.js';
 import { listEveryUpstream } from '../proxy/list-tools.js';
-import type { ProxySession } from '../proxy/session.js';
+import { linkCounts, type ProxySession } from '../proxy/session.js';
 import type { ToolCatalog } from '../risk/catalog.js';
 import type { SimulationRequest } from './admin.js';
 
@@ -61,15 +61,9 @@ export function toolViews({ catalog, policies }: DashboardParts): Array<Record<s
 
 /** Each upstream's links across open sessions: `idle` without sessions, `up` when every link is ready. */
 function upstreamHealth({ config, sessions }: DashboardParts): Array<Record<string, unknown>> {
+  const counts = linkCounts(config.upstreams, sessions);
   return config.upstreams.map((u) => {
-    let links = 0;
-    let ready = 0;
-    for (const s of sessions) {
-      const link = s.links.get(u.id);
-      if (link === undefined) continue;
-      links++;
-      if (link.ready) ready++;
-    }
+    const { links, ready } = counts.get(u.id)!;
     const status = links === 0 ? 'idle' : ready === links ? 'up' : ready === 0 ? 'down' : 'degraded';
     return { server: u.id, transport: u.kind, links, ready, status };
   });

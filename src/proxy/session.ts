@@ -358,3 +358,20 @@ export class ProxySession implements SessionView {
     this.opts.onClose?.(this);
   }
 }
+
+/** Each upstream's links across the open sessions, and how many of them are ready (metrics, the dashboard). */
+export function linkCounts(
+  upstreams: readonly UpstreamSpec[],
+  sessions: Iterable<ProxySession>,
+): Map<string, { links: number; ready: number }> {
+  const counts = new Map(upstreams.map((u) => [u.id, { links: 0, ready: 0 }]));
+  for (const s of sessions) {
+    for (const [id, link] of s.links) {
+      const c = counts.get(id);
+      if (c === undefined) continue;
+      c.links++;
+      if (link.ready) c.ready++;
+    }
+  }
+  return counts;
+}

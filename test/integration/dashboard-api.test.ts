@@ -468,6 +468,28 @@ describe('dashboard data', () => {
     ctrl.abort();
   });
 
+  it('counts ready upstream links the same way in the overview and in /metrics', async () => {
+    const probeLinks = async () =>
+      ((await adminRequest(gw, ADMIN, '/api/overview')).body as Record<string, any>).upstreams[0];
+    const before = await probeLinks();
+    const client = await connect(`${gw.mcpUrl}/probe`);
+    await client.listTools();
+    try {
+      const now = await probeLinks();
+      expect(now).toEqual({
+        server: 'probe',
+        transport: 'stdio',
+        links: before.links + 1,
+        ready: before.ready + 1,
+        status: 'up',
+      });
+      const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+      expect(metrics).toContain(`warden_upstream_ready{server="probe"} ${now.ready}`);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('needs a log-in for the event stream', async () => {
     expect((await fetch(`${gw.adminUrl}/api/events`)).status).toBe(401);
   });
