@@ -88,10 +88,12 @@ describe('slow and vanishing clients', () => {
     slow.socket.on('data', (d: Buffer) => {
       received += d.length;
     });
-    // 16 KiB at a time, every 20 ms: about 800 KB/s.
+    // 16 KiB at a time, every 20 ms: about 800 KB/s. The pending pause is kept, so that stopping the reader cannot
+    // leave the socket paused behind read() (a race that once hung this test on a loaded machine).
+    let pausing: NodeJS.Timeout | undefined;
     const reader = setInterval(() => {
       slow.socket.resume();
-      setTimeout(() => slow.socket.pause(), 1);
+      pausing = setTimeout(() => slow.socket.pause(), 1);
     }, 20);
     const other = await connect(url);
     for (let i = 0; i < 10; i++) {
@@ -101,6 +103,8 @@ describe('slow and vanishing clients', () => {
     }
     await other.close();
     clearInterval(reader);
+    clearTimeout(pausing);
+    slow.socket.resume();
     const text = await slow.read();
     expect(text).toContain('flooded 5000');
     expect(received + text.length).toBeGreaterThan(5000 * 100);
