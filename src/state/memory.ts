@@ -1,6 +1,7 @@
 // The in-process counter store (the default): exact sliding-window logs and calendar-window counters in Maps.
 import { randomBytes } from 'node:crypto';
 import { WardenError } from '../errors.js';
+import { SlidingLog } from './sliding-log.js';
 import type { CounterStore, LimitRequest, Reservation, ReserveResult } from './types.js';
 
 export interface MemoryCounterStoreOptions {
@@ -11,21 +12,6 @@ export interface MemoryCounterStoreOptions {
   sweepIntervalMs?: number;
   /** Reservation ids; injectable so that tests can name them. Default: a per-process random part and a counter. */
   newId?: () => string;
-}
-
-/** One call's share of a sliding window. `amount` becomes 0 when the reservation is given back. */
-interface LogEntry {
-  t: number;
-  amount: number;
-  ref: string;
-}
-
-/** The reservations inside one sliding window, oldest first from `head` (entries before it have left). */
-interface SlidingLog {
-  windowMs: number;
-  entries: LogEntry[];
-  head: number;
-  sum: number;
 }
 
 /** One calendar window of one counter. */
@@ -84,7 +70,8 @@ export class MemoryCounterStore implements CounterStore {
         const log = this.slidingLog(id, r.windowMs, nowMs);
         const used = (log?.sum ?? 0) + before;
         if (used + r.amount > r.max) {
-          return { ok: false, index: i, retryAfterMs: slidingRetry(log, used, r, nowMs), used };
+          const retryAfterMs = log?.retryAfter(used, r.amount, r.max, r.windowMs, nowMs) ?? r.windowMs;
+          return { ok: false, index: i, retryAfterMs, used };
         }
       } else {
         const start = windowStart(nowMs, r.windowMs);
@@ -107,16 +94,16 @@ export class MemoryCounterStore implements CounterStore {
       if (r.window === 'sliding') {
         let log = this.sliding.get(id);
         if (log === undefined) {
-          log = { windowMs: r.windowMs, entries: [], head: 0, sum: 0 };
+          log = new SlidingLog(r.windowMs);
           this.sliding.set(id, log);
         }
-        append(log, { t: nowMs, amount: r.amount, ref: `${reservationId}:${i}` });
         entries.push({
           key: r.key,
           window: 'sliding',
           windowMs: r.windowMs,
           windowStart: nowMs,
           amount: r.amount,
+          seq: log.add(nowMs, r.amount),
         });
       } else {
         const start = windowStart(nowMs, r.windowMs);
@@ -142,20 +129,11 @@ export class MemoryCounterStore implements CounterStore {
   async release(reservation: Reservation): Promise<void> {
     reservation.entries.forEach((e, i) => {
       const id = counterId(e.key, e.window, e.windowMs);
-      const ref = `${reservation.id}:${i}`;
       if (e.window === 'sliding') {
-        const log = this.sliding.get(id);
-        if (log === undefined) return;
-        // Search from the newest: a release usually follows its reservation closely.
-        for (let j = log.entries.length - 1; j >= log.head; j--) {
-          const entry = log.entries[j]!;
-          if (entry.ref !== ref) continue;
-          log.sum -= entry.amount;
-          entry.amount = 0;
-          return;
-        }
+        if (e.seq !== undefined) this.sliding.get(id)?.release(e.seq);
         return;
       }
+      const ref = `${reservation.id}:${i}`;
       // A bucket that is gone belongs to a window that is over: nothing left to give back.
       const bucket = this.calendar.get(bucketId(id, e.windowStart));
       if (bucket === undefined || bucket.released?.has(ref)) return;
@@ -175,8 +153,8 @@ export class MemoryCounterStore implements CounterStore {
   /** Drops every window that is over at `nowMs`. Runs on a timer; public so that tests can drive it. */
   sweep(nowMs: number): void {
     for (const [id, log] of this.sliding) {
-      trim(log, nowMs);
-      if (log.head === log.entries.length) this.sliding.delete(id);
+      log.trim(nowMs);
+      if (log.size === 0) this.sliding.delete(id);
     }
     for (const [id, bucket] of this.calendar) {
       if (bucket.end <= nowMs) this.calendar.delete(id);
@@ -200,8 +178,8 @@ export class MemoryCounterStore implements CounterStore {
   private slidingLog(id: string, windowMs: number, nowMs: number): SlidingLog | undefined {
     const log = this.sliding.get(id);
     if (log === undefined) return undefined;
-    trim(log, nowMs);
-    if (log.head === log.entries.length) {
+    log.trim(nowMs);
+    if (log.size === 0) {
       this.sliding.delete(id);
       return undefined;
     }
@@ -247,61 +225,4 @@ function bucketId(id: string, start: number): string {
 /** Calendar windows are aligned to multiples of their length since the epoch, so a day starts at UTC midnight. */
 export function windowStart(nowMs: number, windowMs: number): number {
   return Math.floor(nowMs / windowMs) * windowMs;
-}
-
-/** An entry counts while `t > now - windowMs`, i.e. it leaves the window at exactly `t + windowMs`. */
-function trim(log: SlidingLog, nowMs: number): void {
-  const cutoff = nowMs - log.windowMs;
-  const { entries } = log;
-  let head = log.head;
-  while (head < entries.length && entries[head]!.t <= cutoff) {
-    log.sum -= entries[head]!.amount;
-    head++;
-  }
-  if (head === entries.length) {
-    // Start over from exact zero rather than carry the rounding of fractional amounts.
-    log.entries = [];
-    log.head = 0;
-    log.sum = 0;
-  } else if (head > 64 && head * 2 > entries.length) {
-    log.entries = entries.slice(head);
-    log.head = 0;
-  } else {
-    log.head = head;
-  }
-}
-
-/** Keeps the log in time order even when callers' clocks step back a little (replicas, NTP adjustments). */
-function append(log: SlidingLog, entry: LogEntry): void {
-  const { entries } = log;
-  log.sum += entry.amount;
-  const last = entries[entries.length - 1];
-  if (last === undefined || last.t <= entry.t) {
-    entries.push(entry);
-    return;
-  }
-  let lo = log.head;
-  let hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (entries[mid]!.t <= entry.t) lo = mid + 1;
-    else hi = mid;
-  }
-  entries.splice(lo, 0, entry);
-}
-
-/**
- * The time until enough of the oldest entries have left the window for `r.amount` to fit. When even an empty window
- * cannot hold it (the amount alone exceeds max, or this same call already fills the counter), it never fits by
- * waiting; the full window length is reported then.
- */
-function slidingRetry(log: SlidingLog | undefined, used: number, r: LimitRequest, nowMs: number): number {
-  if (log === undefined) return r.windowMs;
-  let left = used;
-  for (let j = log.head; j < log.entries.length; j++) {
-    const entry = log.entries[j]!;
-    left -= entry.amount;
-    if (left + r.amount <= r.max) return entry.t + r.windowMs - nowMs;
-  }
-  return r.windowMs;
 }

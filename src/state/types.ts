@@ -27,6 +27,8 @@ export interface Reservation {
     windowMs: number;
     windowStart: number;
     amount: number;
+    /** The in-process store's handle for a sliding entry, which release() gives back. */
+    seq?: number;
   }>;
 }
 
