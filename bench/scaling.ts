@@ -266,57 +266,71 @@ async function upstreamCurve(toolsScript: string): Promise<UpstreamRow[]> {
   const rows: UpstreamRow[] = [];
   for (const k of UPSTREAM_LEVELS) {
     const tools = k * TOOLS_PER_UPSTREAM;
-    const servers: Record<string, unknown> = {};
-    for (let i = 0; i < k; i++) {
-      servers[`s${String(i).padStart(2, '0')}`] = {
-        command: node,
-        args: [toolsScript, '--tools', String(TOOLS_PER_UPSTREAM)],
-      };
-    }
     const setups = k >= 50 ? 3 : 5;
     const lists = QUICK ? 30 : k >= 50 ? 100 : 200;
-    // warden, aggregated endpoint /mcp, k stdio upstreams of 100 tools each.
-    const gw = await startWarden(`upstreams-${k}`, { mcpServers: servers, http: { maxSessions: 1000 } });
-    try {
-      const url = gw.mcp;
-      const setupMs: number[] = [];
-      for (let i = 0; i < setups; i++) {
-        const s = await rawSetup(url);
-        if (s.tools !== tools) throw new Error(`expected ${tools} tools through /mcp, got ${s.tools}`);
-        setupMs.push(s.ms);
-        await s.session.close();
-        await sleep(200);
+    // Upstreams declare tools.listChanged (as McpServer-based servers do), so warden answers repeated lists from each
+    // link's kept answer; at 10 upstreams also without it, when every tools/list goes to every upstream.
+    for (const announces of k === 10 ? [true, false] : [true]) {
+      const servers: Record<string, unknown> = {};
+      for (let i = 0; i < k; i++) {
+        servers[`s${String(i).padStart(2, '0')}`] = {
+          command: node,
+          args: [
+            toolsScript,
+            '--tools',
+            String(TOOLS_PER_UPSTREAM),
+            ...(announces ? [] : ['--no-list-changed']),
+          ],
+        };
       }
-      const { session } = await rawSetup(url);
-      for (let i = 0; i < 10; i++) await session.listTools();
-      const listMs: number[] = [];
-      for (let i = 0; i < lists; i++) {
-        const t0 = performance.now();
-        await session.listTools();
-        listMs.push(performance.now() - t0);
+      // warden, aggregated endpoint /mcp, k stdio upstreams of 100 tools each.
+      const gw = await startWarden(`upstreams-${k}${announces ? '' : '-unannounced'}`, {
+        mcpServers: servers,
+        http: { maxSessions: 1000 },
+      });
+      try {
+        const url = gw.mcp;
+        const setupMs: number[] = [];
+        for (let i = 0; i < setups; i++) {
+          const s = await rawSetup(url);
+          if (s.tools !== tools) throw new Error(`expected ${tools} tools through /mcp, got ${s.tools}`);
+          setupMs.push(s.ms);
+          await s.session.close();
+          await sleep(200);
+        }
+        const { session } = await rawSetup(url);
+        for (let i = 0; i < 10; i++) await session.listTools();
+        const listMs: number[] = [];
+        for (let i = 0; i < lists; i++) {
+          const t0 = performance.now();
+          await session.listTools();
+          listMs.push(performance.now() - t0);
+        }
+        const children = descendants(gw.proc.root.pid);
+        for (const c of children) gw.proc.seen.set(c.pid, c);
+        const setup = summarize(setupMs);
+        const list = summarize(listMs);
+        const row: UpstreamRow = {
+          upstreams: k,
+          tools,
+          target: announces
+            ? 'warden /mcp (stdio upstreams)'
+            : 'warden /mcp (stdio upstreams without tools.listChanged)',
+          setupP50Ms: round(setup.p50, 1),
+          setupMaxMs: round(setup.max, 1),
+          setups,
+          listP50Ms: round(list.p50),
+          listP90Ms: round(list.p90),
+          listP99Ms: round(list.p99),
+          gatewayRssMb: mb(rssKb(gw.proc.root.pid)),
+          upstreamRssMb: mb(children.reduce((a, c) => a + rssKb(c.pid), 0)),
+        };
+        rows.push(row);
+        log(`upstreams ${JSON.stringify(row)}`);
+        await session.close();
+      } finally {
+        await stop(gw.proc, 5000);
       }
-      const children = descendants(gw.proc.root.pid);
-      for (const c of children) gw.proc.seen.set(c.pid, c);
-      const setup = summarize(setupMs);
-      const list = summarize(listMs);
-      const row: UpstreamRow = {
-        upstreams: k,
-        tools,
-        target: 'warden /mcp (stdio upstreams)',
-        setupP50Ms: round(setup.p50, 1),
-        setupMaxMs: round(setup.max, 1),
-        setups,
-        listP50Ms: round(list.p50),
-        listP90Ms: round(list.p90),
-        listP99Ms: round(list.p99),
-        gatewayRssMb: mb(rssKb(gw.proc.root.pid)),
-        upstreamRssMb: mb(children.reduce((a, c) => a + rssKb(c.pid), 0)),
-      };
-      rows.push(row);
-      log(`upstreams ${JSON.stringify(row)}`);
-      await session.close();
-    } finally {
-      await stop(gw.proc, 5000);
     }
     // Baseline: one SDK server (JSON answers) serving the same number of tools directly.
     const direct = await startHttpFixture(toolsScript, ['--tools', String(tools)]);

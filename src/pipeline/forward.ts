@@ -4,6 +4,10 @@ import type { Step } from './compose.js';
 import type { CallContext, Target, TargetResult } from './context.js';
 
 function callTarget(ctx: CallContext, target: Target): Promise<TargetResult> {
+  if (ctx.method === 'tools/list' && target.params?.cursor === undefined) {
+    const kept = target.link.toolListAnswer();
+    if (kept !== undefined) return Promise.resolve({ server: target.server, response: kept });
+  }
   const meta = target.params?._meta as Record<string, unknown> | undefined;
   const call = target.link.call(ctx.method, target.params, {
     onProgress:

@@ -154,13 +154,16 @@ export function policyStep({
   // Agents list tools on every turn, and inspecting a list hashes every definition canonically (about 12 µs a tool:
   // a third of the gateway's CPU on a 1,000-tool list). A server's list whose JSON text is the one inspected less
   // than OBSERVE_AGAIN_MS ago was pinned and classified then; tools/call still checks the pin of its own tool.
-  const observed = new Map<string, { text: string; at: number }>();
+  // A list answered from the upstream link's kept answer is the very array inspected before: no text to compare.
+  const observed = new Map<string, { tools: Params[]; text: string; at: number }>();
   const observe = (server: string, tools: Params[]): void => {
-    const text = JSON.stringify(tools);
     const last = observed.get(server);
     const t = now();
-    if (last !== undefined && last.text === text && t - last.at < OBSERVE_AGAIN_MS) return;
-    observed.set(server, { text, at: t });
+    const fresh = last !== undefined && t - last.at < OBSERVE_AGAIN_MS;
+    if (fresh && last.tools === tools) return;
+    const text = JSON.stringify(tools);
+    if (fresh && last.text === text) return;
+    observed.set(server, { tools, text, at: t });
     catalog?.observe(server, tools);
   };
   return async (ctx, next) => {

@@ -14,6 +14,7 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  type JsonRpcResult,
   REQUEST_TIMEOUT,
 } from '../transport/jsonrpc.js';
 import { StdioClientTransport } from '../transport/stdio-client.js';
@@ -106,6 +107,8 @@ export class UpstreamLink {
   private toolCatalog: Promise<ReadonlyMap<string, Record<string, unknown>> | undefined> | undefined;
   /** Counts the events that make a tool list stale (list_changed, restarts): an answer older than one is not kept. */
   private toolsGeneration = 0;
+  /** The last whole tools/list answer, reused while the upstream promises to announce changes (see toolListAnswer). */
+  private toolList: JsonRpcResult | undefined;
   private recovering: Promise<void> | undefined;
   private readyAt = 0;
   private readonly log: Logger;
@@ -346,7 +349,23 @@ export class UpstreamLink {
 
   private forgetTools(): void {
     this.toolCatalog = undefined;
+    this.toolList = undefined;
     this.toolsGeneration++;
+  }
+
+  /**
+   * The upstream's last whole tools/list answer (one page), when it can stand for asking again: the upstream declared
+   * `tools.listChanged`, so it announces every change, and the answer is dropped on that announcement and on every
+   * restart or new upstream session. An upstream that does not declare it is asked every time (its list passes through
+   * and refreshes the one calls are checked against, see keepToolList). Agents list tools on every turn, and a big
+   * list costs the upstream, the pipe and the gateway a parse of its whole text each time.
+   */
+  toolListAnswer(): JsonRpcResponse | undefined {
+    if (this.toolList === undefined || this.state !== 'ready') return undefined;
+    const tools = this.capability('tools') as { listChanged?: unknown } | undefined;
+    if (tools?.listChanged !== true) return undefined;
+    // Each caller gets its own envelope to filter; the tool definitions themselves are shared and never changed.
+    return { ...this.toolList, result: { ...this.toolList.result } };
   }
 
   /**
@@ -360,6 +379,8 @@ export class UpstreamLink {
       const tools = r.result.tools;
       if (!Array.isArray(tools) || r.result.nextCursor !== undefined) return;
       this.toolCatalog = Promise.resolve(catalogOf(tools as Array<Record<string, unknown>>));
+      // A copy of the envelope: steps downstream replace `result.tools` with what the policy lets through.
+      this.toolList = { ...r, result: { ...r.result } };
     });
   }
 

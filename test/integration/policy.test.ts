@@ -1,6 +1,7 @@
 // Policies enforced through the real SDK client: hidden tools, denials, globs, reload under an open session, shadow.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -231,30 +232,93 @@ describe('prompts and resources named by a policy', () => {
   });
 });
 
-describe('tools that change without list_changed', () => {
-  it('lets an agent call a tool it was just shown, when the server added it without notifying', async () => {
-    const policy = join(tempDir('warden-policy-'), 'policy.json');
-    writeFileSync(policy, JSON.stringify({ version: '1', default: 'allow', hide: ['crash'] }));
-    const own = await startGateway(`
+describe('tool lists kept by the gateway', () => {
+  /** A gateway in front of the probe (which can add tools at run time) under a policy file; `env` for the probe. */
+  async function growingProbe(env: Record<string, string>, policy: Record<string, unknown>) {
+    const file = join(tempDir('warden-policy-'), 'policy.json');
+    writeFileSync(file, JSON.stringify(policy));
+    const gw = await startGateway(`
 mcpServers:
   probe:
     command: node
     args: ["--import", "tsx", "${PROBE}"]
     cwd: ${ROOT}
-    env: { PROBE_LIST_GROW: "1" }
-    policy: ${policy}
+    env: ${JSON.stringify({ PROBE_LIST_GROW: '1', ...env })}
+    policy: ${file}
 `);
-    const client = await connect(`${own.mcpUrl}/probe`);
+    return { gw, file, client: await connect(`${gw.mcpUrl}/probe`) };
+  }
+  const names = async (client: Client) => (await client.listTools()).tools.map((t) => t.name);
+  const listings = async (client: Client) =>
+    Number(textOf(await client.callTool({ name: 'listings', arguments: {} })));
+
+  it('lets an agent call a tool it was just shown, when a server that never promised list_changed adds it silently', async () => {
+    const { gw, client } = await growingProbe(
+      { PROBE_LIST_CHANGED: '0' },
+      { version: '1', default: 'allow', hide: ['crash'] },
+    );
     // A call first, so the gateway holds the server's tool list from before the change.
     expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'hi' } }))).toBe('hi');
     const added = textOf(await client.callTool({ name: 'grow', arguments: { silent: true } }));
-    expect((await client.listTools()).tools.map((t) => t.name)).toContain(added);
+    // Such a server is asked on every tools/list.
+    const before = await listings(client);
+    expect(await names(client)).toContain(added);
+    expect(await listings(client)).toBe(before + 1);
     expect(textOf(await client.callTool({ name: added, arguments: {} }))).toBe(added);
     // Still an unknown tool for a name never listed.
     await expect(client.callTool({ name: 'never_listed', arguments: {} })).rejects.toThrow(
       'Unknown tool: never_listed',
     );
     await client.close();
-    await own.close();
+    await gw.close();
+  });
+
+  it('answers tools/list from the kept list of a server that announces changes, until it announces one', async () => {
+    const { gw, file, client } = await growingProbe({}, { version: '1', default: 'allow', hide: ['crash'] });
+    let changed = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      changed++;
+    });
+    const first = await names(client);
+    expect(first).not.toContain('crash');
+    const asked = await listings(client);
+    for (let i = 0; i < 5; i++) expect(await names(client)).toEqual(first);
+    expect(await listings(client)).toBe(asked);
+    // A silent change (a broken promise) is not seen, and the gateway agrees with what the agent was shown.
+    const hidden = textOf(await client.callTool({ name: 'grow', arguments: { silent: true } }));
+    expect(await names(client)).toEqual(first);
+    await expect(client.callTool({ name: hidden, arguments: {} })).rejects.toThrow(`Unknown tool: ${hidden}`);
+    // An announced change is: the next list is asked for and shows both tools.
+    const announced = textOf(await client.callTool({ name: 'grow', arguments: {} }));
+    await expect.poll(() => changed, { timeout: 5000 }).toBeGreaterThan(0);
+    const now = await names(client);
+    expect(now).toEqual(expect.arrayContaining([hidden, announced]));
+    expect(await listings(client)).toBe(asked + 1);
+    expect(textOf(await client.callTool({ name: announced, arguments: {} }))).toBe(announced);
+    // The kept list is the server's, not the policy's view of it: a reload that stops hiding a tool shows it at once.
+    writeFileSync(file, JSON.stringify({ version: '1', default: 'allow' }));
+    await expect.poll(() => changed, { timeout: 5000 }).toBeGreaterThan(1);
+    expect(await names(client)).toContain('crash');
+    expect(await listings(client)).toBe(asked + 1);
+    await client.close();
+    await gw.close();
+  });
+
+  it('asks again after the server restarts', async () => {
+    const { gw, client } = await growingProbe({}, { version: '1', default: 'allow' });
+    await names(client);
+    const asked = await listings(client);
+    await names(client);
+    expect(await listings(client)).toBe(asked);
+    await client.callTool({ name: 'crash', arguments: {} }).catch(() => {});
+    // The restarted process counts from zero. Its list is asked for once (the gateway needs it to check the call to
+    // `listings`), and the agent's lists after that are answered from it.
+    const again = () => listings(client).catch(() => -1);
+    await expect.poll(again, { timeout: 10_000 }).toBe(1);
+    await names(client);
+    await names(client);
+    expect(await listings(client)).toBe(1);
+    await client.close();
+    await gw.close();
   });
 });
