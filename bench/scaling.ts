@@ -30,6 +30,7 @@ import {
   waitForLine,
 } from './lib/proc.js';
 import { type RawSession, rawSetup } from './lib/raw.js';
+import { staticListServer } from './lib/static-answer.js';
 import { median, round, summarize } from './lib/stats.js';
 import { type Curve, curveSvg } from './lib/svg.js';
 
@@ -299,13 +300,7 @@ async function upstreamCurve(toolsScript: string): Promise<UpstreamRow[]> {
           await sleep(200);
         }
         const { session } = await rawSetup(url);
-        for (let i = 0; i < 10; i++) await session.listTools();
-        const listMs: number[] = [];
-        for (let i = 0; i < lists; i++) {
-          const t0 = performance.now();
-          await session.listTools();
-          listMs.push(performance.now() - t0);
-        }
+        const listMs = await listLatencies(session, lists);
         const children = descendants(gw.proc.root.pid);
         for (const c of children) gw.proc.seen.set(c.pid, c);
         const setup = summarize(setupMs);
@@ -342,13 +337,7 @@ async function upstreamCurve(toolsScript: string): Promise<UpstreamRow[]> {
         await s.session.close();
       }
       const { session } = await rawSetup(direct.url);
-      for (let i = 0; i < 10; i++) await session.listTools();
-      const listMs: number[] = [];
-      for (let i = 0; i < lists; i++) {
-        const t0 = performance.now();
-        await session.listTools();
-        listMs.push(performance.now() - t0);
-      }
+      const listMs = await listLatencies(session, lists);
       const setup = summarize(setupMs);
       const list = summarize(listMs);
       const row: UpstreamRow = {
@@ -366,12 +355,49 @@ async function upstreamCurve(toolsScript: string): Promise<UpstreamRow[]> {
       };
       rows.push(row);
       log(`upstreams baseline ${JSON.stringify(row)}`);
+      // The floor at 10 upstreams (the issue's target): the same tools/list answer from bytes made in advance.
+      if (k === 10) {
+        const floor = await staticListServer(await session.request('tools/list'));
+        try {
+          const { session: own } = await rawSetup(floor.url);
+          const at = summarize(await listLatencies(own, lists));
+          const row: UpstreamRow = {
+            upstreams: 1,
+            tools,
+            target: `floor (the same answer's bytes made in advance, in the bench process)`,
+            setupP50Ms: 0,
+            setupMaxMs: 0,
+            setups: 0,
+            listP50Ms: round(at.p50),
+            listP90Ms: round(at.p90),
+            listP99Ms: round(at.p99),
+            gatewayRssMb: 0,
+            upstreamRssMb: 0,
+          };
+          rows.push(row);
+          log(`upstreams floor ${JSON.stringify(row)}`);
+        } finally {
+          await floor.close();
+        }
+      }
       await session.close();
     } finally {
       await stop(direct.proc);
     }
   }
   return rows;
+}
+
+/** `lists` sequential tools/list latencies (ms) on an open session, after 10 for warm-up. */
+async function listLatencies(session: RawSession, lists: number): Promise<number[]> {
+  for (let i = 0; i < 10; i++) await session.listTools();
+  const ms: number[] = [];
+  for (let i = 0; i < lists; i++) {
+    const t0 = performance.now();
+    await session.listTools();
+    ms.push(performance.now() - t0);
+  }
+  return ms;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -791,13 +817,13 @@ async function main(): Promise<void> {
           r.target,
           r.upstreams,
           r.tools,
-          r.setupP50Ms,
-          r.setupMaxMs,
+          r.setups === 0 ? undefined : r.setupP50Ms,
+          r.setups === 0 ? undefined : r.setupMaxMs,
           r.listP50Ms,
           r.listP90Ms,
           r.listP99Ms,
           r.gatewayRssMb || undefined,
-          r.upstreamRssMb,
+          r.setups === 0 ? undefined : r.upstreamRssMb,
         ]),
       ),
       '',
@@ -864,10 +890,12 @@ async function main(): Promise<void> {
     );
   }
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const files = [join(RESULTS_DIR, 'scaling.json'), join(RESULTS_DIR, 'scaling.md')];
+  // A partial run (SCALING_ONLY) writes its own files and no charts: the full run's stay as they were.
+  const base = ONLY === undefined ? 'scaling' : `scaling-${ONLY.join('-')}`;
+  const files = [join(RESULTS_DIR, `${base}.json`), join(RESULTS_DIR, `${base}.md`)];
   writeFileSync(files[0]!, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(files[1]!, `${md.join('\n')}\n`);
-  const charts = drawCharts(result, subtitleOf(report));
+  const charts = ONLY === undefined ? drawCharts(result, subtitleOf(report)) : [];
   for (const [name, svg] of charts) {
     writeFileSync(join(RESULTS_DIR, name), svg);
     files.push(join(RESULTS_DIR, name));

@@ -123,8 +123,30 @@ function filterResults(
     const items = response.result[key];
     if (!Array.isArray(items)) continue;
     const own = layers(r.server);
-    response.result[key] = (items as Params[]).filter((item) => keep(own, item));
+    const last = filtered.get(items);
+    if (last !== undefined && sameLayers(last.layers, own)) {
+      response.result[key] = last.kept;
+      continue;
+    }
+    const kept = (items as Params[]).filter((item) => keep(own, item));
+    filtered.set(items, { layers: own, kept });
+    response.result[key] = kept;
   }
+}
+
+/**
+ * The last filtering of each list, by the upstream's array. A list answered from an upstream link's kept answer is
+ * the same array every time, so under the same policy layers it filters to the same array too, and the steps after
+ * this one (the aggregated merge, the transport's JSON) can reuse what they made of it. A list asked of the upstream
+ * is a new array, and its entry goes when the array does.
+ */
+const filtered = new WeakMap<unknown[], { layers: readonly CompiledPolicy[]; kept: Params[] }>();
+
+function sameLayers(a: readonly CompiledPolicy[], b: readonly CompiledPolicy[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The counter values the layers' `state.*` conditions need, read once per call; undefined when none is needed. */

@@ -163,6 +163,11 @@ async function routeList(
   }
   await next();
   if (ctx.cancelled) return;
+  const again = cursors === undefined && list.named ? sameMerge(session, ctx) : undefined;
+  if (again !== undefined) {
+    ctx.reply = { result: { [list.items]: again } };
+    return;
+  }
   const items: unknown[] = [];
   const more: Record<string, string> = {};
   let firstError: Reply | undefined;
@@ -201,5 +206,43 @@ async function routeList(
   }
   const result: Params = { [list.items]: items };
   if (Object.keys(more).length > 0) result.nextCursor = encodeCursor(more);
+  else if (cursors === undefined && list.named) remember(session, ctx, items);
   ctx.reply = { result };
+}
+
+/**
+ * The last whole merged tools or prompts list of each session, with the upstream arrays it was made of. Under an
+ * unchanged policy a list answered from the links' kept answers arrives as the same arrays (see the policy step),
+ * and then merges to the same array: the renaming of 1,000 tools is not done again, and the transport can reuse the
+ * JSON it made of it. Resource lists are not kept: merging them records which upstream owns each URI.
+ */
+const merged = new WeakMap<SessionView, Map<string, { parts: unknown[]; items: unknown[] }>>();
+
+/** What the results of this list are made of: each server and its items array, in order; undefined if not all whole. */
+function partsOf(ctx: CallContext): unknown[] | undefined {
+  const parts: unknown[] = [];
+  for (const r of ctx.results) {
+    const response = r.response;
+    if (response === undefined || 'error' in response || response.result.nextCursor !== undefined)
+      return undefined;
+    parts.push(r.server, response.result[LISTS[ctx.method]!.items]);
+  }
+  return parts;
+}
+
+function sameMerge(session: SessionView, ctx: CallContext): unknown[] | undefined {
+  const last = merged.get(session)?.get(ctx.method);
+  if (last === undefined) return undefined;
+  const parts = partsOf(ctx);
+  if (parts === undefined || parts.length !== last.parts.length) return undefined;
+  for (let i = 0; i < parts.length; i++) if (parts[i] !== last.parts[i]) return undefined;
+  return last.items;
+}
+
+function remember(session: SessionView, ctx: CallContext, items: unknown[]): void {
+  const parts = partsOf(ctx);
+  if (parts === undefined) return;
+  const bySession = merged.get(session) ?? new Map();
+  merged.set(session, bySession);
+  bySession.set(ctx.method, { parts, items });
 }

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { AuthResult, Identity } from '../identity/authenticate.js';
 import type { SessionDirectory } from '../state/sessions.js';
+import { encodeMessage } from './encode.js';
 import {
   checkMessage,
   errorResponse,
@@ -150,11 +151,13 @@ class PostStream {
       if (answers !== undefined) {
         this.buffered.push(message);
         if (!finished) return true;
-        const body = JSON.stringify(this.batch ? this.buffered : this.buffered[0]);
+        // Encoded once (measuring the text for content-length and then writing it encoded it twice), and a big tool
+        // list handed out again reuses its bytes (src/transport/encode.ts).
+        const body = encodeMessage(this.batch ? this.buffered : this.buffered[0]);
         this.res.writeHead(200, {
           ...this.headers,
           'content-type': 'application/json',
-          'content-length': String(Buffer.byteLength(body)),
+          'content-length': String(body.length),
         });
         this.res.end(body);
         this.mode = 'done';

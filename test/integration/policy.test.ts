@@ -284,6 +284,11 @@ mcpServers:
     const asked = await listings(client);
     for (let i = 0; i < 5; i++) expect(await names(client)).toEqual(first);
     expect(await listings(client)).toBe(asked);
+    // The aggregated endpoint merges the kept lists the same way every time (its own session, its own upstream).
+    const all = await connect(gw.mcpUrl);
+    const merged = await names(all);
+    expect(merged).toEqual(first.map((n) => `probe__${n}`));
+    for (let i = 0; i < 3; i++) expect(await names(all)).toEqual(merged);
     // A silent change (a broken promise) is not seen, and the gateway agrees with what the agent was shown.
     const hidden = textOf(await client.callTool({ name: 'grow', arguments: { silent: true } }));
     expect(await names(client)).toEqual(first);
@@ -300,6 +305,8 @@ mcpServers:
     await expect.poll(() => changed, { timeout: 5000 }).toBeGreaterThan(1);
     expect(await names(client)).toContain('crash');
     expect(await listings(client)).toBe(asked + 1);
+    expect(await names(all)).toContain('probe__crash');
+    await all.close();
     await client.close();
     await gw.close();
   });
