@@ -303,23 +303,17 @@ async function upstreamCurve(toolsScript: string): Promise<UpstreamRow[]> {
         const listMs = await listLatencies(session, lists);
         const children = descendants(gw.proc.root.pid);
         for (const c of children) gw.proc.seen.set(c.pid, c);
-        const setup = summarize(setupMs);
-        const list = summarize(listMs);
-        const row: UpstreamRow = {
-          upstreams: k,
-          tools,
-          target: announces
+        const row = upstreamRow(
+          announces
             ? 'warden /mcp (stdio upstreams)'
             : 'warden /mcp (stdio upstreams without tools.listChanged)',
-          setupP50Ms: round(setup.p50, 1),
-          setupMaxMs: round(setup.max, 1),
-          setups,
-          listP50Ms: round(list.p50),
-          listP90Ms: round(list.p90),
-          listP99Ms: round(list.p99),
-          gatewayRssMb: mb(rssKb(gw.proc.root.pid)),
-          upstreamRssMb: mb(children.reduce((a, c) => a + rssKb(c.pid), 0)),
-        };
+          k,
+          tools,
+          setupMs,
+          listMs,
+          mb(rssKb(gw.proc.root.pid)),
+          mb(children.reduce((a, c) => a + rssKb(c.pid), 0)),
+        );
         rows.push(row);
         log(`upstreams ${JSON.stringify(row)}`);
         await session.close();
@@ -338,21 +332,15 @@ async function upstreamCurve(toolsScript: string): Promise<UpstreamRow[]> {
       }
       const { session } = await rawSetup(direct.url);
       const listMs = await listLatencies(session, lists);
-      const setup = summarize(setupMs);
-      const list = summarize(listMs);
-      const row: UpstreamRow = {
-        upstreams: 1,
+      const row = upstreamRow(
+        `direct-json (one SDK server with ${tools} tools)`,
+        1,
         tools,
-        target: `direct-json (one SDK server with ${tools} tools)`,
-        setupP50Ms: round(setup.p50, 1),
-        setupMaxMs: round(setup.max, 1),
-        setups,
-        listP50Ms: round(list.p50),
-        listP90Ms: round(list.p90),
-        listP99Ms: round(list.p99),
-        gatewayRssMb: 0,
-        upstreamRssMb: mb(rssKb(direct.proc.root.pid)),
-      };
+        setupMs,
+        listMs,
+        0,
+        mb(rssKb(direct.proc.root.pid)),
+      );
       rows.push(row);
       log(`upstreams baseline ${JSON.stringify(row)}`);
       // The floor at 10 upstreams (the issue's target): the same tools/list answer from bytes made in advance.
@@ -360,20 +348,15 @@ async function upstreamCurve(toolsScript: string): Promise<UpstreamRow[]> {
         const floor = await staticListServer(await session.request('tools/list'));
         try {
           const { session: own } = await rawSetup(floor.url);
-          const at = summarize(await listLatencies(own, lists));
-          const row: UpstreamRow = {
-            upstreams: 1,
+          const row = upstreamRow(
+            `floor (the same answer's bytes made in advance, in the bench process)`,
+            1,
             tools,
-            target: `floor (the same answer's bytes made in advance, in the bench process)`,
-            setupP50Ms: 0,
-            setupMaxMs: 0,
-            setups: 0,
-            listP50Ms: round(at.p50),
-            listP90Ms: round(at.p90),
-            listP99Ms: round(at.p99),
-            gatewayRssMb: 0,
-            upstreamRssMb: 0,
-          };
+            [],
+            await listLatencies(own, lists),
+            0,
+            0,
+          );
           rows.push(row);
           log(`upstreams floor ${JSON.stringify(row)}`);
         } finally {
@@ -386,6 +369,33 @@ async function upstreamCurve(toolsScript: string): Promise<UpstreamRow[]> {
     }
   }
   return rows;
+}
+
+/** A row of the upstreams table; no set-ups (the floor) shows as a dash. */
+function upstreamRow(
+  target: string,
+  upstreams: number,
+  tools: number,
+  setupMs: number[],
+  listMs: number[],
+  gatewayRssMb: number,
+  upstreamRssMb: number,
+): UpstreamRow {
+  const setup = setupMs.length === 0 ? { p50: 0, max: 0 } : summarize(setupMs);
+  const list = summarize(listMs);
+  return {
+    upstreams,
+    tools,
+    target,
+    setupP50Ms: round(setup.p50, 1),
+    setupMaxMs: round(setup.max, 1),
+    setups: setupMs.length,
+    listP50Ms: round(list.p50),
+    listP90Ms: round(list.p90),
+    listP99Ms: round(list.p99),
+    gatewayRssMb,
+    upstreamRssMb,
+  };
 }
 
 /** `lists` sequential tools/list latencies (ms) on an open session, after 10 for warm-up. */
