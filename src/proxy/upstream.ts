@@ -528,7 +528,29 @@ export class UpstreamLink {
     this.waiters = [];
     const t = this.transport;
     this.transport = undefined;
+    if (t?.terminate !== undefined) await ending(t.terminate(), TERMINATE_TIMEOUT_MS, this.log);
     await t?.close().catch(() => {});
+  }
+}
+
+/**
+ * How long closing a link waits for an HTTP upstream to acknowledge the end of its session. The session is gone on our
+ * side either way; an upstream that does not answer expires it on its own.
+ */
+const TERMINATE_TIMEOUT_MS = 2000;
+
+async function ending(done: Promise<void>, timeoutMs: number, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+  });
+  try {
+    await Promise.race([done, late]);
+  } catch (err) {
+    log.debug({ err: (err as Error).message }, 'ending the upstream session failed');
+  } finally {
+    clearTimeout(timer);
   }
 }
 

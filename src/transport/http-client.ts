@@ -8,8 +8,12 @@ import type { MessageTransport } from './types.js';
  * never copied, because these transports are created by the gateway, not from the agent's request.
  */
 export function createHttpClientTransport(url: string, headers: Record<string, string>): MessageTransport {
-  return new StreamableHTTPClientTransport(new URL(url), {
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
     requestInit: { headers },
+  });
+  // The spec's DELETE: without it the upstream holds the session (and whatever it keeps for it) until it expires it.
+  return Object.assign(transport, {
+    terminate: () => transport.terminateSession(),
   }) as unknown as MessageTransport;
 }
 

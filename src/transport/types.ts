@@ -12,6 +12,8 @@ export interface MessageTransport {
   onerror?: (error: Error) => void;
   /** Called after initialize so HTTP transports can send the MCP-Protocol-Version header. */
   setProtocolVersion?: (version: string) => void;
+  /** Ends the session at the other end, where the transport has one (Streamable HTTP: DELETE with its session id). */
+  terminate?: () => Promise<void>;
 }
 
 /** Where a session's messages for the agent go. `relatedRequestId` picks the HTTP stream they travel on. */

@@ -1,5 +1,6 @@
 // Forwarding details against the probe fixture: cancellation, paging, restarts, timeouts, headers, failed upstreams.
 import type { ChildProcess } from 'node:child_process';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -108,6 +109,18 @@ mcpServers:
     expect(seen.cookie).toBeUndefined();
     expect(JSON.stringify(seen)).not.toContain('sid=agent');
     await client.close();
+  });
+
+  it('ends its upstream HTTP session (DELETE) when the agent ends its own', async () => {
+    const open = async () =>
+      ((await (await fetch(new URL('/sessions', http.url))).json()) as { open: number }).open;
+    const before = await open();
+    const client = await connect(`${gw.mcpUrl}/remote`);
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'x' } }))).toBe('x');
+    expect(await open()).toBe(before + 1);
+    await (client.transport as StreamableHTTPClientTransport).terminateSession();
+    await client.close();
+    await expect.poll(open, { timeout: 5000 }).toBe(before);
   });
 
   it('relays tools/list_changed from an upstream, with the new tool prefixed on /mcp', async () => {
