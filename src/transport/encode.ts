@@ -16,13 +16,16 @@ let keptBytes = 0;
 
 const TOOLS_CLOSE = Buffer.from('}}');
 
-/** The UTF-8 JSON of a message (or a batch of them). */
-export function encodeMessage(message: unknown): Buffer {
+/**
+ * The UTF-8 JSON of a message (or a batch of them), in pieces to be written one after the other: a kept tool list is
+ * written from its own bytes rather than copied into a new buffer.
+ */
+export function encodeMessage(message: unknown): Buffer[] {
   const tools = plainToolsAnswer(message);
-  if (tools === undefined) return Buffer.from(JSON.stringify(message), 'utf8');
+  if (tools === undefined) return [Buffer.from(JSON.stringify(message), 'utf8')];
   const id = (message as { id: unknown }).id;
   const head = Buffer.from(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":{"tools":`, 'utf8');
-  return Buffer.concat([head, toolsJson(tools), TOOLS_CLOSE]);
+  return [head, toolsJson(tools), TOOLS_CLOSE];
 }
 
 /** The tools array of a response `{jsonrpc, id, result: {tools}}` with nothing else in it, when it is a long one. */

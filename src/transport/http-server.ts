@@ -154,12 +154,17 @@ class PostStream {
         // Encoded once (measuring the text for content-length and then writing it encoded it twice), and a big tool
         // list handed out again reuses its bytes (src/transport/encode.ts).
         const body = encodeMessage(this.batch ? this.buffered : this.buffered[0]);
+        let length = 0;
+        for (const piece of body) length += piece.length;
         this.res.writeHead(200, {
           ...this.headers,
           'content-type': 'application/json',
-          'content-length': String(body.length),
+          'content-length': String(length),
         });
-        this.res.end(body);
+        // One writev for the head and every piece.
+        this.res.cork();
+        for (const piece of body) this.res.write(piece);
+        this.res.end();
         this.mode = 'done';
         return true;
       }

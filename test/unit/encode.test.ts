@@ -1,7 +1,9 @@
 // The bytes of JSON-RPC messages: always JSON.stringify's text, with a big tool list reused when it is handed out
 // again as the same array, and no more than a few kept.
 import { describe, expect, it } from 'vitest';
-import { encodeMessage, keptLists } from '../../src/transport/encode.js';
+import { keptLists, encodeMessage as pieces } from '../../src/transport/encode.js';
+
+const encodeMessage = (m: unknown) => Buffer.concat(pieces(m));
 
 const tools = (n: number, tag = '') =>
   Array.from({ length: n }, (_, i) => ({
