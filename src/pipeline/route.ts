@@ -163,7 +163,9 @@ async function routeList(
   }
   await next();
   if (ctx.cancelled) return;
-  const again = cursors === undefined && list.named ? sameMerge(session, ctx) : undefined;
+  // What a whole named list is made of, to reuse the last merge of the same parts (see `merged` below).
+  const parts = cursors === undefined && list.named ? partsOf(ctx) : undefined;
+  const again = parts === undefined ? undefined : sameMerge(session, ctx.method, parts);
   if (again !== undefined) {
     ctx.reply = { result: { [list.items]: again } };
     return;
@@ -206,7 +208,7 @@ async function routeList(
   }
   const result: Params = { [list.items]: items };
   if (Object.keys(more).length > 0) result.nextCursor = encodeCursor(more);
-  else if (cursors === undefined && list.named) remember(session, ctx, items);
+  else if (parts !== undefined) remember(session, ctx.method, parts, items);
   ctx.reply = { result };
 }
 
@@ -230,19 +232,15 @@ function partsOf(ctx: CallContext): unknown[] | undefined {
   return parts;
 }
 
-function sameMerge(session: SessionView, ctx: CallContext): unknown[] | undefined {
-  const last = merged.get(session)?.get(ctx.method);
-  if (last === undefined) return undefined;
-  const parts = partsOf(ctx);
-  if (parts === undefined || parts.length !== last.parts.length) return undefined;
+function sameMerge(session: SessionView, method: string, parts: unknown[]): unknown[] | undefined {
+  const last = merged.get(session)?.get(method);
+  if (last === undefined || parts.length !== last.parts.length) return undefined;
   for (let i = 0; i < parts.length; i++) if (parts[i] !== last.parts[i]) return undefined;
   return last.items;
 }
 
-function remember(session: SessionView, ctx: CallContext, items: unknown[]): void {
-  const parts = partsOf(ctx);
-  if (parts === undefined) return;
+function remember(session: SessionView, method: string, parts: unknown[], items: unknown[]): void {
   const bySession = merged.get(session) ?? new Map();
   merged.set(session, bySession);
-  bySession.set(ctx.method, { parts, items });
+  bySession.set(method, { parts, items });
 }

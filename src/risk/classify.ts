@@ -472,7 +472,6 @@ function permissionObject(ws: string[]): string | undefined {
   return undefined;
 }
 
-/** What one operation on one object means (SPEC §7 and its hard-case rules). */
 /** A tool that writes what it gets to a local path it is given: it may overwrite that file (destructive). */
 function localOverwrite(ctx: Context, at: string): Reading | undefined {
   const dest = ctx.params.find((p) => LOCAL_DESTINATION.test(p.name));
@@ -484,6 +483,7 @@ function localOverwrite(ctx: Context, at: string): Reading | undefined {
   };
 }
 
+/** What one operation on one object means (SPEC §7 and its hard-case rules). */
 function interpret(op: Operation, verb: string, objectWords: string[], ctx: Context, where: string): Reading {
   const objects = objectWords.filter((w) => w !== verb);
   const secret = secretObject(objects);

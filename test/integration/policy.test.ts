@@ -38,13 +38,15 @@ let gw: RunningGateway;
 let dir: string;
 let policyFile: string;
 
-function config(policy: string): string {
+/** The probe (with 5 extra tools) under a policy file; `env` for the probe process. */
+function config(policy: string, env: Record<string, string> = {}): string {
   return `
 mcpServers:
   probe:
     command: node
     args: ["--import", "tsx", "${PROBE}", "--tools", "5"]
     cwd: ${ROOT}
+    env: ${JSON.stringify(env)}
     policy: ${policy}
 `;
 }
@@ -188,10 +190,13 @@ describe('fail closed', () => {
   });
 });
 
-async function startGatewayWithPolicy(policy: unknown): Promise<{ gw: RunningGateway; file: string }> {
+async function startGatewayWithPolicy(
+  policy: unknown,
+  env: Record<string, string> = {},
+): Promise<{ gw: RunningGateway; file: string }> {
   const file = join(tempDir('warden-policy-'), 'policy.json');
   writeFileSync(file, JSON.stringify(policy));
-  return { gw: await startGateway(config(file)), file };
+  return { gw: await startGateway(config(file, env)), file };
 }
 
 describe('prompts and resources named by a policy', () => {
@@ -235,17 +240,7 @@ describe('prompts and resources named by a policy', () => {
 describe('tool lists kept by the gateway', () => {
   /** A gateway in front of the probe (which can add tools at run time) under a policy file; `env` for the probe. */
   async function growingProbe(env: Record<string, string>, policy: Record<string, unknown>) {
-    const file = join(tempDir('warden-policy-'), 'policy.json');
-    writeFileSync(file, JSON.stringify(policy));
-    const gw = await startGateway(`
-mcpServers:
-  probe:
-    command: node
-    args: ["--import", "tsx", "${PROBE}"]
-    cwd: ${ROOT}
-    env: ${JSON.stringify({ PROBE_LIST_GROW: '1', ...env })}
-    policy: ${file}
-`);
+    const { gw, file } = await startGatewayWithPolicy(policy, { PROBE_LIST_GROW: '1', ...env });
     return { gw, file, client: await connect(`${gw.mcpUrl}/probe`) };
   }
   const names = async (client: Client) => (await client.listTools()).tools.map((t) => t.name);
