@@ -3,7 +3,11 @@
 import type { Logger } from 'pino';
 import type { UpstreamSpec } from '../config/resolve.js';
 import { WardenError } from '../errors.js';
-import { createHttpClientTransport, createSseClientTransport } from '../transport/http-client.js';
+import {
+  createHttpClientTransport,
+  createSseClientTransport,
+  HttpStatusError,
+} from '../transport/http-client.js';
 import {
   CONNECTION_CLOSED,
   errorResponse,
@@ -66,9 +70,9 @@ type LinkState = 'new' | 'starting' | 'ready' | 'down' | 'closed';
 const MAX_BACKOFF_MS = 30_000;
 const FIRST_BACKOFF_MS = 200;
 
-/** The SDK's Streamable HTTP client reports an unknown session as an error with code 404. */
+/** A Streamable HTTP upstream answers 404 to a session it no longer knows (it restarted, or expired the session). */
 function sessionGone(err: unknown): boolean {
-  return (err as { code?: unknown } | undefined)?.code === 404;
+  return err instanceof HttpStatusError && err.status === 404;
 }
 
 export function defaultTransport(spec: UpstreamSpec, log: Logger): MessageTransport {

@@ -1,20 +1,382 @@
-// Upstream Streamable HTTP and legacy SSE transports: the SDK's clients, with the configured headers and no others.
+// Upstream Streamable HTTP transport on node:http (one POST per message, the GET stream, DELETE), and the legacy SSE
+// transport (the SDK's). Only the configured headers reach the upstream.
+import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { EventStreamParser } from './event-stream.js';
+import { checkMessage, type JsonRpcMessage } from './jsonrpc.js';
 import type { MessageTransport } from './types.js';
 
+/** An upstream answered with an HTTP status that is not success; `status` 404 on a POST means the session is gone. */
+export class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpStatusError';
+  }
+}
+
+/** Longest JSON body or single event accepted from an upstream (the stdio transport's line limit). */
+const MAX_MESSAGE_CHARS = 64 * 1024 * 1024;
+/** How much of an error body is quoted in the error. */
+const ERROR_BODY_CHARS = 500;
+const REDIRECTS = 5;
+/** The GET stream reconnects after it ends, waiting this long and growing by half each time (reset once it opens). */
+const FIRST_RECONNECT_MS = 1000;
+const MAX_RECONNECT_MS = 30_000;
+/** A POST's event stream that breaks before its response is resumed (with Last-Event-ID) this many times. */
+const POST_RESUMES = 2;
+
+// One connection pool per process: sockets to an upstream are reused across its sessions and calls.
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, noDelay: true }),
+  'https:': new https.Agent({ keepAlive: true, noDelay: true }),
+};
+
+/** Which request an event stream answers, how often it was reopened, and the last event id seen before. */
+interface StreamOrigin {
+  kind: 'post' | 'get';
+  attempt: number;
+  lastId: string | undefined;
+}
+
+/** The media type of a Content-Type header, without parameters, lower case. */
+function mediaType(header: string | undefined): string {
+  if (header === undefined) return '';
+  const semi = header.indexOf(';');
+  return (semi === -1 ? header : header.slice(0, semi)).trim().toLowerCase();
+}
+
 /**
- * Only the headers from the config reach the upstream: the agent's own headers (its Authorization, cookies) are
- * never copied, because these transports are created by the gateway, not from the agent's request.
+ * The MCP Streamable HTTP client transport (spec 2025-03-26 and later), written for a gateway that holds one upstream
+ * session per agent session: each session costs a few objects and, once initialized, the one socket of its GET stream
+ * (undici's fetch with web streams cost about 40 KB of heap a session more; bench/README.md).
+ *
+ * - Every message is one POST. A JSON answer is read whole; an event-stream answer is read as it arrives, and resumed
+ *   with `Last-Event-ID` when it breaks after an event id and before its response (as the SDK does, twice at most).
+ * - After `notifications/initialized` is accepted, a GET stream carries what the server sends on its own
+ *   (list_changed, logging, server-to-client requests). It reconnects with backoff whenever it ends, for as long as the
+ *   transport is open; a 405 means the server has none, and a 4xx stops it.
+ * - Redirects are followed only within the upstream's own origin, so configured headers never reach another host.
+ * - `send` resolves when the upstream has taken the message (202, a JSON answer read, or an event stream opened) and
+ *   rejects with HttpStatusError on an HTTP error.
  */
-export function createHttpClientTransport(url: string, headers: Record<string, string>): MessageTransport {
-  const transport = new StreamableHTTPClientTransport(new URL(url), {
-    requestInit: { headers },
+export class StreamableHttpClient implements MessageTransport {
+  onmessage?: (message: JsonRpcMessage) => void;
+  onclose?: (error?: Error) => void;
+  onerror?: (error: Error) => void;
+
+  private sessionId: string | undefined;
+  private protocolVersion: string | undefined;
+  private closed = false;
+  private readonly open = new Set<ClientRequest>();
+  private timers = new Set<NodeJS.Timeout>();
+  private listening = false;
+  private retryMs: number | undefined;
+  private readonly url: URL;
+  private readonly agent: http.Agent;
+
+  constructor(
+    url: string,
+    private readonly headers: Record<string, string>,
+  ) {
+    this.url = new URL(url);
+    const agent = agents[this.url.protocol as keyof typeof agents];
+    if (agent === undefined) throw new Error(`unsupported URL scheme ${this.url.protocol} (http: or https:)`);
+    this.agent = agent;
+  }
+
+  async start(): Promise<void> {}
+
+  setProtocolVersion(version: string): void {
+    this.protocolVersion = version;
+  }
+
+  async send(message: JsonRpcMessage): Promise<void> {
+    const body = JSON.stringify(message);
+    const res = await this.request('POST', body, {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    });
+    if (res.statusCode !== undefined && res.statusCode >= 400) {
+      throw new HttpStatusError(
+        res.statusCode,
+        `HTTP ${res.statusCode} from the upstream: ${await errorText(res)}`,
+      );
+    }
+    if (res.statusCode === 202 || !('id' in message && 'method' in message)) {
+      res.resume();
+      if (res.statusCode === 202 && 'method' in message && message.method === 'notifications/initialized') {
+        this.listen();
+      }
+      return;
+    }
+    const type = mediaType(res.headers['content-type']);
+    if (type === 'application/json') {
+      const text = await readText(res, MAX_MESSAGE_CHARS);
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        throw new Error(`the upstream answered with invalid JSON: ${text.slice(0, 200)}`);
+      }
+      for (const m of Array.isArray(value) ? value : [value]) this.deliver(m);
+      return;
+    }
+    if (type === 'text/event-stream') {
+      this.readStream(res, { kind: 'post', attempt: 0, lastId: undefined });
+      return;
+    }
+    res.resume();
+    throw new Error(
+      `the upstream answered with unexpected content type ${res.headers['content-type'] ?? '(none)'}`,
+    );
+  }
+
+  /** DELETE with the session id: ends the upstream's session. A 405 (the server keeps sessions until they expire) is fine. */
+  async terminate(): Promise<void> {
+    if (this.sessionId === undefined || this.closed) return;
+    const res = await this.request('DELETE', undefined, {});
+    res.resume();
+    if (
+      res.statusCode !== undefined &&
+      res.statusCode >= 400 &&
+      res.statusCode !== 405 &&
+      res.statusCode !== 404
+    ) {
+      throw new HttpStatusError(res.statusCode, `HTTP ${res.statusCode} from the upstream on DELETE`);
+    }
+    this.sessionId = undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const req of this.open) req.destroy();
+    this.open.clear();
+    this.onclose?.();
+  }
+
+  /** One HTTP request with the session's headers; resolves with the response once its headers are in. */
+  private request(
+    method: 'POST' | 'GET' | 'DELETE',
+    body: string | undefined,
+    extra: OutgoingHttpHeaders,
+    url: URL = this.url,
+    redirects = REDIRECTS,
+    retried = false,
+  ): Promise<IncomingMessage> {
+    if (this.closed) return Promise.reject(new Error('the upstream transport is closed'));
+    const headers: OutgoingHttpHeaders = { ...this.headers, ...extra };
+    if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
+    if (this.protocolVersion !== undefined) headers['mcp-protocol-version'] = this.protocolVersion;
+    if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
+    const send = url.protocol === 'https:' ? https.request : http.request;
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      let answered = false;
+      const req = send(url, { method, headers, agent: this.agent }, (res) => {
+        answered = true;
+        // A connection that breaks mid-answer errors the response too; what that means is handled on 'close'.
+        res.on('error', () => {});
+        res.once('close', () => this.open.delete(req));
+        const status = res.statusCode ?? 0;
+        const location = res.headers.location;
+        if ((status === 307 || status === 308) && location !== undefined) {
+          res.resume();
+          const next = new URL(location, url);
+          if (next.origin !== this.url.origin || redirects === 0) {
+            reject(
+              new HttpStatusError(status, `the upstream redirected to ${next.origin}, which is not followed`),
+            );
+            return;
+          }
+          this.request(method, body, extra, next, redirects - 1).then(resolve, reject);
+          return;
+        }
+        const sessionId = res.headers['mcp-session-id'];
+        if (typeof sessionId === 'string' && sessionId !== '') this.sessionId = sessionId;
+        resolve(res);
+      });
+      this.open.add(req);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        this.open.delete(req);
+        if (answered) return;
+        if (this.closed) return reject(new Error('the upstream transport is closed'));
+        // A kept-alive socket the server closed while idle breaks the next request before the server read it (Node's
+        // documented race): that request is sent once more, on a new connection.
+        if (!retried && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+          this.request(method, body, extra, url, redirects, true).then(resolve, reject);
+          return;
+        }
+        reject(err);
+      });
+      req.end(body);
+    });
+  }
+
+  private deliver(value: unknown): boolean {
+    const problem = checkMessage(value);
+    if (problem !== undefined) {
+      this.onerror?.(new Error(`the upstream sent an invalid JSON-RPC message: ${problem}`));
+      return false;
+    }
+    this.onmessage?.(value as JsonRpcMessage);
+    return 'result' in (value as object) || 'error' in (value as object);
+  }
+
+  /**
+   * Reads an event stream until it ends. A POST's stream that ends before its response, after giving an event id, is
+   * resumed from that id; the GET stream is reopened whenever it ends (backing off while it ends without events).
+   */
+  private readStream(res: IncomingMessage, from: StreamOrigin): void {
+    let lastId = from.lastId;
+    let answered = false;
+    let events = 0;
+    const parser = new EventStreamParser(
+      (event) => {
+        events++;
+        if (event.id !== undefined) lastId = event.id;
+        if (event.event !== 'message' || event.data === '') return;
+        let value: unknown;
+        try {
+          value = JSON.parse(event.data);
+        } catch {
+          this.onerror?.(
+            new Error(`the upstream sent an event that is not JSON: ${event.data.slice(0, 200)}`),
+          );
+          return;
+        }
+        if (this.deliver(value)) answered = true;
+      },
+      (ms) => {
+        this.retryMs = ms;
+      },
+      MAX_MESSAGE_CHARS,
+    );
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      try {
+        parser.feed(chunk);
+      } catch (err) {
+        this.onerror?.(err as Error);
+        res.destroy();
+      }
+    });
+    res.once('close', () => {
+      if (this.closed) return;
+      if (from.kind === 'get') {
+        const attempt = events > 0 ? 0 : from.attempt + 1;
+        this.later(() => this.openStream(lastId, attempt), this.delay(attempt));
+      } else if (answered) {
+        // done
+      } else if (lastId !== undefined && from.attempt < POST_RESUMES) {
+        this.later(() => this.resume(lastId as string, from.attempt + 1), this.delay(from.attempt));
+      } else {
+        this.onerror?.(new Error('an event stream from the upstream ended before its response'));
+      }
+    });
+  }
+
+  /** Reopens a POST's broken stream from its last event id (the server replays what followed). */
+  private resume(lastId: string, attempt: number): void {
+    this.request('GET', undefined, { accept: 'text/event-stream', 'last-event-id': lastId }).then(
+      (res) => {
+        if (res.statusCode === 200) return this.readStream(res, { kind: 'post', attempt, lastId });
+        res.resume();
+        this.onerror?.(new Error(`resuming an event stream: HTTP ${res.statusCode} from the upstream`));
+      },
+      (err: Error) => {
+        if (this.closed) return;
+        if (attempt < POST_RESUMES) this.later(() => this.resume(lastId, attempt + 1), this.delay(attempt));
+        else this.onerror?.(new Error(`resuming an event stream: ${err.message}`));
+      },
+    );
+  }
+
+  /** Opens the GET stream once per session (after `notifications/initialized` is accepted). */
+  private listen(): void {
+    if (this.listening || this.closed) return;
+    this.listening = true;
+    this.openStream(undefined, 0);
+  }
+
+  private openStream(lastId: string | undefined, attempt: number): void {
+    const extra: OutgoingHttpHeaders = { accept: 'text/event-stream' };
+    if (lastId !== undefined) extra['last-event-id'] = lastId;
+    const again = () => this.later(() => this.openStream(lastId, attempt + 1), this.delay(attempt));
+    this.request('GET', undefined, extra).then(
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status === 200) return this.readStream(res, { kind: 'get', attempt, lastId });
+        res.resume();
+        // 405: this server has no GET stream. Other client errors (a gone session among them) do not mend by retrying;
+        // the link notices a gone session on its next request and opens a new one.
+        if (status === 405) return;
+        if (status >= 400 && status < 500 && status !== 429) {
+          this.onerror?.(new Error(`the upstream refused its event stream: HTTP ${status}`));
+          return;
+        }
+        again();
+      },
+      (err: Error) => {
+        if (this.closed) return;
+        this.onerror?.(new Error(`the upstream's event stream: ${err.message}`));
+        again();
+      },
+    );
+  }
+
+  private delay(attempt: number): number {
+    return this.retryMs ?? Math.min(FIRST_RECONNECT_MS * 1.5 ** attempt, MAX_RECONNECT_MS);
+  }
+
+  private later(fn: () => void, ms: number): void {
+    if (this.closed) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+}
+
+/** A response body as text, up to `max` characters (more is an error). */
+function readText(res: IncomingMessage, max: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: string[] = [];
+    let chars = 0;
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      chars += chunk.length;
+      if (chars > max) {
+        res.destroy();
+        reject(new Error(`the upstream's answer is longer than ${max} characters`));
+        return;
+      }
+      parts.push(chunk);
+    });
+    res.once('end', () => resolve(parts.join('')));
+    res.once('error', reject);
+    res.once('close', () => {
+      if (!res.complete)
+        reject(new Error('the upstream closed the connection before its answer was complete'));
+    });
   });
-  // The spec's DELETE: without it the upstream holds the session (and whatever it keeps for it) until it expires it.
-  return Object.assign(transport, {
-    terminate: () => transport.terminateSession(),
-  }) as unknown as MessageTransport;
+}
+
+/** The start of an error response's body, for the error message. */
+async function errorText(res: IncomingMessage): Promise<string> {
+  const text = await readText(res, MAX_MESSAGE_CHARS).catch(() => '');
+  const trimmed = text.trim();
+  return trimmed === '' ? (res.statusMessage ?? '') : trimmed.slice(0, ERROR_BODY_CHARS);
+}
+
+export function createHttpClientTransport(url: string, headers: Record<string, string>): MessageTransport {
+  return new StreamableHttpClient(url, headers);
 }
 
 export function createSseClientTransport(url: string, headers: Record<string, string>): MessageTransport {
