@@ -47,9 +47,13 @@ export async function startGateway(yaml: string): Promise<RunningGateway> {
 }
 
 /** Starts the probe fixture over Streamable HTTP and resolves with its URL. */
-export function startHttpProbe(port = 0): Promise<{ url: string; child: ChildProcess }> {
+export function startHttpProbe(
+  port = 0,
+  env: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', PROBE, '--port', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
   });
   return new Promise((resolve, reject) => {
     let err = '';

@@ -187,6 +187,34 @@ mcpServers:
     }
   });
 
+  it('relays the list_changed an HTTP upstream sends on its GET stream, and asks for the list again after it', async () => {
+    const up = await startHttpProbe(0, { PROBE_LIST_GROW: '1' });
+    const own = await startGateway(`mcpServers:\n  remote:\n    url: ${up.url}\n`);
+    const client = await connect(`${own.mcpUrl}/remote`);
+    try {
+      let changed = 0;
+      client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+        changed++;
+      });
+      const listings = async () => Number(textOf(await client.callTool({ name: 'listings', arguments: {} })));
+      const first = (await client.listTools()).tools.map((t) => t.name);
+      const asked = await listings();
+      // The probe declares tools.listChanged: the gateway answers from the list it keeps.
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(first);
+      expect(await listings()).toBe(asked);
+      // The GET stream opens after notifications/initialized; give it a moment before the server speaks on it.
+      await new Promise((r) => setTimeout(r, 200));
+      const added = textOf(await client.callTool({ name: 'grow', arguments: {} }));
+      await expect.poll(() => changed, { timeout: 5000 }).toBe(1);
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual([...first, added]);
+      expect(await listings()).toBe(asked + 1);
+    } finally {
+      await client.close();
+      await own.close();
+      up.child.kill();
+    }
+  });
+
   it('refuses sessions beyond http.maxSessions with 503, and accepts again when one closes', async () => {
     const own = await startGateway(`mcpServers:\n  probe:\n    ${probe()}\nhttp: { maxSessions: 1 }\n`);
     try {
