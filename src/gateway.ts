@@ -37,9 +37,8 @@ import { policyStep } from './pipeline/policy.js';
 import { route } from './pipeline/route.js';
 import { linkCounts, ProxySession } from './proxy/session.js';
 import { ToolCatalog } from './risk/catalog.js';
-import { RedisApprovalBus } from './state/approval-bus.js';
 import { openCounterStore } from './state/open.js';
-import { RedisSessionDirectory, type SessionDirectory } from './state/sessions.js';
+import type { SessionDirectory } from './state/sessions.js';
 import {
   auditSpoolBase,
   openApprovalStore,
@@ -217,7 +216,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   });
   // With Redis, sessions are shared too: a replica behind a load balancer takes over a session another one opened.
   const directory: SessionDirectory | undefined = config.state.startsWith('redis')
-    ? RedisSessionDirectory.open(config.state, {
+    ? (await import('./state/sessions.js')).RedisSessionDirectory.open(config.state, {
         onError: (err: Error) => log.warn({ err: err.message }, 'session directory (Redis) connection error'),
       })
     : undefined;
@@ -230,7 +229,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const tracing: Tracing | undefined =
     traceEndpoint === undefined
       ? undefined
-      : startTracing({ ...config.tracing, endpoint: traceEndpoint }, VERSION);
+      : await startTracing({ ...config.tracing, endpoint: traceEndpoint }, VERSION);
   const auditOptions = { sink, argsMode: config.auditArgs, log, metrics, tracer: tracing?.tracer };
   const retention =
     config.auditRetentionMs === undefined
@@ -250,7 +249,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   });
   // Approvals decided on another replica wake the call held here through Redis; the store is polled as well.
   const approvalBus = config.state.startsWith('redis')
-    ? RedisApprovalBus.open(config.state, {
+    ? (await import('./state/approval-bus.js')).RedisApprovalBus.open(config.state, {
         onError: (err: Error) => log.warn({ err: err.message }, 'approval bus (Redis) connection error'),
       })
     : undefined;

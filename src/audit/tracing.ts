@@ -1,8 +1,5 @@
 // OpenTelemetry traces: one span per audited request (and one per upstream call), exported over OTLP/HTTP when configured.
 import { type Span, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { AuditBody } from './record.js';
 
 export interface TracingConfig {
@@ -36,7 +33,14 @@ export function tracingEndpoint(configured: string | undefined, env: NodeJS.Proc
  * A tracer provider of our own, not registered globally: warden is often embedded next to an application that has
  * its own OpenTelemetry setup, and must not replace it.
  */
-export function startTracing(config: TracingConfig, version: string): Tracing {
+export async function startTracing(config: TracingConfig, version: string): Promise<Tracing> {
+  // The SDK and its exporter are loaded only when tracing is configured (they cost a gateway without it ~15 MB).
+  const [{ OTLPTraceExporter }, { resourceFromAttributes }, { BasicTracerProvider, BatchSpanProcessor }] =
+    await Promise.all([
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/sdk-trace-base'),
+    ]);
   const exporter = new OTLPTraceExporter({ url: config.endpoint, headers: config.headers });
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': config.serviceName, 'service.version': version }),

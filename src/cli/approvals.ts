@@ -4,7 +4,6 @@ import pino from 'pino';
 import { ApprovalService } from '../approvals/service.js';
 import { approvalView } from '../dashboard/admin.js';
 import { WardenError } from '../errors.js';
-import { RedisApprovalBus } from '../state/approval-bus.js';
 import type { Approval, ApprovalStatus } from '../store/approvals.js';
 import { openApprovalStore } from '../store/open.js';
 import { runWithStore } from './common.js';
@@ -23,7 +22,9 @@ function run(configFile: string, fn: (service: ApprovalService) => Promise<void>
     async (store, audit, config) => {
       // A decision made here wakes the gateway holding the call at once through Redis; without Redis the gateway
       // notices within a second (it polls the store).
-      const bus = config.state.startsWith('redis') ? RedisApprovalBus.open(config.state) : undefined;
+      const bus = config.state.startsWith('redis')
+        ? (await import('../state/approval-bus.js')).RedisApprovalBus.open(config.state)
+        : undefined;
       const service = new ApprovalService({
         store,
         audit,

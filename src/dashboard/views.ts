@@ -8,7 +8,6 @@ import { WardenError } from '../errors.js';
 import type { Authenticator } from '../identity/authenticate.js';
 import { decideLayers, explainLayers, explanationJson, isHidden } from '../policy/decide.js';
 import type { CompiledPolicy } from '../policy/types.js';
-import { listEveryUpstream } from '../proxy/list-tools.js';
 import { linkCounts, type ProxySession } from '../proxy/session.js';
 import type { ToolCatalog } from '../risk/catalog.js';
 import type { SimulationRequest } from './admin.js';
@@ -142,6 +141,8 @@ export async function simulate(
  * would (first sight pins; a changed definition is flagged). For a dashboard opened before any agent connected.
  */
 export async function scanUpstreams(parts: DashboardParts): Promise<Array<Record<string, unknown>>> {
+  // The SDK client a scan uses is loaded with the first scan, not with every gateway.
+  const { listEveryUpstream } = await import('../proxy/list-tools.js');
   const listings = await listEveryUpstream(parts.config.upstreams);
   return Promise.all(
     listings.map(async (l) => {

@@ -27,7 +27,8 @@ export interface NameTarget {
 
 /** Maps exposed names back to (server, upstream name). Filled from lists; falls back to splitting the prefix. */
 export class NameTable {
-  private readonly byExposed = new Map<string, NameTarget>();
+  /** Only names that had to be cleaned are here (rare): made on the first. */
+  private byExposed: Map<string, NameTarget> | undefined;
 
   constructor(
     private readonly separator: string,
@@ -36,12 +37,15 @@ export class NameTable {
 
   expose(server: string, prefix: string, name: string): string {
     const exposed = exposedName(prefix, this.separator, name);
-    if (exposed !== `${prefix}${this.separator}${name}`) this.byExposed.set(exposed, { server, name });
+    if (exposed !== `${prefix}${this.separator}${name}`) {
+      this.byExposed ??= new Map();
+      this.byExposed.set(exposed, { server, name });
+    }
     return exposed;
   }
 
   resolve(exposed: string): NameTarget | undefined {
-    const known = this.byExposed.get(exposed);
+    const known = this.byExposed?.get(exposed);
     if (known) return known;
     const at = exposed.indexOf(this.separator);
     if (at <= 0) return undefined;

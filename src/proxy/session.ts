@@ -38,6 +38,18 @@ interface ServerRequest {
   upstreamId: RequestId;
 }
 
+const prefixTables = new WeakMap<readonly UpstreamSpec[], ReadonlyMap<string, string>>();
+
+/** Server ids by prefix, made once per list of upstreams and shared by its sessions. */
+function serversByPrefix(upstreams: readonly UpstreamSpec[]): ReadonlyMap<string, string> {
+  let table = prefixTables.get(upstreams);
+  if (table === undefined) {
+    table = new Map(upstreams.map((spec) => [spec.prefix, spec.id]));
+    prefixTables.set(upstreams, table);
+  }
+  return table;
+}
+
 export class ProxySession implements SessionView {
   readonly id: string;
   readonly identity: Identity;
@@ -56,16 +68,19 @@ export class ProxySession implements SessionView {
   /** Requests from upstreams to the agent, by the id the agent sees. */
   private readonly serverRequests = new Map<string, ServerRequest>();
   private nextServerRequest = 1;
-  private readonly log: Logger;
+  private childLog: Logger | undefined;
 
   constructor(private readonly opts: SessionOptions) {
     this.id = opts.id;
     this.identity = opts.identity;
     this.server = opts.server;
-    this.log = opts.log.child({ session: opts.id });
-    const byPrefix = new Map<string, string>();
-    for (const spec of opts.upstreams) byPrefix.set(spec.prefix, spec.id);
-    this.names = new NameTable(opts.separator, byPrefix);
+    this.names = new NameTable(opts.separator, serversByPrefix(opts.upstreams));
+  }
+
+  /** Made on first use: an idle session never logs, and a child logger per session adds up over thousands. */
+  private get log(): Logger {
+    this.childLog ??= this.opts.log.child({ session: this.id });
+    return this.childLog;
   }
 
   get isInitialized(): boolean {

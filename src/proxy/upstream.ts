@@ -75,14 +75,15 @@ function sessionGone(err: unknown): boolean {
   return err instanceof HttpStatusError && err.status === 404;
 }
 
-export function defaultTransport(spec: UpstreamSpec, log: Logger): MessageTransport {
+/** `log` is called only by transports that log (stdio: the child's stderr). */
+export function defaultTransport(spec: UpstreamSpec, log: () => Logger): MessageTransport {
   if (spec.kind === 'stdio') {
     return new StdioClientTransport({
       command: spec.command ?? '',
       args: spec.args,
       env: spec.env,
       cwd: spec.cwd,
-      log,
+      log: log(),
     });
   }
   if (spec.kind === 'sse') return createSseClientTransport(spec.url ?? '', spec.headers);
@@ -115,12 +116,17 @@ export class UpstreamLink {
   private toolList: JsonRpcResult | undefined;
   private recovering: Promise<void> | undefined;
   private readyAt = 0;
-  private readonly log: Logger;
+  private childLog: Logger | undefined;
 
   constructor(private readonly opts: UpstreamLinkOptions) {
     this.spec = opts.spec;
     this.id = opts.spec.id;
-    this.log = opts.log.child({ upstream: this.id });
+  }
+
+  /** Made on first use: most links of idle sessions never log, and a child logger per link adds up. */
+  private get log(): Logger {
+    this.childLog ??= this.opts.log.child({ upstream: this.id });
+    return this.childLog;
   }
 
   get ready(): boolean {
@@ -147,7 +153,8 @@ export class UpstreamLink {
 
   private async connect(): Promise<InitializeResult> {
     this.state = 'starting';
-    const transport = (this.opts.createTransport ?? defaultTransport)(this.spec, this.log);
+    const transport =
+      this.opts.createTransport?.(this.spec, this.log) ?? defaultTransport(this.spec, () => this.log);
     this.transport = transport;
     transport.onmessage = (m) => this.onMessage(m);
     transport.onerror = (err) => this.log.warn({ err: err.message }, 'upstream transport error');

@@ -1,7 +1,8 @@
-// Opens the counter store a state URL names: `memory` (the default, one process) or `redis(s)://...` (shared).
+// Opens the counter store a state URL names: `memory` (the default, one process) or `redis(s)://...` (shared). The
+// Redis client is loaded only for a Redis URL.
 import { WardenError } from '../errors.js';
 import { MemoryCounterStore, type MemoryCounterStoreOptions } from './memory.js';
-import { RedisCounterStore, type RedisCounterStoreOptions } from './redis.js';
+import type { RedisCounterStoreOptions } from './redis.js';
 import type { CounterStore } from './types.js';
 
 export interface OpenCounterStoreOptions {
@@ -16,7 +17,7 @@ export async function openCounterStore(
 ): Promise<CounterStore> {
   if (url === 'memory') return new MemoryCounterStore(opts.memory);
   if (url.startsWith('redis://') || url.startsWith('rediss://'))
-    return RedisCounterStore.open(url, opts.redis);
+    return (await import('./redis.js')).RedisCounterStore.open(url, opts.redis);
   throw new WardenError('CONFIG_INVALID', `unsupported state URL: ${maskPassword(url)}`, {
     hint: 'expected memory, or redis://[user:password@]host:port[/db] (rediss:// for TLS)',
   });

@@ -1,9 +1,19 @@
 // Opening a side table's database (grants, approvals, pins): the same connection settings, creation and errors for
-// every store, so that each store file holds only its own queries.
+// every store, so that each store file holds only its own queries. The pg driver is loaded on first use.
 import Database from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import { WardenError } from '../errors.js';
-import { redactUrl } from './postgres.js';
+
+/** The URL with its password masked, for error messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
 
 /** A SQLite connection (WAL, 10 s busy timeout) with `schema` applied; `what` names the store in errors. */
 export function openSqlite(path: string, what: string, schema: string): Database.Database {
@@ -47,7 +57,8 @@ export async function openPostgresTable(
   if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema))
     throw new WardenError('CONFIG_INVALID', `invalid PostgreSQL schema name: ${JSON.stringify(schema)}`);
   const table = schema === undefined ? name : `"${schema}".${name}`;
-  const pool = new pg.Pool({
+  const { default: driver } = await import('pg');
+  const pool = new driver.Pool({
     connectionString: url,
     max: 4,
     connectionTimeoutMillis: 10_000,

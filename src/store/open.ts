@@ -1,17 +1,16 @@
-// Opens the audit store a storage URL names: `sqlite:<path>`, `sqlite::memory:`, or `postgres(ql)://...`.
+// Opens the audit store a storage URL names: `sqlite:<path>`, `sqlite::memory:`, or `postgres(ql)://...`. The
+// PostgreSQL stores (and the pg driver) are loaded only when a URL names PostgreSQL: a gateway on SQLite never pays
+// for them in memory or start-up time.
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { WardenError } from '../errors.js';
 import type { ApprovalStore } from './approvals.js';
-import { PostgresApprovalStore } from './approvals-postgres.js';
 import { SqliteApprovalStore } from './approvals-sqlite.js';
 import type { GrantStore } from './grants.js';
-import { PostgresGrantStore } from './grants-postgres.js';
 import { SqliteGrantStore } from './grants-sqlite.js';
 import type { PinStore } from './pins.js';
-import { PostgresPinStore } from './pins-postgres.js';
 import { SqlitePinStore } from './pins-sqlite.js';
-import { PostgresAuditStore, type PostgresAuditStoreOptions } from './postgres.js';
+import type { PostgresAuditStoreOptions } from './postgres.js';
 import { SqliteAuditStore, type SqliteAuditStoreOptions } from './sqlite.js';
 import type { AuditStore } from './types.js';
 
@@ -50,7 +49,7 @@ export async function openApprovalStore(
   const backend = backendOf(url, opts.baseDir);
   return backend.kind === 'sqlite'
     ? new SqliteApprovalStore(backend.path)
-    : PostgresApprovalStore.open(backend.url, {
+    : (await import('./approvals-postgres.js')).PostgresApprovalStore.open(backend.url, {
         schema: opts.postgres?.schema,
         onIdleError: opts.postgres?.onIdleError,
       });
@@ -61,7 +60,7 @@ export async function openPinStore(url: string, opts: OpenAuditStoreOptions = {}
   const backend = backendOf(url, opts.baseDir);
   return backend.kind === 'sqlite'
     ? new SqlitePinStore(backend.path)
-    : PostgresPinStore.open(backend.url, {
+    : (await import('./pins-postgres.js')).PostgresPinStore.open(backend.url, {
         schema: opts.postgres?.schema,
         onIdleError: opts.postgres?.onIdleError,
       });
@@ -125,7 +124,7 @@ export async function openAuditStore(url: string, opts: OpenAuditStoreOptions = 
   const backend = backendOf(url, opts.baseDir);
   return backend.kind === 'sqlite'
     ? new SqliteAuditStore(backend.path, opts.sqlite)
-    : PostgresAuditStore.open(backend.url, opts.postgres);
+    : (await import('./postgres.js')).PostgresAuditStore.open(backend.url, opts.postgres);
 }
 
 /**
@@ -136,7 +135,7 @@ export async function openGrantStore(url: string, opts: OpenAuditStoreOptions = 
   const backend = backendOf(url, opts.baseDir);
   return backend.kind === 'sqlite'
     ? new SqliteGrantStore(backend.path)
-    : PostgresGrantStore.open(backend.url, {
+    : (await import('./grants-postgres.js')).PostgresGrantStore.open(backend.url, {
         schema: opts.postgres?.schema,
         onIdleError: opts.postgres?.onIdleError,
       });

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import { type AuditEntry, chain, type NewAuditEntry } from '../audit/chain.js';
 import { WardenError } from '../errors.js';
+import { redactUrl } from './connect.js';
 import {
   type AuditFilter,
   type AuditStore,
@@ -59,17 +60,6 @@ export async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
     release.call(client, err);
   };
   return client;
-}
-
-/** The URL with its password masked, for error messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
 }
 
 export class PostgresAuditStore implements AuditStore {

@@ -2,7 +2,8 @@
 // transport (the SDK's). Only the configured headers reach the upstream.
 import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import net, { isIP, type Socket } from 'node:net';
+import tls from 'node:tls';
 import { EventStreamParser } from './event-stream.js';
 import { checkMessage, type JsonRpcMessage } from './jsonrpc.js';
 import type { MessageTransport } from './types.js';
@@ -40,6 +41,32 @@ interface StreamOrigin {
   kind: 'post' | 'get';
   attempt: number;
   lastId: string | undefined;
+}
+
+const parsedUrls = new Map<string, URL>();
+
+/** The configured URL, parsed once and shared by every session's transport (never changed). */
+function parsedUrl(url: string): URL {
+  let parsed = parsedUrls.get(url);
+  if (parsed === undefined) {
+    parsed = new URL(url);
+    parsedUrls.set(url, parsed);
+  }
+  return parsed;
+}
+
+/** A new connection to the URL's host, TLS for https: (certificates checked as by https.request). */
+function connectTo(url: URL): Socket {
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  if (url.protocol === 'https:') {
+    return tls.connect({
+      host,
+      port: Number(url.port || 443),
+      servername: isIP(host) === 0 ? host : undefined,
+      ALPNProtocols: ['http/1.1'],
+    });
+  }
+  return net.connect({ host, port: Number(url.port || 80), noDelay: true });
 }
 
 /** The media type of a Content-Type header, without parameters, lower case. */
@@ -82,7 +109,7 @@ export class StreamableHttpClient implements MessageTransport {
     url: string,
     private readonly headers: Record<string, string>,
   ) {
-    this.url = new URL(url);
+    this.url = parsedUrl(url);
     const agent = agents[this.url.protocol as keyof typeof agents];
     if (agent === undefined) throw new Error(`unsupported URL scheme ${this.url.protocol} (http: or https:)`);
     this.agent = agent;
@@ -178,7 +205,12 @@ export class StreamableHttpClient implements MessageTransport {
     const send = url.protocol === 'https:' ? https.request : http.request;
     return new Promise<IncomingMessage>((resolve, reject) => {
       let answered = false;
-      const req = send(url, { method, headers, agent: this.agent }, (res) => {
+      // A GET is an event stream that holds its connection for as long as it lasts (the session's life, for the
+      // standalone one): it gets a connection of its own rather than one of the pool's, which saves the pool's
+      // bookkeeping of a socket (about 1.5 KB a session) and keeps the pool for requests that come and go.
+      const connection =
+        method === 'GET' ? { createConnection: () => connectTo(url) } : { agent: this.agent };
+      const req = send(url, { method, headers, ...connection }, (res) => {
         answered = true;
         // A connection that breaks mid-answer errors the response too; what that means is handled on 'close'.
         res.on('error', () => {});
@@ -379,15 +411,59 @@ export function createHttpClientTransport(url: string, headers: Record<string, s
   return new StreamableHttpClient(url, headers);
 }
 
-export function createSseClientTransport(url: string, headers: Record<string, string>): MessageTransport {
-  return new SSEClientTransport(new URL(url), {
-    requestInit: { headers },
-    eventSourceInit: {
-      fetch: (input, init) => {
-        const merged = new Headers(init?.headers);
-        for (const [k, v] of Object.entries(headers)) merged.set(k, v);
-        return fetch(input, { ...init, headers: merged });
+/**
+ * The legacy HTTP+SSE transport (spec 2024-11-05) is the SDK's. It is loaded when a server that uses it starts: with
+ * zod and the SDK's client it costs a gateway that has no such server several MB.
+ */
+class LegacySseClient implements MessageTransport {
+  onmessage?: (message: JsonRpcMessage) => void;
+  onclose?: (error?: Error) => void;
+  onerror?: (error: Error) => void;
+  private inner: MessageTransport | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly headers: Record<string, string>,
+  ) {}
+
+  async start(): Promise<void> {
+    const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
+    if (this.closed) throw new Error('the upstream transport is closed');
+    const headers = this.headers;
+    const inner = new SSEClientTransport(new URL(this.url), {
+      requestInit: { headers },
+      eventSourceInit: {
+        fetch: (input, init) => {
+          const merged = new Headers(init?.headers);
+          for (const [k, v] of Object.entries(headers)) merged.set(k, v);
+          return fetch(input, { ...init, headers: merged });
+        },
       },
-    },
-  }) as unknown as MessageTransport;
+    }) as unknown as MessageTransport;
+    inner.onmessage = (m) => this.onmessage?.(m);
+    inner.onerror = (e) => this.onerror?.(e);
+    inner.onclose = (e) => this.onclose?.(e);
+    this.inner = inner;
+    await inner.start();
+  }
+
+  send(message: JsonRpcMessage): Promise<void> {
+    if (this.inner === undefined) return Promise.reject(new Error('the upstream transport is not started'));
+    return this.inner.send(message);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.inner === undefined) this.onclose?.();
+    else await this.inner.close();
+  }
+
+  setProtocolVersion(version: string): void {
+    this.inner?.setProtocolVersion?.(version);
+  }
+}
+
+export function createSseClientTransport(url: string, headers: Record<string, string>): MessageTransport {
+  return new LegacySseClient(url, headers);
 }
