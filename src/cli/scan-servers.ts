@@ -2,7 +2,6 @@
 // marking tools whose definition differs from the pin warden keeps (when the config's storage has pins).
 import { dirname } from 'node:path';
 import type { GatewayConfig } from '../config/resolve.js';
-import { listEveryUpstream } from '../proxy/list-tools.js';
 import { definitionHash } from '../risk/catalog.js';
 import { classify } from '../risk/classify.js';
 import { findShadowing, type ServerTools } from '../risk/poisoning.js';
@@ -70,6 +69,7 @@ export async function scanServers(
   config: GatewayConfig,
   progress: (done: number, label: string) => void = () => {},
 ): Promise<ServerScan> {
+  const { listEveryUpstream } = await import('../proxy/list-tools.js');
   const listings = await listEveryUpstream(config.upstreams, (done, starting) =>
     progress(done, starting.length === 0 ? '' : `starting ${starting.join(', ')}`),
   );

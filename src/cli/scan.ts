@@ -5,7 +5,6 @@ import type { Command } from 'commander';
 import { parsePolicyText } from '../config/policy-file.js';
 import type { UpstreamSpec } from '../config/resolve.js';
 import { ConfigError, type Problem } from '../errors.js';
-import { listUpstreamTools } from '../proxy/list-tools.js';
 import { classify } from '../risk/classify.js';
 import { starterPolicy } from '../risk/starter-policy.js';
 import type { Classification, ToolDefinition } from '../risk/types.js';
@@ -126,6 +125,8 @@ export async function scanLiveCommand(opts: {
     bar?.update(0, `starting ${spec.kind === 'stdio' ? spec.command : spec.url}`);
     let tools: ToolDefinition[];
     try {
+      // The SDK client is loaded by the commands that scan, not by every command (`serve` among them).
+      const { listUpstreamTools } = await import('../proxy/list-tools.js');
       tools = (await listUpstreamTools(spec)) as unknown as ToolDefinition[];
     } finally {
       bar?.end();
