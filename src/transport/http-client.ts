@@ -56,7 +56,7 @@ function parsedUrl(url: string): URL {
 }
 
 /** A new connection to the URL's host, TLS for https: (certificates checked as by https.request). */
-function connectTo(url: URL): Socket {
+export function connectTo(url: URL): Socket {
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   if (url.protocol === 'https:') {
     return tls.connect({
