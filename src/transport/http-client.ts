@@ -362,8 +362,15 @@ export class StreamableHttpClient implements MessageTransport {
     );
   }
 
+  /**
+   * How long to wait before the next attempt: the server's `retry:` the first time, else the backoff, never less than
+   * the server asked for. A stream that keeps ending without events, or attempts that keep failing, back off even when
+   * the server asked for `retry: 0`.
+   */
   private delay(attempt: number): number {
-    return this.retryMs ?? Math.min(FIRST_RECONNECT_MS * 1.5 ** attempt, MAX_RECONNECT_MS);
+    const backoff = Math.min(FIRST_RECONNECT_MS * 1.5 ** attempt, MAX_RECONNECT_MS);
+    if (attempt === 0 && this.retryMs !== undefined) return this.retryMs;
+    return Math.max(backoff, this.retryMs ?? 0);
   }
 
   private later(fn: () => void, ms: number): void {

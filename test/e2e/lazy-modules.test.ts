@@ -1,12 +1,11 @@
 // A gateway on the embedded default (SQLite, counters in memory, no tracing) never loads the drivers and SDK parts of
 // what it does not use: pg, ioredis, the OpenTelemetry SDK and the SDK's clients cost a process ~27 MB of RSS
 // (bench/README.md). A module resolve hook in the gateway's process records every module it loads.
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeConfig } from '../helpers/cli.js';
-import { CLI, connect, PROBE, ROOT, startHttpProbe, tempDir, textOf } from '../helpers/gateway.js';
+import { serveCli, writeConfig } from '../helpers/cli.js';
+import { connect, PROBE, ROOT, startHttpProbe, tempDir, textOf } from '../helpers/gateway.js';
 
 const HOOKS = `
 import { appendFileSync } from 'node:fs';
@@ -46,43 +45,18 @@ mcpServers:
   remote:
     url: ${probe.url}
 `);
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        register,
-        CLI,
-        'serve',
-        '--config',
-        config,
-        '--listen',
-        '127.0.0.1:0',
-        '--admin',
-        '127.0.0.1:0',
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WARDEN_TEST_MODULE_LOG: log } },
-    );
-    let err = '';
-    child.stderr.setEncoding('utf8');
-    const mcpUrl = await new Promise<string>((resolve, reject) => {
-      child.stderr.on('data', (c: string) => {
-        err += c;
-        const m = /^listening mcp=(\S+) admin=/m.exec(err);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`warden exited with ${code}: ${err}`)));
+    const gw = await serveCli(config, [], {
+      args: ['--import', register],
+      env: { WARDEN_TEST_MODULE_LOG: log },
     });
     try {
       for (const server of ['local', 'remote']) {
-        const client = await connect(`${mcpUrl}/${server}`);
+        const client = await connect(`${gw.mcpUrl}/${server}`);
         expect(textOf(await client.callTool({ name: 'echo', arguments: { text: server } }))).toBe(server);
         await client.close();
       }
     } finally {
-      await new Promise((resolve) => {
-        child.once('exit', resolve);
-        child.kill('SIGTERM');
-      });
+      await gw.stop();
     }
     const loaded = readFileSync(log, 'utf8').split('\n');
     // The hook saw the gateway's own modules and the drivers it does use.

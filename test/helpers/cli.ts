@@ -21,11 +21,27 @@ export function writeConfig(yaml: string): string {
   return file;
 }
 
-export function serveCli(configFile: string, extraArgs: string[] = []): Promise<ServeProcess> {
+/** `warden serve` on free ports; `node` adds arguments for Node itself and variables to the environment. */
+export function serveCli(
+  configFile: string,
+  extraArgs: string[] = [],
+  node: { args?: string[]; env?: Record<string, string> } = {},
+): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--config', configFile, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...extraArgs],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      ...(node.args ?? []),
+      CLI,
+      'serve',
+      '--config',
+      configFile,
+      '--listen',
+      '127.0.0.1:0',
+      '--admin',
+      '127.0.0.1:0',
+      ...extraArgs,
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...node.env } },
   );
   let err = '';
   child.stderr!.setEncoding('utf8');
