@@ -114,6 +114,8 @@ export class UpstreamLink {
   private toolsGeneration = 0;
   /** The last whole tools/list answer, reused while the upstream promises to announce changes (see toolListAnswer). */
   private toolList: JsonRpcResult | undefined;
+  /** The transport's channel for announcements when the kept list was asked for (see toolListAnswer). */
+  private toolListChannel: number | undefined;
   private recovering: Promise<void> | undefined;
   private readyAt = 0;
   private childLog: Logger | undefined;
@@ -375,6 +377,11 @@ export class UpstreamLink {
     if (this.toolList === undefined || this.state !== 'ready') return undefined;
     const tools = this.capability('tools') as { listChanged?: unknown } | undefined;
     if (tools?.listChanged !== true) return undefined;
+    // A promise to announce changes is only as good as the channel the announcements come on: the kept list stands
+    // while that channel has stayed open since the list was asked for. An HTTP upstream without a GET stream (a
+    // stateless server answers 405), or whose stream broke (a restart), is asked again.
+    const channel = this.channel();
+    if (channel === undefined || channel !== this.toolListChannel) return undefined;
     // Each caller gets its own envelope to filter; the tool definitions themselves are shared and never changed.
     return { ...this.toolList, result: { ...this.toolList.result } };
   }
@@ -383,8 +390,16 @@ export class UpstreamLink {
    * A whole tool list (one page) that passes through becomes the list calls are checked against, so a server that
    * changes its tools without notifications/tools/list_changed never shows an agent a tool it then calls "unknown".
    */
+  /** See MessageTransport.channel: 0 for transports whose channel lives as long as they do. */
+  private channel(): number | undefined {
+    const t = this.transport;
+    if (t === undefined) return undefined;
+    return t.channel === undefined ? 0 : t.channel();
+  }
+
   private keepToolList(response: Promise<JsonRpcResponse | undefined>): void {
     const generation = this.toolsGeneration;
+    const channel = this.channel();
     void response.then((r) => {
       if (r === undefined || !('result' in r) || generation !== this.toolsGeneration) return;
       const tools = r.result.tools;
@@ -392,6 +407,7 @@ export class UpstreamLink {
       this.toolCatalog = Promise.resolve(catalogOf(tools as Array<Record<string, unknown>>));
       // A copy of the envelope: steps downstream replace `result.tools` with what the policy lets through.
       this.toolList = { ...r, result: { ...r.result } };
+      this.toolListChannel = channel;
     });
   }
 

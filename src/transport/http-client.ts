@@ -101,6 +101,9 @@ export class StreamableHttpClient implements MessageTransport {
   private readonly open = new Set<ClientRequest>();
   private timers = new Set<NodeJS.Timeout>();
   private listening = false;
+  /** Counts the GET streams opened; `streamOpen` while one is. See channel(). */
+  private streams = 0;
+  private streamOpen = false;
   private retryMs: number | undefined;
   private readonly url: URL;
   private readonly agent: http.Agent;
@@ -116,6 +119,10 @@ export class StreamableHttpClient implements MessageTransport {
   }
 
   async start(): Promise<void> {}
+
+  channel(): number | undefined {
+    return this.streamOpen ? this.streams : undefined;
+  }
 
   setProtocolVersion(version: string): void {
     this.protocolVersion = version;
@@ -289,6 +296,10 @@ export class StreamableHttpClient implements MessageTransport {
       },
       MAX_MESSAGE_CHARS,
     );
+    if (from.kind === 'get') {
+      this.streams++;
+      this.streamOpen = true;
+    }
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
       try {
@@ -299,6 +310,7 @@ export class StreamableHttpClient implements MessageTransport {
       }
     });
     res.once('close', () => {
+      if (from.kind === 'get') this.streamOpen = false;
       if (this.closed) return;
       if (from.kind === 'get') {
         const attempt = events > 0 ? 0 : from.attempt + 1;

@@ -14,6 +14,12 @@ export interface MessageTransport {
   setProtocolVersion?: (version: string) => void;
   /** Ends the session at the other end, where the transport has one (Streamable HTTP: DELETE with its session id). */
   terminate?: () => Promise<void>;
+  /**
+   * The channel the server sends on unasked (list_changed among it): a number that changes each time the channel is
+   * opened again, undefined while there is none. Left out by transports whose channel lives as long as they do (stdio,
+   * legacy SSE). Streamable HTTP: the GET stream, which a server may not offer at all (stateless servers answer 405).
+   */
+  channel?: () => number | undefined;
 }
 
 /** Where a session's messages for the agent go. `relatedRequestId` picks the HTTP stream they travel on. */

@@ -50,8 +50,9 @@ export async function startGateway(yaml: string): Promise<RunningGateway> {
 export function startHttpProbe(
   port = 0,
   env: Record<string, string> = {},
+  args: string[] = [],
 ): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', PROBE, '--port', String(port)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', PROBE, '--port', String(port), ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...env },
   });

@@ -197,13 +197,13 @@ mcpServers:
         changed++;
       });
       const listings = async () => Number(textOf(await client.callTool({ name: 'listings', arguments: {} })));
+      // The GET stream opens after notifications/initialized; a list is kept only once it is open.
+      await new Promise((r) => setTimeout(r, 200));
       const first = (await client.listTools()).tools.map((t) => t.name);
       const asked = await listings();
       // The probe declares tools.listChanged: the gateway answers from the list it keeps.
       expect((await client.listTools()).tools.map((t) => t.name)).toEqual(first);
       expect(await listings()).toBe(asked);
-      // The GET stream opens after notifications/initialized; give it a moment before the server speaks on it.
-      await new Promise((r) => setTimeout(r, 200));
       const added = textOf(await client.callTool({ name: 'grow', arguments: {} }));
       await expect.poll(() => changed, { timeout: 5000 }).toBe(1);
       expect((await client.listTools()).tools.map((t) => t.name)).toEqual([...first, added]);
@@ -212,6 +212,54 @@ mcpServers:
       await client.close();
       await own.close();
       up.child.kill();
+    }
+  });
+
+  it('asks an HTTP upstream with no GET stream for every list, though it declares listChanged', async () => {
+    // Stateless servers have no GET stream: their announcements cannot reach the gateway, so their promise is empty.
+    const up = await startHttpProbe(0, { PROBE_LIST_GROW: '1', PROBE_NO_GET: '1' });
+    const own = await startGateway(`mcpServers:\n  remote:\n    url: ${up.url}\n`);
+    const client = await connect(`${own.mcpUrl}/remote`);
+    try {
+      const listings = async () => Number(textOf(await client.callTool({ name: 'listings', arguments: {} })));
+      await client.listTools();
+      await new Promise((r) => setTimeout(r, 200));
+      const asked = await listings();
+      await client.listTools();
+      await client.listTools();
+      expect(await listings()).toBe(asked + 2);
+      const added = textOf(await client.callTool({ name: 'grow', arguments: {} }));
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain(added);
+    } finally {
+      await client.close();
+      await own.close();
+      up.child.kill();
+    }
+  });
+
+  it('shows the tools of an HTTP upstream that restarted with other tools, not the list kept from before', async () => {
+    const first = await startHttpProbe();
+    const port = Number(new URL(first.url).port);
+    const own = await startGateway(`mcpServers:\n  remote:\n    url: ${first.url}\n`);
+    const client = await connect(`${own.mcpUrl}/remote`);
+    try {
+      const names = async () => (await client.listTools()).tools.map((t) => t.name);
+      const before = await names();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await names()).toEqual(before); // kept: the GET stream is open
+      await new Promise((r) => {
+        first.child.once('exit', r);
+        first.child.kill();
+      });
+      const second = await startHttpProbe(port, {}, ['--tools', '2']);
+      try {
+        expect(await names()).toEqual([...before, 'tool_0000', 'tool_0001']);
+      } finally {
+        second.child.kill();
+      }
+    } finally {
+      await client.close();
+      await own.close();
     }
   });
 
