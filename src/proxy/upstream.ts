@@ -150,7 +150,14 @@ export class UpstreamLink {
     // Once: a session taken over from another replica confirms itself, then may hear the agent's own notification.
     if (this.clientInitialized) return;
     this.clientInitialized = true;
-    if (this.state === 'ready') void this.write({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    if (this.state === 'ready') this.initialized();
+  }
+
+  /** Sends `notifications/initialized`; a failure is logged (an HTTP upstream may answer it with an error status). */
+  private initialized(): void {
+    this.write({ jsonrpc: '2.0', method: 'notifications/initialized' }).catch((err: Error) =>
+      this.log.warn({ err: err.message }, 'upstream refused notifications/initialized'),
+    );
   }
 
   private async connect(): Promise<InitializeResult> {
@@ -176,7 +183,7 @@ export class UpstreamLink {
       this.state = 'ready';
       this.readyAt = Date.now();
       this.lastError = undefined;
-      if (this.clientInitialized) void this.write({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      if (this.clientInitialized) this.initialized();
       const waiters = this.waiters;
       this.waiters = [];
       for (const w of waiters) w();

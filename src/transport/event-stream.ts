@@ -1,5 +1,8 @@
 // Reads a text/event-stream (the WHATWG "server-sent events" format) incrementally: text in, events out.
 
+/** What a kept `data:` line costs beyond its characters (a string and its array slot), counted against the limit. */
+const LINE_OVERHEAD = 32;
+
 export interface StreamEvent {
   /** The `event:` field; "message" when the event named none. */
   event: string;
@@ -30,6 +33,7 @@ export class EventStreamParser {
   ) {}
 
   feed(chunk: string): void {
+    if (chunk === '') return;
     let text = chunk;
     if (this.first && text.length > 0) {
       this.first = false;
@@ -69,7 +73,9 @@ export class EventStreamParser {
     switch (field) {
       case 'data':
         this.data.push(value);
-        this.dataChars += value.length + 1;
+        // Each line is a string of its own until the event ends: counted with its overhead, so that a stream of
+        // short lines cannot hold many times the limit.
+        this.dataChars += value.length + LINE_OVERHEAD;
         if (this.dataChars > this.maxEventChars) {
           throw new Error(`an event of the stream is longer than ${this.maxEventChars} characters`);
         }

@@ -24,9 +24,17 @@ const MAX_MESSAGE_CHARS = 64 * 1024 * 1024;
 /** How much of an error body is quoted in the error. */
 const ERROR_BODY_CHARS = 500;
 const REDIRECTS = 5;
-/** The GET stream reconnects after it ends, waiting this long and growing by half each time (reset once it opens). */
+/**
+ * The GET stream reconnects after it ends, waiting this long and growing by half with each attempt that fails or
+ * stream that ends within STEADY_MS (reset by one that lasted longer). A server's `retry:` is honoured within
+ * [MIN_RETRY_MS, MAX_RETRY_MS], and every wait is spread by up to a quarter so that the sessions of an upstream that
+ * restarts do not all come back in the same millisecond.
+ */
 const FIRST_RECONNECT_MS = 1000;
 const MAX_RECONNECT_MS = 30_000;
+const STEADY_MS = 10_000;
+const MIN_RETRY_MS = 250;
+const MAX_RETRY_MS = 300_000;
 /** A POST's event stream that breaks before its response is resumed (with Last-Event-ID) this many times. */
 const POST_RESUMES = 2;
 
@@ -35,6 +43,13 @@ const agents = {
   'http:': new http.Agent({ keepAlive: true, noDelay: true }),
   'https:': new https.Agent({ keepAlive: true, noDelay: true }),
 };
+
+interface Attempt {
+  url: URL;
+  redirects: number;
+  repeatable: boolean;
+  retried: boolean;
+}
 
 /** Which request an event stream answers, how often it was reopened, and the last event id seen before. */
 interface StreamOrigin {
@@ -55,18 +70,29 @@ function parsedUrl(url: string): URL {
   return parsed;
 }
 
-/** A new connection to the URL's host, TLS for https: (certificates checked as by https.request). */
+/**
+ * A new connection to the URL's host, TLS for https: (certificates checked as by https.request). TCP keep-alive
+ * probes an idle GET stream, so one that a NAT or proxy dropped silently ends instead of looking open for ever.
+ */
 export function connectTo(url: URL): Socket {
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   if (url.protocol === 'https:') {
-    return tls.connect({
+    const socket = tls.connect({
       host,
       port: Number(url.port || 443),
       servername: isIP(host) === 0 ? host : undefined,
       ALPNProtocols: ['http/1.1'],
     });
+    socket.setKeepAlive(true, 30_000);
+    return socket;
   }
-  return net.connect({ host, port: Number(url.port || 80), noDelay: true });
+  return net.connect({
+    host,
+    port: Number(url.port || 80),
+    noDelay: true,
+    keepAlive: true,
+    keepAliveInitialDelay: 30_000,
+  });
 }
 
 /** The media type of a Content-Type header, without parameters, lower case. */
@@ -130,10 +156,13 @@ export class StreamableHttpClient implements MessageTransport {
 
   async send(message: JsonRpcMessage): Promise<void> {
     const body = JSON.stringify(message);
-    const res = await this.request('POST', body, {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    });
+    const toolCall = 'method' in message && message.method === 'tools/call';
+    const res = await this.request(
+      'POST',
+      body,
+      { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      { url: this.url, redirects: REDIRECTS, repeatable: !toolCall, retried: false },
+    );
     if (res.statusCode !== undefined && res.statusCode >= 400) {
       throw new HttpStatusError(
         res.statusCode,
@@ -195,15 +224,18 @@ export class StreamableHttpClient implements MessageTransport {
     this.onclose?.();
   }
 
-  /** One HTTP request with the session's headers; resolves with the response once its headers are in. */
+  /**
+   * One HTTP request with the session's headers; resolves with the response once its headers are in. `attempt`:
+   * where it goes (a redirect's target), how many redirects it may still follow, whether it may be sent again on a
+   * new connection (see below) and whether it was.
+   */
   private request(
     method: 'POST' | 'GET' | 'DELETE',
     body: string | undefined,
     extra: OutgoingHttpHeaders,
-    url: URL = this.url,
-    redirects = REDIRECTS,
-    retried = false,
+    attempt: Attempt = { url: this.url, redirects: REDIRECTS, repeatable: true, retried: false },
   ): Promise<IncomingMessage> {
+    const { url, redirects, repeatable, retried } = attempt;
     if (this.closed) return Promise.reject(new Error('the upstream transport is closed'));
     const headers: OutgoingHttpHeaders = { ...this.headers, ...extra };
     if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
@@ -226,18 +258,32 @@ export class StreamableHttpClient implements MessageTransport {
         const location = res.headers.location;
         if ((status === 307 || status === 308) && location !== undefined) {
           res.resume();
-          const next = new URL(location, url);
+          const next = URL.canParse(location, url.href) ? new URL(location, url) : undefined;
+          if (next === undefined) {
+            reject(
+              new HttpStatusError(
+                status,
+                `the upstream redirected to an invalid URL: ${location.slice(0, 200)}`,
+              ),
+            );
+            return;
+          }
           if (next.origin !== this.url.origin || redirects === 0) {
             reject(
               new HttpStatusError(status, `the upstream redirected to ${next.origin}, which is not followed`),
             );
             return;
           }
-          this.request(method, body, extra, next, redirects - 1).then(resolve, reject);
+          this.request(method, body, extra, { ...attempt, url: next, redirects: redirects - 1 }).then(
+            resolve,
+            reject,
+          );
           return;
         }
+        // The session id comes with the answer to initialize (a POST); GET and DELETE answers do not set it.
         const sessionId = res.headers['mcp-session-id'];
-        if (typeof sessionId === 'string' && sessionId !== '') this.sessionId = sessionId;
+        if (method === 'POST' && typeof sessionId === 'string' && sessionId !== '')
+          this.sessionId = sessionId;
         resolve(res);
       });
       this.open.add(req);
@@ -246,9 +292,15 @@ export class StreamableHttpClient implements MessageTransport {
         if (answered) return;
         if (this.closed) return reject(new Error('the upstream transport is closed'));
         // A kept-alive socket the server closed while idle breaks the next request before the server read it (Node's
-        // documented race): that request is sent once more, on a new connection.
-        if (!retried && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
-          this.request(method, body, extra, url, redirects, true).then(resolve, reject);
+        // documented race): that request is sent once more, on a new connection. Not a tools/call: the same error is
+        // what a server that crashed while running the tool gives, and a tool must never run twice unasked.
+        if (
+          !retried &&
+          repeatable &&
+          req.reusedSocket &&
+          (err.code === 'ECONNRESET' || err.code === 'EPIPE')
+        ) {
+          this.request(method, body, extra, { ...attempt, retried: true }).then(resolve, reject);
           return;
         }
         reject(err);
@@ -269,16 +321,15 @@ export class StreamableHttpClient implements MessageTransport {
 
   /**
    * Reads an event stream until it ends. A POST's stream that ends before its response, after giving an event id, is
-   * resumed from that id; the GET stream is reopened whenever it ends (backing off while it ends without events).
+   * resumed from that id; the GET stream is reopened whenever it ends (backing off while it keeps ending soon).
    */
   private readStream(res: IncomingMessage, from: StreamOrigin): void {
     let lastId = from.lastId;
     let answered = false;
-    let events = 0;
     const parser = new EventStreamParser(
       (event) => {
-        events++;
-        if (event.id !== undefined) lastId = event.id;
+        // An empty id clears the last one: no Last-Event-ID is sent for it (the format's rule).
+        if (event.id !== undefined) lastId = event.id === '' ? undefined : event.id;
         if (event.event !== 'message' || event.data === '') return;
         let value: unknown;
         try {
@@ -296,6 +347,7 @@ export class StreamableHttpClient implements MessageTransport {
       },
       MAX_MESSAGE_CHARS,
     );
+    const opened = Date.now();
     if (from.kind === 'get') {
       this.streams++;
       this.streamOpen = true;
@@ -313,7 +365,7 @@ export class StreamableHttpClient implements MessageTransport {
       if (from.kind === 'get') this.streamOpen = false;
       if (this.closed) return;
       if (from.kind === 'get') {
-        const attempt = events > 0 ? 0 : from.attempt + 1;
+        const attempt = Date.now() - opened >= STEADY_MS ? 0 : from.attempt + 1;
         this.later(() => this.openStream(lastId, attempt), this.delay(attempt));
       } else if (answered) {
         // done
@@ -355,12 +407,14 @@ export class StreamableHttpClient implements MessageTransport {
     this.request('GET', undefined, extra).then(
       (res) => {
         const status = res.statusCode ?? 0;
-        if (status === 200) return this.readStream(res, { kind: 'get', attempt, lastId });
+        const stream = mediaType(res.headers['content-type']) === 'text/event-stream';
+        if (status === 200 && stream) return this.readStream(res, { kind: 'get', attempt, lastId });
         res.resume();
-        // 405: this server has no GET stream. Other client errors (a gone session among them) do not mend by retrying;
-        // the link notices a gone session on its next request and opens a new one.
-        if (status === 405) return;
-        if (status >= 400 && status < 500 && status !== 429) {
+        // 405: this server has no GET stream (nor has one that answers with something else). Other client errors (a
+        // gone session among them) do not mend by retrying: the link notices a gone session on its next request and
+        // opens a new one. 409 (the server still holds the previous stream) and 429 do.
+        if (status === 405 || (status === 200 && !stream)) return;
+        if (status >= 400 && status < 500 && status !== 409 && status !== 429) {
           this.onerror?.(new Error(`the upstream refused its event stream: HTTP ${status}`));
           return;
         }
@@ -375,14 +429,15 @@ export class StreamableHttpClient implements MessageTransport {
   }
 
   /**
-   * How long to wait before the next attempt: the server's `retry:` the first time, else the backoff, never less than
-   * the server asked for. A stream that keeps ending without events, or attempts that keep failing, back off even when
-   * the server asked for `retry: 0`.
+   * How long to wait before the next attempt (see FIRST_RECONNECT_MS): the server's `retry:` the first time, else
+   * the backoff but never less than the server asked for, spread by up to a quarter.
    */
   private delay(attempt: number): number {
     const backoff = Math.min(FIRST_RECONNECT_MS * 1.5 ** attempt, MAX_RECONNECT_MS);
-    if (attempt === 0 && this.retryMs !== undefined) return this.retryMs;
-    return Math.max(backoff, this.retryMs ?? 0);
+    const retry =
+      this.retryMs === undefined ? undefined : Math.min(Math.max(this.retryMs, MIN_RETRY_MS), MAX_RETRY_MS);
+    const wait = attempt === 0 && retry !== undefined ? retry : Math.max(backoff, retry ?? 0);
+    return Math.round(wait * (1 - Math.random() / 4));
   }
 
   private later(fn: () => void, ms: number): void {
@@ -419,11 +474,24 @@ function readText(res: IncomingMessage, max: number): Promise<string> {
   });
 }
 
-/** The start of an error response's body, for the error message. */
-async function errorText(res: IncomingMessage): Promise<string> {
-  const text = await readText(res, MAX_MESSAGE_CHARS).catch(() => '');
-  const trimmed = text.trim();
-  return trimmed === '' ? (res.statusMessage ?? '') : trimmed.slice(0, ERROR_BODY_CHARS);
+/** The start of an error response's body, for the error message; the rest is not read. */
+function errorText(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const done = () => {
+      const trimmed = text.trim();
+      resolve(trimmed === '' ? (res.statusMessage ?? '') : trimmed.slice(0, ERROR_BODY_CHARS));
+    };
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length >= ERROR_BODY_CHARS) {
+        res.destroy();
+        done();
+      }
+    });
+    res.once('close', done);
+  });
 }
 
 export function createHttpClientTransport(url: string, headers: Record<string, string>): MessageTransport {
@@ -480,6 +548,14 @@ class LegacySseClient implements MessageTransport {
 
   setProtocolVersion(version: string): void {
     this.inner?.setProtocolVersion?.(version);
+  }
+
+  /**
+   * No channel a kept tool list can rely on: the SDK's EventSource reconnects on its own, and what the server sent
+   * while it was away is lost without a trace. Tool lists of legacy SSE upstreams are asked for every time.
+   */
+  channel(): number | undefined {
+    return undefined;
   }
 }
 

@@ -1,5 +1,7 @@
 // Forwarding details against the probe fixture: cancellation, paging, restarts, timeouts, headers, failed upstreams.
 import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -260,6 +262,54 @@ mcpServers:
     } finally {
       await client.close();
       await own.close();
+    }
+  });
+
+  it('keeps serving an HTTP upstream that answers notifications/initialized with an error status', async () => {
+    // A failed notification is logged; before, its rejection went unhandled and ended the gateway's process.
+    const seen: string[] = [];
+    const up = createServer((req, res) => {
+      let text = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => {
+        text += c;
+      });
+      req.on('end', () => {
+        if (req.method !== 'POST') {
+          res.writeHead(405).end();
+          return;
+        }
+        const m = JSON.parse(text) as { id?: number; method: string };
+        seen.push(m.method);
+        if (m.method === 'notifications/initialized') {
+          res.writeHead(503).end('starting up');
+          return;
+        }
+        const result =
+          m.method === 'initialize'
+            ? {
+                protocolVersion: '2025-06-18',
+                capabilities: { tools: {} },
+                serverInfo: { name: 'moody', version: '1' },
+              }
+            : { content: [{ type: 'text', text: 'still here' }] };
+        res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'm1' });
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }));
+      });
+    });
+    await new Promise<void>((resolve) => up.listen(0, '127.0.0.1', resolve));
+    const own = await startGateway(
+      `mcpServers:\n  moody:\n    url: http://127.0.0.1:${(up.address() as AddressInfo).port}/mcp\n`,
+    );
+    try {
+      const client = await connect(`${own.mcpUrl}/moody`);
+      await expect.poll(() => seen.includes('notifications/initialized')).toBe(true);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(textOf(await client.callTool({ name: 'any', arguments: {} }))).toBe('still here');
+      await client.close();
+    } finally {
+      await own.close();
+      up.close();
     }
   });
 

@@ -206,6 +206,10 @@ describe('StreamableHttpClient on the wire', () => {
         res.writeHead(307, { location: elsewhere }).end();
         return;
       }
+      if (req.url === '/broken') {
+        res.writeHead(307, { location: 'http://[' }).end();
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ jsonrpc: '2.0', id: JSON.parse(text).id, result: { at: req.url } }));
     });
@@ -217,6 +221,11 @@ describe('StreamableHttpClient on the wire', () => {
     const err = await away.c.send({ jsonrpc: '2.0', id: 6, method: 'ping' }).catch((e: Error) => e);
     expect(String(err)).toMatch(/redirected to http:\/\/127\.0\.0\.1:\d+, which is not followed/);
     expect(other).toEqual([]);
+    // A Location that is no URL at all is an error of that request, not of the process.
+    const broken = client(url.replace('/mcp', '/broken'));
+    await expect(broken.c.send({ jsonrpc: '2.0', id: 7, method: 'ping' })).rejects.toThrow(
+      'the upstream redirected to an invalid URL: http://[',
+    );
   });
 
   it('reads every message of an SSE answer, and resumes a stream that breaks before its response', async () => {
@@ -277,7 +286,8 @@ describe('StreamableHttpClient on the wire', () => {
     });
     const { c, messages } = client(url);
     await c.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    await until(() => gets.length === 3);
+    // Streams that end at once count as failed attempts: the second reopen waits longer than the first.
+    await until(() => gets.length === 3, 10_000);
     await new Promise((r) => setTimeout(r, 200));
     expect(gets).toEqual([undefined, 'g1', 'g2']);
     expect(messages).toHaveLength(2);
@@ -301,6 +311,73 @@ describe('StreamableHttpClient on the wire', () => {
     await c.send({ jsonrpc: '2.0', id: 2, method: 'ping' });
     expect(messages.map((m) => ('id' in m ? m.id : undefined))).toEqual([1, 2]);
     expect(requests).toBe(3);
+  });
+
+  it("never sends a tools/call twice: a reset after it went out is that call's error", async () => {
+    const calls: string[] = [];
+    const url = await listen(async (req, res) => {
+      const m = JSON.parse(await body(req)) as { id: number; method: string };
+      calls.push(m.method);
+      if (m.method === 'tools/call') {
+        // Indistinguishable, for the client, from a server that crashed while it ran the tool.
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: {} }));
+    });
+    const { c } = client(url);
+    await c.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    await expect(
+      c.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'refund' } }),
+    ).rejects.toThrow();
+    expect(calls).toEqual(['ping', 'tools/call']);
+  });
+
+  it('backs off from a GET stream that keeps ending, whatever retry the server asks for', async () => {
+    for (const retry of ['0', '2147483648']) {
+      let gets = 0;
+      const url = await listen(async (req, res) => {
+        if (req.method === 'GET') {
+          gets++;
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.end(
+            `retry: ${retry}\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{}}\n\n`,
+          );
+          return;
+        }
+        await body(req);
+        res.writeHead(202).end();
+      });
+      const { c } = client(url);
+      await c.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      await new Promise((r) => setTimeout(r, 1500));
+      await c.close();
+      // retry: 0 is raised to 250 ms and then backs off (about 1.1-1.5 s more); a retry past setTimeout's range is
+      // capped rather than run at once.
+      expect(gets, `retry: ${retry}`).toBeLessThanOrEqual(3);
+      expect(gets).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('does not resume from an id the server cleared with an empty id', async () => {
+    let gets = 0;
+    const url = await listen(async (req, res) => {
+      if (req.method === 'GET') {
+        gets++;
+        res.writeHead(405).end();
+        return;
+      }
+      await body(req);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('id: e1\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{}}\n\nid:\n\n');
+      setTimeout(() => res.destroy(), 20);
+    });
+    const { c, errors } = client(url);
+    await c.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x' } });
+    await until(() => errors.length > 0);
+    expect(errors).toEqual(['an event stream from the upstream ended before its response']);
+    expect(gets).toBe(0);
   });
 
   it('rejects an HTTP error with its status and the start of its body, and an answer that is not JSON', async () => {

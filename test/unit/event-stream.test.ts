@@ -61,6 +61,12 @@ describe('EventStreamParser', () => {
     ]);
   });
 
+  it('keeps a CR LF pair together across an empty chunk', () => {
+    expect(parse(['data: a\r', '', '\ndata: b\n\n']).events).toEqual([
+      { event: 'message', data: 'a\nb', id: undefined },
+    ]);
+  });
+
   it('reports a valid retry field and ignores others', () => {
     expect(parse(['retry: 2500\nretry: soon\nretry: -1\n\n']).retries).toEqual([2500]);
   });
@@ -93,6 +99,11 @@ describe('EventStreamParser', () => {
       ),
     ).toThrow(/longer than 100/);
     expect(() => parse(['data: ', 'x'.repeat(60), 'x'.repeat(60)], 100)).toThrow(/longer than 100/);
-    expect(parse([`data: ${'x'.repeat(90)}\n\n`], 100).events).toHaveLength(1);
+    expect(parse([`data: ${'x'.repeat(60)}\n\n`], 100).events).toHaveLength(1);
+    // Each line counts with its overhead (32): many short lines cannot hold many times the limit.
+    expect(() => parse(['data: ab\n'.repeat(3)], 100)).toThrow(/longer than 100/);
+    expect(parse([`${'data: ab\n'.repeat(2)}\n`], 100).events).toEqual([
+      { event: 'message', data: 'ab\nab', id: undefined },
+    ]);
   });
 });
