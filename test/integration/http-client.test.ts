@@ -360,6 +360,36 @@ describe('StreamableHttpClient on the wire', () => {
     }
   });
 
+  it('retries a GET refused with 409, stops at a 200 that is no event stream, and keeps the session id of the POST', async () => {
+    const gets: string[] = [];
+    const posted: (string | undefined)[] = [];
+    const url = await listen(async (req, res) => {
+      if (req.method === 'GET') {
+        gets.push(String(req.headers['mcp-session-id']));
+        // The SDK answers 409 while it still holds the previous stream of the session.
+        if (gets.length === 1) res.writeHead(409, { 'mcp-session-id': 'OTHER' }).end();
+        else res.writeHead(200, { 'content-type': 'text/plain', 'mcp-session-id': 'OTHER' }).end('hello');
+        return;
+      }
+      posted.push(req.headers['mcp-session-id'] as string | undefined);
+      const m = JSON.parse(await body(req)) as { id?: number };
+      if (m.id === undefined) {
+        res.writeHead(202).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'S1' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: {} }));
+    });
+    const { c } = client(url);
+    await c.send(INIT);
+    await c.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    await until(() => gets.length === 2);
+    await new Promise((r) => setTimeout(r, 2000));
+    await c.send({ jsonrpc: '2.0', id: 2, method: 'ping' });
+    expect(gets).toEqual(['S1', 'S1']);
+    expect(posted).toEqual([undefined, 'S1', 'S1']);
+  });
+
   it('does not resume from an id the server cleared with an empty id', async () => {
     let gets = 0;
     const url = await listen(async (req, res) => {
