@@ -393,10 +393,6 @@ export class UpstreamLink {
     return { ...this.toolList, result: { ...this.toolList.result } };
   }
 
-  /**
-   * A whole tool list (one page) that passes through becomes the list calls are checked against, so a server that
-   * changes its tools without notifications/tools/list_changed never shows an agent a tool it then calls "unknown".
-   */
   /** See MessageTransport.channel: 0 for transports whose channel lives as long as they do. */
   private channel(): number | undefined {
     const t = this.transport;
@@ -404,6 +400,10 @@ export class UpstreamLink {
     return t.channel === undefined ? 0 : t.channel();
   }
 
+  /**
+   * A whole tool list (one page) that passes through becomes the list calls are checked against, so a server that
+   * changes its tools without notifications/tools/list_changed never shows an agent a tool it then calls "unknown".
+   */
   private keepToolList(response: Promise<JsonRpcResponse | undefined>): void {
     const generation = this.toolsGeneration;
     const channel = this.channel();
