@@ -108,6 +108,10 @@ describe('an upstream that floods notifications', () => {
     // The answer is there, after the notifications the stream could hold.
     expect(text).toContain('flooded 100000');
     expect(text.length).toBeLessThan(16 * 1024 * 1024);
-    expect(peakKb - baselineKb).toBeLessThan(48 * 1024);
+    // Peak RSS over the warmed-up gateway, measured on 2026-11-29: 48-49.5 MB with the bound, 117 MB with it taken
+    // out (all 33 MB of notifications held). Most of the 48 MB is transient heap from handling 100,000 messages; it
+    // is relative to a baseline that fell by 40 MB when unused drivers stopped loading (the peak itself fell from
+    // 143 to 128 MB), which is why this limit went from 48 to 80 MB. The read length above is the exact check.
+    expect(peakKb - baselineKb).toBeLessThan(80 * 1024);
   }, 120_000);
 });
