@@ -417,6 +417,17 @@ describe('StreamableHttpClient on the wire', () => {
         res.writeHead(401, { 'content-type': 'text/plain' }).end('token expired');
         return;
       }
+      if (req.url === '/mcp/huge') {
+        // An error page that never ends: only its start is read.
+        res.writeHead(502, { 'content-type': 'text/html' });
+        const chunk = 'x'.repeat(64 * 1024);
+        const more = () => {
+          while (res.write(chunk)) {}
+        };
+        res.on('drain', more);
+        more();
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":');
     });
     const err = (await client(url)
@@ -427,6 +438,11 @@ describe('StreamableHttpClient on the wire', () => {
     await expect(client(`${url}/x`).c.send({ jsonrpc: '2.0', id: 1, method: 'ping' })).rejects.toThrow(
       /invalid JSON/,
     );
+    const huge = (await client(`${url}/huge`)
+      .c.send({ jsonrpc: '2.0', id: 1, method: 'ping' })
+      .catch((e: unknown) => e)) as HttpStatusError;
+    expect(huge.status).toBe(502);
+    expect(huge.message).toBe(`HTTP 502 from the upstream: ${'x'.repeat(500)}`);
   });
 
   it('reports a message that is not JSON-RPC instead of delivering it', async () => {
