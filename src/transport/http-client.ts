@@ -111,7 +111,8 @@ function mediaType(header: string | undefined): string {
  *   with `Last-Event-ID` when it breaks after an event id and before its response (as the SDK does, twice at most).
  * - After `notifications/initialized` is accepted, a GET stream carries what the server sends on its own
  *   (list_changed, logging, server-to-client requests). It reconnects with backoff whenever it ends, for as long as the
- *   transport is open; a 405 means the server has none, and a 4xx stops it.
+ *   transport is open (see FIRST_RECONNECT_MS); a 405, or a 200 that is no event stream, means the server has none,
+ *   and a 4xx other than 409 and 429 stops it.
  * - Redirects are followed only within the upstream's own origin, so configured headers never reach another host.
  * - `send` resolves when the upstream has taken the message (202, a JSON answer read, or an event stream opened) and
  *   rejects with HttpStatusError on an HTTP error.
@@ -125,11 +126,12 @@ export class StreamableHttpClient implements MessageTransport {
   private protocolVersion: string | undefined;
   private closed = false;
   private readonly open = new Set<ClientRequest>();
-  private timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<NodeJS.Timeout>();
   private listening = false;
   /** Counts the GET streams opened; `streamOpen` while one is. See channel(). */
   private streams = 0;
   private streamOpen = false;
+  /** The server's last `retry:`, held within [MIN_RETRY_MS, MAX_RETRY_MS]. */
   private retryMs: number | undefined;
   private readonly url: URL;
   private readonly agent: http.Agent;
@@ -343,7 +345,7 @@ export class StreamableHttpClient implements MessageTransport {
         if (this.deliver(value)) answered = true;
       },
       (ms) => {
-        this.retryMs = ms;
+        this.retryMs = Math.min(Math.max(ms, MIN_RETRY_MS), MAX_RETRY_MS);
       },
       MAX_MESSAGE_CHARS,
     );
@@ -434,8 +436,7 @@ export class StreamableHttpClient implements MessageTransport {
    */
   private delay(attempt: number): number {
     const backoff = Math.min(FIRST_RECONNECT_MS * 1.5 ** attempt, MAX_RECONNECT_MS);
-    const retry =
-      this.retryMs === undefined ? undefined : Math.min(Math.max(this.retryMs, MIN_RETRY_MS), MAX_RETRY_MS);
+    const retry = this.retryMs;
     const wait = attempt === 0 && retry !== undefined ? retry : Math.max(backoff, retry ?? 0);
     return Math.round(wait * (1 - Math.random() / 4));
   }

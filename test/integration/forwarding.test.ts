@@ -19,6 +19,18 @@ const probe = (extra = '') => `command: node
     args: ["--import", "tsx", "${PROBE}"${extra}]
     cwd: ${ROOT}`;
 
+/** Stops an HTTP probe and starts another on its port: an upstream that restarts and forgets its sessions. */
+async function restartHttpProbe(
+  first: { url: string; child: ChildProcess },
+  args: string[] = [],
+): Promise<{ url: string; child: ChildProcess }> {
+  await new Promise((r) => {
+    first.child.once('exit', r);
+    first.child.kill();
+  });
+  return startHttpProbe(Number(new URL(first.url).port), {}, args);
+}
+
 describe('forwarding through the probe fixture', () => {
   let gw: RunningGateway;
   let http: { url: string; child: ChildProcess };
@@ -164,16 +176,11 @@ mcpServers:
 
   it('opens a new upstream session when an HTTP upstream restarts and forgets ours', async () => {
     const first = await startHttpProbe();
-    const port = new URL(first.url).port;
     const own = await startGateway(`mcpServers:\n  remote:\n    url: ${first.url}\n`);
     const client = await connect(`${own.mcpUrl}/remote`);
     try {
       const before = textOf(await client.callTool({ name: 'pid', arguments: {} }));
-      await new Promise((r) => {
-        first.child.once('exit', r);
-        first.child.kill();
-      });
-      const second = await startHttpProbe(Number(port));
+      const second = await restartHttpProbe(first);
       try {
         const after = textOf(await client.callTool({ name: 'pid', arguments: {} }));
         expect(after).not.toBe(before);
@@ -241,7 +248,6 @@ mcpServers:
 
   it('shows the tools of an HTTP upstream that restarted with other tools, not the list kept from before', async () => {
     const first = await startHttpProbe();
-    const port = Number(new URL(first.url).port);
     const own = await startGateway(`mcpServers:\n  remote:\n    url: ${first.url}\n`);
     const client = await connect(`${own.mcpUrl}/remote`);
     try {
@@ -249,11 +255,7 @@ mcpServers:
       const before = await names();
       await new Promise((r) => setTimeout(r, 200));
       expect(await names()).toEqual(before); // kept: the GET stream is open
-      await new Promise((r) => {
-        first.child.once('exit', r);
-        first.child.kill();
-      });
-      const second = await startHttpProbe(port, {}, ['--tools', '2']);
+      const second = await restartHttpProbe(first, ['--tools', '2']);
       try {
         expect(await names()).toEqual([...before, 'tool_0000', 'tool_0001']);
       } finally {
