@@ -100,18 +100,13 @@ class Compiler {
       pointer: pointer(...at),
       path: c.path,
       root: root === 'grant' || root === 'tool' ? root : 'args',
-      segments:
-        steps === undefined
-          ? segments
-          : steps.slice(
-              0,
-              steps.findIndex((s) => typeof s !== 'string'),
-            ),
+      // For a quantified path, the keys before its first quantifier (which argument it reads).
+      segments: steps === undefined ? segments : leadingKeys(steps),
       steps,
       op: c.op,
       value: c.value,
       regex,
-    } as CompiledCondition;
+    };
   }
 
   /**
@@ -153,6 +148,15 @@ function quantifiedSteps(segments: readonly string[]): PathStep[] | undefined {
     for (const q of m[2]!.match(/\[(\*|any|all)\]/g)!) steps.push({ each: q === '[all]' ? 'all' : 'any' });
   }
   return steps;
+}
+
+function leadingKeys(steps: readonly PathStep[]): string[] {
+  const keys: string[] = [];
+  for (const s of steps) {
+    if (typeof s !== 'string') break;
+    keys.push(s);
+  }
+  return keys;
 }
 
 type RuleKind = 'deny_if' | 'require' | 'approve_if';

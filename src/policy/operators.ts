@@ -109,11 +109,16 @@ export function numericReadings(s: string): number[] {
  * every number a server could read from it (all must agree, else it cannot be compared); anything else cannot be
  * compared, except null, which is absent (JSON null never reads as a large number).
  */
-function numericTruth(actual: unknown, expected: number, cmp: (a: number, b: number) => boolean): Truth {
+function numericTruth(
+  actual: unknown,
+  expected: number,
+  cmp: (a: number, b: number) => boolean,
+  readings?: readonly number[],
+): Truth {
   if (isNumber(actual)) return cmp(actual, expected);
   if (actual === null) return false;
   if (typeof actual !== 'string') return 'unknown';
-  const readings = numericReadings(actual);
+  readings ??= numericReadings(actual);
   if (readings.length === 0) return 'unknown';
   let result: Truth | undefined;
   for (const r of readings) {
@@ -139,9 +144,9 @@ export function equalsTruth(actual: unknown, expected: unknown): Truth {
   if (actual === expected) return true;
   if (isNumber(expected) && actual !== null && actual !== undefined) {
     if (typeof actual === 'string') {
-      const t = numericTruth(actual, expected, numEq);
+      const readings = numericReadings(actual);
       // A string no parser reads as a number is simply another value (its printed form differs).
-      return t === 'unknown' && numericReadings(actual).length === 0 ? false : t;
+      return readings.length === 0 ? false : numericTruth(actual, expected, numEq, readings);
     }
     if (typeof actual === 'object' || typeof actual === 'boolean') return 'unknown';
   }
