@@ -1,12 +1,16 @@
 // Issue #17 regressions through a real gateway: the demo policy (examples/policies/demo.json) in front of the real
 // @modelcontextprotocol/server-filesystem holds its README promise for list arguments (7), server-declared
-// destructive tools (10), numbers as strings (5) and NFD paths (6), on /mcp/<server> and on /mcp.
+// destructive tools (10), numbers as strings (5) and NFD paths (6), on /mcp/<server>, /mcp, /sse and warden stdio.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeConfig } from '../helpers/cli.js';
 import {
   adminRequest,
+  CLI,
   connect,
   EVERYTHING,
   FILESYSTEM,
@@ -105,6 +109,44 @@ describe('#17.7 the demo policy holds for list arguments (real server-filesystem
       arguments: { paths: [join(dir, '.env')] },
     });
     expect(result.isError).toBe(true);
+    expect(JSON.stringify(result)).not.toContain(SECRET);
+  });
+
+  it('#17.7 denies read_multiple_files with a .env on the /sse endpoint too', async () => {
+    const c = new Client({ name: 'sse-test', version: '1.0.0' });
+    await c.connect(new SSEClientTransport(new URL(gw.mcpUrl.replace(/\/mcp$/, '/sse'))));
+    clients.push(c);
+    const result = await c.callTool({
+      name: 'filesystem__read_multiple_files',
+      arguments: { paths: [join(dir, 'a.txt'), join(dir, '.env')] },
+    });
+    expect(result.isError).toBe(true);
+    expect(JSON.stringify(result)).not.toContain(SECRET);
+  });
+
+  it('#17.7 denies read_multiple_files with a .env through warden stdio (the built CLI)', async () => {
+    const file = writeConfig(`
+policy: ${DEMO}
+mcpServers:
+  filesystem:
+    command: node
+    args: ["${FILESYSTEM}", "${dir}"]
+`);
+    const c = new Client({ name: 'stdio-test', version: '1.0.0' });
+    await c.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [CLI, 'stdio', '--config', file, '--server', 'filesystem'],
+        stderr: 'ignore',
+      }),
+    );
+    clients.push(c);
+    const result = await c.callTool({
+      name: 'read_multiple_files',
+      arguments: { paths: [join(dir, '.env')] },
+    });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain('[POLICY DENIED]');
     expect(JSON.stringify(result)).not.toContain(SECRET);
   });
 
