@@ -149,6 +149,11 @@ function sameLayers(a: readonly CompiledPolicy[], b: readonly CompiledPolicy[]):
   return true;
 }
 
+function readsAnnotations(layers: readonly CompiledPolicy[]): boolean {
+  for (const p of layers) if (p.readsAnnotations) return true;
+  return false;
+}
+
 /** The counter values the layers' `state.*` conditions need, read once per call; undefined when none is needed. */
 function stateReadsOf(layers: readonly CompiledPolicy[]): StateRead[] | undefined {
   let reads: StateRead[] | undefined;
@@ -209,9 +214,13 @@ export function policyStep({
         // Its classification (for `categories`) and whether its definition still matches its pin.
         let info: ToolInfo | undefined;
         let pinError: string | undefined;
-        if (catalog !== undefined && known === true) {
+        // The server's annotations, for `tool.annotations.*` conditions (they may only make a decision stricter).
+        let annotations: Params | undefined;
+        if (known === true && (catalog !== undefined || readsAnnotations(layers))) {
           const def = await target.link.toolDefinition(name);
-          if (def !== undefined) {
+          const a = def?.annotations;
+          if (a !== null && typeof a === 'object' && !Array.isArray(a)) annotations = a as Params;
+          if (def !== undefined && catalog !== undefined) {
             try {
               info = await catalog.inspect(target.server, def);
             } catch (err) {
@@ -254,6 +263,7 @@ export function policyStep({
             grant: ctx.session.identity.grant,
             category: info?.classification.category,
             risk: info?.classification.risk,
+            annotations,
             counter: state === undefined ? undefined : (scope, counter) => state.get(`${scope}.${counter}`),
             // An object or absent: anything else was refused above.
             args: args as Params | undefined,

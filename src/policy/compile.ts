@@ -2,8 +2,8 @@
 
 import { durationMs } from '../duration.js';
 import type { Problem } from '../errors.js';
-import { globToRegExp, isGlob, specificity } from './glob.js';
-import { compileLinearRegex } from './operators.js';
+import { globToRegExp, isGlob, specificity, toolName } from './glob.js';
+import { compileLinearRegex, nfc } from './operators.js';
 import type { ConditionInput, InterceptFile, PolicyLayerFile, ToolEntryInput } from './schema.js';
 import type {
   Action,
@@ -15,6 +15,7 @@ import type {
   Decision,
   LimitObligation,
   NameRule,
+  PathStep,
   StateRead,
   ToolEntry,
 } from './types.js';
@@ -30,6 +31,8 @@ export function pointer(...parts: Array<string | number>): string {
 /** Collects semantic problems while compiling; paths are dot paths, as for config problems. */
 class Compiler {
   readonly problems: Array<Omit<Problem, 'file' | 'line'> & { at: Array<string | number> }> = [];
+  /** Some condition reads the server's tool annotations. */
+  readsAnnotations = false;
 
   constructor(readonly source: string) {}
 
@@ -48,13 +51,14 @@ class Compiler {
     return Object.freeze({ outcome, rule, policy: this.source, reason, limits, approval, shadow });
   }
 
-  condition(c: ConditionInput, at: Array<string | number>): CompiledCondition {
+  condition(c: ConditionInput, at: Array<string | number>, kind: RuleKind = 'deny_if'): CompiledCondition {
     const [root, ...segments] = c.path.split('.');
     let regex: RegExp | undefined;
     if (c.op === 'regex') {
       if (typeof c.value !== 'string') this.problem([...at, 'value'], 'regex needs a string pattern');
       else {
-        const compiled = compileLinearRegex(c.value);
+        // Values are compared in NFC, so the pattern is too.
+        const compiled = compileLinearRegex(nfc(c.value));
         if ('error' in compiled) this.problem([...at, 'value'], compiled.error, 'simplify the pattern');
         else regex = compiled.regex;
       }
@@ -84,17 +88,78 @@ class Compiler {
         regex,
       };
     }
+    if (root === 'tool' && segments[0] === 'annotations') this.annotation(c, at, kind);
+    const steps = root === 'args' ? quantifiedSteps(segments) : undefined;
+    if (steps !== undefined && typeof steps[0] !== 'string') {
+      this.problem(
+        [...at, 'path'],
+        'a quantifier follows the name of a list: "args.<name>[*]" or "args.<name>[all]"',
+      );
+    }
     return {
       pointer: pointer(...at),
       path: c.path,
       root: root === 'grant' || root === 'tool' ? root : 'args',
-      segments,
+      // For a quantified path, the keys before its first quantifier (which argument it reads).
+      segments: steps === undefined ? segments : leadingKeys(steps),
+      steps,
       op: c.op,
       value: c.value,
       regex,
     };
   }
+
+  /**
+   * Annotations come from the untrusted server, so a condition on one may only make a policy stricter: it may match
+   * a hint the server declares (`eq true`/`eq false`, `exists: true`) in a deny_if or approve_if, never satisfy a
+   * require or match a hint's absence.
+   */
+  private annotation(c: ConditionInput, at: Array<string | number>, kind: RuleKind): void {
+    this.readsAnnotations = true;
+    if (kind === 'require') {
+      this.problem(
+        [...at, 'path'],
+        'a tool annotation comes from the server and may only make a policy stricter: use it in deny_if or approve_if, not require',
+      );
+    } else if (
+      !((c.op === 'eq' && typeof c.value === 'boolean') || (c.op === 'exists' && c.value === true))
+    ) {
+      this.problem(
+        [...at, 'op'],
+        'a tool annotation condition is "eq" true or false, or "exists" true (a server may only make a policy stricter)',
+      );
+    }
+  }
 }
+
+/** `paths[*]` / `paths[any]`: some element; `paths[all]`: every element. Undefined when the path has none. */
+const QUANTIFIED = /^(.*?)((?:\[(?:\*|any|all)\])+)$/;
+
+function quantifiedSteps(segments: readonly string[]): PathStep[] | undefined {
+  if (!segments.some((s) => QUANTIFIED.test(s))) return undefined;
+  const steps: PathStep[] = [];
+  for (const seg of segments) {
+    const m = QUANTIFIED.exec(seg);
+    if (m === null) {
+      steps.push(seg);
+      continue;
+    }
+    if (m[1] !== '') steps.push(m[1]!);
+    for (const q of m[2]!.match(/\[(\*|any|all)\]/g)!) steps.push({ each: q === '[all]' ? 'all' : 'any' });
+  }
+  return steps;
+}
+
+function leadingKeys(steps: readonly PathStep[]): string[] {
+  const keys: string[] = [];
+  for (const s of steps) {
+    if (typeof s !== 'string') break;
+    keys.push(s);
+  }
+  return keys;
+}
+
+type RuleKind = 'deny_if' | 'require' | 'approve_if';
 
 function describeCondition(c: CompiledCondition): string {
   return `${c.path} ${c.op} ${JSON.stringify(c.value)}`;
@@ -136,11 +201,12 @@ function buildEntry(
   const fallback = parts.reason;
   const rules = (
     list: RuleParts[],
-    outcome: Decision['outcome'],
+    kind: RuleKind,
     defaultMessage: (r: { conditions: CompiledCondition[]; ptr: string }) => string,
   ): ConditionRule[] =>
     list.map((r) => {
-      const conditions = r.conditions.map((cond, i) => c.condition(cond, r.conditionAt(i)));
+      const outcome: Decision['outcome'] = kind === 'approve_if' ? 'require_approval' : 'deny';
+      const conditions = r.conditions.map((cond, i) => c.condition(cond, r.conditionAt(i), kind));
       const rptr = pointer(...r.at);
       // The entry's on_deny is a denial's message, never an approval's.
       const message =
@@ -166,13 +232,13 @@ function buildEntry(
     lists: parts.lists,
     action: parts.action,
     reason: parts.reason,
-    denyIf: rules(parts.denyIf, 'deny', (r) => `Denied by rule ${r.ptr}`),
-    require: rules(parts.require, 'deny', (r) =>
+    denyIf: rules(parts.denyIf, 'deny_if', (r) => `Denied by rule ${r.ptr}`),
+    require: rules(parts.require, 'require', (r) =>
       r.conditions.length === 1
         ? `Required: ${describeCondition(r.conditions[0]!)}`
         : `Requirements of rule ${r.ptr} are not met`,
     ),
-    approveIf: rules(parts.approveIf, 'require_approval', (r) => `Approval required by rule ${r.ptr}`),
+    approveIf: rules(parts.approveIf, 'approve_if', (r) => `Approval required by rule ${r.ptr}`),
     limits,
     approval: parts.approval,
     allowDecision: c.decision('allow', ptr, undefined, limits, undefined, shadow),
@@ -270,17 +336,29 @@ function finish(
   const shared = allTools?.limits ?? [];
   const toolsExact = new Map<string, ToolEntry>();
   const toolGlobs: Array<{ pattern: RegExp; entry: ToolEntry; specificity: number }> = [];
+  // Names compare in NFKC (see toolName): two keys that are one name after it would make one of them dead.
+  const seen = new Map<string, string>();
   for (const parts of p.entries) {
     const entry = buildEntry(c, parts, shared, p.shadow);
-    if (p.globs && isGlob(parts.key)) {
-      toolGlobs.push({ pattern: globToRegExp(parts.key), entry, specificity: specificity(parts.key) });
-    } else toolsExact.set(parts.key, entry);
+    const key = toolName(parts.key);
+    const twin = seen.get(key);
+    if (twin !== undefined) {
+      c.problem(
+        parts.at,
+        `tools "${twin}" and "${parts.key}" are the same name after Unicode (NFKC) normalisation`,
+      );
+    }
+    seen.set(key, parts.key);
+    if (p.globs && isGlob(key)) {
+      toolGlobs.push({ pattern: globToRegExp(key), entry, specificity: specificity(key) });
+    } else toolsExact.set(key, entry);
   }
   toolGlobs.sort((a, b) => b.specificity - a.specificity);
   const hideExact = new Set<string>();
   const hideGlobs: RegExp[] = [];
   let hideAll = false;
-  for (const h of p.hide) {
+  for (const raw of p.hide) {
+    const h = toolName(raw);
     if (h === '*') hideAll = true;
     else if (p.globs && isGlob(h)) hideGlobs.push(globToRegExp(h));
     else hideExact.add(h);
@@ -348,6 +426,7 @@ function finish(
     lookupCache: new Map(),
     visibilityKey: JSON.stringify([p.shadow, [...p.hide].sort(), p.prompts, p.resources]),
     stateReads: p.stateReads ?? [],
+    readsAnnotations: c.readsAnnotations,
   };
 }
 
@@ -461,7 +540,7 @@ export function compileIntercept(file: InterceptFile, source: string): CompileRe
       approval: { rule: pointer(...at), timeoutMs: DEFAULT_APPROVAL_TIMEOUT_MS, mode: 'hold' },
     };
     const counters = new Set<string>();
-    (def.rules ?? []).forEach((rule, i) => {
+    (def?.rules ?? []).forEach((rule, i) => {
       const rat = [...at, 'rules', i];
       const action = rule.action ?? 'evaluate';
       let conditions = rule.conditions ?? [];

@@ -4,7 +4,8 @@
 // obligations), then approval (action, approve_if), then allow (the tool is listed), then categories, then default.
 // Exact names beat globs; among globs the most specific (most literal characters) wins, then file order.
 // Approval rules for every tool (all_tools, Intercept's "*") apply only to calls that would otherwise be allowed.
-import { evaluateCondition } from './operators.js';
+import { toolName } from './glob.js';
+import { evaluateConditionTruth, type Truth } from './operators.js';
 import type { CompiledPolicy, ConditionRule, Decision, NameRule, ToolCall, ToolEntry } from './types.js';
 
 /** One step of an explanation: which rule was looked at, and what came of it. */
@@ -22,10 +23,11 @@ const LOOKUP_CACHE_MAX = 10_000;
 export function lookupTool(p: CompiledPolicy, tool: string): ToolEntry | undefined {
   const cached = p.lookupCache.get(tool);
   if (cached !== undefined) return cached ?? undefined;
-  let entry = p.toolsExact.get(tool);
+  const name = toolName(tool);
+  let entry = p.toolsExact.get(name);
   if (entry === undefined) {
     for (const g of p.toolGlobs) {
-      if (g.pattern.test(tool)) {
+      if (g.pattern.test(name)) {
         entry = g.entry;
         break;
       }
@@ -37,22 +39,55 @@ export function lookupTool(p: CompiledPolicy, tool: string): ToolEntry | undefin
 }
 
 export function isHidden(p: CompiledPolicy, tool: string): boolean {
-  if (p.hideAll || p.hideExact.has(tool)) return true;
-  for (const g of p.hideGlobs) if (g.test(tool)) return true;
+  if (p.hideAll) return true;
+  const name = toolName(tool);
+  if (p.hideExact.has(name)) return true;
+  for (const g of p.hideGlobs) if (g.test(name)) return true;
   return false;
 }
 
-function allHold(rule: ConditionRule, call: ToolCall, trace: Trace | undefined): boolean {
+/**
+ * Whether every condition of a rule holds. A condition that cannot be compared counts as `unknownAs`: true for
+ * deny_if and approve_if (matched), false for require (unmet), so it always falls on the stricter side.
+ */
+function allHold(rule: ConditionRule, call: ToolCall, trace: Trace | undefined, unknownAs: boolean): boolean {
   for (const c of rule.conditions) {
-    const ok = evaluateCondition(c, call.args, call.counter, call.grant, call);
-    trace?.({
-      rule: c.pointer,
-      check: `${c.path} ${c.op} ${JSON.stringify(c.value)}`,
-      result: ok ? 'matched' : 'not matched',
-    });
-    if (!ok) return false;
+    let t: Truth;
+    if (trace === undefined) t = evaluateConditionTruth(c, call.args, call.counter, call.grant, call);
+    else {
+      const leaves: Array<{ at: string; value: unknown; truth: Truth }> = [];
+      t = evaluateConditionTruth(c, call.args, call.counter, call.grant, call, (at, value, truth) =>
+        leaves.push({ at, value, truth }),
+      );
+      const ok = t === 'unknown' ? unknownAs : t;
+      const details: string[] = [];
+      // Which element of a quantified path decided it.
+      const leaf = c.steps === undefined ? undefined : leaves.find((l) => l.truth === t);
+      if (leaf !== undefined) details.push(`${leaf.at} = ${shortJson(leaf.value)}`);
+      if (t === 'unknown') {
+        details.push(`not comparable: counts as ${unknownAs ? 'matched' : 'unmet'} (fails closed)`);
+      }
+      trace({
+        rule: c.pointer,
+        check: `${c.path} ${c.op} ${JSON.stringify(c.value)}`,
+        result: ok ? 'matched' : 'not matched',
+        ...(details.length > 0 ? { detail: details.join('; ') } : {}),
+      });
+    }
+    if (!(t === 'unknown' ? unknownAs : t)) return false;
   }
   return true;
+}
+
+/** A value as explain() quotes it: JSON, cut at 80 characters. */
+function shortJson(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = '(too deep to show)';
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 function firstMatching(
@@ -61,7 +96,7 @@ function firstMatching(
   trace: Trace | undefined,
 ): Decision | undefined {
   for (const rule of rules) {
-    if (allHold(rule, call, trace)) return rule.decision;
+    if (allHold(rule, call, trace, true)) return rule.decision;
   }
   return undefined;
 }
@@ -72,7 +107,7 @@ function firstFailing(
   trace: Trace | undefined,
 ): Decision | undefined {
   for (const rule of rules) {
-    if (!allHold(rule, call, trace)) return rule.decision;
+    if (!allHold(rule, call, trace, false)) return rule.decision;
   }
   return undefined;
 }

@@ -26,3 +26,11 @@ export function specificity(pattern: string): number {
   for (const ch of pattern) if (ch !== '*' && ch !== '?') n++;
   return n;
 }
+
+/**
+ * The form tool names are compared in: Unicode NFKC, so that a name spelled with compatibility characters
+ * (fullwidth letters, ligatures) is the name a policy wrote. Case is kept: MCP names are case-sensitive.
+ */
+export function toolName(name: string): string {
+  return name.normalize('NFKC');
+}

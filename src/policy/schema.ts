@@ -20,8 +20,8 @@ export const conditionSchema = z.strictObject({
   path: z
     .string()
     .regex(
-      /^(args(\.[^.]+)+|state\.[^.]+\..+|grant\.(id|label|groups)|tool\.(category|risk))$/,
-      'a path is "args.<name>[.<name>...]", "state.<scope>.<counter>", grant.label / grant.groups / grant.id, or tool.category / tool.risk',
+      /^(args(\.[^.]+)+|state\.[^.]+\..+|grant\.(id|label|groups)|tool\.(category|risk|annotations\.(destructiveHint|readOnlyHint|idempotentHint|openWorldHint)))$/,
+      'a path is "args.<name>[.<name>...]" (a list element: "args.<name>[*]" any, "[all]" every), "state.<scope>.<counter>", grant.label / grant.groups / grant.id, tool.category / tool.risk, or tool.annotations.<destructiveHint|readOnlyHint|idempotentHint|openWorldHint>',
     ),
   op: z.enum(OPERATORS),
   value: z.unknown(),
@@ -119,7 +119,12 @@ export const interceptSchema = z.strictObject({
   default: z.enum(['allow', 'deny']).default('allow'),
   hide: z.array(z.string().min(1)).optional(),
   tools: z
-    .record(z.string().min(1), z.strictObject({ rules: z.array(interceptRuleSchema).nullable() }))
+    .record(
+      z.string().min(1),
+      // `read_file:` (null) and `read_file: {}` list a tool with no rules, as `rules: []` does.
+      z.strictObject({ rules: z.array(interceptRuleSchema).nullable().optional() }).nullable(),
+    )
+    .nullable()
     .optional(),
   shadow: z.boolean().optional(),
 });
@@ -129,10 +134,27 @@ export type InterceptFile = z.infer<typeof interceptSchema>;
 export type ConditionInput = z.infer<typeof conditionSchema>;
 export type ToolEntryInput = z.infer<typeof toolEntrySchema>;
 
-/** Intercept files give each tool a `rules` list; PolicyLayer files never do. */
+/** The top-level keys of an Intercept file (warden reads `shadow` in both formats). */
+const INTERCEPT_KEYS = new Set(['version', 'description', 'default', 'hide', 'tools', 'shadow']);
+
+/**
+ * Which format a policy is read in. Every file Intercept accepts is read as Intercept, with Intercept's meaning
+ * (names exact, `default` optional): a file is PolicyLayer only when it uses something Intercept does not have, a
+ * top-level key other than version, description, default, hide, tools and shadow (`$schema`, `all_tools`,
+ * `categories`, `prompts`, `resources`), or a tool entry with keys other than `rules` (`action`, `deny_if`, ...).
+ * A `rules` list anywhere makes it Intercept whatever else it has (its errors are then reported as Intercept's).
+ */
 export function looksLikeIntercept(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const tools = (value as { tools?: unknown }).tools;
-  if (typeof tools !== 'object' || tools === null) return false;
-  return Object.values(tools).some((t) => typeof t === 'object' && t !== null && 'rules' in t);
+  const entries =
+    typeof tools === 'object' && tools !== null && !Array.isArray(tools) ? Object.values(tools) : undefined;
+  if (entries?.some((t) => typeof t === 'object' && t !== null && 'rules' in t)) return true;
+  for (const key of Object.keys(value)) if (!INTERCEPT_KEYS.has(key)) return false;
+  if (tools === undefined || tools === null) return true;
+  if (entries === undefined) return false;
+  // `{}` and an empty entry (`read_file:`) list a tool in both formats; anything else is PolicyLayer's.
+  return entries.every(
+    (t) => t === null || (typeof t === 'object' && !Array.isArray(t) && Object.keys(t).length === 0),
+  );
 }

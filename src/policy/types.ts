@@ -29,13 +29,19 @@ export const OPERATORS = [
 ] as const;
 export type Operator = (typeof OPERATORS)[number];
 
+/** One step of a quantified path: a key (or list index), or every element of a list with any/all semantics. */
+export type PathStep = string | { each: 'any' | 'all' };
+
 /** A condition compiled once: the path split into segments, the regex built and checked. */
 export interface CompiledCondition {
   pointer: string;
   path: string;
-  /** `args`, `state`, `grant` (the identity making the call), or `tool` (its classification: category, risk) */
+  /** `args`, `state`, `grant` (the identity making the call), or `tool` (its classification and annotations) */
   root: 'args' | 'state' | 'grant' | 'tool';
+  /** The keys of the path; for a quantified path, the keys before its first quantifier. */
   segments: readonly string[];
+  /** The whole path of an `args` condition with a quantifier (`args.paths[*]`, `args.edits[all].path`). */
+  steps?: readonly PathStep[] | undefined;
   op: Operator;
   value: unknown;
   regex: RegExp | undefined;
@@ -135,6 +141,8 @@ export interface CompiledPolicy {
   visibilityKey: string;
   /** Counters that `state.<scope>.<counter>` conditions read (Intercept); read before decide(), by the policy step. */
   stateReads: readonly StateRead[];
+  /** Some condition reads `tool.annotations.*`: the policy step must look up the tool's listed definition. */
+  readsAnnotations: boolean;
 }
 
 /** A counter a condition reads: where the limit step keeps it, so that the value read is the one it enforces. */
@@ -164,6 +172,8 @@ export interface ToolCall {
   category?: Category | undefined;
   /** The tool's risk level (`low|medium|high|critical`) when classified, for `tool.risk` conditions. */
   risk?: string | undefined;
+  /** The annotations the server listed for the tool (untrusted), for `tool.annotations.<hint>` conditions. */
+  annotations?: Readonly<Record<string, unknown>> | undefined;
   /** Who is calling, for `grant.*` conditions; undefined for anonymous calls (every grant.* path is missing). */
   grant?: GrantFacts | undefined;
   /** Reads a counter for `state.<scope>.<counter>` conditions (Intercept); missing counters read as 0. */

@@ -59,6 +59,17 @@ const argsPath = fc.oneof(
     weight: 1,
     arbitrary: fc.constantFrom('grant.label', 'grant.groups', 'grant.id', 'tool.category', 'tool.risk'),
   },
+  // #17.7: list quantifiers, on the argument itself or on a key of each element.
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom(...ARG_KEYS),
+        fc.constantFrom('[*]', '[any]', '[all]'),
+        fc.option(fc.constantFrom(...SUB_KEYS)),
+      )
+      .map(([k, q, s]) => `args.${k}${q}${s === null ? '' : `.${s}`}`),
+  },
 );
 
 /** A condition whose value suits its operator (mostly: some regex patterns are refused, which must be a problem). */
@@ -291,7 +302,22 @@ export function aimsIn(policy: unknown): Aim[] {
     else if (v !== null && typeof v === 'object') {
       const o = v as Record<string, unknown>;
       if (typeof o.path === 'string' && typeof o.op === 'string' && o.path.startsWith('args.')) {
-        const segments = o.path.split('.').slice(1);
+        // A quantified key (`items[*]`) is aimed at through its first element (`items.0`).
+        const segments = o.path
+          .split('.')
+          .slice(1)
+          .flatMap((seg) => {
+            const m = /^(.*?)((?:\[(?:\*|any|all)\])+)$/.exec(seg);
+            return m === null
+              ? [seg]
+              : [
+                  m[1]!,
+                  ...m[2]!
+                    .split(']')
+                    .slice(0, -1)
+                    .map(() => '0'),
+                ];
+          });
         out.push({ segments, value: o.value });
         if (Array.isArray(o.value)) for (const e of o.value) out.push({ segments, value: e });
       }

@@ -338,15 +338,15 @@ describe('policy engine fuzz findings', () => {
     expect(decide(listed, call({ opts: { b: [{ d: 2, c: 1 }], a: 1 } })).outcome).toBe('deny');
   });
 
-  it('finding: a deeply nested argument is decided (it equals nothing) instead of making decide() throw', () => {
+  // #17.7: a list where the rule wrote one value is not comparable, so every one of these deny_if items now fails
+  // closed (eq, in and contains used to let it through).
+  it('finding: a deeply nested argument is decided (it cannot be compared: deny_if fails closed) instead of making decide() throw', () => {
     const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) as unknown;
-    for (const op of ['eq', 'in', 'contains']) {
-      const p = compiled({ path: 'args.a', op, value: op === 'in' ? ['x'] : 'x' });
-      expect(decide(p, call({ a: deep })).outcome).toBe('allow');
-    }
-    for (const op of ['neq', 'not_in']) {
-      const p = compiled({ path: 'args.a', op, value: op === 'not_in' ? ['x'] : 'x' });
+    for (const op of ['eq', 'in', 'contains', 'neq', 'not_in']) {
+      const p = compiled({ path: 'args.a', op, value: op === 'in' || op === 'not_in' ? ['x'] : 'x' });
       expect(decide(p, call({ a: deep })).outcome).toBe('deny');
     }
+    const list = compiled({ path: 'args.a', op: 'eq', value: ['x'] });
+    expect(decide(list, call({ a: deep })).outcome).toBe('deny');
   });
 });

@@ -331,12 +331,13 @@ describe('PolicyLayer golden file', () => {
       'Email goes to company addresses only.',
     ],
     [
-      'does not match a regex against a list',
+      // #17.7: a list where the rule expects one value cannot be searched; the deny_if fails closed (was allow).
+      'denies a list where a regex expects one string (fails closed)',
       'send_email',
       { to: ['someone@gmail.com'], subject: 'Invoice' },
-      'allow',
-      '/tools/send_email',
-      undefined,
+      'deny',
+      '/tools/send_email/deny_if/0',
+      'Email goes to company addresses only.',
     ],
     [
       'gives a multi-condition require without a message a generated reason',
@@ -380,9 +381,18 @@ describe('PolicyLayer golden file', () => {
       'Required: args.rows lte 10000',
     ],
     [
-      'does not read a numeric string as a number',
+      // #17.5: a numeric string compares as its number (it used to fail every numeric operator).
+      'reads a numeric string as a number',
       'export_invoices',
       { rows: '100', format: 'csv', year: 2024 },
+      'allow',
+      '/tools/export_invoices',
+      undefined,
+    ],
+    [
+      'denies a numeric string over a number bound',
+      'export_invoices',
+      { rows: '1e5', format: 'csv', year: 2024 },
       'deny',
       '/tools/export_invoices/require/0',
       'Required: args.rows lte 10000',
@@ -763,9 +773,18 @@ describe('Intercept golden file', () => {
       'per_page is between 1 and 100',
     ],
     [
-      'denies a numeric string against a number bound',
+      // #17.5, on purpose unlike Intercept (which never reads a string as a number): "50" is the 50 a server reads.
+      'allows a numeric string within a number bound',
       'search_code',
       { q: 'TODO', per_page: '50' },
+      'allow',
+      '/tools/search_code',
+      undefined,
+    ],
+    [
+      'denies a numeric string outside a number bound',
+      'search_code',
+      { q: 'TODO', per_page: ' 500 ' },
       'deny',
       '/tools/search_code/rules/0',
       'per_page is between 1 and 100',
@@ -1513,7 +1532,10 @@ default: allow
   });
 
   it('requires default in a PolicyLayer file', () => {
-    expect(problemsOf('{ "version": "1", "tools": { "x": {} } }', 'nodefault.json')[0]).toMatchObject({
+    // #17.28: `{ "tools": { "x": {} } }` is a file Intercept accepts (read as Intercept); an `action` makes it PolicyLayer.
+    expect(
+      problemsOf('{ "version": "1", "tools": { "x": { "action": "allow" } } }', 'nodefault.json')[0],
+    ).toMatchObject({
       path: 'default',
     });
   });

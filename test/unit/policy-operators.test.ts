@@ -46,6 +46,7 @@ describe('evaluateOp eq', () => {
     ['a numeric string and a number', '1', 1],
     ['a number and a numeric string', 2.5, '2.5'],
     ['a boolean and its printed form', true, 'true'],
+    ['a numeric string that prints differently from the number (#17.5)', '1.0', 1],
     ['null and null', null, null],
     ['equal lists', ['a', 'b'], ['a', 'b']],
     ['equal objects with the same key order', { a: 1, b: 'x' }, { a: 1, b: 'x' }],
@@ -56,7 +57,6 @@ describe('evaluateOp eq', () => {
   it.each([
     ['different strings', 'usd', 'eur'],
     ['different numbers', 1, 2],
-    ['a string that prints differently from the number', '1.0', 1],
     ['a case difference', 'USD', 'usd'],
     ['a boolean and a different string', false, 'true'],
     ['null and a string', null, 'null'],
@@ -98,19 +98,28 @@ describe('evaluateOp lt lte gt gte', () => {
     expect(op(o, actual, expected)).toBe(result);
   });
 
+  // #17.5: a numeric string compares as the number every parser reads in it (it used to be false).
   it.each([
     ['lt', '1', 2],
     ['lte', '2', 2],
     ['gt', '500', 100],
     ['gte', '100', 100],
+  ] as const)('%s compares the numeric string %j with %j as a number', (o, actual, expected) => {
+    expect(op(o, actual, expected)).toBe(true);
+  });
+
+  it.each([
     ['gt', 500, '100'],
     ['lt', true, 2],
     ['gte', null, 0],
     ['lte', [1], 2],
     ['gt', { n: 5 }, 1],
-  ] as const)('%s is false for %j against %j (no string or type coercion)', (o, actual, expected) => {
-    expect(op(o, actual, expected)).toBe(false);
-  });
+  ] as const)(
+    '%s is false for %j against %j (not comparable, or not a number bound)',
+    (o, actual, expected) => {
+      expect(op(o, actual, expected)).toBe(false);
+    },
+  );
 });
 
 describe('evaluateOp in not_in', () => {
@@ -468,13 +477,14 @@ describe('regex conditions in a policy', () => {
     ]);
   });
 
-  it('does not match a 100 KB argument in a loaded policy', () => {
+  it('denies a 100 KB argument in a loaded policy rather than search it', () => {
     const text =
       '{ "version": "1", "default": "allow", "tools": { "run": { "deny_if": [{ "path": "args.cmd", "op": "regex", "value": "rm -rf" }] } } }';
     const { policy } = parsePolicyText(text, 'regex.json');
     const call = (cmd: string) => decide(policy!, { server: 's', tool: 'run', args: { cmd } }).outcome;
     expect(call('rm -rf /')).toBe('deny');
-    expect(call(`rm -rf /${' '.repeat(100 * 1024)}`)).toBe('allow');
+    // #17.5/#17.7: too long to search is not comparable, and a deny_if fails closed (padding used to walk past it).
+    expect(call(`rm -rf /${' '.repeat(100 * 1024)}`)).toBe('deny');
   });
 
   // Adjacent unbounded quantifiers backtrack polynomially in V8's default engine; the linear engine does not.
