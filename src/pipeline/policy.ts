@@ -427,12 +427,12 @@ export function policyStep({
           if (names(layers, 'prompts')) known = await target.link.hasPrompt(name);
           d = nameDecision(layers, 'prompts', name);
           missing = wire.unknownPrompt(String(askedRef?.name ?? name));
-        } else {
+        } else if (ref?.type === 'ref/resource') {
           const uri = String(ref?.uri ?? '');
           if (names(layers, 'resources')) known = await resourceKnown(target.link, uri, true);
           d = resourceDecision(layers, uri);
           missing = wire.resourceNotFound(uri);
-        }
+        } else return next(); // not a ref MCP defines: the upstream answers it as invalid
         ctx.decision = d;
         const reply = unseen(d, known, missing, target.server);
         if (reply === undefined) return next();

@@ -55,3 +55,8 @@ export const CLIENT_REQUESTS: ReadonlySet<string> = new Set([
   'tasks/list',
   'tasks/cancel',
 ]);
+
+/** A method name as it may appear in a log line: a dropped message's method is the sender's, of any length. */
+export function loggedMethod(method: string): string {
+  return method.length > 100 ? `${method.slice(0, 100)}…` : method;
+}

@@ -15,7 +15,7 @@ import {
 } from '../transport/jsonrpc.js';
 import type { DownstreamPort, MessageTransport } from '../transport/types.js';
 import { type Reply, replyForError, wire } from './downstream.js';
-import { CLIENT_NOTIFICATIONS } from './methods.js';
+import { CLIENT_NOTIFICATIONS, loggedMethod } from './methods.js';
 import { NameTable } from './naming.js';
 import { type InitializeResult, UpstreamLink } from './upstream.js';
 
@@ -282,7 +282,10 @@ export class ProxySession implements SessionView {
     // notification) would otherwise run upstream with no decision and no audit record. A notification gets no
     // answer (JSON-RPC), so the agent sees nothing; the log says what was dropped.
     if (!CLIENT_NOTIFICATIONS.has(n.method)) {
-      this.log.warn({ method: n.method }, 'notification that MCP does not define for clients dropped');
+      this.log.warn(
+        { method: loggedMethod(n.method) },
+        'notification that MCP does not define for clients dropped',
+      );
       return;
     }
     switch (n.method) {

@@ -24,7 +24,7 @@ import {
 } from '../transport/jsonrpc.js';
 import { StdioClientTransport } from '../transport/stdio-client.js';
 import type { MessageTransport } from '../transport/types.js';
-import { SERVER_NOTIFICATIONS, SERVER_REQUESTS } from './methods.js';
+import { loggedMethod, SERVER_NOTIFICATIONS, SERVER_REQUESTS } from './methods.js';
 import { matchesTemplate } from './templates.js';
 import { normalizeUri } from './uri.js';
 
@@ -641,7 +641,10 @@ export class UpstreamLink {
         return;
       }
       if (!SERVER_REQUESTS.has(m.method)) {
-        this.log.warn({ method: m.method }, 'request that MCP does not define for servers refused');
+        this.log.warn(
+          { method: loggedMethod(m.method) },
+          'request that MCP does not define for servers refused',
+        );
         this.respond(errorResponse(m.id, METHOD_NOT_FOUND, `Method not found: ${m.method}`));
         return;
       }
@@ -649,7 +652,10 @@ export class UpstreamLink {
       return;
     }
     if (!SERVER_NOTIFICATIONS.has(m.method)) {
-      this.log.warn({ method: m.method }, 'notification that MCP does not define for servers dropped');
+      this.log.warn(
+        { method: loggedMethod(m.method) },
+        'notification that MCP does not define for servers dropped',
+      );
       return;
     }
     if (m.method === 'notifications/progress') {

@@ -315,6 +315,21 @@ const EVERYTHING_POLICY = {
   },
 };
 
+/** Spellings of the hidden document (or of a hidden template's URI) that servers resolve to it. */
+const SPELLINGS = [
+  ['an upper-case scheme', 'DEMO://resource/static/document/architecture.md'],
+  ['a leading space', ` ${HIDDEN_DOC}`],
+  ['a tab inside', 'demo://resource/static/doc\tument/architecture.md'],
+  ['a newline inside', 'demo://resource/static/document/archi\ntecture.md'],
+  ['a .. segment', 'demo://resource/static/document/x/../architecture.md'],
+  ['a %2e%2e segment', 'demo://resource/static/document/%2e%2e/document/architecture.md'],
+  ['a percent-encoded letter', 'demo://resource/static/document/%61rchitecture.md'],
+  ['a percent-encoded slash', 'demo://resource/static%2Fdocument/architecture.md'],
+  ['a double-encoded slash', 'demo://resource/static%252Fdocument/architecture.md'],
+  ['a template URI through ..', 'demo://resource/dynamic/blob/../text/1'],
+  ['a template URI in upper case', 'DEMO://resource/dynamic/text/1'],
+] as const;
+
 describe('#17.4 #17.8 #17.23 resources, prompts and completions under a policy', () => {
   let gw: RunningGateway;
 
@@ -348,19 +363,7 @@ mcpServers:
   const read = (url: string, sid: string, uri: string) => request(url, sid, 'resources/read', { uri });
   const notFound = (uri: string) => ({ code: -32002, message: `Resource not found: ${uri}`, data: { uri } });
 
-  for (const [what, spelling] of [
-    ['an upper-case scheme', 'DEMO://resource/static/document/architecture.md'],
-    ['a leading space', ` ${HIDDEN_DOC}`],
-    ['a tab inside', 'demo://resource/static/doc\tument/architecture.md'],
-    ['a newline inside', 'demo://resource/static/document/archi\ntecture.md'],
-    ['a .. segment', 'demo://resource/static/document/x/../architecture.md'],
-    ['a %2e%2e segment', 'demo://resource/static/document/%2e%2e/document/architecture.md'],
-    ['a percent-encoded letter', 'demo://resource/static/document/%61rchitecture.md'],
-    ['a percent-encoded slash', 'demo://resource/static%2Fdocument/architecture.md'],
-    ['a double-encoded slash', 'demo://resource/static%252Fdocument/architecture.md'],
-    ['a template URI through ..', 'demo://resource/dynamic/blob/../text/1'],
-    ['a template URI in upper case', 'DEMO://resource/dynamic/text/1'],
-  ] as const) {
+  for (const [what, spelling] of SPELLINGS) {
     it(`#17.4 answers a hidden resource spelled with ${what} exactly like a missing one (/mcp/<id>)`, async () => {
       const url = `${gw.mcpUrl}/everything`;
       const sid = await openRaw(url);
@@ -370,6 +373,24 @@ mcpServers:
       expect(missing.error).toEqual(notFound('demo://resource/static/document/no-such-file.md'));
     });
   }
+
+  it('#17.4 answers a hidden resource in every spelling exactly like a missing one on /mcp too', async () => {
+    const sid = await openRaw(gw.mcpUrl);
+    for (const spelling of SPELLINGS.map(([, s]) => s)) {
+      expect((await read(gw.mcpUrl, sid, spelling)).error).toEqual(notFound(spelling));
+    }
+  });
+
+  it('#17.4 applies resource rules to a completion ref spelled another way', async () => {
+    const url = `${gw.mcpUrl}/everything`;
+    const sid = await openRaw(url);
+    const uri = 'DEMO://resource/dynamic/text/{resourceId}';
+    const answer = await request(url, sid, 'completion/complete', {
+      ref: { type: 'ref/resource', uri },
+      argument: { name: 'resourceId', value: '1' },
+    });
+    expect(answer.error).toEqual(notFound(uri));
+  });
 
   it('#17.4 denies a denied resource spelled another way (scheme case, .., space) on /mcp/<id> and /mcp', async () => {
     for (const url of [`${gw.mcpUrl}/everything`, gw.mcpUrl]) {
