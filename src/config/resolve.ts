@@ -1,6 +1,7 @@
 // Compiles a validated config into the plain runtime data the gateway runs on: defaults applied, paths resolved.
 
-import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { basename, dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { WebhookConfig } from '../approvals/webhook.js';
 import { durationMs } from '../duration.js';
 import type { LoadedConfig } from './load.js';
@@ -24,6 +25,17 @@ export interface UpstreamSpec {
   timeoutMs: number;
   /** For starting and `initialize` (npx may download first). */
   startTimeoutMs: number;
+  /**
+   * What the upstream is told its roots are: `none` (no roots capability declared upstream; the default), `agent`
+   * (the agent's own capability and answers), or a fixed list answered by warden (docs/configuration.md, roots).
+   */
+  roots?: 'none' | 'agent' | ReadonlyArray<{ uri: string; name: string }>;
+}
+
+/** A configured root (a path relative to the config file, or a file:// URI) as the root object warden answers. */
+export function rootOf(entry: string, base: string): { uri: string; name: string } {
+  const path = /^file:/i.test(entry) ? fileURLToPath(entry) : resolvePath(base, entry);
+  return { uri: pathToFileURL(path).href, name: basename(path) || path };
 }
 
 export interface HostPort {
@@ -92,6 +104,8 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
       timeoutMs: s.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(s.timeout),
       startTimeoutMs: s.startTimeout === undefined ? DEFAULT_START_TIMEOUT_MS : durationMs(s.startTimeout),
     };
+    if (s.roots !== undefined)
+      spec.roots = Array.isArray(s.roots) ? s.roots.map((r) => rootOf(r, base)) : s.roots;
     if (s.command !== undefined) spec.command = s.command;
     if (url !== undefined) spec.url = url;
     upstreams.push(spec);

@@ -1,4 +1,5 @@
 // The config file's shape: zod is the single source of its types and of the generated JSON Schema (schema/).
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DURATION_PATTERN, durationMs } from '../duration.js';
 
@@ -21,6 +22,18 @@ const hostPort = z
   .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65_535, 'the port is at most 65535');
 
 const stringMap = z.record(z.string(), z.string());
+
+/** A configured root: a path, or a file:// URI that names a path on this host. */
+function isRootEntry(v: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9+.-]+:/.test(v)) return true;
+  if (!/^file:/i.test(v)) return false;
+  try {
+    fileURLToPath(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * One upstream MCP server. The shape is Claude Desktop's / Cursor's `mcpServers` entry, plus keys that other clients
@@ -52,6 +65,19 @@ export const serverSchema = z
       .optional()
       .describe('Tool name prefix on the aggregated endpoint; default: the server id'),
     policy: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+    roots: z
+      .union([
+        z.enum(['none', 'agent']),
+        z
+          .array(
+            z.string().min(1).refine(isRootEntry, 'a root is a directory path or a file:// URI of this host'),
+          )
+          .max(64),
+      ])
+      .optional()
+      .describe(
+        'The roots this server is told (roots/list): directories answered by warden; "agent" passes the agent\'s own; "none" (default) declares no roots capability upstream',
+      ),
     disabled: z.boolean().optional().describe('Skip this server'),
     autoApprove: z
       .array(z.string())

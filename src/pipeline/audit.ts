@@ -8,8 +8,9 @@ import { type AuditBody, decisionName, type UpstreamOutcome } from '../audit/rec
 import { type ArgsMode, auditArgs } from '../audit/redact.js';
 import { endRequestSpan, startRequestSpan } from '../audit/tracing.js';
 import type { Logger } from '../log.js';
-import { type Reply, wire } from '../proxy/downstream.js';
-import { REQUEST_TIMEOUT } from '../transport/jsonrpc.js';
+import { RESOURCE_NOT_FOUND, type Reply, wire } from '../proxy/downstream.js';
+import { CLIENT_REQUESTS } from '../proxy/methods.js';
+import { METHOD_NOT_FOUND, REQUEST_TIMEOUT } from '../transport/jsonrpc.js';
 import type { Step } from './compose.js';
 import type { CallContext } from './context.js';
 
@@ -28,18 +29,14 @@ export interface AuditStepOptions {
   now?: () => number;
 }
 
-/** Requests that reach a decision. Others (ping, completion, logging) are forwarded without a record. */
-const AUDITED = new Set([
-  'tools/call',
-  'tools/list',
-  'prompts/list',
-  'prompts/get',
-  'resources/list',
-  'resources/templates/list',
-  'resources/read',
-  'resources/subscribe',
-  'resources/unsubscribe',
-]);
+/**
+ * Requests that leave no record: `ping` carries nothing and is sent every few seconds by some clients. Every other
+ * request, the methods MCP does not define included, is audited.
+ */
+const UNAUDITED = new Set(['ping']);
+
+/** Methods that name a tool, prompt or resource the agent may make up: their metric label is bounded. */
+const METRIC_METHODS = CLIENT_REQUESTS;
 
 type Params = Record<string, unknown>;
 
@@ -73,11 +70,11 @@ function bodyOf(
   let rule = d?.rule ?? null;
   let reason = d?.reason ?? null;
   const reply = ctx.reply;
-  // A tools/call that never reached the upstream without a policy decision: unknown name, or a malformed request
-  // (arguments that are no object, a wire error).
-  if (final && !forwarded && d === undefined && ctx.method === 'tools/call' && reply && 'error' in reply) {
+  // A request that never reached an upstream without a policy decision: an unknown name, or a malformed request
+  // (arguments that are no object, a URI that does not parse, a method no upstream has).
+  if (final && !forwarded && d === undefined && reply && 'error' in reply && !unforwardedOk(ctx.method)) {
     decision = 'denied';
-    rule = reply.error.message.startsWith('Unknown tool: ') ? '(unknown tool)' : '(invalid request)';
+    rule = unknownRule(reply.error.code, reply.error.message);
     reason = reply.error.message;
   }
   if (final?.failed) decision = 'error';
@@ -113,12 +110,15 @@ function bodyOf(
     }
   } else if (final && decision === 'approval_pending' && !forwarded) decision = 'denied';
   const { outcome, errorCode } = final ? outcomeOf(ctx, forwarded) : { outcome: null, errorCode: null };
+  const ref = asked.ref as Params | undefined;
   const tool =
     ctx.method === 'tools/call' || ctx.method === 'prompts/get'
       ? String(target?.params?.name ?? asked.name ?? '')
       : ctx.method.startsWith('resources/') && typeof asked.uri === 'string'
         ? asked.uri
-        : null;
+        : ctx.method === 'completion/complete' && typeof (ref?.name ?? ref?.uri) === 'string'
+          ? String(ref?.name ?? ref?.uri)
+          : null;
   return {
     v: 1,
     requestId: ctx.request.id,
@@ -141,6 +141,20 @@ function bodyOf(
   };
 }
 
+/** Lists answer errors of their own upstreams; nothing there was refused by warden. */
+function unforwardedOk(method: string): boolean {
+  return method.endsWith('/list');
+}
+
+/** The rule an audit record names for a request warden answered itself without a policy decision. */
+function unknownRule(code: number, message: string): string {
+  if (message.startsWith('Unknown tool: ')) return '(unknown tool)';
+  if (message.startsWith('Unknown prompt: ')) return '(unknown prompt)';
+  if (code === RESOURCE_NOT_FOUND) return '(unknown resource)';
+  if (code === METHOD_NOT_FOUND) return '(unknown method)';
+  return '(invalid request)';
+}
+
 export function auditStep({
   sink,
   argsMode,
@@ -150,7 +164,7 @@ export function auditStep({
   now = () => performance.now(),
 }: AuditStepOptions): Step<CallContext> {
   return async (ctx, next) => {
-    if (!AUDITED.has(ctx.method)) return next();
+    if (UNAUDITED.has(ctx.method)) return next();
     const started = now();
     ctx.audit = { key: randomUUID(), committed: false };
     if (tracer !== undefined) ctx.trace = { tracer, span: startRequestSpan(tracer, ctx.method) };
@@ -167,11 +181,16 @@ export function auditStep({
         const server = body.server ?? '(all)';
         // Names the agent made up would make labels without bound: only known tools get their own.
         const tool =
-          body.tool !== null && body.rule !== '(unknown tool)' && body.rule !== '(invalid request)'
+          body.tool !== null &&
+          !body.rule?.startsWith('(unknown ') &&
+          body.rule !== '(invalid request)' &&
+          ctx.method !== 'completion/complete'
             ? body.tool
             : '';
-        metrics.requests.inc({ server, method: body.method, tool, decision: body.decision });
-        metrics.latency.observe({ server, method: body.method }, latencyMs / 1000);
+        // Methods an agent makes up would make labels without bound too.
+        const method = METRIC_METHODS.has(body.method) ? body.method : '(other)';
+        metrics.requests.inc({ server, method, tool, decision: body.decision });
+        metrics.latency.observe({ server, method }, latencyMs / 1000);
         if (ctx.method === 'tools/call') metrics.activity.record(body.decision, latencyMs);
       }
       if (ctx.trace !== undefined) endRequestSpan(ctx.trace.span, body, ctx.audit.key, failed);

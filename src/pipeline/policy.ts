@@ -6,7 +6,10 @@ import type { PolicySet } from '../config/policy-set.js';
 import type { Logger } from '../log.js';
 import { decideLayers, decideName, isHidden } from '../policy/decide.js';
 import type { CompiledPolicy, Decision, StateRead } from '../policy/types.js';
-import { wire } from '../proxy/downstream.js';
+import { type Reply, wire } from '../proxy/downstream.js';
+import { CLIENT_REQUESTS } from '../proxy/methods.js';
+import { catalogHas, type UpstreamLink } from '../proxy/upstream.js';
+import { normalizeUri, uriForms } from '../proxy/uri.js';
 import type { ToolCatalog, ToolInfo } from '../risk/catalog.js';
 import type { CounterStore } from '../state/types.js';
 import type { Step } from './compose.js';
@@ -98,6 +101,58 @@ function nameDecision(
     if (rule.action === 'deny') found ??= rule.decision;
   }
   return found;
+}
+
+/**
+ * The strictest resource rule over every spelling of a URI a server may resolve alike (src/proxy/uri.ts): the agent's
+ * own, the normal form and its decoded forms. A template string (completion refs) is matched as written too.
+ */
+function resourceDecision(layers: readonly CompiledPolicy[], raw: string): Decision | undefined {
+  const normal = normalizeUri(raw);
+  const forms = normal === undefined ? [raw] : [raw, ...uriForms(normal)];
+  let found: Decision | undefined;
+  for (const form of forms) {
+    const d = nameDecision(layers, 'resources', form);
+    if (d?.outcome === 'hidden') return d;
+    if (d?.outcome === 'deny') found ??= d;
+  }
+  return found;
+}
+
+/** Whether any enforcing layer has rules for this section: then warden answers for names the upstream lacks. */
+function names(layers: readonly CompiledPolicy[], section: 'prompts' | 'resources'): boolean {
+  for (const p of layers) if (!p.shadow && p[section].length > 0) return true;
+  return false;
+}
+
+/**
+ * Whether a resource (a URI in normal form, or a template string) exists upstream; undefined when the upstream's
+ * resources cannot be had. Asked before the rules on every request, hidden or not, so both answers cost the same.
+ */
+async function resourceKnown(
+  link: UpstreamLink,
+  raw: string,
+  template: boolean,
+): Promise<boolean | undefined> {
+  const catalog = await link.resources();
+  if (catalog === undefined) return undefined;
+  if (template && catalog.templates.includes(raw)) return true;
+  const normal = normalizeUri(raw);
+  return normal !== undefined && catalogHas(catalog, normal);
+}
+
+/** The answer to a prompt or resource that is hidden or missing, the same for both (undefined: go on). */
+function unseen(
+  d: Decision | undefined,
+  known: boolean | undefined,
+  missing: Reply,
+  server: string,
+): Reply | undefined {
+  if (d?.outcome === 'hidden' || known === false) return missing;
+  if (known === undefined)
+    return wire.unavailable(`Upstream ${server} did not list what it has; the request was not made`);
+  if (d?.outcome === 'deny') return wire.deniedRequest(d);
+  return undefined;
 }
 
 /** The policies a call of this session to `server` must pass: global, the server's, then the grant's own. */
@@ -329,40 +384,87 @@ export function policyStep({
       case 'resources/templates/list': {
         await next();
         const key = ctx.method === 'resources/list' ? 'resources' : 'resourceTemplates';
-        filterResults(
-          ctx.results,
-          key,
-          layersHere,
-          (layers, r) =>
-            nameDecision(layers, 'resources', String(r.uri ?? r.uriTemplate))?.outcome !== 'hidden',
+        filterResults(ctx.results, key, layersHere, (layers, r) =>
+          typeof r.uri === 'string'
+            ? resourceDecision(layers, r.uri)?.outcome !== 'hidden'
+            : nameDecision(layers, 'resources', String(r.uriTemplate))?.outcome !== 'hidden',
         );
         return;
       }
       case 'prompts/get': {
         if (target === undefined) return next();
         const name = String(target.params?.name ?? '');
-        const d = nameDecision(layersOf(policies, ctx, target.server), 'prompts', name);
+        const layers = layersOf(policies, ctx, target.server);
+        // Where a policy names prompts, warden answers a missing prompt itself, exactly as a hidden one.
+        const known = names(layers, 'prompts') ? await target.link.hasPrompt(name) : true;
+        const d = nameDecision(layers, 'prompts', name);
         ctx.decision = d;
-        if (d?.outcome === 'hidden')
-          ctx.reply = wire.unknownPrompt(String((ctx.request.params as Params)?.name ?? name));
-        else if (d?.outcome === 'deny') ctx.reply = wire.deniedRequest(d);
-        else return next();
+        const asked = String((ctx.request.params as Params)?.name ?? name);
+        const reply = unseen(d, known, wire.unknownPrompt(asked), target.server);
+        if (reply === undefined) return next();
+        if (known === false && d?.outcome !== 'hidden') ctx.decision = undefined;
+        ctx.reply = reply;
         return;
       }
       case 'resources/read':
       case 'resources/subscribe':
       case 'resources/unsubscribe': {
         if (target === undefined) return next();
+        // The route step put the URI in normal form; the agent's spelling is what a not-found answer names.
         const uri = String(target.params?.uri ?? '');
-        const d = nameDecision(layersOf(policies, ctx, target.server), 'resources', uri);
+        const asked = String((ctx.request.params as Params)?.uri ?? uri);
+        const layers = layersOf(policies, ctx, target.server);
+        const known = names(layers, 'resources') ? await resourceKnown(target.link, uri, false) : true;
+        const d = resourceDecision(layers, uri);
         ctx.decision = d;
-        if (d?.outcome === 'hidden') ctx.reply = wire.resourceNotFound(uri);
-        else if (d?.outcome === 'deny') ctx.reply = wire.deniedRequest(d);
-        else return next();
+        const reply = unseen(d, known, wire.resourceNotFound(asked), target.server);
+        if (reply === undefined) return next();
+        if (known === false && d?.outcome !== 'hidden') ctx.decision = undefined;
+        ctx.reply = reply;
         return;
       }
-      default:
+      case 'completion/complete': {
+        // A completion obeys the rules of the prompt or resource it completes: hidden ones are as missing ones.
+        if (target === undefined) return next();
+        const ref = target.params?.ref as Params | undefined;
+        const askedRef = (ctx.request.params as Params | undefined)?.ref as Params | undefined;
+        const layers = layersOf(policies, ctx, target.server);
+        let d: Decision | undefined;
+        let known: boolean | undefined = true;
+        let missing: Reply;
+        if (ref?.type === 'ref/prompt') {
+          const name = String(ref.name ?? '');
+          if (names(layers, 'prompts')) known = await target.link.hasPrompt(name);
+          d = nameDecision(layers, 'prompts', name);
+          missing = wire.unknownPrompt(String(askedRef?.name ?? name));
+        } else if (ref?.type === 'ref/resource') {
+          const uri = String(ref?.uri ?? '');
+          if (names(layers, 'resources')) known = await resourceKnown(target.link, uri, true);
+          d = resourceDecision(layers, uri);
+          missing = wire.resourceNotFound(uri);
+        } else return next(); // not a ref MCP defines: the upstream answers it as invalid
+        ctx.decision = d;
+        const reply = unseen(d, known, missing, target.server);
+        if (reply === undefined) return next();
+        if (known === false && d?.outcome !== 'hidden') ctx.decision = undefined;
+        ctx.reply = reply;
+        return;
+      }
+      default: {
+        // A method MCP does not define (a server's own extension) cannot be checked by any rule: under a policy
+        // whose default is deny it is refused; otherwise it goes through, audited like everything else.
+        if (target === undefined || CLIENT_REQUESTS.has(ctx.method)) return next();
+        for (const p of layersOf(policies, ctx, target.server)) {
+          if (p.shadow || p.default !== 'deny') continue;
+          ctx.decision = {
+            ...p.defaultDecision,
+            reason: `Method ${ctx.method} is not permitted by policy`,
+          };
+          ctx.reply = wire.deniedRequest(ctx.decision);
+          return;
+        }
         return next();
+      }
     }
   };
 }

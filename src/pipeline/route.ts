@@ -2,6 +2,8 @@
 // prefixed name or a resource URI belongs to; lists fan out to every upstream and are merged with paging intact.
 import { type Reply, wire } from '../proxy/downstream.js';
 import { matchesTemplate } from '../proxy/templates.js';
+import { catalogHas } from '../proxy/upstream.js';
+import { normalizeUri } from '../proxy/uri.js';
 import type { Step } from './compose.js';
 import type { CallContext, SessionView, Target } from './context.js';
 
@@ -19,7 +21,13 @@ export const route: Step<CallContext> = async (ctx, next) => {
   const session = ctx.session;
   const server = session.server;
   if (server !== undefined) {
-    ctx.targets.push({ server, link: session.links.get(server)!, params: ctx.request.params });
+    let params = ctx.request.params;
+    if (RESOURCE_METHODS.has(ctx.method)) {
+      const uri = checkedUri(ctx);
+      if (uri === undefined) return;
+      params = { ...params, uri };
+    }
+    ctx.targets.push({ server, link: session.links.get(server)!, params });
     await next();
     ctx.reply ??= replyOf(ctx.results[0]?.response); // an inner step may have answered already
     return;
@@ -47,20 +55,21 @@ export const route: Step<CallContext> = async (ctx, next) => {
     case 'resources/read':
     case 'resources/subscribe':
     case 'resources/unsubscribe': {
-      const uri = params.uri;
-      const owner = typeof uri === 'string' ? resourceOwner(session, uri) : undefined;
+      const uri = checkedUri(ctx);
+      if (uri === undefined) return;
+      const owner = await resourceOwner(session, uri);
       if (owner === undefined) {
-        ctx.reply =
-          typeof uri === 'string' ? wire.resourceNotFound(uri) : wire.invalidParams('uri is required');
+        // The agent's spelling, as the policy step answers a hidden URI: the two cannot be told apart.
+        ctx.reply = wire.resourceNotFound(params.uri as string);
         return;
       }
-      ctx.targets.push({ server: owner, link: session.links.get(owner)!, params });
+      ctx.targets.push({ server: owner, link: session.links.get(owner)!, params: { ...params, uri } });
       break;
     }
     case 'completion/complete': {
-      const target = completionTarget(session, params);
-      if (target === undefined) {
-        ctx.reply = wire.invalidParams('completion/complete: unknown ref');
+      const target = await completionTarget(session, params);
+      if (!('server' in target)) {
+        ctx.reply = target;
         return;
       }
       ctx.targets.push(target);
@@ -88,35 +97,79 @@ function replyOf(response: { result?: unknown; error?: unknown } | undefined): R
   return 'error' in response ? (response as Reply) : { result: response.result as Record<string, unknown> };
 }
 
-/** Routes a resource URI: a URI listed by one upstream, else a template that matches, else the only resource server. */
-function resourceOwner(session: SessionView, uri: string): string | undefined {
+const RESOURCE_METHODS = new Set(['resources/read', 'resources/subscribe', 'resources/unsubscribe']);
+
+/**
+ * The request's resource URI in normal form (src/proxy/uri.ts): what the policy checks and the upstream gets, so what
+ * was decided is what is read. Answers the request itself (and returns undefined) when there is no URI that parses.
+ */
+function checkedUri(ctx: CallContext): string | undefined {
+  const raw = (ctx.request.params as Params | undefined)?.uri;
+  const uri = typeof raw === 'string' ? normalizeUri(raw) : undefined;
+  if (uri === undefined) {
+    ctx.reply = wire.invalidParams(
+      typeof raw === 'string'
+        ? 'Invalid params: uri is not an absolute URI'
+        : 'Invalid params: uri is required',
+    );
+  }
+  return uri;
+}
+
+/**
+ * Routes a resource URI (normal form): a URI this session's lists showed, else a template they showed, else the only
+ * upstream with resources, else the upstream whose own resources or templates have it (each upstream is asked once
+ * per upstream session, again after its resources/list_changed), so a fresh session can read what a tool linked to.
+ */
+async function resourceOwner(session: SessionView, uri: string): Promise<string | undefined> {
   const listed = session.resourceOwners.get(uri);
   if (listed !== undefined) return listed;
   for (const t of session.templates) if (matchesTemplate(t.uriTemplate, uri)) return t.server;
-  let only: string | undefined;
-  for (const [id, link] of session.links) {
-    if (link.capability('resources') === undefined) continue;
-    if (only !== undefined) return undefined;
-    only = id;
+  const candidates: string[] = [];
+  for (const [id, link] of session.links) if (link.capability('resources') !== undefined) candidates.push(id);
+  if (candidates.length <= 1) return candidates[0];
+  const catalogs = await Promise.all(
+    candidates.map((id) => {
+      const link = session.links.get(id)!;
+      return link.ready ? link.resources() : undefined;
+    }),
+  );
+  for (let i = 0; i < candidates.length; i++) {
+    const catalog = catalogs[i];
+    if (catalog !== undefined && catalogHas(catalog, uri)) return candidates[i];
   }
-  return only;
+  return undefined;
 }
 
-function completionTarget(session: SessionView, params: Params): Target | undefined {
+/** Where a completion goes, or the answer for a ref that names nothing (as for a hidden one: see the policy step). */
+async function completionTarget(session: SessionView, params: Params): Promise<Target | Reply> {
   const ref = params.ref as Params | undefined;
   if (ref?.type === 'ref/prompt' && typeof ref.name === 'string') {
     const target = session.names.resolve(ref.name);
     const link = target && session.links.get(target.server);
-    if (!target || !link) return undefined;
+    if (!target || !link) return wire.unknownPrompt(ref.name);
     return { server: target.server, link, params: { ...params, ref: { ...ref, name: target.name } } };
   }
   if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') {
     const uri = ref.uri;
-    const owner = session.templates.find((t) => t.uriTemplate === uri)?.server ?? resourceOwner(session, uri);
-    if (owner === undefined) return undefined;
+    let owner = session.templates.find((t) => t.uriTemplate === uri)?.server;
+    if (owner === undefined) {
+      for (const [id, link] of session.links) {
+        if (!link.ready || link.capability('resources') === undefined) continue;
+        if ((await link.resources())?.templates.includes(uri)) {
+          owner = id;
+          break;
+        }
+      }
+    }
+    const normal = normalizeUri(uri);
+    if (owner === undefined && normal !== undefined) owner = await resourceOwner(session, normal);
+    if (owner === undefined) return wire.resourceNotFound(uri);
     return { server: owner, link: session.links.get(owner)!, params };
   }
-  return undefined;
+  return wire.invalidParams(
+    'Invalid params: ref must be a ref/prompt with a name or a ref/resource with a uri',
+  );
 }
 
 /** Aggregated cursors carry each upstream's own cursor: `{server: cursor}` as base64url JSON. */
@@ -189,7 +242,8 @@ async function routeList(
         if (list.named && typeof item.name === 'string') {
           items.push({ ...item, name: session.names.expose(r.server, link.spec.prefix, item.name) });
         } else {
-          if (typeof item.uri === 'string') session.resourceOwners.set(item.uri, r.server);
+          const uri = typeof item.uri === 'string' ? normalizeUri(item.uri) : undefined;
+          if (uri !== undefined) session.resourceOwners.set(uri, r.server);
           if (
             typeof item.uriTemplate === 'string' &&
             !session.templates.some((t) => t.uriTemplate === item.uriTemplate)

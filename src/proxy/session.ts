@@ -15,6 +15,7 @@ import {
 } from '../transport/jsonrpc.js';
 import type { DownstreamPort, MessageTransport } from '../transport/types.js';
 import { type Reply, replyForError, wire } from './downstream.js';
+import { CLIENT_NOTIFICATIONS, loggedMethod } from './methods.js';
 import { NameTable } from './naming.js';
 import { type InitializeResult, UpstreamLink } from './upstream.js';
 
@@ -36,6 +37,8 @@ export interface SessionOptions {
 interface ServerRequest {
   link: UpstreamLink;
   upstreamId: RequestId;
+  /** The progress token the upstream gave its request: the agent's progress for it goes back to that upstream only. */
+  progressToken: unknown;
 }
 
 const prefixTables = new WeakMap<readonly UpstreamSpec[], ReadonlyMap<string, string>>();
@@ -275,6 +278,16 @@ export class ProxySession implements SessionView {
   }
 
   private onNotification(n: JsonRpcNotification): void {
+    // Only what the spec defines for a client travels upstream: a request sent without an id (`tools/call` as a
+    // notification) would otherwise run upstream with no decision and no audit record. A notification gets no
+    // answer (JSON-RPC), so the agent sees nothing; the log says what was dropped.
+    if (!CLIENT_NOTIFICATIONS.has(n.method)) {
+      this.log.warn(
+        { method: loggedMethod(n.method) },
+        'notification that MCP does not define for clients dropped',
+      );
+      return;
+    }
     switch (n.method) {
       case 'notifications/initialized':
         for (const link of this.links.values()) link.confirmInitialized();
@@ -289,8 +302,24 @@ export class ProxySession implements SessionView {
         }
         return;
       }
+      case 'notifications/progress': {
+        // Progress of the agent's work on a request an upstream sent it: to that upstream, nowhere else.
+        const token = n.params?.progressToken;
+        for (const pending of this.serverRequests.values()) {
+          if (token !== undefined && pending.progressToken === token) {
+            pending.link.notify(n.method, n.params);
+            return;
+          }
+        }
+        this.log.debug('progress for no request in flight dropped');
+        return;
+      }
+      case 'notifications/roots/list_changed':
+        // Only upstreams that take their roots from the agent hear that they changed (docs/configuration.md).
+        for (const link of this.links.values()) if (link.rootsFromAgent) link.notify(n.method, n.params);
+        return;
       default:
-        // roots/list_changed and anything else the agent announces: every upstream of the session hears it.
+        // notifications/tasks/status: every upstream of the session hears it.
         for (const link of this.links.values()) link.notify(n.method, n.params);
     }
   }
@@ -318,7 +347,8 @@ export class ProxySession implements SessionView {
 
   private onServerRequest(link: UpstreamLink, request: JsonRpcRequest): void {
     const id = `warden-${this.nextServerRequest++}`;
-    this.serverRequests.set(id, { link, upstreamId: request.id });
+    const meta = request.params?._meta as Record<string, unknown> | undefined;
+    this.serverRequests.set(id, { link, upstreamId: request.id, progressToken: meta?.progressToken });
     this.opts.downstream.send({ ...request, id }, this.relatedRequest(link));
   }
 

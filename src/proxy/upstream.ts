@@ -19,10 +19,14 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
   type JsonRpcResult,
+  METHOD_NOT_FOUND,
   REQUEST_TIMEOUT,
 } from '../transport/jsonrpc.js';
 import { StdioClientTransport } from '../transport/stdio-client.js';
 import type { MessageTransport } from '../transport/types.js';
+import { loggedMethod, SERVER_NOTIFICATIONS, SERVER_REQUESTS } from './methods.js';
+import { matchesTemplate } from './templates.js';
+import { normalizeUri } from './uri.js';
 
 export interface InitializeResult {
   protocolVersion?: string;
@@ -30,6 +34,19 @@ export interface InitializeResult {
   serverInfo?: { name?: string; version?: string } & Record<string, unknown>;
   instructions?: string;
   [k: string]: unknown;
+}
+
+/** What an upstream lists of its resources: URIs (in normal form) and templates. */
+export interface ResourceCatalog {
+  uris: ReadonlySet<string>;
+  templates: readonly string[];
+}
+
+/** Whether a resource catalog has this URI (in normal form), listed or matching a template. */
+export function catalogHas(catalog: ResourceCatalog, uri: string): boolean {
+  if (catalog.uris.has(uri)) return true;
+  for (const t of catalog.templates) if (matchesTemplate(t, uri)) return true;
+  return false;
 }
 
 export interface CallOptions {
@@ -116,6 +133,9 @@ export class UpstreamLink {
   private toolList: JsonRpcResult | undefined;
   /** The transport's channel for announcements when the kept list was asked for (see toolListAnswer). */
   private toolListChannel: number | undefined;
+  /** The upstream's prompt names and resources, fetched when first needed; dropped on list_changed and restarts. */
+  private promptCatalog: Promise<ReadonlySet<string> | undefined> | undefined;
+  private resourceCatalog: Promise<ResourceCatalog | undefined> | undefined;
   private recovering: Promise<void> | undefined;
   private readyAt = 0;
   private childLog: Logger | undefined;
@@ -139,9 +159,19 @@ export class UpstreamLink {
     return this.initResult?.capabilities?.[name];
   }
 
-  /** Connects and sends `initialize` with the agent's own params. Throws UPSTREAM_START_FAILED. */
+  /** Whether this upstream takes its roots from the agent (`roots: agent`), rather than from the config or none. */
+  get rootsFromAgent(): boolean {
+    return this.spec.roots === 'agent';
+  }
+
+  /**
+   * Connects and sends `initialize` with the agent's own params, except for roots: the agent's roots capability is
+   * declared upstream only under `roots: agent`; configured roots are declared (and answered) by warden, and by
+   * default none is, so an agent cannot widen what a server such as the filesystem server may touch.
+   * Throws UPSTREAM_START_FAILED.
+   */
   async start(initParams: Record<string, unknown>): Promise<InitializeResult> {
-    this.initParams = initParams;
+    this.initParams = withRoots(initParams, this.spec.roots ?? 'none');
     return this.connect();
   }
 
@@ -368,6 +398,8 @@ export class UpstreamLink {
   }
 
   private forgetTools(): void {
+    this.promptCatalog = undefined;
+    this.resourceCatalog = undefined;
     this.toolCatalog = undefined;
     this.toolList = undefined;
     this.toolsGeneration++;
@@ -471,6 +503,68 @@ export class UpstreamLink {
     return names;
   }
 
+  /**
+   * Whether the upstream has a prompt of this name: from its prompt list (false without the prompts capability),
+   * undefined when the list cannot be had. Lets the gateway answer hidden and missing prompts alike.
+   */
+  async hasPrompt(name: string): Promise<boolean | undefined> {
+    if (this.capability('prompts') === undefined) return false;
+    this.promptCatalog ??= this.listAll('prompts/list', 'prompts').then((items) => {
+      if (items === undefined) {
+        this.promptCatalog = undefined;
+        return undefined;
+      }
+      const names = new Set<string>();
+      for (const p of items) if (typeof p.name === 'string') names.add(p.name);
+      return names;
+    });
+    return (await this.promptCatalog)?.has(name);
+  }
+
+  /**
+   * The upstream's resources: its listed URIs (normal form) and templates; empty without the resources capability,
+   * undefined when they cannot be had. Routes reads on /mcp without a list of the agent's own, and answers unknown
+   * URIs like hidden ones.
+   */
+  resources(): Promise<ResourceCatalog | undefined> {
+    if (this.capability('resources') === undefined)
+      return Promise.resolve({ uris: new Set(), templates: [] });
+    this.resourceCatalog ??= Promise.all([
+      this.listAll('resources/list', 'resources'),
+      this.listAll('resources/templates/list', 'resourceTemplates'),
+    ]).then(([resources, templates]) => {
+      if (resources === undefined) {
+        this.resourceCatalog = undefined;
+        return undefined;
+      }
+      const uris = new Set<string>();
+      for (const r of resources) {
+        const uri = typeof r.uri === 'string' ? normalizeUri(r.uri) : undefined;
+        if (uri !== undefined) uris.add(uri);
+      }
+      const list: string[] = [];
+      // A server may have resources and no templates (method not found): that is no template, not a failure.
+      for (const t of templates ?? []) if (typeof t.uriTemplate === 'string') list.push(t.uriTemplate);
+      return { uris, templates: list };
+    });
+    return this.resourceCatalog;
+  }
+
+  /** Every page of a list (at most 100), or undefined when the upstream answers an error. */
+  private async listAll(method: string, key: string): Promise<Record<string, unknown>[] | undefined> {
+    const items: Record<string, unknown>[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 100; page++) {
+      const response = await this.call(method, cursor === undefined ? {} : { cursor }).response;
+      if (response === undefined || 'error' in response) return undefined;
+      const got = response.result[key];
+      if (Array.isArray(got)) items.push(...(got as Record<string, unknown>[]));
+      cursor = typeof response.result.nextCursor === 'string' ? response.result.nextCursor : undefined;
+      if (cursor === undefined) break;
+    }
+    return items;
+  }
+
   /** Cancels a call: tells the upstream, and settles the call with no response (the agent asked for none). */
   cancel(upstreamId: number, reason?: string): void {
     if (!this.pending.has(upstreamId)) return;
@@ -538,7 +632,30 @@ export class UpstreamLink {
         this.respond({ jsonrpc: '2.0', id: m.id, result: {} });
         return;
       }
+      const roots = this.spec.roots ?? 'none';
+      if (m.method === 'roots/list' && roots !== 'agent') {
+        // Configured roots are warden's answer; with none, the request is one this client does not serve.
+        if (roots === 'none')
+          this.respond(errorResponse(m.id, METHOD_NOT_FOUND, 'Method not found: roots/list'));
+        else this.respond({ jsonrpc: '2.0', id: m.id, result: { roots: roots.map((r) => ({ ...r })) } });
+        return;
+      }
+      if (!SERVER_REQUESTS.has(m.method)) {
+        this.log.warn(
+          { method: loggedMethod(m.method) },
+          'request that MCP does not define for servers refused',
+        );
+        this.respond(errorResponse(m.id, METHOD_NOT_FOUND, `Method not found: ${m.method}`));
+        return;
+      }
       this.opts.onServerRequest(this, m);
+      return;
+    }
+    if (!SERVER_NOTIFICATIONS.has(m.method)) {
+      this.log.warn(
+        { method: loggedMethod(m.method) },
+        'notification that MCP does not define for servers dropped',
+      );
       return;
     }
     if (m.method === 'notifications/progress') {
@@ -550,6 +667,8 @@ export class UpstreamLink {
       return;
     }
     if (m.method === 'notifications/tools/list_changed') this.forgetTools();
+    else if (m.method === 'notifications/prompts/list_changed') this.promptCatalog = undefined;
+    else if (m.method === 'notifications/resources/list_changed') this.resourceCatalog = undefined;
     this.opts.onNotification(this, m);
   }
 
@@ -586,6 +705,20 @@ async function ending(done: Promise<void>, timeoutMs: number, log: Logger): Prom
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The initialize params an upstream gets: the agent's, with the roots capability as the config says. */
+export function withRoots(
+  params: Record<string, unknown>,
+  roots: 'none' | 'agent' | ReadonlyArray<unknown>,
+): Record<string, unknown> {
+  if (roots === 'agent') return params;
+  const caps = params.capabilities;
+  const { roots: _agent, ...rest } =
+    typeof caps === 'object' && caps !== null && !Array.isArray(caps)
+      ? (caps as Record<string, unknown>)
+      : {};
+  return { ...params, capabilities: roots === 'none' ? rest : { ...rest, roots: {} } };
 }
 
 /** Tools by name (a tools/list page added to `into`). */

@@ -34,6 +34,7 @@ mcpServers:
   everything:
     command: node
     args: ["${EVERYTHING}", "stdio"]
+    roots: agent
   memory:
     command: node
     args: ["${MEMORY}"]
