@@ -163,7 +163,7 @@ export const configSchema = z.strictObject({
         .enum(['keys', 'redacted', 'full'])
         .default('keys')
         .describe(
-          'keys: argument names and a hash; redacted: values, long strings cut; full: values. Secrets are always masked',
+          'keys: argument names (and an HMAC of the arguments with audit.key); redacted: values, long strings cut; full: values. Secrets are always masked',
         ),
       retention: duration
         .optional()
