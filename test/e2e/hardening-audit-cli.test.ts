@@ -5,11 +5,14 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson, entryHash } from '../../src/audit/chain.js';
 import { argsMac, auditKey } from '../../src/audit/keys.js';
+import { pgDatabaseUrl, pgSql } from '../faults/helpers.js';
 import { runCli, type ServeProcess, serveCli, writeConfig } from '../helpers/cli.js';
 import { connect, PROBE, ROOT, tempDir } from '../helpers/gateway.js';
+import { shouldRunPg } from '../helpers/services.js';
 
 const SECRET = 'e2e-audit-key-0123456789abcdefghijklmn';
 const KEY = auditKey(SECRET);
@@ -298,5 +301,106 @@ audit:
     const r = verify(config);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('accessible to group or others');
+  });
+});
+
+const runPg = await shouldRunPg('hardening: audit verify on PostgreSQL (built CLI)');
+const database = `warden_h6_${process.pid}`;
+
+describe.runIf(runPg)('hardening: warden audit verify on a tampered PostgreSQL log (built CLI)', () => {
+  let config: string;
+  const url = pgDatabaseUrl(database);
+  async function sqlPg(text: string, params: unknown[] = []): Promise<void> {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query(text, params);
+    } finally {
+      await c.end();
+    }
+  }
+
+  beforeAll(async () => {
+    await pgSql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await pgSql(`CREATE DATABASE ${database}`);
+    config = writeConfig(`
+mcpServers:
+  probe:
+    command: node
+    args: ["--import", "tsx", "${PROBE}"]
+    cwd: ${ROOT}
+    policy: ${policyFile}
+storage: ${url}
+audit:
+  keyFile: ${keyFile}
+`);
+    const g = await serveCli(config);
+    const c = await connect(`${g.mcpUrl}/probe`);
+    await c.callTool({ name: 'echo', arguments: { text: 'a' } });
+    await c.callTool({ name: 'slow', arguments: {} }); // denied
+    await c.callTool({ name: 'echo', arguments: { text: 'b' } });
+    await c.close();
+    expect(await g.stop()).toBe(0);
+  }, 60_000);
+
+  afterAll(async () => {
+    if (runPg) await pgSql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  });
+
+  it('#17.20 PostgreSQL: a denied row whose decision column is set to allowed makes verify exit 1', async () => {
+    expect(verify(config).status).toBe(0);
+    const denied = query(config, '--decision', 'denied')[0]!;
+    await sqlPg(`UPDATE audit SET decision = 'allowed' WHERE seq = $1`, [denied.seq]);
+    const r = verify(config);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain(`broken at record ${denied.seq}: column decision says "allowed"`);
+    expect(query(config, '--decision', 'allowed').map((x) => x.seq)).not.toContain(denied.seq);
+    await sqlPg(`UPDATE audit SET decision = 'denied' WHERE seq = $1`, [denied.seq]);
+    expect(verify(config).status).toBe(0);
+  });
+
+  it('#17.22 PostgreSQL: every hash recomputed (sha256) after an edit makes verify exit 1', async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const rows = (await c.query('SELECT seq, time, kind, request_key, body FROM audit ORDER BY seq'))
+        .rows as {
+        seq: string;
+        time: string;
+        kind: 'final';
+        request_key: string;
+        body: string;
+      }[];
+      let prev = '0'.repeat(64);
+      for (const r of rows) {
+        const body = JSON.parse(r.body) as Record<string, unknown>;
+        if (body.decision === 'denied') body.decision = 'allowed';
+        const seq = Number(r.seq);
+        const hash = entryHash(prev, { seq, time: r.time, kind: r.kind, requestKey: r.request_key, body });
+        await c.query('UPDATE audit SET body = $1, decision = $2, prev_hash = $3, hash = $4 WHERE seq = $5', [
+          canonicalJson(body),
+          body.decision ?? null,
+          prev,
+          hash,
+          seq,
+        ]);
+        prev = hash;
+      }
+    } finally {
+      await c.end();
+    }
+    const r = verify(config);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('the newest record is not keyed');
+  });
+
+  it('#17.21 PostgreSQL: a checkpoint row inserted by hand makes verify exit 1', async () => {
+    await sqlPg(
+      `INSERT INTO audit_checkpoint (id, seq, hash, pruned_at) VALUES (1, 2, (SELECT hash FROM audit WHERE seq = 2), now()::text)`,
+    );
+    await sqlPg('DELETE FROM audit WHERE seq <= 2');
+    const r = verify(config);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/broken at record 2: the checkpoint .* is not authenticated/);
   });
 });
