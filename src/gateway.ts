@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ApprovalService } from './approvals/service.js';
+import { HeadExporter, headsToVerify } from './audit/heads.js';
+import { loadAuditKeys, recordKeyChange } from './audit/keys.js';
 import { Metrics } from './audit/metrics.js';
 import { AuditSpool, recoverSpool } from './audit/spool.js';
 import { startTracing, type Tracing, tracingEndpoint } from './audit/tracing.js';
@@ -144,13 +146,26 @@ function closeServer(server: Server): Promise<void> {
 /** Opens the audit store and wires every part; rejects with a WardenError when storage cannot be opened. */
 export async function createGateway(config: GatewayConfig, options: GatewayOptions): Promise<Gateway> {
   const { log } = options;
-  const store = await openAuditStore(config.storage, {
+  // The audit key (audit.key / keyFile) is read once, before anything opens: a bad key file stops the start.
+  const auditKeys = loadAuditKeys(config.auditKey);
+  const auditKey = auditKeys?.keys[0];
+  const heads =
+    config.auditHeads === undefined
+      ? undefined
+      : new HeadExporter({ ...config.auditHeads, key: auditKey, logger: log });
+  const openedStore = await openAuditStore(config.storage, {
     baseDir: dirname(config.file),
     sqlite: { durability: config.auditDurability },
     postgres: {
       onIdleError: (err: Error) => log.warn({ err: err.message }, 'audit database connection error'),
     },
+    key: auditKey,
+  }).catch((err) => {
+    heads?.close();
+    throw err;
   });
+  // Appends through the exporter move the head it exports (no extra query per record).
+  const store = heads === undefined ? openedStore : heads.track(openedStore);
   // Records are durable in the spool (one write) before they reach the store; see src/audit/spool.ts. What
   // processes that stopped without moving their records left behind is moved first.
   const spoolBase = auditSpoolBase(config.storage, config.auditSpool, dirname(config.file));
@@ -168,11 +183,13 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
             log,
           });
         })().catch(async (err) => {
+          heads?.close();
           await store.close();
           throw err;
         });
   const closeAudit = async () => {
     await spool?.close();
+    heads?.close();
     await store.close();
   };
   const grantStore = await openGrantStore(config.storage, {
@@ -224,13 +241,21 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   // arrives in the same turn of the event loop still commits together, and a lone call does not pay a delay.
   const writer = spool === undefined ? new AuditWriter(store, { maxDelayMs: 0 }) : undefined;
   const sink: AuditSink = spool ?? writer!;
+  if (auditKey !== undefined) await recordKeyChange(store, auditKey, sink, log);
   const metrics = new Metrics();
   const traceEndpoint = tracingEndpoint(config.tracing.endpoint, process.env);
   const tracing: Tracing | undefined =
     traceEndpoint === undefined
       ? undefined
       : await startTracing({ ...config.tracing, endpoint: traceEndpoint }, VERSION);
-  const auditOptions = { sink, argsMode: config.auditArgs, log, metrics, tracer: tracing?.tracer };
+  const auditOptions = {
+    sink,
+    argsMode: config.auditArgs,
+    argsKey: auditKey,
+    log,
+    metrics,
+    tracer: tracing?.tracer,
+  };
   const retention =
     config.auditRetentionMs === undefined
       ? undefined
@@ -379,7 +404,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           exportAudit: (limit, filter) => pagedRecords(store, limit, filter),
           // One verification at a time: each reads the whole chain.
           verifyAudit: singleFlight(async () => ({
-            ...(await verifyStore(store)),
+            ...(await verifyStore(store, {
+              keys: auditKeys?.keys,
+              heads: headsToVerify(config.auditHeads?.file, auditKeys?.keys ?? []),
+            })),
             head: await store.head(),
           })),
           authenticate: (authorization) => authenticator.authenticateAdmin(authorization),
@@ -392,6 +420,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           policies: () => policyViews(parts),
           simulate: (request) => simulate(parts, request),
           auditArgs: config.auditArgs,
+          auditArgsKey: auditKey,
           logins: new DashboardSessions(),
           assets: loadAssets(),
           allowedHosts: allowedHostsFor({ ...config, listen: config.admin }),

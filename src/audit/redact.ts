@@ -1,6 +1,6 @@
 // Arguments as the audit log keeps them: names and a hash by default; values only with secrets masked, always.
-import { createHash } from 'node:crypto';
 import { canonicalJson } from './chain.js';
+import { type AuditKey, argsMac } from './keys.js';
 
 export type ArgsMode = 'keys' | 'redacted' | 'full';
 export const MASK = '[REDACTED]';
@@ -69,19 +69,24 @@ export interface AuditArgs {
   mode: ArgsMode;
   /** Top-level argument names (keys mode). */
   keys?: string[];
-  /** sha256 of the canonical JSON of the arguments, to tell calls apart without keeping values. */
-  hash: string;
+  /**
+   * HMAC (audit.key) of the canonical JSON of the arguments, to tell calls apart without keeping values. Absent
+   * without a key: an unkeyed hash of a short value (a PIN, a password) is recovered by trying every candidate.
+   */
+  hash?: string;
   value?: unknown;
 }
 
-export function auditArgs(args: unknown, mode: ArgsMode): AuditArgs | null {
+export function auditArgs(args: unknown, mode: ArgsMode, key?: AuditKey): AuditArgs | null {
   if (args === undefined) return null;
-  const hash = createHash('sha256').update(canonicalJson(args)).digest('hex');
+  const hash = argsMac(key, canonicalJson(args));
+  const out: AuditArgs = { mode };
   if (mode === 'keys') {
-    const keys =
+    out.keys =
       args !== null && typeof args === 'object' && !Array.isArray(args) ? Object.keys(args).sort() : [];
-    return { mode, keys, hash };
   }
-  if (mode === 'redacted') return { mode, hash, value: truncateStrings(maskSecrets(args)) };
-  return { mode, hash, value: maskSecrets(args) };
+  if (hash !== undefined) out.hash = hash;
+  if (mode === 'redacted') out.value = truncateStrings(maskSecrets(args));
+  else if (mode === 'full') out.value = maskSecrets(args);
+  return out;
 }

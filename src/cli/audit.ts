@@ -1,8 +1,12 @@
 // `warden audit query|tail|export|verify`: read the audit log of a config's storage, for people and for scripts.
 import { createWriteStream } from 'node:fs';
 import { dirname } from 'node:path';
+import type { ExportedHead } from '../audit/chain.js';
+import { readHeads } from '../audit/heads.js';
+import { type AuditKeys, loadAuditKeys } from '../audit/keys.js';
 import { recoverSpool } from '../audit/spool.js';
 import { type AuditRecordView, csvHeader, csvRow, recentRecords, toRecords } from '../audit/view.js';
+import type { GatewayConfig } from '../config/resolve.js';
 import { ConfigError } from '../errors.js';
 import { auditSpoolBase, openAuditStore, spoolFamily } from '../store/open.js';
 import { type AuditFilter, type AuditStore, verifyStore } from '../store/types.js';
@@ -24,10 +28,16 @@ export interface AuditFlags {
  * Opens the config's audit store. Records a crashed gateway left in its spool are moved in first, so that what is
  * read (and verified) includes every call that was made; a running gateway moves its own.
  */
-async function openStore(configFile: string): Promise<AuditStore> {
+async function openStore(
+  configFile: string,
+  opened?: (config: GatewayConfig, keys: AuditKeys | undefined) => void,
+): Promise<AuditStore> {
   const config = loadGatewayConfig({ config: configFile });
   const baseDir = dirname(config.file);
-  const store = await openAuditStore(config.storage, { baseDir });
+  // Records recovered from a spool are chained here: keyed, as the gateway would have.
+  const keys = loadAuditKeys(config.auditKey);
+  opened?.(config, keys);
+  const store = await openAuditStore(config.storage, { baseDir, key: keys?.keys[0] });
   try {
     const base = auditSpoolBase(config.storage, config.auditSpool, baseDir);
     for (const spool of base === undefined ? [] : spoolFamily(base)) {
@@ -86,10 +96,14 @@ function line(r: AuditRecordView): string {
   return `${r.time} #${r.seq} ${r.decision.padEnd(16)} ${r.method} ${where} ${r.rule ?? ''} ${r.outcome ?? ''}${latency}`;
 }
 
-async function withStore(configFile: string, run: (store: AuditStore) => Promise<number>): Promise<void> {
+async function withStore(
+  configFile: string,
+  run: (store: AuditStore) => Promise<number>,
+  opened?: (config: GatewayConfig, keys: AuditKeys | undefined) => void,
+): Promise<void> {
   let store: AuditStore | undefined;
   try {
-    store = await openStore(configFile);
+    store = await openStore(configFile, opened);
     const code = await run(store);
     await store.close();
     // Output to a pipe is written asynchronously: exiting before it is flushed cut an export short (found by
@@ -112,18 +126,47 @@ export function query(flags: AuditFlags): Promise<void> {
   });
 }
 
-export function verify(flags: { config: string; json?: boolean }): Promise<void> {
-  return withStore(flags.config, async (store) => {
-    const result = await verifyStore(store);
-    const head = await store.head();
-    if (flags.json) process.stdout.write(`${JSON.stringify({ ...result, head })}\n`);
-    else if (result.ok) process.stdout.write(`ok ${result.count} records\nhead ${head.seq} ${head.hash}\n`);
-    else
-      process.stdout.write(
-        `broken at record ${result.badSeq}: ${result.problem} (${result.count} records verified before it)\n`,
-      );
-    return result.ok ? EXIT_OK : EXIT_FAILURE;
-  });
+/** Heads from a file: its lines, or a note on stderr when there is no such file yet. */
+function headsFrom(file: string, keys: AuditKeys | undefined): ExportedHead[] {
+  const heads = readHeads(file, keys?.keys ?? []);
+  if (heads === undefined) process.stderr.write(`no exported heads at ${file} (none exported yet)\n`);
+  return heads ?? [];
+}
+
+export function verify(flags: { config: string; json?: boolean; heads?: string[] }): Promise<void> {
+  let keys: AuditKeys | undefined;
+  let heads: ExportedHead[] | undefined;
+  return withStore(
+    flags.config,
+    async (store) => {
+      const result = await verifyStore(store, { keys: keys?.keys, heads });
+      const head = await store.head();
+      if (flags.json) process.stdout.write(`${JSON.stringify({ ...result, head })}\n`);
+      else if (result.ok) {
+        let out = `ok ${result.count} records\nhead ${head.seq} ${head.hash}\n`;
+        if (result.keyed !== undefined) {
+          out +=
+            result.keyed.from === null
+              ? `keyed: audit key ${result.keyed.key} (no records yet)\n`
+              : `keyed: audit key ${result.keyed.key}, from record ${result.keyed.from}\n`;
+        }
+        if (result.heads !== undefined) out += `heads: ${result.heads} exported heads match\n`;
+        process.stdout.write(out);
+      } else
+        process.stdout.write(
+          `broken at record ${result.badSeq}: ${result.problem} (${result.count} records verified before it)\n`,
+        );
+      return result.ok ? EXIT_OK : EXIT_FAILURE;
+    },
+    (config, k) => {
+      keys = k;
+      const files = [
+        ...(config.auditHeads?.file === undefined ? [] : [config.auditHeads.file]),
+        ...(flags.heads ?? []),
+      ];
+      if (files.length > 0) heads = files.flatMap((f) => headsFrom(f, k));
+    },
+  );
 }
 
 export function exportCommand(flags: AuditFlags & { format?: string; output?: string }): Promise<void> {

@@ -124,6 +124,10 @@ audit
   .description('prove the hash chain intact: exit 0 and "ok N records", or 1 naming the first bad record')
   .option('-c, --config <file>', 'config file', 'warden.yaml')
   .option('--json', 'machine output')
+  .option(
+    '--heads <file...>',
+    'also hold the log against the heads in these files (a heads file, or the gateway log with auditHead lines)',
+  )
   .action((opts) => verify(opts));
 
 registerScanCommands(program);

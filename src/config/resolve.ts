@@ -3,6 +3,7 @@
 import { basename, dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { WebhookConfig } from '../approvals/webhook.js';
+import type { AuditKeySource } from '../audit/keys.js';
 import { durationMs } from '../duration.js';
 import type { LoadedConfig } from './load.js';
 import type { LoadedPolicy } from './policy-file.js';
@@ -65,6 +66,10 @@ export interface GatewayConfig {
   auditArgs: 'keys' | 'redacted' | 'full';
   auditRetentionMs: number | undefined;
   auditDurability: 'crash' | 'power-loss';
+  /** audit.key / keyFile / previousKeys (paths resolved); read by loadAuditKeys. Undefined: no key. */
+  auditKey: AuditKeySource | undefined;
+  /** audit.heads (the file path resolved); undefined: heads are not exported. */
+  auditHeads: { file: string | undefined; log: boolean; intervalMs: number } | undefined;
   approvalWebhooks: WebhookConfig[];
   onDefinitionChange: 'require_approval' | 'deny' | 'allow';
   /** audit.spool as written (relative to the config file's directory); undefined: the default for the storage. */
@@ -129,6 +134,20 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     auditArgs: config.audit.args,
     auditRetentionMs: config.audit.retention === undefined ? undefined : durationMs(config.audit.retention),
     auditDurability: config.audit.durability,
+    auditKey: auditKeySource(config.audit, base),
+    auditHeads:
+      config.audit.heads === undefined
+        ? undefined
+        : {
+            file:
+              config.audit.heads.file === undefined
+                ? undefined
+                : isAbsolute(config.audit.heads.file)
+                  ? config.audit.heads.file
+                  : resolvePath(base, config.audit.heads.file),
+            log: config.audit.heads.log,
+            intervalMs: durationMs(config.audit.heads.interval),
+          },
     auditSpool: config.audit.spool,
     onDefinitionChange: config.pinning.onChange,
     approvalWebhooks: config.approvals.webhooks.map((w) => ({
@@ -144,4 +163,20 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     },
     policies: loaded.policies,
   };
+}
+
+function auditKeySource(
+  audit: { key?: string; keyFile?: string; previousKeys?: string[] },
+  base: string,
+): AuditKeySource | undefined {
+  // An empty key (`${WARDEN_AUDIT_KEY:-}` with the variable unset) is no key.
+  const secrets = [audit.key ?? '', ...(audit.previousKeys ?? [])].filter((s, i) => i > 0 || s !== '');
+  if (audit.key === undefined || audit.key === '') secrets.length = 0;
+  if (secrets.length === 0 && audit.keyFile === undefined) return undefined;
+  const source: AuditKeySource = {};
+  if (secrets.length > 0) source.secrets = secrets;
+  if (audit.keyFile !== undefined) {
+    source.file = isAbsolute(audit.keyFile) ? audit.keyFile : resolvePath(base, audit.keyFile);
+  }
+  return source;
 }

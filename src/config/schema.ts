@@ -189,7 +189,7 @@ export const configSchema = z.strictObject({
         .enum(['keys', 'redacted', 'full'])
         .default('keys')
         .describe(
-          'keys: argument names and a hash; redacted: values, long strings cut; full: values. Secrets are always masked',
+          'keys: argument names (and an HMAC of the arguments with audit.key); redacted: values, long strings cut; full: values. Secrets are always masked',
         ),
       retention: duration
         .optional()
@@ -207,6 +207,49 @@ export const configSchema = z.strictObject({
         .describe(
           'SQLite: crash = a committed record survives any crash of the gateway (kill -9); power-loss = also an OS crash or power cut (an fsync per commit, slower). PostgreSQL: set by the server (synchronous_commit)',
         ),
+      key: z
+        .string()
+        .optional()
+        .describe(
+          'Secret (32+ characters, usually ${WARDEN_AUDIT_KEY}) that keys the audit chain, the argument hash and exported heads with HMAC; kept outside the database, so a database writer cannot recompute the chain. Empty: no key',
+        ),
+      keyFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'File holding the audit key (mode 600 or stricter, not a symbolic link): the current key on the first line, earlier keys (still accepted by verify) on the following lines',
+        ),
+      previousKeys: z
+        .array(z.string())
+        .optional()
+        .describe('Earlier audit keys, newest first: records keyed with them still verify (key rotation)'),
+      heads: z
+        .strictObject({
+          file: z
+            .string()
+            .min(1)
+            .optional()
+            .describe(
+              'File each gateway appends the chain head to (one JSON line: seq, hash, time, key id, MAC); keep it where the database writer cannot rewrite it. warden audit verify reads it',
+            ),
+          log: z
+            .boolean()
+            .default(false)
+            .describe(
+              'Also write each exported head to the log (an info line with auditHead), for a log pipeline',
+            ),
+          interval: duration
+            .default('1m')
+            .describe('How often the head is exported when records were added (and when the gateway stops)'),
+        })
+        .optional()
+        .describe(
+          'Export the chain head (record count and last hash, MACed with audit.key) outside the database',
+        ),
+    })
+    .refine((a) => a.key === undefined || a.key === '' || a.keyFile === undefined, {
+      message: 'set audit.key or audit.keyFile, not both',
     })
     .default({ args: 'keys', durability: 'crash' }),
   pinning: z

@@ -2,6 +2,7 @@
 // the dashboard (a logged-in browser uses a session cookie plus a CSRF token instead of the bearer token).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalService } from '../approvals/service.js';
+import type { AuditKey } from '../audit/keys.js';
 import type { Metrics } from '../audit/metrics.js';
 import { type ArgsMode, auditArgs } from '../audit/redact.js';
 import { type AuditRecordView, csvHeader, csvRow } from '../audit/view.js';
@@ -42,6 +43,8 @@ export interface AdminOptions {
   simulate: (request: SimulationRequest) => Promise<Record<string, unknown>>;
   /** How the audit log keeps arguments: how viewers see the arguments of approvals. */
   auditArgs: ArgsMode;
+  /** audit.key's current key, for the arguments' keyed hash (none without a key). */
+  auditArgsKey?: AuditKey;
   /** Dashboard log-ins (session cookie + CSRF token). */
   logins: DashboardSessions;
   /** The dashboard's built files; undefined when the UI was not built (the API works without it). */
@@ -89,7 +92,7 @@ export function approvalView(a: Approval): Record<string, unknown> {
  */
 function approvalFor(who: AdminIdentity, a: Approval, opts: AdminOptions): Record<string, unknown> {
   const view = approvalView(a);
-  if (who.role === 'viewer') view.arguments = auditArgs(a.arguments, opts.auditArgs);
+  if (who.role === 'viewer') view.arguments = auditArgs(a.arguments, opts.auditArgs, opts.auditArgsKey);
   return view;
 }
 

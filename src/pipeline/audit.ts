@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Tracer } from '@opentelemetry/api';
 import type { NewAuditEntry } from '../audit/chain.js';
+import type { AuditKey } from '../audit/keys.js';
 import type { Metrics } from '../audit/metrics.js';
 import { type AuditBody, decisionName, type UpstreamOutcome } from '../audit/record.js';
 import { type ArgsMode, auditArgs } from '../audit/redact.js';
@@ -22,6 +23,8 @@ export interface AuditSink {
 export interface AuditStepOptions {
   sink: AuditSink;
   argsMode: ArgsMode;
+  /** audit.key's current key: the arguments' hash is keyed with it; without a key there is no hash. */
+  argsKey?: AuditKey;
   log: Logger;
   metrics?: Metrics;
   /** When set, each audited request gets a span (tracing configured). */
@@ -61,6 +64,7 @@ function bodyOf(
   ctx: CallContext,
   argsMode: ArgsMode,
   final: { latencyMs: number; failed: boolean } | undefined,
+  argsKey?: AuditKey,
 ): AuditBody {
   const target = ctx.targets[0];
   const asked = (ctx.request.params ?? {}) as Params;
@@ -136,7 +140,9 @@ function bodyOf(
     errorCode,
     latencyMs: final ? Math.round(final.latencyMs * 1000) / 1000 : null,
     args:
-      ctx.method === 'tools/call' ? auditArgs(target?.params?.arguments ?? asked.arguments, argsMode) : null,
+      ctx.method === 'tools/call'
+        ? auditArgs(target?.params?.arguments ?? asked.arguments, argsMode, argsKey)
+        : null,
     ...(ctx.approval === undefined ? {} : { approval: ctx.approval.id }),
   };
 }
@@ -158,6 +164,7 @@ function unknownRule(code: number, message: string): string {
 export function auditStep({
   sink,
   argsMode,
+  argsKey,
   log,
   metrics,
   tracer,
@@ -176,7 +183,7 @@ export function auditStep({
       throw err;
     } finally {
       const latencyMs = now() - started;
-      const body = bodyOf(ctx, argsMode, { latencyMs, failed });
+      const body = bodyOf(ctx, argsMode, { latencyMs, failed }, argsKey);
       if (metrics) {
         const server = body.server ?? '(all)';
         // Names the agent made up would make labels without bound: only known tools get their own.
@@ -211,7 +218,7 @@ export function auditStep({
 }
 
 /** Makes the decision of an allowed tools/call durable before it is forwarded; fails closed if it cannot. */
-export function commitDecision({ sink, argsMode, log }: AuditStepOptions): Step<CallContext> {
+export function commitDecision({ sink, argsMode, argsKey, log }: AuditStepOptions): Step<CallContext> {
   return async (ctx, next) => {
     if (ctx.method !== 'tools/call' || ctx.audit === undefined || ctx.cancelled) return next();
     const d = ctx.decision;
@@ -226,7 +233,7 @@ export function commitDecision({ sink, argsMode, log }: AuditStepOptions): Step<
         time: new Date().toISOString(),
         kind: 'decision',
         requestKey: ctx.audit.key,
-        body: bodyOf(ctx, argsMode, undefined) as unknown as Record<string, unknown>,
+        body: bodyOf(ctx, argsMode, undefined, argsKey) as unknown as Record<string, unknown>,
       });
       ctx.audit.committed = true;
     } catch (err) {

@@ -3,6 +3,7 @@
 // for them in memory or start-up time.
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import type { AuditKey } from '../audit/keys.js';
 import { WardenError } from '../errors.js';
 import type { ApprovalStore } from './approvals.js';
 import { SqliteApprovalStore } from './approvals-sqlite.js';
@@ -19,6 +20,8 @@ export interface OpenAuditStoreOptions {
   baseDir?: string;
   sqlite?: SqliteAuditStoreOptions;
   postgres?: PostgresAuditStoreOptions;
+  /** The current audit key (audit.key): the audit store keys the chain with it. */
+  key?: AuditKey;
 }
 
 type Backend = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
@@ -123,8 +126,11 @@ export function storageExists(url: string, baseDir: string | undefined): boolean
 export async function openAuditStore(url: string, opts: OpenAuditStoreOptions = {}): Promise<AuditStore> {
   const backend = backendOf(url, opts.baseDir);
   return backend.kind === 'sqlite'
-    ? new SqliteAuditStore(backend.path, opts.sqlite)
-    : (await import('./postgres.js')).PostgresAuditStore.open(backend.url, opts.postgres);
+    ? new SqliteAuditStore(backend.path, { ...opts.sqlite, key: opts.key ?? opts.sqlite?.key })
+    : (await import('./postgres.js')).PostgresAuditStore.open(backend.url, {
+        ...opts.postgres,
+        key: opts.key ?? opts.postgres?.key,
+      });
 }
 
 /**

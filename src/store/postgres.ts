@@ -1,6 +1,7 @@
 // The audit store on PostgreSQL (pg Pool): several gateway processes may share one database and one chain.
 import pg from 'pg';
 import { type AuditEntry, chain, type NewAuditEntry } from '../audit/chain.js';
+import type { AuditKey } from '../audit/keys.js';
 import { WardenError } from '../errors.js';
 import { redactUrl } from './connect.js';
 import {
@@ -14,6 +15,9 @@ import {
   filterSql,
   fromRow,
   GENESIS,
+  matchesBody,
+  prunedEvent,
+  READ_COLUMNS,
   storeError,
   toRow,
 } from './types.js';
@@ -29,6 +33,8 @@ export interface PostgresAuditStoreOptions {
   onIdleError?: (err: Error) => void;
   /** Entries deleted per transaction by prune(): a long retention backlog must not hold the writers' lock for long. */
   pruneBatch?: number;
+  /** Keys the chain (HMAC): entries appended by this store are keyed with it (src/audit/keys.ts). */
+  key?: AuditKey;
 }
 
 /** The first half of every advisory lock key we take: 'WARD'. */
@@ -73,6 +79,7 @@ export class PostgresAuditStore implements AuditStore {
     private readonly insertSql: string,
     private readonly headSql: string,
     private readonly pruneBatch: number,
+    private readonly key: AuditKey | undefined,
   ) {}
 
   /** Connects and creates the schema if needed; throws WardenError when the database cannot be used. */
@@ -154,7 +161,7 @@ COMMIT`;
       UNION ALL SELECT seq, hash FROM ${t.checkpoint} WHERE id = 1
       ORDER BY seq DESC LIMIT 1`;
     const pruneBatch = Math.max(1, Math.floor(opts.pruneBatch ?? 10_000));
-    return new PostgresAuditStore(pool, t, beginLocked, insertSql, headSql, pruneBatch);
+    return new PostgresAuditStore(pool, t, beginLocked, insertSql, headSql, pruneBatch, opts.key);
   }
 
   /** Runs `fn` in a transaction holding the writers' lock; rolls back and wraps the error when anything fails. */
@@ -217,32 +224,35 @@ COMMIT`;
     } catch (err) {
       throw storeError('postgres', 'append', err);
     }
-    return this.locked('append', async (c) => {
-      const chained = chain(await this.headOn(c), entries);
-      const rows = chained.map(toRow);
-      await c.query(this.insertSql, [
-        rows.map((r) => r.seq),
-        rows.map((r) => r.time),
-        rows.map((r) => r.timeMs),
-        rows.map((r) => r.kind),
-        rows.map((r) => r.requestKey),
-        rows.map((r) => r.grant),
-        rows.map((r) => r.server),
-        rows.map((r) => r.tool),
-        rows.map((r) => r.decision),
-        rows.map((r) => r.body),
-        rows.map((r) => r.prevHash),
-        rows.map((r) => r.hash),
-      ]);
-      return chained;
-    });
+    return this.locked('append', (c) => this.appendOn(c, entries));
+  }
+
+  /** Chains and inserts on a connection that holds the writers' lock (inside locked()). */
+  private async appendOn(c: pg.PoolClient, entries: readonly NewAuditEntry[]): Promise<AuditEntry[]> {
+    const chained = chain(await this.headOn(c), entries, this.key);
+    const rows = chained.map(toRow);
+    await c.query(this.insertSql, [
+      rows.map((r) => r.seq),
+      rows.map((r) => r.time),
+      rows.map((r) => r.timeMs),
+      rows.map((r) => r.kind),
+      rows.map((r) => r.requestKey),
+      rows.map((r) => r.grant),
+      rows.map((r) => r.server),
+      rows.map((r) => r.tool),
+      rows.map((r) => r.decision),
+      rows.map((r) => r.body),
+      rows.map((r) => r.prevHash),
+      rows.map((r) => r.hash),
+    ]);
+    return chained;
   }
 
   read(afterSeq: number, limit: number): Promise<AuditEntry[]> {
     return this.plain('read', async () => {
       checkLimit(limit);
       const r = await this.pool.query<Parameters<typeof fromRow>[0]>(
-        `SELECT ${ENTRY_COLUMNS} FROM ${this.t.audit} WHERE seq > $1 ORDER BY seq LIMIT $2`,
+        `SELECT ${READ_COLUMNS} FROM ${this.t.audit} WHERE seq > $1 ORDER BY seq LIMIT $2`,
         [afterSeq, limit],
       );
       return r.rows.map(fromRow);
@@ -257,7 +267,7 @@ COMMIT`;
       // LIMIT NULL is no limit.
       const sql = `SELECT ${ENTRY_COLUMNS} FROM ${this.t.audit} ${where} ORDER BY seq ${desc ? 'DESC' : 'ASC'} LIMIT $${params.length + 1}`;
       const r = await this.pool.query<Parameters<typeof fromRow>[0]>(sql, [...params, filter.limit ?? null]);
-      const rows = r.rows.map(fromRow);
+      const rows = r.rows.map(fromRow).filter((e) => matchesBody(filter, e));
       return desc ? rows.reverse() : rows;
     });
   }
@@ -295,11 +305,14 @@ COMMIT`;
           throw new WardenError('INTERNAL', `audit record ${upTo} is missing; cannot prune`);
         }
         const d = await c.query(`DELETE FROM ${this.t.audit} WHERE seq <= $1`, [upTo]);
+        const now = new Date().toISOString();
         await c.query(
           `INSERT INTO ${this.t.checkpoint} (id, seq, hash, pruned_at) VALUES (1, $1, $2, $3)
            ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, pruned_at = excluded.pruned_at`,
-          [upTo, hash, new Date().toISOString()],
+          [upTo, hash, now],
         );
+        // The record that authenticates the checkpoint (verify requires it), in the same transaction.
+        await this.appendOn(c, [prunedEvent({ seq: upTo, hash }, d.rowCount ?? 0, now)]);
         return d.rowCount ?? 0;
       });
       if (deleted < 0) return total;

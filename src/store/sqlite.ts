@@ -1,6 +1,7 @@
 // The audit store on SQLite (better-sqlite3): one file, WAL, every append batch durable before it resolves.
 import Database from 'better-sqlite3';
 import { type AuditEntry, chain, type NewAuditEntry } from '../audit/chain.js';
+import type { AuditKey } from '../audit/keys.js';
 import { WardenError } from '../errors.js';
 import {
   type AuditFilter,
@@ -14,6 +15,9 @@ import {
   filterSql,
   fromRow,
   GENESIS,
+  matchesBody,
+  prunedEvent,
+  READ_COLUMNS,
   storeError,
   toRow,
 } from './types.js';
@@ -29,6 +33,8 @@ export interface SqliteAuditStoreOptions {
    * also an OS crash or power cut (synchronous=FULL: an fsync per commit, about 0.5 ms here).
    */
   durability?: 'crash' | 'power-loss';
+  /** Keys the chain (HMAC): entries appended by this store are keyed with it (src/audit/keys.ts). */
+  key?: AuditKey;
 }
 
 // `seq INTEGER PRIMARY KEY` is the rowid: entries are stored in seq order and every index already ends with seq,
@@ -131,7 +137,7 @@ export class SqliteAuditStore implements AuditStore {
     );
     this.lastStmt = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
     this.checkpointStmt = db.prepare('SELECT seq, hash FROM audit_checkpoint WHERE id = 1');
-    this.readStmt = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`);
+    this.readStmt = db.prepare(`SELECT ${READ_COLUMNS} FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`);
     // Walks the chain from its oldest entry and stops at the first one to keep, so the cost is that of the entries
     // about to be deleted; NOT INDEXED stops the planner from scanning the (much larger) recent part by time.
     const firstKept = db.prepare<[number], { seq: number }>(
@@ -146,8 +152,9 @@ export class SqliteAuditStore implements AuditStore {
 
     // The head is read inside the write transaction: BEGIN IMMEDIATE takes the write lock first, so another
     // connection (another gateway process on the same file) cannot append between our read and our insert.
+    const key = opts.key;
     const appendTx = db.transaction((entries: readonly NewAuditEntry[]) => {
-      const chained = chain(this.headSync(), entries);
+      const chained = chain(this.headSync(), entries, key);
       for (const e of chained) {
         // Positional parameters: binding by name costs better-sqlite3 a property lookup per column per row.
         const r = toRow(e);
@@ -184,7 +191,11 @@ export class SqliteAuditStore implements AuditStore {
         throw new WardenError('INTERNAL', `audit record ${upTo} is missing; cannot prune`);
       }
       const deleted = deleteUpTo.run(upTo).changes;
-      saveCheckpoint.run(upTo, hash, new Date().toISOString());
+      const now = new Date().toISOString();
+      saveCheckpoint.run(upTo, hash, now);
+      // The checkpoint is authenticated by a record in the chain that names it (verify requires one): a checkpoint
+      // row inserted by hand has none. Appended in the same transaction, so the two never disagree.
+      appendTx([prunedEvent({ seq: upTo, hash }, deleted, now)]);
       return deleted;
     });
     this.pruneStep = (last) => pruneStep.immediate(last);
@@ -235,7 +246,10 @@ export class SqliteAuditStore implements AuditStore {
         stmt = this.db.prepare(sql);
         this.queries.set(sql, stmt);
       }
-      const rows = stmt.all(...params, filter.limit ?? -1).map(fromRow);
+      const rows = stmt
+        .all(...params, filter.limit ?? -1)
+        .map(fromRow)
+        .filter((e) => matchesBody(filter, e));
       return desc ? rows.reverse() : rows;
     });
   }

@@ -1,13 +1,17 @@
 // The audit store interface (SQLite and PostgreSQL implement it) and helpers shared by both implementations.
 import {
   type AuditEntry,
+  ChainVerifier,
   canonicalJson,
+  columnValue,
   type EntryKind,
+  type ExportedHead,
   GENESIS_HASH,
   type NewAuditEntry,
   type VerifyResult,
-  verifyEntries,
 } from '../audit/chain.js';
+import type { AuditKey } from '../audit/keys.js';
+import { eventBody } from '../audit/record.js';
 import { WardenError } from '../errors.js';
 
 /** A position in the chain: the seq and hash of one entry (or of the checkpoint, or genesis). */
@@ -79,10 +83,7 @@ export interface AuditRow {
 
 const KINDS: ReadonlySet<string> = new Set<EntryKind>(['decision', 'outcome', 'final', 'event']);
 
-function field(body: Record<string, unknown>, key: string): string | null {
-  const v = body[key];
-  return typeof v === 'string' ? v : null;
-}
+const field = columnValue;
 
 /**
  * Rejects what a store could not index or could not hand back unchanged, before any transaction starts: a bad time
@@ -98,6 +99,27 @@ export function checkNewEntry(e: NewAuditEntry): void {
   if (e.body === null || typeof e.body !== 'object' || Array.isArray(e.body)) {
     throw new WardenError('INTERNAL', 'audit entry body must be an object');
   }
+}
+
+/**
+ * The record a retention run appends for each slice it prunes, in the same transaction: it names the new
+ * checkpoint (seq and hash of the last deleted entry) and authenticates it (verify accepts no checkpoint without).
+ */
+export function prunedEvent(checkpoint: ChainPoint, deleted: number, time: string): NewAuditEntry {
+  return {
+    time,
+    kind: 'event',
+    requestKey: `audit.pruned:${checkpoint.seq}:${checkpoint.hash}`,
+    body: {
+      ...eventBody('audit.pruned', {
+        grant: null,
+        actor: '(retention)',
+        reason: `${deleted} records up to ${checkpoint.seq} pruned by audit.retention`,
+      }),
+      checkpoint: { seq: checkpoint.seq, hash: checkpoint.hash },
+      pruned: deleted,
+    },
+  };
 }
 
 export function toRow(e: AuditEntry): AuditRow {
@@ -120,6 +142,8 @@ export function toRow(e: AuditEntry): AuditRow {
 
 /** Column order of every SELECT that builds entries, in both stores. */
 export const ENTRY_COLUMNS = 'seq, time, kind, request_key, body, prev_hash, hash';
+/** What read() selects: the entry and its indexed columns, which verification holds against the hashed body. */
+export const READ_COLUMNS = `${ENTRY_COLUMNS}, time_ms, grant_label, server, tool, decision`;
 
 /**
  * A body edited into something that is not a JSON object must not make reading (and so verification) throw: it is
@@ -143,8 +167,13 @@ export function fromRow(r: {
   body: string;
   prev_hash: string;
   hash: string;
+  time_ms?: number | string;
+  grant_label?: string | null;
+  server?: string | null;
+  tool?: string | null;
+  decision?: string | null;
 }): AuditEntry {
-  return {
+  const e: AuditEntry = {
     seq: Number(r.seq),
     time: r.time,
     kind: r.kind as EntryKind,
@@ -153,6 +182,32 @@ export function fromRow(r: {
     prevHash: r.prev_hash,
     hash: r.hash,
   };
+  if (r.time_ms !== undefined) {
+    e.columns = {
+      timeMs: Number(r.time_ms),
+      grant: r.grant_label ?? null,
+      server: r.server ?? null,
+      tool: r.tool ?? null,
+      decision: r.decision ?? null,
+    };
+  }
+  return e;
+}
+
+/**
+ * Whether an entry a filter selected by its indexed columns has the same values in its hashed body. A column
+ * edited behind the store's back (a `denied` row's decision column set to `allowed`) must not make a reader show
+ * the row under the edited value; verify reports the edit.
+ */
+export function matchesBody(filter: AuditFilter, e: AuditEntry): boolean {
+  return (
+    (filter.grant === undefined || e.body.grant === filter.grant) &&
+    (filter.server === undefined || e.body.server === filter.server) &&
+    (filter.tool === undefined || e.body.tool === filter.tool) &&
+    (filter.decision === undefined || e.body.decision === filter.decision) &&
+    (filter.since === undefined || Date.parse(e.time) >= filter.since.getTime()) &&
+    (filter.until === undefined || Date.parse(e.time) < filter.until.getTime())
+  );
 }
 
 /** WHERE clause and parameters for a filter; `param(i)` spells the i-th placeholder in the store's dialect. */
@@ -196,19 +251,28 @@ export function storeError(store: string, op: string, err: unknown): WardenError
   return new WardenError('INTERNAL', `audit store (${store}): ${op} failed: ${message}`, { cause: err });
 }
 
+export interface VerifyStoreOptions {
+  /** Configured audit keys, current first (src/audit/keys.ts). */
+  keys?: readonly AuditKey[];
+  /** Heads exported outside the database (src/audit/heads.ts). */
+  heads?: readonly ExportedHead[];
+  pageSize?: number;
+}
+
 /**
- * Verifies the whole stored chain from the checkpoint, a page at a time so that memory stays flat on a large log.
- * A prune running at the same time moves the checkpoint past what was read: verify again.
+ * Verifies the whole stored chain from the checkpoint, a page at a time so that memory stays flat on a large log:
+ * the chain, the indexed columns against the hashed bodies, the checkpoint against the audit.pruned record that must
+ * name it, the keys and the exported heads (ChainVerifier). A prune running at the same time moves the checkpoint
+ * past what was read: verify again.
  */
-export async function verifyStore(store: AuditStore, pageSize = 2000): Promise<VerifyResult> {
+export async function verifyStore(store: AuditStore, opts: VerifyStoreOptions = {}): Promise<VerifyResult> {
+  const pageSize = opts.pageSize ?? 2000;
   let prev = await store.checkpoint();
-  let count = 0;
+  const verifier = new ChainVerifier(prev, { keys: opts.keys, heads: opts.heads, checkpoint: true });
   for (;;) {
     const page = await store.read(prev.seq, pageSize);
-    if (page.length === 0) return { ok: true, count, lastHash: prev.hash };
-    const r = verifyEntries(page, prev);
-    if (!r.ok) return { ...r, count: count + r.count };
-    count += r.count;
+    if (page.length === 0) return verifier.finish();
+    for (const e of page) if (verifier.push(e) !== undefined) return verifier.finish();
     const last = page[page.length - 1]!;
     prev = { seq: last.seq, hash: last.hash };
     // A synchronous store (SQLite) would otherwise check the whole log in one turn of the event loop: in a running

@@ -1,16 +1,19 @@
 // kill -9 under load: every call the agent saw answered as allowed has its audit record, and the chain verifies.
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/chain.js';
+import { argsMac, auditKey } from '../../src/audit/keys.js';
 import { runCli, serveCli, writeConfig } from '../helpers/cli.js';
 import { connect, PROBE, ROOT, tempDir, textOf } from '../helpers/gateway.js';
+
+/** Keys the arguments' hash, by which records are matched to calls (#17.13: unkeyed, there is none). */
+const AUDIT_KEY = 'test-audit-key-0123456789abcdefghijklmnop';
 
 describe('audit durability', () => {
   it('keeps the record of every acknowledged call when the gateway is killed with SIGKILL', async () => {
     const db = join(tempDir('warden-crash-'), 'audit.db');
     const configFile = writeConfig(
-      `mcpServers:\n  probe:\n    command: node\n    args: ["--import", "tsx", "${PROBE}"]\n    cwd: ${ROOT}\nstorage: sqlite:${db}\n`,
+      `mcpServers:\n  probe:\n    command: node\n    args: ["--import", "tsx", "${PROBE}"]\n    cwd: ${ROOT}\nstorage: sqlite:${db}\naudit:\n  key: ${AUDIT_KEY}\n`,
     );
     const gw = await serveCli(configFile);
     const client = await connect(`${gw.mcpUrl}/probe`);
@@ -23,7 +26,7 @@ describe('audit durability', () => {
         try {
           const result = await client.callTool({ name: 'echo', arguments: args });
           if (textOf(result) === args.text) {
-            acknowledged.push(createHash('sha256').update(canonicalJson(args)).digest('hex'));
+            acknowledged.push(argsMac(auditKey(AUDIT_KEY), canonicalJson(args))!);
           }
         } catch {
           // the gateway is gone: this call was never acknowledged

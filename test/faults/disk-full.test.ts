@@ -2,15 +2,18 @@
 // database and then filled, under a running `warden serve`: calls fail closed with a clear reason, the gateway stays
 // up, and once space returns calls go through again and every acknowledged call has its record.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/chain.js';
+import { argsMac, auditKey } from '../../src/audit/keys.js';
 import { runCli, type ServeProcess, serveCli, writeConfig } from '../helpers/cli.js';
 import { connect, PROBE, ROOT, tempDir, textOf } from '../helpers/gateway.js';
 import { metric, until } from './helpers.js';
+
+/** Keys the arguments' hash, by which records are matched to calls (#17.13: unkeyed, there is none). */
+const AUDIT_KEY = 'test-audit-key-0123456789abcdefghijklmnop';
 
 /** Mounts a tmpfs of `size` on a fresh directory; undefined (and why) when this machine does not allow it. */
 function mountTmpfs(size: string): { dir: string } | { why: string } {
@@ -67,7 +70,7 @@ describe('disk full under the SQLite audit log', () => {
     async () => {
       const dir = (mounted as { dir: string }).dir;
       const configFile = writeConfig(
-        `mcpServers:\n  probe:\n    command: node\n    args: ["--import", "tsx", "${PROBE}"]\n    cwd: ${ROOT}\nstorage: sqlite:${join(dir, 'audit.db')}\n`,
+        `mcpServers:\n  probe:\n    command: node\n    args: ["--import", "tsx", "${PROBE}"]\n    cwd: ${ROOT}\nstorage: sqlite:${join(dir, 'audit.db')}\naudit:\n  key: ${AUDIT_KEY}\n`,
       );
       gw = await serveCli(configFile);
       const client = await connect(`${gw.mcpUrl}/probe`);
@@ -76,7 +79,7 @@ describe('disk full under the SQLite audit log', () => {
         const args = { text };
         const result = await client.callTool({ name: 'echo', arguments: args });
         if (result.isError !== true && textOf(result) === text) {
-          acknowledged.push(createHash('sha256').update(canonicalJson(args)).digest('hex'));
+          acknowledged.push(argsMac(auditKey(AUDIT_KEY), canonicalJson(args))!);
         }
         return result;
       };

@@ -1,20 +1,24 @@
 // Fault injection: the audit database (PostgreSQL) goes away and comes back under a running `warden serve`. The shared
 // server is never stopped: a TCP proxy between the gateway and it is cut and restored. Calls are served meanwhile
 // (records wait in the audit spool); afterwards every acknowledged call has its record and `warden audit verify` passes.
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/chain.js';
+import { argsMac, auditKey } from '../../src/audit/keys.js';
 import { runCli, type ServeProcess, serveCli, writeConfig } from '../helpers/cli.js';
 import { connect, PROBE, ROOT, textOf } from '../helpers/gateway.js';
 import { shouldRunPg } from '../helpers/services.js';
 import { metric, pgDatabaseUrl, pgSql, proxyToPg, type TcpProxy, until } from './helpers.js';
+
+/** Keys the arguments' hash, by which records are matched to calls (#17.13: unkeyed, there is none). */
+const AUDIT_KEY = 'test-audit-key-0123456789abcdefghijklmnop';
 
 const run = await shouldRunPg('PostgreSQL down and back (fault injection)');
 const database = `warden_faults_${process.pid}`;
 
 const urlVia = (port: number | undefined) => pgDatabaseUrl(database, port);
 
-const server = `mcpServers:\n  probe:\n    command: node\n    args: ["--import", "tsx", "${PROBE}"]\n    cwd: ${ROOT}\n`;
+// Keyed: records are told apart by their arguments' keyed hash (#17.13: without a key there is none).
+const server = `mcpServers:\n  probe:\n    command: node\n    args: ["--import", "tsx", "${PROBE}"]\n    cwd: ${ROOT}\naudit:\n  key: ${AUDIT_KEY}\n`;
 
 describe.runIf(run)('PostgreSQL down and back', () => {
   let proxy: TcpProxy;
@@ -41,7 +45,7 @@ describe.runIf(run)('PostgreSQL down and back', () => {
       const args = { text };
       const result = await client.callTool({ name: 'echo', arguments: args });
       expect(textOf(result)).toBe(text);
-      acknowledged.push(createHash('sha256').update(canonicalJson(args)).digest('hex'));
+      acknowledged.push(argsMac(auditKey(AUDIT_KEY), canonicalJson(args))!);
     };
     for (let i = 0; i < 20; i++) await call(`before-${i}`);
 

@@ -422,10 +422,12 @@ for (const backend of backends) {
         const cp = await store.checkpoint();
         expect(cp).toEqual({ seq: 4, hash: appended[3]!.hash });
         const rest = await store.read(0, 100);
-        expect(rest.map((e) => e.seq)).toEqual([5, 6, 7, 8, 9, 10]);
-        expect(verifyEntries(rest, cp)).toMatchObject({ ok: true, count: 6 });
+        // 11: the audit.pruned record that authenticates the checkpoint (#17.21), appended by the prune.
+        expect(rest.map((e) => e.seq)).toEqual([5, 6, 7, 8, 9, 10, 11]);
+        expect(rest[6]!.body).toMatchObject({ method: 'audit.pruned', checkpoint: cp, pruned: 4 });
+        expect(verifyEntries(rest, cp)).toMatchObject({ ok: true, count: 7 });
         expect(verifyEntries(rest).ok).toBe(false);
-        expect(await verifyStore(store)).toMatchObject({ ok: true, count: 6 });
+        expect(await verifyStore(store)).toMatchObject({ ok: true, count: 7 });
       });
 
       it('deletes only a prefix of the chain: an entry not older than the cutoff protects those after it', async () => {
@@ -439,18 +441,23 @@ for (const backend of backends) {
           entry(5, {}, 4),
         ]);
         expect(await store.prune(new Date(T0 + 10 * MINUTE))).toBe(2);
-        expect((await store.read(0, 10)).map((e) => e.seq)).toEqual([3, 4, 5]);
-        expect(await verifyStore(store)).toMatchObject({ ok: true, count: 3 });
+        // 6: the audit.pruned record.
+        expect((await store.read(0, 10)).map((e) => e.seq)).toEqual([3, 4, 5, 6]);
+        expect(await verifyStore(store)).toMatchObject({ ok: true, count: 4 });
       });
 
       it('continues the chain from the checkpoint when every entry was pruned', async () => {
         const { store } = await fresh();
         const appended = await store.append(entries(3));
         expect(await store.prune(new Date(T0 + 60 * MINUTE))).toBe(3);
-        expect(await store.head()).toEqual({ seq: 3, hash: appended[2]!.hash });
-        const next = await store.append([entry(4, {}, 61)]);
-        expect(next[0]).toMatchObject({ seq: 4, prevHash: appended[2]!.hash });
-        expect(await verifyStore(store)).toMatchObject({ ok: true, count: 1 });
+        expect(await store.checkpoint()).toEqual({ seq: 3, hash: appended[2]!.hash });
+        // What is left is the audit.pruned record (seq 4), chained after the checkpoint.
+        const [pruned] = await store.read(0, 10);
+        expect(pruned).toMatchObject({ seq: 4, prevHash: appended[2]!.hash });
+        expect(await store.head()).toEqual({ seq: 4, hash: pruned!.hash });
+        const next = await store.append([entry(5, {}, 61)]);
+        expect(next[0]).toMatchObject({ seq: 5, prevHash: pruned!.hash });
+        expect(await verifyStore(store)).toMatchObject({ ok: true, count: 2 });
       });
 
       it('deletes a long prefix in slices, the checkpoint following each', async () => {
@@ -458,7 +465,8 @@ for (const backend of backends) {
         const appended = await store.append(entries(20));
         expect(await store.prune(new Date(T0 + 11 * MINUTE))).toBe(10);
         expect(await store.checkpoint()).toEqual({ seq: 10, hash: appended[9]!.hash });
-        expect(await verifyStore(store)).toMatchObject({ ok: true, count: 10 });
+        // 10 kept and one audit.pruned record per slice (4 slices of at most 3).
+        expect(await verifyStore(store)).toMatchObject({ ok: true, count: 14 });
       });
 
       it('deletes nothing and keeps the checkpoint when nothing is older than the cutoff', async () => {
@@ -532,7 +540,10 @@ for (const backend of backends) {
         const [e4] = await store.read(3, 1);
         const body = { ...e4!.body, decision: 'denied' };
         const hash = entryHash(e4!.prevHash, { ...e4!, body });
-        await db.raw(`UPDATE audit SET body = '${canonicalJson(body)}', hash = '${hash}' WHERE seq = 4`);
+        // The decision column too: it is held against the body (#17.20), which would report seq 4 itself.
+        await db.raw(
+          `UPDATE audit SET body = '${canonicalJson(body)}', hash = '${hash}', decision = 'denied' WHERE seq = 4`,
+        );
         expect(await verifyStore(store)).toMatchObject({ ok: false, badSeq: 5 });
       });
     });

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, chain, entryHash, GENESIS_HASH, verifyEntries } from '../../src/audit/chain.js';
+import { auditKey } from '../../src/audit/keys.js';
 import { auditArgs, MASK, maskSecrets } from '../../src/audit/redact.js';
 import { type AuditRecordView, csvRow } from '../../src/audit/view.js';
 
@@ -106,14 +107,16 @@ describe('redaction', () => {
     expect((masked.list as string[])[1]).toBe('plain');
   });
 
-  it('keeps only names and a hash in keys mode', () => {
+  it('keeps only names in keys mode, and a hash only when keyed (#17.13)', () => {
     const a = auditArgs({ text: 'secret value', amount: 5 }, 'keys');
-    expect(a).toEqual({
+    expect(a).toEqual({ mode: 'keys', keys: ['amount', 'text'] });
+    const keyed = auditArgs({ text: 'secret value', amount: 5 }, 'keys', auditKey('k'.repeat(32)));
+    expect(keyed).toEqual({
       mode: 'keys',
       keys: ['amount', 'text'],
       hash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
-    expect(JSON.stringify(a)).not.toContain('secret value');
+    expect(JSON.stringify(keyed)).not.toContain('secret value');
   });
 
   it('cuts long strings in redacted mode and keeps them in full mode, masking secrets in both', () => {
