@@ -6,10 +6,14 @@ import type { PolicySet } from '../config/policy-set.js';
 import type { GatewayConfig } from '../config/resolve.js';
 import { WardenError } from '../errors.js';
 import type { Authenticator } from '../identity/authenticate.js';
+import { pinTreatment } from '../pipeline/policy.js';
 import { decideLayers, explainLayers, explanationJson, isHidden } from '../policy/decide.js';
 import type { CompiledPolicy } from '../policy/types.js';
 import { linkCounts, type ProxySession } from '../proxy/session.js';
-import type { ToolCatalog } from '../risk/catalog.js';
+import { isPoisoned, showableAccepted, type ToolCatalog } from '../risk/catalog.js';
+import { classify } from '../risk/classify.js';
+import { diffDefinitions } from '../risk/pin-diff.js';
+import type { ToolDefinition } from '../risk/types.js';
 import type { SimulationRequest } from './admin.js';
 
 export interface DashboardParts {
@@ -29,10 +33,13 @@ const MAX_POLICY_TEXT = 256 * 1024;
  * The tools seen so far with classification, pin state and what the policy in force does with a call that has no
  * arguments (`decision`: hidden, allow, deny or require_approval; argument conditions may change it per call).
  */
-export function toolViews({ catalog, policies }: DashboardParts): Array<Record<string, unknown>> {
+export function toolViews({ catalog, policies, config }: DashboardParts): Array<Record<string, unknown>> {
   return catalog.list().map((t) => {
     const layers = policies.layersFor(t.server);
-    const hidden = layers.some((p) => !p.shadow && isHidden(p, t.name));
+    const rules = config.pinning.servers.get(t.server) ?? config.pinning.global;
+    // Pinning hides a flagged tool (or holds it with nothing accepted to show): agents do not see it either.
+    const pinHidden = pinTreatment(t, rules).show === 'none';
+    const hidden = pinHidden || layers.some((p) => !p.shadow && isHidden(p, t.name));
     const decision = hidden
       ? 'hidden'
       : decideLayers(layers, {
@@ -51,6 +58,7 @@ export function toolViews({ catalog, policies }: DashboardParts): Array<Record<s
       pinned: !t.changed,
       hidden,
       changed: t.changed,
+      poisoned: t.poisoned,
       decision,
       confidence: t.classification.confidence,
       rationale: t.classification.rationale,
@@ -161,5 +169,58 @@ export function singleFlight<T>(run: () => Promise<T>): () => Promise<T> {
       running = undefined;
     });
     return running;
+  };
+}
+
+function parseJson(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A tool's pin for a reviewer: the accepted definition, the one waiting for a person (a change, or a first-use pin
+ * flagged as poisoning, which nobody accepted), its poisoning findings, and the field-by-field difference with hidden
+ * characters escaped. `review.hash` is what `POST .../accept {"hash"}` accepts. Undefined: never pinned.
+ */
+export async function pinView(
+  catalog: ToolCatalog,
+  server: string,
+  tool: string,
+): Promise<Record<string, unknown> | undefined> {
+  const pin = await catalog.pin(server, tool);
+  if (pin === undefined) return undefined;
+  const pinned = parseJson(pin.definition);
+  const changed = parseJson(pin.changedDefinition);
+  // A first-use pin flagged as poisoning was never accepted by a person: it is the definition under review.
+  const unvouched = pin.changedHash === undefined && showableAccepted(pin) === undefined;
+  const accepted = unvouched ? undefined : pinned;
+  const next = changed ?? (unvouched ? pinned : undefined);
+  const signals = next === undefined ? [] : classify(next as unknown as ToolDefinition).signals;
+  return {
+    server,
+    tool,
+    accepted: accepted ?? null,
+    acceptedHash: unvouched ? null : pin.hash,
+    acceptedAt: pin.acceptedAt,
+    acceptedBy: pin.acceptedBy,
+    review:
+      next === undefined
+        ? null
+        : {
+            hash: pin.changedHash ?? pin.hash,
+            seenAt: pin.changedAt ?? pin.firstSeenAt,
+            reason: changed !== undefined ? 'changed' : 'poisoning',
+            poisoned: next !== undefined && isPoisoned({ signals } as never),
+            poisoning: signals.filter((s) => s.kind === 'tool_poisoning'),
+            definition: next,
+            diff: diffDefinitions(accepted, next),
+          },
   };
 }
