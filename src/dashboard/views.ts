@@ -10,10 +10,8 @@ import { pinTreatment } from '../pipeline/policy.js';
 import { decideLayers, explainLayers, explanationJson, isHidden } from '../policy/decide.js';
 import type { CompiledPolicy } from '../policy/types.js';
 import { linkCounts, type ProxySession } from '../proxy/session.js';
-import { isPoisoned, showableAccepted, type ToolCatalog } from '../risk/catalog.js';
-import { classify } from '../risk/classify.js';
-import { diffDefinitions } from '../risk/pin-diff.js';
-import type { ToolDefinition } from '../risk/types.js';
+import type { ToolCatalog } from '../risk/catalog.js';
+import { escapeHidden, pinReview } from '../risk/pin-diff.js';
 import type { SimulationRequest } from './admin.js';
 
 export interface DashboardParts {
@@ -54,7 +52,8 @@ export function toolViews({ catalog, policies, config }: DashboardParts): Array<
       name: t.name,
       category: t.classification.category,
       risk: t.classification.risk,
-      signals: t.classification.signals,
+      // Evidence quotes the upstream's text: characters that render as nothing are shown escaped.
+      signals: t.classification.signals.map((s) => ({ ...s, evidence: escapeHidden(s.evidence) })),
       pinned: !t.changed,
       hidden,
       changed: t.changed,
@@ -172,55 +171,12 @@ export function singleFlight<T>(run: () => Promise<T>): () => Promise<T> {
   };
 }
 
-function parseJson(text: string | undefined): Record<string, unknown> | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? (v as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * A tool's pin for a reviewer: the accepted definition, the one waiting for a person (a change, or a first-use pin
- * flagged as poisoning, which nobody accepted), its poisoning findings, and the field-by-field difference with hidden
- * characters escaped. `review.hash` is what `POST .../accept {"hash"}` accepts. Undefined: never pinned.
- */
+/** A tool's pin for a reviewer (see pinReview); undefined: never pinned. */
 export async function pinView(
   catalog: ToolCatalog,
   server: string,
   tool: string,
 ): Promise<Record<string, unknown> | undefined> {
   const pin = await catalog.pin(server, tool);
-  if (pin === undefined) return undefined;
-  const pinned = parseJson(pin.definition);
-  const changed = parseJson(pin.changedDefinition);
-  // A first-use pin flagged as poisoning was never accepted by a person: it is the definition under review.
-  const unvouched = pin.changedHash === undefined && showableAccepted(pin) === undefined;
-  const accepted = unvouched ? undefined : pinned;
-  const next = changed ?? (unvouched ? pinned : undefined);
-  const signals = next === undefined ? [] : classify(next as unknown as ToolDefinition).signals;
-  return {
-    server,
-    tool,
-    accepted: accepted ?? null,
-    acceptedHash: unvouched ? null : pin.hash,
-    acceptedAt: pin.acceptedAt,
-    acceptedBy: pin.acceptedBy,
-    review:
-      next === undefined
-        ? null
-        : {
-            hash: pin.changedHash ?? pin.hash,
-            seenAt: pin.changedAt ?? pin.firstSeenAt,
-            reason: changed !== undefined ? 'changed' : 'poisoning',
-            poisoned: next !== undefined && isPoisoned({ signals } as never),
-            poisoning: signals.filter((s) => s.kind === 'tool_poisoning'),
-            definition: next,
-            diff: diffDefinitions(accepted, next),
-          },
-  };
+  return pin === undefined ? undefined : { ...pinReview(pin) };
 }

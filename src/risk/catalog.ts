@@ -171,7 +171,21 @@ export class ToolCatalog {
       ...(hash === undefined ? {} : { hash }),
     });
     if (pin !== undefined) {
-      this.known.delete(`${server}\u0000${tool}`);
+      const key = `${server}\u0000${tool}`;
+      const known = this.known.get(key);
+      // The definition seen here is the one now accepted: it stays listed, no longer flagged. Anything else is
+      // checked again on its next sighting.
+      if (known !== undefined && known.info.hash === pin.hash) {
+        const signals = known.info.classification.signals.filter((s) => s.kind !== 'definition_changed');
+        const info: ToolInfo = {
+          ...known.info,
+          classification: { ...known.info.classification, signals },
+          changed: false,
+          poisoned: false,
+          accepted: undefined,
+        };
+        this.known.set(key, { info, recheckAt: this.now() + this.recheckMs });
+      } else this.known.delete(key);
       this.acceptedCount++;
       await this.record('tool.definition_accepted', pin, by);
       this.opts.onAccepted?.(server, tool);

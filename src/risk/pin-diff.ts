@@ -2,6 +2,10 @@
 // field the model sees (name, title, description, schemas, annotations) as a line diff, with every character that
 // renders as nothing or reorders text shown escaped, so an instruction hidden from the reader is seen.
 import { canonicalJson } from '../audit/chain.js';
+import type { Pin } from '../store/pins.js';
+import { showableAccepted } from './catalog.js';
+import { classify } from './classify.js';
+import type { Signal, ToolDefinition } from './types.js';
 
 /** The fields of a definition that reach the model, in the order a reader expects them. */
 export const DEFINITION_FIELDS = [
@@ -146,4 +150,74 @@ export function formatDiff(diff: DefinitionDiff): string {
   if (diff.hiddenCharacters.length > 0)
     out.push(`  hidden characters (shown escaped): ${diff.hiddenCharacters.join(', ')}`);
   return out.join('\n');
+}
+
+function parseJson(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface PinReview {
+  server: string;
+  tool: string;
+  /** The definition a person (or first use, when clean) accepted; null when there is none fit to show. */
+  accepted: Record<string, unknown> | null;
+  acceptedHash: string | null;
+  acceptedAt: string;
+  acceptedBy: string;
+  /** What waits for a person: a changed definition, or a first-use pin flagged as poisoning. Null: nothing. */
+  review: {
+    /** What `accept` with a hash accepts. */
+    hash: string;
+    seenAt: string;
+    reason: 'changed' | 'poisoning';
+    poisoned: boolean;
+    poisoning: Signal[];
+    definition: Record<string, unknown>;
+    diff: DefinitionDiff;
+  } | null;
+}
+
+/**
+ * A tool's pin for a reviewer (the dashboard and `warden pins diff`): the accepted definition, the one waiting for a
+ * person (a change, or a first-use pin flagged as poisoning, which nobody vouched for), its poisoning findings, and
+ * the field-by-field difference with hidden characters escaped.
+ */
+export function pinReview(pin: Pin): PinReview {
+  const pinned = parseJson(pin.definition);
+  const changed = parseJson(pin.changedDefinition);
+  const unvouched = pin.changedHash === undefined && showableAccepted(pin) === undefined;
+  const accepted = unvouched ? undefined : pinned;
+  const next = changed ?? (unvouched ? pinned : undefined);
+  const signals = next === undefined ? [] : classify(next as unknown as ToolDefinition).signals;
+  const poisoning = signals
+    .filter((s) => s.kind === 'tool_poisoning')
+    .map((s) => ({ ...s, evidence: escapeHidden(s.evidence) }));
+  return {
+    server: pin.server,
+    tool: pin.tool,
+    accepted: accepted ?? null,
+    acceptedHash: unvouched ? null : pin.hash,
+    acceptedAt: pin.acceptedAt,
+    acceptedBy: pin.acceptedBy,
+    review:
+      next === undefined
+        ? null
+        : {
+            hash: pin.changedHash ?? pin.hash,
+            seenAt: pin.changedAt ?? pin.firstSeenAt,
+            reason: changed !== undefined ? 'changed' : 'poisoning',
+            poisoned: poisoning.length > 0,
+            poisoning,
+            definition: next,
+            diff: diffDefinitions(accepted, next),
+          },
+  };
 }
