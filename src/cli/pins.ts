@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { WardenError } from '../errors.js';
 import { ToolCatalog } from '../risk/catalog.js';
-import { openPinStore } from '../store/open.js';
 import { formatDiff, pinReview } from '../risk/pin-diff.js';
+import { openPinStore } from '../store/open.js';
 import type { Pin } from '../store/pins.js';
 import { runWithStore } from './common.js';
 
