@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -306,6 +307,16 @@ function suite(name: string, storage: () => Promise<string | undefined>) {
       const client = await stdioAgent(g);
       expect((await echoOf(client))?.description).toBe('Returns its text');
       await redefine(client, { description: 'Changed over stdio' });
+      expect((await echoOf(client))?.description).toBe('Returns its text');
+    });
+
+    it('#17.11 holds for a legacy SSE agent (/sse/<id>)', async () => {
+      const g = await gw();
+      const client = new Client({ name: 'legacy', version: '1.0.0' });
+      await client.connect(new SSEClientTransport(new URL(`${g.mcpUrl.replace(/\/mcp$/, '/sse')}/defs`)));
+      running.push(client);
+      expect((await echoOf(client))?.description).toBe('Returns its text');
+      await redefine(client, { description: 'Changed over SSE' });
       expect((await echoOf(client))?.description).toBe('Returns its text');
     });
 
