@@ -302,6 +302,13 @@ export function policyStep({
     reviewed.set(server, { tools, text, at: failed ? 0 : t, generation, flagged: result });
     return result;
   };
+  /** Whether the server's last reviewed list had a tool that pinning keeps from agents. */
+  const hidesAny = (server: string, rules: PinRules): boolean => {
+    const flagged = reviewed.get(server)?.flagged;
+    if (flagged === undefined) return false;
+    for (const info of flagged.values()) if (pinTreatment(info, rules).show === 'none') return true;
+    return false;
+  };
   return async (ctx, next) => {
     const target = ctx.targets[0];
     const layersHere = (server: string) => layersOf(policies, ctx, server);
@@ -358,10 +365,11 @@ export function policyStep({
           ctx.reply = wire.denied(ctx.decision);
           return false;
         };
-        // No policy: only pinning can stop the call. A tool the upstream does not list answers as pinning's hidden
-        // tools do (warden's Unknown tool), so a hidden tool cannot be told from a missing one by its error.
+        // No policy: only pinning can stop the call. While pinning hides a tool of this server, a tool the upstream
+        // does not list answers as the hidden one does (warden's Unknown tool), so the two cannot be told apart by
+        // their error; otherwise it goes upstream as before, which answers in its own words.
         if (layers.length === 0) {
-          if (known === false) {
+          if (known === false && hidesAny(target.server, rules)) {
             ctx.reply = wire.unknownTool(asked);
             return;
           }
