@@ -19,6 +19,7 @@ import { loadAssets } from './dashboard/static.js';
 import {
   type DashboardParts,
   overview,
+  pinView,
   policyViews,
   scanUpstreams,
   simulate,
@@ -287,7 +288,16 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     dashboardUrl: `http://${urlHost(config.admin)}`,
   });
   approvals.startSweeper();
-  const catalog = new ToolCatalog({ pins: pinStore, audit: (entry) => sink.write(entry), log });
+  const catalog = new ToolCatalog({
+    pins: pinStore,
+    audit: (entry) => sink.write(entry),
+    log,
+    // An accepted definition replaces what agents were shown (the old one, or nothing): they list again.
+    onAccepted: (server) => {
+      for (const s of sessions)
+        if (s.server === undefined || s.server === server) s.announce('notifications/tools/list_changed');
+    },
+  });
   const grantService = new GrantService(
     grantStore,
     (entry) => sink.write(entry),
@@ -309,7 +319,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       failMode: config.stateFailMode,
       metrics,
       catalog,
-      onDefinitionChange: config.onDefinitionChange,
+      pinRules: (server) => config.pinning.servers.get(server) ?? config.pinning.global,
     }),
     approvalStep({ approvals, log }),
     limitStep({ counters, failMode: config.stateFailMode, log, metrics }),
@@ -415,7 +425,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           approvals,
           tools: () => toolViews(parts),
           scanTools: singleFlight(() => scanUpstreams(parts)),
-          acceptTool: (server, tool, by) => catalog.accept(server, tool, by),
+          acceptTool: (server, tool, by, hash) => catalog.accept(server, tool, by, hash),
+          toolPin: (server, tool) => pinView(catalog, server, tool),
           overview: () => overview(parts),
           policies: () => policyViews(parts),
           simulate: (request) => simulate(parts, request),

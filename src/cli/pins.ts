@@ -1,8 +1,10 @@
-// `warden pins list|accept`: the pinned definitions of tools, and accepting a definition that changed.
+// `warden pins list|diff|accept`: the pinned definitions of tools, what changed in one waiting for a person, and
+// accepting it.
 import type { Command } from 'commander';
 import pino from 'pino';
 import { WardenError } from '../errors.js';
 import { ToolCatalog } from '../risk/catalog.js';
+import { formatDiff, pinReview } from '../risk/pin-diff.js';
 import { openPinStore } from '../store/open.js';
 import type { Pin } from '../store/pins.js';
 import { runWithStore } from './common.js';
@@ -21,12 +23,16 @@ function run(
     (storage, baseDir) => openPinStore(storage, { baseDir }),
     (pins, audit) => {
       const log = pino({ level: 'warn' }, pino.destination({ fd: 2, sync: true }));
-      return fn(new ToolCatalog({ pins, audit, log }), (changedOnly) => pins.list({ changedOnly }));
+      // Waiting for a person: a changed definition, or a first-use pin flagged as poisoning that nobody vouched for.
+      const list = async (waiting: boolean) =>
+        (await pins.list()).filter((p) => !waiting || pinReview(p).review !== null);
+      return fn(new ToolCatalog({ pins, audit, log }), list);
     },
   );
 }
 
-function view(p: Pin): Record<string, unknown> {
+function view(p: Pin, diff = false): Record<string, unknown> {
+  const r = pinReview(p);
   return {
     server: p.server,
     tool: p.tool,
@@ -37,7 +43,20 @@ function view(p: Pin): Record<string, unknown> {
     changed: p.changedHash !== undefined,
     changedHash: p.changedHash ?? null,
     changedAt: p.changedAt ?? null,
+    poisoned: r.review?.poisoned ?? false,
+    reviewHash: r.review?.hash ?? null,
+    ...(diff ? { review: r.review } : {}),
   };
+}
+
+/** One line per pin for people; with `diff`, the difference a person must review under it. */
+function line(p: Pin, diff: boolean): string {
+  const r = pinReview(p);
+  const state = r.review === null ? 'pinned ' : r.review.reason === 'changed' ? 'CHANGED' : 'POISON ';
+  const head = `${state}  ${p.server}/${p.tool}  ${p.hash.slice(0, 12)}${p.changedHash === undefined ? '' : ` -> ${p.changedHash.slice(0, 12)} since ${p.changedAt}`}${r.review?.poisoned ? '  (flagged as tool poisoning)' : ''}\n`;
+  if (!diff || r.review === null) return head;
+  const findings = r.review.poisoning.map((s) => `  poisoning: ${s.evidence}\n`).join('');
+  return `${head}${findings}${formatDiff(r.review.diff)}\n`;
 }
 
 export function registerPinCommands(program: Command): void {
@@ -46,28 +65,42 @@ export function registerPinCommands(program: Command): void {
     .command('list')
     .description('every pinned tool, or with --changed those whose definition changed and waits for an admin')
     .option('-c, --config <file>', 'config file', 'warden.yaml')
-    .option('--changed', 'only tools with a changed definition')
+    .option('--changed', 'only tools whose definition waits for a person (changed, or flagged as poisoning)')
+    .option('--diff', 'show what changed under each tool that waits for a person')
     .option('--json', 'one JSON object per line')
-    .action((flags: Flags & { changed?: boolean }) =>
+    .action((flags: Flags & { changed?: boolean; diff?: boolean }) =>
       run(flags.config, async (_catalog, list) => {
         for (const p of await list(flags.changed === true)) {
-          if (flags.json) process.stdout.write(`${JSON.stringify(view(p))}\n`);
-          else {
-            const state = p.changedHash === undefined ? 'pinned ' : 'CHANGED';
-            process.stdout.write(
-              `${state}  ${p.server}/${p.tool}  ${p.hash.slice(0, 12)}${p.changedHash === undefined ? '' : ` -> ${p.changedHash.slice(0, 12)} since ${p.changedAt}`}\n`,
-            );
-          }
+          if (flags.json) process.stdout.write(`${JSON.stringify(view(p, flags.diff === true))}\n`);
+          else process.stdout.write(line(p, flags.diff === true));
         }
       }),
     );
   pins
-    .command('accept <server> [tool]')
-    .description("make a tool's changed definition its pin (--all: every changed tool of the server)")
+    .command('diff <server> <tool>')
+    .description(
+      "what differs between a tool's accepted definition and the one waiting for a person (hidden characters escaped)",
+    )
     .option('-c, --config <file>', 'config file', 'warden.yaml')
-    .option('--all', 'every changed tool of the server')
     .option('--json', 'machine output')
-    .action((server: string, tool: string | undefined, flags: Flags & { all?: boolean }) =>
+    .action((server: string, tool: string, flags: Flags) =>
+      run(flags.config, async (catalog) => {
+        const pin = await catalog.pin(server, tool);
+        if (pin === undefined) throw new WardenError('CONFIG_INVALID', `${server}/${tool} has no pin`);
+        if (flags.json) process.stdout.write(`${JSON.stringify(pinReview(pin))}\n`);
+        else process.stdout.write(line(pin, true));
+      }),
+    );
+  pins
+    .command('accept <server> [tool]')
+    .description(
+      "accept a tool's changed (or poisoned) definition as its pin (--all: every such tool of the server)",
+    )
+    .option('-c, --config <file>', 'config file', 'warden.yaml')
+    .option('--all', 'every tool of the server whose definition waits for a person')
+    .option('--hash <sha256>', 'accept only this definition (the reviewHash that list or diff showed)')
+    .option('--json', 'machine output')
+    .action((server: string, tool: string | undefined, flags: Flags & { all?: boolean; hash?: string }) =>
       run(flags.config, async (catalog, list) => {
         const tools =
           flags.all === true
@@ -82,9 +115,14 @@ export function registerPinCommands(program: Command): void {
           );
         }
         for (const t of tools) {
-          const pin = await catalog.accept(server, t, '(cli)');
+          const pin = await catalog.accept(server, t, '(cli)', flags.hash);
           if (pin === undefined)
-            throw new WardenError('CONFIG_INVALID', `${server}/${t} has no changed definition to accept`);
+            throw new WardenError(
+              'CONFIG_INVALID',
+              flags.hash === undefined
+                ? `${server}/${t} has no changed definition to accept`
+                : `${server}/${t} has no definition ${flags.hash.slice(0, 12)} waiting to be accepted`,
+            );
           process.stdout.write(
             flags.json
               ? `${JSON.stringify(view(pin))}\n`

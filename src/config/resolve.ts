@@ -71,12 +71,53 @@ export interface GatewayConfig {
   /** audit.heads (the file path resolved); undefined: heads are not exported. */
   auditHeads: { file: string | undefined; log: boolean; intervalMs: number } | undefined;
   approvalWebhooks: WebhookConfig[];
-  onDefinitionChange: 'require_approval' | 'deny' | 'allow';
+  /** Pinning rules: the global block's, and each server's with its own keys over them. */
+  pinning: { global: PinRules; servers: Map<string, PinRules> };
   /** audit.spool as written (relative to the config file's directory); undefined: the default for the storage. */
   auditSpool: string | undefined;
   /** As configured; the environment's OTEL_* variables are consulted when the gateway starts. */
   tracing: { endpoint: string | undefined; serviceName: string; headers: Record<string, string> };
   policies: { global: LoadedPolicy | undefined; servers: Map<string, LoadedPolicy> };
+}
+
+/** What agents get of a flagged tool definition until a person accepts it (docs/risk.md, "Pinning"). */
+export interface PinRules {
+  onChange: 'hide' | 'hold' | 'pass';
+  onPoisoning: 'hide' | 'hold' | 'pass';
+  heldCalls: 'require_approval' | 'deny';
+}
+
+/** Safe by default: a changed definition is held (the accepted one stays listed), a poisoned one hidden. */
+export const DEFAULT_PIN_RULES: PinRules = {
+  onChange: 'hold',
+  onPoisoning: 'hide',
+  heldCalls: 'require_approval',
+};
+
+type PinningKeys = {
+  onChange?: PinRules['onChange'] | 'require_approval' | 'deny' | 'allow' | undefined;
+  onPoisoning?: PinRules['onPoisoning'] | undefined;
+  heldCalls?: PinRules['heldCalls'] | undefined;
+};
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The pinning block as written, with the values of the earlier `onChange` (call decisions) read as list rules. */
+export function pinRules(keys: PinningKeys): PinRules {
+  const legacy = keys.onChange;
+  const onChange =
+    legacy === 'require_approval' || legacy === 'deny'
+      ? 'hold'
+      : legacy === 'allow'
+        ? 'pass'
+        : (legacy ?? DEFAULT_PIN_RULES.onChange);
+  return {
+    onChange,
+    onPoisoning: keys.onPoisoning ?? DEFAULT_PIN_RULES.onPoisoning,
+    heldCalls: keys.heldCalls ?? (legacy === 'deny' ? 'deny' : DEFAULT_PIN_RULES.heldCalls),
+  };
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -149,7 +190,14 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
             intervalMs: durationMs(config.audit.heads.interval),
           },
     auditSpool: config.audit.spool,
-    onDefinitionChange: config.pinning.onChange,
+    pinning: {
+      global: pinRules(config.pinning),
+      servers: new Map(
+        Object.entries(config.mcpServers)
+          .filter(([, s]) => s.pinning !== undefined)
+          .map(([id, s]) => [id, pinRules({ ...config.pinning, ...stripUndefined(s.pinning!) })]),
+      ),
+    },
     approvalWebhooks: config.approvals.webhooks.map((w) => ({
       url: w.url,
       secret: w.secret,

@@ -36,6 +36,36 @@ function isRootEntry(v: string): boolean {
 }
 
 /**
+ * What agents get of a tool whose definition is flagged (changed since it was pinned, or poisoned) until a person
+ * accepts it: `hide` (not listed, called like a tool that does not exist), `hold` (the last accepted definition is
+ * listed, calls are held for approval or denied), `pass` (listed as it is now, flagged and audited only).
+ */
+const pinAction = z.enum(['hide', 'hold', 'pass']);
+
+/** The pinning keys, every one optional: a server's own block overrides the global one key by key. */
+const pinningKeys = {
+  onChange: z
+    .enum(['hide', 'hold', 'pass', 'require_approval', 'deny', 'allow'])
+    .optional()
+    .describe(
+      'A definition that changed since it was pinned: hide, hold (default: agents keep seeing the accepted definition, calls are held) or pass. The earlier values still load: require_approval = hold, deny = hold with heldCalls: deny, allow = pass',
+    ),
+  onPoisoning: pinAction
+    .optional()
+    .describe(
+      'A definition flagged as tool poisoning that no person accepted: hide (default), hold (the last accepted definition if there is one, else hidden) or pass',
+    ),
+  heldCalls: z
+    .enum(['require_approval', 'deny'])
+    .optional()
+    .describe(
+      'Calls of a held tool: need approval (default) or are denied, until a person accepts the definition',
+    ),
+};
+
+const pinningSchema = z.strictObject(pinningKeys);
+
+/**
  * One upstream MCP server. The shape is Claude Desktop's / Cursor's `mcpServers` entry, plus keys that other clients
  * write into the same file (Claude Code's `type`, Windsurf's `serverUrl`, Cline's `disabled`/`autoApprove`), so an
  * existing client config loads unchanged.
@@ -87,6 +117,9 @@ export const serverSchema = z
       .array(z.string())
       .optional()
       .describe('Client-side setting of Cline; accepted and ignored'),
+    pinning: pinningSchema
+      .optional()
+      .describe("This server's pinning rules; each key overrides the global pinning block's"),
   })
   .superRefine((s, ctx) => {
     const url = s.url ?? s.serverUrl;
@@ -252,17 +285,11 @@ export const configSchema = z.strictObject({
       message: 'set audit.key or audit.keyFile, not both',
     })
     .default({ args: 'keys', durability: 'crash' }),
-  pinning: z
-    .strictObject({
-      onChange: z
-        .enum(['require_approval', 'deny', 'allow'])
-        .default('require_approval')
-        .describe(
-          'A tool whose definition changed since warden first saw it: its calls need approval (default), are denied, or are allowed (flagged and audited only) until an admin runs warden pins accept',
-        ),
-    })
-    .default({ onChange: 'require_approval' })
-    .describe('Trust on first use of tool definitions (docs/risk.md)'),
+  pinning: pinningSchema
+    .default({})
+    .describe(
+      'Trust on first use of tool definitions: what agents see of a changed or poisoned definition until a person accepts it (docs/risk.md)',
+    ),
   approvals: z
     .strictObject({
       webhooks: z

@@ -60,7 +60,10 @@ export interface AdminOptions {
   /** Lists every upstream's tools now (outside agent sessions): tools per server, or why a server failed. */
   scanTools: () => Promise<Array<Record<string, unknown>>>;
   /** Accepts a changed tool definition; undefined when the tool had no pending change. */
-  acceptTool: (server: string, tool: string, by: string) => Promise<unknown>;
+  /** Accepts a tool's definition under review; `hash`: only that one (what the reviewer saw). */
+  acceptTool: (server: string, tool: string, by: string, hash?: string) => Promise<unknown>;
+  /** A tool's pin with the definition under review and its difference from the accepted one (views.ts pinView). */
+  toolPin?: (server: string, tool: string) => Promise<Record<string, unknown> | undefined>;
   log: Logger;
 }
 
@@ -590,11 +593,29 @@ async function api(
     json(res, 200, await opts.scanTools());
     return;
   }
+  const pinPath = /^\/api\/tools\/([^/]+)\/([^/]+)\/pin$/.exec(path);
+  if (req.method === 'GET' && pinPath !== null && opts.toolPin !== undefined) {
+    const view = await opts.toolPin(segment(pinPath[1]!), segment(pinPath[2]!));
+    if (view === undefined) json(res, 404, { error: 'that tool has no pin' });
+    else json(res, 200, view);
+    return;
+  }
   const t = /^\/api\/tools\/([^/]+)\/([^/]+)\/accept$/.exec(path);
   if (req.method === 'POST' && t !== null) {
     if (!may('admin')) return;
-    const accepted = await opts.acceptTool(segment(t[1]!), segment(t[2]!), actor);
-    if (accepted === undefined) json(res, 409, { error: 'that tool has no changed definition to accept' });
+    // `hash`: accept only the definition the reviewer saw, not one the upstream switched to since.
+    const body = await readBody(req);
+    const hash = body.hash;
+    if (hash !== undefined && (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)))
+      throw new WardenError('CONFIG_INVALID', 'hash must be the 64 hex digits of a definition hash');
+    const accepted = await opts.acceptTool(segment(t[1]!), segment(t[2]!), actor, hash);
+    if (accepted === undefined)
+      json(res, 409, {
+        error:
+          hash === undefined
+            ? 'that tool has no changed definition to accept'
+            : 'that tool has no definition with this hash waiting to be accepted',
+      });
     else json(res, 200, accepted);
     return;
   }

@@ -6,10 +6,12 @@ import type { PolicySet } from '../config/policy-set.js';
 import type { GatewayConfig } from '../config/resolve.js';
 import { WardenError } from '../errors.js';
 import type { Authenticator } from '../identity/authenticate.js';
+import { pinTreatment } from '../pipeline/policy.js';
 import { decideLayers, explainLayers, explanationJson, isHidden } from '../policy/decide.js';
 import type { CompiledPolicy } from '../policy/types.js';
 import { linkCounts, type ProxySession } from '../proxy/session.js';
 import type { ToolCatalog } from '../risk/catalog.js';
+import { escapeHidden, pinReview } from '../risk/pin-diff.js';
 import type { SimulationRequest } from './admin.js';
 
 export interface DashboardParts {
@@ -29,10 +31,13 @@ const MAX_POLICY_TEXT = 256 * 1024;
  * The tools seen so far with classification, pin state and what the policy in force does with a call that has no
  * arguments (`decision`: hidden, allow, deny or require_approval; argument conditions may change it per call).
  */
-export function toolViews({ catalog, policies }: DashboardParts): Array<Record<string, unknown>> {
+export function toolViews({ catalog, policies, config }: DashboardParts): Array<Record<string, unknown>> {
   return catalog.list().map((t) => {
     const layers = policies.layersFor(t.server);
-    const hidden = layers.some((p) => !p.shadow && isHidden(p, t.name));
+    const rules = config.pinning.servers.get(t.server) ?? config.pinning.global;
+    // Pinning hides a flagged tool (or holds it with nothing accepted to show): agents do not see it either.
+    const pinHidden = pinTreatment(t, rules).show === 'none';
+    const hidden = pinHidden || layers.some((p) => !p.shadow && isHidden(p, t.name));
     const decision = hidden
       ? 'hidden'
       : decideLayers(layers, {
@@ -47,10 +52,12 @@ export function toolViews({ catalog, policies }: DashboardParts): Array<Record<s
       name: t.name,
       category: t.classification.category,
       risk: t.classification.risk,
-      signals: t.classification.signals,
+      // Evidence quotes the upstream's text: characters that render as nothing are shown escaped.
+      signals: t.classification.signals.map((s) => ({ ...s, evidence: escapeHidden(s.evidence) })),
       pinned: !t.changed,
       hidden,
       changed: t.changed,
+      poisoned: t.poisoned,
       decision,
       confidence: t.classification.confidence,
       rationale: t.classification.rationale,
@@ -162,4 +169,14 @@ export function singleFlight<T>(run: () => Promise<T>): () => Promise<T> {
     });
     return running;
   };
+}
+
+/** A tool's pin for a reviewer (see pinReview); undefined: never pinned. */
+export async function pinView(
+  catalog: ToolCatalog,
+  server: string,
+  tool: string,
+): Promise<Record<string, unknown> | undefined> {
+  const pin = await catalog.pin(server, tool);
+  return pin === undefined ? undefined : { ...pinReview(pin) };
 }

@@ -3,6 +3,7 @@
 
 import type { Metrics } from '../audit/metrics.js';
 import type { PolicySet } from '../config/policy-set.js';
+import { DEFAULT_PIN_RULES, type PinRules } from '../config/resolve.js';
 import type { Logger } from '../log.js';
 import { decideLayers, decideName, isHidden } from '../policy/decide.js';
 import type { CompiledPolicy, Decision, StateRead } from '../policy/types.js';
@@ -26,20 +27,41 @@ export interface PolicyStepOptions {
   now?: () => number;
   /** Classification and pins of tools; without it `categories` rules never match and nothing is pinned. */
   catalog?: ToolCatalog;
-  /** What a call of a tool whose definition changed since it was pinned gets, unless the policy already refuses it. */
-  onDefinitionChange?: 'require_approval' | 'deny' | 'allow';
+  /** What agents get of a changed or poisoned tool definition until a person accepts it, per server. */
+  pinRules?: (server: string) => PinRules;
+}
+
+/** The strictest of two pin actions: hide, then hold, then pass. */
+function stricter(a: PinRules['onChange'], b: PinRules['onChange']): PinRules['onChange'] {
+  return a === 'hide' || b === 'hide' ? 'hide' : a === 'hold' || b === 'hold' ? 'hold' : 'pass';
 }
 
 /**
- * The decision pinning imposes on a call the policy lets through (allow, or approval): a changed definition needs an
- * approval (or is denied) until an admin accepts it; a pin store that cannot be read denies (fail closed).
- * Undefined: the policy's decision stands.
+ * What pinning does with a tool as the agent would see it: `current` (nothing flagged, or `pass`), `accepted` (hold:
+ * the last accepted definition stands in), `none` (hide; or hold with no accepted definition fit to show). `rule`
+ * names why for the audit record.
+ */
+export function pinTreatment(
+  info: ToolInfo,
+  rules: PinRules,
+): { show: 'current' | 'accepted' | 'none'; rule: string } {
+  const action = stricter(info.changed ? rules.onChange : 'pass', info.poisoned ? rules.onPoisoning : 'pass');
+  const rule = info.poisoned ? '(tool poisoning)' : '(definition changed)';
+  if (action === 'pass') return { show: 'current', rule };
+  if (action === 'hold' && info.accepted !== undefined) return { show: 'accepted', rule };
+  return { show: 'none', rule };
+}
+
+/**
+ * The decision pinning imposes on a call the policy lets through (allow, or approval) of a tool that is held: its
+ * calls need an approval (or are denied) until an admin accepts the definition; a pin store that cannot be read
+ * denies (fail closed). Undefined: the policy's decision stands.
  */
 function pinVerdict(
   info: ToolInfo | undefined,
   pinError: string | undefined,
   decision: Decision | undefined,
-  onChange: 'require_approval' | 'deny' | 'allow',
+  rules: PinRules,
   server: string,
   tool: string,
   log: Logger,
@@ -52,22 +74,27 @@ function pinVerdict(
       'deny',
       'Tool definitions cannot be checked right now, so the call was not made.',
       decision,
+      '(definition changed)',
     );
   }
-  if (info === undefined || !info.changed || onChange === 'allow') return;
-  const reason = `The definition of ${tool} changed since it was pinned; an admin must accept it (warden pins accept ${server} ${tool})`;
-  if (onChange === 'deny') return pinDecision('deny', reason, decision);
+  if (info === undefined) return;
+  const { show, rule } = pinTreatment(info, rules);
+  if (show !== 'accepted') return;
+  const reason = info.poisoned
+    ? `The definition of ${tool} is flagged as tool poisoning; an admin must review and accept it (warden pins accept ${server} ${tool})`
+    : `The definition of ${tool} changed since it was pinned; an admin must accept it (warden pins accept ${server} ${tool})`;
+  if (rules.heldCalls === 'deny') return pinDecision('deny', reason, decision, rule);
   // A policy approval stays (its own rule and timeout); an allowed call now needs one too.
   if (decision?.outcome === 'require_approval') return;
-  return pinDecision('require_approval', reason, decision);
+  return pinDecision('require_approval', reason, decision, rule);
 }
 
 function pinDecision(
-  outcome: 'deny' | 'require_approval',
+  outcome: 'deny' | 'require_approval' | 'hidden',
   reason: string,
   base: Decision | undefined,
+  rule: string,
 ): Decision {
-  const rule = '(definition changed)';
   return {
     outcome,
     rule,
@@ -80,6 +107,25 @@ function pinDecision(
 }
 
 type Params = Record<string, unknown>;
+
+/** A listed tool whose pin could not be read: treated as changed with nothing accepted, so it is not shown. */
+function unchecked(server: string, name: string): ToolInfo {
+  return {
+    server,
+    name,
+    hash: '',
+    classification: {
+      category: 'other',
+      risk: 'critical',
+      signals: [],
+      confidence: 0,
+      rationale: 'pin unavailable',
+    },
+    changed: true,
+    poisoned: false,
+    accepted: undefined,
+  };
+}
 
 function hiddenTool(layers: readonly CompiledPolicy[], name: string): boolean {
   for (const p of layers) if (!p.shadow && isHidden(p, name)) return true;
@@ -220,8 +266,46 @@ function stateReadsOf(layers: readonly CompiledPolicy[]): StateRead[] | undefine
   return reads;
 }
 
-/** How long an unchanged tools/list answer of a server is not inspected again (see `observe` below). */
+/** How long an unchanged tools/list answer of a server is not inspected again (see `review` below). */
 const OBSERVE_AGAIN_MS = 5_000;
+
+/** The flagged tools of a server's list (by name), as last reviewed; the same map while nothing changes. */
+type Flagged = ReadonlyMap<string, ToolInfo>;
+const NOTHING_FLAGGED: Flagged = new Map();
+
+/** A signature of the flagged tools, to keep the same map (and so the same filtered arrays) while it is unchanged. */
+function flaggedKey(flagged: Flagged): string {
+  let key = '';
+  for (const [name, i] of flagged)
+    key += `${name}\u0000${i.hash}\u0000${i.changed}\u0000${i.poisoned}\u0000${i.accepted === undefined}\u0001`;
+  return key;
+}
+
+/**
+ * A server's tool list as pinning lets agents see it: a flagged tool is left out (hide) or replaced by its last
+ * accepted definition (hold). The same input array under the same flagged map gives the same output array, so the
+ * steps after this one can reuse what they made of it.
+ */
+const pinnedLists = new WeakMap<unknown[], { flagged: Flagged; rules: PinRules; out: Params[] }>();
+
+function applyPins(items: Params[], flagged: Flagged, rules: PinRules): Params[] {
+  if (flagged.size === 0) return items;
+  const last = pinnedLists.get(items);
+  if (last !== undefined && last.flagged === flagged && last.rules === rules) return last.out;
+  const out: Params[] = [];
+  for (const item of items) {
+    const info = flagged.get(String(item.name));
+    if (info === undefined) {
+      out.push(item);
+      continue;
+    }
+    const { show } = pinTreatment(info, rules);
+    if (show === 'current') out.push(item);
+    else if (show === 'accepted' && info.accepted !== undefined) out.push(info.accepted);
+  }
+  pinnedLists.set(items, { flagged, rules, out });
+  return out;
+}
 
 export function policyStep({
   policies,
@@ -231,22 +315,59 @@ export function policyStep({
   metrics,
   now = Date.now,
   catalog,
-  onDefinitionChange = 'require_approval',
+  pinRules = () => DEFAULT_PIN_RULES,
 }: PolicyStepOptions): Step<CallContext> {
   // Agents list tools on every turn, and inspecting a list hashes every definition canonically (about 12 µs a tool:
-  // a third of the gateway's CPU on a 1,000-tool list). A server's list whose JSON text is the one inspected less
-  // than OBSERVE_AGAIN_MS ago was pinned and classified then; tools/call still checks the pin of its own tool.
-  // A list answered from the upstream link's kept answer is the very array inspected before: no text to compare.
-  const observed = new Map<string, { tools: Params[]; text: string; at: number }>();
-  const observe = (server: string, tools: Params[]): void => {
-    const last = observed.get(server);
+  // a third of the gateway's CPU on a 1,000-tool list). A server's list whose JSON text is the one reviewed less
+  // than OBSERVE_AGAIN_MS ago was pinned and classified then, and is treated as it was; tools/call still checks the
+  // pin of its own tool. A list answered from the upstream link's kept answer is the very array reviewed before.
+  // Unlike a background look, the review is awaited: a flagged definition must not reach the agent even once.
+  const reviewed = new Map<
+    string,
+    { tools: Params[]; text: string; at: number; generation: number; flagged: Flagged }
+  >();
+  const review = async (server: string, tools: Params[]): Promise<Flagged> => {
+    const last = reviewed.get(server);
     const t = now();
-    const fresh = last !== undefined && t - last.at < OBSERVE_AGAIN_MS;
-    if (fresh && last.tools === tools) return;
+    const generation = catalog!.generation;
+    const fresh = last !== undefined && t - last.at < OBSERVE_AGAIN_MS && last.generation === generation;
+    if (fresh && last.tools === tools) return last.flagged;
     const text = JSON.stringify(tools);
-    if (fresh && last.text === text) return;
-    observed.set(server, { tools, text, at: t });
-    catalog?.observe(server, tools);
+    if (fresh && last.text === text) return last.flagged;
+    const flagged = new Map<string, ToolInfo>();
+    let failed = false;
+    await Promise.all(
+      tools.map(async (def) => {
+        if (typeof def.name !== 'string') return;
+        try {
+          const info = await catalog!.inspect(server, def);
+          if (info.changed || info.poisoned) flagged.set(def.name, info);
+        } catch (err) {
+          failed = true;
+          log.warn({ err: (err as Error)?.message, server, tool: def.name }, 'tool pin could not be checked');
+          // Fail closed: a definition that cannot be checked is treated as changed, with nothing accepted to show.
+          flagged.set(def.name, unchecked(server, def.name));
+        }
+      }),
+    );
+    // Keep the list order, so the signature (and the map kept for it) does not depend on which check ended first.
+    const ordered = new Map<string, ToolInfo>();
+    for (const def of tools) {
+      const info = flagged.get(String(def.name));
+      if (info !== undefined) ordered.set(String(def.name), info);
+    }
+    const same = last !== undefined && flaggedKey(last.flagged) === flaggedKey(ordered);
+    const result = ordered.size === 0 ? NOTHING_FLAGGED : same ? last.flagged : ordered;
+    // A failed check is not remembered: the next list asks the store again.
+    reviewed.set(server, { tools, text, at: failed ? 0 : t, generation, flagged: result });
+    return result;
+  };
+  /** Whether the server's last reviewed list had a tool that pinning keeps from agents. */
+  const hidesAny = (server: string, rules: PinRules): boolean => {
+    const flagged = reviewed.get(server)?.flagged;
+    if (flagged === undefined) return false;
+    for (const info of flagged.values()) if (pinTreatment(info, rules).show === 'none') return true;
+    return false;
   };
   return async (ctx, next) => {
     const target = ctx.targets[0];
@@ -283,16 +404,41 @@ export function policyStep({
             }
           }
         }
+        const asked = String((ctx.request.params as Params | undefined)?.name ?? name);
+        const rules = pinRules(target.server);
+        // A tool pinning hides (or holds with nothing accepted to show) is not listed: it answers as one that
+        // does not exist, whatever the policy says.
+        const treatment = info === undefined ? undefined : pinTreatment(info, rules);
+        if (treatment?.show === 'none') {
+          ctx.decision = pinDecision(
+            'hidden',
+            info!.poisoned
+              ? 'The definition is flagged as tool poisoning and no person has accepted it'
+              : 'The definition changed since it was pinned and no person has accepted it',
+            undefined,
+            treatment.rule,
+          );
+          ctx.reply = wire.unknownTool(asked);
+          return;
+        }
         /** Pinning's word after the policy's (undefined: no policy); false when the call was refused here. */
-        const pinned = (decision: Decision | undefined): boolean => {
-          const verdict = pinVerdict(info, pinError, decision, onDefinitionChange, target.server, name, log);
+        const pinnedOk = (decision: Decision | undefined): boolean => {
+          const verdict = pinVerdict(info, pinError, decision, rules, target.server, name, log);
           if (verdict !== undefined) ctx.decision = verdict;
           if (ctx.decision?.outcome !== 'deny') return true;
           ctx.reply = wire.denied(ctx.decision);
           return false;
         };
-        // No policy: only pinning can stop the call.
-        if (layers.length === 0) return known !== true || pinned(undefined) ? next() : undefined;
+        // No policy: only pinning can stop the call. While pinning hides a tool of this server, a tool the upstream
+        // does not list answers as the hidden one does (warden's Unknown tool), so the two cannot be told apart by
+        // their error; otherwise it goes upstream as before, which answers in its own words.
+        if (layers.length === 0) {
+          if (known === false && hidesAny(target.server, rules)) {
+            ctx.reply = wire.unknownTool(asked);
+            return;
+          }
+          return known !== true || pinnedOk(undefined) ? next() : undefined;
+        }
         let state: Map<string, number> | undefined;
         const reads = counters === undefined ? undefined : stateReadsOf(layers);
         if (reads !== undefined) {
@@ -336,7 +482,6 @@ export function policyStep({
             ),
         );
         ctx.decision = decision;
-        const asked = String((ctx.request.params as Params | undefined)?.name ?? name);
         if (decision.outcome === 'hidden' || known === false) {
           // The agent cannot tell the two apart; the audit log can (no decision: an unknown tool).
           if (known === false && decision.outcome !== 'hidden') ctx.decision = undefined;
@@ -349,7 +494,7 @@ export function policyStep({
           );
           return;
         }
-        if (!pinned(decision)) return;
+        if (!pinnedOk(decision)) return;
         // require_approval goes on to the approval step, which holds the call (or answers with an approval id).
         return next();
       }
@@ -357,9 +502,11 @@ export function policyStep({
         await next();
         if (catalog !== undefined) {
           for (const r of ctx.results) {
-            const tools =
-              r.response !== undefined && 'result' in r.response ? r.response.result.tools : undefined;
-            if (Array.isArray(tools)) observe(r.server, tools as Params[]);
+            const result = r.response !== undefined && 'result' in r.response ? r.response.result : undefined;
+            const tools = result?.tools;
+            if (result === undefined || !Array.isArray(tools)) continue;
+            const flagged = await review(r.server, tools as Params[]);
+            result.tools = applyPins(tools as Params[], flagged, pinRules(r.server));
           }
         }
         filterResults(

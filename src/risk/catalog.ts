@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson, type NewAuditEntry } from '../audit/chain.js';
 import { eventBody } from '../audit/record.js';
 import type { Logger } from '../log.js';
-import type { Pin, PinStore } from '../store/pins.js';
+import { FIRST_USE, type Pin, type PinStore } from '../store/pins.js';
 import { classify } from './classify.js';
 import type { Classification, ToolDefinition } from './types.js';
 
@@ -15,6 +15,39 @@ export interface ToolInfo {
   classification: Classification;
   /** The definition differs from its pin and no admin has accepted it yet. */
   changed: boolean;
+  /** The definition is flagged as tool poisoning and no person has accepted it (trust on first use does not count). */
+  poisoned: boolean;
+  /**
+   * The last definition a person (or first use, when it is clean) accepted, as the upstream listed it, when the
+   * current one is flagged: what `hold` lists instead. Undefined when there is none fit to show.
+   */
+  accepted: Record<string, unknown> | undefined;
+}
+
+/** Whether a classification carries a tool_poisoning finding. */
+export function isPoisoned(c: Classification): boolean {
+  return c.signals.some((s) => s.kind === 'tool_poisoning');
+}
+
+/** A pinned definition's JSON text as an object, or undefined when it is not one (a damaged row). */
+function parseDefinition(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pin's accepted definition when it may be shown: not one flagged as poisoning that only first use accepted. */
+export function showableAccepted(pin: Pin): Record<string, unknown> | undefined {
+  const def = parseDefinition(pin.definition);
+  if (def === undefined) return undefined;
+  if (pin.acceptedBy === FIRST_USE && isPoisoned(classify(def as unknown as ToolDefinition)))
+    return undefined;
+  return def;
 }
 
 export interface ToolCatalogOptions {
@@ -24,6 +57,8 @@ export interface ToolCatalogOptions {
   /** How long a "changed" answer is trusted before the store is asked again (an accept may come from a shell). */
   recheckMs?: number;
   now?: () => number;
+  /** Told when a definition was accepted here, so agents can be told to list their tools again. */
+  onAccepted?: (server: string, tool: string) => void;
 }
 
 /** Hashes of definition objects already seen: an upstream link keeps the same objects until its tools change. */
@@ -52,6 +87,12 @@ export class ToolCatalog {
   private readonly known = new Map<string, Known>();
   private readonly checking = new Map<string, Promise<ToolInfo>>();
   private readonly recheckMs: number;
+  private acceptedCount = 0;
+
+  /** Grows with every accept made here: a list reviewed before it must be reviewed again. */
+  get generation(): number {
+    return this.acceptedCount;
+  }
   private readonly now: () => number;
 
   constructor(private readonly opts: ToolCatalogOptions) {
@@ -71,7 +112,7 @@ export class ToolCatalog {
     if (
       known !== undefined &&
       known.info.hash === hash &&
-      (!known.info.changed || this.now() < known.recheckAt)
+      ((!known.info.changed && !known.info.poisoned) || this.now() < known.recheckAt)
     ) {
       return Promise.resolve(known.info);
     }
@@ -82,16 +123,6 @@ export class ToolCatalog {
     );
     this.checking.set(`${key}\u0000${hash}`, check);
     return check;
-  }
-
-  /** Inspects every tool of a list result (a tools/list answer seen by any session), in the background. */
-  observe(server: string, tools: readonly Record<string, unknown>[]): void {
-    for (const t of tools) {
-      if (typeof t.name !== 'string') continue;
-      this.inspect(server, t).catch((err: Error) =>
-        this.opts.log.warn({ err: err.message, server, tool: t.name }, 'tool pin could not be checked'),
-      );
-    }
   }
 
   private async check(
@@ -110,7 +141,10 @@ export class ToolCatalog {
         evidence: `pinned ${result.pin.hash.slice(0, 12)} on ${result.pin.acceptedAt}, now ${hash.slice(0, 12)}`,
       });
     }
-    const info: ToolInfo = { server, name, hash, classification, changed };
+    // Poisoned unless a person accepted this very definition: first use pins it, but vouches for nothing.
+    const poisoned = isPoisoned(classification) && (changed || result.pin.acceptedBy === FIRST_USE);
+    const accepted = changed ? showableAccepted(result.pin) : undefined;
+    const info: ToolInfo = { server, name, hash, classification, changed, poisoned, accepted };
     this.known.set(`${server}\u0000${name}`, { info, recheckAt: this.now() + this.recheckMs });
     if (result.status === 'changed' && result.first) {
       this.opts.log.warn({ server, tool: name }, 'tool definition changed since it was pinned');
@@ -121,14 +155,47 @@ export class ToolCatalog {
     return info;
   }
 
-  /** Accepts a tool's changed definition as its new pin; undefined when it had no pending change. */
-  async accept(server: string, tool: string, by: string): Promise<Pin | undefined> {
-    const pin = await this.opts.pins.accept(server, tool, by, new Date(this.now()).toISOString());
+  /**
+   * Accepts a tool's changed definition as its new pin, or vouches for a first-use pin flagged as poisoning;
+   * `hash` accepts only that definition (the one the person reviewed). Undefined when there was nothing to accept.
+   */
+  async accept(server: string, tool: string, by: string, hash?: string): Promise<Pin | undefined> {
+    const current = await this.opts.pins.get(server, tool);
+    if (current === undefined) return undefined;
+    const firstUse =
+      current.changedHash === undefined &&
+      current.acceptedBy === FIRST_USE &&
+      showableAccepted(current) === undefined;
+    const pin = await this.opts.pins.accept(server, tool, by, new Date(this.now()).toISOString(), {
+      firstUse,
+      ...(hash === undefined ? {} : { hash }),
+    });
     if (pin !== undefined) {
-      this.known.delete(`${server}\u0000${tool}`);
+      const key = `${server}\u0000${tool}`;
+      const known = this.known.get(key);
+      // The definition seen here is the one now accepted: it stays listed, no longer flagged. Anything else is
+      // checked again on its next sighting.
+      if (known !== undefined && known.info.hash === pin.hash) {
+        const signals = known.info.classification.signals.filter((s) => s.kind !== 'definition_changed');
+        const info: ToolInfo = {
+          ...known.info,
+          classification: { ...known.info.classification, signals },
+          changed: false,
+          poisoned: false,
+          accepted: undefined,
+        };
+        this.known.set(key, { info, recheckAt: this.now() + this.recheckMs });
+      } else this.known.delete(key);
+      this.acceptedCount++;
       await this.record('tool.definition_accepted', pin, by);
+      this.opts.onAccepted?.(server, tool);
     }
     return pin;
+  }
+
+  /** The pin of a tool with what a reviewer needs: both definitions and whether each is flagged. */
+  async pin(server: string, tool: string): Promise<Pin | undefined> {
+    return this.opts.pins.get(server, tool);
   }
 
   /** The tools seen so far (by server, then name). */

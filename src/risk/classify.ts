@@ -205,7 +205,10 @@ export function classify(tool: ToolDefinition): Classification {
 
   return {
     category: worst.category,
-    risk: worst.risk,
+    // A definition that addresses the model can steer the agent to any other tool it has (read a key, send it away),
+    // whatever this tool itself does: its risk is that of the worst tool beside it, so critical. The category stays
+    // what the tool does, so a policy still reads the tool's own nature.
+    risk: poisoning.length > 0 ? 'critical' : worst.risk,
     signals: dedupe(ctx.signals),
     confidence: Math.round(confidence * 100) / 100,
     rationale: `${worst.category}/${worst.risk}: ${worst.why}${poisoning.length > 0 ? '; definition shows tool poisoning' : ''}`,

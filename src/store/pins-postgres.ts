@@ -3,6 +3,9 @@ import type pg from 'pg';
 import { WardenError } from '../errors.js';
 import { openPostgresTable } from './connect.js';
 import {
+  type AcceptOptions,
+  acceptParams,
+  acceptSql,
   checkWithoutWrite,
   firstUseRow,
   PIN_COLUMN_NAMES,
@@ -163,16 +166,20 @@ export class PostgresPinStore implements PinStore {
     return rows.map(pinFromRow);
   }
 
-  async accept(server: string, tool: string, by: string, at: string): Promise<Pin | undefined> {
-    // One statement: SET reads the old values, so the pending change moves in as it is cleared; the second of two
-    // acceptors waits on the row lock, then finds no pending change.
-    const [row] = await this.rows(
-      'accept',
-      `UPDATE ${this.table} SET hash = changed_hash, definition = changed_definition, accepted_at = $3,
-         accepted_by = $4, changed_hash = NULL, changed_definition = NULL, changed_at = NULL
-       WHERE server = $1 AND tool = $2 AND changed_hash IS NOT NULL RETURNING ${PIN_COLUMNS}`,
-      [server, tool, at, by],
-    );
+  async accept(
+    server: string,
+    tool: string,
+    by: string,
+    at: string,
+    opts?: AcceptOptions,
+  ): Promise<Pin | undefined> {
+    // The second of two acceptors waits on the row lock, then finds nothing left to accept.
+    let n = 0;
+    const sql = acceptSql(this.table, PIN_COLUMNS)
+      .replace(/\?/g, () => `$${++n}`)
+      .replace('$5 = 1', '$5::int = 1')
+      .replace('$6 IS NULL', '$6::text IS NULL');
+    const [row] = await this.rows('accept', sql, acceptParams(server, tool, by, at, opts));
     return row === undefined ? undefined : pinFromRow(row);
   }
 

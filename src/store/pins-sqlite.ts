@@ -3,6 +3,9 @@ import type Database from 'better-sqlite3';
 import { WardenError } from '../errors.js';
 import { openSqlite } from './connect.js';
 import {
+  type AcceptOptions,
+  acceptParams,
+  acceptSql,
   checkWithoutWrite,
   firstUseRow,
   PIN_COLUMNS,
@@ -19,7 +22,10 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS pins (${PIN_TABLE_COLUMNS});`;
 export class SqlitePinStore implements PinStore {
   private readonly db: Database.Database;
   private readonly byKey: Database.Statement<[string, string], PinRow>;
-  private readonly acceptOne: Database.Statement<[string, string, string, string], PinRow>;
+  private readonly acceptOne: Database.Statement<
+    [string, string, string, string, number, string | null, string | null],
+    PinRow
+  >;
   /** Reads and writes in one write transaction (BEGIN IMMEDIATE): another process cannot write the pin between. */
   private readonly checkTx: (
     server: string,
@@ -45,13 +51,7 @@ export class SqlitePinStore implements PinStore {
       `UPDATE pins SET changed_hash = ?, changed_definition = ?, changed_at = ?
        WHERE server = ? AND tool = ? RETURNING ${PIN_COLUMNS}`,
     );
-    // One statement: SET reads the old values, so the pending change moves in as it is cleared; of two acceptors,
-    // the second finds no pending change and changes nothing.
-    this.acceptOne = this.db.prepare(
-      `UPDATE pins SET hash = changed_hash, definition = changed_definition, accepted_at = ?, accepted_by = ?,
-         changed_hash = NULL, changed_definition = NULL, changed_at = NULL
-       WHERE server = ? AND tool = ? AND changed_hash IS NOT NULL RETURNING ${PIN_COLUMNS}`,
-    );
+    this.acceptOne = this.db.prepare(acceptSql('pins', PIN_COLUMNS));
     const check = this.db.transaction(
       (server: string, tool: string, hash: string, definition: string, at: string): PinCheck => {
         const row = this.byKey.get(server, tool);
@@ -115,8 +115,14 @@ export class SqlitePinStore implements PinStore {
     return rows.map(pinFromRow);
   }
 
-  async accept(server: string, tool: string, by: string, at: string): Promise<Pin | undefined> {
-    const row = this.run('accept', () => this.acceptOne.get(at, by, server, tool));
+  async accept(
+    server: string,
+    tool: string,
+    by: string,
+    at: string,
+    opts?: AcceptOptions,
+  ): Promise<Pin | undefined> {
+    const row = this.run('accept', () => this.acceptOne.get(...acceptParams(server, tool, by, at, opts)));
     return row === undefined ? undefined : pinFromRow(row);
   }
 

@@ -26,6 +26,37 @@ export type PinCheck =
   /** Differs from the pin; `first` is true when this is the first time this changed definition was recorded. */
   | { status: 'changed'; pin: Pin; first: boolean };
 
+export interface AcceptOptions {
+  firstUse?: boolean;
+  hash?: string;
+}
+
+/**
+ * The accept statement of both dialects (`?` placeholders, in this order: at, by, server, tool, firstUse (1 or 0),
+ * hash, hash). One statement: SET reads the old values, so the pending change moves in as it is cleared; of two
+ * acceptors the second finds nothing left to accept and changes nothing.
+ */
+export function acceptSql(table: string, columns: string): string {
+  return `UPDATE ${table} SET hash = COALESCE(changed_hash, hash),
+       definition = COALESCE(changed_definition, definition), accepted_at = ?, accepted_by = ?,
+       changed_hash = NULL, changed_definition = NULL, changed_at = NULL
+     WHERE server = ? AND tool = ?
+       AND (changed_hash IS NOT NULL OR (? = 1 AND accepted_by = '${FIRST_USE}'))
+       AND (? IS NULL OR COALESCE(changed_hash, hash) = ?)
+     RETURNING ${columns}`;
+}
+
+export function acceptParams(
+  server: string,
+  tool: string,
+  by: string,
+  at: string,
+  opts: AcceptOptions = {},
+): [string, string, string, string, number, string | null, string | null] {
+  const hash = opts.hash ?? null;
+  return [at, by, server, tool, opts.firstUse === true ? 1 : 0, hash, hash];
+}
+
 export interface PinStore {
   /**
    * Compares a listed definition with the pin, atomically: pins it when the tool is new, records it as the pending
@@ -37,9 +68,17 @@ export interface PinStore {
   list(opts?: { server?: string; changedOnly?: boolean }): Promise<Pin[]>;
   /**
    * Makes the pending change the pinned definition (acceptedAt = at, acceptedBy = by, pending cleared). Returns the
-   * pin as it now is, or undefined when there was no pending change.
+   * pin as it now is, or undefined when there was nothing to accept. `firstUse`: a pin trusted on first use with no
+   * pending change is accepted as it is (a person vouches for a definition flagged as poisoning). `hash`: only that
+   * definition is accepted (the one the person looked at), not one that arrived since.
    */
-  accept(server: string, tool: string, by: string, at: string): Promise<Pin | undefined>;
+  accept(
+    server: string,
+    tool: string,
+    by: string,
+    at: string,
+    opts?: AcceptOptions,
+  ): Promise<Pin | undefined>;
   close(): Promise<void>;
 }
 

@@ -101,9 +101,35 @@ export interface Tool {
   pinned: boolean;
   hidden: boolean;
   changed: boolean;
+  /** Flagged as tool poisoning and not yet accepted by a person. */
+  poisoned: boolean;
   decision: string;
   confidence: number;
   rationale: string;
+}
+
+export interface DiffLine {
+  op: ' ' | '-' | '+';
+  text: string;
+}
+
+/** GET /api/tools/<server>/<tool>/pin: the accepted definition and the one waiting for a person, as a diff. */
+export interface PinReview {
+  server: string;
+  tool: string;
+  acceptedAt: string;
+  acceptedBy: string;
+  review: {
+    hash: string;
+    seenAt: string;
+    reason: 'changed' | 'poisoning';
+    poisoned: boolean;
+    poisoning: Signal[];
+    diff: {
+      fields: Array<{ field: string; changed: boolean; lines: DiffLine[] }>;
+      hiddenCharacters: string[];
+    };
+  } | null;
 }
 
 export interface Approval {

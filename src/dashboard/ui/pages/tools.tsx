@@ -1,11 +1,83 @@
 // Servers and tools: classification with its evidence, pin state, and what the policy in force does with each tool.
 import { useEffect, useState } from 'preact/hooks';
-import { api, can, type Me, type Tool } from '../api.js';
+import { api, can, type Me, type PinReview, type Tool } from '../api.js';
 import { Alert } from '../parts.js';
 
 export function RiskBadge({ risk }: { risk: string | null }) {
   if (risk === null) return <span class="badge">unknown</span>;
   return <span class={`badge risk-${risk}`}>{risk}</span>;
+}
+
+const toolPath = (server: string, name: string) =>
+  `/api/tools/${encodeURIComponent(server)}/${encodeURIComponent(name)}`;
+
+/**
+ * What a person must read before accepting a definition: each field that changed as a line diff (hidden characters
+ * arrive escaped from the gateway, so text is shown as text), the poisoning findings, and accept for that very
+ * definition (its hash: one that arrived since is not accepted unseen).
+ */
+function DefinitionReview({ tool, me, done }: { tool: Tool; me: Me; done: () => void }) {
+  const [review, setReview] = useState<PinReview>();
+  const [error, setError] = useState('');
+  useEffect(() => {
+    api<PinReview>('GET', `${toolPath(tool.server, tool.name)}/pin`)
+      .then(setReview)
+      .catch((e) => setError((e as Error).message));
+  }, [tool.server, tool.name]);
+  const accept = async () => {
+    try {
+      await api('POST', `${toolPath(tool.server, tool.name)}/accept`, { hash: review?.review?.hash });
+      done();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  if (error !== '') return <Alert message={error} />;
+  if (review === undefined) return <p>Loading…</p>;
+  const r = review.review;
+  if (r === null) return <p>Nothing waits for review.</p>;
+  return (
+    <div class="definition-review" data-review={`${tool.server}/${tool.name}`}>
+      <p>
+        {r.reason === 'changed'
+          ? `Changed since it was accepted on ${review.acceptedAt} by ${review.acceptedBy}; seen ${r.seenAt}.`
+          : `First seen ${r.seenAt}; flagged as tool poisoning, so nobody has accepted it yet.`}
+      </p>
+      {r.poisoning.length > 0 && (
+        <ul class="poisoning">
+          {r.poisoning.map((s, i) => (
+            <li key={i}>
+              <strong>tool poisoning</strong>: <q>{s.evidence}</q>
+            </li>
+          ))}
+        </ul>
+      )}
+      {r.diff.hiddenCharacters.length > 0 && (
+        <p class="hidden-chars" role="alert">
+          Hidden characters (shown escaped): {r.diff.hiddenCharacters.join(', ')}
+        </p>
+      )}
+      {r.diff.fields
+        .filter((f) => f.changed)
+        .map((f) => (
+          <div class="diff-field" key={f.field} data-field={f.field}>
+            <h3>{f.field}</h3>
+            <pre class="diff">
+              {f.lines.map((l, i) => (
+                <div key={i} class={l.op === '+' ? 'diff-add' : l.op === '-' ? 'diff-del' : 'diff-same'}>
+                  {`${l.op} ${l.text}`}
+                </div>
+              ))}
+            </pre>
+          </div>
+        ))}
+      {can(me, 'admin') && (
+        <button type="button" onClick={accept}>
+          Accept this definition
+        </button>
+      )}
+    </div>
+  );
 }
 
 export function ToolsPage({ me }: { me: Me }) {
@@ -20,14 +92,7 @@ export function ToolsPage({ me }: { me: Me }) {
   useEffect(() => {
     void load();
   }, []);
-  const accept = async (t: Tool) => {
-    try {
-      await api('POST', `/api/tools/${encodeURIComponent(t.server)}/${encodeURIComponent(t.name)}/accept`);
-      await load();
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
+  const [reviewing, setReviewing] = useState('');
   const scanNow = async () => {
     setScan('Listing every server’s tools…');
     try {
@@ -109,13 +174,27 @@ export function ToolsPage({ me }: { me: Me }) {
                   <span class={`badge p-${t.decision}`}>{t.decision.replace('_', ' ')}</span>
                 </td>
                 <td>
-                  {t.changed ? (
+                  {t.changed || t.poisoned ? (
                     <>
-                      <span class="badge risk-high">changed</span>{' '}
-                      {can(me, 'admin') && (
-                        <button type="button" onClick={() => accept(t)}>
-                          Accept new definition
-                        </button>
+                      <span class="badge risk-high">{t.poisoned ? 'poisoned' : 'changed'}</span>{' '}
+                      <button
+                        type="button"
+                        aria-expanded={reviewing === `${t.server}/${t.name}`}
+                        onClick={() =>
+                          setReviewing(reviewing === `${t.server}/${t.name}` ? '' : `${t.server}/${t.name}`)
+                        }
+                      >
+                        Review definition
+                      </button>
+                      {reviewing === `${t.server}/${t.name}` && (
+                        <DefinitionReview
+                          tool={t}
+                          me={me}
+                          done={() => {
+                            setReviewing('');
+                            void load();
+                          }}
+                        />
                       )}
                     </>
                   ) : (
