@@ -5,7 +5,7 @@ import type { Tracer } from '@opentelemetry/api';
 import type { NewAuditEntry } from '../audit/chain.js';
 import type { Metrics } from '../audit/metrics.js';
 import { type AuditBody, decisionName, type UpstreamOutcome } from '../audit/record.js';
-import { type ArgsMode, auditArgs } from '../audit/redact.js';
+import { type ArgsMode, auditArgs, maskString } from '../audit/redact.js';
 import { endRequestSpan, startRequestSpan } from '../audit/tracing.js';
 import type { Logger } from '../log.js';
 import { type Reply, wire } from '../proxy/downstream.js';
@@ -78,7 +78,7 @@ function bodyOf(
   if (final && !forwarded && d === undefined && ctx.method === 'tools/call' && reply && 'error' in reply) {
     decision = 'denied';
     rule = reply.error.message.startsWith('Unknown tool: ') ? '(unknown tool)' : '(invalid request)';
-    reason = reply.error.message;
+    reason = maskString(reply.error.message);
   }
   if (final?.failed) decision = 'error';
   else if (final && ctx.limited !== undefined) {
