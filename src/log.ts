@@ -24,7 +24,8 @@ function masked(value: unknown, depth = 0): unknown {
   return out;
 }
 
-export function createLogger(level: string): Logger {
+/** `destination` is for tests that read the log; by default stderr. */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {
       level,
@@ -42,6 +43,6 @@ export function createLogger(level: string): Logger {
         },
       },
     },
-    pino.destination({ fd: 2, sync: true }),
+    destination ?? pino.destination({ fd: 2, sync: true }),
   );
 }
