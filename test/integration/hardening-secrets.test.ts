@@ -12,6 +12,7 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { newGrantId, newToken } from '../../src/identity/tokens.js';
 import { createLogger } from '../../src/log.js';
+import { listEveryUpstream } from '../../src/proxy/list-tools.js';
 import { runCli } from '../helpers/cli.js';
 import { adminRequest, connect, PROBE, ROOT, tempDir } from '../helpers/gateway.js';
 
@@ -218,6 +219,27 @@ describe('#17.15 upstream stderr and error bodies stay out of the agent error', 
     expect(s.log()).toContain('internal: token');
     expect(leaks(s.log())).toEqual([]);
     await client.close().catch(() => {});
+  }, 60_000);
+});
+
+describe('#17.15 warden scan', () => {
+  it('#17.15 warden scan (and the dashboard scan) report an HTTP upstream refusing with 401 without its body', async () => {
+    const url = await listen((req, res) => {
+      req.resume();
+      res.writeHead(401, { 'content-type': 'text/plain' });
+      res.end(`unauthorized: you sent Authorization: ${req.headers.authorization} which is revoked`);
+    });
+    const config = resolveConfig(
+      parseConfig(
+        `mcpServers:\n  remote:\n    url: ${url}/mcp\n    headers: { Authorization: "Bearer ${HEADER_KEY}" }\n`,
+        join(tempDir('warden-h4-scan-'), 'warden.yaml'),
+      ),
+    );
+    const [listing] = await listEveryUpstream(config.upstreams);
+    const error = String((listing as { error?: string }).error);
+    expect(error).toContain('401');
+    expect(error).not.toContain('revoked');
+    expect(leaks(error)).toEqual([]);
   }, 60_000);
 });
 
