@@ -172,6 +172,31 @@ describe('#17.15 upstream stderr and error bodies stay out of the agent error', 
     }, 60_000);
   }
 
+  it('#17.15 a legacy SSE upstream refusing the POST with a body that quotes the header: not passed on', async () => {
+    const url = await listen((req, res) => {
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        res.write('event: endpoint\ndata: /messages\n\n');
+        return;
+      }
+      req.resume();
+      res.writeHead(401, { 'content-type': 'text/plain' });
+      res.end(`unauthorized: you sent Authorization: ${req.headers.authorization} which is revoked`);
+    });
+    const s = await start(`mcpServers:
+  remote:
+    url: ${url}/sse
+    transport: sse
+    headers: { Authorization: "Bearer ${HEADER_KEY}" }`);
+    const said = await failure(connect(`${s.mcpUrl}/remote`));
+    expect(said).toContain('HTTP 401');
+    expect(said).not.toContain('revoked');
+    expect(leaks(said)).toEqual([]);
+    await sleep(200);
+    expect(s.log()).toContain('revoked');
+    expect(leaks(s.log())).toEqual([]);
+  }, 60_000);
+
   it('#17.15 an HTTP upstream refusing a call later: the agent hears the status, the log gets the masked body', async () => {
     let refuse = false;
     const probe = await listen((req, res) => {
