@@ -50,6 +50,8 @@ export const CONFIGURED_SECRET_MIN = 8;
 /** The secrets of the loaded config (headers, env, interpolated values), each with its encoded forms. */
 const configured = new Set<string>();
 let configuredPattern: RegExp | undefined;
+/** The same, allowing a line break between any two characters: used only on text that has one. */
+let configuredAcrossLines: RegExp | undefined;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -104,7 +106,8 @@ export function addConfiguredSecrets(values: Iterable<string>): void {
   const sorted = [...forms]
     .filter((f) => f.length >= CONFIGURED_SECRET_MIN)
     .sort((a, b) => b.length - a.length);
-  configuredPattern = new RegExp(sorted.map(acrossLines).join('|'), 'g');
+  configuredPattern = new RegExp(sorted.map(escapeRegExp).join('|'), 'g');
+  configuredAcrossLines = new RegExp(sorted.map(acrossLines).join('|'), 'g');
 }
 
 /** The configured secrets this process masks (for tests and the stderr fragment check). */
@@ -139,12 +142,17 @@ export function maskLineEdges(line: string): string {
   return out;
 }
 
+/** Cheap tests that let the costlier patterns be skipped on text that cannot match them (the audit's hot path). */
+const NAMED_HINT = /pass|pwd|secret|token|key|credential|authori|cookie/i;
+
 export function maskString(s: string): string {
   let out = s;
-  if (configuredPattern !== undefined) out = out.replace(configuredPattern, MASK);
-  out = out.replace(URL_PASSWORD, `$1:${MASK}@`).replace(QUERY_SECRET, `$1${MASK}`);
+  if (configuredPattern !== undefined)
+    out = out.replace(out.includes('\n') ? configuredAcrossLines! : configuredPattern, MASK);
+  if (out.includes('://')) out = out.replace(URL_PASSWORD, `$1:${MASK}@`);
+  if (out.includes('=')) out = out.replace(QUERY_SECRET, `$1${MASK}`);
   for (const re of SECRET_VALUES) out = out.replace(re, MASK);
-  return out.replace(NAMED_SECRET, `$1$2${MASK}`);
+  return NAMED_HINT.test(out) ? out.replace(NAMED_SECRET, `$1$2${MASK}`) : out;
 }
 
 /** A deep copy with secret keys and credential-looking values masked. */
