@@ -102,4 +102,23 @@ storage: sqlite:${join(tempDir('warden-bidi-e2e-'), 'warden.db')}
     expect(await card.locator('mark.hidden-char').count()).toBe(0);
     expect(await card.locator('[data-hidden-characters]').count()).toBe(0);
   });
+
+  it('#17.16 shows a hidden character in an audit record (an argument name) escaped on the audit page', async () => {
+    await agent.callTool({ name: 'pid', arguments: { [`amount${RLO}`]: 1 } });
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Audit' }).click();
+    const detail = page.locator('aside.detail pre');
+    // The newest echo record first; its detail names the argument with the character escaped.
+    // The pid records in turn until one names the argument, escaped.
+    const named = async () => {
+      const rows = page.locator('table.audit tbody tr', { hasText: 'pid' });
+      for (let i = 0; i < (await rows.count()); i++) {
+        await rows.nth(i).getByRole('button').click();
+        const text = (await detail.textContent()) ?? '';
+        if (text.includes('amount')) return text;
+      }
+      return '';
+    };
+    await expect.poll(named, WAIT).toContain('amount\\u{202E}');
+    expect(await detail.textContent()).not.toContain(RLO);
+  });
 });
