@@ -19,12 +19,22 @@ export type WardenErrorCode =
 export class WardenError extends Error {
   readonly code: WardenErrorCode;
   readonly hint: string | undefined;
+  /**
+   * What an upstream said about the fault (the last lines of its stderr, its error body): for the log and the
+   * operator's terminal, masked, never for the agent (replyForError sends only `message`).
+   */
+  readonly detail: string | undefined;
 
-  constructor(code: WardenErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(
+    code: WardenErrorCode,
+    message: string,
+    options: { hint?: string; cause?: unknown; detail?: string } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'WardenError';
     this.code = code;
     this.hint = options.hint;
+    this.detail = options.detail;
   }
 }
 

@@ -10,6 +10,7 @@ import { eventBody } from '../audit/record.js';
 import { WardenError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Approval, ApprovalMode, ApprovalStatus, ApprovalStore } from '../store/approvals.js';
+import { argumentsForApprover, hiddenCharacters } from './display.js';
 import { type ApprovalNotice, sendWebhook, type WebhookConfig } from './webhook.js';
 
 /** Carries "approval <id> was decided" between replicas. */
@@ -249,7 +250,9 @@ export class ApprovalService {
       id: a.id,
       server: a.server,
       tool: a.tool,
-      arguments: a.arguments,
+      // Never raw values: secrets masked as for the dashboard (#17.14); hidden characters flagged (#17.16).
+      arguments: argumentsForApprover(a.arguments),
+      hiddenCharacters: hiddenCharacters(a.arguments),
       rule: a.rule,
       reason: a.reason,
       risk: a.risk,

@@ -3,6 +3,7 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
+import { escapeHidden, escapeHiddenJson, type HiddenCharacters } from './display.js';
 
 export interface WebhookConfig {
   /** http(s) URL the notices are POSTed to. */
@@ -24,7 +25,10 @@ export interface ApprovalNotice {
   id: string;
   server: string;
   tool: string;
+  /** With secrets masked (src/approvals/display.ts). */
   arguments: Record<string, unknown>;
+  /** Where the arguments hold characters a person cannot see; empty when none. */
+  hiddenCharacters?: HiddenCharacters[];
   rule: string;
   reason: string | undefined;
   risk: string | undefined;
@@ -74,7 +78,7 @@ function clip(text: string, max: number): string {
 
 /** Inline code; a backtick would end it early. */
 function code(text: string): string {
-  return `\`${esc(clip(text, 500).replace(/`/g, "'"))}\``;
+  return `\`${esc(clip(escapeHidden(text), 500).replace(/`/g, "'"))}\``;
 }
 
 function orNone(text: string | undefined): string {
@@ -86,7 +90,8 @@ function orNone(text: string | undefined): string {
  * `\u0060` (the same JSON) so the code block cannot be closed from inside.
  */
 function slackArguments(args: Record<string, unknown>): string {
-  const json = (JSON.stringify(args ?? {}, null, 2) ?? 'null').replace(/`/g, '\\u0060');
+  // Hidden characters (bidi controls, zero-width, tags) are shown as `\u{202E}`, never rendered.
+  const json = escapeHidden(JSON.stringify(args ?? {}, null, 2) ?? 'null').replace(/`/g, '\\u0060');
   const full = esc(json);
   if (full.length <= SLACK_ARGUMENTS_MAX) return full;
   const more = `\n… (${json.length} characters, truncated)`;
@@ -107,7 +112,10 @@ function slackLink(url: string, label: string): string {
 function slackBody(n: ApprovalNotice): Record<string, unknown> {
   const title = TITLES[n.event];
   const blocks: Record<string, unknown>[] = [
-    { type: 'header', text: { type: 'plain_text', text: clip(`${title}: ${n.tool} on ${n.server}`, 150) } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: clip(escapeHidden(`${title}: ${n.tool} on ${n.server}`), 150) },
+    },
     {
       type: 'section',
       fields: [
@@ -124,6 +132,20 @@ function slackBody(n: ApprovalNotice): Record<string, unknown> {
     blocks.push({
       type: 'section',
       text: { type: 'mrkdwn', text: `*Reason*\n${esc(clip(n.reason, 2_000))}` },
+    });
+  }
+  const hidden = n.hiddenCharacters ?? [];
+  if (hidden.length > 0) {
+    const where = hidden
+      .slice(0, 10)
+      .map((h) => `${h.path === '' ? '(arguments)' : h.path}: ${h.characters.join(' ')}`)
+      .join('; ');
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `:warning: *The arguments hold invisible or bidi characters* (shown escaped): ${code(where)}`,
+      },
     });
   }
   blocks.push({
@@ -158,25 +180,29 @@ function slackBody(n: ApprovalNotice): Record<string, unknown> {
  * characters) and, while it is pending, the CLI commands that decide it.
  */
 export function webhookBody(format: WebhookConfig['format'], notice: ApprovalNotice): string {
-  if (format === 'slack') return JSON.stringify(slackBody(notice));
-  return JSON.stringify({
-    version: 1,
-    event: notice.event,
-    id: notice.id,
-    server: notice.server,
-    tool: notice.tool,
-    arguments: notice.arguments,
-    rule: notice.rule,
-    reason: notice.reason ?? null,
-    risk: notice.risk ?? null,
-    grant: notice.grant ?? null,
-    session: notice.session,
-    createdAt: notice.createdAt,
-    expiresAt: notice.expiresAt,
-    decidedBy: notice.decidedBy ?? null,
-    note: notice.note ?? null,
-    dashboardUrl: notice.dashboardUrl ?? null,
-  });
+  if (format === 'slack') return escapeHiddenJson(JSON.stringify(slackBody(notice)));
+  // Hidden characters travel as \u escapes (the same JSON value), and `hiddenCharacters` says where they are.
+  return escapeHiddenJson(
+    JSON.stringify({
+      version: 1,
+      event: notice.event,
+      id: notice.id,
+      server: notice.server,
+      tool: notice.tool,
+      arguments: notice.arguments,
+      hiddenCharacters: notice.hiddenCharacters ?? [],
+      rule: notice.rule,
+      reason: notice.reason ?? null,
+      risk: notice.risk ?? null,
+      grant: notice.grant ?? null,
+      session: notice.session,
+      createdAt: notice.createdAt,
+      expiresAt: notice.expiresAt,
+      decidedBy: notice.decidedBy ?? null,
+      note: notice.note ?? null,
+      dashboardUrl: notice.dashboardUrl ?? null,
+    }),
+  );
 }
 
 /** Header value: `sha256=` + hex HMAC-SHA256(secret, `${timestamp}.${body}`). */

@@ -1,4 +1,6 @@
 // Arguments as the audit log keeps them: names and a hash by default; values only with secrets masked, always.
+// Also the one mask for every text that leaves the gateway for people (logs, wire errors, webhooks, the admin API):
+// credential-looking values, warden's own tokens, and the secrets of the loaded config.
 import { canonicalJson } from './chain.js';
 import { type AuditKey, argsMac } from './keys.js';
 
@@ -9,27 +11,148 @@ export const MASK = '[REDACTED]';
 const SECRET_KEY =
   /pass(word|wd|phrase)?$|secret|token|api[_-]?key|apikey|authori[sz]ation|^auth$|credential|private[_-]?key|cookie|session[_-]?id|signature/i;
 
-/** Values that look like credentials, wherever they appear. */
+/** Values that look like credentials, wherever they appear (formats checked against each issuer's docs). */
 const SECRET_VALUES: RegExp[] = [
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g,
+  // PEM private keys of every kind (RSA, EC, OPENSSH, ENCRYPTED, PGP ... BLOCK), to the end line or the end.
+  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|$)/g,
   /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi,
-  /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g, // JWT
-  /\bAKIA[0-9A-Z]{16}\b/g, // AWS access key id
+  // A JWT; an unsigned one (`alg: none`) has an empty third part.
+  /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g,
+  /\b(AKIA|ASIA)[0-9A-Z]{16}\b/g, // AWS access key id (long-lived and temporary)
   /\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, // GitHub
   /\bgithub_pat_[A-Za-z0-9_]{30,}\b/g,
-  /\bxox[abprs]-[A-Za-z0-9-]{10,}/g, // Slack
-  /\b[rs]k_(live|test)_[A-Za-z0-9]{10,}/g, // Stripe
-  /\bsk-[A-Za-z0-9_-]{20,}/g, // OpenAI-style
+  /\b(xox[a-z]|xoxe\.xox[a-z])-[A-Za-z0-9-]{10,}/g, // Slack tokens (bot, user, app, refresh)
+  /\bxapp-\d-[A-Za-z0-9-]{10,}/g, // Slack app-level tokens
+  /\bhttps:\/\/hooks\.slack\.com\/(services|workflows|triggers)\/[A-Za-z0-9/_-]+/g, // Slack webhook URLs
+  /\b([rs]k|whsec)_(live|test)_[A-Za-z0-9]{10,}/g, // Stripe secret and restricted keys
+  /\bwhsec_[A-Za-z0-9+/=]{20,}/g, // Stripe webhook signing secrets
+  /\bsk-[A-Za-z0-9_-]{20,}/g, // OpenAI- and Anthropic-style
   /\bAIza[0-9A-Za-z_-]{35}\b/g, // Google API key
-  /\bwarden_[A-Za-z0-9_-]{20,}/g, // warden's own grant tokens
+  // warden's own tokens (src/identity/tokens.ts): wdn_ grants, wda_ admin tokens; also cut short or mangled ones.
+  /\bwd[na]_[A-Za-z0-9_-]{8,}/g,
+  // The dashboard's session cookie, wherever a header or URL is quoted.
+  /\bwarden_session=[A-Za-z0-9_-]{8,}/g,
 ];
-/** user:password@ in connection strings: the password goes. */
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+):[^\s@/]+@/gi;
+/** `user:password@` in URLs and connection strings: the password goes (it may hold `@`; the last one ends it). */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+):[^\s/?#]*@/gi;
+/** Credentials in URL query strings (`?access_token=`, `&sig=`, the dashboard's `?csrf=`). */
+const QUERY_SECRET =
+  /([?&](?:access_token|refresh_token|id_token|token|api_?key|apikey|key|secret|client_secret|password|sig|signature|csrf|code|auth)=)[^&\s#"'<>]+/gi;
+/**
+ * `name=value` and `name: value` where the name says secret (`API_KEY=...`, `"password": "..."`, `aws_secret_access_key
+ * = ...`), as in log lines and error texts. A bare number is left alone (`max_tokens=4096`).
+ */
+const NAMED_SECRET =
+  /\b([A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?|authorization|cookie)s?)(["']?\s*[:=]\s*["']?)(?!\d+\b)(?!\[REDACTED\])((?:(?:Bearer|Basic|Token|Digest|Bot)\s+)?[^\s"',;&]{4,})/gi;
+
+/** Configured secrets shorter than this are not masked: they would mask ordinary words everywhere. */
+export const CONFIGURED_SECRET_MIN = 8;
+/** The secrets of the loaded config (headers, env, interpolated values), each with its encoded forms. */
+const configured = new Set<string>();
+let configuredPattern: RegExp | undefined;
+/** The same, allowing a line break between any two characters: used only on text that has one. */
+let configuredAcrossLines: RegExp | undefined;
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/**
+ * The base64 (and base64url) forms of `secret` as it appears inside a longer encoded text (`Basic <user:secret>`):
+ * for each of the three byte alignments, the characters that depend on the secret's bytes alone.
+ */
+function base64Cores(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8');
+  const out: string[] = [];
+  for (let k = 0; k < 3; k++) {
+    const b64 = Buffer.concat([Buffer.alloc(k), bytes]).toString('base64');
+    const first = Math.ceil(k / 3) * 4;
+    const last = Math.floor((k + bytes.length) / 3) * 4;
+    const core = b64.slice(first, last);
+    if (core.length >= CONFIGURED_SECRET_MIN) {
+      out.push(core, core.replace(/\+/g, '-').replace(/\//g, '_'));
+    }
+  }
+  return out;
+}
+
+/** A literal that may be broken across lines (a wrapped log line): a line break and indentation between any two characters. */
+function acrossLines(literal: string): string {
+  return [...literal].map(escapeRegExp).join('(?:\\r?\\n[ \\t]*)?');
+}
+
+/**
+ * Adds secrets of the loaded config (upstream headers and env, `${ENV}` values, webhook secrets). From then on every
+ * mask in this process also masks each of them, and their URL-encoded, JSON-escaped and base64 forms, also when a
+ * line break splits one. Values shorter than CONFIGURED_SECRET_MIN characters are skipped (docs/configuration.md).
+ */
+export function addConfiguredSecrets(values: Iterable<string>): void {
+  let added = false;
+  for (const raw of values) {
+    const v = raw.trim();
+    if (v.length < CONFIGURED_SECRET_MIN || configured.has(v)) continue;
+    configured.add(v);
+    added = true;
+  }
+  if (!added) return;
+  const forms = new Set<string>();
+  for (const v of configured) {
+    forms.add(v);
+    forms.add(encodeURIComponent(v));
+    forms.add(JSON.stringify(v).slice(1, -1));
+    for (const core of base64Cores(v)) forms.add(core);
+  }
+  // Longest first, so a secret that contains another is masked whole.
+  const sorted = [...forms]
+    .filter((f) => f.length >= CONFIGURED_SECRET_MIN)
+    .sort((a, b) => b.length - a.length);
+  configuredPattern = new RegExp(sorted.map(escapeRegExp).join('|'), 'g');
+  configuredAcrossLines = new RegExp(sorted.map(acrossLines).join('|'), 'g');
+}
+
+/** The configured secrets this process masks (for tests and the stderr fragment check). */
+export function configuredSecrets(): readonly string[] {
+  return [...configured];
+}
+
+/** Shortest piece of a configured secret masked at a line's edge by maskLineEdges. */
+const FRAGMENT_MIN = 4;
+
+/**
+ * For text that arrives line by line (an upstream's stderr): a line that ends with the start of a configured secret,
+ * or starts with its end, has that piece masked, so a secret wrapped over two lines never shows in either.
+ */
+export function maskLineEdges(line: string): string {
+  let out = maskString(line);
+  for (const s of configured) {
+    for (let n = Math.min(s.length - 1, out.length); n >= FRAGMENT_MIN; n--) {
+      if (out.endsWith(s.slice(0, n))) {
+        out = `${out.slice(0, out.length - n)}${MASK}`;
+        break;
+      }
+    }
+    const lead = /^\s*/.exec(out)?.[0].length ?? 0;
+    for (let n = Math.min(s.length - 1, out.length - lead); n >= FRAGMENT_MIN; n--) {
+      if (out.startsWith(s.slice(s.length - n), lead)) {
+        out = `${out.slice(0, lead)}${MASK}${out.slice(lead + n)}`;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** Cheap tests that let the costlier patterns be skipped on text that cannot match them (the audit's hot path). */
+const NAMED_HINT = /pass|pwd|secret|token|key|credential|authori|cookie/i;
 
 export function maskString(s: string): string {
-  let out = s.replace(URL_PASSWORD, `$1:${MASK}@`);
+  let out = s;
+  if (configuredPattern !== undefined)
+    out = out.replace(out.includes('\n') ? configuredAcrossLines! : configuredPattern, MASK);
+  if (out.includes('://')) out = out.replace(URL_PASSWORD, `$1:${MASK}@`);
+  if (out.includes('=')) out = out.replace(QUERY_SECRET, `$1${MASK}`);
   for (const re of SECRET_VALUES) out = out.replace(re, MASK);
-  return out;
+  return NAMED_HINT.test(out) ? out.replace(NAMED_SECRET, `$1$2${MASK}`) : out;
 }
 
 /** A deep copy with secret keys and credential-looking values masked. */
@@ -40,7 +163,7 @@ export function maskSecrets(value: unknown, depth = 0): unknown {
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value))
-      out[k] = SECRET_KEY.test(k) ? MASK : maskSecrets(v, depth + 1);
+      out[maskString(k)] = SECRET_KEY.test(k) ? MASK : maskSecrets(v, depth + 1);
     return out;
   }
   return value;

@@ -1,6 +1,12 @@
 // `warden approvals list|show|approve|deny`: decide held calls from a shell, against the config's storage.
 import type { Command } from 'commander';
 import pino from 'pino';
+import {
+  argumentsForApprover,
+  escapeHidden,
+  escapeHiddenJson,
+  hiddenCharacters,
+} from '../approvals/display.js';
 import { ApprovalService } from '../approvals/service.js';
 import { approvalView } from '../dashboard/admin.js';
 import { WardenError } from '../errors.js';
@@ -42,22 +48,38 @@ function run(configFile: string, fn: (service: ApprovalService) => Promise<void>
   );
 }
 
+/** JSON for a script: hidden characters as \u escapes (the same value, nothing a terminal would act on). */
+function jsonLine(a: Approval): string {
+  return `${escapeHiddenJson(JSON.stringify(approvalView(a)))}\n`;
+}
+
 function line(a: Approval): string {
   const who = a.grantLabel ?? '(anonymous)';
-  return `${a.id}  ${a.status.padEnd(9)}  ${a.server}/${a.tool}  grant=${who}  risk=${a.risk ?? '?'}  ${a.createdAt}`;
+  // A flag on the line itself: the list is where an approver looks first (#17.16).
+  const flag = hiddenCharacters(a.arguments).length > 0 ? '  !hidden-characters' : '';
+  return escapeHidden(
+    `${a.id}  ${a.status.padEnd(9)}  ${a.server}/${a.tool}  grant=${who}  risk=${a.risk ?? '?'}  ${a.createdAt}${flag}`,
+  );
 }
 
 function show(a: Approval, json: boolean | undefined): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(approvalView(a))}\n`);
+    process.stdout.write(jsonLine(a));
     return;
   }
+  const hidden = hiddenCharacters(a.arguments);
   const lines = [
     line(a),
     `  rule: ${a.rule}${a.reason === undefined ? '' : `  (${a.reason})`}`,
     `  session: ${a.session}  mode: ${a.mode}  expires: ${a.expiresAt}`,
-    `  arguments: ${JSON.stringify(a.arguments, null, 2).replace(/\n/g, '\n  ')}`,
+    // Secrets masked, hidden characters written as \u{202E} (#17.14, #17.16).
+    `  arguments: ${escapeHidden(JSON.stringify(argumentsForApprover(a.arguments), null, 2)).replace(/\n/g, '\n  ')}`,
   ];
+  for (const h of hidden) {
+    lines.push(
+      `  warning: ${h.inKey ? 'the name of ' : ''}${h.path === '' ? '(arguments)' : h.path} holds invisible or bidi characters: ${h.characters.join(' ')}`,
+    );
+  }
   if (a.decidedBy !== undefined)
     lines.push(`  decided by ${a.decidedBy} at ${a.decidedAt}${a.note ? `: ${a.note}` : ''}`);
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -105,7 +127,7 @@ export function registerApprovalCommands(program: Command): void {
           limit: 1000,
         });
         for (const a of list) {
-          process.stdout.write(flags.json ? `${JSON.stringify(approvalView(a))}\n` : `${line(a)}\n`);
+          process.stdout.write(flags.json ? jsonLine(a) : `${line(a)}\n`);
         }
       }),
     );

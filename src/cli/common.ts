@@ -1,6 +1,7 @@
 // What every command shares: loading the config with command-line overrides, and turning errors into exit codes.
 import { dirname } from 'node:path';
 import type { NewAuditEntry } from '../audit/chain.js';
+import { maskString } from '../audit/redact.js';
 import { AuditWriter } from '../audit/writer.js';
 import { loadConfigFile } from '../config/load.js';
 import { type GatewayConfig, parseHostPort, resolveConfig } from '../config/resolve.js';
@@ -49,7 +50,9 @@ export function fail(err: unknown): never {
     process.exit(EXIT_USAGE);
   }
   if (err instanceof WardenError) {
-    process.stderr.write(`warden: ${err.message}\n`);
+    // Masked: a message may quote a URL or an upstream's words; the detail is what the upstream said (its stderr).
+    process.stderr.write(`warden: ${maskString(err.message)}\n`);
+    if (err.detail) process.stderr.write(`  upstream said: ${maskString(err.detail)}\n`);
     if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
     process.exit(
       err.code === 'CONFIG_NOT_FOUND' ||

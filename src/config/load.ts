@@ -11,6 +11,8 @@ export interface LoadedConfig {
   config: ConfigFile;
   /** Compiled policies: the global one and each server's own. */
   policies: { global: LoadedPolicy | undefined; servers: Map<string, LoadedPolicy> };
+  /** Values that `${ENV}` references in the file were replaced with (masked as secrets). */
+  interpolated?: string[];
 }
 
 /** Loads and validates a config file. Throws ConfigError listing every problem. */
@@ -33,7 +35,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
 }
 
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const { value, problems, lineOf } = parseConfigText(text, file, env);
+  const { value, problems, lineOf, interpolated } = parseConfigText(text, file, env);
   if (problems.length > 0) throw new ConfigError(problems);
   const parsed = configSchema.safeParse(value ?? {});
   if (!parsed.success) throw new ConfigError(zodProblems(parsed.error, file, lineOf));
@@ -41,7 +43,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const more = semanticProblems(config, file, lineOf);
   const policies = loadPolicies(config, file, lineOf, more);
   if (more.length > 0) throw new ConfigError(more);
-  return { file, config, policies };
+  return { file, config, policies, interpolated: interpolated ?? [] };
 }
 
 /** Checks that span several keys and so do not fit the schema. */

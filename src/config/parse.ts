@@ -23,21 +23,27 @@ export function interpolateEnv(
   env: NodeJS.ProcessEnv,
   onMissing: (path: Path, name: string) => void,
   path: Path = [],
+  onValue?: (value: string) => void,
 ): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
     return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
       const v = env[name];
-      if (v !== undefined && v !== '') return v;
+      if (v !== undefined && v !== '') {
+        onValue?.(v);
+        return v;
+      }
       if (fallback !== undefined) return fallback;
       onMissing(path, name);
       return '';
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, onMissing, [...path, i]));
+  if (Array.isArray(value))
+    return value.map((v, i) => interpolateEnv(v, env, onMissing, [...path, i], onValue));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, env, onMissing, [...path, k]);
+    for (const [k, v] of Object.entries(value))
+      out[k] = interpolateEnv(v, env, onMissing, [...path, k], onValue);
     return out;
   }
   return value;
@@ -48,7 +54,13 @@ export function parseConfigText(
   text: string,
   file: string,
   env: NodeJS.ProcessEnv | undefined = process.env,
-): { value: unknown; problems: Problem[]; lineOf: (path: readonly PropertyKey[]) => number | undefined } {
+): {
+  value: unknown;
+  problems: Problem[];
+  lineOf: (path: readonly PropertyKey[]) => number | undefined;
+  /** The values `${ENV}` references were replaced with: secrets, as far as warden knows (they are masked). */
+  interpolated?: string[];
+} {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const problems: Problem[] = [];
@@ -79,16 +91,22 @@ export function parseConfigText(
   }
   // Policies are not interpolated (env undefined): a `${` in a regex means what it says.
   if (env === undefined) return { value: raw, problems, lineOf };
-  const value = interpolateEnv(raw, env, (path, name) =>
-    problems.push({
-      file,
-      path: formatPath(path),
-      line: lineOf(path),
-      message: `environment variable ${name} is not set`,
-      hint: `export ${name}=... or write \${${name}:-default}`,
-    }),
+  const interpolated: string[] = [];
+  const value = interpolateEnv(
+    raw,
+    env,
+    (path, name) =>
+      problems.push({
+        file,
+        path: formatPath(path),
+        line: lineOf(path),
+        message: `environment variable ${name} is not set`,
+        hint: `export ${name}=... or write \${${name}:-default}`,
+      }),
+    [],
+    (v) => interpolated.push(v),
   );
-  return { value, problems, lineOf };
+  return { value, problems, lineOf, interpolated };
 }
 
 export function zodProblems(

@@ -4,6 +4,7 @@ import { basename, dirname, isAbsolute, resolve as resolvePath } from 'node:path
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { WebhookConfig } from '../approvals/webhook.js';
 import type { AuditKeySource } from '../audit/keys.js';
+import { addConfiguredSecrets } from '../audit/redact.js';
 import { durationMs } from '../duration.js';
 import type { LoadedConfig } from './load.js';
 import type { LoadedPolicy } from './policy-file.js';
@@ -130,8 +131,34 @@ export function parseHostPort(v: string): HostPort {
   return { host, port: Number(v.slice(i + 1)) };
 }
 
+/**
+ * The secrets a config holds: every value of an upstream's `headers` and `env` (and the credential after an
+ * `Authorization` scheme), every value a `${ENV}` reference was replaced with, webhook secrets and URLs, tracing
+ * headers. They are masked wherever text leaves the gateway (src/audit/redact.ts, docs/configuration.md).
+ */
+export function configSecrets(loaded: LoadedConfig): string[] {
+  const { config } = loaded;
+  const out: string[] = [...(loaded.interpolated ?? [])];
+  const headerValues = (headers: Record<string, string> | undefined) => {
+    for (const v of Object.values(headers ?? {})) {
+      out.push(v);
+      const scheme = /^\s*[A-Za-z][A-Za-z0-9-]*\s+(\S.*)$/.exec(v);
+      if (scheme !== null) out.push(scheme[1]!);
+    }
+  };
+  for (const s of Object.values(config.mcpServers)) {
+    headerValues(s.headers);
+    out.push(...Object.values(s.env ?? {}));
+  }
+  for (const w of config.approvals.webhooks) out.push(w.secret, w.url);
+  headerValues(config.tracing.headers);
+  return out;
+}
+
 export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
   const { config, file } = loaded;
+  // Masking needs the secrets before anything is started or logged; every command and the gateway come through here.
+  addConfiguredSecrets(configSecrets(loaded));
   const base = dirname(file);
   const upstreams: UpstreamSpec[] = [];
   for (const [id, s] of Object.entries(config.mcpServers)) {

@@ -1,6 +1,7 @@
 // The admin HTTP app on its own port (loopback by default): health, metrics, the admin API behind admin tokens, and
 // the dashboard (a logged-in browser uses a session cookie plus a CSRF token instead of the bearer token).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { argumentsForApprover, escapeHiddenJson, hiddenCharacters } from '../approvals/display.js';
 import type { ApprovalService } from '../approvals/service.js';
 import type { AuditKey } from '../audit/keys.js';
 import type { Metrics } from '../audit/metrics.js';
@@ -67,13 +68,17 @@ export interface AdminOptions {
   log: Logger;
 }
 
-/** An approval as the admin API shows it (SPEC §11 fields first, then the rest of what an approver needs). */
+/**
+ * An approval as the admin API shows it (SPEC §11 fields first, then the rest of what an approver needs). Arguments
+ * have their secrets masked (#17.14); `hiddenCharacters` lists where they hold characters a person cannot see
+ * (bidi controls, zero-width and tag characters: #17.16), empty when there are none.
+ */
 export function approvalView(a: Approval): Record<string, unknown> {
   return {
     id: a.id,
     server: a.server,
     tool: a.tool,
-    arguments: a.arguments,
+    arguments: argumentsForApprover(a.arguments),
     grant: a.grantLabel ?? null,
     session: a.session,
     risk: a.risk ?? null,
@@ -86,6 +91,7 @@ export function approvalView(a: Approval): Record<string, unknown> {
     decidedAt: a.decidedAt ?? null,
     decidedBy: a.decidedBy ?? null,
     note: a.note ?? null,
+    hiddenCharacters: hiddenCharacters(a.arguments),
   };
 }
 
@@ -130,7 +136,8 @@ function json(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const text = JSON.stringify(body);
+  // Characters that hide (bidi controls, zero-width, tags) travel as \u escapes: the same JSON, nothing hidden.
+  const text = escapeHiddenJson(JSON.stringify(body));
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(text)),

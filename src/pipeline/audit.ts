@@ -6,7 +6,7 @@ import type { NewAuditEntry } from '../audit/chain.js';
 import type { AuditKey } from '../audit/keys.js';
 import type { Metrics } from '../audit/metrics.js';
 import { type AuditBody, decisionName, type UpstreamOutcome } from '../audit/record.js';
-import { type ArgsMode, auditArgs } from '../audit/redact.js';
+import { type ArgsMode, auditArgs, maskString } from '../audit/redact.js';
 import { endRequestSpan, startRequestSpan } from '../audit/tracing.js';
 import type { Logger } from '../log.js';
 import { RESOURCE_NOT_FOUND, type Reply, wire } from '../proxy/downstream.js';
@@ -79,7 +79,7 @@ function bodyOf(
   if (final && !forwarded && d === undefined && reply && 'error' in reply && !unforwardedOk(ctx.method)) {
     decision = 'denied';
     rule = unknownRule(reply.error.code, reply.error.message);
-    reason = reply.error.message;
+    reason = maskString(reply.error.message);
   }
   if (final?.failed) decision = 'error';
   else if (final && ctx.limited !== undefined) {

@@ -4,6 +4,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { maskString } from '../audit/redact.js';
 import type { UpstreamSpec } from '../config/resolve.js';
 import { VERSION } from '../version.js';
 
@@ -44,6 +45,20 @@ export async function listUpstreamTools(spec: UpstreamSpec): Promise<Array<Recor
   }
 }
 
+/**
+ * Why a scan of one server failed, for `warden scan` and the dashboard: the SDK quotes an HTTP upstream's error body
+ * ("Error POSTing to endpoint (HTTP 401): <body>"), which may echo the configured credentials; the status is kept,
+ * the body dropped, and the rest masked (#17.15).
+ */
+export function scanError(err: unknown): string {
+  const text = (err as Error)?.message ?? String(err);
+  // The SDK's HTTP errors carry the status as `code` and the body in the message.
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'number' && code >= 400 && code <= 599) return `HTTP ${code} from the upstream`;
+  const body = /(Error POSTing to endpoint|\(HTTP \d{3}\))/.exec(text);
+  return maskString(body === null ? text : text.slice(0, body.index + body[0].length));
+}
+
 export type UpstreamListing =
   | { server: string; tools: Array<Record<string, unknown>> }
   | { server: string; error: string };
@@ -72,7 +87,7 @@ export async function listEveryUpstream(
       try {
         results[i] = { server: spec.id, tools: await listUpstreamTools(spec) };
       } catch (err) {
-        results[i] = { server: spec.id, error: (err as Error)?.message ?? String(err) };
+        results[i] = { server: spec.id, error: scanError(err) };
       }
       starting.delete(spec.id);
       done++;

@@ -1,5 +1,6 @@
 // One agent session: its upstream links, the id maps between agent and upstreams, and the pipeline each request runs.
 import type { Logger } from 'pino';
+import { maskSecrets, maskString } from '../audit/redact.js';
 import type { UpstreamSpec } from '../config/resolve.js';
 import type { Identity } from '../identity/authenticate.js';
 import { type CallContext, cancelContext, createContext, type SessionView } from '../pipeline/context.js';
@@ -109,9 +110,15 @@ export class ProxySession implements SessionView {
   }
 
   private reply(id: RequestId, reply: Reply): void {
+    // Every error the agent reads passes the mask: an upstream's own error text may quote a configured secret.
     const message =
       'error' in reply
-        ? errorResponse(id, reply.error.code, reply.error.message, reply.error.data)
+        ? errorResponse(
+            id,
+            reply.error.code,
+            maskString(reply.error.message),
+            reply.error.data === undefined ? undefined : maskSecrets(reply.error.data),
+          )
         : {
             jsonrpc: '2.0' as const,
             id,

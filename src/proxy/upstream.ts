@@ -222,7 +222,10 @@ export class UpstreamLink {
       const err =
         cause instanceof WardenError && cause.code === 'UPSTREAM_START_FAILED'
           ? cause
-          : new WardenError('UPSTREAM_START_FAILED', (cause as Error).message, { cause });
+          : new WardenError('UPSTREAM_START_FAILED', (cause as Error).message, {
+              cause,
+              ...(this.lastError?.detail === undefined ? {} : { detail: this.lastError.detail }),
+            });
       this.lastError = err;
       if (this.transport === transport) this.transport = undefined;
       // Calls waiting for this start fail now, with its reason, instead of at their timeout.
@@ -240,8 +243,12 @@ export class UpstreamLink {
     this.transport = undefined;
     if (this.state === 'closed') return;
     const reason = err?.message ?? 'connection closed';
-    this.log.warn({ reason }, 'upstream went away');
-    this.lastError = new WardenError('UPSTREAM_CLOSED', `upstream ${this.id} closed: ${reason}`);
+    // The stderr tail is logged (masked); the agent's error carries only the reason (#17.15).
+    const detail = err instanceof WardenError ? err.detail : undefined;
+    this.log.warn({ reason, ...(detail === undefined ? {} : { stderr: detail }) }, 'upstream went away');
+    this.lastError = new WardenError('UPSTREAM_CLOSED', `upstream ${this.id} closed: ${reason}`, {
+      ...(detail === undefined ? {} : { detail }),
+    });
     this.failPending(CONNECTION_CLOSED, `Upstream ${this.id} closed: ${reason}`);
     const wasReady = this.state === 'ready';
     this.state = 'down';
@@ -618,7 +625,12 @@ export class UpstreamLink {
   private write(message: JsonRpcMessage): Promise<void> {
     const t = this.transport;
     if (!t) return Promise.reject(new WardenError('UPSTREAM_CLOSED', 'not connected'));
-    return t.send(message);
+    return t.send(message).catch((err: Error & { detail?: unknown }) => {
+      // What the upstream said (its error body) goes to the log, masked; the error itself names only the status.
+      if (typeof err.detail === 'string' && err.detail !== '')
+        this.log.warn({ err: err.message, body: err.detail }, 'upstream refused a message');
+      throw err;
+    });
   }
 
   private onMessage(m: JsonRpcMessage): void {

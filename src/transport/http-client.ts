@@ -13,9 +13,22 @@ export class HttpStatusError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The start of the upstream's error body: for the log only (it may quote the request's credentials). */
+    readonly detail?: string,
   ) {
     super(message);
     this.name = 'HttpStatusError';
+  }
+}
+
+/** An error whose message is safe for the agent and whose detail (upstream text) is for the log only. */
+export class UpstreamTextError extends Error {
+  constructor(
+    message: string,
+    readonly detail: string,
+  ) {
+    super(message);
+    this.name = 'UpstreamTextError';
   }
 }
 
@@ -166,9 +179,11 @@ export class StreamableHttpClient implements MessageTransport {
       { url: this.url, redirects: REDIRECTS, repeatable: !toolCall, retried: false },
     );
     if (res.statusCode !== undefined && res.statusCode >= 400) {
+      // The body may quote the request (its Authorization header): the agent hears the status, the log the body.
       throw new HttpStatusError(
         res.statusCode,
-        `HTTP ${res.statusCode} from the upstream: ${await errorText(res)}`,
+        `HTTP ${res.statusCode} from the upstream`,
+        await errorText(res),
       );
     }
     if (res.statusCode === 202 || !('id' in message && 'method' in message)) {
@@ -185,7 +200,7 @@ export class StreamableHttpClient implements MessageTransport {
       try {
         value = JSON.parse(text);
       } catch {
-        throw new Error(`the upstream answered with invalid JSON: ${text.slice(0, 200)}`);
+        throw new UpstreamTextError('the upstream answered with invalid JSON', text.slice(0, 200));
       }
       for (const m of Array.isArray(value) ? value : [value]) this.deliver(m);
       return;
@@ -538,7 +553,12 @@ class LegacySseClient implements MessageTransport {
 
   send(message: JsonRpcMessage): Promise<void> {
     if (this.inner === undefined) return Promise.reject(new Error('the upstream transport is not started'));
-    return this.inner.send(message);
+    return this.inner.send(message).catch((err: Error) => {
+      // The SDK quotes the server's error body in its message ("Error POSTing to endpoint (HTTP 401): ...").
+      const status = /\(HTTP (\d{3})\)/.exec(err.message);
+      if (status === null) throw err;
+      throw new HttpStatusError(Number(status[1]), `HTTP ${status[1]} from the upstream`, err.message);
+    });
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 // Upstream stdio transport: runs an MCP server as a child process in its own process group, JSON-RPC over its pipes.
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Logger } from 'pino';
+import { maskLineEdges } from '../audit/redact.js';
 import { WardenError } from '../errors.js';
 import { checkMessage, type JsonRpcMessage } from './jsonrpc.js';
 import type { MessageTransport } from './types.js';
@@ -125,10 +126,10 @@ export class StdioClientTransport implements MessageTransport {
         this.onclose?.(
           wasClosed
             ? undefined
-            : new WardenError(
-                'UPSTREAM_CLOSED',
-                `process exited (${signal ?? `code ${code}`})${this.stderrTail()}`,
-              ),
+            : new WardenError('UPSTREAM_CLOSED', `process exited (${signal ?? `code ${code}`})`, {
+                // The child's stderr may quote its own credentials: it goes to the log, never to the agent.
+                detail: this.stderrTail(),
+              }),
         );
       });
       child.stdout?.setEncoding('utf8');
@@ -141,14 +142,16 @@ export class StdioClientTransport implements MessageTransport {
           const line = this.stderrBuffer.slice(0, nl).trimEnd();
           this.stderrBuffer = this.stderrBuffer.slice(nl + 1);
           if (line !== '') {
-            log.info({ stderr: line }, 'upstream stderr');
-            this.recentStderr.push(line.slice(0, 500));
+            // Masked line by line, and at its edges: a secret wrapped over two lines shows in neither.
+            const shown = maskLineEdges(line);
+            log.info({ stderr: shown }, 'upstream stderr');
+            this.recentStderr.push(shown.slice(0, 500));
             if (this.recentStderr.length > 5) this.recentStderr.shift();
           }
           nl = this.stderrBuffer.indexOf('\n');
         }
         if (this.stderrBuffer.length > 64 * 1024) {
-          log.info({ stderr: this.stderrBuffer }, 'upstream stderr');
+          log.info({ stderr: maskLineEdges(this.stderrBuffer) }, 'upstream stderr');
           this.stderrBuffer = '';
         }
       });
@@ -157,10 +160,11 @@ export class StdioClientTransport implements MessageTransport {
     });
   }
 
-  private stderrTail(): string {
-    const last =
-      this.stderrBuffer.trim() === '' ? this.recentStderr : [...this.recentStderr, this.stderrBuffer.trim()];
-    return last.length === 0 ? '' : `; stderr: ${last.slice(-3).join(' | ')}`;
+  /** The last lines of stderr, masked; undefined when there were none. */
+  private stderrTail(): string | undefined {
+    const rest = this.stderrBuffer.trim();
+    const last = rest === '' ? this.recentStderr : [...this.recentStderr, maskLineEdges(rest)];
+    return last.length === 0 ? undefined : last.slice(-3).join(' | ');
   }
 
   private onStdout(chunk: string): void {

@@ -147,6 +147,8 @@ export interface Approval {
   decidedBy: string | null;
   decidedAt: string | null;
   note: string | null;
+  /** Where the arguments hold characters a person cannot see (bidi controls, zero-width, tags). */
+  hiddenCharacters?: { path: string; characters: string[]; inKey?: true }[];
 }
 
 export interface AuditRecord {

@@ -1,6 +1,7 @@
 // Approvals: the pending queue with everything needed to decide in seconds, and the latest decisions.
 import { useEffect, useState } from 'preact/hooks';
 import { type Approval, age, api, can, type Me, type Overview, pretty } from '../api.js';
+import { hasHidden, Visible } from '../hidden.js';
 import { Alert } from '../parts.js';
 import { RiskBadge } from './tools.js';
 
@@ -21,10 +22,16 @@ function Pending({ a, me, onDecided }: { a: Approval; me: Me; onDecided: () => v
     }
   };
   const allowed = can(me, 'approver');
+  const args = pretty(a.arguments);
+  const hidden = a.hiddenCharacters ?? [];
+  const flagged = hidden.length > 0 || hasHidden(args) || hasHidden(a.tool);
   return (
     <article class="panel approval" aria-labelledby={`ap-${a.id}`} data-approval={a.id}>
       <h2 id={`ap-${a.id}`}>
-        <code>{a.tool}</code> on {a.server} <RiskBadge risk={a.risk} />
+        <code>
+          <Visible text={a.tool} />
+        </code>{' '}
+        on <Visible text={a.server} /> <RiskBadge risk={a.risk} />
       </h2>
       <dl class="facts">
         <dt>Grant</dt>
@@ -44,9 +51,20 @@ function Pending({ a, me, onDecided }: { a: Approval; me: Me; onDecided: () => v
           </>
         )}
       </dl>
+      {flagged && (
+        <p class="hidden-warning" role="alert" data-hidden-characters>
+          These arguments hold invisible or bidi characters, shown as <code>\u{'{…}'}</code>:{' '}
+          {hidden
+            .map((h) => `${h.path === '' ? '(arguments)' : h.path} (${h.characters.join(' ')})`)
+            .join('; ')}
+          . What you read may not be what the call does.
+        </p>
+      )}
       <figure class="args">
         <figcaption>Arguments</figcaption>
-        <pre>{pretty(a.arguments)}</pre>
+        <pre>
+          <Visible text={args} />
+        </pre>
       </figure>
       <div class="decide">
         <label for={`note-${a.id}`}>Note (optional)</label>

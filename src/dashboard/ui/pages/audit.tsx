@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type AuditRecord, api, csrfParam, type Overview, pretty } from '../api.js';
 import { DECISION_ORDER } from '../charts.js';
+import { Visible } from '../hidden.js';
 import { Alert } from '../parts.js';
 
 interface Filters {
@@ -166,7 +167,10 @@ export function AuditPage({ overview }: { overview: Overview | undefined }) {
         {selected && (
           <aside class="panel detail" aria-labelledby="record-title">
             <h2 id="record-title">Record {selected.seq}</h2>
-            <pre>{pretty(selected)}</pre>
+            <pre>
+              {/* An audit record's values (audit.args: full) may hide characters too: shown, never applied. */}
+              <Visible text={pretty(selected)} />
+            </pre>
             <button type="button" class="quiet" onClick={() => setSelected(undefined)}>
               Close
             </button>
