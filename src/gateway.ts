@@ -406,7 +406,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       return { mcpUrl: `http://${urlHost(mcp)}/mcp`, adminUrl: `http://${urlHost(admin)}` };
     },
 
-    stdioIdentity: (grantLabel, token) => authenticator.stdioIdentity(grantLabel, token),
+    async stdioIdentity(grantLabel, token) {
+      const identity = await authenticator.stdioIdentity(grantLabel, token);
+      if (identity.grant !== undefined) authenticator.noteUse(identity.grant.id);
+      return identity;
+    },
 
     serveStdio(input, output, server, identity) {
       const held = identity.grant?.servers;
@@ -426,8 +430,27 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
             .then(() => session?.close())
             .then(() => resolve());
         });
-        session = createSession(server, port, 'stdio', identity);
-        port.sink = session;
+        const s = createSession(server, port, 'stdio', identity);
+        session = s;
+        // No request of a stdio agent is authenticated: its messages are what keep the grant's last use current.
+        const grantId = identity.grant?.id;
+        port.sink =
+          grantId === undefined
+            ? s
+            : {
+                handle: (message) => {
+                  authenticator.noteUse(grantId);
+                  s.handle(message);
+                },
+                restore: (params) => s.restore(params),
+                close: () => s.close(),
+                get lastActivity() {
+                  return s.lastActivity;
+                },
+                get busy() {
+                  return s.busy;
+                },
+              };
         port.start();
       });
     },

@@ -174,7 +174,7 @@ export function testCommand(file: string, opts: { json?: boolean }): void {
     } catch (cause) {
       throw new WardenError('CONFIG_NOT_FOUND', `cannot read ${file}: ${(cause as Error).message}`);
     }
-    const { value, problems, lineOf } = parseConfigText(text, abs, undefined);
+    const { value, problems, lineOf } = parseConfigText(text, abs, null);
     if (problems.length > 0) throw new ConfigError(problems);
     const parsed = casesSchema.safeParse(value);
     if (!parsed.success) throw new ConfigError(zodProblems(parsed.error, abs, lineOf));
