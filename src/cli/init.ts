@@ -175,7 +175,7 @@ export async function init(flags: InitFlags): Promise<void> {
       bar.end();
       for (const f of failures) {
         process.stderr.write(
-          `warden init: ${f.server} could not be listed (${f.error}); its policy denies everything\n`,
+          `warden init: ${f.server} could not be listed (${f.error}); its policy denies everything${f.stderr === undefined ? '' : `\n  its stderr: ${f.stderr}`}\n`,
         );
         writeFileSync(
           join(policies, `${f.server}.json`),

@@ -8,7 +8,7 @@ export async function serve(flags: ConfigFlags): Promise<void> {
     const config = loadGatewayConfig(flags);
     const log = createLogger(config.logLevel);
     logConfigWarnings(config, log);
-    const gateway = await createGateway(config, { log });
+    const gateway = await createGateway(config, { log, checkUpstreams: true });
     const { mcpUrl, adminUrl } = await gateway.listen();
     let stopping = false;
     const stop = (signal: string) => {

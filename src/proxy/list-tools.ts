@@ -14,7 +14,7 @@ function transportOf(spec: UpstreamSpec): Transport {
       args: spec.args,
       env: { ...getDefaultEnvironment(), ...spec.env },
       cwd: spec.cwd,
-      stderr: 'ignore',
+      stderr: 'pipe',
     });
   }
   const url = new URL(spec.url!);
@@ -24,11 +24,78 @@ function transportOf(spec: UpstreamSpec): Transport {
     : new StreamableHTTPClientTransport(url, { requestInit });
 }
 
+/** Why an upstream could not be listed, for the log: the message, and the line of its stderr that says why. */
+export class ListingError extends Error {
+  constructor(
+    message: string,
+    /** The cause line of the server's stderr, configured secrets masked; for the log and the operator only. */
+    readonly stderr: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The line of a failed server's stderr that says why: the first that reads as an error (`Error: Cannot find module`,
+ * `npm error 404`, `ModuleNotFoundError`), else the last one that is not a stack frame or a version banner.
+ */
+export function causeLine(lines: readonly string[]): string | undefined {
+  const text = lines.map((l) => l.trim()).filter((l) => l !== '');
+  // A line that starts as an error does (Node's `Error [ERR_...]: ...`, `npm error`, Python's `FooError: ...`),
+  // before one that only mentions an error (Node echoes the source line that threw: `throw new Error(...)`).
+  const starts = text.find((l) =>
+    /^(?:[A-Z]\w*(?:Error|Exception)|Error|error|npm error|npm ERR!|fatal|FATAL|panic)\b/.test(l),
+  );
+  if (starts !== undefined) return starts;
+  const mentions = text.find(
+    (l) => /\b(\w*Error|error|ERR!|fatal|panic|Traceback)\b/.test(l) && !/^at\s|^node:internal/.test(l),
+  );
+  if (mentions !== undefined) return mentions;
+  return [...text].reverse().find((l) => !/^at\s|^Node\.js v|^\^+$|^[{}]$/.test(l));
+}
+
+/** Configured values (env, headers) of 4 characters or more become *** in what is logged. */
+function maskConfigured(line: string, spec: UpstreamSpec): string {
+  let out = line;
+  const secrets = [...Object.values(spec.env), ...Object.values(spec.headers)]
+    .flatMap((v) => [v, ...v.split(/\s+/)])
+    .filter((v) => v.length >= 4)
+    .sort((a, b) => b.length - a.length);
+  for (const v of secrets) out = out.split(v).join('***');
+  return out;
+}
+
 /** Every tool an upstream lists (all pages), through a short-lived client of its own; closed afterwards. */
 export async function listUpstreamTools(spec: UpstreamSpec): Promise<Array<Record<string, unknown>>> {
   const client = new Client({ name: 'mcp-warden-scan', version: VERSION });
   const timeout = spec.startTimeoutMs;
-  await client.connect(transportOf(spec), { timeout });
+  const transport = transportOf(spec);
+  // The child's stderr is kept (the last 64 KiB) to say why it failed, if it does.
+  let stderr = '';
+  const stream = transport instanceof StdioClientTransport ? transport.stderr : null;
+  stream?.on('data', (chunk: Buffer | string) => {
+    stderr = (stderr + chunk.toString()).slice(-64 * 1024);
+  });
+  const failed = async (err: unknown): Promise<never> => {
+    // What the child wrote before it died may arrive after the error: a moment for the pipe to drain.
+    if (stream) await new Promise((r) => setTimeout(r, 100));
+    const code = (err as NodeJS.ErrnoException)?.code;
+    const message =
+      code === 'ENOENT' && spec.kind === 'stdio'
+        ? `cannot start "${spec.command}": not found on PATH or in ${spec.cwd}`
+        : ((err as Error)?.message ?? String(err));
+    const line = causeLine(stderr.split('\n'));
+    throw new ListingError(
+      message,
+      line === undefined ? undefined : maskConfigured(line.slice(0, 500), spec),
+    );
+  };
+  try {
+    await client.connect(transport, { timeout });
+  } catch (err) {
+    await client.close().catch(() => {});
+    return failed(err);
+  }
   try {
     const tools: Array<Record<string, unknown>> = [];
     let cursor: string | undefined;
@@ -39,6 +106,8 @@ export async function listUpstreamTools(spec: UpstreamSpec): Promise<Array<Recor
       if (cursor === undefined) break;
     }
     return tools;
+  } catch (err) {
+    return failed(err);
   } finally {
     await client.close().catch(() => {});
   }
@@ -46,7 +115,7 @@ export async function listUpstreamTools(spec: UpstreamSpec): Promise<Array<Recor
 
 export type UpstreamListing =
   | { server: string; tools: Array<Record<string, unknown>> }
-  | { server: string; error: string };
+  | { server: string; error: string; stderr?: string };
 
 /** How many upstreams are started at once: enough to hide start-up time, few enough not to swamp a laptop. */
 const PARALLEL = 4;
@@ -72,7 +141,12 @@ export async function listEveryUpstream(
       try {
         results[i] = { server: spec.id, tools: await listUpstreamTools(spec) };
       } catch (err) {
-        results[i] = { server: spec.id, error: (err as Error)?.message ?? String(err) };
+        const stderr = err instanceof ListingError ? err.stderr : undefined;
+        results[i] = {
+          server: spec.id,
+          error: (err as Error)?.message ?? String(err),
+          ...(stderr === undefined ? {} : { stderr }),
+        };
       }
       starting.delete(spec.id);
       done++;
