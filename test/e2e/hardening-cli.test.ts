@@ -7,7 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wardenCommand } from '../../src/cli/init.js';
-import { runCli, type ServeProcess, serveCli, writeConfig } from '../helpers/cli.js';
+import { runCli, serveCli, writeConfig } from '../helpers/cli.js';
 import { CLI, connect, FILESYSTEM, MODULES, PROBE, ROOT, tempDir, textOf } from '../helpers/gateway.js';
 
 const CLIENTS = join(ROOT, 'test/fixtures/client-configs');
