@@ -194,16 +194,17 @@ describe('#17.27 a .json policy is strict JSON', () => {
     expect(parsePolicyText('version: "1"\ndefault: allow\nhide: [a,]\n', '/p.yaml').policy).toBeDefined();
   });
 
-  it('#17.27 does not interpolate ${...} in a policy (a regex means what it says)', () => {
+  it('#17.27 does not interpolate ${...} in a policy (a value means what it says)', () => {
     const r = parsePolicyText(
       JSON.stringify({
         version: '1',
         default: 'allow',
-        tools: { t: { deny_if: [{ path: 'args.x', op: 'regex', value: '^\\$\\{HOME\\}$' }] } },
+        tools: { t: { deny_if: [{ path: 'args.x', op: 'eq', value: '${WARDEN_H8_NEVER_SET}' }] } },
       }),
       '/p.json',
     );
     expect(r.problems).toEqual([]);
+    expect(r.policy!.toolsExact.get('t')!.denyIf[0]!.conditions[0]!.value).toBe('${WARDEN_H8_NEVER_SET}');
   });
 });
 
