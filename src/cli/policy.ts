@@ -144,6 +144,8 @@ async function grantFor(
   }
 }
 
+const EXPLAIN_LIST_MS = 10_000;
+
 /**
  * The tool as the gateway sees it: listed by its server now and classified from its definition (the classification
  * of risk/classify.ts that the tool catalog applies). `classification` undefined: the server does not list it.
@@ -153,7 +155,9 @@ async function listedTool(
   server: string,
   name: string,
 ): Promise<{ classification?: Classification; error?: string }> {
-  const spec = config.upstreams.find((u) => u.id === server)!;
+  const found = config.upstreams.find((u) => u.id === server)!;
+  // A question asked at a terminal: a server that has not answered in 10 s is reported as not listed.
+  const spec = { ...found, startTimeoutMs: Math.min(found.startTimeoutMs, EXPLAIN_LIST_MS) };
   const { listUpstreamTools } = await import('../proxy/list-tools.js');
   let tools: Array<Record<string, unknown>>;
   try {
