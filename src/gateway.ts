@@ -314,8 +314,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     );
   };
   const checkUpstreams = async () => {
-    const { listEveryUpstream } = await import('./proxy/list-tools.js');
-    for (const l of await listEveryUpstream(config.upstreams)) {
+    const { checkUpstreams: listAll } = await import('./proxy/start-check.js');
+    for (const l of await listAll(config.upstreams)) {
       if ('error' in l) {
         // The cause stays in the log: stderr may hold what no agent should read.
         log.error(

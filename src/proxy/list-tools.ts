@@ -6,6 +6,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { UpstreamSpec } from '../config/resolve.js';
 import { VERSION } from '../version.js';
+import { causeLine, maskConfigured, type UpstreamListing } from './listing.js';
 
 function transportOf(spec: UpstreamSpec): Transport {
   if (spec.kind === 'stdio') {
@@ -33,36 +34,6 @@ export class ListingError extends Error {
   ) {
     super(message);
   }
-}
-
-/**
- * The line of a failed server's stderr that says why: the first that reads as an error (`Error: Cannot find module`,
- * `npm error 404`, `ModuleNotFoundError`), else the last one that is not a stack frame or a version banner.
- */
-export function causeLine(lines: readonly string[]): string | undefined {
-  const text = lines.map((l) => l.trim()).filter((l) => l !== '');
-  // A line that starts as an error does (Node's `Error [ERR_...]: ...`, `npm error`, Python's `FooError: ...`),
-  // before one that only mentions an error (Node echoes the source line that threw: `throw new Error(...)`).
-  const starts = text.find((l) =>
-    /^(?:[A-Z]\w*(?:Error|Exception)|Error|error|npm error|npm ERR!|fatal|FATAL|panic)\b/.test(l),
-  );
-  if (starts !== undefined) return starts;
-  const mentions = text.find(
-    (l) => /\b(\w*Error|error|ERR!|fatal|panic|Traceback)\b/.test(l) && !/^at\s|^node:internal/.test(l),
-  );
-  if (mentions !== undefined) return mentions;
-  return [...text].reverse().find((l) => !/^at\s|^Node\.js v|^\^+$|^[{}]$/.test(l));
-}
-
-/** Configured values (env, headers) of 4 characters or more become *** in what is logged. */
-function maskConfigured(line: string, spec: UpstreamSpec): string {
-  let out = line;
-  const secrets = [...Object.values(spec.env), ...Object.values(spec.headers)]
-    .flatMap((v) => [v, ...v.split(/\s+/)])
-    .filter((v) => v.length >= 4)
-    .sort((a, b) => b.length - a.length);
-  for (const v of secrets) out = out.split(v).join('***');
-  return out;
 }
 
 /** Every tool an upstream lists (all pages), through a short-lived client of its own; closed afterwards. */
@@ -113,9 +84,7 @@ export async function listUpstreamTools(spec: UpstreamSpec): Promise<Array<Recor
   }
 }
 
-export type UpstreamListing =
-  | { server: string; tools: Array<Record<string, unknown>> }
-  | { server: string; error: string; stderr?: string };
+export type { UpstreamListing };
 
 /** How many upstreams are started at once: enough to hide start-up time, few enough not to swamp a laptop. */
 const PARALLEL = 4;
