@@ -11,6 +11,7 @@ import { AuditSpool, recoverSpool } from './audit/spool.js';
 import { startTracing, type Tracing, tracingEndpoint } from './audit/tracing.js';
 import { pagedRecords, recentRecords } from './audit/view.js';
 import { AuditWriter } from './audit/writer.js';
+import { unknownToolNames } from './config/policy-lint.js';
 import { PolicySet } from './config/policy-set.js';
 import type { GatewayConfig, HostPort, UpstreamSpec } from './config/resolve.js';
 import { createAdminHandler } from './dashboard/admin.js';
@@ -63,6 +64,12 @@ export interface GatewayOptions {
   createTransport?: (spec: UpstreamSpec, log: Logger) => MessageTransport;
   /** Reload policy files when they change (default true). */
   watchPolicies?: boolean;
+  /**
+   * When listening, start every upstream once and list its tools (default false; `warden serve` sets it): a server
+   * that cannot start is logged then, with the cause line of its stderr, not when the first agent connects; and
+   * policy entries naming tools no upstream lists are logged as warnings.
+   */
+  checkUpstreams?: boolean;
 }
 
 export interface Gateway {
@@ -326,6 +333,39 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     commitDecision(auditOptions),
     forward,
   ]);
+  // Tools each server listed when the gateway started (checkUpstreams), for the policy name warnings.
+  const listedAtStart = new Map<string, ReadonlySet<string>>();
+  const policyNameWarnings = () => {
+    const listed = new Map(listedAtStart);
+    for (const t of catalog.list()) {
+      const names = listed.get(t.server);
+      if (names === undefined) listed.set(t.server, new Set([t.name]));
+      else if (!names.has(t.name)) listed.set(t.server, new Set([...names, t.name]));
+    }
+    return unknownToolNames(
+      policies.current(),
+      config.upstreams.map((u) => u.id),
+      listed,
+    );
+  };
+  const checkUpstreams = async () => {
+    const { checkUpstreams: listAll } = await import('./proxy/start-check.js');
+    for (const l of await listAll(config.upstreams)) {
+      if ('error' in l) {
+        // The cause stays in the log: stderr may hold what no agent should read.
+        log.error(
+          { server: l.server, err: l.error, ...(l.stderr === undefined ? {} : { stderr: l.stderr }) },
+          `upstream ${l.server} cannot be started or listed; its calls fail until it can`,
+        );
+      } else listedAtStart.set(l.server, new Set(l.tools.map((t) => String(t.name))));
+    }
+    for (const w of policyNameWarnings()) {
+      log.warn(
+        { server: w.server ?? '(all)', policy: w.source, at: w.pointer, tool: w.name },
+        `policy: ${w.message}`,
+      );
+    }
+  };
   const sessions = new Set<ProxySession>();
   // When a reload changes which tools are visible, agents are told to list again.
   policies.onVisibilityChange((servers) => {
@@ -404,6 +444,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         metrics,
         approvals,
         authenticator,
+        policyNameWarnings,
       };
       adminServer = createServer(
         createAdminHandler({
@@ -443,10 +484,19 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         await closeServer(mcpServer!);
         throw err;
       });
+      // In the background: a server slow to start (npx downloading) does not hold the others up.
+      if (options.checkUpstreams)
+        void checkUpstreams().catch((err: Error) =>
+          log.warn({ err: err.message }, 'upstream check at start failed'),
+        );
       return { mcpUrl: `http://${urlHost(mcp)}/mcp`, adminUrl: `http://${urlHost(admin)}` };
     },
 
-    stdioIdentity: (grantLabel, token) => authenticator.stdioIdentity(grantLabel, token),
+    async stdioIdentity(grantLabel, token) {
+      const identity = await authenticator.stdioIdentity(grantLabel, token);
+      if (identity.grant !== undefined) authenticator.noteUse(identity.grant.id);
+      return identity;
+    },
 
     serveStdio(input, output, server, identity) {
       const held = identity.grant?.servers;
@@ -466,8 +516,27 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
             .then(() => session?.close())
             .then(() => resolve());
         });
-        session = createSession(server, port, 'stdio', identity);
-        port.sink = session;
+        const s = createSession(server, port, 'stdio', identity);
+        session = s;
+        // No request of a stdio agent is authenticated: its messages are what keep the grant's last use current.
+        const grantId = identity.grant?.id;
+        port.sink =
+          grantId === undefined
+            ? s
+            : {
+                handle: (message) => {
+                  authenticator.noteUse(grantId);
+                  s.handle(message);
+                },
+                restore: (params) => s.restore(params),
+                close: () => s.close(),
+                get lastActivity() {
+                  return s.lastActivity;
+                },
+                get busy() {
+                  return s.busy;
+                },
+              };
         port.start();
       });
     },

@@ -6,6 +6,7 @@ import { AuditWriter } from '../audit/writer.js';
 import { loadConfigFile } from '../config/load.js';
 import { type GatewayConfig, parseHostPort, resolveConfig } from '../config/resolve.js';
 import { ConfigError, WardenError } from '../errors.js';
+import type { Logger } from '../log.js';
 import { openAuditStore } from '../store/open.js';
 
 export const EXIT_OK = 0;
@@ -38,6 +39,13 @@ export function loadGatewayConfig(flags: ConfigFlags): GatewayConfig {
   }
   if (flags.logLevel !== undefined) config.logLevel = flags.logLevel;
   return config;
+}
+
+/** The config's warnings (client keys left out, server names given an id) as log lines. */
+export function logConfigWarnings(config: GatewayConfig, log: Logger): void {
+  for (const w of config.warnings) {
+    log.warn({ file: w.file, line: w.line, path: w.path, hint: w.hint }, `config: ${w.message}`);
+  }
 }
 
 /** Prints an error for people on stderr and exits: 2 for config and usage errors, 1 for everything else. */

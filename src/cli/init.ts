@@ -2,11 +2,15 @@
 // the client's config (Claude Desktop and Cursor `mcpServers`, VS Code `servers`), writes warden.yaml with a starter
 // policy per server (scanned now), creates a local grant, and prints the client config that runs each server through
 // `warden stdio` instead (or writes it over the original, keeping a backup, with --write-client).
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { normaliseClientConfig } from '../config/client-config.js';
+import { parseConfigText, stripJsonComments } from '../config/parse.js';
+import { ConfigError, formatProblems, type Problem } from '../errors.js';
+import { VERSION } from '../version.js';
 import { EXIT_OK, fail, loadGatewayConfig } from './common.js';
 import { openGrantService } from './grants.js';
 import { progressBar } from './progress.js';
@@ -23,20 +27,28 @@ interface InitFlags {
 /** The grant local clients act as (`warden stdio --grant local`). */
 const LOCAL_GRANT = 'local';
 
-/** The servers of a client config: `mcpServers` (Claude Desktop, Cursor, Windsurf) or `servers` (VS Code). */
+/**
+ * The servers of a client config: `mcpServers` (Claude Desktop, Cursor, Windsurf) or `servers` (VS Code; comments
+ * allowed), read as `warden serve` reads it (client-config.ts): each name with its id, each entry without the keys
+ * warden leaves out. The references in entries (`${env:X}`, `${input:id}`) stay, to be read when warden starts.
+ */
 function clientServers(file: string): {
   key: 'mcpServers' | 'servers';
   servers: Record<string, Record<string, unknown>>;
+  ids: Map<string, string>;
   doc: Record<string, unknown>;
+  warnings: Problem[];
 } {
-  let doc: unknown;
+  let text: string;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError([
       { file, path: '', message: `cannot read a client config: ${(err as Error).message}` },
     ]);
   }
+  const { value: doc, problems, lineOf } = parseConfigText(stripJsonComments(text, file), file, null);
+  if (problems.length > 0) throw new ConfigError(problems);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new ConfigError([{ file, path: '', message: 'expected a JSON object' }]);
   }
@@ -52,17 +64,59 @@ function clientServers(file: string): {
       },
     ]);
   }
-  return { key, servers: servers as Record<string, Record<string, unknown>>, doc: d };
+  const client = normaliseClientConfig({ [key]: servers }, file, lineOf);
+  if (client.problems.length > 0) throw new ConfigError(client.problems);
+  const entries = (client.value as { mcpServers: Record<string, Record<string, unknown>> }).mcpServers;
+  const vars = workspaceVariables(file);
+  const ids = new Map<string, string>();
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const name of Object.keys(servers)) {
+    const id = client.renamed.get(name) ?? name;
+    ids.set(name, id);
+    // What the client would fill in from where its file is: fixed now, since warden.yaml lives elsewhere.
+    out[id] = fillVariables(entries[id] ?? {}, vars) as Record<string, unknown>;
+  }
+  // Top-level keys of the client (globalShortcut, inputs) stay in the client's file and are not warden's business.
+  return { key, servers: out, ids, doc: d, warnings: client.warnings };
 }
 
-/** A server id warden accepts: the client's name, lowercased, with anything else turned into "-". */
-function serverId(name: string): string {
-  return (
-    name
-      .toLowerCase()
-      .replace(/[^a-z0-9-]+/g, '-')
-      .replace(/^-+|-+$/g, '') || 'server'
-  );
+function workspaceVariables(file: string): Record<string, string> {
+  const dir = dirname(file);
+  const workspace = ['.vscode', '.cursor'].includes(basename(dir)) ? dirname(dir) : dir;
+  return { workspaceFolder: workspace, workspaceFolderBasename: basename(workspace), userHome: homedir() };
+}
+
+function fillVariables(value: unknown, vars: Record<string, string>): unknown {
+  if (typeof value === 'string')
+    return value.replace(
+      /\$\{(workspaceFolder|workspaceFolderBasename|userHome)\}/g,
+      (_m, n: string) => vars[n]!,
+    );
+  if (Array.isArray(value)) return value.map((v) => fillVariables(v, vars));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillVariables(v, vars)]));
+  return value;
+}
+
+/**
+ * The command a client starts to run warden. Started from npx's cache (`~/.npm/_npx/<hash>/...`), the path would
+ * vanish when the cache is cleaned or the package updated: the client then starts `npx -y mcp-warden@<version>`
+ * instead. An installed warden (global or in a project) is started by its absolute path with this Node.
+ */
+export function wardenCommand(
+  script: string,
+  execPath: string = process.execPath,
+): { command: string; args: string[] } {
+  const paths = [script];
+  try {
+    paths.push(realpathSync(script));
+  } catch {
+    // a path that cannot be resolved is judged as written
+  }
+  if (paths.some((p) => /[\\/]_npx[\\/]/.test(p))) {
+    return { command: 'npx', args: ['-y', `mcp-warden@${VERSION}`] };
+  }
+  return { command: execPath, args: [resolve(script)] };
 }
 
 export function registerInitCommand(program: Command): void {
@@ -92,14 +146,10 @@ export async function init(flags: InitFlags): Promise<void> {
       throw new ConfigError([{ file: configFile, path: '', message: 'exists; not replaced (use --force)' }]);
     }
     const source = flags.from === undefined ? undefined : clientServers(resolve(flags.from));
-    const mcpServers: Record<string, Record<string, unknown>> = {};
-    const names = new Map<string, string>();
-    for (const [name, spec] of Object.entries(source?.servers ?? {})) {
-      let id = serverId(name);
-      while (mcpServers[id] !== undefined) id = `${id}-2`;
-      names.set(name, id);
-      // The client's entry as it is (warden reads client entries unchanged); the policy is added once written.
-      mcpServers[id] = { ...spec };
+    const mcpServers: Record<string, Record<string, unknown>> = { ...source?.servers };
+    const names = source?.ids ?? new Map<string, string>();
+    for (const w of source?.warnings ?? []) {
+      process.stderr.write(`warden init: warning: ${formatProblems([w])}\n`);
     }
     const policies = join(out, 'policies');
     mkdirSync(policies, { recursive: true });
@@ -125,7 +175,7 @@ export async function init(flags: InitFlags): Promise<void> {
       bar.end();
       for (const f of failures) {
         process.stderr.write(
-          `warden init: ${f.server} could not be listed (${f.error}); its policy denies everything\n`,
+          `warden init: ${f.server} could not be listed (${f.error}); its policy denies everything${f.stderr === undefined ? '' : `\n  its stderr: ${f.stderr}`}\n`,
         );
         writeFileSync(
           join(policies, `${f.server}.json`),
@@ -142,12 +192,14 @@ export async function init(flags: InitFlags): Promise<void> {
       process.exit(EXIT_OK);
     }
     // Each server now runs through warden: the client starts `warden stdio` for it.
-    const wardenBin = resolve(process.argv[1]!);
+    const warden = wardenCommand(process.argv[1]!);
     const servers: Record<string, Record<string, unknown>> = {};
     for (const [name, id] of names) {
       servers[name] = {
-        command: process.execPath,
-        args: [wardenBin, 'stdio', '--config', configFile, '--server', id, '--grant', LOCAL_GRANT],
+        // VS Code reads "type"; the others ignore it.
+        ...(source.key === 'servers' ? { type: 'stdio' } : {}),
+        command: warden.command,
+        args: [...warden.args, 'stdio', '--config', configFile, '--server', id, '--grant', LOCAL_GRANT],
       };
     }
     const client = { ...source.doc, [source.key]: servers };

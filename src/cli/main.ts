@@ -8,7 +8,7 @@ import { EXIT_USAGE } from './common.js';
 import { createGrant, listGrants, revokeGrant, rotateGrant } from './grants.js';
 import { registerInitCommand } from './init.js';
 import { registerPinCommands } from './pins.js';
-import { explainCommand, testCommand, validate } from './policy.js';
+import { explainCommand, testCommand, validate, validateConfig } from './policy.js';
 import { registerScanCommands } from './scan.js';
 import { serve } from './serve.js';
 import { stdio } from './stdio.js';
@@ -41,10 +41,22 @@ program
 
 const policy = program.command('policy').description('check, explain and test policies');
 policy
-  .command('validate <file>')
-  .description('check a policy file (PolicyLayer JSON or Intercept YAML); exit 2 listing every problem')
+  .command('validate [file]')
+  .description(
+    'check a policy file (PolicyLayer JSON or Intercept YAML), or with --config every policy of a config and the tool names they name; exit 2 listing every problem',
+  )
+  .option(
+    '-c, --config <file>',
+    "check the config's policies, and warn about tool names no upstream lists (starts each upstream once)",
+  )
   .option('--json', 'machine output')
-  .action((file, opts) => validate(file, opts));
+  .action((file: string | undefined, opts: { config?: string; json?: boolean }) => {
+    if ((file === undefined) === (opts.config === undefined)) {
+      process.stderr.write('warden: policy validate takes a policy file or --config <file>\n');
+      process.exit(EXIT_USAGE);
+    }
+    return opts.config !== undefined ? validateConfig(opts.config, opts) : validate(file!, opts);
+  });
 policy
   .command('explain')
   .description('show how a call would be decided, rule by rule')

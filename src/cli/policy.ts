@@ -4,9 +4,12 @@ import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { parseConfigText, zodProblems } from '../config/parse.js';
 import { loadPolicyFile, parsePolicyText } from '../config/policy-file.js';
+import type { GatewayConfig } from '../config/resolve.js';
 import { ConfigError, WardenError } from '../errors.js';
 import { decideLayers, decisionJson, explainLayers, explanationJson } from '../policy/decide.js';
 import { CATEGORIES, type CompiledPolicy, type GrantFacts } from '../policy/types.js';
+import { classify } from '../risk/classify.js';
+import type { Classification, ToolDefinition } from '../risk/types.js';
 import { openGrantStore } from '../store/open.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail, loadGatewayConfig } from './common.js';
 
@@ -19,6 +22,66 @@ const paint = (code: number) => (s: string) => (useColour ? `\u001b[${code}m${s}
 const green = paint(32);
 const red = paint(31);
 const dim = paint(2);
+
+/**
+ * `warden policy validate --config <file>`: every policy of a config compiles (else exit 2, as for one file), and,
+ * once every upstream has listed its tools, the tool names the policies name that no upstream lists are warnings.
+ * Warnings leave the exit code 0: what an upstream lists can differ between machines and versions, and a server that
+ * is down must not fail a check of the policy text; `--json` gives them to scripts that want to fail on them.
+ */
+export async function validateConfig(configFile: string, opts: { json?: boolean }): Promise<void> {
+  try {
+    const config = loadGatewayConfig({ config: configFile });
+    const { listEveryUpstream } = await import('../proxy/list-tools.js');
+    const listings = await listEveryUpstream(config.upstreams);
+    const listed = new Map<string, ReadonlySet<string>>();
+    const unlisted: Array<{ server: string; error: string }> = [];
+    for (const l of listings) {
+      if ('error' in l) unlisted.push({ server: l.server, error: l.error });
+      else listed.set(l.server, new Set(l.tools.map((t) => String(t.name))));
+    }
+    const { unknownToolNames } = await import('../config/policy-lint.js');
+    const warnings = unknownToolNames(
+      config.policies,
+      config.upstreams.map((u) => u.id),
+      listed,
+    );
+    if (opts.json) {
+      print(
+        JSON.stringify({
+          valid: true,
+          file: configFile,
+          problems: [],
+          warnings: [
+            ...config.warnings.map((w) => ({ file: w.file, path: w.path, line: w.line, message: w.message })),
+            ...warnings.map((w) => ({
+              file: w.source,
+              server: w.server ?? null,
+              path: w.pointer,
+              tool: w.name,
+              message: w.message,
+            })),
+          ],
+          unlisted,
+        }),
+      );
+    } else {
+      const count = config.policies.servers.size + (config.policies.global ? 1 : 0);
+      print(`${green('ok')} ${configFile} (${count} polic${count === 1 ? 'y' : 'ies'})`);
+      for (const w of config.warnings) print(`warning: ${w.file}${w.line ? `:${w.line}` : ''} ${w.message}`);
+      for (const w of warnings) print(`warning: ${w.source} at ${w.pointer}: ${w.message}`);
+      for (const u of unlisted)
+        print(`note: ${u.server} could not be listed (${u.error}); names of its tools were not checked`);
+    }
+    process.exit(EXIT_OK);
+  } catch (err) {
+    if (err instanceof ConfigError && opts.json) {
+      print(JSON.stringify({ valid: false, file: configFile, problems: err.problems }));
+      process.exit(EXIT_USAGE);
+    }
+    fail(err);
+  }
+}
 
 export function validate(file: string, opts: { json?: boolean }): void {
   try {
@@ -81,6 +144,31 @@ async function grantFor(
   }
 }
 
+const EXPLAIN_LIST_MS = 10_000;
+
+/**
+ * The tool as the gateway sees it: listed by its server now and classified from its definition (the classification
+ * of risk/classify.ts that the tool catalog applies). `classification` undefined: the server does not list it.
+ */
+async function listedTool(
+  config: GatewayConfig,
+  server: string,
+  name: string,
+): Promise<{ classification?: Classification; error?: string }> {
+  const found = config.upstreams.find((u) => u.id === server)!;
+  // A question asked at a terminal: a server that has not answered in 10 s is reported as not listed.
+  const spec = { ...found, startTimeoutMs: Math.min(found.startTimeoutMs, EXPLAIN_LIST_MS) };
+  const { listUpstreamTools } = await import('../proxy/list-tools.js');
+  let tools: Array<Record<string, unknown>>;
+  try {
+    tools = await listUpstreamTools(spec);
+  } catch (err) {
+    return { error: (err as Error)?.message ?? String(err) };
+  }
+  const def = tools.find((t) => t.name === name);
+  return def === undefined ? {} : { classification: classify(def as unknown as ToolDefinition) };
+}
+
 export async function explainCommand(opts: {
   config: string;
   server: string;
@@ -107,19 +195,50 @@ export async function explainCommand(opts: {
         { file: '(command line)', path: '--category', message: `one of ${CATEGORIES.join(', ')}` },
       ]);
     }
+    // The gateway classifies the tool's definition as the server lists it: so does explain, unless --category asks
+    // "what if". A tool the server does not list is an unknown tool to the gateway, whatever the policy says.
+    const tool = category === undefined ? await listedTool(config, opts.server, opts.tool) : undefined;
     const call = {
       server: opts.server,
       tool: opts.tool,
       args: parseArgs(opts.args),
-      category,
+      category: category ?? tool?.classification?.category,
+      risk: tool?.classification?.risk,
       grant: grant?.facts,
     };
     const explained = explainLayers(layers, call);
     const decision = explained.decision;
     const steps = explained.path;
+    const toolJson =
+      tool === undefined
+        ? { listed: null, category: category ?? null, risk: null, source: '--category' }
+        : tool.error !== undefined
+          ? { listed: null, category: null, risk: null, error: tool.error }
+          : {
+              listed: tool.classification !== undefined,
+              category: tool.classification?.category ?? null,
+              risk: tool.classification?.risk ?? null,
+              source: 'classified',
+            };
     if (opts.json) {
-      print(JSON.stringify(explanationJson(explained)));
+      print(JSON.stringify({ ...explanationJson(explained), tool: toolJson }));
     } else {
+      if (tool?.error !== undefined)
+        print(
+          dim(
+            `  ${opts.server} could not be listed (${tool.error}): the tool's category is unknown; categories and tool.risk rules were not applied (pass --category)`,
+          ),
+        );
+      else if (tool !== undefined && tool.classification === undefined)
+        print(
+          red(
+            `${opts.server} does not list "${opts.tool}": the gateway answers a call to it as an unknown tool`,
+          ),
+        );
+      else if (tool?.classification !== undefined)
+        print(
+          dim(`  ${opts.tool} is classified ${tool.classification.category}/${tool.classification.risk}`),
+        );
       const colour = decision.outcome === 'allow' ? green : red;
       print(
         `${colour(decision.outcome)} ${opts.server}/${opts.tool} by ${decision.rule}${decision.reason ? `: ${decision.reason}` : ''}`,
@@ -174,7 +293,7 @@ export function testCommand(file: string, opts: { json?: boolean }): void {
     } catch (cause) {
       throw new WardenError('CONFIG_NOT_FOUND', `cannot read ${file}: ${(cause as Error).message}`);
     }
-    const { value, problems, lineOf } = parseConfigText(text, abs, undefined);
+    const { value, problems, lineOf } = parseConfigText(text, abs, null);
     if (problems.length > 0) throw new ConfigError(problems);
     const parsed = casesSchema.safeParse(value);
     if (!parsed.success) throw new ConfigError(zodProblems(parsed.error, abs, lineOf));

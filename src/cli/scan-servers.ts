@@ -18,8 +18,8 @@ export interface ServerScanEntry extends Classification {
 
 export interface ServerScan {
   entries: ServerScanEntry[];
-  /** Servers that could not be listed, with why. */
-  failures: Array<{ server: string; error: string }>;
+  /** Servers that could not be listed, with why (and the cause line of a stdio server's stderr, for the operator). */
+  failures: Array<{ server: string; error: string; stderr?: string }>;
 }
 
 /** Pins are read only when the storage already exists: a scan never creates a database. */
@@ -79,7 +79,7 @@ export async function scanServers(
   const listed: ServerTools[] = [];
   try {
     for (const l of listings) {
-      if ('error' in l) failures.push({ server: l.server, error: l.error });
+      if ('error' in l) failures.push(l);
       else {
         entries.push(...(await entriesOf(l.server, l.tools, pins)));
         listed.push({ server: l.server, tools: l.tools as unknown as ToolDefinition[] });

@@ -156,7 +156,10 @@ export async function scanConfigCommand(opts: {
       bar?.update(done, `server${config.upstreams.length === 1 ? '' : 's'} ${label}`),
     );
     bar?.end();
-    for (const f of failures) process.stderr.write(`warden scan: ${f.server}: ${f.error}\n`);
+    for (const f of failures)
+      process.stderr.write(
+        `warden scan: ${f.server}: ${f.error}${f.stderr === undefined ? '' : `\n  its stderr: ${f.stderr}`}\n`,
+      );
     if (opts.writePolicy !== undefined) writeStarterPolicies(entries, opts.writePolicy, opts.force === true);
     if (opts.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
     else {

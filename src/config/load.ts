@@ -1,8 +1,10 @@
 // Reads a config file (YAML or JSON), interpolates ${ENV}, validates it, and reports every problem with path and line.
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { homedir } from 'node:os';
+import { basename, dirname, isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { ConfigError, type Problem, WardenError } from '../errors.js';
-import { formatPath, parseConfigText, zodProblems } from './parse.js';
+import { normaliseClientConfig } from './client-config.js';
+import { formatPath, interpolateConfig, parseConfigText, stripJsonComments, zodProblems } from './parse.js';
 import { compilePolicyValue, type LoadedPolicy, loadPolicyFile } from './policy-file.js';
 import { type ConfigFile, configSchema } from './schema.js';
 
@@ -11,6 +13,8 @@ export interface LoadedConfig {
   config: ConfigFile;
   /** Compiled policies: the global one and each server's own. */
   policies: { global: LoadedPolicy | undefined; servers: Map<string, LoadedPolicy> };
+  /** What was read differently from how it is written (client keys left out, server names given an id). */
+  warnings: Problem[];
   /** Values that `${ENV}` references in the file were replaced with (masked as secrets). */
   interpolated?: string[];
 }
@@ -35,15 +39,42 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
 }
 
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const { value, problems, lineOf, interpolated } = parseConfigText(text, file, env);
+  const {
+    value: raw,
+    problems,
+    lineOf: rawLineOf,
+  } = parseConfigText(stripJsonComments(text, file), file, null);
   if (problems.length > 0) throw new ConfigError(problems);
-  const parsed = configSchema.safeParse(value ?? {});
+  // A client's config (Claude Desktop, Cursor, VS Code, Windsurf) is read as it is: see client-config.ts.
+  const client = normaliseClientConfig(raw, file, rawLineOf);
+  const lineOf = (path: readonly PropertyKey[]) => rawLineOf(client.sourcePath(path));
+  if (client.problems.length > 0) throw new ConfigError(client.problems);
+  const interpolated = interpolateConfig(client.value, file, env, lineOf, predefinedVariables(file));
+  if (interpolated.problems.length > 0) throw new ConfigError(interpolated.problems);
+  const parsed = configSchema.safeParse(interpolated.value ?? {});
   if (!parsed.success) throw new ConfigError(zodProblems(parsed.error, file, lineOf));
   const config = parsed.data;
   const more = semanticProblems(config, file, lineOf);
   const policies = loadPolicies(config, file, lineOf, more);
   if (more.length > 0) throw new ConfigError(more);
-  return { file, config, policies, interpolated: interpolated ?? [] };
+  return { file, config, policies, warnings: client.warnings, interpolated: interpolated.interpolated };
+}
+
+/**
+ * Predefined names: warden's `${configDir}` (the config file's folder), and those VS Code and Cursor fill in (the
+ * workspace is the folder that holds `.vscode/` or `.cursor/`, else the config file's folder).
+ */
+function predefinedVariables(file: string): Record<string, string> {
+  const dir = dirname(file);
+  const workspace = ['.vscode', '.cursor'].includes(basename(dir)) ? dirname(dir) : dir;
+  return {
+    configDir: dir,
+    workspaceFolder: workspace,
+    workspaceFolderBasename: basename(workspace),
+    userHome: homedir(),
+    pathSeparator: sep,
+    '/': sep,
+  };
 }
 
 /** Checks that span several keys and so do not fit the schema. */

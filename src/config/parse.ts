@@ -15,52 +15,121 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/**
+ * `${VAR}`, `${VAR:-default}`, and the forms clients write: `${env:VAR}` (VS Code, Cursor, Windsurf), `${input:id}`
+ * (VS Code prompts; warden reads WARDEN_INPUT_<ID>), and predefined names such as `${configDir}` and
+ * `${workspaceFolder}`. A default may itself name one variable: `${DATA:-${configDir}/data}`.
+ */
+const ENV_REF =
+  /\$\{(?:(env|input):([^}:]+)|([A-Za-z_][A-Za-z0-9_]*|\/))(?::-((?:[^}$]|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$(?!\{))*))?\}/g;
 
-/** Replaces ${VAR} and ${VAR:-default} in every string; unset variables without a default are problems. */
+/** The environment variable a VS Code `${input:<id>}` is read from. */
+export function inputVariable(id: string): string {
+  return `WARDEN_INPUT_${id.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`;
+}
+
+/** What went unresolved: an environment variable, or the variable a `${input:...}` is read from. */
+export interface MissingRef {
+  name: string;
+  input?: string;
+}
+
+/**
+ * Replaces the references in every string; unset variables without a default are problems. `vars` are predefined
+ * names (`${workspaceFolder}`), consulted when the environment has no variable of that name.
+ */
 export function interpolateEnv(
   value: unknown,
   env: NodeJS.ProcessEnv,
-  onMissing: (path: Path, name: string) => void,
+  onMissing: (path: Path, name: string, ref: MissingRef) => void,
   path: Path = [],
+  vars: Readonly<Record<string, string>> = {},
   onValue?: (value: string) => void,
 ): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
-    return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
-      const v = env[name];
-      if (v !== undefined && v !== '') {
-        onValue?.(v);
-        return v;
-      }
-      if (fallback !== undefined) return fallback;
-      onMissing(path, name);
-      return '';
-    });
+    return value.replace(
+      ENV_REF,
+      (
+        _m,
+        kind: string | undefined,
+        ref: string | undefined,
+        plain: string | undefined,
+        fallback?: string,
+      ) => {
+        if (kind === 'input') {
+          const name = inputVariable(ref!);
+          const v = env[name];
+          if (v !== undefined && v !== '') {
+            onValue?.(v);
+            return v;
+          }
+          if (fallback !== undefined) return interpolateEnv(fallback, env, onMissing, path, vars, onValue) as string;
+          onMissing(path, name, { name, input: ref! });
+          return '';
+        }
+        const name = kind === 'env' ? ref!.trim() : plain!;
+        const v = env[name];
+        if (v !== undefined && v !== '') {
+            onValue?.(v);
+            return v;
+          }
+        if (kind === undefined && vars[name] !== undefined) return vars[name];
+        if (fallback !== undefined) return interpolateEnv(fallback, env, onMissing, path, vars, onValue) as string;
+        onMissing(path, name, { name });
+        return '';
+      },
+    );
   }
-  if (Array.isArray(value))
-    return value.map((v, i) => interpolateEnv(v, env, onMissing, [...path, i], onValue));
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, onMissing, [...path, i], vars, onValue));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value))
-      out[k] = interpolateEnv(v, env, onMissing, [...path, k], onValue);
+      out[k] = interpolateEnv(v, env, onMissing, [...path, k], vars, onValue);
     return out;
   }
   return value;
+}
+
+/**
+ * VS Code's mcp.json is JSON with comments: in a `.json` config, `//` and `/* *\/` comments outside strings become
+ * spaces (lines and columns stay where they were) before the parser reads it.
+ */
+export function stripJsonComments(text: string, file: string): string {
+  if (!/\.json$/i.test(file) || !text.includes('/')) return text;
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i]!;
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"' && text[j] !== '\n') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+    } else if (ch === '/' && text[i + 1] === '/') {
+      let j = i;
+      while (j < text.length && text[j] !== '\n') j++;
+      out += ' '.repeat(j - i);
+      i = j;
+    } else if (ch === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const j = end === -1 ? text.length : end + 2;
+      out += text.slice(i, j).replace(/[^\n]/g, ' ');
+      i = j;
+    } else {
+      out += ch;
+      i++;
+    }
+  }
+  return out;
 }
 
 /** Parses YAML or JSON text (JSON is read by the YAML parser too, so both get line numbers). */
 export function parseConfigText(
   text: string,
   file: string,
-  env: NodeJS.ProcessEnv | undefined = process.env,
-): {
-  value: unknown;
-  problems: Problem[];
-  lineOf: (path: readonly PropertyKey[]) => number | undefined;
-  /** The values `${ENV}` references were replaced with: secrets, as far as warden knows (they are masked). */
-  interpolated?: string[];
-} {
+  env: NodeJS.ProcessEnv | null = process.env,
+): { value: unknown; problems: Problem[]; lineOf: (path: readonly PropertyKey[]) => number | undefined } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const problems: Problem[] = [];
@@ -89,24 +158,49 @@ export function parseConfigText(
     problems.push({ file, path: '', line: lineOf([]), message: (err as Error).message });
     return { value: undefined, problems, lineOf };
   }
-  // Policies are not interpolated (env undefined): a `${` in a regex means what it says.
-  if (env === undefined) return { value: raw, problems, lineOf };
+  // Policies are not interpolated (env null): a `${` in a regex means what it says.
+  if (env === null) return { value: raw, problems, lineOf };
+  const interpolated = interpolateConfig(raw, file, env, lineOf);
+  return { value: interpolated.value, problems: interpolated.problems, lineOf };
+}
+
+/** Interpolates a parsed config; every reference that cannot be resolved is a problem naming where it is used. */
+export function interpolateConfig(
+  raw: unknown,
+  file: string,
+  env: NodeJS.ProcessEnv,
+  lineOf: (path: readonly PropertyKey[]) => number | undefined,
+  vars: Readonly<Record<string, string>> = {},
+): {
+  value: unknown;
+  problems: Problem[];
+  /** The values environment references were replaced with: secrets, as far as warden knows (they are masked). */
+  interpolated: string[];
+} {
+  const problems: Problem[] = [];
   const interpolated: string[] = [];
   const value = interpolateEnv(
     raw,
     env,
-    (path, name) =>
+    (path, name, ref) =>
       problems.push({
         file,
         path: formatPath(path),
         line: lineOf(path),
-        message: `environment variable ${name} is not set`,
-        hint: `export ${name}=... or write \${${name}:-default}`,
+        message:
+          ref.input === undefined
+            ? `environment variable ${name} is not set`
+            : `input "${ref.input}" has no value: environment variable ${name} is not set`,
+        hint:
+          ref.input === undefined
+            ? `export ${name}=... or write \${${name}:-default}`
+            : `export ${name}=... (a client would ask for it; warden reads it from the environment)`,
       }),
     [],
+    vars,
     (v) => interpolated.push(v),
   );
-  return { value, problems, lineOf, interpolated };
+  return { value, problems, interpolated };
 }
 
 export function zodProblems(

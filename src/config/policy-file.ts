@@ -65,9 +65,36 @@ export function parsePolicyText(
   text: string,
   file: string,
 ): { policy: CompiledPolicy | undefined; problems: Problem[] } {
-  const { value, problems, lineOf } = parseConfigText(text, file, undefined);
+  const strict = strictJsonProblem(text, file);
+  if (strict !== undefined) return { policy: undefined, problems: [strict] };
+  const { value, problems, lineOf } = parseConfigText(text, file, null);
   if (problems.length > 0) return { policy: undefined, problems };
   return compilePolicyValue(value, file, file, lineOf);
+}
+
+/**
+ * A `.json` policy is JSON, not the YAML superset the parser reads (which takes a trailing comma, comments or
+ * unquoted keys): what another JSON tool would refuse must not load here with a meaning of warden's choosing.
+ */
+function strictJsonProblem(text: string, file: string): Problem | undefined {
+  if (!/\.json$/i.test(file)) return undefined;
+  try {
+    JSON.parse(text);
+    return undefined;
+  } catch (err) {
+    const message = (err as Error).message;
+    const at = /position (\d+)/.exec(message);
+    const pos = at === null ? undefined : Number(at[1]);
+    const line = pos === undefined ? undefined : text.slice(0, pos).split('\n').length;
+    const column = pos === undefined ? undefined : pos - text.lastIndexOf('\n', pos - 1);
+    return {
+      file,
+      path: '',
+      ...(line === undefined ? {} : { line }),
+      message: `not valid JSON${column === undefined ? '' : ` (column ${column})`}: ${message.replace(/ in JSON at position \d+.*$/s, '')}`,
+      hint: 'a .json policy is strict JSON (no trailing commas or comments); name it .yaml to write YAML',
+    };
+  }
 }
 
 /** Loads a policy file; throws ConfigError with every problem, or WardenError when it cannot be read. */

@@ -37,6 +37,11 @@ export class PolicySet {
     return [...(this.global ? [this.global] : []), ...(own ? [own] : [])];
   }
 
+  /** The global policy and each server's own, as loaded now. */
+  current(): { global: LoadedPolicy | undefined; servers: ReadonlyMap<string, LoadedPolicy> } {
+    return { global: this.global, servers: this.servers };
+  }
+
   /** Called with the servers whose tool visibility changed after a reload. */
   onVisibilityChange(listener: (servers: ReadonlySet<string>) => void): () => void {
     this.listeners.add(listener);

@@ -1,11 +1,13 @@
 // Compiles a validated config into the plain runtime data the gateway runs on: defaults applied, paths resolved.
 
+import { readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { WebhookConfig } from '../approvals/webhook.js';
 import type { AuditKeySource } from '../audit/keys.js';
 import { addConfiguredSecrets } from '../audit/redact.js';
 import { durationMs } from '../duration.js';
+import { ConfigError, type Problem } from '../errors.js';
 import type { LoadedConfig } from './load.js';
 import type { LoadedPolicy } from './policy-file.js';
 
@@ -79,6 +81,27 @@ export interface GatewayConfig {
   /** As configured; the environment's OTEL_* variables are consulted when the gateway starts. */
   tracing: { endpoint: string | undefined; serviceName: string; headers: Record<string, string> };
   policies: { global: LoadedPolicy | undefined; servers: Map<string, LoadedPolicy> };
+  /** What was read differently from how it is written (client keys left out, server names given an id). */
+  warnings: Problem[];
+}
+
+/** Reads a .env file: `KEY=VALUE` lines, `export ` allowed, `#` comments, values optionally quoted. */
+export function parseEnvFile(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$/.exec(line);
+    if (m === null) continue;
+    let value = m[2]!;
+    const quote = value[0];
+    if ((quote === '"' || quote === "'") && value.length >= 2 && value.endsWith(quote)) {
+      value = value.slice(1, -1);
+      if (quote === '"') value = value.replace(/\\n/g, '\n');
+    } else value = value.replace(/\s+#.*$/, '');
+    env[m[1]!] = value;
+  }
+  return env;
 }
 
 /** What agents get of a flagged tool definition until a person accepts it (docs/risk.md, "Pinning"). */
@@ -161,8 +184,24 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
   addConfiguredSecrets(configSecrets(loaded));
   const base = dirname(file);
   const upstreams: UpstreamSpec[] = [];
+  const problems: Problem[] = [];
   for (const [id, s] of Object.entries(config.mcpServers)) {
     if (s.disabled) continue;
+    let fromFile: Record<string, string> = {};
+    if (s.envFile !== undefined) {
+      const path = isAbsolute(s.envFile) ? s.envFile : resolvePath(base, s.envFile);
+      try {
+        fromFile = parseEnvFile(readFileSync(path, 'utf8'));
+        // An env file holds the same kind of values as `env`: masked as secrets (docs/configuration.md).
+        addConfiguredSecrets(Object.values(fromFile));
+      } catch (err) {
+        problems.push({
+          file,
+          path: `mcpServers.${id}.envFile`,
+          message: `cannot read ${path}: ${(err as Error).message}`,
+        });
+      }
+    }
     const url = s.url ?? s.serverUrl;
     const declared = s.transport ?? s.type;
     const kind: UpstreamKind = s.command !== undefined ? 'stdio' : declared === 'sse' ? 'sse' : 'http';
@@ -171,7 +210,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
       prefix: s.prefix ?? id,
       kind,
       args: s.args ?? [],
-      env: s.env ?? {},
+      env: { ...fromFile, ...(s.env ?? {}) },
       cwd: s.cwd === undefined ? base : isAbsolute(s.cwd) ? s.cwd : resolvePath(base, s.cwd),
       headers: s.headers ?? {},
       timeoutMs: s.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(s.timeout),
@@ -183,6 +222,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     if (url !== undefined) spec.url = url;
     upstreams.push(spec);
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     file,
     upstreams,
@@ -237,6 +277,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
       headers: config.tracing.headers,
     },
     policies: loaded.policies,
+    warnings: loaded.warnings,
   };
 }
 

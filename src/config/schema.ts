@@ -75,6 +75,13 @@ export const serverSchema = z
     command: z.string().min(1).optional().describe('Executable of a stdio upstream'),
     args: z.array(z.string()).optional(),
     env: stringMap.optional().describe('Extra environment for the child process'),
+    envFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'A .env file (KEY=VALUE lines) for the child, as VS Code and Cursor read it; "env" wins; relative to the config file',
+      ),
     cwd: z.string().optional().describe('Working directory of the child; default: the config file directory'),
     url: z.string().url().optional().describe('URL of a Streamable HTTP or legacy SSE upstream'),
     serverUrl: z.string().url().optional().describe('Windsurf spelling of url'),

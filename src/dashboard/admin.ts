@@ -627,9 +627,14 @@ async function api(
     return;
   }
   if (req.method === 'GET' && path === '/api/approvals') {
-    const status = url.searchParams.get('status') ?? undefined;
+    // `all` as in `warden approvals list --status all`: every status.
+    const asked = url.searchParams.get('status') ?? undefined;
+    const status = asked === 'all' ? undefined : asked;
     if (status !== undefined && !APPROVAL_STATUSES.has(status))
-      throw new WardenError('CONFIG_INVALID', `status must be one of ${[...APPROVAL_STATUSES].join(', ')}`);
+      throw new WardenError(
+        'CONFIG_INVALID',
+        `status must be one of ${[...APPROVAL_STATUSES].join(', ')} or all`,
+      );
     const list = await opts.approvals.store.list({
       status: status as ApprovalStatus | undefined,
       limit: 1000,

@@ -2,6 +2,7 @@
 // the policies themselves, the overview's live figures, and the simulator.
 import type { ApprovalService } from '../approvals/service.js';
 import type { Metrics } from '../audit/metrics.js';
+import type { PolicyNameWarning } from '../config/policy-lint.js';
 import type { PolicySet } from '../config/policy-set.js';
 import type { GatewayConfig } from '../config/resolve.js';
 import { WardenError } from '../errors.js';
@@ -22,6 +23,8 @@ export interface DashboardParts {
   metrics: Metrics;
   approvals: ApprovalService;
   authenticator: Authenticator;
+  /** Tool names the policies name that no upstream lists (once the upstreams have listed). */
+  policyNameWarnings?: () => PolicyNameWarning[];
 }
 
 /** A policy larger than this is shown by name only. */
@@ -86,9 +89,18 @@ export function overview(parts: DashboardParts): Record<string, unknown> {
 }
 
 /** Each server's policies in the order they apply, with the text of those that come from a file. */
-export function policyViews({ config, policies }: DashboardParts): Array<Record<string, unknown>> {
+export function policyViews({
+  config,
+  policies,
+  policyNameWarnings,
+}: DashboardParts): Array<Record<string, unknown>> {
+  const warnings = policyNameWarnings?.() ?? [];
   return config.upstreams.map((u) => ({
     server: u.id,
+    // Names in this server's policies (the global one's included) that no upstream lists: typos, most likely.
+    warnings: warnings
+      .filter((w) => w.server === undefined || w.server === u.id)
+      .map((w) => ({ policy: w.source, at: w.pointer, tool: w.name, message: w.message })),
     layers: policies.loadedFor(u.id).map((l) => ({
       source: l.source,
       file: l.file ?? null,

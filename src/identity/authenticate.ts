@@ -174,6 +174,14 @@ export class Authenticator {
     return result;
   }
 
+  /**
+   * A grant used where no request is authenticated (stdio mode: at start and with each message): records its use.
+   * Not in stdioIdentity(), which the dashboard's simulator also asks.
+   */
+  noteUse(id: string): void {
+    this.touch(id);
+  }
+
   private touch(id: string): void {
     const now = this.now();
     if (now - (this.touched.get(id) ?? 0) < TOUCH_EVERY_MS) return;

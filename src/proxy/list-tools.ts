@@ -7,6 +7,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { maskString } from '../audit/redact.js';
 import type { UpstreamSpec } from '../config/resolve.js';
 import { VERSION } from '../version.js';
+import { causeLine, maskConfigured, type UpstreamListing } from './listing.js';
 
 function transportOf(spec: UpstreamSpec): Transport {
   if (spec.kind === 'stdio') {
@@ -15,7 +16,7 @@ function transportOf(spec: UpstreamSpec): Transport {
       args: spec.args,
       env: { ...getDefaultEnvironment(), ...spec.env },
       cwd: spec.cwd,
-      stderr: 'ignore',
+      stderr: 'pipe',
     });
   }
   const url = new URL(spec.url!);
@@ -25,11 +26,48 @@ function transportOf(spec: UpstreamSpec): Transport {
     : new StreamableHTTPClientTransport(url, { requestInit });
 }
 
+/** Why an upstream could not be listed, for the log: the message, and the line of its stderr that says why. */
+export class ListingError extends Error {
+  constructor(
+    message: string,
+    /** The cause line of the server's stderr, configured secrets masked; for the log and the operator only. */
+    readonly stderr: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
 /** Every tool an upstream lists (all pages), through a short-lived client of its own; closed afterwards. */
 export async function listUpstreamTools(spec: UpstreamSpec): Promise<Array<Record<string, unknown>>> {
   const client = new Client({ name: 'mcp-warden-scan', version: VERSION });
   const timeout = spec.startTimeoutMs;
-  await client.connect(transportOf(spec), { timeout });
+  const transport = transportOf(spec);
+  // The child's stderr is kept (the last 64 KiB) to say why it failed, if it does.
+  let stderr = '';
+  const stream = transport instanceof StdioClientTransport ? transport.stderr : null;
+  stream?.on('data', (chunk: Buffer | string) => {
+    stderr = (stderr + chunk.toString()).slice(-64 * 1024);
+  });
+  const failed = async (err: unknown): Promise<never> => {
+    // What the child wrote before it died may arrive after the error: a moment for the pipe to drain.
+    if (stream) await new Promise((r) => setTimeout(r, 100));
+    const code = (err as NodeJS.ErrnoException)?.code;
+    const message =
+      code === 'ENOENT' && spec.kind === 'stdio'
+        ? `cannot start "${spec.command}": not found on PATH or in ${spec.cwd}`
+        : ((err as Error)?.message ?? String(err));
+    const line = causeLine(stderr.split('\n'));
+    throw new ListingError(
+      message,
+      line === undefined ? undefined : maskConfigured(line.slice(0, 500), spec),
+    );
+  };
+  try {
+    await client.connect(transport, { timeout });
+  } catch (err) {
+    await client.close().catch(() => {});
+    return failed(err);
+  }
   try {
     const tools: Array<Record<string, unknown>> = [];
     let cursor: string | undefined;
@@ -40,6 +78,8 @@ export async function listUpstreamTools(spec: UpstreamSpec): Promise<Array<Recor
       if (cursor === undefined) break;
     }
     return tools;
+  } catch (err) {
+    return failed(err);
   } finally {
     await client.close().catch(() => {});
   }
@@ -59,9 +99,7 @@ export function scanError(err: unknown): string {
   return maskString(body === null ? text : text.slice(0, body.index + body[0].length));
 }
 
-export type UpstreamListing =
-  | { server: string; tools: Array<Record<string, unknown>> }
-  | { server: string; error: string };
+export type { UpstreamListing };
 
 /** How many upstreams are started at once: enough to hide start-up time, few enough not to swamp a laptop. */
 const PARALLEL = 4;
@@ -87,7 +125,12 @@ export async function listEveryUpstream(
       try {
         results[i] = { server: spec.id, tools: await listUpstreamTools(spec) };
       } catch (err) {
-        results[i] = { server: spec.id, error: scanError(err) };
+        const stderr = err instanceof ListingError ? err.stderr : undefined;
+        results[i] = {
+          server: spec.id,
+          error: scanError(err),
+          ...(stderr === undefined ? {} : { stderr }),
+        };
       }
       starting.delete(spec.id);
       done++;

@@ -115,9 +115,11 @@ describe('loadConfig', () => {
     expect(problems[0]?.line).toBeGreaterThan(0);
   });
 
-  it('rejects server ids that could make prefixes ambiguous', () => {
-    const problems = problemsOf('mcpServers:\n  a__b:\n    command: node\n');
-    expect(problems[0]?.path).toBe('mcpServers.a__b');
+  it('serves a server whose name could make prefixes ambiguous under an id without "__" (#17.25)', () => {
+    // Was refused until #17.25: a client's server names load unchanged, and an invalid one gets an id and a warning.
+    const loaded = parseConfig('mcpServers:\n  a__b:\n    command: node\n', '/etc/warden/warden.yaml', {});
+    expect(Object.keys(loaded.config.mcpServers)).toEqual(['a_b']);
+    expect(loaded.warnings[0]?.path).toBe('mcpServers.a__b');
   });
 
   it('rejects two servers with the same prefix', () => {

@@ -15,6 +15,8 @@ interface Layer {
 interface ServerPolicies {
   server: string;
   layers: Layer[];
+  /** Tool names the policies name that no upstream lists (a typo hides or limits nothing). */
+  warnings?: Array<{ policy: string; at: string; tool: string; message: string }>;
 }
 
 interface Step {
@@ -211,6 +213,15 @@ export function PolicyPage() {
         <section key={p.server} class="panel" aria-labelledby={`pol-${p.server}`}>
           <h2 id={`pol-${p.server}`}>{p.server}</h2>
           {p.layers.length === 0 && <p>No policy: every call is allowed and every tool listed.</p>}
+          {(p.warnings ?? []).length > 0 && (
+            <ul class="error" role="alert" aria-label={`Warnings for ${p.server}`}>
+              {p.warnings!.map((w) => (
+                <li key={`${w.policy}${w.at}`}>
+                  Warning: {w.message} (<code>{w.policy}</code> at <code>{w.at}</code>)
+                </li>
+              ))}
+            </ul>
+          )}
           {p.layers.map((l) => (
             <details key={l.source} open={p.layers.length === 1}>
               <summary>
