@@ -64,24 +64,27 @@ export function interpolateEnv(
             onValue?.(v);
             return v;
           }
-          if (fallback !== undefined) return interpolateEnv(fallback, env, onMissing, path, vars, onValue) as string;
+          if (fallback !== undefined)
+            return interpolateEnv(fallback, env, onMissing, path, vars, onValue) as string;
           onMissing(path, name, { name, input: ref! });
           return '';
         }
         const name = kind === 'env' ? ref!.trim() : plain!;
         const v = env[name];
         if (v !== undefined && v !== '') {
-            onValue?.(v);
-            return v;
-          }
+          onValue?.(v);
+          return v;
+        }
         if (kind === undefined && vars[name] !== undefined) return vars[name];
-        if (fallback !== undefined) return interpolateEnv(fallback, env, onMissing, path, vars, onValue) as string;
+        if (fallback !== undefined)
+          return interpolateEnv(fallback, env, onMissing, path, vars, onValue) as string;
         onMissing(path, name, { name });
         return '';
       },
     );
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, onMissing, [...path, i], vars, onValue));
+  if (Array.isArray(value))
+    return value.map((v, i) => interpolateEnv(v, env, onMissing, [...path, i], vars, onValue));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value))
