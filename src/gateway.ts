@@ -32,6 +32,7 @@ import { type AuditSink, auditStep, commitDecision } from './pipeline/audit.js';
 import { compose } from './pipeline/compose.js';
 import type { CallContext } from './pipeline/context.js';
 import { forward } from './pipeline/forward.js';
+import { grantStillLive, grantStillLiveAfterApproval } from './pipeline/identity.js';
 import { limitStep } from './pipeline/limit.js';
 import { policyStep } from './pipeline/policy.js';
 import { route } from './pipeline/route.js';
@@ -273,9 +274,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     config.upstreams.map((u) => u.id),
     log,
   );
-  // audit (outermost: one record per request, in finally) -> route -> decide -> limits -> durable decision -> forward
+  // audit (outermost: one record per request, in finally) -> grant still live (stdio) -> route -> decide ->
+  // approval -> grant still live (after a wait) -> limits -> durable decision -> forward
   const pipeline: (ctx: CallContext) => Promise<void> = compose<CallContext>([
     auditStep(auditOptions),
+    grantStillLive,
     route,
     policyStep({
       policies,
@@ -287,6 +290,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       onDefinitionChange: config.onDefinitionChange,
     }),
     approvalStep({ approvals, log }),
+    grantStillLiveAfterApproval,
     limitStep({ counters, failMode: config.stateFailMode, log, metrics }),
     commitDecision(auditOptions),
     forward,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { UpstreamSpec } from '../config/resolve.js';
 import type { Identity } from '../identity/authenticate.js';
 import { type CallContext, cancelContext, createContext, type SessionView } from '../pipeline/context.js';
+import { grantRefusal } from '../pipeline/identity.js';
 import {
   errorResponse,
   isNotification,
@@ -165,6 +166,21 @@ export class ProxySession implements SessionView {
     }
     const params = request.params ?? {};
     const done = this.beginInitializing();
+    // stdio: a grant revoked before the agent initialized starts no upstream (later requests are checked in the pipeline).
+    const { recheck, recheckEachRequest } = this.identity;
+    if (recheckEachRequest === true && recheck !== undefined) {
+      const state = await recheck();
+      if (state !== 'live') {
+        this.initializing = undefined;
+        queueMicrotask(done);
+        this.log.warn(
+          { grant: this.identity.grant?.label, state },
+          'initialize refused: grant no longer live',
+        );
+        this.reply(request.id, grantRefusal(state, this.identity).reply);
+        return;
+      }
+    }
     const ok = await this.startLinks(params);
     // Requests pipelined behind initialize wait on `initializing`: release them only once the outcome is set.
     queueMicrotask(done);
