@@ -225,7 +225,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   // arrives in the same turn of the event loop still commits together, and a lone call does not pay a delay.
   const writer = spool === undefined ? new AuditWriter(store, { maxDelayMs: 0 }) : undefined;
   const sink: AuditSink = spool ?? writer!;
-  const metrics = new Metrics();
+  // The tool catalog is made below; metrics ask it only when a request is counted.
+  let toolCatalog: ToolCatalog | undefined;
+  const metrics = new Metrics({
+    servers: new Set(config.upstreams.map((u) => u.id)),
+    knownTool: (server, tool) => toolCatalog?.has(server, tool) ?? false,
+  });
   const traceEndpoint = tracingEndpoint(config.tracing.endpoint, process.env);
   const tracing: Tracing | undefined =
     traceEndpoint === undefined
@@ -264,6 +269,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   });
   approvals.startSweeper();
   const catalog = new ToolCatalog({ pins: pinStore, audit: (entry) => sink.write(entry), log });
+  toolCatalog = catalog;
   const grantService = new GrantService(
     grantStore,
     (entry) => sink.write(entry),

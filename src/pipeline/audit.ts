@@ -164,14 +164,12 @@ export function auditStep({
       const latencyMs = now() - started;
       const body = bodyOf(ctx, argsMode, { latencyMs, failed });
       if (metrics) {
-        const server = body.server ?? '(all)';
-        // Names the agent made up would make labels without bound: only known tools get their own.
+        // Names the agent made up would make labels without bound: Metrics keeps to its catalogs.
         const tool =
           body.tool !== null && body.rule !== '(unknown tool)' && body.rule !== '(invalid request)'
             ? body.tool
-            : '';
-        metrics.requests.inc({ server, method: body.method, tool, decision: body.decision });
-        metrics.latency.observe({ server, method: body.method }, latencyMs / 1000);
+            : undefined;
+        metrics.request(body.server ?? '(all)', body.method, tool, body.decision, latencyMs / 1000);
         if (ctx.method === 'tools/call') metrics.activity.record(body.decision, latencyMs);
       }
       if (ctx.trace !== undefined) endRequestSpan(ctx.trace.span, body, ctx.audit.key, failed);
