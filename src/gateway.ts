@@ -342,6 +342,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     maxBodyBytes: config.maxBodyBytes,
     maxSessions: config.maxSessions,
     sessionIdleMs: config.sessionIdleMs,
+    maxSessionsPerGrant: config.maxSessionsPerGrant,
+    upstreamIdleMs: config.upstreamIdleMs,
     allowedHosts: allowedHostsFor(config),
     allowedOrigin: originCheck(config),
     authenticate: (authorization) => authenticator.authenticate(authorization),

@@ -3,7 +3,254 @@ import type { Span, Tracer } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SERIES, Metrics, methodLabel, OTHER } from '../../src/audit/metrics.js';
 import { startRequestSpan } from '../../src/audit/tracing.js';
-import { connect, EVERYTHING, PROBE, ROOT, type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { RedisSessionDirectory } from '../../src/state/sessions.js';
+import {
+  adminRequest,
+  connect,
+  EVERYTHING,
+  PROBE,
+  ROOT,
+  type RunningGateway,
+  startGateway,
+  textOf,
+} from '../helpers/gateway.js';
+import { redisUrl, shouldRunRedis } from '../helpers/services.js';
+
+const ADMIN = 'h5-admin-token-0123456789abcdef';
+const JSON_SSE = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+const INIT = {
+  protocolVersion: '2025-06-18',
+  capabilities: {},
+  clientInfo: { name: 'short-run', version: '1' },
+};
+
+/** A POST to the agent endpoint, as a client that never opens a GET stream and never sends DELETE. */
+async function post(
+  url: string,
+  token: string,
+  body: unknown,
+  session?: string,
+): Promise<{
+  status: number;
+  session: string | null;
+  body: Record<string, unknown> | undefined;
+  text: string;
+}> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      ...JSON_SSE,
+      authorization: `Bearer ${token}`,
+      ...(session === undefined ? {} : { 'mcp-session-id': session }),
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: Record<string, unknown> | undefined;
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    const data = /^data: (.*)$/m.exec(text);
+    parsed = data ? (JSON.parse(data[1]!) as Record<string, unknown>) : undefined;
+  }
+  return { status: res.status, session: res.headers.get('mcp-session-id'), body: parsed, text };
+}
+
+/** Opens a session the way a short client run does: initialize, initialized, then nothing more. */
+async function openSession(url: string, token: string): Promise<string> {
+  const init = await post(url, token, { jsonrpc: '2.0', id: 1, method: 'initialize', params: INIT });
+  expect(init.status, init.text).toBe(200);
+  await post(url, token, { jsonrpc: '2.0', method: 'notifications/initialized' }, init.session!);
+  return init.session!;
+}
+
+async function callPid(
+  url: string,
+  token: string,
+  session: string,
+): Promise<{ status: number; pid?: number }> {
+  const r = await post(
+    url,
+    token,
+    { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'pid', arguments: {} } },
+    session,
+  );
+  const result = r.body?.result as { content?: Array<{ text?: string }> } | undefined;
+  const pid = Number(result?.content?.[0]?.text);
+  return Number.isInteger(pid) ? { status: r.status, pid } : { status: r.status };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('per-grant session caps and idle sessions (#17.18)', () => {
+  let gw: RunningGateway;
+  const tokens: Record<string, string> = {};
+  beforeAll(async () => {
+    process.env.WARDEN_ADMIN_TOKEN = ADMIN;
+    gw = await startGateway(`
+mcpServers:
+  probe:
+    command: node
+    args: ["--import", "tsx", "${PROBE}"]
+    cwd: ${ROOT}
+auth: { anonymous: false }
+http: { maxSessionsPerGrant: 2, upstreamIdleTimeout: 2s }
+`);
+    for (const label of ['reclaim', 'busy', 'other', 'idle', 'legacy']) {
+      const r = await adminRequest(gw, ADMIN, '/api/grants', {
+        method: 'POST',
+        body: JSON.stringify({ label }),
+      });
+      expect(r.status).toBe(201);
+      tokens[label] = String(r.body.token);
+    }
+  });
+  afterAll(async () => {
+    await gw?.close();
+    delete process.env.WARDEN_ADMIN_TOKEN;
+  });
+
+  it("#17.18 closes the grant's least recently used idle session when the grant opens one past its cap", async () => {
+    const url = `${gw.mcpUrl}/probe`;
+    const first = await openSession(url, tokens.reclaim!);
+    const second = await openSession(url, tokens.reclaim!);
+    // The second is used after the first: the first is the least recently used.
+    expect((await callPid(url, tokens.reclaim!, second)).pid).toBeGreaterThan(0);
+    await openSession(url, tokens.reclaim!);
+    expect((await callPid(url, tokens.reclaim!, first)).status).toBe(404);
+    expect((await callPid(url, tokens.reclaim!, second)).pid).toBeGreaterThan(0);
+  });
+
+  it('#17.18 refuses a session past the cap with 429 while every session of the grant is in use, and other grants still get in', async () => {
+    const url = `${gw.mcpUrl}/probe`;
+    const streams = new AbortController();
+    try {
+      // Both sessions have their agent listening on a GET stream: neither may be taken away from it.
+      for (let i = 0; i < 2; i++) {
+        const session = await openSession(url, tokens.busy!);
+        const get = await fetch(url, {
+          headers: {
+            accept: 'text/event-stream',
+            authorization: `Bearer ${tokens.busy}`,
+            'mcp-session-id': session,
+          },
+          signal: streams.signal,
+        });
+        expect(get.status).toBe(200);
+      }
+      const refused = await post(url, tokens.busy!, {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: INIT,
+      });
+      expect(refused.status).toBe(429);
+      expect(refused.text).toContain('Too many sessions for this grant (at most 2');
+      // Another grant is not locked out, on either endpoint.
+      await openSession(url, tokens.other!);
+      await openSession(`${gw.mcpUrl}`, tokens.other!);
+    } finally {
+      streams.abort();
+    }
+  });
+
+  it('#17.18 refuses a legacy SSE session past the cap with 429 while every session of the grant is in use', async () => {
+    const streams = new AbortController();
+    try {
+      for (let i = 0; i < 2; i++) {
+        const sse = await fetch(`${gw.mcpUrl.replace(/\/mcp$/, '')}/sse/probe`, {
+          headers: { accept: 'text/event-stream', authorization: `Bearer ${tokens.legacy}` },
+          signal: streams.signal,
+        });
+        expect(sse.status).toBe(200);
+      }
+      const third = await fetch(`${gw.mcpUrl.replace(/\/mcp$/, '')}/sse/probe`, {
+        headers: { accept: 'text/event-stream', authorization: `Bearer ${tokens.legacy}` },
+        signal: streams.signal,
+      });
+      expect(third.status).toBe(429);
+    } finally {
+      streams.abort();
+    }
+  });
+
+  it("#17.18 stops an idle session's stdio upstream and starts it again on the session's next request", async () => {
+    const url = `${gw.mcpUrl}/probe`;
+    const session = await openSession(url, tokens.idle!);
+    const before = (await callPid(url, tokens.idle!, session)).pid!;
+    expect(alive(before)).toBe(true);
+    await until('the idle upstream process has exited', () => !alive(before));
+    const after = await callPid(url, tokens.idle!, session);
+    expect(after.status).toBe(200);
+    expect(after.pid).toBeGreaterThan(0);
+    expect(after.pid).not.toBe(before);
+  });
+
+  it('#17.18 keeps the upstreams of a session whose agent holds its GET stream open', async () => {
+    const client = await connect(`${gw.mcpUrl}/probe`, {}, { Authorization: `Bearer ${tokens.other}` });
+    try {
+      const first = Number(textOf(await client.callTool({ name: 'pid', arguments: {} })));
+      await new Promise((r) => setTimeout(r, 5000));
+      expect(alive(first)).toBe(true);
+      expect(Number(textOf(await client.callTool({ name: 'pid', arguments: {} })))).toBe(first);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe.runIf(await shouldRunRedis('session directory owner counts'))(
+  'session directory in Redis (#17.18)',
+  () => {
+    it("#17.18 counts an owner's sessions across replicas in the Redis session directory, without expired ones", async () => {
+      const dir = RedisSessionDirectory.open(redisUrl(), {
+        prefix: `warden:h5:${process.pid}:${Date.now()}:`,
+      });
+      try {
+        await until('Redis is connected', () =>
+          dir.load('(none)').then(
+            () => true,
+            () => false,
+          ),
+        );
+        const record = (id: string, owner: string) => ({ id, endpoint: null, owner, initialize: {} });
+        await dir.save(record('a', 'g1'), 60_000);
+        await dir.save(record('b', 'g1'), 60_000);
+        await dir.save(record('c', 'g2'), 60_000);
+        await dir.save(record('d', ''), 60_000);
+        await dir.save(record('e', 'g1'), 300);
+        expect(await dir.count('g1')).toBe(3);
+        expect(await dir.count('g2')).toBe(1);
+        expect(await dir.count('')).toBe(1);
+        await dir.remove('a', 'g1');
+        expect(await dir.count('g1')).toBe(2);
+        await new Promise((r) => setTimeout(r, 600));
+        expect(await dir.count('g1')).toBe(1);
+        // A touch keeps a session counted, and does not bring back one that was removed.
+        await dir.touch('b', 60_000, 'g1');
+        await dir.touch('a', 60_000, 'g1');
+        expect(await dir.count('g1')).toBe(1);
+      } finally {
+        await dir.close();
+      }
+    });
+  },
+);
 
 async function metricsText(gw: RunningGateway): Promise<string> {
   return (await fetch(`${gw.adminUrl}/metrics`)).text();
