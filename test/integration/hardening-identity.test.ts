@@ -359,3 +359,63 @@ mcpServers:
     expect(names).toEqual(['mcp tools/call', 'mcp (other)']);
   });
 });
+
+describe('a grant revoked while its call waits for approval (#17.17)', () => {
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    process.env.WARDEN_ADMIN_TOKEN = ADMIN;
+    gw = await startGateway(`
+mcpServers:
+  probe:
+    command: node
+    args: ["--import", "tsx", "${PROBE}"]
+    cwd: ${ROOT}
+    policy: { version: "1", default: "allow", tools: { echo: { action: require_approval } } }
+auth: { anonymous: false }
+`);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    delete process.env.WARDEN_ADMIN_TOKEN;
+  });
+
+  it('#17.17 does not make a held call whose grant was revoked before a person approved it (HTTP)', async () => {
+    const created = await adminRequest(gw, ADMIN, '/api/grants', {
+      method: 'POST',
+      body: JSON.stringify({ label: 'held' }),
+    });
+    expect(created.status).toBe(201);
+    const client = await connect(`${gw.mcpUrl}/probe`, {}, { Authorization: `Bearer ${created.body.token}` });
+    try {
+      const call = client.callTool({ name: 'echo', arguments: { text: 'after revoke' } }).then(
+        (r) => ({ ok: true as const, text: textOf(r) }),
+        (err: Error) => ({ ok: false as const, text: err.message }),
+      );
+      let pending: Record<string, unknown> | undefined;
+      await until('the call is held', async () => {
+        const list = await adminRequest(gw, ADMIN, '/api/approvals?status=pending');
+        pending = (list.body as Array<Record<string, unknown>>)[0];
+        return pending !== undefined;
+      });
+      const revoked = await adminRequest(gw, ADMIN, `/api/grants/${created.body.id}/revoke`, {
+        method: 'POST',
+      });
+      expect(revoked.status).toBe(200);
+      const approved = await adminRequest(gw, ADMIN, `/api/approvals/${pending!.id}/approve`, {
+        method: 'POST',
+      });
+      expect(approved.status).toBe(200);
+      const outcome = await call;
+      expect(outcome.ok).toBe(false);
+      expect(outcome.text).toContain('grant "held" was revoked');
+    } finally {
+      await client.close();
+    }
+    await until('the refusal is in the audit log', async () => {
+      const records = await adminRequest(gw, ADMIN, '/api/audit?limit=20');
+      return (records.body as Array<Record<string, unknown>>).some(
+        (r) => r.rule === '(grant revoked)' && r.tool === 'echo' && r.decision === 'denied',
+      );
+    });
+  });
+});
