@@ -96,8 +96,9 @@ export class ProxySession implements SessionView {
     return this.initialized;
   }
 
+  /** A request in flight, or upstreams starting: an idle reaper must not close or suspend the session now. */
   get busy(): boolean {
-    return this.inflight.size > 0;
+    return this.inflight.size > 0 || this.starting;
   }
 
   /** Whether the upstreams are stopped until the next request (see suspend). */

@@ -419,3 +419,27 @@ auth: { anonymous: false }
     });
   });
 });
+
+describe('a session whose upstreams are still starting (#17.18)', () => {
+  it('#17.18 neither closes nor suspends a session while its upstreams are starting (slower than the idle timeout)', async () => {
+    const gw = await startGateway(`
+mcpServers:
+  probe:
+    command: sh
+    args: ["-c", "sleep 3; exec node --import tsx ${PROBE}"]
+    cwd: ${ROOT}
+http: { sessionIdleTimeout: 1s, upstreamIdleTimeout: 1s }
+`);
+    try {
+      const init = await fetch(`${gw.mcpUrl}/probe`, {
+        method: 'POST',
+        headers: JSON_SSE,
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: INIT }),
+      });
+      expect(init.status).toBe(200);
+      expect(((await init.json()) as { result?: unknown }).result).toBeDefined();
+    } finally {
+      await gw.close();
+    }
+  });
+});
