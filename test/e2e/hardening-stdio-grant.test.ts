@@ -8,6 +8,9 @@ import { runCli, writeConfig } from '../helpers/cli.js';
 import { CLI, PROBE, ROOT, textOf } from '../helpers/gateway.js';
 import { pgUrl, shouldRunPg } from '../helpers/services.js';
 
+/** Each test runs several CLI processes and a stdio gateway; the machine may be busy. */
+const SLOW = 120_000;
+
 const SERVERS = `
 mcpServers:
   probe:
@@ -61,60 +64,72 @@ function suite(name: string, storage: () => string) {
     let file: string;
     beforeAll(() => {
       file = writeConfig(`${SERVERS}${storage()}`);
-    });
+    }, SLOW);
 
-    it(`#17.17 a running warden stdio --grant fails its next request after warden grants revoke (${name})`, async () => {
-      json(['grants', 'create', 'desk', '--config', file, '--json']);
-      const client = await stdioClient(file, ['--grant', 'desk']);
-      try {
-        expect(await echo(client, 'before')).toBe('before');
-        expect(runCli(['grants', 'revoke', 'desk', '--config', file]).status).toBe(0);
-        await expect(echo(client, 'after')).rejects.toThrow(/grant "desk" was revoked/);
-        // Every later request too, lists included.
-        await expect(client.listTools()).rejects.toThrow(/revoked/);
-      } finally {
-        await client.close();
-      }
-      const rows = await recordsOf(file, 'desk');
-      const refused = rows.filter((r) => r.rule === '(grant revoked)');
-      expect(refused.map((r) => `${r.method} ${r.decision} ${r.outcome}`)).toEqual([
-        'tools/call denied not_called',
-        'tools/list denied not_called',
-      ]);
-    });
-
-    it(`#17.17 a running warden stdio with WARDEN_TOKEN fails its next request after warden grants revoke (${name})`, async () => {
-      const token = String(json(['grants', 'create', 'env-desk', '--config', file, '--json']).token);
-      const client = await stdioClient(file, [], { WARDEN_TOKEN: token });
-      try {
-        expect(await echo(client, 'before')).toBe('before');
-        expect(runCli(['grants', 'revoke', 'env-desk', '--config', file]).status).toBe(0);
-        await expect(echo(client, 'after')).rejects.toThrow(/grant "env-desk" was revoked/);
-      } finally {
-        await client.close();
-      }
-      expect((await recordsOf(file, 'env-desk')).some((r) => r.rule === '(grant revoked)')).toBe(true);
-    });
-
-    it(`#17.17 a running warden stdio with WARDEN_TOKEN fails its next request after warden grants rotate (${name})`, async () => {
-      const token = String(json(['grants', 'create', 'rot-desk', '--config', file, '--json']).token);
-      const client = await stdioClient(file, [], { WARDEN_TOKEN: token });
-      try {
-        expect(await echo(client, 'before')).toBe('before');
-        const fresh = String(json(['grants', 'rotate', 'rot-desk', '--config', file, '--json']).token);
-        await expect(echo(client, 'after')).rejects.toThrow(/token of grant "rot-desk" was rotated/);
-        // The new token works in a new process.
-        const again = await stdioClient(file, [], { WARDEN_TOKEN: fresh });
+    it(
+      `#17.17 a running warden stdio --grant fails its next request after warden grants revoke (${name})`,
+      async () => {
+        json(['grants', 'create', 'desk', '--config', file, '--json']);
+        const client = await stdioClient(file, ['--grant', 'desk']);
         try {
-          expect(await echo(again, 'new')).toBe('new');
+          expect(await echo(client, 'before')).toBe('before');
+          expect(runCli(['grants', 'revoke', 'desk', '--config', file]).status).toBe(0);
+          await expect(echo(client, 'after')).rejects.toThrow(/grant "desk" was revoked/);
+          // Every later request too, lists included.
+          await expect(client.listTools()).rejects.toThrow(/revoked/);
         } finally {
-          await again.close();
+          await client.close();
         }
-      } finally {
-        await client.close();
-      }
-      expect((await recordsOf(file, 'rot-desk')).some((r) => r.rule === '(grant rotated)')).toBe(true);
-    });
+        const rows = await recordsOf(file, 'desk');
+        const refused = rows.filter((r) => r.rule === '(grant revoked)');
+        expect(refused.map((r) => `${r.method} ${r.decision} ${r.outcome}`)).toEqual([
+          'tools/call denied not_called',
+          'tools/list denied not_called',
+        ]);
+      },
+      SLOW,
+    );
+
+    it(
+      `#17.17 a running warden stdio with WARDEN_TOKEN fails its next request after warden grants revoke (${name})`,
+      async () => {
+        const token = String(json(['grants', 'create', 'env-desk', '--config', file, '--json']).token);
+        const client = await stdioClient(file, [], { WARDEN_TOKEN: token });
+        try {
+          expect(await echo(client, 'before')).toBe('before');
+          expect(runCli(['grants', 'revoke', 'env-desk', '--config', file]).status).toBe(0);
+          await expect(echo(client, 'after')).rejects.toThrow(/grant "env-desk" was revoked/);
+        } finally {
+          await client.close();
+        }
+        expect((await recordsOf(file, 'env-desk')).some((r) => r.rule === '(grant revoked)')).toBe(true);
+      },
+      SLOW,
+    );
+
+    it(
+      `#17.17 a running warden stdio with WARDEN_TOKEN fails its next request after warden grants rotate (${name})`,
+      async () => {
+        const token = String(json(['grants', 'create', 'rot-desk', '--config', file, '--json']).token);
+        const client = await stdioClient(file, [], { WARDEN_TOKEN: token });
+        try {
+          expect(await echo(client, 'before')).toBe('before');
+          const fresh = String(json(['grants', 'rotate', 'rot-desk', '--config', file, '--json']).token);
+          await expect(echo(client, 'after')).rejects.toThrow(/token of grant "rot-desk" was rotated/);
+          // The new token works in a new process.
+          const again = await stdioClient(file, [], { WARDEN_TOKEN: fresh });
+          try {
+            expect(await echo(again, 'new')).toBe('new');
+          } finally {
+            await again.close();
+          }
+        } finally {
+          await client.close();
+        }
+        expect((await recordsOf(file, 'rot-desk')).some((r) => r.rule === '(grant rotated)')).toBe(true);
+      },
+      SLOW,
+    );
 
     it(`#17.17 a running warden stdio --grant keeps working after a rotation, which changes only the token (${name})`, async () => {
       json(['grants', 'create', 'rot-label', '--config', file, '--json']);

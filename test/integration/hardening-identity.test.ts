@@ -1,6 +1,6 @@
 // Issue #17, identity and resources: per-grant session caps and idle sessions (#17.18), bounded metric labels (#17.19).
 import type { Span, Tracer } from '@opentelemetry/api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAX_SERIES, Metrics, methodLabel, OTHER } from '../../src/audit/metrics.js';
 import { startRequestSpan } from '../../src/audit/tracing.js';
 import { RedisSessionDirectory } from '../../src/state/sessions.js';
@@ -15,6 +15,9 @@ import {
   textOf,
 } from '../helpers/gateway.js';
 import { redisUrl, shouldRunRedis } from '../helpers/services.js';
+
+// Upstream processes start, stop and start again here; on a busy machine that takes longer than the default 30 s.
+vi.setConfig({ testTimeout: 120_000 });
 
 const ADMIN = 'h5-admin-token-0123456789abcdef';
 const JSON_SSE = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
