@@ -46,7 +46,7 @@ async function fleet(n: number, echo: string): Promise<string> {
       storage: PG,
       state: REDIS,
       auth: { anonymous: true },
-      http: { maxSessions: 1024 },
+      http: { maxSessions: 1024, maxSessionsPerGrant: 1024 },
     })}\n`,
   );
   const ports: number[] = [];

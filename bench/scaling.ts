@@ -153,7 +153,8 @@ async function idleSessions(echo: string): Promise<SessionRow[]> {
     const up = await startHttpFixture(echo, []);
     const gw = await startWarden('sessions-http', {
       mcpServers: { echo: { url: up.url } },
-      http: { maxSessions: 20_000 },
+      // One identity opens every session, and an idle session keeps its upstream: that is what is measured here.
+      http: { maxSessions: 20_000, maxSessionsPerGrant: 20_000, upstreamIdleTimeout: '24h' },
     });
     const url = `${gw.mcp}/echo`;
     try {
@@ -200,7 +201,8 @@ async function idleSessions(echo: string): Promise<SessionRow[]> {
   {
     const gw = await startWarden('sessions-stdio', {
       mcpServers: { echo: { command: node, args: [echo] } },
-      http: { maxSessions: 20_000 },
+      // One identity opens every session, and an idle session keeps its upstream: that is what is measured here.
+      http: { maxSessions: 20_000, maxSessionsPerGrant: 20_000, upstreamIdleTimeout: '24h' },
     });
     const url = `${gw.mcp}/echo`;
     try {
@@ -287,7 +289,7 @@ async function upstreamCurve(toolsScript: string): Promise<UpstreamRow[]> {
       // warden, aggregated endpoint /mcp, k stdio upstreams of 100 tools each.
       const gw = await startWarden(`upstreams-${k}${announces ? '' : '-unannounced'}`, {
         mcpServers: servers,
-        http: { maxSessions: 1000 },
+        http: { maxSessions: 1000, maxSessionsPerGrant: 1000 },
       });
       try {
         const url = gw.mcp;

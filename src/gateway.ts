@@ -36,6 +36,7 @@ import { type AuditSink, auditStep, commitDecision } from './pipeline/audit.js';
 import { compose } from './pipeline/compose.js';
 import type { CallContext } from './pipeline/context.js';
 import { forward } from './pipeline/forward.js';
+import { grantStillLive, grantStillLiveAfterApproval } from './pipeline/identity.js';
 import { limitStep } from './pipeline/limit.js';
 import { policyStep } from './pipeline/policy.js';
 import { route } from './pipeline/route.js';
@@ -250,7 +251,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const writer = spool === undefined ? new AuditWriter(store, { maxDelayMs: 0 }) : undefined;
   const sink: AuditSink = spool ?? writer!;
   if (auditKey !== undefined) await recordKeyChange(store, auditKey, sink, log);
-  const metrics = new Metrics();
+  // The tool catalog is made below; metrics ask it only when a request is counted.
+  let toolCatalog: ToolCatalog | undefined;
+  const metrics = new Metrics({
+    servers: new Set(config.upstreams.map((u) => u.id)),
+    knownTool: (server, tool) => toolCatalog?.has(server, tool) ?? false,
+  });
   const traceEndpoint = tracingEndpoint(config.tracing.endpoint, process.env);
   const tracing: Tracing | undefined =
     traceEndpoint === undefined
@@ -305,6 +311,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         if (s.server === undefined || s.server === server) s.announce('notifications/tools/list_changed');
     },
   });
+  toolCatalog = catalog;
   const grantService = new GrantService(
     grantStore,
     (entry) => sink.write(entry),
@@ -315,9 +322,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     config.upstreams.map((u) => u.id),
     log,
   );
-  // audit (outermost: one record per request, in finally) -> route -> decide -> limits -> durable decision -> forward
+  // audit (outermost: one record per request, in finally) -> grant still live (stdio) -> route -> decide ->
+  // approval -> grant still live (after a wait) -> limits -> durable decision -> forward
   const pipeline: (ctx: CallContext) => Promise<void> = compose<CallContext>([
     auditStep(auditOptions),
+    grantStillLive,
     route,
     policyStep({
       policies,
@@ -329,6 +338,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       pinRules: (server) => config.pinning.servers.get(server) ?? config.pinning.global,
     }),
     approvalStep({ approvals, log }),
+    grantStillLiveAfterApproval,
     limitStep({ counters, failMode: config.stateFailMode, log, metrics }),
     commitDecision(auditOptions),
     forward,
@@ -407,6 +417,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     maxBodyBytes: config.maxBodyBytes,
     maxSessions: config.maxSessions,
     sessionIdleMs: config.sessionIdleMs,
+    maxSessionsPerGrant: config.maxSessionsPerGrant,
+    upstreamIdleMs: config.upstreamIdleMs,
     allowedHosts: allowedHostsFor(config),
     allowedOrigin: originCheck(config),
     authenticate: (authorization) => authenticator.authenticate(authorization),

@@ -1,5 +1,6 @@
 // OpenTelemetry traces: one span per audited request (and one per upstream call), exported over OTLP/HTTP when configured.
 import { type Span, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import { methodLabel } from './metrics.js';
 import type { AuditBody } from './record.js';
 
 export interface TracingConfig {
@@ -59,7 +60,8 @@ export async function startTracing(config: TracingConfig, version: string): Prom
 
 /** Starts the span of one agent request. */
 export function startRequestSpan(tracer: Tracer, method: string): Span {
-  return tracer.startSpan(`mcp ${method}`, {
+  // Span names are grouped on by trace backends: a method the agent made up is named `(other)` (the attribute keeps it).
+  return tracer.startSpan(`mcp ${methodLabel(method)}`, {
     kind: SpanKind.SERVER,
     attributes: { 'mcp.method.name': method },
   });

@@ -58,6 +58,10 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   maxSessions: number;
   sessionIdleMs: number;
+  /** Open sessions per grant (anonymous: one owner), across replicas when the session directory is shared. */
+  maxSessionsPerGrant: number;
+  /** An idle session's upstreams are stopped after this long, and started again on its next request. */
+  upstreamIdleMs: number;
   logLevel: string;
   /** `sqlite:<path>` (relative to the config file) or `postgres://...` */
   storage: string;
@@ -234,6 +238,8 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     maxBodyBytes: config.http.maxBodyBytes,
     maxSessions: config.http.maxSessions,
     sessionIdleMs: durationMs(config.http.sessionIdleTimeout),
+    maxSessionsPerGrant: config.http.maxSessionsPerGrant,
+    upstreamIdleMs: durationMs(config.http.upstreamIdleTimeout),
     logLevel: config.log.level,
     storage: config.storage,
     anonymous: config.auth.anonymous,

@@ -221,8 +221,27 @@ export const configSchema = z.strictObject({
         .default(256)
         .describe('Open agent sessions at most; each has its own upstream sessions (stdio: processes)'),
       sessionIdleTimeout: duration.default('30m').describe('Sessions idle this long are closed'),
+      maxSessionsPerGrant: z
+        .number()
+        .int()
+        .positive()
+        .default(16)
+        .describe(
+          "Open sessions per grant (anonymous agents count as one) across replicas; a new one past it reclaims the grant's own oldest idle session, else 429",
+        ),
+      upstreamIdleTimeout: duration
+        .default('1m')
+        .describe(
+          'A session idle this long (no request in flight, no GET stream) has its upstream sessions and processes stopped; its next request starts them again',
+        ),
     })
-    .default({ maxBodyBytes: 4 * 1024 * 1024, maxSessions: 256, sessionIdleTimeout: '30m' }),
+    .default({
+      maxBodyBytes: 4 * 1024 * 1024,
+      maxSessions: 256,
+      sessionIdleTimeout: '30m',
+      maxSessionsPerGrant: 16,
+      upstreamIdleTimeout: '1m',
+    }),
   audit: z
     .strictObject({
       args: z

@@ -11,7 +11,21 @@ import { parseToken, secretMatches } from './tokens.js';
 /** The identity of a request: a grant, or nobody (anonymous access, when the config allows it). */
 export interface Identity {
   grant: AuthenticatedGrant | undefined;
+  /**
+   * Reads the grant again: is it still live? Set for grants (not for anonymous access). HTTP requests are
+   * authenticated one by one anyway; the pipeline calls this for a call that waited for an approval, and, when
+   * `recheckEachRequest` is set, for every request.
+   */
+  recheck?: (() => Promise<GrantState>) | undefined;
+  /** stdio mode: nothing authenticates a request on its way in, so the pipeline rechecks every request. */
+  recheckEachRequest?: boolean | undefined;
 }
+
+/**
+ * What a recheck found. `revoked` and `rotated` are for good (a revoked grant never comes back, a rotated token never
+ * works again); `unavailable` (the store cannot be read) refuses this request only.
+ */
+export type GrantState = 'live' | 'revoked' | 'rotated' | 'unavailable';
 
 export interface AuthenticatedGrant extends GrantFacts {
   /** Servers the grant may use; undefined = all. */
@@ -88,7 +102,10 @@ export class Authenticator {
     )
       return { ok: false, error: 'invalid' };
     this.touch(grant.id);
-    return { ok: true, identity: this.identityOf(grant) };
+    return {
+      ok: true,
+      identity: { ...this.identityOf(grant), recheck: this.rechecker(grant.id, undefined) },
+    };
   }
 
   /**
@@ -102,7 +119,13 @@ export class Authenticator {
         throw new WardenError('CONFIG_INVALID', `no live grant labelled "${label}"`, {
           hint: 'warden grants list shows them; warden grants create makes one',
         });
-      return this.identityOf(grant);
+      this.touch(grant.id);
+      // Read again on every request, so `warden grants revoke` ends the running process's access (docs/identity.md).
+      return {
+        ...this.identityOf(grant),
+        recheck: this.rechecker(grant.id, undefined),
+        recheckEachRequest: true,
+      };
     }
     if (token !== undefined && token !== '') {
       const r = await this.authenticate(`Bearer ${token}`);
@@ -111,12 +134,38 @@ export class Authenticator {
           'CONFIG_INVALID',
           'WARDEN_TOKEN is not a valid grant token (unknown, revoked or malformed)',
         );
-      return r.identity;
+      // The token itself is checked again on every request: a rotation ends it as a revocation does.
+      const parsed = parseToken(token)!;
+      return { ...r.identity, recheck: this.rechecker(parsed.id, parsed.secret), recheckEachRequest: true };
     }
     if (this.opts.anonymous) return ANONYMOUS;
     throw new WardenError('CONFIG_INVALID', 'stdio mode needs a grant', {
       hint: 'pass --grant <label>, set WARDEN_TOKEN, or set auth.anonymous: true in the config',
     });
+  }
+
+  /**
+   * A grant's recheck: one primary-key read per call (what every HTTP request costs too), no cache, so a revoke is
+   * seen by the very next request. With `secret` (a token), a rotation ends it too. A final answer is remembered:
+   * the store is not read again for a grant that is gone.
+   */
+  private rechecker(id: string, secret: string | undefined): () => Promise<GrantState> {
+    let final: GrantState | undefined;
+    return async () => {
+      if (final !== undefined) return final;
+      let grant: Grant | undefined;
+      try {
+        grant = await this.opts.store.get(id);
+      } catch (err) {
+        this.opts.log.error({ err: (err as Error).message }, 'grant store unavailable: request refused');
+        return 'unavailable';
+      }
+      if (grant === undefined || grant.role !== undefined || grant.revokedAt !== undefined) final = 'revoked';
+      else if (secret !== undefined && !secretMatches(secret, grant.tokenHash)) final = 'rotated';
+      if (final !== undefined) return final;
+      this.touch(id);
+      return 'live';
+    };
   }
 
   private identityOf(grant: Grant): Identity {

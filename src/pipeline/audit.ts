@@ -10,7 +10,6 @@ import { type ArgsMode, auditArgs, maskString } from '../audit/redact.js';
 import { endRequestSpan, startRequestSpan } from '../audit/tracing.js';
 import type { Logger } from '../log.js';
 import { RESOURCE_NOT_FOUND, type Reply, wire } from '../proxy/downstream.js';
-import { CLIENT_REQUESTS } from '../proxy/methods.js';
 import { METHOD_NOT_FOUND, REQUEST_TIMEOUT } from '../transport/jsonrpc.js';
 import type { Step } from './compose.js';
 import type { CallContext } from './context.js';
@@ -37,9 +36,6 @@ export interface AuditStepOptions {
  * request, the methods MCP does not define included, is audited.
  */
 const UNAUDITED = new Set(['ping']);
-
-/** Methods that name a tool, prompt or resource the agent may make up: their metric label is bounded. */
-const METRIC_METHODS = CLIENT_REQUESTS;
 
 type Params = Record<string, unknown>;
 
@@ -185,19 +181,15 @@ export function auditStep({
       const latencyMs = now() - started;
       const body = bodyOf(ctx, argsMode, { latencyMs, failed }, argsKey);
       if (metrics) {
-        const server = body.server ?? '(all)';
-        // Names the agent made up would make labels without bound: only known tools get their own.
+        // Names the agent made up would make labels without bound: Metrics keeps to its catalogs.
         const tool =
           body.tool !== null &&
           !body.rule?.startsWith('(unknown ') &&
           body.rule !== '(invalid request)' &&
           ctx.method !== 'completion/complete'
             ? body.tool
-            : '';
-        // Methods an agent makes up would make labels without bound too.
-        const method = METRIC_METHODS.has(body.method) ? body.method : '(other)';
-        metrics.requests.inc({ server, method, tool, decision: body.decision });
-        metrics.latency.observe({ server, method }, latencyMs / 1000);
+            : undefined;
+        metrics.request(body.server ?? '(all)', body.method, tool, body.decision, latencyMs / 1000);
         if (ctx.method === 'tools/call') metrics.activity.record(body.decision, latencyMs);
       }
       if (ctx.trace !== undefined) endRequestSpan(ctx.trace.span, body, ctx.audit.key, failed);

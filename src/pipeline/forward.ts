@@ -1,5 +1,6 @@
 // The innermost step: sends each target request upstream and collects the responses; cancellation reaches upstream.
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { methodLabel } from '../audit/metrics.js';
 import type { Step } from './compose.js';
 import type { CallContext, Target, TargetResult } from './context.js';
 
@@ -16,7 +17,7 @@ function callTarget(ctx: CallContext, target: Target): Promise<TargetResult> {
   ctx.cancelHooks.push((reason) => target.link.cancel(call.upstreamId, reason));
   if (ctx.trace === undefined) return call.response.then((response) => ({ server: target.server, response }));
   const span = ctx.trace.tracer.startSpan(
-    `upstream ${ctx.method}`,
+    `upstream ${methodLabel(ctx.method)}`,
     { kind: SpanKind.CLIENT, attributes: { 'warden.server': target.server, 'mcp.method.name': ctx.method } },
     trace.setSpan(context.active(), ctx.trace.span),
   );

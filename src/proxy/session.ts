@@ -4,6 +4,7 @@ import { maskSecrets, maskString } from '../audit/redact.js';
 import type { UpstreamSpec } from '../config/resolve.js';
 import type { Identity } from '../identity/authenticate.js';
 import { type CallContext, cancelContext, createContext, type SessionView } from '../pipeline/context.js';
+import { grantRefusal } from '../pipeline/identity.js';
 import {
   errorResponse,
   isNotification,
@@ -66,6 +67,14 @@ export class ProxySession implements SessionView {
 
   private initialized = false;
   private initializing: Promise<void> | undefined;
+  /** Upstreams are being started (initialize, a takeover, a resume). */
+  private starting = false;
+  /** The agent's initialize params, to start the upstreams again after a suspension. */
+  private initParams: Record<string, unknown> | undefined;
+  /** The upstreams were stopped while the session sat idle; the next request starts them again. */
+  private suspended = false;
+  /** The last resume could start no upstream: the requests that waited on it get an error, not silence. */
+  private resumeFailed = false;
   private closed = false;
   /** Agent requests in flight, by the agent's id. */
   private readonly inflight = new Map<RequestId, CallContext>();
@@ -91,8 +100,14 @@ export class ProxySession implements SessionView {
     return this.initialized;
   }
 
+  /** A request in flight, or upstreams starting: an idle reaper must not close or suspend the session now. */
   get busy(): boolean {
-    return this.inflight.size > 0;
+    return this.inflight.size > 0 || this.starting;
+  }
+
+  /** Whether the upstreams are stopped until the next request (see suspend). */
+  get isSuspended(): boolean {
+    return this.suspended;
   }
 
   /** Everything the agent sends comes in here. Never throws. */
@@ -132,11 +147,17 @@ export class ProxySession implements SessionView {
       void this.initialize(request);
       return;
     }
+    if (this.suspended) this.resume();
     if (!this.initialized) {
       if (this.initializing) {
         // A client that pipelines requests behind initialize gets them answered once the upstreams are up.
         void this.initializing.then(() => {
           if (this.initialized) this.onRequest(request);
+          else if (this.resumeFailed && !this.closed)
+            this.reply(
+              request.id,
+              wire.unavailable('The upstream servers of this session could not be restarted'),
+            );
         });
       } else if (request.method === 'ping') {
         this.reply(request.id, { result: {} });
@@ -174,7 +195,23 @@ export class ProxySession implements SessionView {
       return;
     }
     const params = request.params ?? {};
+    this.initParams = params;
     const done = this.beginInitializing();
+    // stdio: a grant revoked before the agent initialized starts no upstream (later requests are checked in the pipeline).
+    const { recheck, recheckEachRequest } = this.identity;
+    if (recheckEachRequest === true && recheck !== undefined) {
+      const state = await recheck();
+      if (state !== 'live') {
+        this.initializing = undefined;
+        queueMicrotask(done);
+        this.log.warn(
+          { grant: this.identity.grant?.label, state },
+          'initialize refused: grant no longer live',
+        );
+        this.reply(request.id, grantRefusal(state, this.identity).reply);
+        return;
+      }
+    }
     const ok = await this.startLinks(params);
     // Requests pipelined behind initialize wait on `initializing`: release them only once the outcome is set.
     queueMicrotask(done);
@@ -197,6 +234,7 @@ export class ProxySession implements SessionView {
 
   restore(params: Record<string, unknown>): void {
     if (this.initializing) return;
+    this.initParams = params;
     const done = this.beginInitializing();
     void this.startLinks(params).then((ok) => {
       queueMicrotask(done);
@@ -214,10 +252,64 @@ export class ProxySession implements SessionView {
   /** Marks the session as initializing; the returned function ends that (requests waiting on it then run). */
   private beginInitializing(): () => void {
     let done!: () => void;
+    this.starting = true;
     this.initializing = new Promise((r) => {
-      done = r;
+      done = () => {
+        this.starting = false;
+        r();
+      };
     });
     return done;
+  }
+
+  /**
+   * Stops the upstream links of a session nobody is using (no request in flight, none of the upstreams' requests
+   * waiting on the agent): stdio upstreams are processes, and agents that never send DELETE leave their sessions to
+   * the idle timeout. The agent side stays; the next request starts the upstreams again with the agent's original
+   * initialize params, as a replica taking the session over does. What an upstream kept for the session
+   * (subscriptions, a log level, its own memory) starts afresh. Returns whether it stopped anything.
+   */
+  async suspend(): Promise<boolean> {
+    if (
+      this.closed ||
+      this.suspended ||
+      !this.initialized ||
+      this.starting ||
+      this.inflight.size > 0 ||
+      this.serverRequests.size > 0 ||
+      this.initParams === undefined
+    )
+      return false;
+    this.suspended = true;
+    this.initialized = false;
+    const links = [...this.links.values()];
+    this.links.clear();
+    await Promise.all(links.map((l) => l.close()));
+    this.log.info({ upstreams: links.length }, 'idle session: upstreams stopped until its next request');
+    return true;
+  }
+
+  /** Starts the upstreams of a suspended session again; requests wait on `initializing` meanwhile. */
+  private resume(): void {
+    this.suspended = false;
+    this.resumeFailed = false;
+    const done = this.beginInitializing();
+    void this.startLinks(this.initParams ?? {}).then((ok) => {
+      if (ok !== undefined && ok.length > 0) {
+        this.initialized = true;
+        for (const link of this.links.values()) link.confirmInitialized();
+        this.log.info('idle session resumed: upstreams started again');
+      } else if (ok !== undefined) {
+        this.resumeFailed = true;
+        // Links that failed to start are dropped: the next request tries again from scratch.
+        const failed = [...this.links.values()];
+        this.links.clear();
+        void Promise.all(failed.map((l) => l.close()));
+        this.suspended = true;
+        this.log.error('idle session: no upstream could be started again');
+      }
+      queueMicrotask(done);
+    });
   }
 
   /** Creates and starts the session's upstream links; undefined when the session closed meanwhile. */
@@ -381,7 +473,7 @@ export class ProxySession implements SessionView {
 
   /** A notification of the gateway's own to the agent (e.g. tools/list_changed after a policy reload). */
   announce(method: string): void {
-    if (this.closed || !this.initialized) return;
+    if (this.closed || (!this.initialized && !this.suspended)) return;
     this.opts.downstream.send({ jsonrpc: '2.0', method });
   }
 
@@ -393,7 +485,7 @@ export class ProxySession implements SessionView {
   /** Resolves when no agent request is in flight, or after timeoutMs. */
   async idle(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while ((this.inflight.size > 0 || (this.initializing && !this.initialized)) && Date.now() < deadline) {
+    while ((this.inflight.size > 0 || this.starting) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
   }

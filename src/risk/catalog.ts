@@ -198,6 +198,11 @@ export class ToolCatalog {
     return this.opts.pins.get(server, tool);
   }
 
+  /** Whether an upstream listed this tool (metrics give only such names a label value of their own). */
+  has(server: string, tool: string): boolean {
+    return this.known.has(`${server}\u0000${tool}`);
+  }
+
   /** The tools seen so far (by server, then name). */
   list(): ToolInfo[] {
     return [...this.known.values()]

@@ -16,11 +16,23 @@ export interface SessionRecord {
 export interface SessionDirectory {
   save(record: SessionRecord, ttlMs: number): Promise<void>;
   load(id: string): Promise<SessionRecord | undefined>;
-  /** Extends the record's life (an active session must not expire in the directory). */
-  touch(id: string, ttlMs: number): Promise<void>;
-  remove(id: string): Promise<void>;
+  /** Extends the record's life (an active session must not expire in the directory); `owner` keeps it counted. */
+  touch(id: string, ttlMs: number, owner?: string): Promise<void>;
+  remove(id: string, owner?: string): Promise<void>;
+  /** Sessions of an owner (a grant id, '' for anonymous) that have not expired, on every replica. */
+  count(owner: string): Promise<number>;
   close(): Promise<void>;
 }
+
+/**
+ * Adds (or, with XX, only refreshes) a session in its owner's set, scored by when it expires, and keeps the set for
+ * as long as its longest-lived member (PEXPIRE's GT option would need Redis 7).
+ */
+const OWNED = `
+if ARGV[4] == '1' then redis.call('ZADD', KEYS[1], 'XX', ARGV[1], ARGV[2])
+else redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1`;
 
 /** Sessions in Redis, shared by every replica that uses the same Redis and prefix. */
 export class RedisSessionDirectory implements SessionDirectory {
@@ -68,14 +80,34 @@ export class RedisSessionDirectory implements SessionDirectory {
     }
   }
 
+  /**
+   * Each owner's sessions are also members of a sorted set scored by when they expire: counting them is one
+   * ZREMRANGEBYSCORE (drop the expired) and one ZCARD, whatever the number of sessions in Redis.
+   */
+  private ownerKey(owner: string): string {
+    return `${this.prefix}owner:${owner === '' ? '(anonymous)' : owner}`;
+  }
+
   save(record: SessionRecord, ttlMs: number): Promise<void> {
     return this.run('save', async () => {
-      await this.redis.set(
-        this.prefix + record.id,
-        JSON.stringify(record),
-        'PX',
-        Math.max(1, Math.ceil(ttlMs)),
-      );
+      const ttl = Math.max(1, Math.ceil(ttlMs));
+      const key = this.ownerKey(record.owner);
+      await this.redis
+        .multi()
+        .set(this.prefix + record.id, JSON.stringify(record), 'PX', ttl)
+        .eval(OWNED, 1, key, Date.now() + ttl, record.id, ttl, '0')
+        .exec();
+    });
+  }
+
+  count(owner: string): Promise<number> {
+    return this.run('count', async () => {
+      const key = this.ownerKey(owner);
+      const result = await this.redis.multi().zremrangebyscore(key, '-inf', Date.now()).zcard(key).exec();
+      // A transaction reports its commands' failures in its result, not by rejecting.
+      const failed = result === null ? new Error('transaction aborted') : result.find(([err]) => err)?.[0];
+      if (failed) throw failed;
+      return Number(result![1]![1]);
     });
   }
 
@@ -86,15 +118,34 @@ export class RedisSessionDirectory implements SessionDirectory {
     });
   }
 
-  touch(id: string, ttlMs: number): Promise<void> {
+  touch(id: string, ttlMs: number, owner?: string): Promise<void> {
     return this.run('touch', async () => {
-      await this.redis.pexpire(this.prefix + id, Math.max(1, Math.ceil(ttlMs)));
+      const ttl = Math.max(1, Math.ceil(ttlMs));
+      if (owner === undefined) {
+        await this.redis.pexpire(this.prefix + id, ttl);
+        return;
+      }
+      const key = this.ownerKey(owner);
+      // XX: a session that expired or was removed meanwhile is not counted again.
+      await this.redis
+        .multi()
+        .pexpire(this.prefix + id, ttl)
+        .eval(OWNED, 1, key, Date.now() + ttl, id, ttl, '1')
+        .exec();
     });
   }
 
-  remove(id: string): Promise<void> {
+  remove(id: string, owner?: string): Promise<void> {
     return this.run('remove', async () => {
-      await this.redis.del(this.prefix + id);
+      if (owner === undefined) {
+        await this.redis.del(this.prefix + id);
+        return;
+      }
+      await this.redis
+        .multi()
+        .del(this.prefix + id)
+        .zrem(this.ownerKey(owner), id)
+        .exec();
     });
   }
 

@@ -47,6 +47,10 @@ export interface HttpEndpointOptions {
   maxBodyBytes: number;
   maxSessions: number;
   sessionIdleMs: number;
+  /** Open sessions per owner (a grant, or every anonymous agent together); undefined = no cap of its own. */
+  maxSessionsPerGrant?: number | undefined;
+  /** An idle session's upstreams are stopped after this long (see ProxySession.suspend); undefined = never. */
+  upstreamIdleMs?: number | undefined;
   /** Host header names accepted (without port); undefined = any. */
   allowedHosts: ReadonlySet<string> | undefined;
   /** Origins accepted when an Origin header is present. */
@@ -323,7 +327,8 @@ export class HttpEndpoint {
   private draining = false;
 
   constructor(private readonly opts: HttpEndpointOptions) {
-    const every = Math.max(1000, Math.min(opts.sessionIdleMs / 4, 60_000));
+    const shortest = Math.min(opts.sessionIdleMs, opts.upstreamIdleMs ?? Number.POSITIVE_INFINITY);
+    const every = Math.max(1000, Math.min(shortest / 4, 60_000));
     this.reaper = setInterval(() => this.reapIdle(), every);
     this.reaper.unref();
   }
@@ -574,7 +579,7 @@ export class HttpEndpoint {
     const now = Date.now();
     if (now - session.touchedAt < this.opts.sessionIdleMs / 4) return;
     session.touchedAt = now;
-    dir.touch(session.id, this.opts.sessionIdleMs).catch((err: Error) => {
+    dir.touch(session.id, this.opts.sessionIdleMs, session.owner).catch((err: Error) => {
       this.opts.log.warn({ err: err.message }, 'session directory unavailable');
     });
   }
@@ -608,6 +613,15 @@ export class HttpEndpoint {
           400,
           INVALID_REQUEST,
           'Invalid Request: Only one initialization request is allowed',
+        );
+        return;
+      }
+      if (!(await this.admitFor(ownerOf(identity)))) {
+        writeJsonError(
+          res,
+          429,
+          SERVER_ERROR,
+          `Too many sessions for this grant (at most ${this.opts.maxSessionsPerGrant}, all of them in use); end one with DELETE or try again later`,
         );
         return;
       }
@@ -698,21 +712,30 @@ export class HttpEndpoint {
     const session = await this.findSession(req, res, endpoint, identity);
     if (session === undefined) return;
     this.sessions.delete(session.id);
-    this.opts.directory?.remove(session.id).catch(() => {});
+    this.opts.directory?.remove(session.id, session.owner).catch(() => {});
     await session.sink.close();
     res.writeHead(200);
     res.end();
   }
 
-  private legacyOpen(
+  private async legacyOpen(
     req: IncomingMessage,
     res: ServerResponse,
     endpoint: string | undefined,
     suffix: string,
     identity: Identity,
-  ): void {
+  ): Promise<void> {
     if (!accepts(req, 'text/event-stream')) {
       writeJsonError(res, 406, SERVER_ERROR, 'Not Acceptable: Client must accept text/event-stream');
+      return;
+    }
+    if (!(await this.admitFor(ownerOf(identity)))) {
+      writeJsonError(
+        res,
+        429,
+        SERVER_ERROR,
+        `Too many sessions for this grant (at most ${this.opts.maxSessionsPerGrant}, all of them in use); close one or try again later`,
+      );
       return;
     }
     if (this.sessionCount >= this.opts.maxSessions) {
@@ -761,13 +784,63 @@ export class HttpEndpoint {
     for (const m of parsed.messages) session.sink.handle(m);
   }
 
+  /**
+   * May `owner` open one more session? Below its cap, yes. At it, its own least recently used session that nobody
+   * is using (no request in flight, no GET stream: typically one a client left without DELETE) is closed to make
+   * room; when every one of them is in use, no. With the shared directory, the owner's sessions on every replica
+   * count (only this replica's can be reclaimed); a directory that cannot be read leaves this replica's count.
+   */
+  private async admitFor(owner: string): Promise<boolean> {
+    const cap = this.opts.maxSessionsPerGrant;
+    if (cap === undefined) return true;
+    let open = 0;
+    let lru: StreamableSession | undefined;
+    for (const s of this.sessions.values()) {
+      if (s.owner !== owner) continue;
+      open++;
+      if (s.sink.busy || s.standalone !== undefined) continue;
+      if (lru === undefined || s.sink.lastActivity < lru.sink.lastActivity) lru = s;
+    }
+    for (const s of this.legacy.values()) if (s.owner === owner) open++;
+    if (open < cap && this.opts.directory !== undefined) {
+      try {
+        open = Math.max(open, await this.opts.directory.count(owner));
+      } catch (err) {
+        this.opts.log.warn({ err: (err as Error).message }, 'session directory unavailable');
+      }
+    }
+    if (open < cap) return true;
+    if (lru === undefined || this.draining) return false;
+    this.opts.log.info(
+      { session: lru.id, idleMs: Date.now() - lru.sink.lastActivity },
+      "closing the grant's least recently used idle session: it is at its session cap",
+    );
+    this.sessions.delete(lru.id);
+    this.opts.directory?.remove(lru.id, lru.owner).catch(() => {});
+    lru.close();
+    void lru.sink.close();
+    return true;
+  }
+
   private reapIdle(): void {
-    const cutoff = Date.now() - this.opts.sessionIdleMs;
+    const now = Date.now();
+    const cutoff = now - this.opts.sessionIdleMs;
+    const suspendCutoff = now - (this.opts.upstreamIdleMs ?? Number.POSITIVE_INFINITY);
     for (const [id, s] of this.sessions) {
-      if (s.sink.busy || s.standalone !== undefined || s.sink.lastActivity > cutoff) continue;
-      this.opts.log.info({ session: id }, 'closing idle session');
-      this.sessions.delete(id);
-      void s.sink.close();
+      if (s.sink.busy || s.standalone !== undefined) continue;
+      if (s.sink.lastActivity <= cutoff) {
+        this.opts.log.info({ session: id }, 'closing idle session');
+        this.sessions.delete(id);
+        // The directory record stays: another replica may be serving the session now; it expires on its own.
+        void s.sink.close();
+      } else if (s.sink.lastActivity <= suspendCutoff) {
+        void s.sink.suspend?.().catch((err: Error) => {
+          this.opts.log.warn(
+            { session: id, err: err.message },
+            'could not stop the upstreams of an idle session',
+          );
+        });
+      }
     }
   }
 

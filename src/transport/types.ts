@@ -37,6 +37,11 @@ export interface SessionSink {
    */
   restore(initializeParams: Record<string, unknown>): void;
   close(): Promise<void>;
+  /**
+   * Stops the session's upstreams while it sits idle (the next request starts them again); resolves with whether it
+   * stopped anything. Optional: a sink without it keeps its upstreams until it is closed.
+   */
+  suspend?(): Promise<boolean>;
   readonly lastActivity: number;
   readonly busy: boolean;
 }

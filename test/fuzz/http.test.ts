@@ -113,6 +113,7 @@ mcpServers:
 http:
   maxBodyBytes: ${MAX_BODY}
   maxSessions: ${MAX_SESSIONS}
+  maxSessionsPerGrant: ${MAX_SESSIONS}
   sessionIdleTimeout: 3s
 `);
   base = new URL(`${gw.mcpUrl}/`);
