@@ -419,13 +419,18 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       return new Promise((resolve) => {
         let session: ProxySession | undefined;
         // When the agent closes stdin, answers to what it already asked still go out (up to 5 s).
-        const port = new StdioDownstream(input, output, () => {
-          if (!session) return resolve();
-          void session
-            .idle(5000)
-            .then(() => session?.close())
-            .then(() => resolve());
-        });
+        const port = new StdioDownstream(
+          input,
+          output,
+          () => {
+            if (!session) return resolve();
+            void session
+              .idle(5000)
+              .then(() => session?.close())
+              .then(() => resolve());
+          },
+          config.maxBodyBytes,
+        );
         session = createSession(server, port, 'stdio', identity);
         port.sink = session;
         port.start();

@@ -5,6 +5,7 @@ import { AuditWriter } from '../audit/writer.js';
 import { loadConfigFile } from '../config/load.js';
 import { type GatewayConfig, parseHostPort, resolveConfig } from '../config/resolve.js';
 import { ConfigError, WardenError } from '../errors.js';
+import type { Logger } from '../log.js';
 import { openAuditStore } from '../store/open.js';
 
 export const EXIT_OK = 0;
@@ -37,6 +38,21 @@ export function loadGatewayConfig(flags: ConfigFlags): GatewayConfig {
   }
   if (flags.logLevel !== undefined) config.logLevel = flags.logLevel;
   return config;
+}
+
+/**
+ * The serving commands' last resort (#17.1): a fault that slipped past every handler of the request path (a throw in
+ * a socket's event handler, a promise nobody awaited) is logged, and the gateway keeps serving its other agents
+ * instead of ending every session at once. Everything on the request path catches its own faults and answers its
+ * request; this only catches what escaped.
+ */
+export function keepServingOnFaults(log: Logger): void {
+  process.on('uncaughtException', (err, origin) => {
+    log.error({ err, origin }, 'uncaught fault: logged, and the gateway keeps serving');
+  });
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: reason }, 'unhandled promise rejection: logged, and the gateway keeps serving');
+  });
 }
 
 /** Prints an error for people on stderr and exits: 2 for config and usage errors, 1 for everything else. */
