@@ -260,6 +260,44 @@ describe('#17.1 one message never ends the gateway', () => {
   });
 });
 
+describe('#17.1 other shapes of one hostile message', () => {
+  it('#17.1 keeps a "__proto__" argument in the audit record (audit.args full) instead of dropping it', async () => {
+    const gw = await gateway(`mcpServers:
+  probe:
+    command: node
+    args: ["--import", "tsx", "${PROBE}"]
+    cwd: ${ROOT}
+audit: { args: full }
+`);
+    const client = await connect(`${gw.mcpUrl}/probe`);
+    const args = JSON.parse('{"text":"hi","__proto__":{"amount":900,"password":"hunter2"}}') as Json;
+    expect(textOf(await client.callTool({ name: 'echo', arguments: args }))).toBe('hi');
+    const [record] = await recordOf(gw, 'echo');
+    const value = (record!.args as { value: Json }).value;
+    expect(Object.hasOwn(value, '__proto__')).toBe(true);
+    expect(JSON.stringify(value)).toContain('"__proto__":{"amount":900,"password":"[REDACTED]"}');
+    await client.close();
+  });
+
+  it('#17.1 carries lone surrogates, CR, LF and U+2028 in an event-stream answer without breaking its framing', async () => {
+    const gw = await gateway(`mcpServers:
+  probe:
+    command: node
+    args: ["--import", "tsx", "${PROBE}"]
+    cwd: ${ROOT}
+`);
+    const client = await connect(`${gw.mcpUrl}/probe`);
+    const text = 'a\ud800b\udc00c\r\nevent: x\ndata: y\u2028z\n\n';
+    // A progress token makes the answer travel on an event stream.
+    const r = await client.callTool({ name: 'echo', arguments: { text } }, undefined, {
+      onprogress: () => {},
+    });
+    expect(textOf(r)).toBe(text);
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'next' } }))).toBe('next');
+    await client.close();
+  });
+});
+
 describe('#17.1 last-resort handlers of the serving commands', () => {
   it('#17.1 warden serve logs an uncaught exception and an unhandled rejection and keeps serving', async () => {
     const dir = tempDir('warden-faults-');
