@@ -424,6 +424,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           output,
           () => {
             if (!session) return resolve();
+            // Nobody is left to answer: calls held for approval are withdrawn at once (#17.24).
+            session.agentGone('The agent closed its connection (stdin) before anyone decided.');
             void session
               .idle(5000)
               .then(() => session?.close())

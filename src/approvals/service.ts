@@ -167,9 +167,12 @@ export class ApprovalService {
 
   /**
    * Resolves with the approval once it is no longer pending: decided anywhere, expired at its deadline, or
-   * cancelled when `signal` aborts (the agent cancelled the call).
+   * cancelled when `signal` aborts (the agent cancelled the call or went away; a string `signal.reason` becomes the
+   * approval's note, which approvers and webhooks see). With `holdMs`, resolves with the approval still pending
+   * once that long has passed (the caller answers the agent; the approval stays open for a repeated call).
    */
-  async wait(id: string, signal: AbortSignal): Promise<Approval> {
+  async wait(id: string, signal: AbortSignal, holdMs?: number): Promise<Approval> {
+    const holdUntilMs = holdMs === undefined ? undefined : this.now() + holdMs;
     for (;;) {
       const current = await this.opts.store.get(id);
       if (current === undefined)
@@ -179,14 +182,55 @@ export class ApprovalService {
       if (signal.aborted || this.closed || left <= 0) {
         const status: Decided = left <= 0 ? 'expired' : 'cancelled';
         const by = left <= 0 ? '(timeout)' : this.closed ? '(gateway)' : '(agent)';
-        const note = this.closed && left > 0 ? 'The gateway stopped before anyone decided.' : undefined;
+        const note =
+          left <= 0
+            ? undefined
+            : this.closed
+              ? 'The gateway stopped before anyone decided.'
+              : typeof signal.reason === 'string'
+                ? signal.reason
+                : undefined;
         const decided = await this.decide(id, status, by, note);
         // Someone else may have decided first: read what won.
         if (decided !== undefined) return decided;
         continue;
       }
-      await this.sleepUntilWoken(id, Math.min(left, this.pollMs), signal);
+      const held = holdUntilMs === undefined ? left : holdUntilMs - this.now();
+      if (held <= 0) return current;
+      await this.sleepUntilWoken(id, Math.min(left, this.pollMs, held), signal);
     }
+  }
+
+  /**
+   * What an approver is told when approval `id` can no longer be decided: what became of it, and whether its call
+   * can still run (#17.24: a call whose agent cancelled or went away never does).
+   */
+  async notPending(id: string): Promise<string> {
+    const a = await this.opts.store.get(id);
+    if (a === undefined) return `no approval ${id}`;
+    const by = a.decidedBy === undefined ? '' : ` by ${a.decidedBy}`;
+    const note = a.note === undefined ? '' : ` (${a.note.replace(/[.\s]+$/, '')})`;
+    switch (a.status) {
+      case 'cancelled':
+        return `approval ${id} was cancelled${by}${note}: its call was withdrawn and will not run`;
+      case 'expired':
+        return `approval ${id} expired at ${a.expiresAt}: its call was not run`;
+      case 'consumed':
+        return `approval ${id} was approved and its call has run`;
+      case 'pending':
+        return `approval ${id} is pending`;
+      default:
+        return `approval ${id} was already ${a.status}${by}${note}`;
+    }
+  }
+
+  /** Where and how a person decides approval `id`, for what the agent reads. */
+  howToDecide(id: string): string {
+    const page =
+      this.opts.dashboardUrl === undefined
+        ? ''
+        : `on the dashboard at ${this.opts.dashboardUrl}/#/approvals/${id} or `;
+    return `${page}with \`warden approvals approve ${id}\``;
   }
 
   private sleepUntilWoken(id: string, ms: number, signal: AbortSignal): Promise<void> {

@@ -61,6 +61,11 @@ export interface CallContext {
   /** Run when the agent cancels the request. */
   cancelHooks: Array<(reason: string | undefined) => void>;
   /**
+   * Run when the agent can no longer receive the answer (its HTTP request closed, its stdin ended) without
+   * cancelling. Not a cancellation: a forwarded call runs to its end; a call held for approval is withdrawn (#17.24).
+   */
+  agentGoneHooks: Array<(why: string) => void>;
+  /**
    * The upstream requests made for this request. Once one of them was `sent`, the call may have run upstream: its
    * limits stay spent and its audit record says `forwarded` (#17.2).
    */
@@ -88,6 +93,7 @@ export function createContext(session: SessionView, request: JsonRpcRequest): Ca
     reply: undefined,
     cancelled: false,
     cancelHooks: [],
+    agentGoneHooks: [],
     upstreamCalls: [],
   };
 }

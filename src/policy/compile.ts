@@ -247,6 +247,7 @@ function approvalOf(a: ToolEntryInput['approval'], at: Array<string | number>): 
     rule: pointer(...at),
     timeoutMs: a?.timeout === undefined ? DEFAULT_APPROVAL_TIMEOUT_MS : durationMs(a.timeout),
     mode: a?.mode ?? 'hold',
+    ...(a?.hold === undefined ? {} : { holdMs: durationMs(a.hold) }),
   };
 }
 

@@ -377,6 +377,15 @@ export class ProxySession implements SessionView {
     this.send({ jsonrpc: '2.0', method: 'notifications/progress', params }, request.id);
   }
 
+  /** See SessionSink.agentGone. */
+  agentGone(why: string, id?: RequestId): void {
+    const gone = id === undefined ? [...this.inflight.values()] : [this.inflight.get(id)];
+    for (const ctx of gone) {
+      if (ctx === undefined) continue;
+      for (const hook of ctx.agentGoneHooks) hook(why);
+    }
+  }
+
   /** Resolves when no agent request is in flight, or after timeoutMs. */
   async idle(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;

@@ -176,6 +176,11 @@ class PostStream {
     return this.mode !== 'done';
   }
 
+  /** The requests of this POST not answered yet. */
+  unanswered(): RequestId[] {
+    return [...this.waiting];
+  }
+
   /** Returns false when the stream is gone, so the caller can route the message elsewhere. */
   deliver(message: JsonRpcMessage, answers: RequestId | undefined): boolean {
     if (this.mode === 'done') return false;
@@ -705,6 +710,10 @@ export class HttpEndpoint {
       res.on('close', () => {
         for (const id of ids)
           if (session.streams.get(id) === stream && !stream.open) session.streams.delete(id);
+        // An answer that can no longer be delivered: a call held for approval is withdrawn (#17.24).
+        if (!session.closed)
+          for (const id of stream.unanswered())
+            session.sink.agentGone?.('The agent closed its request before anyone decided.', id);
       });
     }
     for (const m of messages) session.sink.handle(m);

@@ -37,6 +37,11 @@ export interface SessionSink {
    */
   restore(initializeParams: Record<string, unknown>): void;
   close(): Promise<void>;
+  /**
+   * The agent can no longer receive the answer to request `id` (the HTTP request that carried it closed first), or,
+   * without an id, to any request of the session (stdin ended). See CallContext.agentGoneHooks.
+   */
+  agentGone?(why: string, id?: RequestId): void;
   readonly lastActivity: number;
   readonly busy: boolean;
 }
