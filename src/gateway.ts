@@ -259,7 +259,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     log,
     webhooks: config.approvalWebhooks,
     bus: approvalBus,
-    dashboardUrl: `http://${urlHost(config.admin)}`,
+    // The admin port as it listens (a port of 0 is chosen at listen()), else as configured.
+    dashboardUrl: () => adminBase ?? `http://${urlHost(config.admin)}`,
   });
   approvals.startSweeper();
   const catalog = new ToolCatalog({ pins: pinStore, audit: (entry) => sink.write(entry), log });
@@ -354,6 +355,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   );
   let mcpServer: Server | undefined;
   let adminServer: Server | undefined;
+  let adminBase: string | undefined;
 
   return {
     async listen() {
@@ -403,7 +405,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         await closeServer(mcpServer!);
         throw err;
       });
-      return { mcpUrl: `http://${urlHost(mcp)}/mcp`, adminUrl: `http://${urlHost(admin)}` };
+      adminBase = `http://${urlHost(admin)}`;
+      return { mcpUrl: `http://${urlHost(mcp)}/mcp`, adminUrl: adminBase };
     },
 
     stdioIdentity: (grantLabel, token) => authenticator.stdioIdentity(grantLabel, token),

@@ -26,8 +26,8 @@ export interface ApprovalServiceOptions {
   log: Logger;
   webhooks?: readonly WebhookConfig[];
   bus?: ApprovalBus | undefined;
-  /** Where approvers decide, for webhook messages: the dashboard's base URL. */
-  dashboardUrl?: string | undefined;
+  /** Where approvers decide, for webhook messages and agents: the dashboard's base URL (read when needed). */
+  dashboardUrl?: string | (() => string) | undefined;
   pollMs?: number;
   now?: () => number;
 }
@@ -224,12 +224,15 @@ export class ApprovalService {
     }
   }
 
+  private dashboardUrl(): string | undefined {
+    const url = this.opts.dashboardUrl;
+    return typeof url === 'function' ? url() : url;
+  }
+
   /** Where and how a person decides approval `id`, for what the agent reads. */
   howToDecide(id: string): string {
-    const page =
-      this.opts.dashboardUrl === undefined
-        ? ''
-        : `on the dashboard at ${this.opts.dashboardUrl}/#/approvals/${id} or `;
+    const base = this.dashboardUrl();
+    const page = base === undefined ? '' : `on the dashboard at ${base}/#/approvals/${id} or `;
     return `${page}with \`warden approvals approve ${id}\``;
   }
 
@@ -288,6 +291,7 @@ export class ApprovalService {
   private announce(event: ApprovalNotice['event'], a: Approval): void {
     const hooks = this.opts.webhooks ?? [];
     if (hooks.length === 0) return;
+    const base = this.dashboardUrl();
     const notice: ApprovalNotice = {
       event,
       id: a.id,
@@ -303,8 +307,7 @@ export class ApprovalService {
       expiresAt: a.expiresAt,
       decidedBy: a.decidedBy,
       note: a.note,
-      dashboardUrl:
-        this.opts.dashboardUrl === undefined ? undefined : `${this.opts.dashboardUrl}/#/approvals/${a.id}`,
+      dashboardUrl: base === undefined ? undefined : `${base}/#/approvals/${a.id}`,
     };
     for (const hook of hooks) {
       if (hook.servers !== undefined && !hook.servers.includes(a.server)) continue;

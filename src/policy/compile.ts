@@ -262,6 +262,8 @@ function finish(
     entries: EntryParts[];
     allTools: EntryParts | undefined;
     categories: Partial<Record<Category, Action>>;
+    /** `all_tools.approval` as written: the settings of approvals a category asks for (#17.24). */
+    categoryApproval?: ApprovalObligation | undefined;
     prompts: Record<string, { action: NameRule['action']; reason?: string | undefined }>;
     resources: Record<string, { action: NameRule['action']; reason?: string | undefined }>;
     stateReads?: StateRead[];
@@ -298,7 +300,9 @@ function finish(
         action === 'deny' ? `Tools of category ${cat} are not allowed by policy` : undefined,
         shared,
         action === 'require_approval'
-          ? { rule: ptr, timeoutMs: DEFAULT_APPROVAL_TIMEOUT_MS, mode: 'hold' }
+          ? p.categoryApproval === undefined
+            ? { rule: ptr, timeoutMs: DEFAULT_APPROVAL_TIMEOUT_MS, mode: 'hold' }
+            : { ...p.categoryApproval, rule: ptr }
           : undefined,
         p.shadow,
       ),
@@ -398,6 +402,7 @@ export function compilePolicyLayer(file: PolicyLayerFile, source: string): Compi
     entries,
     allTools,
     categories: file.categories ?? {},
+    categoryApproval: all?.approval === undefined ? undefined : allTools?.approval,
     prompts: file.prompts ?? {},
     resources: file.resources ?? {},
   });
