@@ -138,6 +138,19 @@ describe('#17.24 a held call whose agent is gone never runs', () => {
     await client.close();
   });
 
+  it('#17.24 withdraws a held call whose agent timed out (the SDK cancels a request at its timeout)', async () => {
+    const gw = await gateway();
+    const client = await connect(`${gw.mcpUrl}/probe`);
+    const call = client
+      .callTool({ name: 'echo', arguments: { text: 'timed out' } }, undefined, { timeout: 4000 })
+      .catch((e: Error) => e);
+    const a = await pendingFor(gw, 'timed out');
+    expect(String(await call)).toMatch(/timed out/i);
+    const cancelled = await withdrawn(gw, String(a.id));
+    expect(cancelled.note).toMatch(/^The agent cancelled the call \(.*\) before anyone decided\.$/);
+    await client.close();
+  });
+
   for (const endpoint of ['/probe', ''] as const) {
     it(`#17.24 withdraws a held call whose agent closed its HTTP request without cancelling (${endpoint === '' ? '/mcp' : '/mcp/<id>'})`, async () => {
       const gw = await gateway();
