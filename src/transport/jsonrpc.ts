@@ -128,12 +128,20 @@ export function checkMessage(v: unknown): string | undefined {
 }
 
 /**
- * What a client transport hands on in place of an answer that failed checkMessage (nested too deep, say): when it
- * answers a request of ours (it has a usable id), an error answer that says why, so that the call ends now with a
- * reason instead of at its timeout. Anything else gets undefined (logged and dropped).
+ * What a client transport hands on in place of an answer that failed checkMessage only by being nested too deep:
+ * an error answer for its request that says why, so that the call ends now with a reason instead of at its timeout.
+ * Anything else gets undefined (logged and dropped).
  */
 export function refusedAnswer(v: unknown, problem: string): JsonRpcError | undefined {
-  if (!isPlainObject(v) || 'method' in v || !isId(v.id) || !('result' in v || 'error' in v)) return undefined;
+  if (!isPlainObject(v) || 'method' in v || !isId(v.id)) return undefined;
+  // Only an answer whose one fault is its depth: other malformed lines stay garbage (logged and dropped), so that a
+  // stray line carrying a pending id never ends that call.
+  const e = v.error;
+  const wellFormed =
+    'result' in v
+      ? isPlainObject(v.result)
+      : isPlainObject(e) && typeof e.code === 'number' && typeof e.message === 'string';
+  if (!wellFormed) return undefined;
   return errorResponse(
     v.id,
     INTERNAL_ERROR,
