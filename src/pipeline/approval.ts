@@ -131,7 +131,9 @@ export function approvalStep({
       ),
     );
     ctx.agentGoneHooks.push(withdraw);
-    if (ctx.cancelled) withdraw('The agent cancelled the call before anyone decided.'); // while it was being recorded
+    // Cancelled or gone while the approval was being recorded.
+    if (ctx.cancelled) withdraw('The agent cancelled the call before anyone decided.');
+    if (ctx.agentGone !== undefined) withdraw(ctx.agentGone);
     const token = (ctx.request.params as Params | undefined)?._meta as Params | undefined;
     const progressToken = token?.progressToken;
     let ticks = 0;

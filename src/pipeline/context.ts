@@ -65,6 +65,8 @@ export interface CallContext {
    * cancelling. Not a cancellation: a forwarded call runs to its end; a call held for approval is withdrawn (#17.24).
    */
   agentGoneHooks: Array<(why: string) => void>;
+  /** Why the agent went away, once it did (for steps that register their hook later). */
+  agentGone: string | undefined;
   /**
    * The upstream requests made for this request. Once one of them was `sent`, the call may have run upstream: its
    * limits stay spent and its audit record says `forwarded` (#17.2).
@@ -94,6 +96,7 @@ export function createContext(session: SessionView, request: JsonRpcRequest): Ca
     cancelled: false,
     cancelHooks: [],
     agentGoneHooks: [],
+    agentGone: undefined,
     upstreamCalls: [],
   };
 }

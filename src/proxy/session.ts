@@ -381,7 +381,8 @@ export class ProxySession implements SessionView {
   agentGone(why: string, id?: RequestId): void {
     const gone = id === undefined ? [...this.inflight.values()] : [this.inflight.get(id)];
     for (const ctx of gone) {
-      if (ctx === undefined) continue;
+      if (ctx === undefined || ctx.agentGone !== undefined) continue;
+      ctx.agentGone = why;
       for (const hook of ctx.agentGoneHooks) hook(why);
     }
   }
