@@ -29,6 +29,8 @@ child.stderr.on('data', (chunk) => {
         `  one server, names unchanged:  ${m[1]}/everything  (also /memory, /filesystem)\n` +
         `Paste a URL into your MCP client (transport: Streamable HTTP).\n` +
         `  dashboard:                    ${m[2]}  (admin token: ${ownToken === undefined ? adminToken : 'your WARDEN_ADMIN_TOKEN'})\n` +
+        `Calls that need approval (write_file, destructive tools) wait up to 45 s for you on the dashboard; after that\n` +
+        `the agent is told the approval id and to make the same call again once it is approved (it then runs once).\n` +
         `Ctrl-C stops.\n\n`,
     );
   }

@@ -298,7 +298,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     log,
     webhooks: config.approvalWebhooks,
     bus: approvalBus,
-    dashboardUrl: `http://${urlHost(config.admin)}`,
+    // The admin port as it listens (a port of 0 is chosen at listen()), else as configured.
+    dashboardUrl: () => adminBase ?? `http://${urlHost(config.admin)}`,
   });
   approvals.startSweeper();
   const catalog = new ToolCatalog({
@@ -441,6 +442,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   );
   let mcpServer: Server | undefined;
   let adminServer: Server | undefined;
+  let adminBase: string | undefined;
 
   return {
     async listen() {
@@ -501,7 +503,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         void checkUpstreams().catch((err: Error) =>
           log.warn({ err: err.message }, 'upstream check at start failed'),
         );
-      return { mcpUrl: `http://${urlHost(mcp)}/mcp`, adminUrl: `http://${urlHost(admin)}` };
+      adminBase = `http://${urlHost(admin)}`;
+      return { mcpUrl: `http://${urlHost(mcp)}/mcp`, adminUrl: adminBase };
     },
 
     async stdioIdentity(grantLabel, token) {
@@ -521,13 +524,20 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       return new Promise((resolve) => {
         let session: ProxySession | undefined;
         // When the agent closes stdin, answers to what it already asked still go out (up to 5 s).
-        const port = new StdioDownstream(input, output, () => {
-          if (!session) return resolve();
-          void session
-            .idle(5000)
-            .then(() => session?.close())
-            .then(() => resolve());
-        });
+        const port = new StdioDownstream(
+          input,
+          output,
+          () => {
+            if (!session) return resolve();
+            // Nobody is left to answer: calls held for approval are withdrawn at once (#17.24).
+            session.agentGone('The agent closed its connection (stdin) before anyone decided.');
+            void session
+              .idle(5000)
+              .then(() => session?.close())
+              .then(() => resolve());
+          },
+          config.maxBodyBytes,
+        );
         const s = createSession(server, port, 'stdio', identity);
         session = s;
         // No request of a stdio agent is authenticated: its messages are what keep the grant's last use current.
@@ -542,6 +552,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
                 },
                 restore: (params) => s.restore(params),
                 close: () => s.close(),
+                agentGone: (why, id) => s.agentGone(why, id),
                 get lastActivity() {
                   return s.lastActivity;
                 },

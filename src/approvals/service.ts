@@ -27,8 +27,8 @@ export interface ApprovalServiceOptions {
   log: Logger;
   webhooks?: readonly WebhookConfig[];
   bus?: ApprovalBus | undefined;
-  /** Where approvers decide, for webhook messages: the dashboard's base URL. */
-  dashboardUrl?: string | undefined;
+  /** Where approvers decide, for webhook messages and agents: the dashboard's base URL (read when needed). */
+  dashboardUrl?: string | (() => string) | undefined;
   pollMs?: number;
   now?: () => number;
 }
@@ -168,9 +168,12 @@ export class ApprovalService {
 
   /**
    * Resolves with the approval once it is no longer pending: decided anywhere, expired at its deadline, or
-   * cancelled when `signal` aborts (the agent cancelled the call).
+   * cancelled when `signal` aborts (the agent cancelled the call or went away; a string `signal.reason` becomes the
+   * approval's note, which approvers and webhooks see). With `holdMs`, resolves with the approval still pending
+   * once that long has passed (the caller answers the agent; the approval stays open for a repeated call).
    */
-  async wait(id: string, signal: AbortSignal): Promise<Approval> {
+  async wait(id: string, signal: AbortSignal, holdMs?: number): Promise<Approval> {
+    const holdUntilMs = holdMs === undefined ? undefined : this.now() + holdMs;
     for (;;) {
       const current = await this.opts.store.get(id);
       if (current === undefined)
@@ -180,14 +183,58 @@ export class ApprovalService {
       if (signal.aborted || this.closed || left <= 0) {
         const status: Decided = left <= 0 ? 'expired' : 'cancelled';
         const by = left <= 0 ? '(timeout)' : this.closed ? '(gateway)' : '(agent)';
-        const note = this.closed && left > 0 ? 'The gateway stopped before anyone decided.' : undefined;
+        const note =
+          left <= 0
+            ? undefined
+            : this.closed
+              ? 'The gateway stopped before anyone decided.'
+              : typeof signal.reason === 'string'
+                ? signal.reason
+                : undefined;
         const decided = await this.decide(id, status, by, note);
         // Someone else may have decided first: read what won.
         if (decided !== undefined) return decided;
         continue;
       }
-      await this.sleepUntilWoken(id, Math.min(left, this.pollMs), signal);
+      const held = holdUntilMs === undefined ? left : holdUntilMs - this.now();
+      if (held <= 0) return current;
+      await this.sleepUntilWoken(id, Math.min(left, this.pollMs, held), signal);
     }
+  }
+
+  /**
+   * What an approver is told when approval `id` can no longer be decided: what became of it, and whether its call
+   * can still run (#17.24: a call whose agent cancelled or went away never does).
+   */
+  async notPending(id: string): Promise<string> {
+    const a = await this.opts.store.get(id);
+    if (a === undefined) return `no approval ${id}`;
+    const by = a.decidedBy === undefined ? '' : ` by ${a.decidedBy}`;
+    const note = a.note === undefined ? '' : ` (${a.note.replace(/[.\s]+$/, '')})`;
+    switch (a.status) {
+      case 'cancelled':
+        return `approval ${id} was cancelled${by}${note}: its call was withdrawn and will not run`;
+      case 'expired':
+        return `approval ${id} expired at ${a.expiresAt}: its call was not run`;
+      case 'consumed':
+        return `approval ${id} was approved and its call has run`;
+      case 'pending':
+        return `approval ${id} is pending`;
+      default:
+        return `approval ${id} was already ${a.status}${by}${note}`;
+    }
+  }
+
+  private dashboardUrl(): string | undefined {
+    const url = this.opts.dashboardUrl;
+    return typeof url === 'function' ? url() : url;
+  }
+
+  /** Where and how a person decides approval `id`, for what the agent reads. */
+  howToDecide(id: string): string {
+    const base = this.dashboardUrl();
+    const page = base === undefined ? '' : `on the dashboard at ${base}/#/approvals/${id} or `;
+    return `${page}with \`warden approvals approve ${id}\``;
   }
 
   private sleepUntilWoken(id: string, ms: number, signal: AbortSignal): Promise<void> {
@@ -245,6 +292,7 @@ export class ApprovalService {
   private announce(event: ApprovalNotice['event'], a: Approval): void {
     const hooks = this.opts.webhooks ?? [];
     if (hooks.length === 0) return;
+    const base = this.dashboardUrl();
     const notice: ApprovalNotice = {
       event,
       id: a.id,
@@ -262,8 +310,7 @@ export class ApprovalService {
       expiresAt: a.expiresAt,
       decidedBy: a.decidedBy,
       note: a.note,
-      dashboardUrl:
-        this.opts.dashboardUrl === undefined ? undefined : `${this.opts.dashboardUrl}/#/approvals/${a.id}`,
+      dashboardUrl: base === undefined ? undefined : `${base}/#/approvals/${a.id}`,
     };
     for (const hook of hooks) {
       if (hook.servers !== undefined && !hook.servers.includes(a.server)) continue;

@@ -41,6 +41,12 @@ export interface AuditBody {
   shadow: boolean;
   /** Filled in the outcome (or final) entry; null in a decision entry. */
   outcome: UpstreamOutcome | null;
+  /**
+   * Whether the request reached its upstream (it may have run there, and its limits stay spent), whatever the outcome:
+   * `cancelled` with `forwarded: true` is a call the agent cancelled after it was sent (#17.2). Filled in the outcome
+   * (or final) entry of a request the pipeline audits; null in a decision entry; absent in events.
+   */
+  forwarded?: boolean | null;
   errorCode: number | null;
   latencyMs: number | null;
   args: AuditArgs | null;

@@ -155,6 +155,16 @@ export function maskString(s: string): string {
   return NAMED_HINT.test(out) ? out.replace(NAMED_SECRET, `$1$2${MASK}`) : out;
 }
 
+/**
+ * Sets an own property, "__proto__" included: JSON.parse makes that key an own property, and a plain assignment of
+ * it would set the copy's prototype instead, so the argument would vanish from the audit record (found for #17.1).
+ */
+function setOwn(out: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__')
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else out[k] = v;
+}
+
 /** A deep copy with secret keys and credential-looking values masked. */
 export function maskSecrets(value: unknown, depth = 0): unknown {
   if (depth > 64) return MASK;
@@ -163,7 +173,7 @@ export function maskSecrets(value: unknown, depth = 0): unknown {
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value))
-      out[maskString(k)] = SECRET_KEY.test(k) ? MASK : maskSecrets(v, depth + 1);
+      setOwn(out, maskString(k), SECRET_KEY.test(k) ? MASK : maskSecrets(v, depth + 1));
     return out;
   }
   return value;
@@ -182,7 +192,7 @@ function truncateStrings(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => truncateStrings(v, depth + 1));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = truncateStrings(v, depth + 1);
+    for (const [k, v] of Object.entries(value)) setOwn(out, k, truncateStrings(v, depth + 1));
     return out;
   }
   return value;

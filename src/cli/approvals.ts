@@ -93,10 +93,13 @@ async function mustGet(service: ApprovalService, id: string): Promise<Approval> 
 
 async function decide(id: string, flags: Flags & { note?: string }, status: 'approved' | 'rejected') {
   await run(flags.config, async (service) => {
-    const before = await mustGet(service, id);
+    await mustGet(service, id);
     const decided = await service.decide(id, status, ACTOR, flags.note);
     if (decided === undefined) {
-      throw new WardenError('CONFIG_INVALID', `approval ${id} is ${before.status}, not pending`);
+      throw new WardenError(
+        'CONFIG_INVALID',
+        `${await service.notPending(id)}; it cannot be decided any more`,
+      );
     }
     if (flags.json) show(decided, true);
     else process.stdout.write(`${id} ${status}\n`);

@@ -48,6 +48,21 @@ export function logConfigWarnings(config: GatewayConfig, log: Logger): void {
   }
 }
 
+/**
+ * The serving commands' last resort (#17.1): a fault that slipped past every handler of the request path (a throw in
+ * a socket's event handler, a promise nobody awaited) is logged, and the gateway keeps serving its other agents
+ * instead of ending every session at once. Everything on the request path catches its own faults and answers its
+ * request; this only catches what escaped.
+ */
+export function keepServingOnFaults(log: Logger): void {
+  process.on('uncaughtException', (err, origin) => {
+    log.error({ err, origin }, 'uncaught fault: logged, and the gateway keeps serving');
+  });
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: reason }, 'unhandled promise rejection: logged, and the gateway keeps serving');
+  });
+}
+
 /** Prints an error for people on stderr and exits: 2 for config and usage errors, 1 for everything else. */
 export function fail(err: unknown): never {
   if (err instanceof ConfigError) {

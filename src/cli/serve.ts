@@ -1,13 +1,21 @@
 // `warden serve`: runs the gateway over HTTP until SIGTERM/SIGINT, then drains and exits 0.
 import { createGateway } from '../gateway.js';
 import { createLogger } from '../log.js';
-import { type ConfigFlags, EXIT_OK, fail, loadGatewayConfig, logConfigWarnings } from './common.js';
+import {
+  type ConfigFlags,
+  EXIT_OK,
+  fail,
+  keepServingOnFaults,
+  loadGatewayConfig,
+  logConfigWarnings,
+} from './common.js';
 
 export async function serve(flags: ConfigFlags): Promise<void> {
   try {
     const config = loadGatewayConfig(flags);
     const log = createLogger(config.logLevel);
     logConfigWarnings(config, log);
+    keepServingOnFaults(log);
     const gateway = await createGateway(config, { log, checkUpstreams: true });
     const { mcpUrl, adminUrl } = await gateway.listen();
     let stopping = false;

@@ -678,9 +678,7 @@ async function api(
         note,
       );
       if (decided === undefined) {
-        json(res, 409, {
-          error: `approval ${id} is ${found.status === 'pending' ? 'already decided' : found.status}`,
-        });
+        json(res, 409, { error: await opts.approvals.notPending(id) });
         return;
       }
       json(res, 200, approvalView(decided));

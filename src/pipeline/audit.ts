@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import { RESOURCE_NOT_FOUND, type Reply, wire } from '../proxy/downstream.js';
 import { METHOD_NOT_FOUND, REQUEST_TIMEOUT } from '../transport/jsonrpc.js';
 import type { Step } from './compose.js';
-import type { CallContext } from './context.js';
+import { type CallContext, sentUpstream } from './context.js';
 
 /** Where entries go: the group-commit writer, resolving once the entry is durable. */
 export interface AuditSink {
@@ -133,6 +133,7 @@ function bodyOf(
     reason,
     shadow: d?.shadow ?? false,
     outcome,
+    forwarded: final ? sentUpstream(ctx) : null,
     errorCode,
     latencyMs: final ? Math.round(final.latencyMs * 1000) / 1000 : null,
     args:

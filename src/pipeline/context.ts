@@ -60,6 +60,24 @@ export interface CallContext {
   cancelled: boolean;
   /** Run when the agent cancels the request. */
   cancelHooks: Array<(reason: string | undefined) => void>;
+  /**
+   * Run when the agent can no longer receive the answer (its HTTP request closed, its stdin ended) without
+   * cancelling. Not a cancellation: a forwarded call runs to its end; a call held for approval is withdrawn (#17.24).
+   */
+  agentGoneHooks: Array<(why: string) => void>;
+  /** Why the agent went away, once it did (for steps that register their hook later). */
+  agentGone: string | undefined;
+  /**
+   * The upstream requests made for this request. Once one of them was `sent`, the call may have run upstream: its
+   * limits stay spent and its audit record says `forwarded` (#17.2).
+   */
+  upstreamCalls: Array<{ readonly sent: boolean }>;
+}
+
+/** Whether any upstream request of this request reached its upstream (see UpstreamCall.sent). */
+export function sentUpstream(ctx: CallContext): boolean {
+  for (const c of ctx.upstreamCalls) if (c.sent) return true;
+  return false;
 }
 
 export function createContext(session: SessionView, request: JsonRpcRequest): CallContext {
@@ -77,6 +95,9 @@ export function createContext(session: SessionView, request: JsonRpcRequest): Ca
     reply: undefined,
     cancelled: false,
     cancelHooks: [],
+    agentGoneHooks: [],
+    agentGone: undefined,
+    upstreamCalls: [],
   };
 }
 

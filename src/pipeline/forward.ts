@@ -14,6 +14,7 @@ function callTarget(ctx: CallContext, target: Target): Promise<TargetResult> {
     onProgress:
       meta?.progressToken === undefined ? undefined : (params) => ctx.session.progress(ctx.request, params),
   });
+  ctx.upstreamCalls.push(call);
   ctx.cancelHooks.push((reason) => target.link.cancel(call.upstreamId, reason));
   if (ctx.trace === undefined) return call.response.then((response) => ({ server: target.server, response }));
   const span = ctx.trace.tracer.startSpan(

@@ -1,5 +1,5 @@
 // The limit step: reserves every counter an allowed call's decision names (all or none) before it is forwarded, and
-// gives the reservation back when the upstream call fails or is cancelled.
+// gives the reservation back only when the call never reached its upstream.
 import type { Metrics } from '../audit/metrics.js';
 import { WardenError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -8,7 +8,7 @@ import type { LimitObligation, StateRead } from '../policy/types.js';
 import { wire } from '../proxy/downstream.js';
 import type { CounterStore, LimitRequest, Reservation } from '../state/types.js';
 import type { Step } from './compose.js';
-import type { CallContext } from './context.js';
+import { type CallContext, sentUpstream } from './context.js';
 
 export interface LimitStepOptions {
   counters: CounterStore;
@@ -151,15 +151,13 @@ export function limitStep({
         );
       }
     }
-    let failed = true;
     try {
       await next();
-      const response = ctx.results[0]?.response;
-      // Given back when nothing reached the tool: not forwarded, cancelled, a JSON-RPC error or timeout. A tool
-      // result with isError ran the tool (it may have had effects) and stays counted.
-      failed = ctx.cancelled || response === undefined || 'error' in response;
     } finally {
-      if (failed && reservation !== undefined) {
+      // Given back only when the call never reached the upstream (not forwarded, or its upstream could not be
+      // reached: see UpstreamCall.sent). Once sent it may have run, whatever came back: a cancel, a timeout, a
+      // JSON-RPC error, a closed connection or a restart all leave it counted (#17.2, docs/limits.md).
+      if (!sentUpstream(ctx) && reservation !== undefined) {
         const r = reservation;
         counters
           .release(r)

@@ -313,6 +313,7 @@ function approvalOf(a: ToolEntryInput['approval'], at: Array<string | number>): 
     rule: pointer(...at),
     timeoutMs: a?.timeout === undefined ? DEFAULT_APPROVAL_TIMEOUT_MS : durationMs(a.timeout),
     mode: a?.mode ?? 'hold',
+    ...(a?.hold === undefined ? {} : { holdMs: durationMs(a.hold) }),
   };
 }
 
@@ -327,6 +328,8 @@ function finish(
     entries: EntryParts[];
     allTools: EntryParts | undefined;
     categories: Partial<Record<Category, Action>>;
+    /** `all_tools.approval` as written: the settings of approvals a category asks for (#17.24). */
+    categoryApproval?: ApprovalObligation | undefined;
     prompts: Record<string, { action: NameRule['action']; reason?: string | undefined }>;
     resources: Record<string, { action: NameRule['action']; reason?: string | undefined }>;
     stateReads?: StateRead[];
@@ -375,7 +378,9 @@ function finish(
         action === 'deny' ? `Tools of category ${cat} are not allowed by policy` : undefined,
         shared,
         action === 'require_approval'
-          ? { rule: ptr, timeoutMs: DEFAULT_APPROVAL_TIMEOUT_MS, mode: 'hold' }
+          ? p.categoryApproval === undefined
+            ? { rule: ptr, timeoutMs: DEFAULT_APPROVAL_TIMEOUT_MS, mode: 'hold' }
+            : { ...p.categoryApproval, rule: ptr }
           : undefined,
         p.shadow,
       ),
@@ -476,6 +481,7 @@ export function compilePolicyLayer(file: PolicyLayerFile, source: string): Compi
     entries,
     allTools,
     categories: file.categories ?? {},
+    categoryApproval: all?.approval === undefined ? undefined : allTools?.approval,
     prompts: file.prompts ?? {},
     resources: file.resources ?? {},
   });

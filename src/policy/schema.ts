@@ -56,6 +56,12 @@ const actionSchema = z.enum(['allow', 'deny', 'require_approval']);
 const approvalSchema = z.strictObject({
   timeout: duration.optional(),
   mode: z.enum(['hold', 'async']).optional(),
+  /**
+   * How long the agent's call is held open waiting for a person (default: the whole timeout in hold mode, 0 in async
+   * mode). Past it the agent is answered with the approval id and comes back with the same call once approved. Set
+   * it below the agent's request timeout (60 s in the MCP SDK) so that the answer reaches it (#17.24).
+   */
+  hold: duration.optional(),
 });
 
 export const toolEntrySchema = z.strictObject({

@@ -75,6 +75,11 @@ export interface ApprovalObligation {
   rule: string;
   timeoutMs: number;
   mode: 'hold' | 'async';
+  /**
+   * How long the call is held open before the agent is answered with the approval id (async from then on); undefined
+   * holds for the whole timeout in hold mode and not at all in async mode.
+   */
+  holdMs?: number;
 }
 
 export interface Decision {

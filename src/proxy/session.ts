@@ -7,6 +7,7 @@ import { type CallContext, cancelContext, createContext, type SessionView } from
 import { grantRefusal } from '../pipeline/identity.js';
 import {
   errorResponse,
+  INTERNAL_ERROR,
   isNotification,
   isRequest,
   type JsonRpcMessage,
@@ -139,7 +140,29 @@ export class ProxySession implements SessionView {
             id,
             result: reply.result,
           };
-    this.opts.downstream.send(message, id);
+    this.send(message, id);
+  }
+
+  /**
+   * Hands a message to the agent's transport. A fault there (a message that cannot be serialised, a stream that
+   * throws) ends this one message, logged, and never the process (#17.1); an answer that fails becomes an internal
+   * error for its request.
+   */
+  private send(message: JsonRpcMessage, related?: RequestId): void {
+    try {
+      this.opts.downstream.send(message, related);
+    } catch (err) {
+      this.log.error({ err, related }, 'a message to the agent could not be sent');
+      if (!('id' in message) || 'method' in message) return;
+      try {
+        this.opts.downstream.send(
+          errorResponse(message.id, INTERNAL_ERROR, 'Internal error in mcp-warden'),
+          related,
+        );
+      } catch (again) {
+        this.log.error({ err: again }, 'the error answer could not be sent either');
+      }
+    }
   }
 
   private onRequest(request: JsonRpcRequest): void {
@@ -172,21 +195,25 @@ export class ProxySession implements SessionView {
     }
     const ctx = createContext(this, request);
     this.inflight.set(request.id, ctx);
-    this.opts.pipeline(ctx).then(
-      () => {
-        this.inflight.delete(request.id);
-        if (ctx.cancelled || this.closed) return;
-        if (ctx.reply !== undefined) return this.reply(request.id, ctx.reply);
-        // Every request gets an answer: a pipeline that produced none is a bug, not a reason to hang the agent.
-        this.log.error({ method: request.method }, 'pipeline produced no reply');
-        this.reply(request.id, wire.internal());
-      },
-      (err: unknown) => {
-        this.inflight.delete(request.id);
-        this.log.error({ err, method: request.method }, 'pipeline failed');
-        if (!ctx.cancelled && !this.closed) this.reply(request.id, replyForError(err));
-      },
-    );
+    this.opts
+      .pipeline(ctx)
+      .then(
+        () => {
+          this.inflight.delete(request.id);
+          if (ctx.cancelled || this.closed) return;
+          if (ctx.reply !== undefined) return this.reply(request.id, ctx.reply);
+          // Every request gets an answer: a pipeline that produced none is a bug, not a reason to hang the agent.
+          this.log.error({ method: request.method }, 'pipeline produced no reply');
+          this.reply(request.id, wire.internal());
+        },
+        (err: unknown) => {
+          this.inflight.delete(request.id);
+          this.log.error({ err, method: request.method }, 'pipeline failed');
+          if (!ctx.cancelled && !this.closed) this.reply(request.id, replyForError(err));
+        },
+      )
+      // Nothing above throws (send() catches), but a fault here must never become an unhandled rejection.
+      .catch((err: unknown) => this.log.error({ err, method: request.method }, 'answering a request failed'));
   }
 
   private async initialize(request: JsonRpcRequest): Promise<void> {
@@ -448,7 +475,7 @@ export class ProxySession implements SessionView {
     const id = `warden-${this.nextServerRequest++}`;
     const meta = request.params?._meta as Record<string, unknown> | undefined;
     this.serverRequests.set(id, { link, upstreamId: request.id, progressToken: meta?.progressToken });
-    this.opts.downstream.send({ ...request, id }, this.relatedRequest(link));
+    this.send({ ...request, id }, this.relatedRequest(link));
   }
 
   private onUpstreamNotification(link: UpstreamLink, n: JsonRpcNotification): void {
@@ -458,28 +485,35 @@ export class ProxySession implements SessionView {
       for (const [id, pending] of this.serverRequests) {
         if (pending.link === link && pending.upstreamId === upstreamId) {
           this.serverRequests.delete(id);
-          this.opts.downstream.send(
-            { ...n, params: { ...n.params, requestId: id } },
-            this.relatedRequest(link),
-          );
+          this.send({ ...n, params: { ...n.params, requestId: id } }, this.relatedRequest(link));
           return;
         }
       }
       return;
     }
     const related = n.method === 'notifications/message' ? this.relatedRequest(link) : undefined;
-    this.opts.downstream.send(n, related);
+    this.send(n, related);
   }
 
   /** A notification of the gateway's own to the agent (e.g. tools/list_changed after a policy reload). */
   announce(method: string): void {
     if (this.closed || (!this.initialized && !this.suspended)) return;
-    this.opts.downstream.send({ jsonrpc: '2.0', method });
+    this.send({ jsonrpc: '2.0', method });
   }
 
   progress(request: JsonRpcRequest, params: Record<string, unknown>): void {
     if (this.closed) return;
-    this.opts.downstream.send({ jsonrpc: '2.0', method: 'notifications/progress', params }, request.id);
+    this.send({ jsonrpc: '2.0', method: 'notifications/progress', params }, request.id);
+  }
+
+  /** See SessionSink.agentGone. */
+  agentGone(why: string, id?: RequestId): void {
+    const gone = id === undefined ? [...this.inflight.values()] : [this.inflight.get(id)];
+    for (const ctx of gone) {
+      if (ctx === undefined || ctx.agentGone !== undefined) continue;
+      ctx.agentGone = why;
+      for (const hook of ctx.agentGoneHooks) hook(why);
+    }
   }
 
   /** Resolves when no agent request is in flight, or after timeoutMs. */

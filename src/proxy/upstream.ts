@@ -59,6 +59,26 @@ export interface UpstreamCall {
   upstreamId: number;
   /** The upstream's response, its id still the upstream's; undefined when the call was cancelled. */
   response: Promise<JsonRpcResponse | undefined>;
+  /**
+   * Whether the request reached the upstream, as far as anyone can tell: true from the moment it is handed to the
+   * transport, unless the transport then proves it was never delivered (see notDelivered). A call that was sent may
+   * have run, whatever happens to it next (cancel, timeout, error, disconnect, restart): its limits stay spent (#17.2).
+   */
+  readonly sent: boolean;
+}
+
+/**
+ * Whether a failed send proves that the upstream never received the request: nothing was connected (no transport, a
+ * stdio server that is not running), the connection was refused before anything was written, the message could not
+ * be serialised, or an HTTP upstream refused it with a 4xx status before handling it. A reset connection or a 5xx
+ * proves nothing (the upstream may have run it).
+ */
+export function notDelivered(err: unknown): boolean {
+  if (err instanceof WardenError) return err.code === 'UPSTREAM_CLOSED';
+  if (err instanceof HttpStatusError) return err.status >= 400 && err.status < 500;
+  if (err instanceof RangeError || err instanceof TypeError) return true; // JSON.stringify refused the message
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH';
 }
 
 export interface UpstreamLinkOptions {
@@ -356,6 +376,11 @@ export class UpstreamLink {
       progressToken = this.nextToken++;
       outgoing = { ...params, _meta: { ...meta, progressToken } };
     }
+    const call: { upstreamId: number; response: Promise<JsonRpcResponse | undefined>; sent: boolean } = {
+      upstreamId: id,
+      response: undefined as unknown as Promise<JsonRpcResponse | undefined>,
+      sent: false,
+    };
     const response = new Promise<JsonRpcResponse | undefined>((resolve) => {
       const p: Pending = {
         id,
@@ -380,7 +405,10 @@ export class UpstreamLink {
         if (this.state !== 'ready')
           return fail(this.lastError?.message ?? `Upstream ${this.id} is not running`);
         this.armTimer(id, p);
+        call.sent = true;
         this.write(message).catch((err: Error) => {
+          // Set before the call settles below, so whoever reads `sent` on its response sees the final word.
+          if (notDelivered(err)) call.sent = false;
           if (!retried && sessionGone(err)) {
             this.recover().then(
               () => send(true),
@@ -401,7 +429,8 @@ export class UpstreamLink {
       }
     });
     if (method === 'tools/list' && params?.cursor === undefined) this.keepToolList(response);
-    return { upstreamId: id, response };
+    call.response = response;
+    return call;
   }
 
   private forgetTools(): void {

@@ -51,7 +51,7 @@ export interface CounterStore {
    * backend cannot be reached: the caller decides between failing closed and open.
    */
   reserve(requests: readonly LimitRequest[], nowMs: number): Promise<ReserveResult>;
-  /** Gives a reservation back (the upstream call failed or was cancelled). Idempotent. */
+  /** Gives a reservation back (the call never reached its upstream: docs/limits.md). Idempotent. */
   release(reservation: Reservation): Promise<void>;
   /** The current use of a counter (for `state.*` policy conditions). */
   read(key: string, windowMs: number, window: 'sliding' | 'calendar', nowMs: number): Promise<number>;

@@ -5,7 +5,7 @@ import https from 'node:https';
 import net, { isIP, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { EventStreamParser } from './event-stream.js';
-import { checkMessage, type JsonRpcMessage } from './jsonrpc.js';
+import { checkMessage, type JsonRpcMessage, refusedAnswer } from './jsonrpc.js';
 import type { MessageTransport } from './types.js';
 
 /** An upstream answered with an HTTP status that is not success; `status` 404 on a POST means the session is gone. */
@@ -330,7 +330,11 @@ export class StreamableHttpClient implements MessageTransport {
     const problem = checkMessage(value);
     if (problem !== undefined) {
       this.onerror?.(new Error(`the upstream sent an invalid JSON-RPC message: ${problem}`));
-      return false;
+      // An answer refused (nested too deep, #17.1) still ends its call, with an error that says why.
+      const refused = refusedAnswer(value, problem);
+      if (refused === undefined) return false;
+      this.onmessage?.(refused);
+      return true;
     }
     this.onmessage?.(value as JsonRpcMessage);
     return 'result' in (value as object) || 'error' in (value as object);

@@ -8,6 +8,7 @@ import { encodeMessage } from './encode.js';
 import {
   checkMessage,
   errorResponse,
+  INTERNAL_ERROR,
   INVALID_REQUEST,
   idOf,
   isNotification,
@@ -88,8 +89,41 @@ function writeJsonError(
   res.end(body);
 }
 
-function sseEvent(message: JsonRpcMessage): string {
-  return `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+/**
+ * A message as it can go to the agent. Every input is bounded (depth, size), so a message that cannot be serialised is
+ * a fault of the gateway's own: it must end its request, never the process (#17.1). An answer becomes an internal
+ * error for its request; anything else is dropped. Only called once serialising has failed.
+ */
+function serialisable(message: JsonRpcMessage, log: Logger): JsonRpcMessage | undefined {
+  try {
+    JSON.stringify(message);
+    return message;
+  } catch (err) {
+    log.error(
+      { err: (err as Error).message, id: 'id' in message ? message.id : undefined },
+      'a message to the agent could not be serialised',
+    );
+    return isResponse(message)
+      ? errorResponse(
+          message.id,
+          INTERNAL_ERROR,
+          'Internal error in mcp-warden: the answer could not be serialised',
+        )
+      : undefined;
+  }
+}
+
+/** One event of an agent's event stream; '' for a message that could not be serialised and is dropped. */
+function sseEvent(message: JsonRpcMessage, log: Logger): string {
+  let data: string;
+  try {
+    data = JSON.stringify(message);
+  } catch {
+    const safe = serialisable(message, log);
+    if (safe === undefined) return '';
+    data = JSON.stringify(safe);
+  }
+  return `event: message\ndata: ${data}\n\n`;
 }
 
 /**
@@ -114,7 +148,7 @@ function writeEvent(res: ServerResponse, message: JsonRpcMessage, log: Logger): 
     }
     return;
   }
-  res.write(sseEvent(message));
+  res.write(sseEvent(message, log));
 }
 
 function accepts(req: IncomingMessage, type: string): boolean {
@@ -146,6 +180,11 @@ class PostStream {
     return this.mode !== 'done';
   }
 
+  /** The requests of this POST not answered yet. */
+  unanswered(): RequestId[] {
+    return [...this.waiting];
+  }
+
   /** Returns false when the stream is gone, so the caller can route the message elsewhere. */
   deliver(message: JsonRpcMessage, answers: RequestId | undefined): boolean {
     if (this.mode === 'done') return false;
@@ -157,7 +196,13 @@ class PostStream {
         if (!finished) return true;
         // Encoded once (measuring the text for content-length and then writing it encoded it twice), and a big tool
         // list handed out again reuses its bytes (src/transport/encode.ts).
-        const body = encodeMessage(this.batch ? this.buffered : this.buffered[0]);
+        let body: Buffer[];
+        try {
+          body = encodeMessage(this.batch ? this.buffered : this.buffered[0]);
+        } catch {
+          const safe = this.buffered.map((m) => serialisable(m, this.log)).filter((m) => m !== undefined);
+          body = encodeMessage(this.batch ? safe : safe[0]);
+        }
         let length = 0;
         for (const piece of body) length += piece.length;
         this.res.writeHead(200, {
@@ -180,7 +225,7 @@ class PostStream {
       });
       this.res.flushHeaders();
       this.mode = 'sse';
-      for (const m of this.buffered) this.res.write(sseEvent(m));
+      for (const m of this.buffered) this.res.write(sseEvent(m, this.log));
       this.buffered.length = 0;
     }
     writeEvent(this.res, message, this.log);
@@ -263,7 +308,7 @@ class StreamableSession implements DownstreamPort {
       'mcp-session-id': this.id,
     });
     res.flushHeaders();
-    for (const m of this.queue.splice(0)) res.write(sseEvent(m));
+    for (const m of this.queue.splice(0)) res.write(sseEvent(m, this.log));
     res.on('close', () => {
       if (this.standalone === res) this.standalone = undefined;
     });
@@ -679,6 +724,10 @@ export class HttpEndpoint {
       res.on('close', () => {
         for (const id of ids)
           if (session.streams.get(id) === stream && !stream.open) session.streams.delete(id);
+        // An answer that can no longer be delivered: a call held for approval is withdrawn (#17.24).
+        if (!session.closed)
+          for (const id of stream.unanswered())
+            session.sink.agentGone?.('The agent closed its request before anyone decided.', id);
       });
     }
     for (const m of messages) session.sink.handle(m);

@@ -71,8 +71,15 @@ function isId(v: unknown): v is RequestId {
  */
 export const MAX_PARAMS_DEPTH = 128;
 
+/**
+ * Deeper than any real MCP answer (a tool list's JSON Schemas, a structured result). An answer nested deeper (an
+ * upstream's or an agent's: JSON.parse takes any depth) would overflow the stack of JSON.stringify when the gateway
+ * passes it on, about 5,000 levels, and of every step that walks it before that (#17.1).
+ */
+export const MAX_RESULT_DEPTH = 256;
+
 /** Whether a parsed JSON value nests more than `levels` objects or arrays; recursion stops at `levels`. */
-function deeperThan(v: unknown, levels: number): boolean {
+export function deeperThan(v: unknown, levels: number): boolean {
   if (typeof v !== 'object' || v === null) return false;
   if (levels === 0) return true;
   if (Array.isArray(v)) {
@@ -103,6 +110,8 @@ export function checkMessage(v: unknown): string | undefined {
   if ('result' in v) {
     if (!isId(v.id)) return 'id must be a string or a number';
     if (!isPlainObject(v.result)) return 'result must be an object';
+    if (deeperThan(v.result, MAX_RESULT_DEPTH))
+      return `result is nested deeper than ${MAX_RESULT_DEPTH} levels`;
     return undefined;
   }
   if ('error' in v) {
@@ -111,9 +120,33 @@ export function checkMessage(v: unknown): string | undefined {
     if (!isPlainObject(e) || typeof e.code !== 'number' || typeof e.message !== 'string') {
       return 'error must be an object with a numeric code and a string message';
     }
+    if (deeperThan(e.data, MAX_RESULT_DEPTH))
+      return `error data is nested deeper than ${MAX_RESULT_DEPTH} levels`;
     return undefined;
   }
   return 'response has neither result nor error';
+}
+
+/**
+ * What a client transport hands on in place of an answer that failed checkMessage only by being nested too deep:
+ * an error answer for its request that says why, so that the call ends now with a reason instead of at its timeout.
+ * Anything else gets undefined (logged and dropped).
+ */
+export function refusedAnswer(v: unknown, problem: string): JsonRpcError | undefined {
+  if (!isPlainObject(v) || 'method' in v || !isId(v.id)) return undefined;
+  // Only an answer whose one fault is its depth: other malformed lines stay garbage (logged and dropped), so that a
+  // stray line carrying a pending id never ends that call.
+  const e = v.error;
+  const wellFormed =
+    'result' in v
+      ? isPlainObject(v.result)
+      : isPlainObject(e) && typeof e.code === 'number' && typeof e.message === 'string';
+  if (!wellFormed) return undefined;
+  return errorResponse(
+    v.id,
+    INTERNAL_ERROR,
+    `The upstream's answer cannot be passed on (${problem}); the upstream may have run the request`,
+  );
 }
 
 /** The id of a parsed value when it has a usable one, for error replies to invalid messages. */

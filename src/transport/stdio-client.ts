@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import { maskLineEdges } from '../audit/redact.js';
 import { WardenError } from '../errors.js';
-import { checkMessage, type JsonRpcMessage } from './jsonrpc.js';
+import { checkMessage, type JsonRpcMessage, refusedAnswer } from './jsonrpc.js';
 import type { MessageTransport } from './types.js';
 
 /** The environment a child inherits from the gateway: enough to run, nothing secret (the SDK's choice, widened). */
@@ -195,7 +195,15 @@ export class StdioClientTransport implements MessageTransport {
     }
     const problem = checkMessage(value);
     if (problem !== undefined) {
-      this.opts.log.warn({ problem }, 'upstream wrote an invalid JSON-RPC message; ignored');
+      // An answer refused (nested too deep, #17.1) still ends its call, with an error that says why.
+      const refused = refusedAnswer(value, problem);
+      this.opts.log.warn(
+        { problem },
+        refused === undefined
+          ? 'upstream wrote an invalid JSON-RPC message; ignored'
+          : 'upstream wrote an answer that cannot be passed on; its call gets an error',
+      );
+      if (refused !== undefined) this.onmessage?.(refused);
       return;
     }
     this.onmessage?.(value as JsonRpcMessage);
@@ -206,7 +214,14 @@ export class StdioClientTransport implements MessageTransport {
     if (this.closed || !stdin || stdin.destroyed) {
       return Promise.reject(new WardenError('UPSTREAM_CLOSED', 'upstream process is not running'));
     }
-    stdin.write(`${JSON.stringify(message)}\n`);
+    let line: string;
+    try {
+      line = `${JSON.stringify(message)}\n`;
+    } catch (err) {
+      // A message that cannot be serialised fails its own send, never the caller's turn of the event loop.
+      return Promise.reject(err);
+    }
+    stdin.write(line);
     return Promise.resolve();
   }
 

@@ -3,8 +3,10 @@ import type { Readable, Writable } from 'node:stream';
 import {
   checkMessage,
   errorResponse,
+  INTERNAL_ERROR,
   INVALID_REQUEST,
   idOf,
+  isResponse,
   type JsonRpcMessage,
   PARSE_ERROR,
 } from './jsonrpc.js';
@@ -13,12 +15,19 @@ import type { DownstreamPort, SessionSink } from './types.js';
 export class StdioDownstream implements DownstreamPort {
   sink: SessionSink | undefined;
   private buffer = '';
+  /** Set while the rest of an over-long line is skipped, up to its newline. */
+  private skipping = false;
   private closed = false;
 
   constructor(
     private readonly input: Readable,
     private readonly output: Writable,
     private readonly onEnd: () => void,
+    /**
+     * The longest line taken as a message (the HTTP endpoint's body limit). A longer one is answered with an error and
+     * skipped: a line that never ends would otherwise grow the buffer until the string length limit ends the process.
+     */
+    private readonly maxLineChars = 4 * 1024 * 1024,
   ) {}
 
   start(): void {
@@ -33,9 +42,22 @@ export class StdioDownstream implements DownstreamPort {
     let text = this.buffer + chunk;
     let nl = text.indexOf('\n');
     while (nl !== -1) {
-      this.onLine(text.slice(0, nl));
+      if (this.skipping) this.skipping = false;
+      else this.onLine(text.slice(0, nl));
       text = text.slice(nl + 1);
       nl = text.indexOf('\n');
+    }
+    if (this.skipping) text = '';
+    else if (text.length > this.maxLineChars) {
+      this.skipping = true;
+      text = '';
+      this.send(
+        errorResponse(
+          null,
+          INVALID_REQUEST,
+          `Invalid Request: message exceeds ${this.maxLineChars} characters`,
+        ),
+      );
     }
     this.buffer = text;
   }
@@ -60,7 +82,21 @@ export class StdioDownstream implements DownstreamPort {
 
   send(message: JsonRpcMessage): void {
     if (this.closed) return;
-    this.output.write(`${JSON.stringify(message)}\n`);
+    let line: string;
+    try {
+      line = JSON.stringify(message);
+    } catch {
+      // Every input is bounded, so this is a fault of the gateway's own: it ends the request, not the process (#17.1).
+      if (!isResponse(message)) return;
+      line = JSON.stringify(
+        errorResponse(
+          message.id,
+          INTERNAL_ERROR,
+          'Internal error in mcp-warden: the answer could not be serialised',
+        ),
+      );
+    }
+    this.output.write(`${line}\n`);
   }
 
   close(): void {

@@ -42,6 +42,11 @@ export interface SessionSink {
    * stopped anything. Optional: a sink without it keeps its upstreams until it is closed.
    */
   suspend?(): Promise<boolean>;
+  /**
+   * The agent can no longer receive the answer to request `id` (the HTTP request that carried it closed first), or,
+   * without an id, to any request of the session (stdin ended). See CallContext.agentGoneHooks.
+   */
+  agentGone?(why: string, id?: RequestId): void;
   readonly lastActivity: number;
   readonly busy: boolean;
 }

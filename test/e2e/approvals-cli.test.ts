@@ -59,7 +59,9 @@ describe('warden approvals', () => {
     // Deciding again is a usage error naming the state.
     const again = runCli(['approvals', 'deny', id, '--config', file]);
     expect(again.status).toBe(2);
-    expect(again.stderr).toContain(`approval ${id} is approved, not pending`);
+    expect(again.stderr).toContain(
+      `approval ${id} was already approved by (cli) (looks fine); it cannot be decided any more`,
+    );
     await client.close();
   }, 30_000);
 
@@ -69,7 +71,9 @@ describe('warden approvals', () => {
     const id = await waitPending('risky');
     expect(runCli(['approvals', 'deny', id, '--note', 'too risky', '--config', file]).status).toBe(0);
     const result = await call;
-    expect(textOf(result)).toBe('[POLICY DENIED] The call was rejected by (cli): too risky');
+    expect(textOf(result)).toBe(
+      '[POLICY DENIED] The call was rejected by (cli): too risky. It was not run; do not make it again unless a person asks for it',
+    );
     await client.close();
   }, 30_000);
 

@@ -130,7 +130,9 @@ describe('hold mode', () => {
     await admin(gw, `/api/approvals/${a.id}/deny`, { method: 'POST', body: '{"note":"not on a Friday"}' });
     const result = await call;
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toMatch(/^\[POLICY DENIED\] The call was rejected by .*: not on a Friday$/);
+    expect(textOf(result)).toMatch(
+      /^\[POLICY DENIED\] The call was rejected by .*: not on a Friday\. It was not run; do not make it again unless a person asks for it$/,
+    );
     expect(meta(result)).toMatchObject({ approvalId: a.id, approvalStatus: 'rejected' });
     const record = (await auditRecords(gw)).find((r) => r.method === 'tools/call')!;
     expect(record).toMatchObject({ decision: 'rejected', outcome: 'not_called' });
@@ -180,7 +182,7 @@ describe('hold mode', () => {
     const closing = gw.close();
     const result = await call;
     expect(textOf(result)).toBe(
-      '[POLICY DENIED] The approval was cancelled: The gateway stopped before anyone decided.',
+      '[POLICY DENIED] The approval was cancelled: The gateway stopped before anyone decided. The call was not run; make it again to ask for a new approval',
     );
     await closing;
   });

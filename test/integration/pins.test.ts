@@ -132,7 +132,7 @@ describe('tool pinning', () => {
     });
     const refused = await held;
     expect(textOf(refused)).toBe(
-      '[POLICY DENIED] The call was rejected by (environment) (admin): not until reviewed',
+      '[POLICY DENIED] The call was rejected by (environment) (admin): not until reviewed. It was not run; do not make it again unless a person asks for it',
     );
 
     // An admin accepts the new definition: calls go through again without approval.
