@@ -86,7 +86,11 @@ function check(
         source: loaded.source,
         pointer: e.pointer,
         name: e.name,
-        message: `tool "${e.name}" is not listed by ${where}${near === undefined ? '' : ` (did you mean "${near}"?)`}`,
+        message: `tool "${e.name}" is not listed by ${where}${near === undefined ? '' : ` (did you mean "${near}"?)`}${
+          loaded.policy.format === 'intercept' && /[*?]/.test(e.name)
+            ? '; this file is read as Intercept, where names are exact and "*" is no wildcard: add "$schema" (or another PolicyLayer key) to read it as a glob (docs/policy.md)'
+            : ''
+        }`,
       });
     } else {
       const re = globToRegExp(e.name);
