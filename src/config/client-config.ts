@@ -2,46 +2,18 @@
 // server names become valid ids, and keys that only mean something to the client are left out with a warning.
 import type { Problem } from '../errors.js';
 import { formatPath } from './parse.js';
-import { SERVER_ID_PATTERN } from './schema.js';
+import { configSchema, SERVER_ID_PATTERN, serverSchema } from './schema.js';
 
-/** Warden's own top-level keys besides mcpServers: a file with none of them is read as a client's config. */
-const WARDEN_KEYS = new Set([
-  'listen',
-  'admin',
-  'storage',
-  'state',
-  'state_fail_mode',
-  'policy',
-  'auth',
-  'aggregate',
-  'http',
-  'audit',
-  'pinning',
-  'approvals',
-  'tracing',
-  'log',
-]);
+/**
+ * Warden's own top-level keys besides mcpServers (and `$schema`, which any JSON file may carry): a file with none of
+ * them is read as a client's config. Taken from the schema, so a key added there is never left out as a client's.
+ */
+const WARDEN_KEYS: ReadonlySet<string> = new Set(
+  Object.keys(configSchema.shape).filter((k) => k !== 'mcpServers' && k !== '$schema'),
+);
 
-/** Keys of a server entry warden reads (schema.ts serverSchema). */
-const SERVER_KEYS = new Set([
-  'command',
-  'args',
-  'env',
-  'envFile',
-  'cwd',
-  'url',
-  'serverUrl',
-  'headers',
-  'type',
-  'transport',
-  'timeout',
-  'startTimeout',
-  'prefix',
-  'policy',
-  'disabled',
-  'autoApprove',
-  'alwaysAllow',
-]);
+/** Keys of a server entry warden reads: those of schema.ts's serverSchema. */
+const SERVER_KEYS: ReadonlySet<string> = new Set(Object.keys(serverSchema.shape));
 
 /**
  * Keys clients write that warden does not apply, with what a person should know. Left out with a warning in any

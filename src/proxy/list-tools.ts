@@ -55,7 +55,7 @@ export async function listUpstreamTools(spec: UpstreamSpec): Promise<Array<Recor
     const message =
       code === 'ENOENT' && spec.kind === 'stdio'
         ? `cannot start "${spec.command}": not found on PATH or in ${spec.cwd}`
-        : ((err as Error)?.message ?? String(err));
+        : scanError(err);
     const line = causeLine(stderr.split('\n'));
     throw new ListingError(
       message,

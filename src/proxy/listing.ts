@@ -1,5 +1,6 @@
 // What listing an upstream's tools outside a session gives, and how a failure is told: shared by the SDK-based lister
 // (scan, init, validate, explain) and the gateway's start-up check (start-check.ts), which does not load the SDK.
+import { MASK } from '../audit/redact.js';
 import type { UpstreamSpec } from '../config/resolve.js';
 
 export type UpstreamListing =
@@ -25,13 +26,16 @@ export function causeLine(lines: readonly string[]): string | undefined {
   return [...text].reverse().find((l) => !/^at\s|^Node\.js v|^\^+$|^[{}]$/.test(l));
 }
 
-/** Configured values (env, headers) of 4 characters or more become *** in what is logged. */
+/**
+ * Configured values (env, headers) of 4 characters or more become `[REDACTED]` in what is logged, as the log's own
+ * mask (src/audit/redact.ts) writes them; that mask leaves values under 8 characters alone, this one does not.
+ */
 export function maskConfigured(line: string, spec: UpstreamSpec): string {
   let out = line;
   const secrets = [...Object.values(spec.env), ...Object.values(spec.headers)]
     .flatMap((v) => [v, ...v.split(/\s+/)])
     .filter((v) => v.length >= 4)
     .sort((a, b) => b.length - a.length);
-  for (const v of secrets) out = out.split(v).join('***');
+  for (const v of secrets) out = out.split(v).join(MASK);
   return out;
 }

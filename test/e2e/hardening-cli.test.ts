@@ -139,7 +139,7 @@ describe('#17.26 policy typos and broken upstreams are found at start', () => {
     const gw = await serveCli(config);
     try {
       const [line] = await waitFor(gw.stderr, /.*upstream dies cannot be started.*/);
-      expect(line).toContain('"stderr":"Error: invalid API key ***"');
+      expect(line).toContain('"stderr":"Error: invalid API key [REDACTED]"');
       expect(gw.stderr()).not.toContain('sk_live_secret_value_123');
     } finally {
       await gw.stop();

@@ -148,6 +148,17 @@ describe('#17.25 client configs load unchanged', () => {
     expect(loaded.warnings).toHaveLength(1);
   });
 
+  it('#17.25 keeps every server key warden reads in a file of mcpServers alone (roots, pinning: none left out)', () => {
+    const loaded = parseConfig(
+      'mcpServers:\n  fs:\n    command: node\n    roots: ["./data"]\n    pinning: { onChange: hide }\n',
+      '/tmp/warden.yaml',
+      {},
+    );
+    expect(loaded.warnings).toEqual([]);
+    expect(loaded.config.mcpServers.fs?.roots).toEqual(['./data']);
+    expect(loaded.config.mcpServers.fs?.pinning).toEqual({ onChange: 'hide' });
+  });
+
   it('#17.25 refuses a config with both "mcpServers" and "servers"', () => {
     const problems = problemsOf(() =>
       parseConfig(

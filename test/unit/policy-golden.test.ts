@@ -603,9 +603,9 @@ describe('PolicyLayer golden file', () => {
       { rule: '/tools/send_email/approve_if/1', timeoutMs: 5 * MINUTE, mode: 'hold' },
     ],
     [
-      'the default to a category approval',
+      'all_tools.approval to a category approval (#17.24: the demo holds category approvals within a client timeout)',
       call('drop_table', {}, 'destructive'),
-      { rule: '/categories/destructive', timeoutMs: 5 * MINUTE, mode: 'hold' },
+      { rule: '/categories/destructive', timeoutMs: 15 * MINUTE, mode: 'async' },
     ],
   ])('gives %s', (_name, c, approval) => {
     const d = decide(pl, c);
