@@ -1,17 +1,9 @@
 // Arguments as an approver sees them: secrets masked, and characters that render as nothing (or reorder the text
 // around them) shown escaped and flagged, so `billing@example.com` is what the call really carries (#17.16).
 import { maskSecrets } from '../audit/redact.js';
+import { HIDDEN_CHARACTER } from '../hidden-chars.js';
 
-/**
- * Characters a person cannot see for what they are: bidi controls (U+202A-202E, U+2066-2069, U+200E/F, U+061C),
- * every default-ignorable code point (zero-width characters, tag characters U+E0000-E007F, variation selectors,
- * Hangul fillers, soft hyphen), other format characters, line and paragraph separators, lone surrogates, and the
- * control characters but tab, line feed and carriage return (C1 controls such as U+009B drive terminals).
- * Keep in step with the copy in src/dashboard/ui/hidden.ts.
- */
-const HIDDEN =
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-  /[\p{Default_Ignorable_Code_Point}\p{Bidi_Control}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/gu;
+const HIDDEN = HIDDEN_CHARACTER;
 
 function codePoint(ch: string): number {
   return ch.codePointAt(0) ?? 0;

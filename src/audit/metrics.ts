@@ -1,4 +1,6 @@
 // Prometheus metrics of the gateway, kept in memory and rendered as text exposition format at /metrics.
+
+import { CLIENT_REQUESTS, SERVER_REQUESTS } from '../proxy/methods.js';
 import { Activity } from './activity.js';
 
 /**
@@ -13,29 +15,8 @@ export const OTHER = '(other)';
  */
 export const MAX_SERIES = 2000;
 
-/** The methods of the MCP specification (2024-11-05 to 2025-11-25), client and server side: the method label's catalog. */
-export const SPEC_METHODS: ReadonlySet<string> = new Set([
-  'initialize',
-  'ping',
-  'tools/list',
-  'tools/call',
-  'prompts/list',
-  'prompts/get',
-  'resources/list',
-  'resources/templates/list',
-  'resources/read',
-  'resources/subscribe',
-  'resources/unsubscribe',
-  'completion/complete',
-  'logging/setLevel',
-  'sampling/createMessage',
-  'elicitation/create',
-  'roots/list',
-  'tasks/get',
-  'tasks/result',
-  'tasks/list',
-  'tasks/cancel',
-]);
+/** The methods of the MCP specification, client and server side (src/proxy/methods.ts): the method label's catalog. */
+export const SPEC_METHODS: ReadonlySet<string> = new Set([...CLIENT_REQUESTS, ...SERVER_REQUESTS]);
 
 /** A method as a label value: a spec method, else `(other)`. Span names use it too. */
 export function methodLabel(method: string): string {

@@ -2,6 +2,7 @@
 // field the model sees (name, title, description, schemas, annotations) as a line diff, with every character that
 // renders as nothing or reorders text shown escaped, so an instruction hidden from the reader is seen.
 import { canonicalJson } from '../audit/chain.js';
+import { isHiddenCharacter } from '../hidden-chars.js';
 import type { Pin } from '../store/pins.js';
 import { showableAccepted } from './catalog.js';
 import { classify } from './classify.js';
@@ -35,41 +36,12 @@ export interface DefinitionDiff {
   hiddenCharacters: string[];
 }
 
-// Zero-width and joiners, bidi embeddings/overrides/isolates and marks, invisible operators, BOM, soft hyphen,
-// Mongolian vowel separator, line/paragraph separators, the Unicode tag block, variation selectors, fillers, and C0/C1
-// controls other than newline and tab: [first, last] code points.
-const HIDDEN_RANGES: ReadonlyArray<readonly [number, number]> = [
-  [0x0000, 0x0008],
-  [0x000b, 0x001f],
-  [0x007f, 0x009f],
-  [0x00ad, 0x00ad],
-  [0x034f, 0x034f],
-  [0x061c, 0x061c],
-  [0x115f, 0x1160],
-  [0x180e, 0x180e],
-  [0x200b, 0x200f],
-  [0x2028, 0x202e],
-  [0x2060, 0x206f],
-  [0x3164, 0x3164],
-  [0xfe00, 0xfe0f],
-  [0xfeff, 0xfeff],
-  [0xffa0, 0xffa0],
-  [0xfff9, 0xfffb],
-  [0xe0000, 0xe007f],
-  [0xe0100, 0xe01ef],
-];
-
-function isHiddenCodePoint(cp: number): boolean {
-  for (const [first, last] of HIDDEN_RANGES) if (cp >= first && cp <= last) return true;
-  return false;
-}
-
 /** The text with each hidden character as `<U+XXXX>`; the characters found are added to `found`. */
 export function escapeHidden(text: string, found?: Map<string, number>): string {
   let out = '';
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
-    if (!isHiddenCodePoint(cp)) {
+    if (!isHiddenCharacter(ch)) {
       out += ch;
       continue;
     }

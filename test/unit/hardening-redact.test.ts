@@ -190,6 +190,13 @@ describe('#17.16 hidden characters', () => {
     expect(escapeHidden(`pay${rlo}x\u{E0041}`)).toBe('pay\\u{202E}x\\u{E0041}');
   });
 
+  it('#17.16 escapes a carriage return, which rewrites the line a terminal shows, but not tab or line feed', () => {
+    expect(escapeHidden('billing@example.com\rattacker@evil.example')).toBe(
+      'billing@example.com\\u{D}attacker@evil.example',
+    );
+    expect(escapeHidden('a\tb\nc')).toBe('a\tb\nc');
+  });
+
   it('#17.16 escapes them in JSON as \\u escapes, keeping the same value', () => {
     const value = { payee: `a${rlo}b\u{E0041}c\u0085` };
     const json = escapeHiddenJson(JSON.stringify(value));

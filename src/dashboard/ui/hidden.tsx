@@ -1,9 +1,9 @@
 // Text shown with its hidden characters (bidi controls, zero-width and tag characters) made visible, never rendered.
-// The same set as src/approvals/display.ts (the server flags them in `hiddenCharacters`; this shows them).
+// The same set as src/hidden-chars.ts (the server flags them in `hiddenCharacters`; this shows them).
 
 const HIDDEN =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-  /[\p{Default_Ignorable_Code_Point}\p{Bidi_Control}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/gu;
+  /[\p{Default_Ignorable_Code_Point}\p{Bidi_Control}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u0000-\u0008\u000B-\u001F\u007F-\u009F]/gu;
 
 function escaped(ch: string): string {
   return `\\u{${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase()}}`;
