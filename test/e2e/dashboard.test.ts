@@ -1,25 +1,20 @@
 // The dashboard in a real headless Chromium (Debian's /usr/bin/chromium driven by playwright-core) against the built
 // gateway: log in, see tools with risk, see a call in the audit log, approve and deny held calls by clicking, run the
 // simulator, create and revoke a grant. Screenshots go to test-artifacts/dashboard/.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
 import { type ServeProcess, serveCli, writeConfig } from '../helpers/cli.js';
 import { connect, PROBE, ROOT, tempDir, textOf } from '../helpers/gateway.js';
 
-const CHROMIUM = process.env.WARDEN_TEST_CHROMIUM ?? '/usr/bin/chromium';
 /** How long a poll waits for the page: generous, for a CI machine under load. */
 const WAIT = { timeout: 10_000 };
 const ADMIN = 'dashboard-e2e-admin-token';
 const ARTIFACTS = join(ROOT, 'test-artifacts/dashboard');
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CI === 'true')
-    throw new Error(`CI=true but ${CHROMIUM} is missing: apt-get install -y chromium`);
-  console.warn(`dashboard e2e skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
-}
+const available = chromiumAvailable('dashboard e2e');
 
 let gw: ServeProcess;
 let browser: Browser;
@@ -74,18 +69,7 @@ mcpServers:
 storage: sqlite:${join(tempDir('warden-dash-e2e-'), 'warden.db')}
 `),
     );
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
     page.on('console', (m) => {

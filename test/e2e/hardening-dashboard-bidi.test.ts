@@ -1,23 +1,18 @@
 // Issue #17.16 in a real headless Chromium against the built gateway: an approval whose arguments hold a bidi
 // override and tag characters shows them escaped (\u{202E}) and marked, with a warning, and never renders them;
 // its secrets (#17.14) are masked on the page.
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
 import { type ServeProcess, serveCli, writeConfig } from '../helpers/cli.js';
 import { connect, PROBE, ROOT, tempDir } from '../helpers/gateway.js';
 
-const CHROMIUM = process.env.WARDEN_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const WAIT = { timeout: 10_000 };
 const ADMIN = 'dashboard-bidi-admin-token';
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CI === 'true')
-    throw new Error(`CI=true but ${CHROMIUM} is missing: apt-get install -y chromium`);
-  console.warn(`dashboard bidi e2e skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
-}
+const available = chromiumAvailable('dashboard bidi e2e');
 
 const RLO = '\u202E';
 const PAYEE = `billing@example.com${RLO}moc.live\u{E0041}\u200B`;
@@ -48,10 +43,7 @@ mcpServers:
 storage: sqlite:${join(tempDir('warden-bidi-e2e-'), 'warden.db')}
 `),
     );
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
     agent = await connect(`${gw.mcpUrl}/probe`);

@@ -1,24 +1,15 @@
-// #17.11 in the built gateway: a definition that changed under an agent is shown to a person as a readable diff (not
-// two hashes), with hidden characters escaped, in the dashboard (real headless Chromium) and in `warden pins diff`;
-// accepting it in the dashboard is what makes the agent see the new definition.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
 import { runCli, type ServeProcess, serveCli, writeConfig } from '../helpers/cli.js';
 import { connect, ROOT, tempDir } from '../helpers/gateway.js';
 
-const CHROMIUM = process.env.WARDEN_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const WAIT = { timeout: 15_000 };
 const ADMIN = 'hardening-dashboard-diff-admin-token';
 const DEFS = join(ROOT, 'test/fixtures/definitions-server.ts');
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CI === 'true')
-    throw new Error(`CI=true but ${CHROMIUM} is missing: apt-get install -y chromium`);
-  console.warn(`dashboard diff e2e skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
-}
+const available = chromiumAvailable('dashboard diff e2e');
 
 /**
  * What the upstream switches echo's description to: an instruction behind a zero-width space and a bidi override.
@@ -50,10 +41,7 @@ pinning: { onPoisoning: hold }
 `);
     gw = await serveCli(configFile);
     agent = await connect(`${gw.mcpUrl}/defs`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
   }, 60_000);
 
