@@ -1,6 +1,7 @@
 // What a request carries through the pipeline: the agent's request, where it goes, what came back, what to reply.
 
 import type { Span, Tracer } from '@opentelemetry/api';
+import { ERA_2025, type Era } from '../era/versions.js';
 import type { Identity } from '../identity/authenticate.js';
 import type { Decision } from '../policy/types.js';
 import type { Reply } from '../proxy/downstream.js';
@@ -42,6 +43,18 @@ export interface CallContext {
   readonly session: SessionView;
   readonly request: JsonRpcRequest;
   readonly method: string;
+  /** The protocol era the agent's request belongs to (SPEC §12); steps that answer differently per era read it. */
+  era: Era;
+  /**
+   * What the agent declared it can do: a 2026 request's own `_meta` client capabilities, a 2025 session's from its
+   * initialize. undefined when unknown.
+   */
+  clientCapabilities: Record<string, unknown> | undefined;
+  /**
+   * Labels this request's result adds to the conversation beyond its tool's own (SPEC §13): a result guard that
+   * flagged the result puts its label here, the flow step records them.
+   */
+  resultLabels: string[];
   /** Upstream requests this request turns into: one, or several on aggregated lists. */
   targets: Target[];
   results: TargetResult[];
@@ -85,6 +98,9 @@ export function createContext(session: SessionView, request: JsonRpcRequest): Ca
     session,
     request,
     method: request.method,
+    era: ERA_2025,
+    clientCapabilities: undefined,
+    resultLabels: [],
     targets: [],
     results: [],
     decision: undefined,
