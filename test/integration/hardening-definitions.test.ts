@@ -199,10 +199,12 @@ function suite(name: string, storage: () => Promise<string | undefined>) {
       expect(await unknownError(client, 'echo')).toBe(await unknownError(client, 'no_such_tool'));
       const entry = (await admin(g, '/api/tools')).body.find((t) => t.name === 'echo')!;
       expect(entry).toMatchObject({ hidden: true, poisoned: true, risk: 'critical', decision: 'hidden' });
-      const audit = (await admin(g, '/api/audit?limit=100')).body.filter(
-        (r) => r.tool === 'echo' && r.decision === 'hidden',
-      );
-      expect(audit.map((r) => r.rule)).toContain('(tool poisoning)');
+      // The audit writer persists asynchronously (PostgreSQL commits after the answer went out): poll for the record.
+      const hiddenRules = async () =>
+        (await admin(g, '/api/audit?limit=100')).body
+          .filter((r) => r.tool === 'echo' && r.decision === 'hidden')
+          .map((r) => r.rule);
+      await expect.poll(hiddenRules, { timeout: 10_000 }).toContain('(tool poisoning)');
     });
 
     it('#17.11 lists a poisoned first definition once a person accepts it', async () => {
