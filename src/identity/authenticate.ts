@@ -19,6 +19,25 @@ export interface Identity {
   recheck?: (() => Promise<GrantState>) | undefined;
   /** stdio mode: nothing authenticates a request on its way in, so the pipeline rechecks every request. */
   recheckEachRequest?: boolean | undefined;
+  /** An agent known by an identity provider's access token (SPEC §14) rather than (or beside) a grant. */
+  oauth?: OAuthIdentity | undefined;
+}
+
+/**
+ * Who an identity provider's token says the agent acts for (SPEC §14). `token` is the access token as presented: kept in
+ * memory for the length of the request, only for an RFC 8693 exchange at the issuer; never logged, never forwarded
+ * upstream as is.
+ */
+export interface OAuthIdentity {
+  issuer: string;
+  /** The subject claim (`auth.oauth.identity.subject`): the identity in audit, limits and approvals. */
+  subject: string;
+  /** The groups or roles claim, as a list (`auth.oauth.identity.groups`). */
+  groups: readonly string[];
+  scopes: readonly string[];
+  /** When the token expires, in ms since the epoch. */
+  expiresAt: number;
+  token: string;
 }
 
 /**
