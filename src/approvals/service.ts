@@ -162,6 +162,18 @@ export class ApprovalService {
     return spent;
   }
 
+  /** Spends the approval a 2026 retry names (exactly once, and only for the call it approved), auditing it. */
+  async consumeById(id: string, fingerprint: string): Promise<Approval | undefined> {
+    const spent = await this.opts.store.consumeById(id, fingerprint, this.iso());
+    if (spent !== undefined) await this.record('approval.consumed', spent, '(agent)');
+    return spent;
+  }
+
+  /** The approval as stored (undefined when there is no such approval). */
+  get(id: string): Promise<Approval | undefined> {
+    return this.opts.store.get(id);
+  }
+
   findPending(fingerprint: string): Promise<Approval | undefined> {
     return this.opts.store.findPending(fingerprint, this.iso());
   }

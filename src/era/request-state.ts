@@ -149,9 +149,13 @@ export function stateKeyFrom(config: { stateKey?: string | undefined; stateKeyFi
     try {
       text = readFileSync(config.stateKeyFile, 'utf8');
     } catch (err) {
-      throw new WardenError('CONFIG_INVALID', `approvals.stateKeyFile could not be read: ${config.stateKeyFile}`, {
-        cause: err,
-      });
+      throw new WardenError(
+        'CONFIG_INVALID',
+        `approvals.stateKeyFile could not be read: ${config.stateKeyFile}`,
+        {
+          cause: err,
+        },
+      );
     }
     return { key: Buffer.from(text.trim(), 'utf8'), generated: false };
   }

@@ -155,6 +155,18 @@ ${APPROVAL_INDEXES.map((i) => `CREATE INDEX IF NOT EXISTS ${i.name} ON ${table} 
     return row === undefined ? undefined : approvalFromRow(row);
   }
 
+  async consumeById(id: string, fingerprint: string, at: string): Promise<Approval | undefined> {
+    // One UPDATE: the second of two retries waits on the row lock, then finds the row no longer approved.
+    const [row] = await this.rows(
+      'consumeById',
+      `UPDATE ${this.table} SET status = 'consumed', consumed_at = $3
+       WHERE id = $1 AND fingerprint = $2 AND status = 'approved' AND mode = 'async' AND expires_at > $3
+       RETURNING ${APPROVAL_COLUMNS}`,
+      [id, fingerprint, at],
+    );
+    return row === undefined ? undefined : approvalFromRow(row);
+  }
+
   async findPending(fingerprint: string, at: string): Promise<Approval | undefined> {
     const [row] = await this.rows(
       'findPending',

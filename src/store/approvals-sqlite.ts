@@ -39,6 +39,7 @@ export class SqliteApprovalStore implements ApprovalStore {
   >;
   private readonly spendable: Database.Statement<[string, string], { id: string }>;
   private readonly spend: Database.Statement<[string, string, string], ApprovalRow>;
+  private readonly spendOne: Database.Statement<[string, string, string, string], ApprovalRow>;
   private readonly pendingFor: Database.Statement<[string, string], ApprovalRow>;
   private readonly expire: Database.Statement<[string, string], ApprovalRow>;
   /** Picks and spends in one write transaction (BEGIN IMMEDIATE): another process cannot pick the same row between. */
@@ -69,6 +70,11 @@ export class SqliteApprovalStore implements ApprovalStore {
     this.spend = this.db.prepare(
       `UPDATE approvals SET status = 'consumed', consumed_at = ?
        WHERE id = ? AND status = 'approved' AND mode = 'async' AND expires_at > ? RETURNING ${APPROVAL_COLUMNS}`,
+    );
+    this.spendOne = this.db.prepare(
+      `UPDATE approvals SET status = 'consumed', consumed_at = ?
+       WHERE id = ? AND fingerprint = ? AND status = 'approved' AND mode = 'async' AND expires_at > ?
+       RETURNING ${APPROVAL_COLUMNS}`,
     );
     this.pendingFor = this.db.prepare(
       `SELECT ${APPROVAL_COLUMNS} FROM approvals
@@ -157,6 +163,12 @@ export class SqliteApprovalStore implements ApprovalStore {
   ): Promise<Approval | undefined> {
     checkDecision(status);
     const row = this.run('decide', () => this.decideOne.get(status, by, note ?? null, at, id));
+    return row === undefined ? undefined : approvalFromRow(row);
+  }
+
+  async consumeById(id: string, fingerprint: string, at: string): Promise<Approval | undefined> {
+    // One UPDATE: SQLite's write lock makes the second of two retries find the row no longer approved.
+    const row = this.run('consumeById', () => this.spendOne.get(at, id, fingerprint, at));
     return row === undefined ? undefined : approvalFromRow(row);
   }
 

@@ -63,6 +63,12 @@ export interface ApprovalStore {
    * atomically: exactly one of several identical calls gets it). Returns it, or undefined when there is none.
    */
   consume(fingerprint: string, at: string): Promise<Approval | undefined>;
+  /**
+   * Spends this one approval (approved -> consumed, in one statement) when it is an approved async approval of this
+   * fingerprint that has not expired at `at`: the retry of a 2026 round trip names its approval. Exactly one of several
+   * retries at once gets it; undefined for the others, and for an approval in any other state.
+   */
+  consumeById(id: string, fingerprint: string, at: string): Promise<Approval | undefined>;
   /** The newest pending async approval with this fingerprint that has not expired at `at`. */
   findPending(fingerprint: string, at: string): Promise<Approval | undefined>;
   /** How many approvals are pending (the metric). */

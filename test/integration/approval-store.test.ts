@@ -280,6 +280,41 @@ for (const backend of backends) {
       await close();
     });
 
+    it('#18.4.5 spends a named approval exactly once among 20 concurrent retries', async () => {
+      const { a, b, close } = await backend.open();
+      const ok = approved({ fingerprint: '7'.repeat(64) });
+      const twin = approved({ fingerprint: '7'.repeat(64) });
+      await a.create(ok);
+      await a.create(twin);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).consumeById(ok.id, ok.fingerprint, t(30))),
+      );
+      const spent = results.filter((r) => r !== undefined);
+      expect(spent).toHaveLength(1);
+      expect(spent[0]).toStrictEqual({ ...ok, status: 'consumed', consumedAt: t(30) });
+      // Replayed after it was spent: nothing; the identical twin approval is not touched by a retry naming another.
+      expect(await a.consumeById(ok.id, ok.fingerprint, t(31))).toBeUndefined();
+      expect(await b.get(twin.id)).toStrictEqual(twin);
+      await close();
+    });
+
+    it('#18.4.6 refuses to spend a named approval for another call, expired, or not approved', async () => {
+      const { a, b, close } = await backend.open();
+      const fp = '8'.repeat(64);
+      const ok = approved({ fingerprint: fp, expiresAt: t(100) });
+      const pending = approval({ fingerprint: fp });
+      const hold = approved({ fingerprint: fp, mode: 'hold' });
+      for (const x of [ok, pending, hold]) await a.create(x);
+      expect(await b.consumeById(ok.id, '9'.repeat(64), t(1))).toBeUndefined();
+      expect(await b.consumeById(ok.id, fp, t(100))).toBeUndefined();
+      expect(await b.consumeById(pending.id, fp, t(1))).toBeUndefined();
+      expect(await b.consumeById(hold.id, fp, t(1))).toBeUndefined();
+      expect(await b.consumeById('apr_missing', fp, t(1))).toBeUndefined();
+      expect(await b.get(ok.id)).toStrictEqual(ok);
+      expect((await b.consumeById(ok.id, fp, t(99)))?.id).toBe(ok.id);
+      await close();
+    });
+
     it('finds the newest pending async approval for a call that has not expired', async () => {
       const { a, b, close } = await backend.open();
       const fp = '6'.repeat(64);
