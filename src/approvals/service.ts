@@ -242,6 +242,12 @@ export class ApprovalService {
     return typeof url === 'function' ? url() : url;
   }
 
+  /** The dashboard page of approval `id`, when the dashboard is on (a URL-mode elicitation points there). */
+  approvalUrl(id: string): string | undefined {
+    const base = this.dashboardUrl();
+    return base === undefined ? undefined : `${base}/#/approvals/${id}`;
+  }
+
   /** Where and how a person decides approval `id`, for what the agent reads. */
   howToDecide(id: string): string {
     const base = this.dashboardUrl();

@@ -52,6 +52,11 @@ export interface AuditBody {
   args: AuditArgs | null;
   /** The approval the call needed (its id), when it needed one. */
   approval?: string;
+  /**
+   * Which round of a 2026 round trip this request was (#18.4): `of` is the first request's approval id (or request id),
+   * `n` counts from 1. Absent outside round trips.
+   */
+  round?: { of: string; n: number };
   /** Events only: who did it (an admin token's label, `(cli)`, `(environment)`). */
   actor?: string;
 }

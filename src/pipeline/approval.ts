@@ -5,15 +5,19 @@ import type { Logger } from '../log.js';
 import { wire } from '../proxy/downstream.js';
 import { classify } from '../risk/classify.js';
 import type { ToolDefinition } from '../risk/types.js';
+import { ERA_2026 } from '../era/versions.js';
 import type { Approval } from '../store/approvals.js';
 import type { Step } from './compose.js';
 import type { CallContext } from './context.js';
+import { type InbandApprovalOptions, inbandApproval, sealUpstreamRound } from './round-trip.js';
 
 export interface ApprovalStepOptions {
   approvals: ApprovalService;
   log: Logger;
   /** How often a held call tells the agent it is still waiting (when the agent sent a progress token). */
   progressEveryMs?: number;
+  /** Approvals in-band for 2026 requests (InputRequiredResult round trips); without it they are held as in 2025. */
+  inband?: Omit<InbandApprovalOptions, 'approvals' | 'log'>;
 }
 
 type Params = Record<string, unknown>;
@@ -22,7 +26,7 @@ type Params = Record<string, unknown>;
 const SYSTEM_ACTORS: ReadonlySet<string> = new Set(['(timeout)', '(agent)', '(gateway)']);
 
 /** What the agent reads when a person said no, nobody said anything in time, or the approval was cancelled. */
-function refusal(a: Approval): string {
+export function refusal(a: Approval): string {
   const who = a.decidedBy !== undefined && !SYSTEM_ACTORS.has(a.decidedBy) ? ` by ${a.decidedBy}` : '';
   const note = a.note === undefined ? '' : `: ${a.note}`;
   switch (a.status) {
@@ -53,12 +57,21 @@ export function approvalStep({
   approvals,
   log,
   progressEveryMs = 10_000,
+  inband,
 }: ApprovalStepOptions): Step<CallContext> {
+  const roundTrips = inband === undefined ? undefined : { ...inband, approvals, log };
   return async (ctx, next) => {
     const d = ctx.decision;
     const target = ctx.targets[0];
     if (ctx.method !== 'tools/call' || d?.outcome !== 'require_approval' || d.shadow || !target)
       return next();
+    if (ctx.era === ERA_2026 && roundTrips !== undefined) {
+      // Same decision, asked in-band: the 2026 client retries instead of holding its request open.
+      if ((await inbandApproval(ctx, roundTrips)) === 'answered') return;
+      await next();
+      sealUpstreamRound(ctx, roundTrips);
+      return;
+    }
     const obligation = d.approval!;
     const params = (target.params ?? {}) as Params;
     const tool = String(params.name ?? '');

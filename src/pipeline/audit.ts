@@ -141,6 +141,7 @@ function bodyOf(
         ? auditArgs(target?.params?.arguments ?? asked.arguments, argsMode, argsKey)
         : null,
     ...(ctx.approval === undefined ? {} : { approval: ctx.approval.id }),
+    ...(ctx.round === undefined ? {} : { round: { of: ctx.round.of, n: ctx.round.n } }),
   };
 }
 

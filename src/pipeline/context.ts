@@ -64,6 +64,11 @@ export interface CallContext {
   limited: { rule: string; reason: string } | undefined;
   /** The approval this call needed, and where it stands (the audit decision follows it). */
   approval: { id: string; status: ApprovalStatus } | undefined;
+  /**
+   * Which round of a 2026 round trip this request is (#18.4): `of` names the first request's approval (or request id),
+   * `n` counts from 1. undefined outside round trips. The audit record carries it as `round`.
+   */
+  round: { of: string; n: number } | undefined;
   /** The audit record of this request: its key, and whether its decision entry is already committed. */
   audit: { key: string; committed: boolean } | undefined;
   /** The request's trace span, when tracing is on (upstream calls become its children). */
@@ -106,6 +111,7 @@ export function createContext(session: SessionView, request: JsonRpcRequest): Ca
     decision: undefined,
     limited: undefined,
     approval: undefined,
+    round: undefined,
     audit: undefined,
     trace: undefined,
     reply: undefined,
