@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ApprovalService } from './approvals/service.js';
+import { RequestStateSealer, stateKeyFrom } from './era/request-state.js';
 import { HeadExporter, headsToVerify } from './audit/heads.js';
 import { loadAuditKeys, recordKeyChange } from './audit/keys.js';
 import { Metrics } from './audit/metrics.js';
@@ -302,6 +303,13 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     dashboardUrl: () => adminBase ?? `http://${urlHost(config.admin)}`,
   });
   approvals.startSweeper();
+  // The key that seals 2026 approval round trips (docs/approvals-inband.md); read once, never logged.
+  const stateKey = stateKeyFrom(config.approvalStateKey);
+  if (stateKey.generated && config.state.startsWith('redis'))
+    log.warn(
+      'approvals.stateKey is not set: 2026 approval retries work only on the replica that asked; set the same key on every replica',
+    );
+  const sealer = new RequestStateSealer(stateKey.key);
   const catalog = new ToolCatalog({
     pins: pinStore,
     audit: (entry) => sink.write(entry),
@@ -338,7 +346,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       catalog,
       pinRules: (server) => config.pinning.servers.get(server) ?? config.pinning.global,
     }),
-    approvalStep({ approvals, log }),
+    approvalStep({ approvals, log, inband: { sealer } }),
     grantStillLiveAfterApproval,
     limitStep({ counters, failMode: config.stateFailMode, log, metrics }),
     commitDecision(auditOptions),

@@ -75,6 +75,8 @@ export interface GatewayConfig {
   auditDurability: 'crash' | 'power-loss';
   /** audit.key / keyFile / previousKeys (paths resolved); read by loadAuditKeys. Undefined: no key. */
   auditKey: AuditKeySource | undefined;
+  /** approvals.stateKey / stateKeyFile (path resolved): the key that seals 2026 approval round trips. */
+  approvalStateKey: { stateKey: string | undefined; stateKeyFile: string | undefined };
   /** audit.heads (the file path resolved); undefined: heads are not exported. */
   auditHeads: { file: string | undefined; log: boolean; intervalMs: number } | undefined;
   approvalWebhooks: WebhookConfig[];
@@ -178,6 +180,8 @@ export function configSecrets(loaded: LoadedConfig): string[] {
     out.push(...Object.values(s.env ?? {}));
   }
   for (const w of config.approvals.webhooks) out.push(w.secret, w.url);
+  if (config.approvals.stateKey !== undefined && config.approvals.stateKey !== '')
+    out.push(config.approvals.stateKey);
   headerValues(config.tracing.headers);
   return out;
 }
@@ -270,6 +274,15 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
           .filter(([, s]) => s.pinning !== undefined)
           .map(([id, s]) => [id, pinRules({ ...config.pinning, ...stripUndefined(s.pinning!) })]),
       ),
+    },
+    approvalStateKey: {
+      stateKey: config.approvals.stateKey,
+      stateKeyFile:
+        config.approvals.stateKeyFile === undefined
+          ? undefined
+          : isAbsolute(config.approvals.stateKeyFile)
+            ? config.approvals.stateKeyFile
+            : resolvePath(base, config.approvals.stateKeyFile),
     },
     approvalWebhooks: config.approvals.webhooks.map((w) => ({
       url: w.url,

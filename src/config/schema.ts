@@ -336,6 +336,24 @@ export const configSchema = z.strictObject({
           }),
         )
         .default([]),
+      stateKey: z
+        .string()
+        .optional()
+        .describe(
+          'Secret (32+ characters, usually ${WARDEN_APPROVAL_STATE_KEY}) that seals the requestState of 2026 approval round trips (docs/approvals-inband.md); the same on every replica that may serve a retry. Unset: a random key per process (one replica only)',
+        ),
+      stateKeyFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('File holding approvals.stateKey (its first line)'),
+    })
+    .refine((a) => a.stateKey === undefined || a.stateKey === '' || a.stateKey.length >= 32, {
+      message: 'approvals.stateKey must be at least 32 characters',
+      path: ['stateKey'],
+    })
+    .refine((a) => a.stateKey === undefined || a.stateKey === '' || a.stateKeyFile === undefined, {
+      message: 'set approvals.stateKey or approvals.stateKeyFile, not both',
     })
     .default({ webhooks: [] })
     .describe('Human approval of calls a policy marks require_approval (docs/approvals.md)'),
