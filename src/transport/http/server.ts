@@ -3,8 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { isModernPost } from '../../era/wire.js';
 import type { AuthResult, Identity } from '../../identity/authenticate.js';
 import type { SessionDirectory } from '../../state/sessions.js';
+import { VERSION } from '../../version.js';
 import {
   checkMessage,
   INVALID_REQUEST,
@@ -15,6 +17,7 @@ import {
   type RequestId,
 } from '../jsonrpc.js';
 import type { SessionFactory } from '../types.js';
+import { ModernPath } from './modern.js';
 import { PostStream } from './post-stream.js';
 import { LegacySseSession, StreamableSession } from './sessions.js';
 import {
@@ -57,8 +60,11 @@ export class HttpEndpoint {
   private readonly legacy = new Map<string, LegacySseSession>();
   private readonly reaper: NodeJS.Timeout;
   private draining = false;
+  /** The 2026 path: shared sessions of stateless traffic, per endpoint and caller. */
+  private readonly modern: ModernPath;
 
   constructor(private readonly opts: HttpEndpointOptions) {
+    this.modern = new ModernPath({ log: opts.log, createSession: opts.createSession, version: VERSION });
     const shortest = Math.min(opts.sessionIdleMs, opts.upstreamIdleMs ?? Number.POSITIVE_INFINITY);
     const every = Math.max(1000, Math.min(shortest / 4, 60_000));
     this.reaper = setInterval(() => this.reapIdle(), every);
@@ -73,7 +79,7 @@ export class HttpEndpoint {
     let n = 0;
     for (const s of this.sessions.values()) if (s.sink?.busy) n++;
     for (const s of this.legacy.values()) if (s.sink?.busy) n++;
-    return n;
+    return n + this.modern.inflight;
   }
 
   /** The request listener for node:http. Never throws. */
@@ -336,6 +342,9 @@ export class HttpEndpoint {
     const parsed = this.messagesOf(body.value, res);
     if (parsed === undefined) return;
     const { messages, batch } = parsed;
+    // The era is decided per request (SPEC §12): a 2026 request takes its own path, with no session lookup.
+    if (isModernPost(messages, req.headers))
+      return this.modern.serve(req, res, endpoint, identity, messages, batch);
     const init = messages.find((m) => isRequest(m) && m.method === 'initialize');
     let session: StreamableSession | undefined;
     if (init !== undefined) {
@@ -559,6 +568,7 @@ export class HttpEndpoint {
   }
 
   private reapIdle(): void {
+    this.modern.reap(this.opts.sessionIdleMs, this.opts.upstreamIdleMs);
     const now = Date.now();
     const cutoff = now - this.opts.sessionIdleMs;
     const suspendCutoff = now - (this.opts.upstreamIdleMs ?? Number.POSITIVE_INFINITY);
@@ -589,6 +599,6 @@ export class HttpEndpoint {
     const all = [...this.sessions.values(), ...this.legacy.values()];
     this.sessions.clear();
     this.legacy.clear();
-    await Promise.all(all.map((s) => s.sink.close()));
+    await Promise.all([...all.map((s) => s.sink.close()), this.modern.close()]);
   }
 }
