@@ -31,7 +31,7 @@ const POLICY = {
 };
 
 beforeAll(async () => {
-  http = await startHttpProbe();
+  http = await startHttpProbe(0, { PROBE_LIST_GROW: '1' });
   policyFile = join(tempDir('warden-eras-'), 'policy.json');
   writeFileSync(policyFile, JSON.stringify(POLICY));
   gw = await startGateway(`
@@ -44,6 +44,11 @@ mcpServers:
   remote:
     url: ${http.url}
     policy: ${policyFile}
+  growing:
+    command: node
+    args: ["--import", "tsx", "${PROBE}"]
+    cwd: ${ROOT}
+    env: { PROBE_LIST_GROW: "1" }
 `);
 }, 60_000);
 
@@ -217,26 +222,35 @@ describe('#18.1 2026 wire checks', () => {
 });
 
 describe('#18.1 listen', () => {
-  it('#18.1.9 subscriptions/listen hears tools/list_changed from a 2025 upstream', async () => {
-    const client = await modern(`${gw.mcpUrl}/probe`);
-    try {
-      let changed = 0;
-      client.setNotificationHandler('notifications/tools/list_changed', async () => {
-        changed++;
-      });
-      const sub = await client.listen({ toolsListChanged: true });
-      await client.callTool({ name: 'grow', arguments: {} });
-      for (let i = 0; i < 100 && changed === 0; i++) await new Promise((r) => setTimeout(r, 50));
-      expect(changed).toBeGreaterThan(0);
-      await sub.close();
-    } finally {
-      await client.close();
-    }
-  }, 30_000);
+  const cases = [
+    ['#18.1.9', 'a 2025 stdio upstream', 'growing', 'grow'],
+    ['#18.1.10', 'a 2025 HTTP upstream (its GET stream)', 'remote', 'grow'],
+    ['#18.1.11', 'an upstream behind /mcp', '', 'growing__grow'],
+  ] as const;
+  for (const [n, what, server, tool] of cases) {
+    it(`${n} subscriptions/listen hears tools/list_changed from ${what}`, async () => {
+      const client = await modern(server === '' ? gw.mcpUrl : `${gw.mcpUrl}/${server}`);
+      try {
+        let changed = 0;
+        client.setNotificationHandler('notifications/tools/list_changed', async () => {
+          changed++;
+        });
+        const sub = await client.listen({ toolsListChanged: true });
+        // The GET stream of an HTTP upstream opens after its initialize: give it a moment.
+        await new Promise((r) => setTimeout(r, 300));
+        await client.callTool({ name: tool, arguments: {} });
+        for (let i = 0; i < 100 && changed === 0; i++) await new Promise((r) => setTimeout(r, 50));
+        expect(changed).toBeGreaterThan(0);
+        await sub.close();
+      } finally {
+        await client.close();
+      }
+    }, 30_000);
+  }
 });
 
 describe('#18.1 warden stdio in 2026', () => {
-  it('#18.1.10 a pinned 2026 client over warden stdio lists and calls', async () => {
+  it('#18.1.12 a pinned 2026 client over warden stdio lists and calls', async () => {
     const dir = tempDir('warden-eras-stdio-');
     const file = join(dir, 'warden.yaml');
     writeFileSync(
@@ -248,7 +262,7 @@ describe('#18.1 warden stdio in 2026', () => {
       { capabilities: {}, versionNegotiation: { mode: { pin: ERA_2026 } } },
     );
     await client.connect(
-      new StdioV2({ command: process.execPath, args: [CLI, 'stdio', '--config', file, 'probe'] }),
+      new StdioV2({ command: process.execPath, args: [CLI, 'stdio', '--config', file, '--server', 'probe'] }),
     );
     try {
       expect(client.getProtocolEra()).toBe('modern');
