@@ -1,44 +1,37 @@
-// Agent-facing HTTP: Streamable HTTP at /mcp and /mcp/<server>, legacy SSE at /sse; sessions, streams, guards.
+// Agent-facing HTTP: Streamable HTTP at /mcp and /mcp/<server>, legacy SSE at /sse. Routing, the Host and Origin
+// checks and authentication (route), then each era's path: 2025 sessions here, 2026 requests in ./modern.ts.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { AuthResult, Identity } from '../identity/authenticate.js';
-import type { SessionDirectory } from '../state/sessions.js';
-import { encodeMessage } from './encode.js';
+import { isModernPost } from '../../era/wire.js';
+import type { AuthResult, Identity } from '../../identity/authenticate.js';
+import type { SessionDirectory } from '../../state/sessions.js';
+import { VERSION } from '../../version.js';
 import {
   checkMessage,
-  errorResponse,
-  INTERNAL_ERROR,
   INVALID_REQUEST,
   idOf,
-  isNotification,
   isRequest,
-  isResponse,
   type JsonRpcMessage,
   PARSE_ERROR,
   type RequestId,
-} from './jsonrpc.js';
-import type { DownstreamPort, SessionFactory, SessionSink } from './types.js';
-
-/** Protocol versions an agent may name in MCP-Protocol-Version. */
-export const SUPPORTED_PROTOCOL_VERSIONS = [
-  '2025-11-25',
-  '2025-06-18',
-  '2025-03-26',
-  '2024-11-05',
-  '2024-10-07',
-];
-const MAX_QUEUED = 1000;
-/**
- * Bytes written to an agent's event stream and not yet taken by the agent, past which notifications to that stream
- * are dropped (answers and requests never are): a client that reads slowly or not at all must not make the gateway
- * buffer an upstream's notification flood without bound (found by test/faults/notification-flood.test.ts).
- */
-export const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
-const MAX_BATCH = 100;
-/** SDK error code for "session not found". */
-const SESSION_NOT_FOUND = -32001;
-const SERVER_ERROR = -32000;
+} from '../jsonrpc.js';
+import type { SessionFactory } from '../types.js';
+import { ModernPath } from './modern.js';
+import { PostStream } from './post-stream.js';
+import { LegacySseSession, StreamableSession } from './sessions.js';
+import {
+  accepts,
+  decodeSegment,
+  holds,
+  hostName,
+  MAX_BATCH,
+  ownerOf,
+  SERVER_ERROR,
+  SESSION_NOT_FOUND,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  writeJsonError,
+} from './wire.js';
 
 export interface HttpEndpointOptions {
   log: Logger;
@@ -62,316 +55,16 @@ export interface HttpEndpointOptions {
   directory?: SessionDirectory | undefined;
 }
 
-/** A grant's id, or '' for anonymous: what a session is bound to. */
-function ownerOf(identity: Identity): string {
-  return identity.grant?.id ?? '';
-}
-
-/** May this identity use this endpoint? A server the grant does not hold is as absent as one never configured. */
-function holds(identity: Identity, endpoint: string | undefined): boolean {
-  const servers = identity.grant?.servers;
-  return endpoint === undefined || servers === undefined || servers.has(endpoint);
-}
-
-function writeJsonError(
-  res: ServerResponse,
-  status: number,
-  code: number,
-  message: string,
-  id: RequestId | null = null,
-) {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  const body = JSON.stringify(errorResponse(id, code, message));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-/**
- * A message as it can go to the agent. Every input is bounded (depth, size), so a message that cannot be serialised is
- * a fault of the gateway's own: it must end its request, never the process (#17.1). An answer becomes an internal
- * error for its request; anything else is dropped. Only called once serialising has failed.
- */
-function serialisable(message: JsonRpcMessage, log: Logger): JsonRpcMessage | undefined {
-  try {
-    JSON.stringify(message);
-    return message;
-  } catch (err) {
-    log.error(
-      { err: (err as Error).message, id: 'id' in message ? message.id : undefined },
-      'a message to the agent could not be serialised',
-    );
-    return isResponse(message)
-      ? errorResponse(
-          message.id,
-          INTERNAL_ERROR,
-          'Internal error in mcp-warden: the answer could not be serialised',
-        )
-      : undefined;
-  }
-}
-
-/** One event of an agent's event stream; '' for a message that could not be serialised and is dropped. */
-function sseEvent(message: JsonRpcMessage, log: Logger): string {
-  let data: string;
-  try {
-    data = JSON.stringify(message);
-  } catch {
-    const safe = serialisable(message, log);
-    if (safe === undefined) return '';
-    data = JSON.stringify(safe);
-  }
-  return `event: message\ndata: ${data}\n\n`;
-}
-
-/**
- * How long a response may stay unread by its agent once the agent's session has closed. Past it the connection is
- * destroyed: an agent that never reads would otherwise hold the connection and its unsent bytes for good (found by
- * test/faults/slow-client.test.ts).
- */
-export const UNREAD_AFTER_CLOSE_MS = 5000;
-
-/** Streams whose slow reader was already reported (one warning per stream). */
-const slowReaders = new WeakSet<ServerResponse>();
-
-/** Writes an event to an agent's stream, unless it is a notification and the agent has too much unread already. */
-function writeEvent(res: ServerResponse, message: JsonRpcMessage, log: Logger): void {
-  if (res.writableLength > MAX_UNREAD_BYTES && isNotification(message)) {
-    if (!slowReaders.has(res)) {
-      slowReaders.add(res);
-      log.warn(
-        { unreadBytes: res.writableLength, method: message.method },
-        'agent is not reading its event stream: notifications to it are dropped until it catches up',
-      );
-    }
-    return;
-  }
-  res.write(sseEvent(message, log));
-}
-
-function accepts(req: IncomingMessage, type: string): boolean {
-  const accept = req.headers.accept;
-  if (accept === undefined) return false;
-  return accept.includes(type) || accept.includes('*/*');
-}
-
-/** The response stream of one POST that carried requests: JSON when only answers come back, SSE when more does. */
-class PostStream {
-  private readonly waiting = new Set<RequestId>();
-  private readonly buffered: JsonRpcMessage[] = [];
-  private mode: 'pending' | 'sse' | 'done' = 'pending';
-
-  constructor(
-    private readonly res: ServerResponse,
-    ids: RequestId[],
-    private readonly batch: boolean,
-    private readonly headers: Record<string, string>,
-    private readonly log: Logger,
-  ) {
-    for (const id of ids) this.waiting.add(id);
-    res.on('close', () => {
-      if (this.mode !== 'done') this.mode = 'done';
-    });
-  }
-
-  get open(): boolean {
-    return this.mode !== 'done';
-  }
-
-  /** The requests of this POST not answered yet. */
-  unanswered(): RequestId[] {
-    return [...this.waiting];
-  }
-
-  /** Returns false when the stream is gone, so the caller can route the message elsewhere. */
-  deliver(message: JsonRpcMessage, answers: RequestId | undefined): boolean {
-    if (this.mode === 'done') return false;
-    if (answers !== undefined) this.waiting.delete(answers);
-    const finished = this.waiting.size === 0;
-    if (this.mode === 'pending') {
-      if (answers !== undefined) {
-        this.buffered.push(message);
-        if (!finished) return true;
-        // Encoded once (measuring the text for content-length and then writing it encoded it twice), and a big tool
-        // list handed out again reuses its bytes (src/transport/encode.ts).
-        let body: Buffer[];
-        try {
-          body = encodeMessage(this.batch ? this.buffered : this.buffered[0]);
-        } catch {
-          const safe = this.buffered.map((m) => serialisable(m, this.log)).filter((m) => m !== undefined);
-          body = encodeMessage(this.batch ? safe : safe[0]);
-        }
-        let length = 0;
-        for (const piece of body) length += piece.length;
-        this.res.writeHead(200, {
-          ...this.headers,
-          'content-type': 'application/json',
-          'content-length': String(length),
-        });
-        // One writev for the head and every piece.
-        this.res.cork();
-        for (const piece of body) this.res.write(piece);
-        this.res.end();
-        this.mode = 'done';
-        return true;
-      }
-      this.res.writeHead(200, {
-        ...this.headers,
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-      });
-      this.res.flushHeaders();
-      this.mode = 'sse';
-      for (const m of this.buffered) this.res.write(sseEvent(m, this.log));
-      this.buffered.length = 0;
-    }
-    writeEvent(this.res, message, this.log);
-    if (finished && answers !== undefined) {
-      this.res.end();
-      this.mode = 'done';
-    }
-    return true;
-  }
-
-  end(): void {
-    if (this.mode === 'done') return;
-    this.mode = 'done';
-    if (this.res.headersSent) this.res.end();
-    else writeJsonError(this.res, 503, SERVER_ERROR, 'Session closed');
-  }
-}
-
-/** A Streamable HTTP session: routes each outgoing message to the stream it belongs to. */
-class StreamableSession implements DownstreamPort {
-  sink!: SessionSink;
-  standalone: ServerResponse | undefined;
-  private readonly queue: JsonRpcMessage[] = [];
-  readonly streams = new Map<RequestId, PostStream>();
-  /** Responses of this session not yet handed to the agent in full (the agent may not be reading). */
-  private readonly unflushed = new Set<ServerResponse>();
-  initId: RequestId | undefined;
-  closed = false;
-  /** When the shared directory last heard of this session (ms). */
-  touchedAt = 0;
-
-  constructor(
-    readonly id: string,
-    readonly endpoint: string | undefined,
-    /** The grant that opened the session: no other may use it. */
-    readonly owner: string,
-    private readonly log: Logger,
-    private readonly onInitFailed: () => void,
-  ) {}
-
-  send(message: JsonRpcMessage, relatedRequestId?: RequestId): void {
-    if (this.closed) return;
-    if (isResponse(message)) {
-      const id = message.id as RequestId;
-      const stream = this.streams.get(id);
-      this.streams.delete(id);
-      if (stream?.deliver(message, id)) {
-        if (id === this.initId) {
-          this.initId = undefined;
-          if ('error' in message) this.onInitFailed();
-        }
-        return;
-      }
-      this.log.debug({ id }, 'response for a closed stream dropped');
-      return;
-    }
-    if (relatedRequestId !== undefined) {
-      const stream = this.streams.get(relatedRequestId);
-      if (stream?.deliver(message, undefined)) return;
-    }
-    this.sendStandalone(message);
-  }
-
-  private sendStandalone(message: JsonRpcMessage): void {
-    if (this.standalone && !this.standalone.writableEnded) {
-      writeEvent(this.standalone, message, this.log);
-      return;
-    }
-    if (this.queue.length >= MAX_QUEUED) this.queue.shift();
-    this.queue.push(message);
-  }
-
-  openStandalone(res: ServerResponse): void {
-    this.standalone = res;
-    this.track(res);
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'mcp-session-id': this.id,
-    });
-    res.flushHeaders();
-    for (const m of this.queue.splice(0)) res.write(sseEvent(m, this.log));
-    res.on('close', () => {
-      if (this.standalone === res) this.standalone = undefined;
-    });
-  }
-
-  /** Follows a response of this session until the agent has all of it. */
-  track(res: ServerResponse): void {
-    this.unflushed.add(res);
-    const done = () => this.unflushed.delete(res);
-    res.once('finish', done);
-    res.once('close', done);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const s of this.streams.values()) s.end();
-    this.streams.clear();
-    this.standalone?.end();
-    this.standalone = undefined;
-    for (const res of this.unflushed) destroyUnlessRead(res);
-    this.unflushed.clear();
-  }
-}
-
-/** Destroys an ended response whose agent has not taken it within UNREAD_AFTER_CLOSE_MS. */
-function destroyUnlessRead(res: ServerResponse): void {
-  if (res.writableFinished || res.destroyed) return;
-  const timer = setTimeout(() => res.destroy(), UNREAD_AFTER_CLOSE_MS);
-  timer.unref();
-  res.once('finish', () => clearTimeout(timer));
-  res.once('close', () => clearTimeout(timer));
-}
-
-/** A legacy HTTP+SSE session (protocol 2024-11-05): everything goes down one event stream. */
-class LegacySseSession implements DownstreamPort {
-  sink!: SessionSink;
-  closed = false;
-  constructor(
-    readonly res: ServerResponse,
-    readonly owner: string,
-    private readonly log: Logger,
-  ) {}
-
-  send(message: JsonRpcMessage): void {
-    if (!this.closed && !this.res.writableEnded) writeEvent(this.res, message, this.log);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.res.end();
-    destroyUnlessRead(this.res);
-  }
-}
-
 export class HttpEndpoint {
   private readonly sessions = new Map<string, StreamableSession>();
   private readonly legacy = new Map<string, LegacySseSession>();
   private readonly reaper: NodeJS.Timeout;
   private draining = false;
+  /** The 2026 path: shared sessions of stateless traffic, per endpoint and caller. */
+  private readonly modern: ModernPath;
 
   constructor(private readonly opts: HttpEndpointOptions) {
+    this.modern = new ModernPath({ log: opts.log, createSession: opts.createSession, version: VERSION });
     const shortest = Math.min(opts.sessionIdleMs, opts.upstreamIdleMs ?? Number.POSITIVE_INFINITY);
     const every = Math.max(1000, Math.min(shortest / 4, 60_000));
     this.reaper = setInterval(() => this.reapIdle(), every);
@@ -386,7 +79,7 @@ export class HttpEndpoint {
     let n = 0;
     for (const s of this.sessions.values()) if (s.sink?.busy) n++;
     for (const s of this.legacy.values()) if (s.sink?.busy) n++;
-    return n;
+    return n + this.modern.inflight;
   }
 
   /** The request listener for node:http. Never throws. */
@@ -649,6 +342,9 @@ export class HttpEndpoint {
     const parsed = this.messagesOf(body.value, res);
     if (parsed === undefined) return;
     const { messages, batch } = parsed;
+    // The era is decided per request (SPEC §12): a 2026 request takes its own path, with no session lookup.
+    if (isModernPost(messages, req.headers))
+      return this.modern.serve(req, res, endpoint, identity, messages, batch);
     const init = messages.find((m) => isRequest(m) && m.method === 'initialize');
     let session: StreamableSession | undefined;
     if (init !== undefined) {
@@ -872,6 +568,7 @@ export class HttpEndpoint {
   }
 
   private reapIdle(): void {
+    this.modern.reap(this.opts.sessionIdleMs, this.opts.upstreamIdleMs);
     const now = Date.now();
     const cutoff = now - this.opts.sessionIdleMs;
     const suspendCutoff = now - (this.opts.upstreamIdleMs ?? Number.POSITIVE_INFINITY);
@@ -902,25 +599,6 @@ export class HttpEndpoint {
     const all = [...this.sessions.values(), ...this.legacy.values()];
     this.sessions.clear();
     this.legacy.clear();
-    await Promise.all(all.map((s) => s.sink.close()));
+    await Promise.all([...all.map((s) => s.sink.close()), this.modern.close()]);
   }
-}
-
-/** A %-encoded path segment, or undefined when its escapes are malformed. */
-function decodeSegment(segment: string): string | undefined {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return undefined;
-  }
-}
-
-/** `example.com:7420` -> `example.com`, `[::1]:7420` -> `[::1]`. */
-export function hostName(host: string): string {
-  if (host.startsWith('[')) {
-    const end = host.indexOf(']');
-    return end === -1 ? host.toLowerCase() : host.slice(0, end + 1).toLowerCase();
-  }
-  const colon = host.indexOf(':');
-  return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
 }

@@ -1,0 +1,277 @@
+// Both eras facing agents (#18 part 1): the real SDK v1 client (2025) and v2 client (2026 pinned, auto) through
+// warden, on /mcp/<id> and /mcp, in front of a 2025 stdio upstream and a 2025 HTTP upstream; and warden stdio in 2026.
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
+import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/stdio';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CLI,
+  connect,
+  PROBE,
+  ROOT,
+  type RunningGateway,
+  startGateway,
+  startHttpProbe,
+  tempDir,
+  textOf,
+} from '../helpers/gateway.js';
+
+const ERA_2026 = '2026-07-28';
+
+let gw: RunningGateway;
+let http: { url: string; child: ChildProcess };
+let policyFile: string;
+
+const POLICY = {
+  version: '1',
+  default: 'allow',
+  tools: { crash: { action: 'deny', reason: 'crash is denied by policy' } },
+};
+
+beforeAll(async () => {
+  http = await startHttpProbe(0, { PROBE_LIST_GROW: '1' });
+  policyFile = join(tempDir('warden-eras-'), 'policy.json');
+  writeFileSync(policyFile, JSON.stringify(POLICY));
+  gw = await startGateway(`
+mcpServers:
+  probe:
+    command: node
+    args: ["--import", "tsx", "${PROBE}"]
+    cwd: ${ROOT}
+    policy: ${policyFile}
+  remote:
+    url: ${http.url}
+    policy: ${policyFile}
+  growing:
+    command: node
+    args: ["--import", "tsx", "${PROBE}"]
+    cwd: ${ROOT}
+    env: { PROBE_LIST_GROW: "1" }
+`);
+}, 60_000);
+
+afterAll(async () => {
+  await gw?.close();
+  http?.child.kill();
+});
+
+async function modern(url: string, mode: 'auto' | { pin: string } = { pin: ERA_2026 }): Promise<ClientV2> {
+  const client = new ClientV2(
+    { name: 'eras-test', version: '1.0.0' },
+    { capabilities: {}, versionNegotiation: { mode } },
+  );
+  await client.connect(new HttpV2(new URL(url)));
+  return client;
+}
+
+/** One raw 2026 POST: headers as given, body as given. */
+async function post(url: string, body: unknown, headers: Record<string, string>): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+function call(name: string, args: Record<string, unknown>, version = ERA_2026) {
+  return {
+    jsonrpc: '2.0',
+    id: 7,
+    method: 'tools/call',
+    params: {
+      name,
+      arguments: args,
+      _meta: {
+        'io.modelcontextprotocol/protocolVersion': version,
+        'io.modelcontextprotocol/clientCapabilities': {},
+        'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+      },
+    },
+  };
+}
+
+for (const target of ['probe', 'remote', 'aggregated'] as const) {
+  const path = () => (target === 'aggregated' ? gw.mcpUrl : `${gw.mcpUrl}/${target}`);
+  const tool = (name: string) => (target === 'aggregated' ? `probe__${name}` : name);
+
+  describe(`#18.1 2026 client on ${target === 'aggregated' ? '/mcp' : `/mcp/${target}`}`, () => {
+    it('#18.1 connects pinned to 2026, lists, calls, is denied by policy, gets progress', async () => {
+      const client = await modern(path());
+      try {
+        expect(client.getProtocolEra()).toBe('modern');
+        const listed = await client.listTools();
+        const names = listed.tools.map((t) => t.name);
+        expect(names).toContain(tool('echo'));
+        expect(textOf(await client.callTool({ name: tool('echo'), arguments: { text: 'hi 2026' } }))).toBe(
+          'hi 2026',
+        );
+        const denied = await client.callTool({ name: tool('crash'), arguments: {} }).then(
+          (r) => ({ ok: true as const, r }),
+          (e: unknown) => ({ ok: false as const, e }),
+        );
+        if (denied.ok) expect(denied.r.isError).toBe(true);
+        else expect(String(denied.e)).toMatch(/denied|not allowed|policy/i);
+        const steps: number[] = [];
+        const done = await client.callTool(
+          { name: tool('progress'), arguments: { steps: 3 } },
+          { onprogress: (p) => steps.push(p.progress) },
+        );
+        expect(textOf(done)).toBe('done 3');
+        expect(steps).toEqual([1, 2, 3]);
+      } finally {
+        await client.close();
+      }
+    }, 30_000);
+
+    it('#18.1 auto client is not downgraded', async () => {
+      const client = await modern(path(), 'auto');
+      try {
+        expect(client.getProtocolEra()).toBe('modern');
+        expect(client.getNegotiatedProtocolVersion()).toBe(ERA_2026);
+        expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+      } finally {
+        await client.close();
+      }
+    }, 30_000);
+  });
+}
+
+describe('#18.1 2026 wire checks', () => {
+  const url = () => `${gw.mcpUrl}/probe`;
+  const good = { 'mcp-protocol-version': ERA_2026, 'mcp-method': 'tools/call', 'mcp-name': 'echo' };
+
+  it('#18.1.1 a raw request with matching headers runs and has resultType', async () => {
+    const res = await post(url(), call('echo', { text: 'x' }), good);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { result: Record<string, unknown> };
+    expect(body.result.resultType).toBe('complete');
+  });
+
+  it('#18.1.2 Mcp-Name that differs from params.name is refused with -32020', async () => {
+    const res = await post(url(), call('echo', { text: 'x' }), { ...good, 'mcp-name': 'pid' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32020);
+  });
+
+  it('#18.1.3 Mcp-Method that differs from the body is refused with -32020', async () => {
+    const res = await post(url(), call('echo', { text: 'x' }), { ...good, 'mcp-method': 'tools/list' });
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32020);
+  });
+
+  it('#18.1.4 a missing Mcp-Name is refused with -32020', async () => {
+    const { 'mcp-name': _, ...rest } = good;
+    const res = await post(url(), call('echo', { text: 'x' }), rest);
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32020);
+  });
+
+  it('#18.1.5 the Base64 sentinel form of Mcp-Name is decoded before the comparison', async () => {
+    const encoded = `=?base64?${Buffer.from('echo').toString('base64')}?=`;
+    const ok = await post(url(), call('echo', { text: 'x' }), { ...good, 'mcp-name': encoded });
+    expect(ok.status).toBe(200);
+    const other = `=?base64?${Buffer.from('crash').toString('base64')}?=`;
+    const bad = await post(url(), call('echo', { text: 'x' }), { ...good, 'mcp-name': other });
+    expect(((await bad.json()) as { error: { code: number } }).error.code).toBe(-32020);
+  });
+
+  it('#18.1.6 an unsupported version gets -32022 with the supported list', async () => {
+    const res = await post(url(), call('echo', { text: 'x' }, '2099-01-01'), {
+      ...good,
+      'mcp-protocol-version': '2099-01-01',
+    });
+    const body = (await res.json()) as { error: { code: number; data: { supported: string[] } } };
+    expect(body.error.code).toBe(-32022);
+    expect(body.error.data.supported).toContain(ERA_2026);
+  });
+
+  it('#18.1.7 lists carry ttlMs and cacheScope; /mcp lists are private', async () => {
+    const list = (u: string) =>
+      post(
+        u,
+        {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/list',
+          params: { _meta: { 'io.modelcontextprotocol/protocolVersion': ERA_2026 } },
+        },
+        { 'mcp-protocol-version': ERA_2026, 'mcp-method': 'tools/list' },
+      ).then((r) => r.json() as Promise<{ result: Record<string, unknown> }>);
+    const one = await list(url());
+    expect(one.result.resultType).toBe('complete');
+    expect(one.result.ttlMs).toBe(0);
+    expect(['public', 'private']).toContain(one.result.cacheScope);
+    const all = await list(gw.mcpUrl);
+    expect(all.result.cacheScope).toBe('private');
+  });
+
+  it('#18.1.8 a 2025 client on the same endpoint is unchanged', async () => {
+    const client = await connect(url());
+    try {
+      const result = await client.callTool({ name: 'echo', arguments: { text: 'old' } });
+      expect(textOf(result)).toBe('old');
+      expect((result as Record<string, unknown>).resultType).toBeUndefined();
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('#18.1 listen', () => {
+  const cases = [
+    ['#18.1.9', 'a 2025 stdio upstream', 'growing', 'grow'],
+    ['#18.1.10', 'a 2025 HTTP upstream (its GET stream)', 'remote', 'grow'],
+    ['#18.1.11', 'an upstream behind /mcp', '', 'growing__grow'],
+  ] as const;
+  for (const [n, what, server, tool] of cases) {
+    it(`${n} subscriptions/listen hears tools/list_changed from ${what}`, async () => {
+      const client = await modern(server === '' ? gw.mcpUrl : `${gw.mcpUrl}/${server}`);
+      try {
+        let changed = 0;
+        client.setNotificationHandler('notifications/tools/list_changed', async () => {
+          changed++;
+        });
+        const sub = await client.listen({ toolsListChanged: true });
+        // The GET stream of an HTTP upstream opens after its initialize: give it a moment.
+        await new Promise((r) => setTimeout(r, 300));
+        await client.callTool({ name: tool, arguments: {} });
+        for (let i = 0; i < 100 && changed === 0; i++) await new Promise((r) => setTimeout(r, 50));
+        expect(changed).toBeGreaterThan(0);
+        await sub.close();
+      } finally {
+        await client.close();
+      }
+    }, 30_000);
+  }
+});
+
+describe('#18.1 warden stdio in 2026', () => {
+  it('#18.1.12 a pinned 2026 client over warden stdio lists and calls', async () => {
+    const dir = tempDir('warden-eras-stdio-');
+    const file = join(dir, 'warden.yaml');
+    writeFileSync(
+      file,
+      `mcpServers:\n  probe:\n    command: node\n    args: ["--import", "tsx", "${PROBE}"]\n    cwd: ${ROOT}\n    policy: ${policyFile}\nauth: { anonymous: true }\n`,
+    );
+    const client = new ClientV2(
+      { name: 'eras-stdio', version: '1.0.0' },
+      { capabilities: {}, versionNegotiation: { mode: { pin: ERA_2026 } } },
+    );
+    await client.connect(
+      new StdioV2({ command: process.execPath, args: [CLI, 'stdio', '--config', file, '--server', 'probe'] }),
+    );
+    try {
+      expect(client.getProtocolEra()).toBe('modern');
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain('echo');
+      expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'stdio 2026' } }))).toBe(
+        'stdio 2026',
+      );
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+});
