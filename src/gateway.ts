@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ApprovalService } from './approvals/service.js';
-import { RequestStateSealer, stateKeyFrom } from './era/request-state.js';
 import { HeadExporter, headsToVerify } from './audit/heads.js';
 import { loadAuditKeys, recordKeyChange } from './audit/keys.js';
 import { Metrics } from './audit/metrics.js';
@@ -29,6 +28,7 @@ import {
   toolViews,
 } from './dashboard/views.js';
 import { ModernFront } from './era/front.js';
+import { RequestStateSealer, stateKeyFrom } from './era/request-state.js';
 import { WardenError } from './errors.js';
 import { Authenticator, type Identity } from './identity/authenticate.js';
 import { GrantService } from './identity/grants.js';

@@ -342,11 +342,7 @@ export const configSchema = z.strictObject({
         .describe(
           'Secret (32+ characters, usually ${WARDEN_APPROVAL_STATE_KEY}) that seals the requestState of 2026 approval round trips (docs/approvals-inband.md); the same on every replica that may serve a retry. Unset: a random key per process (one replica only)',
         ),
-      stateKeyFile: z
-        .string()
-        .min(1)
-        .optional()
-        .describe('File holding approvals.stateKey (its first line)'),
+      stateKeyFile: z.string().min(1).optional().describe('File holding approvals.stateKey (its first line)'),
     })
     .refine((a) => a.stateKey === undefined || a.stateKey === '' || a.stateKey.length >= 32, {
       message: 'approvals.stateKey must be at least 32 characters',

@@ -29,7 +29,9 @@ export interface RequestState {
 
 export type Opened =
   | { ok: true; state: RequestState }
-  | { ok: false; why: 'malformed' | 'forged' | 'expired' };
+  | { ok: false; why: 'malformed' | 'forged' }
+  /** Genuine but past its expiry: the state is given so that the caller can say what became of its approval. */
+  | { ok: false; why: 'expired'; state: RequestState };
 
 /**
  * What ties a state to one call: the approval fingerprint (server, tool, canonical arguments, rule, grant) and the
@@ -108,18 +110,15 @@ export class RequestStateSealer {
       (body.u !== undefined && typeof body.u !== 'string')
     )
       return { ok: false, why: 'malformed' };
-    if (this.now() >= body.e) return { ok: false, why: 'expired' };
-    return {
-      ok: true,
-      state: {
-        kind: body.k,
-        approval: body.a as string | undefined,
-        fingerprint: body.f,
-        expiresAt: body.e,
-        round: { of: r[0], n: r[1] },
-        upstream: body.u as string | undefined,
-      },
+    const state: RequestState = {
+      kind: body.k,
+      approval: body.a as string | undefined,
+      fingerprint: body.f,
+      expiresAt: body.e,
+      round: { of: r[0], n: r[1] },
+      upstream: body.u as string | undefined,
     };
+    return this.now() >= body.e ? { ok: false, why: 'expired', state } : { ok: true, state };
   }
 
   private mac(payload: string): Buffer {

@@ -1,11 +1,11 @@
 // The approval step: a call the policy says needs a person waits for one (hold mode), or returns at once with an
 // approval id and goes through when the same call is made again after approval (async mode, as Intercept does).
 import { type ApprovalService, approvalFingerprint } from '../approvals/service.js';
+import { ERA_2026 } from '../era/versions.js';
 import type { Logger } from '../log.js';
 import { wire } from '../proxy/downstream.js';
 import { classify } from '../risk/classify.js';
 import type { ToolDefinition } from '../risk/types.js';
-import { ERA_2026 } from '../era/versions.js';
 import type { Approval } from '../store/approvals.js';
 import type { Step } from './compose.js';
 import type { CallContext } from './context.js';

@@ -63,7 +63,6 @@ export async function inbandApproval(
   opts: InbandApprovalOptions,
 ): Promise<'forward' | 'answered'> {
   const { approvals, sealer, log } = opts;
-  const now = opts.now ?? Date.now;
   const d = ctx.decision!;
   const target = ctx.targets[0]!;
   const rule = d.rule;
@@ -108,13 +107,26 @@ export async function inbandApproval(
   // A retry. Only a state warden sealed, for this very call, resumes it; anything else is refused, not re-asked, so
   // that a tampered or replayed state never turns into a fresh approval a person might click through by habit.
   if (!isWardenState(raw))
-    return refuse('This call needs approval, and its requestState was not issued by mcp-warden. The call was not run');
+    return refuse(
+      'This call needs approval, and its requestState was not issued by mcp-warden. The call was not run',
+    );
   const opened = sealer.open(raw);
+  if (!opened.ok && opened.why === 'expired') {
+    // Genuine but late: what became of its approval (expired, rejected) is the answer, as for a 2025 client.
+    const late = opened.state;
+    const a =
+      late.approval === undefined || !sameFingerprint(late.fingerprint, bound)
+        ? undefined
+        : await approvals.get(late.approval);
+    if (a !== undefined && a.status !== 'pending' && a.status !== 'approved' && a.status !== 'consumed')
+      return refuse(refusal(a), { approvalId: a.id, approvalStatus: a.status });
+    return refuse(
+      'The approval round trip of this call expired. The call was not run; make it again without requestState to ask for a new approval',
+    );
+  }
   if (!opened.ok)
     return refuse(
-      opened.why === 'expired'
-        ? 'The approval round trip of this call expired. The call was not run; make it again without requestState to ask for a new approval'
-        : 'The requestState of this call is not one mcp-warden issued, or it was changed. The call was not run',
+      'The requestState of this call is not one mcp-warden issued, or it was changed. The call was not run',
     );
   const state = opened.state;
   if (!sameFingerprint(state.fingerprint, bound))

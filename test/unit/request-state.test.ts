@@ -64,7 +64,7 @@ describe('RequestStateSealer', () => {
     now = T + 59_999;
     expect(s.open(sealed).ok).toBe(true);
     now = T + 60_000;
-    expect(s.open(sealed)).toEqual({ ok: false, why: 'expired' });
+    expect(s.open(sealed)).toEqual({ ok: false, why: 'expired', state: state() });
   });
 
   it('refuses what is not a warden state', () => {
