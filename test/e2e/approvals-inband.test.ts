@@ -90,7 +90,13 @@ function approvalIdOf(p: Elicit): string {
 }
 
 /** One raw 2026 tools/call on /mcp/probe, with extra params (requestState, inputResponses). */
-async function rawCall(gw: RunningGateway, args: Params, more: Params = {}, id = 1): Promise<Params> {
+async function rawCall(
+  gw: RunningGateway,
+  args: Params,
+  more: Params = {},
+  id = 1,
+  capabilities: Params = { elicitation: { form: {} } },
+): Promise<Params> {
   const res = await fetch(`${gw.mcpUrl}/probe`, {
     method: 'POST',
     headers: {
@@ -110,7 +116,7 @@ async function rawCall(gw: RunningGateway, args: Params, more: Params = {}, id =
         ...more,
         _meta: {
           'io.modelcontextprotocol/protocolVersion': ERA_2026,
-          'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } },
+          'io.modelcontextprotocol/clientCapabilities': capabilities,
           'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
         },
       },
@@ -213,6 +219,31 @@ describe('#18.4 approvals in-band, SDK v2 client in 2026', () => {
     expect(retry.isError).toBe(true);
     expect(textOfRaw(retry)).toMatch(/^\[POLICY DENIED\] Nobody approved the call in time/);
     expect(decision(retry)).toMatchObject({ approvalId: id, approvalStatus: 'expired' });
+  });
+  it('#18.4.18 on the aggregated endpoint /mcp the prefixed tool takes the same round trip', async () => {
+    const gw = await gateway(policyFile());
+    const ids: string[] = [];
+    const client = await modern(gw.mcpUrl, { form: {} }, async (p) => {
+      ids.push(approvalIdOf(p));
+      await admin(gw, `/api/approvals/${ids[0]}/approve`, { method: 'POST' });
+    });
+    const result = await client.callTool({ name: 'probe__echo', arguments: { text: 'aggregated' } });
+    expect(textOf(result)).toBe('aggregated');
+    expect(ids).toHaveLength(1);
+    expect(((await admin(gw, `/api/approvals/${ids[0]}`)).body as Params).status).toBe('consumed');
+    await client.close();
+  });
+
+  it('#18.4.19 a client that declared no elicitation gets the state alone, and its retry runs once approved', async () => {
+    const gw = await gateway(policyFile());
+    const first = await rawCall(gw, { text: 'no ui' }, {}, 1, {});
+    expect(first.resultType).toBe('input_required');
+    expect(first.inputRequests).toBeUndefined();
+    expect(typeof first.requestState).toBe('string');
+    const id = String(decision(first).approvalId);
+    await admin(gw, `/api/approvals/${id}/approve`, { method: 'POST' });
+    const ran = await rawCall(gw, { text: 'no ui' }, { requestState: first.requestState }, 2, {});
+    expect(textOfRaw(ran)).toBe('no ui');
   });
 });
 
