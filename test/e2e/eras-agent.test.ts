@@ -111,12 +111,10 @@ for (const target of ['probe', 'remote', 'aggregated'] as const) {
         expect(textOf(await client.callTool({ name: tool('echo'), arguments: { text: 'hi 2026' } }))).toBe(
           'hi 2026',
         );
-        const denied = await client.callTool({ name: tool('crash'), arguments: {} }).then(
-          (r) => ({ ok: true as const, r }),
-          (e: unknown) => ({ ok: false as const, e }),
-        );
-        if (denied.ok) expect(denied.r.isError).toBe(true);
-        else expect(String(denied.e)).toMatch(/denied|not allowed|policy/i);
+        // The same pipeline decides: the policy denial is the 2025 one, an isError result naming the reason.
+        const denied = await client.callTool({ name: tool('crash'), arguments: {} });
+        expect(denied.isError).toBe(true);
+        expect(textOf(denied)).toContain('crash is denied by policy');
         const steps: number[] = [];
         const done = await client.callTool(
           { name: tool('progress'), arguments: { steps: 3 } },
@@ -189,6 +187,42 @@ describe('#18.1 2026 wire checks', () => {
     expect(body.error.data.supported).toContain(ERA_2026);
   });
 
+  it('#18.1.13 a policy denial carries resultType too', async () => {
+    const res = await post(url(), call('crash', {}), { ...good, 'mcp-name': 'crash' });
+    const body = (await res.json()) as { result: Record<string, unknown> };
+    expect(body.result.isError).toBe(true);
+    expect(body.result.resultType).toBe('complete');
+  });
+
+  it('#18.1.14 the 2026 version header without the envelope in the body is refused', async () => {
+    const bare = {
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'x' } },
+    };
+    const res = await post(url(), bare, good);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32602);
+  });
+
+  it("#18.1.15 server/discover answers with the upstream's own capabilities and server info", async () => {
+    const res = await post(
+      url(),
+      {
+        jsonrpc: '2.0',
+        id: 4,
+        method: 'server/discover',
+        params: { _meta: { 'io.modelcontextprotocol/protocolVersion': ERA_2026 } },
+      },
+      { 'mcp-protocol-version': ERA_2026, 'mcp-method': 'server/discover' },
+    );
+    const body = (await res.json()) as { result: Record<string, any> };
+    expect(body.result.supportedVersions).toEqual([ERA_2026]);
+    expect(body.result._meta['io.modelcontextprotocol/serverInfo'].name).toBe('probe');
+    expect(body.result.capabilities.tools).toBeDefined();
+  });
+
   it('#18.1.7 lists carry ttlMs and cacheScope; /mcp lists are private', async () => {
     const list = (u: string) =>
       post(
@@ -247,6 +281,49 @@ describe('#18.1 listen', () => {
       }
     }, 30_000);
   }
+});
+
+describe('#18.1 listen, filtered and fed by policy reloads', () => {
+  it('#18.1.16 a listen stream that did not ask for tool changes hears none of them', async () => {
+    const client = await modern(`${gw.mcpUrl}/growing`);
+    try {
+      let changed = 0;
+      client.setNotificationHandler('notifications/tools/list_changed', async () => {
+        changed++;
+      });
+      const sub = await client.listen({ promptsListChanged: true });
+      await client.callTool({ name: 'grow', arguments: {} });
+      // The probe sends list_changed before it answers: had it reached the client, it would be here by now.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(changed).toBe(0);
+      await sub.close();
+    } finally {
+      await client.close();
+    }
+  }, 30_000);
+
+  it('#18.1.17 a policy reload that changes what is visible reaches listen streams', async () => {
+    const client = await modern(`${gw.mcpUrl}/probe`);
+    try {
+      let changed = 0;
+      client.setNotificationHandler('notifications/tools/list_changed', async () => {
+        changed++;
+      });
+      const sub = await client.listen({ toolsListChanged: true });
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain('pid');
+      writeFileSync(policyFile, JSON.stringify({ ...POLICY, hide: ['pid'] }));
+      try {
+        for (let i = 0; i < 200 && changed === 0; i++) await new Promise((r) => setTimeout(r, 50));
+        expect(changed).toBeGreaterThan(0);
+        expect((await client.listTools()).tools.map((t) => t.name)).not.toContain('pid');
+      } finally {
+        writeFileSync(policyFile, JSON.stringify(POLICY));
+      }
+      await sub.close();
+    } finally {
+      await client.close();
+    }
+  }, 30_000);
 });
 
 describe('#18.1 warden stdio in 2026', () => {
