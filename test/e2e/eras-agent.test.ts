@@ -1,6 +1,6 @@
 // Both eras facing agents (#18 part 1): the real SDK v1 client (2025) and v2 client (2026 pinned, auto) through
 // warden, on /mcp/<id> and /mcp, in front of a 2025 stdio upstream and a 2025 HTTP upstream; and warden stdio in 2026.
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
@@ -349,6 +349,43 @@ describe('#18.1 warden stdio in 2026', () => {
       );
     } finally {
       await client.close();
+    }
+  }, 60_000);
+
+  it('#18.1.18 warden stdio answers an unsupported 2026-era version with -32022 and shapes results', async () => {
+    const dir = tempDir('warden-eras-stdio-raw-');
+    const file = join(dir, 'warden.yaml');
+    writeFileSync(
+      file,
+      `mcpServers:\n  probe:\n    command: node\n    args: ["--import", "tsx", "${PROBE}"]\n    cwd: ${ROOT}\nauth: { anonymous: true }\n`,
+    );
+    const child = spawn(process.execPath, [CLI, 'stdio', '--config', file, '--server', 'probe'], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    try {
+      const answers = new Map<number, Record<string, any>>();
+      let buffer = '';
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (chunk: string) => {
+        buffer += chunk;
+        for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
+          const m = JSON.parse(buffer.slice(0, nl)) as Record<string, any>;
+          buffer = buffer.slice(nl + 1);
+          if (typeof m.id === 'number') answers.set(m.id, m);
+        }
+      });
+      const meta = (v: string) => ({ 'io.modelcontextprotocol/protocolVersion': v });
+      const send = (m: unknown) => child.stdin!.write(`${JSON.stringify(m)}\n`);
+      send({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: meta('2099-01-01') } });
+      send({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: { _meta: meta(ERA_2026) } });
+      for (let i = 0; i < 400 && answers.size < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(answers.get(1)?.error.code).toBe(-32022);
+      expect(answers.get(1)?.error.data.supported).toEqual([ERA_2026]);
+      expect(answers.get(2)?.result.resultType).toBe('complete');
+      expect(answers.get(2)?.result.cacheScope).toBe('private');
+      expect(answers.get(2)?.result.ttlMs).toBe(0);
+    } finally {
+      child.kill();
     }
   }, 60_000);
 });
