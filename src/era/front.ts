@@ -19,9 +19,12 @@ import { ERA_2025 } from './versions.js';
 import {
   type CachePolicy,
   discoverResult,
+  envelopeVersion,
   eraOfMessage,
   modernResult,
   SUBSCRIPTION_ID_META,
+  SUPPORTED_2026_VERSIONS,
+  UNSUPPORTED_PROTOCOL_VERSION,
 } from './wire.js';
 
 /** The id of warden's own initialize on a session that only 2026 requests use. */
@@ -144,6 +147,19 @@ export class ModernFront implements SessionSink, DownstreamPort {
     }
     if (eraOfMessage(message) === ERA_2025 && this.agentInitId !== undefined) {
       this.inner.handle(message);
+      return;
+    }
+    const version = envelopeVersion(message);
+    if (version !== undefined && !SUPPORTED_2026_VERSIONS.includes(version)) {
+      // HTTP checked this with the headers already; stdio has no headers, so the body's claim is checked here.
+      this.out.send(
+        errorResponse(
+          message.id,
+          UNSUPPORTED_PROTOCOL_VERSION,
+          `Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_2026_VERSIONS.join(', ')})`,
+          { supported: [...SUPPORTED_2026_VERSIONS], requested: version },
+        ),
+      );
       return;
     }
     if (message.method === 'server/discover') {

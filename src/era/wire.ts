@@ -1,6 +1,6 @@
 // The 2026-07-28 wire facing agents (SPEC §12): which era a request belongs to, its header cross-checks, and the
 // result metadata (resultType, ttlMs, cacheScope) every answer to a 2026 client carries.
-import type { JsonRpcMessage, JsonRpcRequest } from '../transport/jsonrpc.js';
+import { INVALID_PARAMS, type JsonRpcMessage, type JsonRpcRequest } from '../transport/jsonrpc.js';
 import { ERA_2025, ERA_2026, type Era } from './versions.js';
 
 export const PROTOCOL_VERSION_META = 'io.modelcontextprotocol/protocolVersion';
@@ -127,6 +127,12 @@ export function checkModernHeaders(
       code: UNSUPPORTED_PROTOCOL_VERSION,
       message: `Unsupported protocol version: ${String(requested)} (supported versions: ${SUPPORTED_2026_VERSIONS.join(', ')})`,
       data: { supported: [...SUPPORTED_2026_VERSIONS], requested: String(requested) },
+    };
+  }
+  if (bodyVersion === undefined) {
+    return {
+      code: INVALID_PARAMS,
+      message: `Invalid params: a ${requested} request carries its protocol version in params._meta["${PROTOCOL_VERSION_META}"]`,
     };
   }
   if (headerVersion === null || (headerVersion !== undefined && headerVersion !== requested)) {

@@ -1,6 +1,6 @@
 // Both eras facing agents (#18 part 1): the real SDK v1 client (2025) and v2 client (2026 pinned, auto) through
 // warden, on /mcp/<id> and /mcp, in front of a 2025 stdio upstream and a 2025 HTTP upstream; and warden stdio in 2026.
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
@@ -111,12 +111,10 @@ for (const target of ['probe', 'remote', 'aggregated'] as const) {
         expect(textOf(await client.callTool({ name: tool('echo'), arguments: { text: 'hi 2026' } }))).toBe(
           'hi 2026',
         );
-        const denied = await client.callTool({ name: tool('crash'), arguments: {} }).then(
-          (r) => ({ ok: true as const, r }),
-          (e: unknown) => ({ ok: false as const, e }),
-        );
-        if (denied.ok) expect(denied.r.isError).toBe(true);
-        else expect(String(denied.e)).toMatch(/denied|not allowed|policy/i);
+        // The same pipeline decides: the policy denial is the 2025 one, an isError result naming the reason.
+        const denied = await client.callTool({ name: tool('crash'), arguments: {} });
+        expect(denied.isError).toBe(true);
+        expect(textOf(denied)).toContain('crash is denied by policy');
         const steps: number[] = [];
         const done = await client.callTool(
           { name: tool('progress'), arguments: { steps: 3 } },
@@ -189,6 +187,42 @@ describe('#18.1 2026 wire checks', () => {
     expect(body.error.data.supported).toContain(ERA_2026);
   });
 
+  it('#18.1.13 a policy denial carries resultType too', async () => {
+    const res = await post(url(), call('crash', {}), { ...good, 'mcp-name': 'crash' });
+    const body = (await res.json()) as { result: Record<string, unknown> };
+    expect(body.result.isError).toBe(true);
+    expect(body.result.resultType).toBe('complete');
+  });
+
+  it('#18.1.14 the 2026 version header without the envelope in the body is refused', async () => {
+    const bare = {
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'x' } },
+    };
+    const res = await post(url(), bare, good);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32602);
+  });
+
+  it("#18.1.15 server/discover answers with the upstream's own capabilities and server info", async () => {
+    const res = await post(
+      url(),
+      {
+        jsonrpc: '2.0',
+        id: 4,
+        method: 'server/discover',
+        params: { _meta: { 'io.modelcontextprotocol/protocolVersion': ERA_2026 } },
+      },
+      { 'mcp-protocol-version': ERA_2026, 'mcp-method': 'server/discover' },
+    );
+    const body = (await res.json()) as { result: Record<string, any> };
+    expect(body.result.supportedVersions).toEqual([ERA_2026]);
+    expect(body.result._meta['io.modelcontextprotocol/serverInfo'].name).toBe('probe');
+    expect(body.result.capabilities.tools).toBeDefined();
+  });
+
   it('#18.1.7 lists carry ttlMs and cacheScope; /mcp lists are private', async () => {
     const list = (u: string) =>
       post(
@@ -249,6 +283,49 @@ describe('#18.1 listen', () => {
   }
 });
 
+describe('#18.1 listen, filtered and fed by policy reloads', () => {
+  it('#18.1.16 a listen stream that did not ask for tool changes hears none of them', async () => {
+    const client = await modern(`${gw.mcpUrl}/growing`);
+    try {
+      let changed = 0;
+      client.setNotificationHandler('notifications/tools/list_changed', async () => {
+        changed++;
+      });
+      const sub = await client.listen({ promptsListChanged: true });
+      await client.callTool({ name: 'grow', arguments: {} });
+      // The probe sends list_changed before it answers: had it reached the client, it would be here by now.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(changed).toBe(0);
+      await sub.close();
+    } finally {
+      await client.close();
+    }
+  }, 30_000);
+
+  it('#18.1.17 a policy reload that changes what is visible reaches listen streams', async () => {
+    const client = await modern(`${gw.mcpUrl}/probe`);
+    try {
+      let changed = 0;
+      client.setNotificationHandler('notifications/tools/list_changed', async () => {
+        changed++;
+      });
+      const sub = await client.listen({ toolsListChanged: true });
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain('pid');
+      writeFileSync(policyFile, JSON.stringify({ ...POLICY, hide: ['pid'] }));
+      try {
+        for (let i = 0; i < 200 && changed === 0; i++) await new Promise((r) => setTimeout(r, 50));
+        expect(changed).toBeGreaterThan(0);
+        expect((await client.listTools()).tools.map((t) => t.name)).not.toContain('pid');
+      } finally {
+        writeFileSync(policyFile, JSON.stringify(POLICY));
+      }
+      await sub.close();
+    } finally {
+      await client.close();
+    }
+  }, 30_000);
+});
+
 describe('#18.1 warden stdio in 2026', () => {
   it('#18.1.12 a pinned 2026 client over warden stdio lists and calls', async () => {
     const dir = tempDir('warden-eras-stdio-');
@@ -272,6 +349,43 @@ describe('#18.1 warden stdio in 2026', () => {
       );
     } finally {
       await client.close();
+    }
+  }, 60_000);
+
+  it('#18.1.18 warden stdio answers an unsupported 2026-era version with -32022 and shapes results', async () => {
+    const dir = tempDir('warden-eras-stdio-raw-');
+    const file = join(dir, 'warden.yaml');
+    writeFileSync(
+      file,
+      `mcpServers:\n  probe:\n    command: node\n    args: ["--import", "tsx", "${PROBE}"]\n    cwd: ${ROOT}\nauth: { anonymous: true }\n`,
+    );
+    const child = spawn(process.execPath, [CLI, 'stdio', '--config', file, '--server', 'probe'], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    try {
+      const answers = new Map<number, Record<string, any>>();
+      let buffer = '';
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (chunk: string) => {
+        buffer += chunk;
+        for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
+          const m = JSON.parse(buffer.slice(0, nl)) as Record<string, any>;
+          buffer = buffer.slice(nl + 1);
+          if (typeof m.id === 'number') answers.set(m.id, m);
+        }
+      });
+      const meta = (v: string) => ({ 'io.modelcontextprotocol/protocolVersion': v });
+      const send = (m: unknown) => child.stdin!.write(`${JSON.stringify(m)}\n`);
+      send({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: meta('2099-01-01') } });
+      send({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: { _meta: meta(ERA_2026) } });
+      for (let i = 0; i < 400 && answers.size < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(answers.get(1)?.error.code).toBe(-32022);
+      expect(answers.get(1)?.error.data.supported).toEqual([ERA_2026]);
+      expect(answers.get(2)?.result.resultType).toBe('complete');
+      expect(answers.get(2)?.result.cacheScope).toBe('private');
+      expect(answers.get(2)?.result.ttlMs).toBe(0);
+    } finally {
+      child.kill();
     }
   }, 60_000);
 });

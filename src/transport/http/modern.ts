@@ -1,7 +1,7 @@
 // The 2026-07-28 path of agent-facing HTTP (SPEC §12): no session lookup. Each request is checked on its own
 // (headers against body, protocol version), then runs through a shared proxy session per endpoint and caller: the
 // same pipeline as 2025 (policy, limits, approvals, audit), behind the session's 2026 face (src/era/front.ts).
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ModernFront } from '../../era/front.js';
@@ -60,7 +60,10 @@ class ModernHub implements DownstreamPort {
         shaped: identity.grant !== undefined || identity.oauth !== undefined,
       },
     });
-    this.front.inner = createSession(endpoint, this.front, `2026-${randomUUID()}`, identity);
+    // The same caller on the same endpoint always gets the same session id: what is keyed on the session (a
+    // per-session limit, the audit's session field) stays with the caller, also after an idle session is closed.
+    const id = `2026-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+    this.front.inner = createSession(endpoint, this.front, id, identity);
   }
 
   /** A fresh id for an agent request: ids of different clients sharing the session must not collide. */
