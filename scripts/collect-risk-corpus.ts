@@ -224,6 +224,79 @@ const SERVERS: ServerSpec[] = [
   },
   { id: 'ssh-manager', package: 'mcp-ssh-manager', bin: 'mcp-ssh-manager' },
   { id: 'browsermcp', package: '@browsermcp/mcp' },
+  // 5th round (#21): chosen before any was listed or labelled, all held out (dangerous domains: secrets, identity
+  // admin, money, messaging, infrastructure, databases, shells and code runners).
+  { id: 'bitwarden', package: '@bitwarden/mcp-server', env: { BW_SESSION: DUMMY, BW_CLIENT_ID: DUMMY } },
+  {
+    id: 'auth0',
+    package: '@auth0/auth0-mcp-server',
+    args: ['run'],
+    env: { AUTH0_DOMAIN: 'dummy.auth0.com' },
+  },
+  {
+    id: 'quickbooks',
+    package: 'quickbooks-mcp',
+    env: { QUICKBOOKS_CLIENT_ID: DUMMY, QUICKBOOKS_CLIENT_SECRET: DUMMY, QUICKBOOKS_REFRESH_TOKEN: DUMMY },
+  },
+  {
+    id: 'twilio-sms',
+    package: 'twilio-mcp',
+    env: { TWILIO_ACCOUNT_SID: 'ACdummy', TWILIO_AUTH_TOKEN: DUMMY, TWILIO_PHONE_NUMBER: '+15550100' },
+  },
+  { id: 'conway', package: 'conway-terminal' },
+  { id: 'agentcash', package: 'agentcash' },
+  { id: 'terraform', package: 'terraform-mcp-server' },
+  { id: 'git-cyanheads', package: '@cyanheads/git-mcp-server', env: { MCP_TRANSPORT_TYPE: 'stdio' } },
+  {
+    id: 'ssh-mcp',
+    package: 'ssh-mcp',
+    args: ['--host=127.0.0.1', '--port=9', '--user=dummy', `--password=${DUMMY}`],
+  },
+  {
+    id: 'postgres-henkey',
+    package: '@henkey/postgres-mcp-server',
+    args: ['--connection-string', 'postgresql://dummy:dummy@127.0.0.1:9/dummy'],
+  },
+  {
+    id: 'mysql-berthojoris',
+    package: '@berthojoris/mcp-mysql-server',
+    args: ['mysql://dummy:dummy@127.0.0.1:9/dummy', 'list,read,create,update,delete,execute,ddl,utility'],
+  },
+  {
+    id: 'postgres-server',
+    package: 'mcp-postgres-server',
+    env: { DATABASE_URL: 'postgresql://d:d@127.0.0.1:9/d' },
+  },
+  { id: 'vercel', package: 'vercel-mcp', env: { VERCEL_API_TOKEN: DUMMY } },
+  { id: 'claude-code', package: '@steipete/claude-code-mcp' },
+  { id: 'kubernetes-go', package: 'kubernetes-mcp-server' },
+  { id: 'send-email', package: '@skanda-yutori/mcp-send-email', env: { RESEND_API_KEY: `re_${DUMMY}` } },
+  {
+    id: 'obsidian',
+    package: 'obsidian-mcp-server',
+    env: { OBSIDIAN_API_KEY: DUMMY, OBSIDIAN_BASE_URL: 'http://127.0.0.1:9' },
+  },
+  {
+    id: 'postgrest',
+    package: '@supabase/mcp-server-postgrest',
+    args: ['--apiUrl', 'http://127.0.0.1:9', '--schema', 'public'],
+  },
+  { id: 'gcp', package: 'gcp-mcp' },
+  {
+    id: 'azure-devops-tiberriver',
+    package: '@tiberriver256/mcp-server-azure-devops',
+    env: {
+      AZURE_DEVOPS_ORG_URL: 'https://dev.azure.com/dummy',
+      AZURE_DEVOPS_AUTH_METHOD: 'pat',
+      AZURE_DEVOPS_PAT: DUMMY,
+    },
+  },
+  {
+    id: 'cosmosdb',
+    package: 'mcpcosmosdb',
+    env: { COSMOSDB_URI: 'https://127.0.0.1:9', COSMOSDB_KEY: DUMMY },
+  },
+  { id: 'memory-keeper', package: 'mcp-memory-keeper' },
 ];
 
 function packageDir(scratch: string, pkg: string): string {

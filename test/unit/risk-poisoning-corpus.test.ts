@@ -38,15 +38,15 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 644 real definitions (no false positive)', () => {
+  it('#21 flags none of the 1006 real definitions (no false positive; 362 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(644);
+    expect(real.length).toBe(1006);
     expect(flagged).toEqual([]);
   });
 
-  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers only name collisions', () => {
+  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and two false mentions', () => {
     const found = shadowing.filter((s) =>
       findShadowing(s.servers).some((f) => f.server === s.attack[0] && f.tool === s.attack[1]),
     );
@@ -54,7 +54,12 @@ describe('#21 poisoning and shadowing, measured', () => {
     const servers = new Map<string, ToolDefinition[]>();
     for (const c of real) servers.set(c.server, [...(servers.get(c.server) ?? []), c.tool]);
     const findings = findShadowing([...servers].map(([server, tools]) => ({ server, tools })));
-    expect(findings.every((f) => f.signal.evidence.startsWith('the name '))).toBe(true);
-    expect(findings.length).toBe(57);
+    const mentions = findings.filter((f) => !f.signal.evidence.startsWith('the name '));
+    // `create_table` and `alter_table` are operation values of pg_manage_schema that two other servers' tools share.
+    expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
+      'postgres-henkey/pg_manage_schema',
+      'postgres-henkey/pg_manage_schema',
+    ]);
+    expect(findings.length).toBe(94);
   });
 });
