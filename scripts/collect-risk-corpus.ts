@@ -297,6 +297,109 @@ const SERVERS: ServerSpec[] = [
     env: { COSMOSDB_URI: 'https://127.0.0.1:9', COSMOSDB_KEY: DUMMY },
   },
   { id: 'memory-keeper', package: 'mcp-memory-keeper' },
+  // 6th round (#21): chosen after the 5th round's measurement, before any was listed or labelled; held out too.
+  { id: 'ccxt', package: '@mcpfun/mcp-server-ccxt' },
+  { id: 'teams', package: '@floriscornel/teams-mcp' },
+  {
+    id: 'firebase',
+    package: '@gannonh/firebase-mcp',
+    env: { SERVICE_ACCOUNT_KEY_PATH: '/nonexistent.json', FIREBASE_STORAGE_BUCKET: 'dummy.appspot.com' },
+  },
+  {
+    id: 'shopify',
+    package: 'shopify-mcp',
+    args: ['--accessToken', DUMMY, '--domain', 'dummy.myshopify.com'],
+  },
+  { id: 'docker-exec', package: 'mcp-server-docker' },
+  {
+    id: 'n8n-illuminare',
+    package: '@illuminaresolutions/n8n-mcp-server',
+    env: { N8N_HOST: 'http://127.0.0.1:9', N8N_API_KEY: DUMMY },
+  },
+  {
+    id: 'n8n-node2flow',
+    package: '@node2flow/n8n-management-mcp',
+    env: { N8N_URL: 'http://127.0.0.1:9', N8N_API_KEY: DUMMY },
+  },
+  {
+    id: 'woocommerce',
+    package: '@lockon0927/woocommerce-mcp',
+    env: {
+      WOOCOMMERCE_URL: 'http://127.0.0.1:9',
+      WOOCOMMERCE_CONSUMER_KEY: 'ck_dummy',
+      WOOCOMMERCE_CONSUMER_SECRET: 'cs_dummy',
+    },
+  },
+  {
+    id: 'postgres-full-access',
+    package: 'mcp-postgres-full-access',
+    args: ['postgresql://d:d@127.0.0.1:9/d'],
+  },
+  {
+    id: 'mysql-liangshanli',
+    package: '@liangshanli/mcp-server-mysql',
+    env: {
+      MYSQL_HOST: '127.0.0.1',
+      MYSQL_PORT: '9',
+      MYSQL_USER: 'd',
+      MYSQL_PASSWORD: 'd',
+      MYSQL_DATABASE: 'd',
+    },
+  },
+  { id: 'macos-automator', package: '@steipete/macos-automator-mcp' },
+  {
+    id: 'shopify-admin',
+    package: 'shopify-admin-mcp',
+    env: { SHOPIFY_ACCESS_TOKEN: DUMMY, SHOPIFY_DOMAIN: 'dummy.myshopify.com' },
+  },
+  {
+    id: 'postgres-enhanced',
+    package: 'enhanced-postgres-mcp-server',
+    args: ['postgresql://d:d@127.0.0.1:9/d'],
+  },
+  {
+    id: 'jenkins-host',
+    package: '@mister-good-deal/host-mcp-jenkins',
+    env: { JENKINS_URL: 'http://127.0.0.1:9', JENKINS_USER: 'd', JENKINS_API_TOKEN: DUMMY },
+  },
+  {
+    id: 'database-cmd233',
+    package: '@cmd233/mcp-database-server',
+    args: [join(tmpdir(), 'corpus-dummy.sqlite')],
+  },
+  { id: 'bash-command', package: 'bash-command-mcp' },
+  {
+    id: 'jenkins-ashwini',
+    package: '@ashwinighuge/jenkins-mcp-server',
+    env: { JENKINS_URL: 'http://127.0.0.1:9', JENKINS_USERNAME: 'd', JENKINS_TOKEN: DUMMY },
+  },
+  { id: 'docker-local', package: 'docker-mcp' },
+  { id: 'linear-mcp', package: 'linear-mcp', env: { LINEAR_API_KEY: `lin_api_${DUMMY}` } },
+  { id: 'linear-server', package: 'mcp-server-linear', env: { LINEAR_ACCESS_TOKEN: `lin_api_${DUMMY}` } },
+  { id: 'google-workspace', package: 'google-workspace-mcp' },
+  { id: 'mcp-cli', package: 'mcp-cli', args: [tmpdir()] },
+  { id: 'clawnch', package: 'clawnch-mcp-server' },
+  { id: 'codex-shell', package: '@openai/codex-shell-tool-mcp' },
+  { id: 'memory-bank', package: '@allpepper/memory-bank-mcp', env: { MEMORY_BANK_ROOT: tmpdir() } },
+  { id: 'vitest-runner', package: '@djankies/vitest-mcp' },
+  { id: 'containerization', package: 'containerization-assist-mcp' },
+  {
+    id: 'azure-data-factory',
+    package: '@mcp-consultant-tools/azure-data-factory',
+    env: { ADF_SUBSCRIPTION_ID: 'dummy', ADF_RESOURCE_GROUP: 'dummy', ADF_FACTORY_NAME: 'dummy' },
+  },
+  {
+    id: 'mysql-select',
+    package: 'mysql-mcp',
+    env: { MYSQL_HOST: '127.0.0.1', MYSQL_PORT: '9', MYSQL_USER: 'd' },
+  },
+  {
+    id: 'mysql-f4ww4z',
+    package: '@f4ww4z/mcp-mysql-server',
+    env: { MYSQL_HOST: '127.0.0.1', MYSQL_USER: 'd', MYSQL_PASSWORD: 'd', MYSQL_DATABASE: 'd' },
+  },
+  { id: 'dbeaver', package: 'dbeaver-mcp-server' },
+  { id: 'google-workspace-dguido', package: '@dguido/google-workspace-mcp' },
 ];
 
 function packageDir(scratch: string, pkg: string): string {

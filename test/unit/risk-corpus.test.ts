@@ -80,6 +80,31 @@ const FIFTH_ROUND = new Set([
   'terraform',
 ]);
 
+/** The 6th round (#21): chosen after the 5th was measured, before any was listed or labelled; held out the same way. */
+const SIXTH_ROUND = new Set([
+  'bash-command',
+  'ccxt',
+  'clawnch',
+  'codex-shell',
+  'dbeaver',
+  'docker-exec',
+  'google-workspace-dguido',
+  'jenkins-host',
+  'linear-server',
+  'macos-automator',
+  'mcp-cli',
+  'memory-bank',
+  'mysql-f4ww4z',
+  'mysql-liangshanli',
+  'n8n-illuminare',
+  'n8n-node2flow',
+  'postgres-enhanced',
+  'shopify',
+  'shopify-admin',
+  'teams',
+  'vitest-runner',
+]);
+
 interface Scores {
   tools: number;
   categoryAccuracy: number;
@@ -150,15 +175,17 @@ function report(title: string, s: Scores): string {
 }
 
 /** Rounds 1 to 4: the data the rules were written from (tuned on, or looked at after their frozen measurement). */
-const seenCorpus = corpus.filter((e) => !FIFTH_ROUND.has(e.server));
+const seenCorpus = corpus.filter((e) => !FIFTH_ROUND.has(e.server) && !SIXTH_ROUND.has(e.server));
 const all = score(seenCorpus);
 const tuned = score(seenCorpus.filter((e) => !HELD_OUT.has(e.server)));
 const heldOut = score(seenCorpus.filter((e) => HELD_OUT.has(e.server)));
 const fifth = score(corpus.filter((e) => FIFTH_ROUND.has(e.server)));
+const sixth = score(corpus.filter((e) => SIXTH_ROUND.has(e.server)));
+const unseen = score(corpus.filter((e) => FIFTH_ROUND.has(e.server) || SIXTH_ROUND.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('5th and 6th rounds', unseen)}\n`,
   );
 }
 
@@ -210,5 +237,26 @@ describe('#21 classify on the 5th round, held out (never tuned on)', () => {
 
   it('#21 rates no more than the measured 7 critical tools low', () => {
     expect(fifth.criticalRatedLow.length).toBeLessThanOrEqual(7);
+  });
+});
+
+describe('#21 classify on the 6th round, held out (never tuned on)', () => {
+  it('#21 has 21 servers and 392 tools', () => {
+    expect(sixth.tools).toBe(392);
+  });
+
+  it('#21 does not fall below the measured category accuracy (0.87) and exact risk (0.71)', () => {
+    expect(sixth.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
+    expect(sixth.riskExact).toBeGreaterThanOrEqual(0.71);
+  });
+
+  it('#21 rates no more than the measured 2 critical tools low', () => {
+    expect(sixth.criticalRatedLow.length).toBeLessThanOrEqual(2);
+  });
+
+  it('#21 the 5th and 6th rounds together: 754 tools, category 0.84, exact risk 0.69', () => {
+    expect(unseen.tools).toBe(754);
+    expect(unseen.categoryAccuracy).toBeGreaterThanOrEqual(0.84);
+    expect(unseen.riskExact).toBeGreaterThanOrEqual(0.69);
   });
 });
