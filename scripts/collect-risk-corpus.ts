@@ -400,6 +400,67 @@ const SERVERS: ServerSpec[] = [
   },
   { id: 'dbeaver', package: 'dbeaver-mcp-server' },
   { id: 'google-workspace-dguido', package: '@dguido/google-workspace-mcp' },
+  // 7th round (#21): chosen after the 6th round's measurement, before any was listed or labelled; held out too.
+  {
+    id: 'salesforce',
+    package: '@salesforce/mcp',
+    args: ['--orgs', 'DEFAULT_TARGET_ORG', '--toolsets', 'all'],
+  },
+  {
+    id: 'argocd',
+    package: 'argocd-mcp',
+    args: ['stdio'],
+    env: { ARGOCD_BASE_URL: 'http://127.0.0.1:9', ARGOCD_API_TOKEN: DUMMY },
+  },
+  {
+    id: 'bitbucket-nexus',
+    package: '@nexus2520/bitbucket-mcp-server',
+    env: { BITBUCKET_USERNAME: 'd', BITBUCKET_APP_PASSWORD: DUMMY },
+  },
+  {
+    id: 'bitbucket-aashari',
+    package: '@aashari/mcp-server-atlassian-bitbucket',
+    env: { ATLASSIAN_BITBUCKET_USERNAME: 'd', ATLASSIAN_BITBUCKET_APP_PASSWORD: DUMMY },
+  },
+  {
+    id: 'bitbucket-mcp',
+    package: 'bitbucket-mcp',
+    env: { BITBUCKET_URL: 'https://api.bitbucket.org/2.0', BITBUCKET_TOKEN: DUMMY },
+  },
+  {
+    id: 'grafana',
+    package: '@leval/mcp-grafana',
+    env: { GRAFANA_URL: 'http://127.0.0.1:9', GRAFANA_TOKEN: DUMMY },
+  },
+  {
+    id: 'salesforce-tsmztech',
+    package: '@tsmztech/mcp-server-salesforce',
+    env: {
+      SALESFORCE_CONNECTION_TYPE: 'User_Password',
+      SALESFORCE_USERNAME: 'd',
+      SALESFORCE_PASSWORD: 'd',
+      SALESFORCE_TOKEN: DUMMY,
+    },
+  },
+  { id: 'doppler', package: '@dopplerhq/mcp-server', env: { DOPPLER_TOKEN: `dp.st.${DUMMY}` } },
+  { id: 'alertmanager', package: 'mcp-alertmanager', env: { ALERTMANAGER_URL: 'http://127.0.0.1:9' } },
+  { id: 'prometheus', package: 'prometheus-mcp', env: { PROMETHEUS_URL: 'http://127.0.0.1:9' } },
+  {
+    id: 'cloudinary',
+    package: '@cloudinary/asset-management-mcp',
+    args: ['start'],
+    env: { CLOUDINARY_URL: `cloudinary://1:${DUMMY}@dummy` },
+  },
+  {
+    id: 'infisical',
+    package: '@infisical/mcp',
+    env: { INFISICAL_UNIVERSAL_AUTH_CLIENT_ID: DUMMY, INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET: DUMMY },
+  },
+  {
+    id: 'bitbucket-dc',
+    package: '@atlassian-dc-mcp/bitbucket',
+    env: { BITBUCKET_HOST: '127.0.0.1:9', BITBUCKET_API_TOKEN: DUMMY },
+  },
 ];
 
 function packageDir(scratch: string, pkg: string): string {

@@ -105,6 +105,22 @@ const SIXTH_ROUND = new Set([
   'vitest-runner',
 ]);
 
+/** The 7th round (#21): chosen after the 6th was measured, before any was listed or labelled; held out the same way. */
+const SEVENTH_ROUND = new Set([
+  'alertmanager',
+  'argocd',
+  'bitbucket-aashari',
+  'bitbucket-mcp',
+  'bitbucket-nexus',
+  'chrome-devtools',
+  'cloudinary',
+  'gmail-shinzo',
+  'infisical',
+  'playwright-executeautomation',
+  'resend',
+  'salesforce-tsmztech',
+]);
+
 interface Scores {
   tools: number;
   categoryAccuracy: number;
@@ -175,17 +191,19 @@ function report(title: string, s: Scores): string {
 }
 
 /** Rounds 1 to 4: the data the rules were written from (tuned on, or looked at after their frozen measurement). */
-const seenCorpus = corpus.filter((e) => !FIFTH_ROUND.has(e.server) && !SIXTH_ROUND.has(e.server));
+const UNSEEN = new Set([...FIFTH_ROUND, ...SIXTH_ROUND, ...SEVENTH_ROUND]);
+const seenCorpus = corpus.filter((e) => !UNSEEN.has(e.server));
 const all = score(seenCorpus);
 const tuned = score(seenCorpus.filter((e) => !HELD_OUT.has(e.server)));
 const heldOut = score(seenCorpus.filter((e) => HELD_OUT.has(e.server)));
 const fifth = score(corpus.filter((e) => FIFTH_ROUND.has(e.server)));
 const sixth = score(corpus.filter((e) => SIXTH_ROUND.has(e.server)));
-const unseen = score(corpus.filter((e) => FIFTH_ROUND.has(e.server) || SIXTH_ROUND.has(e.server)));
+const seventh = score(corpus.filter((e) => SEVENTH_ROUND.has(e.server)));
+const unseen = score(corpus.filter((e) => UNSEEN.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('5th and 6th rounds', unseen)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n`,
   );
 }
 
@@ -253,10 +271,24 @@ describe('#21 classify on the 6th round, held out (never tuned on)', () => {
   it('#21 rates no more than the measured 2 critical tools low', () => {
     expect(sixth.criticalRatedLow.length).toBeLessThanOrEqual(2);
   });
+});
 
-  it('#21 the 5th and 6th rounds together: 754 tools, category 0.84, exact risk 0.69', () => {
-    expect(unseen.tools).toBe(754);
+describe('#21 classify on the 7th round, held out (never tuned on)', () => {
+  it('#21 has 12 servers and 361 tools, and the corpus 80 servers', () => {
+    expect(seventh.tools).toBe(361);
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(80);
+  });
+
+  it('#21 does not fall below the measured category accuracy (0.83) and exact risk (0.69), no critical rated low', () => {
+    expect(seventh.categoryAccuracy).toBeGreaterThanOrEqual(0.83);
+    expect(seventh.riskExact).toBeGreaterThanOrEqual(0.69);
+    expect(seventh.criticalRatedLow).toEqual([]);
+  });
+
+  it('#21 the 5th to 7th rounds together: 1115 tools from 47 unseen servers, category 0.84, exact risk 0.69', () => {
+    expect(unseen.tools).toBe(1115);
     expect(unseen.categoryAccuracy).toBeGreaterThanOrEqual(0.84);
     expect(unseen.riskExact).toBeGreaterThanOrEqual(0.69);
+    expect(unseen.criticalRatedLow.length).toBeLessThanOrEqual(9);
   });
 });
