@@ -60,66 +60,17 @@ const HELD_OUT = new Set([
 ]);
 
 /**
- * The 5th round (#21): servers of the dangerous domains chosen before they were listed or labelled, labelled before
- * classify() ran on them, and never tuned on. The honest figures for servers warden has not seen (docs/risk.md).
+ * The 5th, 6th and 7th rounds (#21): servers of the dangerous domains chosen before they were listed or labelled,
+ * labelled before classify() ran on them, and never tuned on (test/fixtures/risk-corpus/rounds.json). The honest
+ * figures for servers warden has not seen (docs/risk.md).
  */
-const FIFTH_ROUND = new Set([
-  'azure-devops-tiberriver',
-  'bitwarden',
-  'claude-code',
-  'conway',
-  'cosmosdb',
-  'gcp',
-  'git-cyanheads',
-  'mysql-berthojoris',
-  'postgres-henkey',
-  'postgres-server',
-  'postgrest',
-  'quickbooks',
-  'send-email',
-  'terraform',
-]);
-
-/** The 6th round (#21): chosen after the 5th was measured, before any was listed or labelled; held out the same way. */
-const SIXTH_ROUND = new Set([
-  'bash-command',
-  'ccxt',
-  'clawnch',
-  'codex-shell',
-  'dbeaver',
-  'docker-exec',
-  'google-workspace-dguido',
-  'jenkins-host',
-  'linear-server',
-  'macos-automator',
-  'mcp-cli',
-  'memory-bank',
-  'mysql-f4ww4z',
-  'mysql-liangshanli',
-  'n8n-illuminare',
-  'n8n-node2flow',
-  'postgres-enhanced',
-  'shopify',
-  'shopify-admin',
-  'teams',
-  'vitest-runner',
-]);
-
-/** The 7th round (#21): chosen after the 6th was measured, before any was listed or labelled; held out the same way. */
-const SEVENTH_ROUND = new Set([
-  'alertmanager',
-  'argocd',
-  'bitbucket-aashari',
-  'bitbucket-mcp',
-  'bitbucket-nexus',
-  'chrome-devtools',
-  'cloudinary',
-  'gmail-shinzo',
-  'infisical',
-  'playwright-executeautomation',
-  'resend',
-  'salesforce-tsmztech',
-]);
+const rounds = JSON.parse(readFileSync(join(here, '../fixtures/risk-corpus/rounds.json'), 'utf8')) as Record<
+  '5' | '6' | '7',
+  string[]
+>;
+const FIFTH_ROUND = new Set(rounds['5']);
+const SIXTH_ROUND = new Set(rounds['6']);
+const SEVENTH_ROUND = new Set(rounds['7']);
 
 interface Scores {
   tools: number;
