@@ -15,10 +15,12 @@ import {
   type RequestId,
 } from '../transport/jsonrpc.js';
 import type { DownstreamPort, SessionSink } from '../transport/types.js';
+import { BRIDGE_STATE_PREFIX, EraBridge } from './bridge.js';
 import { ERA_2025 } from './versions.js';
 import {
   type CachePolicy,
   discoverResult,
+  envelopeCapabilities,
   envelopeVersion,
   eraOfMessage,
   modernResult,
@@ -93,6 +95,10 @@ export class ModernFront implements SessionSink, DownstreamPort {
   inner!: SessionSink;
   /** Answers owed to 2026 requests: their method, for the result metadata. */
   private readonly modern = new Map<RequestId, string>();
+  /** 2026 requests still owed an answer, as the agent made them (the bridge reads their capabilities and call). */
+  private readonly asked = new Map<RequestId, JsonRpcRequest>();
+  /** Upstream requests answered in-band by 2026 clients (src/era/bridge.ts). */
+  private readonly bridge = new EraBridge();
   private readonly listeners = new Map<RequestId, Listener>();
   private readonly sources: Array<() => void> = [];
   /** The initialize result behind this session: the agent's own (2025) or warden's (2026 only). */
@@ -133,6 +139,12 @@ export class ModernFront implements SessionSink, DownstreamPort {
       if (isNotification(message) && message.method === 'notifications/cancelled') {
         const id = message.params?.requestId as RequestId | undefined;
         if (id !== undefined && this.listeners.delete(id)) return;
+        // A bridged retry cancelled: the call it waits on is the one to cancel.
+        const original = id === undefined ? undefined : this.bridge.originalOf(id);
+        if (original !== undefined) {
+          this.inner.handle({ ...message, params: { ...message.params, requestId: original } });
+          return;
+        }
       }
       this.inner.handle(message);
       return;
@@ -187,9 +199,31 @@ export class ModernFront implements SessionSink, DownstreamPort {
       });
       return;
     }
+    const state = (message.params as Record<string, unknown> | undefined)?.requestState;
+    if (typeof state === 'string' && state.startsWith(BRIDGE_STATE_PREFIX)) {
+      this.resumeBridged(message, state);
+      return;
+    }
     this.modern.set(message.id, message.method);
+    this.asked.set(message.id, message);
     if (this.init === undefined) this.ready();
     this.inner.handle(message);
+  }
+
+  /** A retry that answers an upstream's request: the answer goes upstream, the call's result will answer the retry. */
+  private resumeBridged(retry: JsonRpcRequest, state: string): void {
+    const resumed = this.bridge.resume(retry, state);
+    if (!resumed.ok) {
+      this.out.send(errorResponse(retry.id, -32602, resumed.reason), retry.id);
+      return;
+    }
+    this.modern.set(retry.id, retry.method);
+    this.asked.set(retry.id, retry);
+    this.inner.handle(
+      resumed.answer === undefined
+        ? errorResponse(resumed.serverRequestId, -32602, 'The agent sent no answer to this request')
+        : { jsonrpc: '2.0', id: resumed.serverRequestId, result: resumed.answer },
+    );
   }
 
   /** Starts the upstreams with warden's own initialize when no agent sent one; resolves with the result. */
@@ -204,7 +238,8 @@ export class ModernFront implements SessionSink, DownstreamPort {
       method: 'initialize',
       params: {
         protocolVersion: ERA_2025,
-        capabilities: {},
+        // What a 2026 client may answer in-band through the bridge (a request that did not declare it is refused).
+        capabilities: { elicitation: {}, sampling: {} },
         clientInfo: { name: 'mcp-warden', version: this.opts.version },
       },
     });
@@ -242,8 +277,20 @@ export class ModernFront implements SessionSink, DownstreamPort {
   // --- from the proxy session ---
 
   send(message: JsonRpcMessage, relatedRequestId?: RequestId): void {
+    if (isResponse(message) && this.bridge.current(message.id as RequestId) !== message.id) {
+      // The answer of a bridged call goes to the retry that waits for it (none yet: nobody would read it).
+      const original = message.id as RequestId;
+      const retry = this.bridge.current(original);
+      this.bridge.done(original);
+      this.modern.delete(original);
+      this.asked.delete(original);
+      if (retry === undefined) return;
+      message = { ...message, id: retry } as JsonRpcMessage;
+      relatedRequestId = retry;
+    }
     if (isResponse(message)) {
       const id = message.id as RequestId;
+      this.asked.delete(id);
       if (id === INIT_ID || id === this.agentInitId) {
         const result = 'result' in message ? message.result : undefined;
         if (id === INIT_ID) {
@@ -272,9 +319,26 @@ export class ModernFront implements SessionSink, DownstreamPort {
     if (isRequest(message)) {
       // An upstream asks the agent something while a 2026 request runs: a 2026 client takes no server-initiated
       // requests (the in-band round trip is the bridge's work); the upstream hears at once that it cannot be served.
+      const answering = relatedRequestId === undefined ? undefined : this.bridge.current(relatedRequestId);
+      const asked = answering === undefined ? undefined : this.asked.get(answering);
+      if (
+        relatedRequestId !== undefined &&
+        answering !== undefined &&
+        asked !== undefined &&
+        EraBridge.canBridge(message.method, envelopeCapabilities(asked))
+      ) {
+        // The bridge: the agent's request is answered now with the upstream's question; its retry brings the answer.
+        const result = this.bridge.park(relatedRequestId, asked, message);
+        this.modern.delete(answering);
+        this.asked.delete(answering);
+        this.out.send({ jsonrpc: '2.0', id: answering, result }, answering);
+        return;
+      }
       if (
         this.agentInitId === undefined &&
-        (relatedRequestId === undefined || this.modern.has(relatedRequestId))
+        (relatedRequestId === undefined ||
+          this.modern.has(relatedRequestId) ||
+          answering !== relatedRequestId)
       ) {
         this.inner.handle(
           errorResponse(
