@@ -1,5 +1,6 @@
 // The sealed requestState of 2026 round trips (#18.4): it opens only under its key, unchanged, before its expiry.
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
 import {
   isWardenState,
   type RequestState,
@@ -96,5 +97,22 @@ describe('stateKeyFrom', () => {
     const g = stateKeyFrom({});
     expect(g.generated).toBe(true);
     expect(g.key.length).toBe(32);
+  });
+});
+
+describe('approvals.stateKey in the config', () => {
+  it('refuses a key shorter than 32 characters, naming the path', () => {
+    expect(() =>
+      parseConfig('mcpServers: {}\napprovals:\n  stateKey: too-short\n', '/tmp/warden.yaml'),
+    ).toThrow(/approvals\.stateKey/);
+  });
+
+  it('refuses stateKey and stateKeyFile together', () => {
+    expect(() =>
+      parseConfig(
+        `mcpServers: {}\napprovals:\n  stateKey: ${'k'.repeat(40)}\n  stateKeyFile: /etc/key\n`,
+        '/tmp/warden.yaml',
+      ),
+    ).toThrow(/not both/);
   });
 });
