@@ -27,7 +27,10 @@ let policyFile: string;
 const POLICY = {
   version: '1',
   default: 'allow',
-  tools: { crash: { action: 'deny', reason: 'crash is denied by policy' } },
+  tools: {
+    crash: { action: 'deny', reason: 'crash is denied by policy' },
+    pid: { rate_limit: { max: 2, window: 60, per: 'session' } },
+  },
 };
 
 beforeAll(async () => {
@@ -322,6 +325,32 @@ describe('#18.1 listen, filtered and fed by policy reloads', () => {
       await sub.close();
     } finally {
       await client.close();
+    }
+  }, 30_000);
+});
+
+describe('#18.1 session-scoped limits for 2026 traffic', () => {
+  it('#18.1.19 a per-session limit counts per caller, not per self-declared clientInfo', async () => {
+    const named = async (name: string) => {
+      const client = new ClientV2(
+        { name, version: '1.0.0' },
+        { capabilities: {}, versionNegotiation: { mode: { pin: ERA_2026 } } },
+      );
+      await client.connect(new HttpV2(new URL(`${gw.mcpUrl}/probe`)));
+      return client;
+    };
+    const a = await named('agent-a');
+    const b = await named('agent-b-renamed');
+    const old = await connect(`${gw.mcpUrl}/probe`);
+    try {
+      expect((await a.callTool({ name: 'pid', arguments: {} })).isError).toBeFalsy();
+      expect((await a.callTool({ name: 'pid', arguments: {} })).isError).toBeFalsy();
+      // Another 2026 client of the same (anonymous) caller: a new clientInfo does not reset the count.
+      expect((await b.callTool({ name: 'pid', arguments: {} })).isError).toBe(true);
+      // A 2025 session is a session of its own, as before.
+      expect((await old.callTool({ name: 'pid', arguments: {} })).isError).toBeFalsy();
+    } finally {
+      await Promise.all([a.close(), b.close(), old.close()]);
     }
   }, 30_000);
 });
