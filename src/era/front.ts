@@ -139,6 +139,7 @@ export class ModernFront implements SessionSink, DownstreamPort {
       if (isNotification(message) && message.method === 'notifications/cancelled') {
         const id = message.params?.requestId as RequestId | undefined;
         if (id !== undefined && this.listeners.delete(id)) return;
+        if (id !== undefined) this.asked.delete(id); // a cancelled request gets no answer
         // A bridged retry cancelled: the call it waits on is the one to cancel.
         const original = id === undefined ? undefined : this.bridge.originalOf(id);
         if (original !== undefined) {
