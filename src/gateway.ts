@@ -40,6 +40,7 @@ import { grantStillLive, grantStillLiveAfterApproval } from './pipeline/identity
 import { limitStep } from './pipeline/limit.js';
 import { policyStep } from './pipeline/policy.js';
 import { route } from './pipeline/route.js';
+import { UpstreamPool } from './proxy/pool.js';
 import { linkCounts, ProxySession } from './proxy/session.js';
 import { ToolCatalog } from './risk/catalog.js';
 import { openCounterStore } from './state/open.js';
@@ -378,6 +379,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     }
   };
   const sessions = new Set<ProxySession>();
+  // Upstream links by `isolation` (docs/isolation.md); a request without an agent session leases from it too.
+  const pool = new UpstreamPool({
+    upstreams: config.upstreams,
+    log,
+    createTransport: options.createTransport,
+  });
   // When a reload changes which tools are visible, agents are told to list again.
   policies.onVisibilityChange((servers) => {
     for (const s of sessions) {
@@ -405,6 +412,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       log,
       version: VERSION,
       createTransport: options.createTransport,
+      pool,
       onClose: (s) => sessions.delete(s),
     });
     sessions.add(session);
@@ -573,6 +581,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       if (adminServer) closing.push(closeServer(adminServer));
       await endpoint.drain(graceMs);
       await Promise.all([...sessions].map((s) => s.close()));
+      await pool.close();
       // Every answer is out: keep-alive connections would otherwise hold close() for their whole timeout.
       mcpServer?.closeAllConnections();
       adminServer?.closeAllConnections();

@@ -34,6 +34,25 @@ export interface UpstreamSpec {
    * (the agent's own capability and answers), or a fixed list answered by warden (docs/configuration.md, roots).
    */
   roots?: 'none' | 'agent' | ReadonlyArray<{ uri: string; name: string }>;
+  /** Which agent sessions share one upstream link (docs/isolation.md); set by the config loader, absent = session. */
+  isolation?: Isolation;
+  /** How long a pooled grant or shared link without leases stays open; absent = DEFAULT_LINK_IDLE_MS. */
+  idleMs?: number;
+}
+
+export type Isolation = 'session' | 'grant' | 'shared';
+
+/** A pooled link nobody uses stays this long: a stateless client's next request finds the process still running. */
+export const DEFAULT_LINK_IDLE_MS = 60_000;
+
+/**
+ * stdio: one child per grant. A child process is the costly part (a 2026 client sends one request at a time, without
+ * a session), and the agents of one grant act for the same principal. HTTP and SSE: one upstream session per agent
+ * session, as the upstream itself keeps sessions apart cheaply. Roots from the agent always mean one per session.
+ */
+export function defaultIsolation(kind: UpstreamKind, roots: unknown): Isolation {
+  if (roots === 'agent') return 'session';
+  return kind === 'stdio' ? 'grant' : 'session';
 }
 
 /** A configured root (a path relative to the config file, or a file:// URI) as the root object warden answers. */
@@ -219,6 +238,8 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
       headers: s.headers ?? {},
       timeoutMs: s.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(s.timeout),
       startTimeoutMs: s.startTimeout === undefined ? DEFAULT_START_TIMEOUT_MS : durationMs(s.startTimeout),
+      isolation: s.isolation ?? defaultIsolation(kind, s.roots),
+      idleMs: s.idleTimeout === undefined ? DEFAULT_LINK_IDLE_MS : durationMs(s.idleTimeout),
     };
     if (s.roots !== undefined)
       spec.roots = Array.isArray(s.roots) ? s.roots.map((r) => rootOf(r, base)) : s.roots;

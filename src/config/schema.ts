@@ -115,6 +115,17 @@ export const serverSchema = z
       .describe(
         'The roots this server is told (roots/list): directories answered by warden; "agent" passes the agent\'s own; "none" (default) declares no roots capability upstream',
       ),
+    isolation: z
+      .enum(['session', 'grant', 'shared'])
+      .optional()
+      .describe(
+        'Which agents share one upstream session (and, for stdio, one child process): "session" one per agent session, "grant" one per grant (anonymous agents count as one grant), "shared" one for all; default: "grant" for stdio servers (unless roots is "agent"), "session" for HTTP and SSE (docs/isolation.md)',
+      ),
+    idleTimeout: timerDuration
+      .optional()
+      .describe(
+        'How long a grant or shared upstream link that no agent uses stays open before it is closed (number = seconds); default 60 s',
+      ),
     disabled: z.boolean().optional().describe('Skip this server'),
     autoApprove: z
       .array(z.string())
@@ -129,6 +140,13 @@ export const serverSchema = z
       .describe("This server's pinning rules; each key overrides the global pinning block's"),
   })
   .superRefine((s, ctx) => {
+    // One upstream session heard by several agents cannot be told one agent's roots: it would show them to the others.
+    if (s.roots === 'agent' && (s.isolation === 'grant' || s.isolation === 'shared'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['isolation'],
+        message: `isolation "${s.isolation}" cannot be combined with roots "agent": an upstream shared by several agent sessions would see one agent's roots as another's; use isolation "session", or configured roots`,
+      });
     const url = s.url ?? s.serverUrl;
     if (s.command === undefined && url === undefined) {
       ctx.addIssue({ code: 'custom', message: 'a server needs either "command" (stdio) or "url" (HTTP)' });
