@@ -10,6 +10,7 @@ import {
   type JsonRpcRequest,
 } from '../transport/jsonrpc.js';
 import type { MessageTransport } from '../transport/types.js';
+import { VERSION } from '../version.js';
 import { type InitializeResult, UpstreamLink } from './upstream.js';
 
 /** The agent side of a lease: where an upstream's requests and notifications for this holder go. */
@@ -50,7 +51,7 @@ export interface PoolOptions {
 const WARDEN_INIT: Record<string, unknown> = {
   protocolVersion: '2025-11-25',
   capabilities: {},
-  clientInfo: { name: 'mcp-warden' },
+  clientInfo: { name: 'mcp-warden', version: VERSION },
 };
 
 interface Entry {
