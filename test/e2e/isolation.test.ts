@@ -210,6 +210,26 @@ mcpServers:
   });
 });
 
+describe('an agent that never sends DELETE (#18.5)', () => {
+  it('#18.5.11 does not pin a pooled child: the idle session releases it and the pool ends it after idleTimeout', async () => {
+    const gw = await startGateway(`
+mcpServers:
+  brief:
+    ${server('idleTimeout: 1')}
+http: { upstreamIdleTimeout: 1s }
+`);
+    try {
+      const a = await agent(`${gw.mcpUrl}/brief`, 'a');
+      const pid = await pidOf(a.client);
+      // The client goes away without DELETE: its agent session stays open on the gateway.
+      await a.client.close();
+      expect(await until(() => !alive(pid), 15_000)).toBe(true);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('isolation config (#18.5)', () => {
   it('#18.5.9 refuses roots "agent" with isolation shared or grant at load, naming the server\'s isolation key', () => {
     for (const isolation of ['shared', 'grant']) {
