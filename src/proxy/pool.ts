@@ -37,7 +37,7 @@ export interface AcquireOptions {
   sink?: LeaseSink;
   /** The agent's initialize params; used only by the lease that starts the link. */
   initParams?: Record<string, unknown>;
-  /** The logger the link logs with, when this lease starts it. */
+  /** The logger of a link of this lease's own (isolation session). */
   log?: Logger;
 }
 
@@ -76,7 +76,8 @@ const BROADCAST = new Set([
 
 /** The pool key of an identity under grant isolation: the grant, else the OAuth subject, else anonymous. */
 export function grantKey(identity: Identity): string {
-  if (identity.grant !== undefined) return `grant:${identity.grant.label}`;
+  // By id, as limits are: a grant revoked and made again under the same label is another principal.
+  if (identity.grant !== undefined) return `grant:${identity.grant.id}`;
   if (identity.oauth !== undefined) return `oauth:${identity.oauth.issuer}\u0000${identity.oauth.subject}`;
   return 'anonymous';
 }
@@ -138,7 +139,8 @@ export class UpstreamPool {
     const entry = { key, spec, holders: new Set<Holder>(), idleTimer: undefined } as unknown as Entry;
     entry.link = new UpstreamLink({
       spec,
-      log: options.log ?? this.opts.log,
+      // A link of one session logs as that session; a pooled one belongs to no session in particular.
+      log: (spec.isolation ?? 'session') === 'session' ? (options.log ?? this.opts.log) : this.opts.log,
       createTransport: this.opts.createTransport,
       onServerRequest: (link, req) => this.routeRequest(entry, link, req),
       onNotification: (link, n) => this.routeNotification(entry, link, n),

@@ -123,12 +123,10 @@ mcpServers:
       .callTool({ name: 'slow', arguments: { ms: 30_000 } }, undefined, { signal: stop.signal })
       .catch(() => undefined);
     await new Promise((r) => setTimeout(r, 200));
-    const result = await b.client
-      .callTool({ name: 'ask', arguments: { question: 'question-of-b' } })
-      .then(
-        (r) => textOf(r),
-        (err: Error) => err.message,
-      );
+    const result = await b.client.callTool({ name: 'ask', arguments: { question: 'question-of-b' } }).then(
+      (r) => textOf(r),
+      (err: Error) => err.message,
+    );
     stop.abort();
     await running;
     expect(result).not.toContain('answer-of');

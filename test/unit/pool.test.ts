@@ -28,7 +28,7 @@ function spec(id: string, isolation: Isolation, idleMs = 50, command = process.e
 }
 
 const anonymous: Identity = { grant: undefined };
-const grantOf = (label: string) => ({ grant: { label } }) as unknown as Identity;
+const grantOf = (label: string) => ({ grant: { id: `id-${label}`, label } }) as unknown as Identity;
 
 async function until(fn: () => boolean, timeoutMs = 5000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
