@@ -8,7 +8,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { alive, until } from '../faults/helpers.js';
-import { connect, ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
+import {
+  adminRequest,
+  connect,
+  ROOT,
+  type RunningGateway,
+  startGateway,
+  textOf,
+} from '../helpers/gateway.js';
 
 const FIXTURE = join(ROOT, 'test/fixtures/isolation-server.ts');
 const server = (extra: string) => `command: node
@@ -205,6 +212,47 @@ mcpServers:
     const asked = await b.client.callTool({ name: 'ask', arguments: { question: 'after-restart' } });
     expect(textOf(asked)).toContain('answer-of-b');
     expect(a.asked).toEqual([]);
+  });
+});
+
+describe('isolation grant with named grants (#18.5)', () => {
+  const ADMIN = 'isolation-admin-token-0123456789abcdef';
+  it('#18.5.12 never shares a grant-isolated child between two grants, and shares a shared one', async () => {
+    process.env.WARDEN_ADMIN_TOKEN = ADMIN;
+    const gw = await startGateway(`
+mcpServers:
+  pergrant:
+    ${server('')}
+  shared:
+    ${server('isolation: shared')}
+auth: { anonymous: false }
+`);
+    const clients: Client[] = [];
+    try {
+      const tokens: string[] = [];
+      for (const label of ['iso-alice', 'iso-bob']) {
+        const r = await adminRequest(gw, ADMIN, '/api/grants', {
+          method: 'POST',
+          body: JSON.stringify({ label }),
+        });
+        expect(r.status).toBe(201);
+        tokens.push(String(r.body.token));
+      }
+      const as = async (token: string, path: string) => {
+        const c = await connect(`${gw.mcpUrl}/${path}`, {}, { authorization: `Bearer ${token}` });
+        clients.push(c);
+        return pidOf(c);
+      };
+      const alice = await Promise.all([as(tokens[0]!, 'pergrant'), as(tokens[0]!, 'pergrant')]);
+      const bob = await as(tokens[1]!, 'pergrant');
+      expect(alice[0]).toBe(alice[1]);
+      expect(bob).not.toBe(alice[0]);
+      expect(await as(tokens[0]!, 'shared')).toBe(await as(tokens[1]!, 'shared'));
+    } finally {
+      for (const c of clients) await c.close().catch(() => {});
+      await gw.close();
+      delete process.env.WARDEN_ADMIN_TOKEN;
+    }
   });
 });
 
