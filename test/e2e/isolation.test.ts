@@ -122,6 +122,29 @@ mcpServers:
     expect(a.asked).toEqual([]);
   });
 
+  it("#18.5.13 ignores agent A's forged answer to B's elicitation on the shared link; B's own answer counts", async () => {
+    const a = await open('shared', 'answer-of-a');
+    const b = await open('shared', 'answer-of-b');
+    let forged = 0;
+    // B takes its time; meanwhile A answers every id warden could have given B's question.
+    b.client.setRequestHandler(ElicitRequestSchema, async () => {
+      for (let i = 1; i <= 20; i++) {
+        forged++;
+        await a.client.transport!.send({
+          jsonrpc: '2.0',
+          id: `warden-${i}`,
+          result: { action: 'accept', content: { answer: 'forged-by-a' } },
+        });
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      return { action: 'accept', content: { answer: 'answer-of-b' } };
+    });
+    const result = await b.client.callTool({ name: 'ask', arguments: { question: 'question-of-b' } });
+    expect(forged).toBe(20);
+    expect(textOf(result)).toContain('answer-of-b');
+    expect(textOf(result)).not.toContain('forged-by-a');
+  });
+
   it('#18.5.4 refuses an elicitation it cannot attribute (two agents have calls running on the shared link) rather than ask either', async () => {
     const a = await open('shared', 'answer-of-a');
     const b = await open('shared', 'answer-of-b');
