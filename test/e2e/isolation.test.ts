@@ -145,6 +145,24 @@ mcpServers:
     expect(textOf(result)).not.toContain('forged-by-a');
   });
 
+  it('#18.5.14 never sends an elicitation to an agent that did not declare it, though the shared link was started by one that did', async () => {
+    const a = await open('shared', 'answer-of-a');
+    await pidOf(a.client);
+    const plain = await connect(`${gw.mcpUrl}/shared`);
+    clients.push(plain);
+    let asked = 0;
+    plain.fallbackRequestHandler = async () => {
+      asked++;
+      return {};
+    };
+    const result = await plain
+      .callTool({ name: 'ask', arguments: { question: 'q' } })
+      .then(textOf, (err: Error) => err.message);
+    expect(result).not.toContain('"action"');
+    expect(asked).toBe(0);
+    expect(a.asked).toEqual([]);
+  });
+
   it('#18.5.4 refuses an elicitation it cannot attribute (two agents have calls running on the shared link) rather than ask either', async () => {
     const a = await open('shared', 'answer-of-a');
     const b = await open('shared', 'answer-of-b');
