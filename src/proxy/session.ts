@@ -77,6 +77,8 @@ export class ProxySession implements SessionView, LeaseSink {
   /** Resources this session subscribed to, as `<server>\0<upstream URI>`: a shared link's updates go by them. */
   private readonly subscriptions = new Set<string>();
   private readonly pool: UpstreamPool;
+  /** The pool was made for this session alone (no pool given): it closes with the session. */
+  private readonly ownPool: boolean;
   readonly names: NameTable;
   readonly resourceOwners = new Map<string, string>();
   readonly templates: Array<{ server: string; uriTemplate: string }> = [];
@@ -105,6 +107,7 @@ export class ProxySession implements SessionView, LeaseSink {
     this.identity = opts.identity;
     this.server = opts.server;
     this.names = new NameTable(opts.separator, serversByPrefix(opts.upstreams));
+    this.ownPool = opts.pool === undefined;
     this.pool =
       opts.pool ??
       new UpstreamPool({ upstreams: opts.upstreams, log: opts.log, createTransport: opts.createTransport });
@@ -377,9 +380,18 @@ export class ProxySession implements SessionView, LeaseSink {
         ? this.opts.upstreams
         : this.opts.upstreams.filter((s) => s.id === this.server);
     for (const spec of specs) {
-      const lease = this.pool.acquire(spec, this.identity, { sink: this, initParams: params, log: this.log });
-      this.leases.set(spec.id, lease);
-      this.links.set(spec.id, lease.link);
+      try {
+        const lease = this.pool.acquire(spec, this.identity, {
+          sink: this,
+          initParams: params,
+          log: this.log,
+        });
+        this.leases.set(spec.id, lease);
+        this.links.set(spec.id, lease.link);
+      } catch (err) {
+        // The pool is closing (the gateway stops): this upstream is not started, like one that failed to.
+        this.log.warn({ upstream: spec.id, err: (err as Error).message }, 'no upstream link to be had');
+      }
     }
     const started = await Promise.allSettled([...this.leases.values()].map((l) => l.ready));
     if (this.closed) return undefined;
@@ -594,6 +606,7 @@ export class ProxySession implements SessionView, LeaseSink {
     // Releasing a link of its own closes it, which also ends a start still in progress, so close does not wait for a
     // slow upstream; a shared link stays for its other holders.
     await this.releaseLinks();
+    if (this.ownPool) await this.pool.close();
     await this.initializing;
     this.opts.downstream.close();
     this.opts.onClose?.(this);
