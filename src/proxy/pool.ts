@@ -74,6 +74,28 @@ const BROADCAST = new Set([
   'notifications/resources/list_changed',
 ]);
 
+/**
+ * What of an agent's initialize an upstream acts on: the protocol version it asked for and the capabilities it declared
+ * (roots aside: a pooled link never takes roots from an agent). Agents that differ here get links of their own, so that
+ * an upstream never asks for elicitation of an agent that cannot answer, nor hides it from one that can, and every
+ * agent is answered in the version it asked for.
+ */
+export function initKey(params: Record<string, unknown>): string {
+  const { roots: _roots, ...capabilities } = (params.capabilities ?? {}) as Record<string, unknown>;
+  return `${String(params.protocolVersion)}\u0000${stableJson(capabilities)}`;
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
 /** The pool key of an identity under grant isolation: the grant, else the OAuth subject, else anonymous. */
 export function grantKey(identity: Identity): string {
   // By id, as limits are: a grant revoked and made again under the same label is another principal.
@@ -111,7 +133,7 @@ export class UpstreamPool {
     const key =
       isolation === 'session'
         ? `${spec.id}\u0000private:${this.nextPrivate++}`
-        : `${spec.id}\u0000${isolation === 'shared' ? 'shared' : grantKey(identity)}`;
+        : `${spec.id}\u0000${isolation === 'shared' ? 'shared' : grantKey(identity)}\u0000${initKey(options.initParams ?? WARDEN_INIT)}`;
     let entry = this.entries.get(key);
     if (entry === undefined) entry = this.open(key, spec, options);
     else if (entry.idleTimer !== undefined) {

@@ -145,7 +145,7 @@ mcpServers:
     expect(textOf(result)).not.toContain('forged-by-a');
   });
 
-  it('#18.5.14 never sends an elicitation to an agent that did not declare it, though the shared link was started by one that did', async () => {
+  it('#18.5.14 never sends an elicitation to an agent that did not declare it, while one that did uses the shared server', async () => {
     const a = await open('shared', 'answer-of-a');
     await pidOf(a.client);
     const plain = await connect(`${gw.mcpUrl}/shared`);

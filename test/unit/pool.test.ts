@@ -124,6 +124,28 @@ describe('UpstreamPool', () => {
     await expect(b.ready).rejects.toThrow();
   });
 
+  it('gives agents that declared different capabilities or protocol versions links of their own', async () => {
+    pool = new UpstreamPool({ upstreams: [spec('caps', 'shared')], log });
+    const init = (capabilities: Record<string, unknown>, protocolVersion = '2025-11-25') => ({
+      protocolVersion,
+      capabilities,
+      clientInfo: { name: 't', version: '1' },
+    });
+    const a = pool.acquire('caps', anonymous, { initParams: init({ elicitation: {}, sampling: {} }) });
+    const b = pool.acquire('caps', anonymous, {
+      initParams: init({ sampling: {}, elicitation: {}, roots: {} }),
+    });
+    const c = pool.acquire('caps', anonymous, { initParams: init({ sampling: {} }) });
+    const d = pool.acquire('caps', anonymous, {
+      initParams: init({ elicitation: {}, sampling: {} }, '2025-06-18'),
+    });
+    await Promise.all([a.ready, b.ready, c.ready, d.ready]);
+    expect(b.link).toBe(a.link);
+    expect(c.link).not.toBe(a.link);
+    expect(d.link).not.toBe(a.link);
+    expect(pool.linkCount('caps')).toBe(3);
+  });
+
   it('refuses an unknown server', () => {
     pool = new UpstreamPool({ upstreams: [], log });
     expect(() => pool!.acquire('nope', anonymous)).toThrow(/unknown upstream server nope/);
