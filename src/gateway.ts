@@ -34,6 +34,9 @@ import type { Logger } from './log.js';
 import { approvalStep } from './pipeline/approval.js';
 import { type AuditSink, auditStep, commitDecision } from './pipeline/audit.js';
 import { compose } from './pipeline/compose.js';
+import { flowStep } from './pipeline/flow.js';
+import { LabelResolver } from './flows/labels.js';
+import { compileRules } from './flows/rules.js';
 import type { CallContext } from './pipeline/context.js';
 import { forward } from './pipeline/forward.js';
 import { grantStillLive, grantStillLiveAfterApproval } from './pipeline/identity.js';
@@ -42,6 +45,7 @@ import { policyStep } from './pipeline/policy.js';
 import { route } from './pipeline/route.js';
 import { linkCounts, ProxySession } from './proxy/session.js';
 import { ToolCatalog } from './risk/catalog.js';
+import { openConversationStore } from './state/conversations.js';
 import { openCounterStore } from './state/open.js';
 import type { SessionDirectory } from './state/sessions.js';
 import {
@@ -240,6 +244,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     await closeAudit();
     throw err;
   });
+  // Conversation state for flow rules lives where the counters do (docs/flows.md).
+  const conversations = await openConversationStore(config.state, {
+    prefix: config.flows.keyPrefix,
+    onError: (err: Error) => log.warn({ err: err.message }, 'conversation state (Redis) connection error'),
+  });
   // With Redis, sessions are shared too: a replica behind a load balancer takes over a session another one opened.
   const directory: SessionDirectory | undefined = config.state.startsWith('redis')
     ? (await import('./state/sessions.js')).RedisSessionDirectory.open(config.state, {
@@ -323,7 +332,23 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     config.upstreams.map((u) => u.id),
     log,
   );
-  // audit (outermost: one record per request, in finally) -> grant still live (stdio) -> route -> decide ->
+  // Flow rules and labels (docs/flows.md): only when the config has any, so a gateway without them pays nothing.
+  const flowLabels = new LabelResolver(config.flows);
+  const flows =
+    flowLabels.empty && config.flows.rules.length === 0
+      ? undefined
+      : flowStep({
+          labels: flowLabels,
+          rules: compileRules(config.flows.rules),
+          store: conversations,
+          log,
+          conversation: config.flows.conversation,
+          shadow: config.flows.shadow,
+          holdTimeoutMs: config.flows.holdTimeoutMs,
+          failMode: config.stateFailMode,
+          catalog,
+        });
+  // audit (outermost: one record per request, in finally) -> grant still live (stdio) -> route -> decide -> flows ->
   // approval -> grant still live (after a wait) -> limits -> durable decision -> forward
   const pipeline: (ctx: CallContext) => Promise<void> = compose<CallContext>([
     auditStep(auditOptions),
@@ -338,6 +363,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       catalog,
       pinRules: (server) => config.pinning.servers.get(server) ?? config.pinning.global,
     }),
+    ...(flows === undefined ? [] : [flows]),
     approvalStep({ approvals, log }),
     grantStillLiveAfterApproval,
     limitStep({ counters, failMode: config.stateFailMode, log, metrics }),
@@ -585,6 +611,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       await closeAudit();
       await grantStore.close();
       await counters.close();
+      await conversations.close();
       await directory?.close();
       await tracing?.close();
     },
