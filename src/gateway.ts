@@ -28,16 +28,16 @@ import {
   toolViews,
 } from './dashboard/views.js';
 import { WardenError } from './errors.js';
+import { LabelResolver } from './flows/labels.js';
+import { compileRules } from './flows/rules.js';
 import { Authenticator, type Identity } from './identity/authenticate.js';
 import { GrantService } from './identity/grants.js';
 import type { Logger } from './log.js';
 import { approvalStep } from './pipeline/approval.js';
 import { type AuditSink, auditStep, commitDecision } from './pipeline/audit.js';
 import { compose } from './pipeline/compose.js';
-import { flowStep } from './pipeline/flow.js';
-import { LabelResolver } from './flows/labels.js';
-import { compileRules } from './flows/rules.js';
 import type { CallContext } from './pipeline/context.js';
+import { flowStep } from './pipeline/flow.js';
 import { forward } from './pipeline/forward.js';
 import { grantStillLive, grantStillLiveAfterApproval } from './pipeline/identity.js';
 import { limitStep } from './pipeline/limit.js';

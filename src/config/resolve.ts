@@ -85,7 +85,12 @@ export interface GatewayConfig {
     labels: Record<string, string[]>;
     exclude: Record<string, string[]>;
     derive: boolean;
-    rules: Array<{ after: string; deny?: string | undefined; hold?: string | undefined; reason?: string | undefined }>;
+    rules: Array<{
+      after: string;
+      deny?: string | undefined;
+      hold?: string | undefined;
+      reason?: string | undefined;
+    }>;
     conversation: 'identity' | 'session';
     shadow: boolean;
     holdTimeoutMs: number;

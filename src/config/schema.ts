@@ -324,14 +324,23 @@ export const configSchema = z.strictObject({
       derive: z
         .boolean()
         .default(true)
-        .describe('Let risk signals add labels: private (reads personal data, messages, credentials), external (sends out)'),
+        .describe(
+          'Let risk signals add labels: private (reads personal data, messages, credentials), external (sends out)',
+        ),
       rules: z
         .array(
           z
             .strictObject({
-              after: z.string().min(1).describe('Once a result of a tool with this label reached the conversation'),
+              after: z
+                .string()
+                .min(1)
+                .describe('Once a result of a tool with this label reached the conversation'),
               deny: z.string().min(1).optional().describe('... calls of tools with this label are refused'),
-              hold: z.string().min(1).optional().describe('... calls of tools with this label wait for an approval'),
+              hold: z
+                .string()
+                .min(1)
+                .optional()
+                .describe('... calls of tools with this label wait for an approval'),
               reason: z.string().optional().describe('What the agent reads'),
             })
             .refine((r) => (r.deny === undefined) !== (r.hold === undefined), {
@@ -351,7 +360,9 @@ export const configSchema = z.strictObject({
       key_prefix: z
         .string()
         .default('warden:')
-        .describe('Redis key prefix of conversation state (keys are <prefix>conv:<conversation>); replicas share it'),
+        .describe(
+          'Redis key prefix of conversation state (keys are <prefix>conv:<conversation>); replicas share it',
+        ),
     })
     .prefault({})
     .describe('Data-flow labels and rules (SPEC §13, docs/flows.md)'),

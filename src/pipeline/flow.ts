@@ -44,7 +44,8 @@ export type ConversationSource = Pick<CallContext, 'era'> & {
  * `session`, a 2025 session is its own conversation; 2026 requests (no session) stay with their identity.
  */
 export function conversationOf(ctx: ConversationSource, scope: ConversationScope = 'identity'): string {
-  if (scope === 'session' && ctx.era !== ERA_2026 && ctx.session.id !== '') return `session:${ctx.session.id}`;
+  if (scope === 'session' && ctx.era !== ERA_2026 && ctx.session.id !== '')
+    return `session:${ctx.session.id}`;
   const id = ctx.session.identity;
   if (id.oauth !== undefined) return `sub:${id.oauth.issuer} ${id.oauth.subject}`;
   if (id.grant !== undefined) return `grant:${id.grant.id}`;
@@ -77,7 +78,9 @@ export function flowStep(opts: FlowStepOptions): Step<CallContext> {
       return next();
     const tool = call ? toolName(String(target.params?.name ?? '')) : '';
     const own = call
-      ? labels.resolve(target.server, tool, catalog?.info(target.server, tool)?.classification).map((l) => l.label)
+      ? labels
+          .resolve(target.server, tool, catalog?.info(target.server, tool)?.classification)
+          .map((l) => l.label)
       : [];
     const conversation = conversationOf(ctx, scope);
     let flow: FlowAudit | undefined;
@@ -89,7 +92,10 @@ export function flowStep(opts: FlowStepOptions): Step<CallContext> {
         const message = (err as Error)?.message ?? String(err);
         ctx.flow = { conversation, labels: own, seen: [], stateError: true };
         if (failMode === 'closed' && !opts.shadow) {
-          log.error({ err: message }, 'conversation state unavailable: call refused (state_fail_mode: closed)');
+          log.error(
+            { err: message },
+            'conversation state unavailable: call refused (state_fail_mode: closed)',
+          );
           ctx.decision = flowDecision('deny', '(flow state)', STATE_REASON, ctx.decision);
           ctx.reply = wire.denied(ctx.decision);
           return;
@@ -116,7 +122,13 @@ export function flowStep(opts: FlowStepOptions): Step<CallContext> {
             return;
           } else if (ctx.decision?.outcome !== 'require_approval') {
             // A policy approval keeps its own rule and timeout; an allowed call now needs one too.
-            ctx.decision = flowDecision('require_approval', verdict.rule.pointer, verdict.reason, ctx.decision, holdTimeoutMs);
+            ctx.decision = flowDecision(
+              'require_approval',
+              verdict.rule.pointer,
+              verdict.reason,
+              ctx.decision,
+              holdTimeoutMs,
+            );
           }
         }
         ctx.flow = flow;

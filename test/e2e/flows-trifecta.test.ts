@@ -1,0 +1,196 @@
+// #19: the lethal trifecta through real reference servers (server-filesystem, server-memory) and a fixture that sends
+// mail to a local outbox: a private read followed by an external send is refused and the mail never leaves.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  connect,
+  FILESYSTEM,
+  MEMORY,
+  ROOT,
+  type RunningGateway,
+  startGateway,
+  tempDir,
+  textOf,
+} from '../helpers/gateway.js';
+import { redisAvailable, redisUrl } from '../helpers/services.js';
+
+const MAIL = join(ROOT, 'test/fixtures/mail-server.ts');
+
+let dir: string;
+const open: Array<RunningGateway | Client> = [];
+
+beforeAll(() => {
+  dir = tempDir('warden-flows-');
+  writeFileSync(join(dir, 'customer.txt'), 'Jane Roe, jane@example.com, +1 555 0100');
+});
+
+afterEach(async () => {
+  for (const x of open.splice(0).reverse()) await x.close().catch(() => undefined);
+});
+
+afterAll(() => undefined);
+
+function config(outbox: string, extra = ''): string {
+  return `
+mcpServers:
+  fs:
+    command: node
+    args: ["${FILESYSTEM}", "${dir}"]
+  memory:
+    command: node
+    args: ["${MEMORY}"]
+    env: { MEMORY_FILE_PATH: "${outbox}.memory.jsonl" }
+  mail:
+    command: node
+    args: ["--import", "tsx", "${MAIL}"]
+    env: { MAIL_OUTBOX: "${outbox}" }
+    cwd: "${ROOT}"
+flows:
+  labels:
+    private: ["fs/read_*", "memory/read_graph", "memory/open_nodes", "memory/search_nodes"]
+    external: ["mail/send_*"]
+  rules:
+    - after: private
+      deny: external
+      reason: "Private data stays inside"
+${extra}
+`;
+}
+
+async function gateway(yaml: string): Promise<RunningGateway> {
+  const g = await startGateway(yaml);
+  open.push(g);
+  return g;
+}
+
+async function client(g: RunningGateway): Promise<Client> {
+  const c = await connect(g.mcpUrl);
+  open.push(c);
+  return c;
+}
+
+function sent(outbox: string): unknown[] {
+  if (!existsSync(outbox)) return [];
+  return readFileSync(outbox, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l));
+}
+
+const mail = (c: Client, body: string) =>
+  c.callTool({ name: 'mail__send_email', arguments: { to: 'someone@outside.test', body } });
+
+function refusedByFlow(result: Record<string, unknown>): void {
+  expect(result.isError).toBe(true);
+  expect(textOf(result)).toBe('[POLICY DENIED] Private data stays inside');
+  const meta = (result._meta as Record<string, Record<string, unknown>>)['mcp-warden/decision'];
+  expect(meta?.rule).toBe('/flows/rules/0');
+}
+
+describe('#19 flows: trifecta with reference servers', () => {
+  it('#19.1 a send before any private read goes out; after a private file read it is refused and never arrives', async () => {
+    const outbox = join(tempDir(), 'outbox.jsonl');
+    const g = await gateway(config(outbox));
+    const c = await client(g);
+    const first = await mail(c, 'hello');
+    expect(first.isError).not.toBe(true);
+    expect(sent(outbox)).toHaveLength(1);
+    const read = await c.callTool({
+      name: 'fs__read_text_file',
+      arguments: { path: join(dir, 'customer.txt') },
+    });
+    expect(textOf(read)).toContain('Jane Roe');
+    const second = await mail(c, 'Jane Roe, jane@example.com');
+    refusedByFlow(second);
+    expect(sent(outbox)).toHaveLength(1);
+  });
+
+  it('#19.2 a failed private read adds nothing: only a result that reached the agent counts', async () => {
+    const outbox = join(tempDir(), 'outbox.jsonl');
+    const g = await gateway(config(outbox));
+    const c = await client(g);
+    const read = await c.callTool({
+      name: 'fs__read_text_file',
+      arguments: { path: join(dir, 'missing.txt') },
+    });
+    expect(read.isError).toBe(true);
+    expect((await mail(c, 'still fine')).isError).not.toBe(true);
+    expect(sent(outbox)).toHaveLength(1);
+  });
+
+  it('#19.3 server-memory read_graph labels the conversation private', async () => {
+    const outbox = join(tempDir(), 'outbox.jsonl');
+    const g = await gateway(config(outbox));
+    const c = await client(g);
+    await c.callTool({
+      name: 'memory__create_entities',
+      arguments: { entities: [{ name: 'Jane', entityType: 'customer', observations: ['card ends 4242'] }] },
+    });
+    // Writing is not reading: the send still goes.
+    expect((await mail(c, 'first')).isError).not.toBe(true);
+    const graph = await c.callTool({ name: 'memory__read_graph', arguments: {} });
+    expect(textOf(graph)).toContain('Jane');
+    refusedByFlow(await mail(c, 'Jane card ends 4242'));
+    expect(sent(outbox)).toHaveLength(1);
+  });
+
+  it('#19.4 a new session or a reconnect does not clear the history (conversation: identity, the default)', async () => {
+    const outbox = join(tempDir(), 'outbox.jsonl');
+    const g = await gateway(config(outbox));
+    const a = await client(g);
+    await a.callTool({ name: 'fs__read_text_file', arguments: { path: join(dir, 'customer.txt') } });
+    await a.close();
+    const b = await client(g);
+    refusedByFlow(await mail(b, 'from a fresh session'));
+    expect(sent(outbox)).toHaveLength(0);
+  });
+
+  it('#19.5 with conversation: session, a 2025 session is its own conversation (the operator narrowed it)', async () => {
+    const outbox = join(tempDir(), 'outbox.jsonl');
+    const g = await gateway(config(outbox).replace('flows:\n', 'flows:\n  conversation: session\n'));
+    const a = await client(g);
+    await a.callTool({ name: 'fs__read_text_file', arguments: { path: join(dir, 'customer.txt') } });
+    refusedByFlow(await mail(a, 'same session'));
+    const b = await client(g);
+    expect((await mail(b, 'other session')).isError).not.toBe(true);
+    expect(sent(outbox)).toHaveLength(1);
+  });
+
+  it('#19.6 shadow mode records the flow rule and lets the call through', async () => {
+    const outbox = join(tempDir(), 'outbox.jsonl');
+    const g = await gateway(config(outbox).replace('flows:\n', 'flows:\n  shadow: true\n'));
+    const c = await client(g);
+    await c.callTool({ name: 'fs__read_text_file', arguments: { path: join(dir, 'customer.txt') } });
+    expect((await mail(c, 'shadowed')).isError).not.toBe(true);
+    expect(sent(outbox)).toHaveLength(1);
+  });
+});
+
+const redis = await redisAvailable();
+if (!redis && process.env.CI === 'true') throw new Error('CI=true but Redis is not reachable');
+
+describe.skipIf(!redis)('#19 flows: conversation state in Redis', () => {
+  it('#19.7 two replicas sharing Redis decide the same, and a restart keeps the state', async () => {
+    const prefix = `warden-test-flows-${process.pid}-${Date.now()}:`;
+    const outbox = join(tempDir(), 'outbox.jsonl');
+    const yaml = config(outbox, `state: ${redisUrl()}`).replace(
+      'flows:\n',
+      `flows:\n  key_prefix: "${prefix}"\n`,
+    );
+    const one = await gateway(yaml);
+    const two = await gateway(yaml);
+    const a = await client(one);
+    const b = await client(two);
+    expect((await mail(b, 'before')).isError).not.toBe(true);
+    await a.callTool({ name: 'fs__read_text_file', arguments: { path: join(dir, 'customer.txt') } });
+    refusedByFlow(await mail(b, 'through the other replica'));
+    refusedByFlow(await mail(a, 'through the first replica'));
+    // Restart: both replicas go away; a new one reads the same state.
+    for (const x of open.splice(0).reverse()) await x.close().catch(() => undefined);
+    const three = await gateway(yaml);
+    refusedByFlow(await mail(await client(three), 'after restart'));
+    expect(sent(outbox)).toHaveLength(1);
+  });
+});
