@@ -18,6 +18,7 @@ import { createAdminHandler } from './dashboard/admin.js';
 import { DashboardSessions } from './dashboard/session.js';
 import { loadAssets } from './dashboard/static.js';
 import {
+  conversationViews,
   type DashboardParts,
   overview,
   pinView,
@@ -334,12 +335,13 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   );
   // Flow rules and labels (docs/flows.md): only when the config has any, so a gateway without them pays nothing.
   const flowLabels = new LabelResolver(config.flows);
+  const flowRules = compileRules(config.flows.rules);
   const flows =
     flowLabels.empty && config.flows.rules.length === 0
       ? undefined
       : flowStep({
           labels: flowLabels,
-          rules: compileRules(config.flows.rules),
+          rules: flowRules,
           store: conversations,
           log,
           conversation: config.flows.conversation,
@@ -485,6 +487,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         approvals,
         authenticator,
         policyNameWarnings,
+        flows: { labels: flowLabels, rules: flowRules, conversations },
       };
       adminServer = createServer(
         createAdminHandler({
@@ -506,6 +509,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           approvals,
           tools: () => toolViews(parts),
           scanTools: singleFlight(() => scanUpstreams(parts)),
+          conversations: async (limit) => conversationViews(await conversations.list(limit)),
           acceptTool: (server, tool, by, hash) => catalog.accept(server, tool, by, hash),
           toolPin: (server, tool) => pinView(catalog, server, tool),
           overview: () => overview(parts),
