@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  adminRequest,
   connect,
   FILESYSTEM,
   MEMORY,
@@ -15,6 +16,9 @@ import {
   textOf,
 } from '../helpers/gateway.js';
 import { redisAvailable, redisUrl } from '../helpers/services.js';
+
+const ADMIN = 'flows-trifecta-admin-token';
+process.env.WARDEN_ADMIN_TOKEN = ADMIN;
 
 const MAIL = join(ROOT, 'test/fixtures/mail-server.ts');
 
@@ -165,6 +169,63 @@ describe('#19 flows: trifecta with reference servers', () => {
     await c.callTool({ name: 'fs__read_text_file', arguments: { path: join(dir, 'customer.txt') } });
     expect((await mail(c, 'shadowed')).isError).not.toBe(true);
     expect(sent(outbox)).toHaveLength(1);
+  });
+});
+
+describe('#19 flows: audit, admin API, simulator', () => {
+  it('#19.11 the denial is audited with its flow decision (no data values); conversations, tool labels and the simulator show it', async () => {
+    const outbox = join(tempDir(), 'outbox.jsonl');
+    const g = await gateway(config(outbox));
+    const c = await client(g);
+    await c.callTool({ name: 'fs__read_text_file', arguments: { path: join(dir, 'customer.txt') } });
+    refusedByFlow(await mail(c, 'Jane Roe'));
+    const records = (await adminRequest(g, ADMIN, '/api/audit?limit=100')).body as Array<
+      Record<string, unknown>
+    >;
+    const denied = records.find((r) => r.method === 'tools/call' && r.tool === 'send_email');
+    expect(denied?.decision).toBe('denied');
+    expect(denied?.rule).toBe('/flows/rules/0');
+    expect(denied?.flow).toEqual({
+      conversation: 'anonymous',
+      labels: ['external'],
+      seen: ['private'],
+      rule: '/flows/rules/0',
+      action: 'deny',
+    });
+    const read = records.find((r) => r.method === 'tools/call' && r.tool === 'read_text_file');
+    expect((read?.flow as Record<string, unknown>)?.added).toEqual(['private']);
+    expect(JSON.stringify(records)).not.toContain('Jane');
+
+    const conversations = (await adminRequest(g, ADMIN, '/api/conversations')).body as Array<
+      Record<string, unknown>
+    >;
+    expect(conversations).toHaveLength(1);
+    expect(conversations[0]?.conversation).toBe('anonymous');
+    expect(
+      (conversations[0]?.labels as Array<Record<string, unknown>>).map((l) => [l.label, l.tool]),
+    ).toEqual([['private', 'read_text_file']]);
+    // Without a token, no conversations.
+    expect((await fetch(`${g.adminUrl}/api/conversations`)).status).toBe(401);
+
+    const tools = (await adminRequest(g, ADMIN, '/api/tools')).body as Array<Record<string, unknown>>;
+    const send = tools.find((t) => t.server === 'mail' && t.name === 'send_email');
+    expect(send?.labels).toContainEqual({ label: 'external', source: 'config', why: 'mail/send_*' });
+
+    const simulate = (body: Record<string, unknown>) =>
+      adminRequest(g, ADMIN, '/api/simulate', { method: 'POST', body: JSON.stringify(body) });
+    const before = (await simulate({ server: 'mail', tool: 'send_email', arguments: {} })).body;
+    expect((before.decision as Record<string, unknown>).outcome).toBe('allow');
+    const after = (
+      await simulate({
+        server: 'mail',
+        tool: 'send_email',
+        arguments: {},
+        earlier: [{ server: 'fs', tool: 'read_text_file' }],
+      })
+    ).body;
+    expect((after.decision as Record<string, unknown>).outcome).toBe('deny');
+    expect((after.decision as Record<string, unknown>).rule).toBe('/flows/rules/0');
+    expect((after.flow as Record<string, unknown>).seen).toEqual(['private']);
   });
 });
 
