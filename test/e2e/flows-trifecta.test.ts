@@ -202,7 +202,7 @@ describe('#19 flows: audit, admin API, simulator', () => {
     expect(conversations).toHaveLength(1);
     expect(conversations[0]?.conversation).toBe('anonymous');
     expect(
-      (conversations[0]?.labels as Array<Record<string, unknown>>).map((l) => [l.label, l.tool]),
+      (conversations[0]!.labels as Array<Record<string, unknown>>).map((l) => [l.label, l.tool]),
     ).toEqual([['private', 'read_text_file']]);
     // Without a token, no conversations.
     expect((await fetch(`${g.adminUrl}/api/conversations`)).status).toBe(401);
