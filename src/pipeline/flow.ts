@@ -55,14 +55,18 @@ export function conversationOf(ctx: ConversationSource, scope: ConversationScope
 const STATE_REASON =
   'The conversation state that flow rules read cannot be reached right now, so the call was not made.';
 
-function succeeded(ctx: CallContext): boolean {
+/**
+ * Whether what the upstream answered reached the agent as a result. An `isError` result counts: its content reaches
+ * the model like any other (a hostile or careless upstream could put the data there). A JSON-RPC error, a cancelled
+ * call, or a call warden answered itself does not. A result a guard blocked still counts (the strict side).
+ */
+function reachedAgent(ctx: CallContext): boolean {
   if (ctx.results.length === 0) return false;
   for (const r of ctx.results) {
     const res = r.response;
     if (res === undefined || 'error' in res) return false;
-    if (res.result.isError === true) return false;
   }
-  return true;
+  return !ctx.cancelled;
 }
 
 export function flowStep(opts: FlowStepOptions): Step<CallContext> {
@@ -135,7 +139,7 @@ export function flowStep(opts: FlowStepOptions): Step<CallContext> {
       }
     }
     await next();
-    if (!succeeded(ctx)) return;
+    if (!reachedAgent(ctx)) return;
     const added = [...new Set([...own, ...ctx.resultLabels.map((l) => l.normalize('NFKC').toLowerCase())])];
     if (added.length === 0) return;
     const at = new Date(now()).toISOString();

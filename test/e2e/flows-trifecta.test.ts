@@ -111,16 +111,26 @@ describe('#19 flows: trifecta with reference servers', () => {
     expect(sent(outbox)).toHaveLength(1);
   });
 
-  it('#19.2 a failed private read adds nothing: only a result that reached the agent counts', async () => {
+  it('#19.2 a read warden refused adds nothing; an isError read result reached the model and counts', async () => {
     const outbox = join(tempDir(), 'outbox.jsonl');
-    const g = await gateway(config(outbox));
+    const g = await gateway(
+      `${config(outbox)}\npolicy: { version: "1", default: allow, tools: { read_multiple_files: { action: deny } } }\n`,
+    );
     const c = await client(g);
-    const read = await c.callTool({
+    const refused = await c.callTool({
+      name: 'fs__read_multiple_files',
+      arguments: { paths: [join(dir, 'customer.txt')] },
+    });
+    expect(textOf(refused)).toContain('[POLICY DENIED]');
+    expect((await mail(c, 'still fine')).isError).not.toBe(true);
+    // The upstream answers with isError: its text still reaches the model, so the label is recorded (a hostile
+    // upstream cannot hide data from flow rules in an error result).
+    const failed = await c.callTool({
       name: 'fs__read_text_file',
       arguments: { path: join(dir, 'missing.txt') },
     });
-    expect(read.isError).toBe(true);
-    expect((await mail(c, 'still fine')).isError).not.toBe(true);
+    expect(failed.isError).toBe(true);
+    refusedByFlow(await mail(c, 'after an error result'));
     expect(sent(outbox)).toHaveLength(1);
   });
 
@@ -179,9 +189,14 @@ describe('#19 flows: audit, admin API, simulator', () => {
     const c = await client(g);
     await c.callTool({ name: 'fs__read_text_file', arguments: { path: join(dir, 'customer.txt') } });
     refusedByFlow(await mail(c, 'Jane Roe'));
-    const records = (await adminRequest(g, ADMIN, '/api/audit?limit=100')).body as Array<
-      Record<string, unknown>
-    >;
+    // The outcome entry is written after the answer went out: poll until both records are complete.
+    let records: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 50; i++) {
+      records = (await adminRequest(g, ADMIN, '/api/audit?limit=100')).body as Array<Record<string, unknown>>;
+      const calls = records.filter((r) => r.method === 'tools/call');
+      if (calls.length === 2 && calls.every((r) => r.outcome !== null)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const denied = records.find((r) => r.method === 'tools/call' && r.tool === 'send_email');
     expect(denied?.decision).toBe('denied');
     expect(denied?.rule).toBe('/flows/rules/0');
