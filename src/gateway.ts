@@ -333,11 +333,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     config.upstreams.map((u) => u.id),
     log,
   );
-  // Flow rules and labels (docs/flows.md): only when the config has any, so a gateway without them pays nothing.
+  // Flow rules (docs/flows.md): the step runs only when the config has rules, so a gateway without them pays nothing
+  // (labels are still shown in /api/tools and the simulator).
   const flowLabels = new LabelResolver(config.flows);
   const flowRules = compileRules(config.flows.rules);
   const flows =
-    flowLabels.empty && config.flows.rules.length === 0
+    flowRules.length === 0
       ? undefined
       : flowStep({
           labels: flowLabels,

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/gateway.js';
+import { ROOT, tempDir } from '../helpers/gateway.js';
 
 const dir = tempDir('warden-flows-cli-');
 writeFileSync(join(dir, 'open.json'), JSON.stringify({ version: '1', default: 'allow', tools: {} }));
@@ -100,3 +100,41 @@ flows:
 function readBack(file: string): string {
   return readFileSync(file, 'utf8');
 }
+
+describe('#19 labels in warden scan', () => {
+  it("#19.14 scan --config lists each tool's labels with their source (config pattern or risk signal)", () => {
+    const config = join(dir, 'scan.yaml');
+    const mail = join(ROOT, 'test/fixtures/mail-server.ts');
+    writeFileSync(
+      config,
+      `mcpServers:
+  mail:
+    command: node
+    args: ["--import", "tsx", "${mail}"]
+    env: { MAIL_OUTBOX: "${join(dir, 'outbox.jsonl')}" }
+    cwd: "${ROOT}"
+  post:
+    command: node
+    args: ["--import", "tsx", "${mail}"]
+    env: { MAIL_OUTBOX: "${join(dir, 'outbox.jsonl')}" }
+    cwd: "${ROOT}"
+storage: sqlite:${join(dir, 'scan.db')}
+flows:
+  labels:
+    outbound: ["mail/send_*"]
+  exclude:
+    external: ["mail/*"]
+`,
+    );
+    const r = runCli(['scan', '--config', config, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const entries = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
+    const labelsOf = (server: string) => entries.find((e) => e.server === server)?.labels;
+    // mail: the config's label, and the derived `external` excluded by the config.
+    expect(labelsOf('mail')).toEqual([{ label: 'outbound', source: 'config', why: 'mail/send_*' }]);
+    // post: the same tool elsewhere: derived from its risk signals (open-world sender).
+    expect(labelsOf('post')).toEqual([expect.objectContaining({ label: 'external', source: 'signal' })]);
+    const text = runCli(['scan', '--config', config]);
+    expect(text.stdout).toContain('send_email: outbound (config: mail/send_*)');
+  }, 60_000);
+});
