@@ -32,7 +32,7 @@ export function FlowsPage({ overview }: { overview: Overview | undefined }) {
   return (
     <section>
       <h1>Data flows</h1>
-      {error && <Alert>{error}</Alert>}
+      {error && <Alert message={error} />}
       <h2>Conversations</h2>
       {conversations?.length === 0 && <p>No conversation has seen a labelled result yet.</p>}
       {conversations?.map((c) => (
