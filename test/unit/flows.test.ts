@@ -1,5 +1,6 @@
 // #19: label resolution (config globs, risk signals, exclusions, spellings) and flow rule matching.
 import { describe, expect, it } from 'vitest';
+import { withFlow } from '../../src/flows/explain.js';
 import { derivedLabels, LabelResolver } from '../../src/flows/labels.js';
 import { compileRules, decideFlow } from '../../src/flows/rules.js';
 import { conversationOf } from '../../src/pipeline/flow.js';
@@ -112,5 +113,48 @@ describe('#19.10 conversations', () => {
     await s.record('c', [{ label: 'private', at: 't2', server: 'fs', tool: 'read2' }]);
     expect(await s.seen('c')).toEqual([{ label: 'private', at: 't1', server: 'fs', tool: 'read' }]);
     expect(await s.seen('other')).toEqual([]);
+  });
+});
+
+describe('#19.15 precedence after the policy (withFlow)', () => {
+  const base = {
+    rule: '/tools/x',
+    policy: 'p.yaml',
+    reason: undefined,
+    limits: [],
+    approval: undefined,
+    shadow: false,
+  };
+  const flow = (action: 'deny' | 'hold' | null, shadow = false) => ({
+    labels: [],
+    seen: ['private'],
+    rule: action === null ? null : '/flows/rules/0',
+    action,
+    reason: action === null ? null : 'no',
+    shadow,
+  });
+
+  it('#19.15a a policy deny or hide stands; a flow deny replaces allow and approval; a hold makes allow an approval', () => {
+    expect(withFlow({ ...base, outcome: 'deny' }, flow('deny'), 1000).rule).toBe('/tools/x');
+    expect(withFlow({ ...base, outcome: 'hidden' }, flow('deny'), 1000).outcome).toBe('hidden');
+    expect(withFlow({ ...base, outcome: 'allow' }, flow('deny'), 1000)).toMatchObject({
+      outcome: 'deny',
+      rule: '/flows/rules/0',
+      policy: '(flows)',
+      reason: 'no',
+    });
+    expect(withFlow({ ...base, outcome: 'require_approval' }, flow('deny'), 1000).outcome).toBe('deny');
+    expect(withFlow({ ...base, outcome: 'allow' }, flow('hold'), 1000)).toMatchObject({
+      outcome: 'require_approval',
+      approval: { rule: '/flows/rules/0', timeoutMs: 1000, mode: 'hold' },
+    });
+    const approval = { ...base, outcome: 'require_approval' as const };
+    expect(withFlow(approval, flow('hold'), 1000)).toBe(approval);
+  });
+
+  it('#19.15b shadow flow rules and no rule change nothing', () => {
+    const allow = { ...base, outcome: 'allow' as const };
+    expect(withFlow(allow, flow('deny', true), 1000)).toBe(allow);
+    expect(withFlow(allow, flow(null), 1000)).toBe(allow);
   });
 });
