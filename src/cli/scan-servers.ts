@@ -37,7 +37,6 @@ async function entriesOf(
   server: string,
   tools: readonly Record<string, unknown>[],
   pins: PinStore | undefined,
-  labels: LabelResolver,
 ): Promise<ServerScanEntry[]> {
   const entries: ServerScanEntry[] = [];
   for (const t of tools) {
@@ -88,7 +87,7 @@ export async function scanServers(
     for (const l of listings) {
       if ('error' in l) failures.push(l);
       else {
-        entries.push(...(await entriesOf(l.server, l.tools, pins, labels)));
+        entries.push(...(await entriesOf(l.server, l.tools, pins)));
         listed.push({ server: l.server, tools: l.tools as unknown as ToolDefinition[] });
       }
     }
