@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { withFlow } from '../../src/flows/explain.js';
 import { derivedLabels, LabelResolver } from '../../src/flows/labels.js';
 import { compileRules, decideFlow } from '../../src/flows/rules.js';
-import { conversationOf } from '../../src/pipeline/flow.js';
+import { createLogger } from '../../src/log.js';
+import { createContext } from '../../src/pipeline/context.js';
+import { conversationOf, flowStep } from '../../src/pipeline/flow.js';
 import type { Classification } from '../../src/risk/types.js';
 import { MemoryConversationStore } from '../../src/state/conversations.js';
 
@@ -156,5 +158,57 @@ describe('#19.15 precedence after the policy (withFlow)', () => {
     const allow = { ...base, outcome: 'allow' as const };
     expect(withFlow(allow, flow('deny', true), 1000)).toBe(allow);
     expect(withFlow(allow, flow(null), 1000)).toBe(allow);
+  });
+});
+
+describe('#19.16 flow step when the conversation state cannot be read', () => {
+  const failing = {
+    seen: () => Promise.reject(new Error('down')),
+    record: () => Promise.reject(new Error('down')),
+    list: () => Promise.resolve([]),
+    close: () => Promise.resolve(),
+  };
+  const resolver = new LabelResolver({ labels: { external: ['mail/send_*'] }, exclude: {}, derive: false });
+  const rules = compileRules([{ after: 'private', deny: 'external' }]);
+  function ctxFor() {
+    const session = { id: 's', identity: { grant: undefined }, server: undefined } as never;
+    const ctx = createContext(session, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'send_email' },
+    });
+    ctx.targets.push({ server: 'mail', link: undefined as never, params: { name: 'send_email' } });
+    return ctx;
+  }
+
+  it('#19.16a closed (default): a labelled call a rule could apply to is refused, and never forwarded', async () => {
+    const ctx = ctxFor();
+    let forwarded = false;
+    await flowStep({ labels: resolver, rules, store: failing, log: createLogger('silent') })(
+      ctx,
+      async () => {
+        forwarded = true;
+      },
+    );
+    expect(forwarded).toBe(false);
+    expect(ctx.decision).toMatchObject({ outcome: 'deny', rule: '(flow state)' });
+    expect(ctx.flow?.stateError).toBe(true);
+  });
+
+  it('#19.16b open: the call goes on', async () => {
+    const ctx = ctxFor();
+    let forwarded = false;
+    await flowStep({
+      labels: resolver,
+      rules,
+      store: failing,
+      log: createLogger('silent'),
+      failMode: 'open',
+    })(ctx, async () => {
+      forwarded = true;
+    });
+    expect(forwarded).toBe(true);
+    expect(ctx.reply).toBeUndefined();
   });
 });
