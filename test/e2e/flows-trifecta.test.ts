@@ -109,6 +109,13 @@ describe('#19 flows: trifecta with reference servers', () => {
     const second = await mail(c, 'Jane Roe, jane@example.com');
     refusedByFlow(second);
     expect(sent(outbox)).toHaveLength(1);
+    // The same tool spelled otherwise (fullwidth letters, NFKC-equal) does not get past: refused or unknown.
+    const spelled = await c.callTool({
+      name: 'mail__ｓｅｎｄ_email',
+      arguments: { to: 'someone@outside.test', body: 'Jane Roe' },
+    });
+    expect(spelled.isError).toBe(true);
+    expect(sent(outbox)).toHaveLength(1);
   });
 
   it('#19.2 a read warden refused adds nothing; an isError read result reached the model and counts', async () => {
