@@ -52,6 +52,8 @@ mcpServers:
     args: ["--import", "tsx", "${PROBE}"]
     cwd: ${ROOT}
     env: { PROBE_LIST_GROW: "1" }
+  broken:
+    command: /nonexistent/warden-test-binary
 `);
 }, 60_000);
 
@@ -225,6 +227,15 @@ describe('#18.1 2026 wire checks', () => {
     expect(body.result._meta['io.modelcontextprotocol/serverInfo'].name).toBe('probe');
     expect(body.result.capabilities.tools).toBeDefined();
   });
+
+  it('#18.1.20 an upstream that cannot start gets each 2026 request an error answer, never a hang', async () => {
+    const broken = `${gw.mcpUrl}/broken`;
+    for (let i = 0; i < 2; i++) {
+      const res = await post(broken, call('echo', { text: 'x' }), good);
+      const body = (await res.json()) as { error?: { code: number; message: string } };
+      expect(body.error?.message).toMatch(/could be started|broken/i);
+    }
+  }, 30_000);
 
   it('#18.1.7 lists carry ttlMs and cacheScope; /mcp lists are private', async () => {
     const list = (u: string) =>
