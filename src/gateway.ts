@@ -18,6 +18,7 @@ import { createAdminHandler } from './dashboard/admin.js';
 import { DashboardSessions } from './dashboard/session.js';
 import { loadAssets } from './dashboard/static.js';
 import {
+  conversationViews,
   type DashboardParts,
   overview,
   pinView,
@@ -27,7 +28,10 @@ import {
   singleFlight,
   toolViews,
 } from './dashboard/views.js';
+import { ModernFront } from './era/front.js';
 import { WardenError } from './errors.js';
+import { LabelResolver } from './flows/labels.js';
+import { compileRules } from './flows/rules.js';
 import { Authenticator, type Identity } from './identity/authenticate.js';
 import { GrantService } from './identity/grants.js';
 import type { Logger } from './log.js';
@@ -35,6 +39,7 @@ import { approvalStep } from './pipeline/approval.js';
 import { type AuditSink, auditStep, commitDecision } from './pipeline/audit.js';
 import { compose } from './pipeline/compose.js';
 import type { CallContext } from './pipeline/context.js';
+import { flowStep } from './pipeline/flow.js';
 import { forward } from './pipeline/forward.js';
 import { grantStillLive, grantStillLiveAfterApproval } from './pipeline/identity.js';
 import { limitStep } from './pipeline/limit.js';
@@ -43,6 +48,7 @@ import { route } from './pipeline/route.js';
 import { UpstreamPool } from './proxy/pool.js';
 import { linkCounts, ProxySession } from './proxy/session.js';
 import { ToolCatalog } from './risk/catalog.js';
+import { openConversationStore } from './state/conversations.js';
 import { openCounterStore } from './state/open.js';
 import type { SessionDirectory } from './state/sessions.js';
 import {
@@ -55,7 +61,8 @@ import {
   spoolOfProcess,
 } from './store/open.js';
 import { verifyStore } from './store/types.js';
-import { HttpEndpoint, hostName } from './transport/http-server.js';
+import { HttpEndpoint } from './transport/http/server.js';
+import { hostName } from './transport/http/wire.js';
 import { StdioDownstream } from './transport/stdio-server.js';
 import type { DownstreamPort, MessageTransport, SessionFactory } from './transport/types.js';
 import { VERSION } from './version.js';
@@ -241,6 +248,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     await closeAudit();
     throw err;
   });
+  // Conversation state for flow rules lives where the counters do (docs/flows.md).
+  const conversations = await openConversationStore(config.state, {
+    prefix: config.flows.keyPrefix,
+    onError: (err: Error) => log.warn({ err: err.message }, 'conversation state (Redis) connection error'),
+  });
   // With Redis, sessions are shared too: a replica behind a load balancer takes over a session another one opened.
   const directory: SessionDirectory | undefined = config.state.startsWith('redis')
     ? (await import('./state/sessions.js')).RedisSessionDirectory.open(config.state, {
@@ -324,7 +336,25 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     config.upstreams.map((u) => u.id),
     log,
   );
-  // audit (outermost: one record per request, in finally) -> grant still live (stdio) -> route -> decide ->
+  // Flow rules (docs/flows.md): the step runs only when the config has rules, so a gateway without them pays nothing
+  // (labels are still shown in /api/tools and the simulator).
+  const flowLabels = new LabelResolver(config.flows);
+  const flowRules = compileRules(config.flows.rules);
+  const flows =
+    flowRules.length === 0
+      ? undefined
+      : flowStep({
+          labels: flowLabels,
+          rules: flowRules,
+          store: conversations,
+          log,
+          conversation: config.flows.conversation,
+          shadow: config.flows.shadow,
+          holdTimeoutMs: config.flows.holdTimeoutMs,
+          failMode: config.stateFailMode,
+          catalog,
+        });
+  // audit (outermost: one record per request, in finally) -> grant still live (stdio) -> route -> decide -> flows ->
   // approval -> grant still live (after a wait) -> limits -> durable decision -> forward
   const pipeline: (ctx: CallContext) => Promise<void> = compose<CallContext>([
     auditStep(auditOptions),
@@ -339,6 +369,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       catalog,
       pinRules: (server) => config.pinning.servers.get(server) ?? config.pinning.global,
     }),
+    ...(flows === undefined ? [] : [flows]),
     approvalStep({ approvals, log }),
     grantStillLiveAfterApproval,
     limitStep({ counters, failMode: config.stateFailMode, log, metrics }),
@@ -467,6 +498,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         approvals,
         authenticator,
         policyNameWarnings,
+        flows: { labels: flowLabels, rules: flowRules, conversations },
       };
       adminServer = createServer(
         createAdminHandler({
@@ -488,6 +520,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           approvals,
           tools: () => toolViews(parts),
           scanTools: singleFlight(() => scanUpstreams(parts)),
+          conversations: async (limit) => conversationViews(await conversations.list(limit)),
           acceptTool: (server, tool, by, hash) => catalog.accept(server, tool, by, hash),
           toolPin: (server, tool) => pinView(catalog, server, tool),
           overview: () => overview(parts),
@@ -546,26 +579,33 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           },
           config.maxBodyBytes,
         );
-        const s = createSession(server, port, 'stdio', identity);
+        // Both eras on one stdio (SPEC §12): 2026 requests pass the session's 2026 face, 2025 ones go through as is.
+        const front = new ModernFront(port, {
+          log,
+          version: VERSION,
+          cache: { aggregated: server === undefined, shaped: identity.grant !== undefined },
+        });
+        const s = createSession(server, front, 'stdio', identity);
+        front.inner = s;
         session = s;
         // No request of a stdio agent is authenticated: its messages are what keep the grant's last use current.
         const grantId = identity.grant?.id;
         port.sink =
           grantId === undefined
-            ? s
+            ? front
             : {
                 handle: (message) => {
                   authenticator.noteUse(grantId);
-                  s.handle(message);
+                  front.handle(message);
                 },
-                restore: (params) => s.restore(params),
-                close: () => s.close(),
-                agentGone: (why, id) => s.agentGone(why, id),
+                restore: (params) => front.restore(params),
+                close: () => front.close(),
+                agentGone: (why, id) => front.agentGone(why, id),
                 get lastActivity() {
-                  return s.lastActivity;
+                  return front.lastActivity;
                 },
                 get busy() {
-                  return s.busy;
+                  return front.busy;
                 },
               };
         port.start();
@@ -594,6 +634,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       await closeAudit();
       await grantStore.close();
       await counters.close();
+      await conversations.close();
       await directory?.close();
       await tracing?.close();
     },

@@ -1,7 +1,9 @@
 // What a request carries through the pipeline: the agent's request, where it goes, what came back, what to reply.
 
 import type { Span, Tracer } from '@opentelemetry/api';
-import { ERA_2025, type Era } from '../era/versions.js';
+import type { Era } from '../era/versions.js';
+import { envelopeCapabilities, eraOfMessage } from '../era/wire.js';
+import type { FlowAudit } from '../flows/audit.js';
 import type { Identity } from '../identity/authenticate.js';
 import type { Decision } from '../policy/types.js';
 import type { Reply } from '../proxy/downstream.js';
@@ -55,6 +57,8 @@ export interface CallContext {
    * flagged the result puts its label here, the flow step records them.
    */
   resultLabels: string[];
+  /** What the flow step decided and recorded (the audit record's `flow` field); undefined when it had nothing to do. */
+  flow?: FlowAudit | undefined;
   /** Upstream requests this request turns into: one, or several on aggregated lists. */
   targets: Target[];
   results: TargetResult[];
@@ -98,8 +102,9 @@ export function createContext(session: SessionView, request: JsonRpcRequest): Ca
     session,
     request,
     method: request.method,
-    era: ERA_2025,
-    clientCapabilities: undefined,
+    // The request's own envelope decides (SPEC §12): the same request runs the same pipeline in either era.
+    era: eraOfMessage(request),
+    clientCapabilities: envelopeCapabilities(request),
     resultLabels: [],
     targets: [],
     results: [],
