@@ -332,6 +332,12 @@ describe('#18.1 listen, filtered and fed by policy reloads', () => {
         expect((await client.listTools()).tools.map((t) => t.name)).not.toContain('pid');
       } finally {
         writeFileSync(policyFile, JSON.stringify(POLICY));
+        // The reload is asynchronous: the next test must not start before pid is visible again (with a pooled
+        // upstream, #18.5, its first call comes within milliseconds, before a watcher would have reloaded).
+        for (let i = 0; i < 200; i++) {
+          if ((await client.listTools()).tools.some((t) => t.name === 'pid')) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
       }
       await sub.close();
     } finally {
