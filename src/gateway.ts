@@ -36,6 +36,7 @@ import { type AuditSink, auditStep, commitDecision } from './pipeline/audit.js';
 import { compose } from './pipeline/compose.js';
 import type { CallContext } from './pipeline/context.js';
 import { forward } from './pipeline/forward.js';
+import { guardStep } from './pipeline/guard.js';
 import { grantStillLive, grantStillLiveAfterApproval } from './pipeline/identity.js';
 import { limitStep } from './pipeline/limit.js';
 import { policyStep } from './pipeline/policy.js';
@@ -342,6 +343,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     grantStillLiveAfterApproval,
     limitStep({ counters, failMode: config.stateFailMode, log, metrics }),
     commitDecision(auditOptions),
+    // innermost but forward: the guards see results before any outer step (flows) or the agent does
+    guardStep({ guards: config.guards, log }),
     forward,
   ]);
   // Tools each server listed when the gateway started (checkUpstreams), for the policy name warnings.

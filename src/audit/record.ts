@@ -1,4 +1,6 @@
 // The audit record's body (schema v1, docs/audit-format.md), built from a request's context.
+
+import type { GuardHit } from '../guards/scan.js';
 import type { Decision } from '../policy/types.js';
 import type { AuditArgs } from './redact.js';
 
@@ -52,6 +54,11 @@ export interface AuditBody {
   args: AuditArgs | null;
   /** The approval the call needed (its id), when it needed one. */
   approval?: string;
+  /**
+   * What the result guards found and did (docs/guards.md): per guard, its action, rule ids and match counts, never
+   * the matched value; `shadow: true` when the guard only recorded. Only in the outcome (or final) entry.
+   */
+  guards?: GuardHit[];
   /** Events only: who did it (an admin token's label, `(cli)`, `(environment)`). */
   actor?: string;
 }

@@ -8,6 +8,7 @@ import type { AuditKeySource } from '../audit/keys.js';
 import { addConfiguredSecrets } from '../audit/redact.js';
 import { durationMs } from '../duration.js';
 import { ConfigError, type Problem } from '../errors.js';
+import { type CompiledGuards, compileGuards } from '../guards/config.js';
 import type { LoadedConfig } from './load.js';
 import type { LoadedPolicy } from './policy-file.js';
 
@@ -80,6 +81,8 @@ export interface GatewayConfig {
   approvalWebhooks: WebhookConfig[];
   /** Pinning rules: the global block's, and each server's with its own keys over them. */
   pinning: { global: PinRules; servers: Map<string, PinRules> };
+  /** Result guards (SPEC §13), compiled; all off when the config has no `guards:` block. */
+  guards: CompiledGuards;
   /** audit.spool as written (relative to the config file's directory); undefined: the default for the storage. */
   auditSpool: string | undefined;
   /** As configured; the environment's OTEL_* variables are consulted when the gateway starts. */
@@ -271,6 +274,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
           .map(([id, s]) => [id, pinRules({ ...config.pinning, ...stripUndefined(s.pinning!) })]),
       ),
     },
+    guards: compileGuards(config.guards),
     approvalWebhooks: config.approvals.webhooks.map((w) => ({
       url: w.url,
       secret: w.secret,

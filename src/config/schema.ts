@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DURATION_PATTERN, durationMs } from '../duration.js';
+import { guardsSchema } from '../guards/config.js';
 
 /** `30` (seconds), `"500ms"`, `"30s"`, `"5m"`, `"1h"`, `"2d"`. */
 const duration = z.union([
@@ -311,6 +312,7 @@ export const configSchema = z.strictObject({
       message: 'set audit.key or audit.keyFile, not both',
     })
     .default({ args: 'keys', durability: 'crash' }),
+  guards: guardsSchema.optional(),
   pinning: pinningSchema
     .default({})
     .describe(

@@ -141,6 +141,7 @@ function bodyOf(
         ? auditArgs(target?.params?.arguments ?? asked.arguments, argsMode, argsKey)
         : null,
     ...(ctx.approval === undefined ? {} : { approval: ctx.approval.id }),
+    ...(final && ctx.guards !== undefined ? { guards: ctx.guards } : {}),
   };
 }
 
