@@ -5,8 +5,7 @@
 const TAGS = /[\u{E0000}-\u{E007F}]/u;
 const TAG_RUN = /[\u{E0000}-\u{E007F}]+/gu;
 /** Zero-width and other invisible format characters that split a word without showing. */
-const INVISIBLE =
-  /[\u00AD\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]|\u034F/g;
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Bidi_Control}\p{Cf}]/gu;
 
 /** Cyrillic and Greek letters drawn like Latin ones (the common confusables), folded to Latin. */
 const CONFUSABLES: Record<string, string> = {
