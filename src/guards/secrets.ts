@@ -126,7 +126,7 @@ const RULES: Rule[] = [
   {
     // `password = "..."`: a quoted literal of some length that is no placeholder.
     id: 'password-assignment',
-    re: /\b[A-Za-z0-9_.-]{0,24}(?:passw(?:or)?d|passwd|pwd|passphrase)[A-Za-z0-9_]{0,12}["']?\s*(?:[:=]|=>|:=)\s*(["'`])([^"'`\s]{6,128})\1/gi,
+    re: /\b[A-Za-z0-9_.-]{0,24}(?:passw(?:or)?d|passwd|pwd|passphrase)[A-Za-z0-9_]{0,12}\\?["']?\s*(?:[:=]|=>|:=)\s*\\?(["'`])([^"'`\s\\]{6,128})\\?\1/gi,
     group: 2,
     entropy: 2.5,
     accept: (v) => !PLACEHOLDER.test(v) && classes(v) >= 2,
@@ -134,7 +134,7 @@ const RULES: Rule[] = [
   {
     // `API_KEY=...`, `"client_secret": "..."`, `auth_token: ...`: counts only when the value looks random.
     id: 'generic-credential',
-    re: /\b(?:[A-Za-z0-9]+[_.-])*(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|secret[_-]?token|token|passw(?:or)?d|pwd|credentials?)["']?\s*(?:[:=]|=>|:=)\s*["'`]?([A-Za-z0-9_+/=.~-]{16,256})/gi,
+    re: /\b(?:[A-Za-z0-9]+[_.-])*(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|secret[_-]?token|token|passw(?:or)?d|pwd|credentials?)\\?["']?\s*(?:[:=]|=>|:=)\s*\\?["'`]?([A-Za-z0-9_+/=.~-]{16,256})/gi,
     group: 1,
     entropy: 3.4,
     accept: (v, m) =>
