@@ -1,0 +1,93 @@
+import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { connect, ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
+
+const SERVER = join(ROOT, 'test/fixtures/guard-corpus/guarded-server.ts');
+const KEY = 'AKIAQ3EGRT5YJ7XK2PLM';
+const upstream = `mcpServers:
+  acct:
+    command: node
+    args: ["--import", "tsx", "${SERVER}"]
+    cwd: ${ROOT}
+`;
+
+describe('result guards through the gateway (stdio upstream, HTTP agent)', () => {
+  const open: Array<RunningGateway | Client> = [];
+  afterEach(async () => {
+    for (const x of open.splice(0).reverse()) await x.close();
+  });
+  afterAll(async () => {
+    for (const x of open.splice(0).reverse()) await x.close();
+  });
+  async function start(guards: string): Promise<Client> {
+    const gw = await startGateway(`${upstream}${guards}`);
+    open.push(gw);
+    const client = await connect(`${gw.mcpUrl}/acct`);
+    open.push(client);
+    return client;
+  }
+
+  it('masks a key in text and structuredContent, and the SDK client still validates the outputSchema', async () => {
+    const client = await start('guards:\n  results:\n    secrets: mask\n');
+    const r = await client.callTool({ name: 'get_account', arguments: {} });
+    expect(r.isError).not.toBe(true);
+    expect(JSON.stringify(r)).not.toContain(KEY);
+    expect(r.structuredContent).toEqual({
+      owner: 'jane.doe@example.com',
+      accessKey: '[REDACTED:secret]',
+      logins: 7,
+    });
+  });
+
+  it('blocks a result with a key as an isError result naming the guard, not the value', async () => {
+    const client = await start('guards:\n  results:\n    secrets: block\n');
+    const r = await client.callTool({ name: 'get_account', arguments: {} });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain('secrets guard');
+    expect(JSON.stringify(r)).not.toContain(KEY);
+  });
+
+  it('applies a per-tool override (echo: off) over the server setting', async () => {
+    const client = await start(
+      "guards:\n  results:\n    secrets: block\n    servers:\n      acct:\n        tools:\n          echo: { secrets: 'off' }\n",
+    );
+    const r = await client.callTool({ name: 'echo', arguments: { text: `k=${KEY}` } });
+    expect(textOf(r)).toBe(`k=${KEY}`);
+  });
+
+  it('#19.3 masks a key an agent smuggled through an echo with zero-width characters', async () => {
+    const client = await start('guards:\n  results:\n    secrets: mask\n');
+    const r = await client.callTool({
+      name: 'echo',
+      arguments: { text: `${KEY.slice(0, 6)}\u200B${KEY.slice(6)}` },
+    });
+    expect(textOf(r)).toBe('[REDACTED:secret]');
+  });
+
+  it('masks resources/read contents', async () => {
+    const client = await start('guards:\n  results:\n    secrets: mask\n');
+    const r = await client.readResource({ uri: 'file:///app/.env' });
+    expect((r.contents[0] as { text: string }).text).toBe(
+      'AWS_ACCESS_KEY_ID=[REDACTED:secret]\nREGION=eu-west-1\n',
+    );
+  });
+
+  it('refuses a prompts/get with an injection when injection is block', async () => {
+    const client = await start('guards:\n  results:\n    injection: block\n');
+    await expect(client.getPrompt({ name: 'summary' })).rejects.toThrow(/injection guard/);
+  });
+
+  it('passes results unchanged in shadow mode', async () => {
+    const client = await start('guards:\n  results:\n    secrets: block\n    shadow: true\n');
+    const r = await client.callTool({ name: 'get_account', arguments: {} });
+    expect(JSON.stringify(r.structuredContent)).toContain(KEY);
+  });
+
+  it('blocks a result larger than maxScanBytes by default', async () => {
+    const client = await start('guards:\n  results:\n    pii: flag\n    maxScanBytes: 100\n');
+    const r = await client.callTool({ name: 'echo', arguments: { text: 'x'.repeat(500) } });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain('size guard');
+  });
+});
