@@ -10,6 +10,8 @@ export interface Finding {
 
 interface Rule {
   id: string;
+  /** Lower-case substrings one of which the text must contain for the rule to run (a cheap filter). */
+  hints: string[];
   re: RegExp;
   /** The capture group holding the secret itself (0: the whole match). */
   group?: number;
@@ -60,65 +62,94 @@ function classes(v: string): number {
 const RULES: Rule[] = [
   {
     id: 'private-key',
+    hints: ['private key'],
     re: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]{16,}?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|$)/g,
   },
   {
     id: 'aws-access-key-id',
+    hints: ['akia', 'asia', 'abia', 'acca', 'agpa', 'aida', 'aroa', 'aipa', 'anpa', 'anva', 'apka'],
     re: /\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z2-7]{16}\b/g,
   },
   {
     id: 'aws-secret-access-key',
+    hints: ['aws'],
     re: /aws.{0,20}?(?:secret|key).{0,20}?["'\s:=]+([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])/gi,
     group: 1,
     entropy: 4,
   },
-  { id: 'github-token', re: /\bgh[pousr]_[A-Za-z0-9]{36,255}\b/g },
-  { id: 'github-fine-grained-pat', re: /\bgithub_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}\b/g },
-  { id: 'gitlab-token', re: /\bgl(?:pat|dt|rt|ptt|cbt)-[A-Za-z0-9_-]{20,}\b/g },
-  { id: 'slack-token', re: /\bxox[abpors]-(?:\d+-)+[A-Za-z0-9-]{10,}\b/g },
+  {
+    id: 'github-token',
+    hints: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_'],
+    re: /\bgh[pousr]_[A-Za-z0-9]{36,255}\b/g,
+  },
+  {
+    id: 'github-fine-grained-pat',
+    hints: ['github_pat_'],
+    re: /\bgithub_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}\b/g,
+  },
+  {
+    id: 'gitlab-token',
+    hints: ['glpat-', 'gldt-', 'glrt-', 'glptt-', 'glcbt-'],
+    re: /\bgl(?:pat|dt|rt|ptt|cbt)-[A-Za-z0-9_-]{20,}\b/g,
+  },
+  { id: 'slack-token', hints: ['xox'], re: /\bxox[abpors]-(?:\d+-)+[A-Za-z0-9-]{10,}\b/g },
   {
     id: 'slack-webhook',
+    hints: ['hooks.slack.com'],
     re: /https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9/_-]{20,}/g,
   },
-  { id: 'stripe-key', re: /\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}\b/g },
-  { id: 'stripe-webhook-secret', re: /\bwhsec_[A-Za-z0-9+/=]{24,}/g },
-  { id: 'google-api-key', re: /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g },
-  { id: 'google-oauth-secret', re: /\bGOCSPX-[A-Za-z0-9_-]{28}\b/g },
-  { id: 'anthropic-key', re: /\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,}/g },
-  { id: 'openai-key', re: /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}/g },
-  { id: 'openai-key', re: /\bsk-proj-[A-Za-z0-9_-]{40,}/g },
-  { id: 'npm-token', re: /\bnpm_[A-Za-z0-9]{36}\b/g },
-  { id: 'pypi-token', re: /\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}/g },
-  { id: 'sendgrid-key', re: /\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b/g },
-  { id: 'twilio-key', re: /\bSK[0-9a-f]{32}\b/g, entropy: 3.2 },
-  { id: 'azure-storage-key', re: /AccountKey=([A-Za-z0-9+/]{86}==)/g, group: 1 },
-  { id: 'azure-sas', re: /[?&]sig=([A-Za-z0-9%+/]{40,}(?:%3D|=){0,2})/g, group: 1 },
-  { id: 'digitalocean-token', re: /\bdo[por]_v1_[a-f0-9]{64}\b/g },
-  { id: 'shopify-token', re: /\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b/g },
-  { id: 'huggingface-token', re: /\bhf_[A-Za-z]{34}\b/g },
-  { id: 'mailgun-key', re: /\bkey-[0-9a-f]{32}\b/g, entropy: 3.2 },
+  { id: 'stripe-key', hints: ['_live_', '_test_'], re: /\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,}\b/g },
+  { id: 'stripe-webhook-secret', hints: ['whsec_'], re: /\bwhsec_[A-Za-z0-9+/=]{24,}/g },
+  { id: 'google-api-key', hints: ['aiza'], re: /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g },
+  { id: 'google-oauth-secret', hints: ['gocspx-'], re: /\bGOCSPX-[A-Za-z0-9_-]{28}\b/g },
+  { id: 'anthropic-key', hints: ['sk-ant-'], re: /\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,}/g },
+  {
+    id: 'openai-key',
+    hints: ['t3blbkfj'],
+    re: /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}/g,
+  },
+  { id: 'openai-key', hints: ['sk-proj-'], re: /\bsk-proj-[A-Za-z0-9_-]{40,}/g },
+  { id: 'npm-token', hints: ['npm_'], re: /\bnpm_[A-Za-z0-9]{36}\b/g },
+  { id: 'pypi-token', hints: ['pypi-'], re: /\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}/g },
+  { id: 'sendgrid-key', hints: ['sg.'], re: /\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b/g },
+  { id: 'twilio-key', hints: ['sk'], re: /\bSK[0-9a-f]{32}\b/g, entropy: 3.2 },
+  { id: 'azure-storage-key', hints: ['accountkey='], re: /AccountKey=([A-Za-z0-9+/]{86}==)/g, group: 1 },
+  { id: 'azure-sas', hints: ['sig='], re: /[?&]sig=([A-Za-z0-9%+/]{40,}(?:%3D|=){0,2})/g, group: 1 },
+  { id: 'digitalocean-token', hints: ['_v1_'], re: /\bdo[por]_v1_[a-f0-9]{64}\b/g },
+  {
+    id: 'shopify-token',
+    hints: ['shpat_', 'shpca_', 'shppa_', 'shpss_'],
+    re: /\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b/g,
+  },
+  { id: 'huggingface-token', hints: ['hf_'], re: /\bhf_[A-Za-z]{34}\b/g },
+  { id: 'mailgun-key', hints: ['key-'], re: /\bkey-[0-9a-f]{32}\b/g, entropy: 3.2 },
   {
     id: 'discord-webhook',
+    hints: ['discord'],
     re: /https:\/\/(?:ptb\.|canary\.)?discord(?:app)?\.com\/api\/webhooks\/\d+\/[A-Za-z0-9_-]{60,}/g,
   },
   {
     id: 'jwt',
+    hints: ['eyj'],
     re: /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/g,
   },
   {
     id: 'connection-string-password',
+    hints: ['://'],
     re: /\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|jdbc:[a-z]+|ldaps?|s?ftp|smtps?|https?):\/\/[^\s:/@"'<>]{1,64}:([^\s@/"'<>]{3,128})@[\w.-]+/gi,
     group: 1,
     accept: (v) => !PLACEHOLDER.test(v) && !/^\$|^%|^\{/.test(v),
   },
   {
     id: 'connection-string-password',
+    hints: ['password', 'pwd'],
     re: /\b(?:Password|Pwd)\s*=\s*([^;"'\s]{4,128})\s*(?:;|$)/g,
     group: 1,
     accept: (v) => !PLACEHOLDER.test(v) && !looksLikeCode(v),
   },
   {
     id: 'bearer-token',
+    hints: ['bearer'],
     re: /\b(?:Authorization\s*[:=]\s*["']?)?Bearer\s+([A-Za-z0-9._~+/-]{20,}=*)/g,
     group: 1,
     entropy: 3.5,
@@ -126,6 +157,7 @@ const RULES: Rule[] = [
   {
     // `password = "..."`: a quoted literal of some length that is no placeholder.
     id: 'password-assignment',
+    hints: ['pass', 'pwd'],
     re: /\b[A-Za-z0-9_.-]{0,24}(?:passw(?:or)?d|passwd|pwd|passphrase)[A-Za-z0-9_]{0,12}\\?["']?\s*(?:[:=]|=>|:=)\s*\\?(["'`])([^"'`\s\\]{6,128})\\?\1/gi,
     group: 2,
     entropy: 2.5,
@@ -134,6 +166,7 @@ const RULES: Rule[] = [
   {
     // `API_KEY=...`, `"client_secret": "..."`, `auth_token: ...`: counts only when the value looks random.
     id: 'generic-credential',
+    hints: ['key', 'secret', 'token', 'pass', 'pwd', 'credential'],
     re: /\b(?:[A-Za-z0-9]+[_.-])*(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|secret[_-]?token|token|passw(?:or)?d|pwd|credentials?)\\?["']?\s*(?:[:=]|=>|:=)\s*\\?["'`]?([A-Za-z0-9_+/=.~-]{16,256})/gi,
     group: 1,
     entropy: 3.4,
@@ -150,7 +183,9 @@ const RULES: Rule[] = [
 
 export function findSecrets(text: string): Finding[] {
   const out: Finding[] = [];
+  const lower = text.toLowerCase();
   for (const rule of RULES) {
+    if (!rule.hints.some((h) => lower.includes(h))) continue;
     rule.re.lastIndex = 0;
     for (let m = rule.re.exec(text); m !== null; m = rule.re.exec(text)) {
       if (m[0].length === 0) {
