@@ -119,25 +119,45 @@ export function normalize(input: string): Normalized {
   return { text, hiddenTags };
 }
 
-const BASE64_RUN = /[A-Za-z0-9+/_-]{24,}={0,2}/g;
 /** Runs longer than this are images or files, not wrapped instructions: left alone (and cheap to skip). */
 const BASE64_MAX = 16 * 1024;
+const BASE64_MIN = 24;
+
+function isBase64Char(c: number): boolean {
+  return (
+    (c >= 65 && c <= 90) ||
+    (c >= 97 && c <= 122) ||
+    (c >= 48 && c <= 57) ||
+    c === 43 ||
+    c === 47 ||
+    c === 45 ||
+    c === 95
+  );
+}
 
 /** The printable texts hidden in base64 runs of `text` (a random id or an image decodes to bytes, not text). */
 export function base64Texts(text: string): string[] {
   const out: string[] = [];
-  BASE64_RUN.lastIndex = 0;
-  for (let m = BASE64_RUN.exec(text); m !== null; m = BASE64_RUN.exec(text)) {
-    const run = m[0];
-    if (run.length > BASE64_MAX) continue;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    if (!isBase64Char(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < n && isBase64Char(text.charCodeAt(i))) i++;
+    const len = i - start;
+    if (len < BASE64_MIN || len > BASE64_MAX) continue;
+    const run = text.slice(start, i);
     const decoded = Buffer.from(
       run,
       run.includes('-') || run.includes('_') ? 'base64url' : 'base64',
     ).toString('utf8');
     if (decoded.length < 12) continue;
     let printable = 0;
-    for (let i = 0; i < decoded.length; i++) {
-      const c = decoded.charCodeAt(i);
+    for (let k = 0; k < decoded.length; k++) {
+      const c = decoded.charCodeAt(k);
       if ((c >= 32 && c < 127) || c === 10 || c === 13 || c === 9) printable++;
     }
     if (printable / decoded.length >= 0.95) out.push(decoded);

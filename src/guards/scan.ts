@@ -103,17 +103,31 @@ function count(rules: Record<string, number>, findings: Finding[]): void {
   for (const f of findings) rules[f.rule] = (rules[f.rule] ?? 0) + 1;
 }
 
-/** Findings in a text's other spellings that its own spelling does not show. */
-function hiddenFindings(guard: GuardName, text: string, own: number): Finding[] {
+/** A text's other spellings, computed once for all guards. */
+interface Spellings {
+  normalized: string | undefined;
+  hiddenTags: boolean;
+  decoded: string[];
+}
+
+function spellings(text: string): Spellings {
   const n = normalize(text);
+  return {
+    normalized: n.text === text ? undefined : n.text,
+    hiddenTags: n.hiddenTags,
+    decoded: base64Texts(n.text).map((d) => normalize(d).text),
+  };
+}
+
+/** Findings in a text's other spellings that its own spelling does not show. */
+function hiddenFindings(guard: GuardName, sp: Spellings, own: number): Finding[] {
   const found: Finding[] = [];
-  if (n.hiddenTags && guard === 'injection') found.push({ rule: 'hidden-unicode-tags', start: 0, end: 0 });
-  if (n.text !== text) {
-    const again = FINDERS[guard](n.text);
+  if (sp.hiddenTags && guard === 'injection') found.push({ rule: 'hidden-unicode-tags', start: 0, end: 0 });
+  if (sp.normalized !== undefined) {
+    const again = FINDERS[guard](sp.normalized);
     if (again.length > own) found.push(...again);
   }
-  if (guard !== 'pii')
-    for (const decoded of base64Texts(n.text)) found.push(...FINDERS[guard](normalize(decoded).text));
+  if (guard !== 'pii') for (const d of sp.decoded) found.push(...FINDERS[guard](d));
   return found;
 }
 
@@ -155,13 +169,14 @@ export function scanResult(result: unknown, settings: GuardSettings): ScanOutcom
   const spans = new Map<number, Array<{ start: number; end: number; mask: string }>>();
   const whole = new Map<number, string>();
   const texts = leaves.map((l) => l.get());
+  const spelled = texts.map(spellings);
   for (const guard of active) {
     const action = settings.actions[guard];
     const rules: Record<string, number> = {};
     for (let i = 0; i < texts.length; i++) {
       const text = texts[i]!;
       const own = FINDERS[guard](text);
-      const hidden = hiddenFindings(guard, text, own.length);
+      const hidden = hiddenFindings(guard, spelled[i]!, own.length);
       count(rules, own);
       count(rules, hidden);
       if (action !== 'mask') continue;
