@@ -198,7 +198,10 @@ export function findSecrets(text: string): Finding[] {
       if (rule.entropy !== undefined && entropy(value) < rule.entropy) continue;
       if (rule.accept !== undefined && !rule.accept(value, m)) continue;
       const start = m.index + (g === 0 ? 0 : m[0].lastIndexOf(value));
-      out.push({ rule: rule.id, start, end: start + value.length });
+      const end = start + value.length;
+      // Issuer rules come first: a generic rule matching the same value does not count it again.
+      if (out.some((f) => f.start < end && f.end > start)) continue;
+      out.push({ rule: rule.id, start, end });
     }
   }
   return out;

@@ -1,10 +1,19 @@
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { connect, ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
+import {
+  adminRequest,
+  connect,
+  ROOT,
+  type RunningGateway,
+  startGateway,
+  textOf,
+} from '../helpers/gateway.js';
 
 const SERVER = join(ROOT, 'test/fixtures/guard-corpus/guarded-server.ts');
 const KEY = 'AKIAQ3EGRT5YJ7XK2PLM';
+const ADMIN = 'guards-admin-token';
+process.env.WARDEN_ADMIN_TOKEN = ADMIN;
 const upstream = `mcpServers:
   acct:
     command: node
@@ -20,8 +29,9 @@ describe('result guards through the gateway (stdio upstream, HTTP agent)', () =>
   afterAll(async () => {
     for (const x of open.splice(0).reverse()) await x.close();
   });
+  let gw: RunningGateway;
   async function start(guards: string): Promise<Client> {
-    const gw = await startGateway(`${upstream}${guards}`);
+    gw = await startGateway(`${upstream}${guards}`);
     open.push(gw);
     const client = await connect(`${gw.mcpUrl}/acct`);
     open.push(client);
@@ -89,5 +99,24 @@ describe('result guards through the gateway (stdio upstream, HTTP agent)', () =>
     const r = await client.callTool({ name: 'echo', arguments: { text: 'x'.repeat(500) } });
     expect(r.isError).toBe(true);
     expect(textOf(r)).toContain('size guard');
+  });
+
+  it('records guard, action, rule ids and counts in the audit record, never the value', async () => {
+    const client = await start('guards:\n  results:\n    secrets: mask\n    pii: flag\n');
+    await client.callTool({ name: 'get_account', arguments: {} });
+    let record: Record<string, unknown> | undefined;
+    for (let i = 0; i < 50 && record?.guards === undefined; i++) {
+      const body = (await adminRequest(gw, ADMIN, '/api/audit?limit=20')).body as unknown;
+      const list = (Array.isArray(body) ? body : ((body as { records?: unknown[] }).records ?? [])) as Array<
+        Record<string, unknown>
+      >;
+      record = list.find((r) => r.tool === 'get_account' && r.guards !== undefined);
+      if (record === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(record?.guards).toEqual([
+      { guard: 'secrets', action: 'mask', rules: { 'aws-access-key-id': 2 } },
+      { guard: 'pii', action: 'flag', rules: { email: 2 } },
+    ]);
+    expect(JSON.stringify(record)).not.toContain(KEY);
   });
 });
