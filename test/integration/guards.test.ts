@@ -1,5 +1,9 @@
 import { join } from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { PassThrough } from 'node:stream';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   adminRequest,
@@ -119,4 +123,45 @@ describe('result guards through the gateway (stdio upstream, HTTP agent)', () =>
     ]);
     expect(JSON.stringify(record)).not.toContain(KEY);
   });
+
+  it('masks the same result for a stdio agent (serveStdio, what `warden stdio` runs)', async () => {
+    gw = await startGateway(`${upstream}guards:\n  results:\n    secrets: mask\n`);
+    open.push(gw);
+    const transport = new StreamTransport();
+    void gw.gateway.serveStdio(
+      transport.toGateway,
+      transport.fromGateway,
+      'acct',
+      await gw.gateway.stdioIdentity(undefined, undefined),
+    );
+    const client = new Client({ name: 'stdio-agent', version: '1.0.0' });
+    await client.connect(transport);
+    open.push(client);
+    const r = await client.callTool({ name: 'get_account', arguments: {} });
+    expect(JSON.stringify(r)).not.toContain(KEY);
+    expect((r.structuredContent as { accessKey: string }).accessKey).toBe('[REDACTED:secret]');
+  });
 });
+
+/** A stdio agent over a pair of streams, through the SDK client. */
+class StreamTransport implements Transport {
+  onmessage?: (m: JSONRPCMessage) => void;
+  onclose?: () => void;
+  onerror?: (e: Error) => void;
+  readonly toGateway = new PassThrough();
+  readonly fromGateway = new PassThrough();
+  private readonly buffer = new ReadBuffer();
+  async start(): Promise<void> {
+    this.fromGateway.on('data', (chunk: Buffer) => {
+      this.buffer.append(chunk);
+      for (let m = this.buffer.readMessage(); m !== null; m = this.buffer.readMessage()) this.onmessage?.(m);
+    });
+  }
+  async send(m: JSONRPCMessage): Promise<void> {
+    this.toGateway.write(serializeMessage(m));
+  }
+  async close(): Promise<void> {
+    this.toGateway.end();
+    this.onclose?.();
+  }
+}
