@@ -45,6 +45,16 @@ interface Leaf {
   set(v: string): void;
   /** Text content items take part in the cross-item scan (a secret split over two items). */
   item: boolean;
+  /** A number read as its digits (a card number sent as a JSON number): it cannot be masked and keep its type. */
+  numeric?: true;
+}
+
+/** Integers this long may be card numbers or ids a guard looks for; shorter ones are counts and amounts. */
+const LONG_NUMBER = 1e8;
+
+function numberLeaf(v: number): Leaf | undefined {
+  if (!Number.isInteger(v) || Math.abs(v) < LONG_NUMBER) return undefined;
+  return { get: () => String(v), set: () => {}, item: false, numeric: true };
 }
 
 const TEXTUAL_MIME =
@@ -63,7 +73,10 @@ function collect(value: unknown, out: Leaf[], item = false): void {
           },
           item: false,
         });
-      else collect(v, out);
+      else if (typeof v === 'number') {
+        const leaf = numberLeaf(v);
+        if (leaf !== undefined) out.push(leaf);
+      } else collect(v, out);
     }
     return;
   }
@@ -95,6 +108,9 @@ function collect(value: unknown, out: Leaf[], item = false): void {
         },
         item: item || (isContentItem && key === 'text'),
       });
+    } else if (typeof v === 'number') {
+      const leaf = numberLeaf(v);
+      if (leaf !== undefined) out.push(leaf);
     } else collect(v, out, false);
   }
 }
@@ -170,6 +186,7 @@ export function scanResult(result: unknown, settings: GuardSettings): ScanOutcom
   const whole = new Map<number, string>();
   const texts = leaves.map((l) => l.get());
   const spelled = texts.map(spellings);
+  let unmaskable: GuardName | undefined;
   for (const guard of active) {
     const action = settings.actions[guard];
     const rules: Record<string, number> = {};
@@ -180,7 +197,9 @@ export function scanResult(result: unknown, settings: GuardSettings): ScanOutcom
       count(rules, own);
       count(rules, hidden);
       if (action !== 'mask') continue;
-      if (hidden.length > 0 || (guard === 'injection' && own.length > 0)) whole.set(i, MASKS[guard]);
+      // A number cannot be masked and stay a number: the result is withheld instead.
+      if (leaves[i]!.numeric && own.length + hidden.length > 0) unmaskable ??= guard;
+      else if (hidden.length > 0 || (guard === 'injection' && own.length > 0)) whole.set(i, MASKS[guard]);
       else if (own.length > 0) {
         const list = spans.get(i) ?? [];
         for (const f of own) list.push({ start: f.start, end: f.end, mask: MASKS[guard] });
@@ -204,7 +223,7 @@ export function scanResult(result: unknown, settings: GuardSettings): ScanOutcom
       hits.push({ guard, action, rules, ...(settings.shadow ? { shadow: true as const } : {}) });
   }
   if (settings.shadow) return { hits, blocked: undefined, masked: false };
-  const blocked = ORDER.find((g) => hits.some((h) => h.guard === g && h.action === 'block'));
+  const blocked = ORDER.find((g) => hits.some((h) => h.guard === g && h.action === 'block')) ?? unmaskable;
   if (blocked !== undefined) return { hits, blocked, masked: false };
   let masked = false;
   for (let i = 0; i < leaves.length; i++) {

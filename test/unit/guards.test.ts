@@ -125,6 +125,12 @@ describe('scanResult evasions', () => {
 });
 
 describe('scanResult actions', () => {
+  it('#19.3.10 finds a card number sent as a JSON number, and blocks when masking would change its type', () => {
+    const r = { content: [], structuredContent: { order: 17, card: 4111111111111111 } };
+    expect(scanResult(r, only('pii', 'flag')).hits[0]?.rules).toEqual({ 'card-number': 1 });
+    expect(scanResult(r, only('pii', 'mask')).blocked).toBe('pii');
+    expect(r.structuredContent.card).toBe(4111111111111111);
+  });
   it('masks structuredContent string leaves and keeps other types', () => {
     const r = {
       content: [{ type: 'text', text: `{"key":"${AWS}","n":3}` }],
