@@ -45,16 +45,21 @@ interface Leaf {
   set(v: string): void;
   /** Text content items take part in the cross-item scan (a secret split over two items). */
   item: boolean;
-  /** A number read as its digits (a card number sent as a JSON number): it cannot be masked and keep its type. */
-  numeric?: true;
+  /**
+   * A number read as its digits (a card number sent as a JSON number), or an object key: neither can be masked and
+   * keep the result's shape.
+   */
+  fixed?: true;
 }
 
 /** Integers this long may be card numbers or ids a guard looks for; shorter ones are counts and amounts. */
 const LONG_NUMBER = 1e8;
+/** Object keys at least this long are scanned too. */
+const KEY_TEXT = 16;
 
 function numberLeaf(v: number): Leaf | undefined {
   if (!Number.isInteger(v) || Math.abs(v) < LONG_NUMBER) return undefined;
-  return { get: () => String(v), set: () => {}, item: false, numeric: true };
+  return { get: () => String(v), set: () => {}, item: false, fixed: true };
 }
 
 const TEXTUAL_MIME =
@@ -85,6 +90,8 @@ function collect(value: unknown, out: Leaf[], item = false): void {
   const isContentItem = typeof obj.type === 'string';
   for (const key of Object.keys(obj)) {
     if (key === '_meta' || key === 'type' || key === 'mimeType') continue;
+    // A key long enough to say something is read as well (an upstream may write its text into keys).
+    if (key.length >= KEY_TEXT) out.push({ get: () => key, set: () => {}, item: false, fixed: true });
     const v = obj[key];
     if (typeof v === 'string') {
       if (key === 'data' && (obj.type === 'image' || obj.type === 'audio')) continue; // media bytes, not text
@@ -198,7 +205,7 @@ export function scanResult(result: unknown, settings: GuardSettings): ScanOutcom
       count(rules, hidden);
       if (action !== 'mask') continue;
       // A number cannot be masked and stay a number: the result is withheld instead.
-      if (leaves[i]!.numeric && own.length + hidden.length > 0) unmaskable ??= guard;
+      if (leaves[i]!.fixed && own.length + hidden.length > 0) unmaskable ??= guard;
       else if (hidden.length > 0 || (guard === 'injection' && own.length > 0)) whole.set(i, MASKS[guard]);
       else if (own.length > 0) {
         const list = spans.get(i) ?? [];
