@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -140,6 +141,35 @@ describe('result guards through the gateway (stdio upstream, HTTP agent)', () =>
     const r = await client.callTool({ name: 'get_account', arguments: {} });
     expect(JSON.stringify(r)).not.toContain(KEY);
     expect((r.structuredContent as { accessKey: string }).accessKey).toBe('[REDACTED:secret]');
+  });
+
+  it('masks a result from an upstream over Streamable HTTP', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', SERVER, '--port', '0'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let err = '';
+        child.stderr?.on('data', (d: Buffer) => {
+          err += d.toString();
+          const m = /listening (\S+)/.exec(err);
+          if (m) resolve(m[1]!);
+        });
+        child.once('exit', () => reject(new Error(`fixture exited: ${err}`)));
+      });
+      gw = await startGateway(
+        `mcpServers:\n  acct:\n    url: ${url}\nguards:\n  results:\n    secrets: mask\n`,
+      );
+      open.push(gw);
+      const client = await connect(`${gw.mcpUrl}/acct`);
+      open.push(client);
+      const r = await client.callTool({ name: 'get_account', arguments: {} });
+      expect(JSON.stringify(r)).not.toContain(KEY);
+      expect((r.structuredContent as { accessKey: string }).accessKey).toBe('[REDACTED:secret]');
+    } finally {
+      child.kill();
+    }
   });
 });
 
