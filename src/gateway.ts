@@ -28,6 +28,7 @@ import {
   toolViews,
 } from './dashboard/views.js';
 import { WardenError } from './errors.js';
+import { compileGuards } from './guards/config.js';
 import { Authenticator, type Identity } from './identity/authenticate.js';
 import { GrantService } from './identity/grants.js';
 import type { Logger } from './log.js';
@@ -344,7 +345,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     limitStep({ counters, failMode: config.stateFailMode, log, metrics }),
     commitDecision(auditOptions),
     // innermost but forward: the guards see results before any outer step (flows) or the agent does
-    guardStep({ guards: config.guards, log }),
+    guardStep({ guards: config.guards ?? compileGuards(undefined), log }),
     forward,
   ]);
   // Tools each server listed when the gateway started (checkUpstreams), for the policy name warnings.

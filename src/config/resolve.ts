@@ -82,7 +82,7 @@ export interface GatewayConfig {
   /** Pinning rules: the global block's, and each server's with its own keys over them. */
   pinning: { global: PinRules; servers: Map<string, PinRules> };
   /** Result guards (SPEC §13), compiled; all off when the config has no `guards:` block. */
-  guards: CompiledGuards;
+  guards?: CompiledGuards;
   /** audit.spool as written (relative to the config file's directory); undefined: the default for the storage. */
   auditSpool: string | undefined;
   /** As configured; the environment's OTEL_* variables are consulted when the gateway starts. */
