@@ -1,5 +1,6 @@
 // The audit record's body (schema v1, docs/audit-format.md), built from a request's context.
 
+import type { FlowAudit } from '../flows/audit.js';
 import type { GuardHit } from '../guards/scan.js';
 import type { Decision } from '../policy/types.js';
 import type { AuditArgs } from './redact.js';
@@ -59,6 +60,8 @@ export interface AuditBody {
    * the matched value; `shadow: true` when the guard only recorded. Only in the outcome (or final) entry.
    */
   guards?: GuardHit[];
+  /** The flow step's decision and the labels it recorded (docs/flows.md); absent when no flow rule or label applied. */
+  flow?: FlowAudit;
   /** Events only: who did it (an admin token's label, `(cli)`, `(environment)`). */
   actor?: string;
 }

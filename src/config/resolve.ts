@@ -83,6 +83,22 @@ export interface GatewayConfig {
   pinning: { global: PinRules; servers: Map<string, PinRules> };
   /** Result guards (SPEC §13), compiled; all off when the config has no `guards:` block. */
   guards?: CompiledGuards;
+  /** Data-flow labels and rules (docs/flows.md). */
+  flows: {
+    labels: Record<string, string[]>;
+    exclude: Record<string, string[]>;
+    derive: boolean;
+    rules: Array<{
+      after: string;
+      deny?: string | undefined;
+      hold?: string | undefined;
+      reason?: string | undefined;
+    }>;
+    conversation: 'identity' | 'session';
+    shadow: boolean;
+    holdTimeoutMs: number;
+    keyPrefix: string;
+  };
   /** audit.spool as written (relative to the config file's directory); undefined: the default for the storage. */
   auditSpool: string | undefined;
   /** As configured; the environment's OTEL_* variables are consulted when the gateway starts. */
@@ -275,6 +291,16 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
       ),
     },
     guards: compileGuards(config.guards),
+    flows: {
+      labels: config.flows.labels,
+      exclude: config.flows.exclude,
+      derive: config.flows.derive,
+      rules: config.flows.rules,
+      conversation: config.flows.conversation,
+      shadow: config.flows.shadow,
+      holdTimeoutMs: durationMs(config.flows.hold_timeout),
+      keyPrefix: config.flows.key_prefix,
+    },
     approvalWebhooks: config.approvals.webhooks.map((w) => ({
       url: w.url,
       secret: w.secret,

@@ -142,6 +142,7 @@ function bodyOf(
         : null,
     ...(ctx.approval === undefined ? {} : { approval: ctx.approval.id }),
     ...(final && ctx.guards !== undefined ? { guards: ctx.guards } : {}),
+    ...(ctx.flow === undefined ? {} : { flow: ctx.flow }),
   };
 }
 
