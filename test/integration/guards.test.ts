@@ -171,6 +171,21 @@ describe('result guards through the gateway (stdio upstream, HTTP agent)', () =>
       child.kill();
     }
   });
+
+  it('#19.3 a flagged secret labels the conversation, and a flow rule after: secret refuses the next send', async () => {
+    const client = await start(
+      "guards:\n  results:\n    secrets: flag\nflows:\n  derive: false\n  labels:\n    external: ['acct/echo']\n  rules:\n    - after: secret\n      deny: external\n      reason: 'No sends after a secret'\n",
+    );
+    const before = await client.callTool({ name: 'echo', arguments: { text: 'hello' } });
+    expect(textOf(before)).toBe('hello');
+    const read = await client.callTool({ name: 'get_account', arguments: {} });
+    expect(JSON.stringify(read)).toContain(KEY);
+    const after = await client.callTool({ name: 'echo', arguments: { text: 'hello' } }).then(
+      (r) => textOf(r),
+      (e: Error) => e.message,
+    );
+    expect(after).toContain('No sends after a secret');
+  });
 });
 
 /** A stdio agent over a pair of streams, through the SDK client. */
