@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ERA_2026 } from '../../src/era/versions.js';
 import {
   adminRequest,
   connect,
@@ -185,6 +187,23 @@ describe('result guards through the gateway (stdio upstream, HTTP agent)', () =>
       (e: Error) => e.message,
     );
     expect(after).toContain('No sends after a secret');
+  });
+
+  it('masks the result for a 2026-07-28 client (SDK v2 pinned to the 2026 era)', async () => {
+    gw = await startGateway(`${upstream}guards:\n  results:\n    secrets: mask\n`);
+    open.push(gw);
+    const client = new ClientV2(
+      { name: 'guards-2026', version: '1.0.0' },
+      { capabilities: {}, versionNegotiation: { mode: { pin: ERA_2026 } } },
+    );
+    await client.connect(new HttpV2(new URL(`${gw.mcpUrl}/acct`)));
+    try {
+      const r = await client.callTool({ name: 'get_account', arguments: {} });
+      expect(JSON.stringify(r)).not.toContain(KEY);
+      expect((r.structuredContent as { accessKey: string }).accessKey).toBe('[REDACTED:secret]');
+    } finally {
+      await client.close();
+    }
   });
 });
 
