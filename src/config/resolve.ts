@@ -15,6 +15,18 @@ export { durationMs };
 
 export type UpstreamKind = 'stdio' | 'http' | 'sse';
 
+/** auth.oauth as the resource server reads it (SPEC 14). */
+export interface OAuthConfig {
+  issuer: string;
+  audience: string | undefined;
+  subjectClaim: string;
+  groupsClaim: string;
+  /** Group -> absolute policy file path. */
+  policies: Record<string, string>;
+  scopes: string[];
+  clockSkewMs: number;
+}
+
 export interface UpstreamSpec {
   id: string;
   /** Tool/prompt name prefix on the aggregated endpoint. */
@@ -70,6 +82,10 @@ export interface GatewayConfig {
   stateFailMode: 'closed' | 'open';
   /** Agent requests without a token are let in (as no grant). */
   anonymous: boolean;
+  /** auth.publicUrl without a trailing slash; undefined when not set. */
+  publicUrl: string | undefined;
+  /** auth.oauth, with the group policy paths resolved against the config file; undefined: grants only. */
+  oauth: OAuthConfig | undefined;
   auditArgs: 'keys' | 'redacted' | 'full';
   auditRetentionMs: number | undefined;
   auditDurability: 'crash' | 'power-loss';
@@ -243,6 +259,24 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     logLevel: config.log.level,
     storage: config.storage,
     anonymous: config.auth.anonymous,
+    publicUrl: config.auth.publicUrl?.replace(/\/+$/, ''),
+    oauth:
+      config.auth.oauth === undefined
+        ? undefined
+        : {
+            issuer: config.auth.oauth.issuer,
+            audience: config.auth.oauth.audience,
+            subjectClaim: config.auth.oauth.identity.subject,
+            groupsClaim: config.auth.oauth.identity.groups,
+            policies: Object.fromEntries(
+              Object.entries(config.auth.oauth.policies).map(([g, f]) => [
+                g,
+                isAbsolute(f) ? f : resolvePath(base, f),
+              ]),
+            ),
+            scopes: config.auth.oauth.scopes,
+            clockSkewMs: durationMs(config.auth.oauth.clockSkew),
+          },
     state: config.state,
     stateFailMode: config.state_fail_mode,
     auditArgs: config.audit.args,
