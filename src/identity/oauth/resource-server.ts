@@ -203,6 +203,11 @@ export function subjectKey(issuer: string, subject: string): string {
   return `oauth:${createHash('sha256').update(`${issuer}\n${subject}`).digest('hex').slice(0, 16)}`;
 }
 
+/** Is this grant id an OAuth subject's (see subjectKey) rather than a stored grant's? */
+export function isSubjectKey(id: string | undefined): boolean {
+  return id?.startsWith('oauth:') === true;
+}
+
 function decodeURIComponentSafe(s: string): string | undefined {
   try {
     return decodeURIComponent(s);
