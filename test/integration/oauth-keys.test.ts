@@ -28,6 +28,7 @@ function config(): OAuthConfig {
     policies: {},
     scopes: [],
     clockSkewMs: 60_000,
+    introspection: undefined,
   };
 }
 
@@ -103,5 +104,62 @@ describe('issuer discovery', () => {
       'https://idp.example.com/.well-known/oauth-authorization-server/realms/acme',
       'https://idp.example.com/realms/acme/.well-known/openid-configuration',
     ]);
+  });
+});
+
+describe('opaque tokens by introspection (RFC 7662)', () => {
+  let opaqueIdp: Idp;
+  beforeAll(async () => {
+    opaqueIdp = await startIdp({
+      resourcePrefix: `${PUBLIC}/mcp`,
+      groups: { 'ops-bot': ['ops'] },
+      opaque: true,
+    });
+  });
+  afterAll(() => opaqueIdp?.close());
+
+  it('#20.1 accepts an active opaque token once, then answers from the cache until exp', async () => {
+    let introspections = 0;
+    const counting: typeof fetch = (input, init) => {
+      if (String(input).includes('introspect')) introspections++;
+      return fetch(input, init);
+    };
+    // A client-credentials token's introspection answer has no sub: the client is the subject here.
+    const cfg = {
+      ...config(),
+      issuer: opaqueIdp.issuer,
+      subjectClaim: 'client_id',
+      introspection: { clientId: 'warden', clientSecret: 'warden-secret' },
+    };
+    const rs = createResourceServer(cfg, PUBLIC, { issuer: new Issuer(opaqueIdp.issuer), fetch: counting });
+    {
+      const token = await opaqueIdp.clientCredentials('ops-bot', `${PUBLIC}/mcp`);
+      expect(token.split('.').length).not.toBe(3);
+      const first = await rs.verify(token, '/mcp');
+      expect(first).toMatchObject({ ok: true, identity: { oauth: { subject: 'ops-bot', groups: ['ops'] } } });
+      expect((await rs.verify(token, '/mcp/x')).ok).toBe(true);
+      expect(introspections).toBe(1);
+      // An unknown token is inactive: refused, and remembered a while so it cannot make warden ask again and again.
+      const bogus = 'opaque-but-unknown-token-value';
+      expect(await rs.verify(bogus, '/mcp')).toMatchObject({ ok: false, error: 'invalid' });
+      expect(await rs.verify(bogus, '/mcp')).toMatchObject({ ok: false, error: 'invalid' });
+      expect(introspections).toBe(2);
+    }
+  });
+
+  it('#20.1 refuses an opaque token issued for another resource', async () => {
+    const other = 'http://127.0.0.1:9/elsewhere';
+    const cfg = {
+      ...config(),
+      issuer: opaqueIdp.issuer,
+      subjectClaim: 'client_id',
+      introspection: { clientId: 'warden', clientSecret: 'warden-secret' },
+    };
+    const rs = createResourceServer(cfg, `${other}`, { issuer: new Issuer(opaqueIdp.issuer) });
+    const token = await opaqueIdp.clientCredentials('ops-bot', `${PUBLIC}/mcp`);
+    expect(await rs.verify(token, '/mcp')).toMatchObject({
+      ok: false,
+      description: 'the token was not issued for this resource',
+    });
   });
 });

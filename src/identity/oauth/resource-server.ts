@@ -4,6 +4,7 @@ import { type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import type { OAuthConfig } from '../../config/resolve.js';
 import type { CompiledPolicy } from '../../policy/types.js';
 import type { Identity, OAuthIdentity } from '../authenticate.js';
+import type { Introspector } from './introspection.js';
 import { type Issuer, issuerFor } from './issuer.js';
 
 /** Asymmetric algorithms only: `none` and the HS* family (a shared secret anyone holding the JWKS could guess) never. */
@@ -37,6 +38,8 @@ export interface ResourceServerOptions {
   /** Compiled group policies (group -> policy), from auth.oauth.policies. */
   groupPolicies: ReadonlyMap<string, CompiledPolicy>;
   issuer?: Issuer | undefined;
+  /** Opaque (non-JWT) tokens are introspected when set (RFC 7662); without it only JWTs are accepted. */
+  introspector?: Introspector | undefined;
   now?: () => number;
 }
 
@@ -134,6 +137,7 @@ export class ResourceServer {
    * aud (the shared audience or this exact resource), exp (required) and nbf within the clock skew, then the scopes.
    */
   async verify(token: string, path: string): Promise<TokenCheck> {
+    if (this.opts.introspector !== undefined && !looksLikeJwt(token)) return this.verifyOpaque(token, path);
     const { config } = this.opts;
     let payload: JWTPayload;
     try {
@@ -151,6 +155,36 @@ export class ResourceServer {
       // Not a token problem: the issuer's metadata or keys could not be fetched.
       return { ok: false, error: 'unavailable', description: 'the issuer cannot be reached' };
     }
+    return this.fromClaims(payload, token);
+  }
+
+  /**
+   * An opaque token, by introspection: active, and the answer's iss (when given) the issuer, aud (required: an answer
+   * without one names no resource) the audience or this resource, exp (required) in the future within the skew.
+   */
+  private async verifyOpaque(token: string, path: string): Promise<TokenCheck> {
+    let claims: Record<string, unknown> | undefined;
+    try {
+      claims = await this.opts.introspector!.introspect(token);
+    } catch {
+      return { ok: false, error: 'unavailable', description: 'the issuer cannot be reached' };
+    }
+    if (claims === undefined) return { ok: false, error: 'invalid', description: 'the token is not active' };
+    if (claims.iss !== undefined && claims.iss !== this.opts.config.issuer)
+      return { ok: false, error: 'invalid', description: "the token's iss claim is not accepted" };
+    const aud = claims.aud;
+    const auds = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+    if (!auds.includes(this.audience) && !auds.includes(this.resourceFor(path)))
+      return { ok: false, error: 'invalid', description: 'the token was not issued for this resource' };
+    const skew = this.opts.config.clockSkewMs;
+    if (typeof claims.nbf === 'number' && claims.nbf * 1000 > this.now() + skew)
+      return { ok: false, error: 'invalid', description: 'the token is not valid yet' };
+    return this.fromClaims(claims as JWTPayload, token);
+  }
+
+  /** The identity a verified token's claims name, once its scopes are checked. */
+  private fromClaims(payload: JWTPayload, token: string): TokenCheck {
+    const { config } = this.opts;
     const subject = claimAt(payload, config.subjectClaim);
     if (typeof subject !== 'string' || subject === '')
       return { ok: false, error: 'invalid', description: `the token has no ${config.subjectClaim} claim` };
@@ -196,6 +230,11 @@ export class ResourceServer {
       oauth,
     };
   }
+}
+
+/** Three base64url segments: a JWS. Anything else is an opaque token. */
+function looksLikeJwt(token: string): boolean {
+  return /^[\w-]+\.[\w-]+\.[\w-]*$/.test(token);
 }
 
 /** A stable grant-like key for an issuer's subject: `oauth:` and 16 hex of SHA-256 (issuer, subject). */
