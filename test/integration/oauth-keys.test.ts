@@ -34,7 +34,7 @@ function config(): OAuthConfig {
 
 async function sign(key: JWK, claims: Record<string, unknown> = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ iss: idp.issuer, aud: `${PUBLIC}/mcp`, sub: 'svc', exp: now + 300, ...claims })
+  return new SignJWT({ iss: idp.issuer, aud: `${PUBLIC}/mcp`, sub: 'svc', exp: now + 3600, ...claims })
     .setProtectedHeader({ alg: 'RS256', kid: key.kid! })
     .sign(await importJWK(key, 'RS256'));
 }
@@ -42,14 +42,15 @@ async function sign(key: JWK, claims: Record<string, unknown> = {}): Promise<str
 describe('JWKS key rotation', () => {
   it('#20.1 takes a new key after a refetch, at most every 30 s, and drops a removed key', async () => {
     idp.rotate([k1]);
-    let clock = 1_000_000;
+    let clock = Date.now();
     let jwksFetches = 0;
     const counting: typeof fetch = (input, init) => {
       if (String(input).endsWith('/jwks')) jwksFetches++;
       return fetch(input, init);
     };
     const issuer = new Issuer(idp.issuer, { now: () => clock, fetch: counting });
-    const rs = createResourceServer(config(), PUBLIC, { issuer });
+    // The same clock for the resource server: its cache of verified tokens ends with the clock too.
+    const rs = createResourceServer(config(), PUBLIC, { issuer, now: () => clock });
     expect((await rs.verify(await sign(k1), '/mcp')).ok).toBe(true);
     expect(jwksFetches).toBe(1);
 

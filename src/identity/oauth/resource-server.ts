@@ -44,6 +44,9 @@ export interface ResourceServerOptions {
 }
 
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
+/** A verified JWT is remembered this long at most (a key removed at the issuer stops its tokens within this). */
+const VERIFIED_MS = 60_000;
+const VERIFIED_MAX = 10_000;
 
 /** A claim by name, or by dotted path (`realm_access.roles`) when no top-level claim has that exact name. */
 export function claimAt(payload: Record<string, unknown>, path: string): unknown {
@@ -70,10 +73,23 @@ export class ResourceServer {
   /** The audience every endpoint accepts (RFC 8707): auth.oauth.audience or <publicUrl>/mcp. */
   readonly audience: string;
 
+  /** publicUrl split once: the metadata URL of a resource is origin + well-known + path (RFC 9728 §3.1). */
+  private readonly origin: string;
+  private readonly basePath: string;
+  /**
+   * sha256(token) -> claims of a JWT whose signature and claims held, for at most VERIFIED_MS and never past its exp:
+   * an agent sends the same token with every request, and an RSA verification costs far more than a hash. aud, exp
+   * and scopes are checked again on every hit; a tampered token hashes differently.
+   */
+  private readonly verified = new Map<string, { payload: JWTPayload; until: number }>();
+
   constructor(private readonly opts: ResourceServerOptions) {
     this.issuer = opts.issuer ?? issuerFor(opts.config.issuer);
     this.now = opts.now ?? Date.now;
     this.audience = opts.config.audience ?? `${opts.publicUrl}/mcp`;
+    const url = new URL(opts.publicUrl);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/$/, '');
   }
 
   /** The protected resource a request path belongs to: `<publicUrl>/mcp` or `<publicUrl>/mcp/<id>`. */
@@ -85,8 +101,9 @@ export class ResourceServer {
 
   /** Where the metadata of a resource is (RFC 9728 §3.1: the well-known segment goes before the resource's path). */
   metadataUrlFor(path: string): string {
-    const resource = new URL(this.resourceFor(path));
-    return `${resource.origin}${WELL_KNOWN}${resource.pathname}`;
+    const parts = path.split('/').filter((p) => p !== '');
+    const suffix = parts[0] === 'mcp' && parts.length === 2 ? `/mcp/${parts[1]}` : '/mcp';
+    return `${this.origin}${WELL_KNOWN}${this.basePath}${suffix}`;
   }
 
   /**
@@ -139,6 +156,20 @@ export class ResourceServer {
   async verify(token: string, path: string): Promise<TokenCheck> {
     if (this.opts.introspector !== undefined && !looksLikeJwt(token)) return this.verifyOpaque(token, path);
     const { config } = this.opts;
+    const key = createHash('sha256').update(token).digest('base64url');
+    const hit = this.verified.get(key);
+    if (hit !== undefined) {
+      const now = this.now();
+      const aud = hit.payload.aud;
+      const resource = this.resourceFor(path);
+      const forHere = Array.isArray(aud)
+        ? aud.includes(this.audience) || aud.includes(resource)
+        : aud === this.audience || aud === resource;
+      if (now < hit.until && forHere) return this.fromClaims(hit.payload, token);
+      if (now >= hit.until) this.verified.delete(key);
+      if (!forHere && now < hit.until)
+        return { ok: false, error: 'invalid', description: 'the token was not issued for this resource' };
+    }
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.issuer.key, {
@@ -155,7 +186,20 @@ export class ResourceServer {
       // Not a token problem: the issuer's metadata or keys could not be fetched.
       return { ok: false, error: 'unavailable', description: 'the issuer cannot be reached' };
     }
+    this.remember(key, payload);
     return this.fromClaims(payload, token);
+  }
+
+  private remember(key: string, payload: JWTPayload): void {
+    const until = Math.min(
+      this.now() + VERIFIED_MS,
+      (payload.exp as number) * 1000 + this.opts.config.clockSkewMs,
+    );
+    if (this.verified.size >= VERIFIED_MAX) {
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
+    }
+    this.verified.set(key, { payload, until });
   }
 
   /**
