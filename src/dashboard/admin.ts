@@ -82,9 +82,8 @@ export function approvalView(a: Approval): Record<string, unknown> {
     tool: a.tool,
     arguments: argumentsForApprover(a.arguments),
     // oauth: an identity provider's subject asks as a grant keyed `oauth:...` (src/identity/oauth/resource-server.ts):
-    // the approver sees whom the agent acts for as `subject`, and no grant.
+    // the approver sees whom the agent acts for as `subject` (after the SPEC §11 fields), and no grant.
     grant: isSubjectKey(a.grantId) ? null : (a.grantLabel ?? null),
-    subject: isSubjectKey(a.grantId) ? (a.grantLabel ?? null) : null,
     session: a.session,
     risk: a.risk ?? null,
     rule: a.rule,
@@ -97,6 +96,7 @@ export function approvalView(a: Approval): Record<string, unknown> {
     decidedBy: a.decidedBy ?? null,
     note: a.note ?? null,
     hiddenCharacters: hiddenCharacters(a.arguments),
+    subject: isSubjectKey(a.grantId) ? (a.grantLabel ?? null) : null,
   };
 }
 

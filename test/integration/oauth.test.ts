@@ -70,9 +70,25 @@ async function forge(claims: Record<string, unknown>, key: JWK = idp.keys[0]!): 
     .sign(await importJWK(key, 'RS256'));
 }
 
-async function auditRecords(): Promise<Array<Record<string, unknown>>> {
-  const res = await fetch(`${adminUrl}/api/audit?limit=200`, { headers: bearer(ADMIN) });
-  return (await res.json()) as Array<Record<string, unknown>>;
+async function adminGet(path: string, init: RequestInit = {}): Promise<unknown> {
+  const res = await fetch(`${adminUrl}${path}`, {
+    ...init,
+    headers: { ...bearer(ADMIN), 'content-type': 'application/json' },
+  });
+  return res.json();
+}
+
+/** The audit records once `until` holds for them (records reach the store a few ms after the answer). */
+async function auditRecords(
+  until: (records: Array<Record<string, unknown>>) => boolean = () => true,
+): Promise<Array<Record<string, unknown>>> {
+  let records: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < 100; i++) {
+    records = (await adminGet('/api/audit?limit=500')) as Array<Record<string, unknown>>;
+    if (until(records)) return records;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return records;
 }
 
 beforeAll(async () => {
@@ -98,7 +114,10 @@ beforeAll(async () => {
     JSON.stringify({
       version: '1',
       default: 'allow',
-      tools: { pid: { rate_limit: { max: 1, window: '1m', per: 'grant' } } },
+      tools: {
+        pid: { rate_limit: { max: 1, window: '1m', per: 'grant' } },
+        headers: { action: 'require_approval', reason: 'A person looks first' },
+      },
     }),
   );
   const yaml = `
@@ -175,7 +194,9 @@ describe('JWT access tokens from the IdP', () => {
     const client = await connect(`${mcpUrl}/probe`, {}, bearer(token));
     expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'hi' } }))).toContain('hi');
     await client.close();
-    const mine = (await auditRecords()).filter((r) => r.subject === 'ops-bot');
+    const mine = (
+      await auditRecords((rs) => rs.some((r) => r.subject === 'ops-bot' && r.tool === 'echo'))
+    ).filter((r) => r.subject === 'ops-bot');
     expect(mine.length).toBeGreaterThan(0);
     expect(mine.some((r) => r.tool === 'echo')).toBe(true);
     for (const r of mine) expect(r.grant).toBeNull();
@@ -340,6 +361,27 @@ describe('identity from claims', () => {
   });
 });
 
+describe('approvals', () => {
+  it('#20.2 shows the approver the subject the agent acts for', async () => {
+    const client = await connect(
+      `${mcpUrl}/probe`,
+      {},
+      bearer(await idp.clientCredentials('ops-bot', `${publicUrl}/mcp`)),
+    );
+    const call = client.callTool({ name: 'headers', arguments: {} });
+    let found: Record<string, unknown> | undefined;
+    for (let i = 0; i < 100 && found === undefined; i++) {
+      const list = (await adminGet('/api/approvals?status=pending')) as Array<Record<string, unknown>>;
+      found = list.find((a) => a.tool === 'headers');
+      if (found === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(found).toMatchObject({ subject: 'ops-bot', grant: null });
+    await adminGet(`/api/approvals/${String(found!.id)}/approve`, { method: 'POST', body: '{}' });
+    expect((await call).isError).not.toBe(true);
+    await client.close();
+  });
+});
+
 describe('the SDK client OAuth flow', () => {
   it('#20.4 discovers warden, authorizes by code + PKCE at the IdP, and calls a tool as the user', async () => {
     let tokens: OAuthTokens | undefined;
@@ -386,7 +428,9 @@ describe('the SDK client OAuth flow', () => {
     const denied = await second.callTool({ name: 'slow', arguments: { ms: 1 } }).catch((e: Error) => e);
     expect(denied instanceof Error || (denied as { isError?: boolean }).isError === true).toBe(true);
     await second.close();
-    expect((await auditRecords()).some((r) => r.subject === 'alice' && r.tool === 'echo')).toBe(true);
+    const seen = (rs: Array<Record<string, unknown>>) =>
+      rs.some((r) => r.subject === 'alice' && r.tool === 'echo');
+    expect(seen(await auditRecords(seen))).toBe(true);
   });
 });
 
