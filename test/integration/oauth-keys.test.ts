@@ -88,6 +88,8 @@ describe('issuer discovery', () => {
     const rs = createResourceServer({ ...config(), issuer: down }, PUBLIC, { issuer: new Issuer(down) });
     const token = await sign(k1, { iss: down });
     expect(await rs.verify(token, '/mcp')).toMatchObject({ ok: false, error: 'unavailable' });
+    // Asked again at once (no new fetch within 30 s): still unavailable, not a refused token.
+    expect(await rs.verify(token, '/mcp')).toMatchObject({ ok: false, error: 'unavailable' });
   });
 
   it('#20.1 reads OpenID discovery when RFC 8414 metadata is absent and checks the issuer it names', async () => {

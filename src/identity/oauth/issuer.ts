@@ -174,7 +174,8 @@ export class Issuer {
         keys = this.keys;
       }
     }
-    if (keys === undefined) throw new joseErrors.JWKSNoMatchingKey();
+    // The first fetch failed less than `keysRefetchMs` ago: the issuer is unavailable (503), not the token invalid.
+    if (keys === undefined) throw new Error(`the keys of issuer ${this.issuer} could not be fetched`);
     try {
       return await keys.get(header, token);
     } catch (err) {
