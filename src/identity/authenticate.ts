@@ -41,10 +41,10 @@ export interface OAuthIdentity {
 }
 
 /**
- * What a recheck found. `revoked` and `rotated` are for good (a revoked grant never comes back, a rotated token never
+ * What a recheck found. `expired`: an OAuth access token past its exp (oauth). `revoked` and `rotated` are for good (a revoked grant never comes back, a rotated token never
  * works again); `unavailable` (the store cannot be read) refuses this request only.
  */
-export type GrantState = 'live' | 'revoked' | 'rotated' | 'unavailable';
+export type GrantState = 'live' | 'revoked' | 'rotated' | 'unavailable' | 'expired';
 
 export interface AuthenticatedGrant extends GrantFacts {
   /** Servers the grant may use; undefined = all. */

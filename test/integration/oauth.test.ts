@@ -382,6 +382,32 @@ describe('approvals', () => {
   });
 });
 
+describe('a token that expires while its call waits', () => {
+  it('#20.1 does not make a call approved after the token expired', async () => {
+    // exp two seconds ahead: valid now; the approval comes after it.
+    const token = await forge({
+      sub: 'short-lived',
+      scope: 'mcp:tools',
+      exp: Math.floor(Date.now() / 1000) + 2,
+    });
+    const client = await connect(`${mcpUrl}/probe`, {}, bearer(token));
+    const call = client.callTool({ name: 'headers', arguments: {} });
+    let found: Record<string, unknown> | undefined;
+    for (let i = 0; i < 100 && found === undefined; i++) {
+      const list = (await adminGet('/api/approvals?status=pending')) as Array<Record<string, unknown>>;
+      found = list.find((a) => a.subject === 'short-lived');
+      if (found === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(found).toBeDefined();
+    await new Promise((r) => setTimeout(r, 2500));
+    await adminGet(`/api/approvals/${String(found!.id)}/approve`, { method: 'POST', body: '{}' });
+    const result = await call.catch((e: Error) => e);
+    const text = result instanceof Error ? result.message : textOf(result);
+    expect(text).toContain('expired while the call waited');
+    await client.close().catch(() => {});
+  });
+});
+
 describe('the SDK client OAuth flow', () => {
   it('#20.4 discovers warden, authorizes by code + PKCE at the IdP, and calls a tool as the user', async () => {
     let tokens: OAuthTokens | undefined;

@@ -268,6 +268,8 @@ export class ResourceServer {
         groupPolicies: policies.length === 0 ? undefined : policies,
       },
       oauth,
+      // A call held for an approval is not made with a token that expired meanwhile (pipeline/identity.ts).
+      recheck: async () => (this.now() < oauth.expiresAt ? 'live' : 'expired'),
     };
   }
 }
