@@ -107,6 +107,15 @@ beforeAll(async () => {
     finance,
     JSON.stringify({ version: '1', default: 'allow', tools: { slow: { action: 'deny' } } }),
   );
+  // ops-bot is in ops and staff: both policies apply to it, each narrowing.
+  writeFileSync(
+    join(dir, 'ops.json'),
+    JSON.stringify({ version: '1', default: 'allow', tools: { progress: { action: 'deny' } } }),
+  );
+  writeFileSync(
+    join(dir, 'staff.json'),
+    JSON.stringify({ version: '1', default: 'allow', tools: { cancellations: { action: 'deny' } } }),
+  );
   const serverPolicy = join(dir, 'probe.json');
   // pid once a minute per grant: for an OAuth identity, per subject.
   writeFileSync(
@@ -135,7 +144,7 @@ auth:
   oauth:
     issuer: ${idp.issuer}
     scopes: [mcp:tools]
-    policies: { finance-agents: ./finance.json }
+    policies: { finance-agents: ./finance.json, ops: ./ops.json, staff: ./staff.json }
 `;
   const file = join(dir, 'warden.yaml');
   writeFileSync(file, yaml);
@@ -240,6 +249,25 @@ describe('JWT access tokens from the IdP', () => {
     const allowed = await ops.callTool({ name: 'slow', arguments: { ms: 1 } });
     expect(allowed.isError).not.toBe(true);
     await ops.close();
+  });
+
+  it('#20.2 gives a member of several mapped groups every one of their policies', async () => {
+    const refused = async (client: string, tool: string) => {
+      const c = await connect(
+        `${mcpUrl}/probe`,
+        {},
+        bearer(await idp.clientCredentials(client, `${publicUrl}/mcp`)),
+      );
+      try {
+        const r = await c.callTool({ name: tool, arguments: {} }).catch((e: Error) => e);
+        return r instanceof Error || (r as { isError?: boolean }).isError === true;
+      } finally {
+        await c.close();
+      }
+    };
+    expect(await refused('ops-bot', 'progress')).toBe(true);
+    expect(await refused('ops-bot', 'cancellations')).toBe(true);
+    expect(await refused('finance-bot', 'cancellations')).toBe(false);
   });
 
   it('#20.1 refuses an expired token with 401 invalid_token', async () => {
