@@ -246,6 +246,14 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     if (url !== undefined) spec.url = url;
     upstreams.push(spec);
   }
+  // oauth: the protected resource's identifier cannot come from a request's Host header (the client controls it).
+  if (config.auth.oauth !== undefined && config.auth.publicUrl === undefined)
+    problems.push({
+      file,
+      path: 'auth.oauth',
+      message: 'auth.oauth needs auth.publicUrl',
+      hint: 'auth.publicUrl is how agents reach warden (e.g. https://mcp.example.com); the resource is <publicUrl>/mcp',
+    });
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     file,
