@@ -1,4 +1,5 @@
 // The audit record's body (schema v1, docs/audit-format.md), built from a request's context.
+import type { FlowAudit } from '../flows/audit.js';
 import type { Decision } from '../policy/types.js';
 import type { AuditArgs } from './redact.js';
 
@@ -52,6 +53,8 @@ export interface AuditBody {
   args: AuditArgs | null;
   /** The approval the call needed (its id), when it needed one. */
   approval?: string;
+  /** The flow step's decision and the labels it recorded (docs/flows.md); absent when no flow rule or label applied. */
+  flow?: FlowAudit;
   /** Events only: who did it (an admin token's label, `(cli)`, `(environment)`). */
   actor?: string;
   /**

@@ -98,6 +98,22 @@ export interface GatewayConfig {
   approvalWebhooks: WebhookConfig[];
   /** Pinning rules: the global block's, and each server's with its own keys over them. */
   pinning: { global: PinRules; servers: Map<string, PinRules> };
+  /** Data-flow labels and rules (docs/flows.md). */
+  flows: {
+    labels: Record<string, string[]>;
+    exclude: Record<string, string[]>;
+    derive: boolean;
+    rules: Array<{
+      after: string;
+      deny?: string | undefined;
+      hold?: string | undefined;
+      reason?: string | undefined;
+    }>;
+    conversation: 'identity' | 'session';
+    shadow: boolean;
+    holdTimeoutMs: number;
+    keyPrefix: string;
+  };
   /** audit.spool as written (relative to the config file's directory); undefined: the default for the storage. */
   auditSpool: string | undefined;
   /** As configured; the environment's OTEL_* variables are consulted when the gateway starts. */
@@ -317,6 +333,16 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
           .filter(([, s]) => s.pinning !== undefined)
           .map(([id, s]) => [id, pinRules({ ...config.pinning, ...stripUndefined(s.pinning!) })]),
       ),
+    },
+    flows: {
+      labels: config.flows.labels,
+      exclude: config.flows.exclude,
+      derive: config.flows.derive,
+      rules: config.flows.rules,
+      conversation: config.flows.conversation,
+      shadow: config.flows.shadow,
+      holdTimeoutMs: durationMs(config.flows.hold_timeout),
+      keyPrefix: config.flows.key_prefix,
     },
     approvalWebhooks: config.approvals.webhooks.map((w) => ({
       url: w.url,

@@ -377,6 +377,61 @@ export const configSchema = z.strictObject({
       message: 'set audit.key or audit.keyFile, not both',
     })
     .default({ args: 'keys', durability: 'crash' }),
+  flows: z
+    .strictObject({
+      labels: z
+        .record(z.string().min(1), z.array(z.string().min(1)))
+        .default({})
+        .describe('Label -> tools carrying it, as <server>/<tool glob> (docs/flows.md)'),
+      exclude: z
+        .record(z.string().min(1), z.array(z.string().min(1)))
+        .default({})
+        .describe('Label -> tools that never get this label from risk signals, as <server>/<tool glob>'),
+      derive: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Let risk signals add labels: private (reads personal data, messages, credentials), external (sends out)',
+        ),
+      rules: z
+        .array(
+          z
+            .strictObject({
+              after: z
+                .string()
+                .min(1)
+                .describe('Once a result of a tool with this label reached the conversation'),
+              deny: z.string().min(1).optional().describe('... calls of tools with this label are refused'),
+              hold: z
+                .string()
+                .min(1)
+                .optional()
+                .describe('... calls of tools with this label wait for an approval'),
+              reason: z.string().optional().describe('What the agent reads'),
+            })
+            .refine((r) => (r.deny === undefined) !== (r.hold === undefined), {
+              message: 'a flow rule has exactly one of "deny" or "hold"',
+            }),
+        )
+        .default([])
+        .describe('Flow rules, decided before forward (docs/flows.md)'),
+      conversation: z
+        .enum(['identity', 'session'])
+        .default('identity')
+        .describe(
+          'What a conversation is: identity (OAuth subject, else grant, else all anonymous traffic; a new session keeps the history) or session (a 2025 session; 2026 traffic stays with its identity)',
+        ),
+      shadow: z.boolean().default(false).describe('Record flow decisions without enforcing them'),
+      hold_timeout: z.string().default('5m').describe('How long a held call waits for a person'),
+      key_prefix: z
+        .string()
+        .default('warden:')
+        .describe(
+          'Redis key prefix of conversation state (keys are <prefix>conv:<conversation>); replicas share it',
+        ),
+    })
+    .prefault({})
+    .describe('Data-flow labels and rules (SPEC §13, docs/flows.md)'),
   pinning: pinningSchema
     .default({})
     .describe(

@@ -26,6 +26,10 @@ export interface SimulationRequest {
   tool: string;
   args: Record<string, unknown> | undefined;
   grant: string | undefined;
+  /** The earlier calls of the conversation (flow rules, docs/flows.md). */
+  earlier?: Array<{ server: string; tool: string }> | undefined;
+  /** Labels the conversation has seen besides those of the earlier calls. */
+  seen?: string[] | undefined;
 }
 
 export interface AdminOptions {
@@ -60,6 +64,8 @@ export interface AdminOptions {
   approvals: ApprovalService;
   /** The tools seen so far with classification, pin and visibility (SPEC §11 `/api/tools` fields first). */
   tools: () => Array<Record<string, unknown>>;
+  /** Conversations with the labels each has seen, first sighting of each (docs/flows.md); undefined: no flows. */
+  conversations?: (limit: number) => Promise<Array<Record<string, unknown>>>;
   /** Lists every upstream's tools now (outside agent sessions): tools per server, or why a server failed. */
   scanTools: () => Promise<Array<Record<string, unknown>>>;
   /** Accepts a changed tool definition; undefined when the tool had no pending change. */
@@ -557,6 +563,19 @@ async function api(
       throw new WardenError('CONFIG_INVALID', 'grant must be a grant label');
     if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args)))
       throw new WardenError('CONFIG_INVALID', 'arguments must be a JSON object');
+    const earlier = body.earlier;
+    if (
+      earlier !== undefined &&
+      (!Array.isArray(earlier) ||
+        !earlier.every(
+          (e) =>
+            typeof e === 'object' &&
+            e !== null &&
+            typeof (e as Record<string, unknown>).server === 'string' &&
+            typeof (e as Record<string, unknown>).tool === 'string',
+        ))
+    )
+      throw new WardenError('CONFIG_INVALID', 'earlier must be a list of {server, tool}');
     json(
       res,
       200,
@@ -565,6 +584,8 @@ async function api(
         tool,
         args: args as Record<string, unknown> | undefined,
         grant: typeof grant === 'string' && grant !== '' ? grant : undefined,
+        earlier: earlier as Array<{ server: string; tool: string }> | undefined,
+        seen: stringList(body.seen, 'seen'),
       }),
     );
     return;
@@ -594,6 +615,10 @@ async function api(
       actor,
     );
     json(res, 201, { id: created.grant.id, label: created.grant.label, token: created.token });
+    return;
+  }
+  if (req.method === 'GET' && path === '/api/conversations') {
+    json(res, 200, opts.conversations === undefined ? [] : await opts.conversations(200));
     return;
   }
   if (req.method === 'GET' && path === '/api/tools') {

@@ -143,6 +143,7 @@ function bodyOf(
         : null,
     ...(ctx.approval === undefined ? {} : { approval: ctx.approval.id }),
     ...(ctx.session.identity.oauth === undefined ? {} : { subject: ctx.session.identity.oauth.subject }),
+    ...(ctx.flow === undefined ? {} : { flow: ctx.flow }),
   };
 }
 

@@ -2,6 +2,7 @@
 
 import type { Span, Tracer } from '@opentelemetry/api';
 import { ERA_2025, type Era } from '../era/versions.js';
+import type { FlowAudit } from '../flows/audit.js';
 import type { Identity } from '../identity/authenticate.js';
 import type { Decision } from '../policy/types.js';
 import type { Reply } from '../proxy/downstream.js';
@@ -55,6 +56,8 @@ export interface CallContext {
    * flagged the result puts its label here, the flow step records them.
    */
   resultLabels: string[];
+  /** What the flow step decided and recorded (the audit record's `flow` field); undefined when it had nothing to do. */
+  flow?: FlowAudit | undefined;
   /** Upstream requests this request turns into: one, or several on aggregated lists. */
   targets: Target[];
   results: TargetResult[];

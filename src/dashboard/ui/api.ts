@@ -106,6 +106,14 @@ export interface Tool {
   decision: string;
   confidence: number;
   rationale: string;
+  /** Flow labels with where each came from (docs/flows.md). */
+  labels?: Array<{ label: string; source: 'config' | 'signal'; why: string }>;
+}
+
+/** GET /api/conversations: a conversation and the labels it has seen, in the order first seen. */
+export interface Conversation {
+  conversation: string;
+  labels: Array<{ label: string; at: string; server: string; tool: string }>;
 }
 
 export interface DiffLine {
