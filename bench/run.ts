@@ -215,7 +215,8 @@ async function main(): Promise<void> {
   try {
     log(`compiling echo fixture into ${tmp}`);
     const echoScript = await bundleFixture('echo-server', tmp);
-    const ctx: TargetContext = { root: ROOT, tmp, echoScript };
+    const echo2026Script = await bundleFixture('echo-server-2026', tmp);
+    const ctx: TargetContext = { root: ROOT, tmp, echoScript, echo2026Script };
     for (const def of selected) {
       const result: TargetResult = { name: def.name, description: def.description, status: 'ok' };
       results.push(result);
@@ -230,7 +231,7 @@ async function main(): Promise<void> {
       try {
         const s0 = performance.now();
         running = await def.launch(ctx);
-        const session = await openSession(running.url, running.headers);
+        const session = await openSession(running.url, running.headers, running.era);
         await callEcho(session);
         result.startupMs = round(performance.now() - s0, 0);
         result.url = running.url;
@@ -282,7 +283,9 @@ async function main(): Promise<void> {
       for (const live of active.map((_, i) => active[(i + r) % active.length]!)) {
         for (let k = 0; k < CONFIG.setupsPerRound; k++) {
           try {
-            live.setups.push((await timeSessionSetup(live.running.url, live.running.headers)).ms);
+            live.setups.push(
+              (await timeSessionSetup(live.running.url, live.running.headers, live.running.era)).ms,
+            );
           } catch (err) {
             live.result.setupErrors = (live.result.setupErrors ?? 0) + 1;
             live.result.firstError ??= errorText(err);

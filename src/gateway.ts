@@ -28,6 +28,7 @@ import {
   singleFlight,
   toolViews,
 } from './dashboard/views.js';
+import { ModernFront } from './era/front.js';
 import { WardenError } from './errors.js';
 import { LabelResolver } from './flows/labels.js';
 import { compileRules } from './flows/rules.js';
@@ -60,7 +61,8 @@ import {
   spoolOfProcess,
 } from './store/open.js';
 import { verifyStore } from './store/types.js';
-import { HttpEndpoint, hostName } from './transport/http-server.js';
+import { HttpEndpoint } from './transport/http/server.js';
+import { hostName } from './transport/http/wire.js';
 import { StdioDownstream } from './transport/stdio-server.js';
 import type { DownstreamPort, MessageTransport, SessionFactory } from './transport/types.js';
 import { VERSION } from './version.js';
@@ -575,26 +577,33 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           },
           config.maxBodyBytes,
         );
-        const s = createSession(server, port, 'stdio', identity);
+        // Both eras on one stdio (SPEC §12): 2026 requests pass the session's 2026 face, 2025 ones go through as is.
+        const front = new ModernFront(port, {
+          log,
+          version: VERSION,
+          cache: { aggregated: server === undefined, shaped: identity.grant !== undefined },
+        });
+        const s = createSession(server, front, 'stdio', identity);
+        front.inner = s;
         session = s;
         // No request of a stdio agent is authenticated: its messages are what keep the grant's last use current.
         const grantId = identity.grant?.id;
         port.sink =
           grantId === undefined
-            ? s
+            ? front
             : {
                 handle: (message) => {
                   authenticator.noteUse(grantId);
-                  s.handle(message);
+                  front.handle(message);
                 },
-                restore: (params) => s.restore(params),
-                close: () => s.close(),
-                agentGone: (why, id) => s.agentGone(why, id),
+                restore: (params) => front.restore(params),
+                close: () => front.close(),
+                agentGone: (why, id) => front.agentGone(why, id),
                 get lastActivity() {
-                  return s.lastActivity;
+                  return front.lastActivity;
                 },
                 get busy() {
-                  return s.busy;
+                  return front.busy;
                 },
               };
         port.start();

@@ -1,5 +1,6 @@
 // Client-side load generation: SDK Client over Streamable HTTP, sequential latency and concurrent throughput.
 import { performance } from 'node:perf_hooks';
+import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -20,34 +21,75 @@ const benchFetch: FetchLike = (url, init) => {
   return fetch(url, rest);
 };
 
+/** What the measurements use of a client, the same for the SDK v1 client (2025) and the v2 client (2026). */
+export interface BenchClient {
+  callTool(params: { name: string; arguments: Record<string, unknown> }): Promise<Record<string, unknown>>;
+  listTools(): Promise<{ tools: Array<{ name: string }> }>;
+  /** Ends the session where the era has one (2025: DELETE), then closes the client. */
+  close(): Promise<void>;
+}
+
 export interface Session {
-  client: Client;
-  transport: StreamableHTTPClientTransport;
+  client: BenchClient;
   counter: number;
 }
 
-/** Opens one MCP session (with `headers` on every request) and checks that the `echo` tool is listed. */
-export async function openSession(url: string, headers?: Record<string, string>): Promise<Session> {
-  const transport = new StreamableHTTPClientTransport(new URL(url), {
-    fetch: benchFetch,
-    requestInit: headers === undefined ? undefined : { headers },
-  });
+/** A connected client of either era; `era: '2026'` is the SDK v2 client pinned to 2026-07-28. */
+async function connectClient(
+  url: string,
+  headers?: Record<string, string>,
+  era?: '2026',
+): Promise<BenchClient> {
+  const requestInit = headers === undefined ? undefined : { headers };
+  if (era === '2026') {
+    const client = new ClientV2(
+      { name: 'mcp-warden-bench', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    await client.connect(new HttpV2(new URL(url), { fetch: benchFetch, requestInit }), {
+      timeout: CALL_TIMEOUT_MS,
+    });
+    return {
+      callTool: (params) =>
+        client.callTool(params, { timeout: CALL_TIMEOUT_MS }) as Promise<Record<string, unknown>>,
+      listTools: () => client.listTools(undefined, { timeout: CALL_TIMEOUT_MS }),
+      close: () => client.close().catch(() => undefined),
+    };
+  }
+  const transport = new StreamableHTTPClientTransport(new URL(url), { fetch: benchFetch, requestInit });
   const client = new Client({ name: 'mcp-warden-bench', version: '1.0.0' });
   await client.connect(transport, { timeout: CALL_TIMEOUT_MS });
-  const { tools } = await client.listTools(undefined, { timeout: CALL_TIMEOUT_MS });
+  return {
+    callTool: (params) =>
+      client.callTool(params, undefined, { timeout: CALL_TIMEOUT_MS }) as Promise<Record<string, unknown>>,
+    listTools: () => client.listTools(undefined, { timeout: CALL_TIMEOUT_MS }),
+    close: async () => {
+      try {
+        await transport.terminateSession();
+      } catch {
+        // Target may already be gone; closing below is what matters.
+      }
+      await client.close().catch(() => undefined);
+    },
+  };
+}
+
+/** Opens one MCP session (with `headers` on every request) and checks that the `echo` tool is listed. */
+export async function openSession(
+  url: string,
+  headers?: Record<string, string>,
+  era?: '2026',
+): Promise<Session> {
+  const client = await connectClient(url, headers, era);
+  const { tools } = await client.listTools();
   if (!tools.some((t) => t.name === 'echo')) {
     throw new Error(`no echo tool at ${url}; got ${tools.map((t) => t.name).join(', ')}`);
   }
-  return { client, transport, counter: 0 };
+  return { client, counter: 0 };
 }
 
 export async function closeSession(session: Session): Promise<void> {
-  try {
-    await session.transport.terminateSession();
-  } catch {
-    // Target may already be gone; closing below is what matters.
-  }
-  await session.client.close().catch(() => undefined);
+  await session.client.close();
 }
 
 /** One `tools/call echo`; returns latency in ms, throws if the call fails or the echo is wrong. */
@@ -55,9 +97,7 @@ export async function callEcho(session: Session): Promise<number> {
   session.counter += 1;
   const text = `${PAYLOAD}-${session.counter}`;
   const t0 = performance.now();
-  const result = await session.client.callTool({ name: 'echo', arguments: { text } }, undefined, {
-    timeout: CALL_TIMEOUT_MS,
-  });
+  const result = await session.client.callTool({ name: 'echo', arguments: { text } });
   const elapsed = performance.now() - t0;
   const content = result.content as Array<{ type: string; text?: string }> | undefined;
   const first = content?.[0];
@@ -139,20 +179,16 @@ export async function runThroughput(
 export async function timeSessionSetup(
   url: string,
   headers?: Record<string, string>,
+  era?: '2026',
 ): Promise<{ ms: number; tools: number }> {
-  const transport = new StreamableHTTPClientTransport(new URL(url), {
-    fetch: benchFetch,
-    requestInit: headers === undefined ? undefined : { headers },
-  });
-  const client = new Client({ name: 'mcp-warden-bench', version: '1.0.0' });
   const t0 = performance.now();
+  const client = await connectClient(url, headers, era);
   try {
-    await client.connect(transport, { timeout: CALL_TIMEOUT_MS });
-    const { tools } = await client.listTools(undefined, { timeout: CALL_TIMEOUT_MS });
+    const { tools } = await client.listTools();
     const ms = performance.now() - t0;
     return { ms, tools: tools.length };
   } finally {
-    await closeSession({ client, transport, counter: 0 });
+    await client.close();
   }
 }
 
@@ -167,7 +203,7 @@ export async function timeToolsList(
   const deadline = performance.now() + maxMs;
   for (let i = 0; i < count && performance.now() < deadline; i++) {
     const t0 = performance.now();
-    const result = await session.client.listTools(undefined, { timeout: CALL_TIMEOUT_MS });
+    const result = await session.client.listTools();
     samples.push(performance.now() - t0);
     tools = result.tools.length;
   }

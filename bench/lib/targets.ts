@@ -14,6 +14,8 @@ export interface TargetContext {
   tmp: string;
   /** Absolute path of the pre-compiled echo server (.mjs). */
   echoScript: string;
+  /** The same echo tool served by the SDK v2 createMcpHandler (2026-07-28, with the stateless 2025 fallback). */
+  echo2026Script: string;
 }
 
 export interface Running {
@@ -21,6 +23,8 @@ export interface Running {
   proc: Managed;
   /** Headers every request of the client carries (warden-prod: the grant's bearer token). */
   headers?: Record<string, string>;
+  /** The client speaks MCP 2026-07-28 (SDK v2 client pinned to it) instead of 2025 (SDK v1). */
+  era?: '2026';
 }
 
 export interface TargetDef {
@@ -136,6 +140,7 @@ function wardenTarget(
   config: Record<string, unknown>,
   files: Record<string, string> = {},
   grantLabel?: string,
+  era?: '2026',
 ): TargetDef {
   return {
     name,
@@ -179,7 +184,7 @@ function wardenTarget(
         READY_TIMEOUT_MS,
       );
       const headers = token === undefined ? undefined : { authorization: `Bearer ${token}` };
-      return { url: `${match[1]!}/echo`, proc, headers };
+      return { url: `${match[1]!}/echo`, proc, headers, era };
     },
   };
 }
@@ -215,6 +220,25 @@ export const TARGETS: TargetDef[] = [
     'warden',
     'mcp-warden `serve`, per-server endpoint /mcp/echo, echo as stdio child, audit log on SQLite (default)',
     {},
+  ),
+  {
+    name: 'direct-2026',
+    description:
+      'the echo tool served by the SDK v2 createMcpHandler (stateless MCP 2026-07-28), an SDK v2 client pinned to 2026',
+    unavailable: () => undefined,
+    launch: async (ctx) => {
+      const proc = start({ name: 'direct-2026', command: node, args: [ctx.echo2026Script], cwd: ctx.tmp });
+      const match = await waitForLine(proc, /listening (http:\/\/127\.0\.0\.1:\d+\/mcp)/, READY_TIMEOUT_MS);
+      return { url: match[1]!, proc, era: '2026' };
+    },
+  },
+  wardenTarget(
+    'warden-2026',
+    'as warden (echo as stdio child, a 2025 upstream), with an SDK v2 client pinned to MCP 2026-07-28: the 2026 path',
+    {},
+    {},
+    undefined,
+    '2026',
   ),
   wardenTarget(
     'warden-prod',

@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import type { Approval, ApprovalStatus } from '../store/approvals.js';
 import { ADMIN_ROLES, type AdminRole } from '../store/grants.js';
 import type { AuditFilter } from '../store/types.js';
-import { hostName } from '../transport/http-server.js';
+import { hostName } from '../transport/http/wire.js';
 import type { DashboardSession, DashboardSessions } from './session.js';
 import { type Asset, SECURITY_HEADERS } from './static.js';
 

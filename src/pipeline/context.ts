@@ -1,7 +1,8 @@
 // What a request carries through the pipeline: the agent's request, where it goes, what came back, what to reply.
 
 import type { Span, Tracer } from '@opentelemetry/api';
-import { ERA_2025, type Era } from '../era/versions.js';
+import type { Era } from '../era/versions.js';
+import { envelopeCapabilities, eraOfMessage } from '../era/wire.js';
 import type { FlowAudit } from '../flows/audit.js';
 import type { Identity } from '../identity/authenticate.js';
 import type { Decision } from '../policy/types.js';
@@ -101,8 +102,9 @@ export function createContext(session: SessionView, request: JsonRpcRequest): Ca
     session,
     request,
     method: request.method,
-    era: ERA_2025,
-    clientCapabilities: undefined,
+    // The request's own envelope decides (SPEC §12): the same request runs the same pipeline in either era.
+    era: eraOfMessage(request),
+    clientCapabilities: envelopeCapabilities(request),
     resultLabels: [],
     targets: [],
     results: [],

@@ -1,0 +1,336 @@
+// The 2026-07-28 face of one proxy session (SPEC §12): sits between an agent-facing transport and the ProxySession,
+// so that 2026 requests run the same pipeline as 2025 ones. It answers what only 2026 has (server/discover,
+// subscriptions/listen), starts the upstreams once without an agent `initialize`, and shapes every answer to a 2026
+// request (resultType, ttlMs, cacheScope). 2025 traffic passes through untouched.
+import type { Logger } from 'pino';
+import {
+  errorResponse,
+  INTERNAL_ERROR,
+  isNotification,
+  isRequest,
+  isResponse,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  METHOD_NOT_FOUND,
+  type RequestId,
+} from '../transport/jsonrpc.js';
+import type { DownstreamPort, SessionSink } from '../transport/types.js';
+import { ERA_2025 } from './versions.js';
+import {
+  type CachePolicy,
+  discoverResult,
+  envelopeVersion,
+  eraOfMessage,
+  modernResult,
+  SUBSCRIPTION_ID_META,
+  SUPPORTED_2026_VERSIONS,
+  UNSUPPORTED_PROTOCOL_VERSION,
+} from './wire.js';
+
+/** The id of warden's own initialize on a session that only 2026 requests use. */
+const INIT_ID = 'warden-era-initialize';
+
+/** What a `subscriptions/listen` asks to hear. */
+export interface ListenFilter {
+  toolsListChanged?: boolean;
+  promptsListChanged?: boolean;
+  resourcesListChanged?: boolean;
+  resourceSubscriptions?: string[];
+}
+
+/**
+ * A source of change notifications for listen streams beyond the session's own upstream links (a 2026 upstream's
+ * listen stream, fed by the upstream side): `subscribe` returns the function that stops it.
+ */
+export interface ChangeSource {
+  subscribe(onChange: (notification: JsonRpcNotification) => void): () => void;
+}
+
+interface Listener {
+  id: RequestId;
+  filter: ListenFilter;
+}
+
+export interface ModernFrontOptions {
+  log: Logger;
+  version: string;
+  cache: CachePolicy;
+  /**
+   * When warden's own initialize fails (no upstream could be started): end this face and its session, so that the
+   * next request starts afresh (HTTP). Without it (stdio) the requests waiting are answered with the error and the
+   * session stays.
+   */
+  closeOnStartFailure?: boolean;
+}
+
+/** Does a listen filter take this change notification? */
+export function listens(filter: ListenFilter, n: JsonRpcNotification): boolean {
+  switch (n.method) {
+    case 'notifications/tools/list_changed':
+      return filter.toolsListChanged === true;
+    case 'notifications/prompts/list_changed':
+      return filter.promptsListChanged === true;
+    case 'notifications/resources/list_changed':
+      return filter.resourcesListChanged === true;
+    case 'notifications/resources/updated': {
+      const uri = n.params?.uri;
+      return typeof uri === 'string' && (filter.resourceSubscriptions ?? []).includes(uri);
+    }
+    default:
+      return false;
+  }
+}
+
+function filterOf(request: JsonRpcRequest): ListenFilter {
+  const raw = request.params?.notifications;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return {};
+  const r = raw as Record<string, unknown>;
+  const filter: ListenFilter = {};
+  if (r.toolsListChanged === true) filter.toolsListChanged = true;
+  if (r.promptsListChanged === true) filter.promptsListChanged = true;
+  if (r.resourcesListChanged === true) filter.resourcesListChanged = true;
+  if (Array.isArray(r.resourceSubscriptions))
+    filter.resourceSubscriptions = r.resourceSubscriptions.filter((u): u is string => typeof u === 'string');
+  return filter;
+}
+
+export class ModernFront implements SessionSink, DownstreamPort {
+  /** The proxy session behind this face. */
+  inner!: SessionSink;
+  /** Answers owed to 2026 requests: their method, for the result metadata. */
+  private readonly modern = new Map<RequestId, string>();
+  private readonly listeners = new Map<RequestId, Listener>();
+  private readonly sources: Array<() => void> = [];
+  /** The initialize result behind this session: the agent's own (2025) or warden's (2026 only). */
+  private init: Promise<Record<string, unknown> | undefined> | undefined;
+  private resolveInit: ((result: Record<string, unknown> | undefined) => void) | undefined;
+  /** The id of an agent's own initialize (a 2025 client on the same stdio). */
+  private agentInitId: RequestId | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly out: DownstreamPort,
+    private readonly opts: ModernFrontOptions,
+  ) {}
+
+  get lastActivity(): number {
+    return this.inner.lastActivity;
+  }
+
+  get busy(): boolean {
+    return this.inner.busy || this.listeners.size > 0;
+  }
+
+  /** Open listen streams. */
+  get listening(): number {
+    return this.listeners.size;
+  }
+
+  /** Feeds change notifications of another source (see ChangeSource) to this session's listen streams. */
+  addSource(source: ChangeSource): void {
+    this.sources.push(source.subscribe((n) => this.fanOut(n)));
+  }
+
+  // --- from the agent ---
+
+  handle(message: JsonRpcMessage): void {
+    if (this.closed) return;
+    if (!isRequest(message)) {
+      if (isNotification(message) && message.method === 'notifications/cancelled') {
+        const id = message.params?.requestId as RequestId | undefined;
+        if (id !== undefined && this.listeners.delete(id)) return;
+      }
+      this.inner.handle(message);
+      return;
+    }
+    if (message.method === 'initialize') {
+      this.agentInitId = message.id;
+      this.init ??= new Promise((r) => {
+        this.resolveInit = r;
+      });
+      this.inner.handle(message);
+      return;
+    }
+    if (eraOfMessage(message) === ERA_2025 && this.agentInitId !== undefined) {
+      this.inner.handle(message);
+      return;
+    }
+    const version = envelopeVersion(message);
+    if (version !== undefined && !SUPPORTED_2026_VERSIONS.includes(version)) {
+      // HTTP checked this with the headers already; stdio has no headers, so the body's claim is checked here.
+      this.out.send(
+        errorResponse(
+          message.id,
+          UNSUPPORTED_PROTOCOL_VERSION,
+          `Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_2026_VERSIONS.join(', ')})`,
+          { supported: [...SUPPORTED_2026_VERSIONS], requested: version },
+        ),
+      );
+      return;
+    }
+    if (message.method === 'server/discover') {
+      void this.ready().then((init) => {
+        if (this.closed) return;
+        if (init === undefined)
+          this.out.send(errorResponse(message.id, -32603, 'No upstream server could be started'));
+        else this.out.send({ jsonrpc: '2.0', id: message.id, result: discoverResult(init) });
+      });
+      return;
+    }
+    if (message.method === 'subscriptions/listen') {
+      const filter = filterOf(message);
+      this.listeners.set(message.id, { id: message.id, filter });
+      void this.ready().then(() => {
+        if (this.closed || !this.listeners.has(message.id)) return;
+        this.out.send(
+          {
+            jsonrpc: '2.0',
+            method: 'notifications/subscriptions/acknowledged',
+            params: { notifications: filter, _meta: { [SUBSCRIPTION_ID_META]: message.id } },
+          },
+          message.id,
+        );
+      });
+      return;
+    }
+    this.modern.set(message.id, message.method);
+    if (this.init === undefined) this.ready();
+    this.inner.handle(message);
+  }
+
+  /** Starts the upstreams with warden's own initialize when no agent sent one; resolves with the result. */
+  private ready(): Promise<Record<string, unknown> | undefined> {
+    if (this.init !== undefined) return this.init;
+    this.init = new Promise((r) => {
+      this.resolveInit = r;
+    });
+    this.inner.handle({
+      jsonrpc: '2.0',
+      id: INIT_ID,
+      method: 'initialize',
+      params: {
+        protocolVersion: ERA_2025,
+        capabilities: {},
+        clientInfo: { name: 'mcp-warden', version: this.opts.version },
+      },
+    });
+    return this.init;
+  }
+
+  restore(params: Record<string, unknown>): void {
+    this.inner.restore(params);
+  }
+
+  /**
+   * Both sides call this: the transport (SessionSink: the agent is gone) and the proxy session (DownstreamPort: the
+   * session ended). Either way the session and the agent side both end.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const stop of this.sources.splice(0)) stop();
+    this.listeners.clear();
+    this.resolveInit?.(undefined);
+    await this.inner.close();
+    this.out.close();
+  }
+
+  async suspend(): Promise<boolean> {
+    return (await this.inner.suspend?.()) ?? false;
+  }
+
+  agentGone(why: string, id?: RequestId): void {
+    if (id === undefined) this.listeners.clear();
+    else if (this.listeners.delete(id)) return;
+    this.inner.agentGone?.(why, id);
+  }
+
+  // --- from the proxy session ---
+
+  send(message: JsonRpcMessage, relatedRequestId?: RequestId): void {
+    if (isResponse(message)) {
+      const id = message.id as RequestId;
+      if (id === INIT_ID || id === this.agentInitId) {
+        const result = 'result' in message ? message.result : undefined;
+        if (id === INIT_ID) {
+          if (result !== undefined)
+            this.inner.handle({ jsonrpc: '2.0', method: 'notifications/initialized' });
+          else
+            this.opts.log.warn({ error: (message as { error?: unknown }).error }, 'upstreams did not start');
+        }
+        this.resolveInit?.(result);
+        if (id === INIT_ID) {
+          if (result === undefined) this.startFailed(message);
+          return;
+        }
+      }
+      const method = this.modern.get(id);
+      if (method !== undefined) {
+        this.modern.delete(id);
+        if ('result' in message) {
+          this.out.send(
+            { ...message, result: modernResult(method, message.result, this.opts.cache) },
+            relatedRequestId,
+          );
+          return;
+        }
+      }
+      this.out.send(message, relatedRequestId);
+      return;
+    }
+    if (isRequest(message)) {
+      // An upstream asks the agent something while a 2026 request runs: a 2026 client takes no server-initiated
+      // requests (the in-band round trip is the bridge's work); the upstream hears at once that it cannot be served.
+      if (
+        this.agentInitId === undefined &&
+        (relatedRequestId === undefined || this.modern.has(relatedRequestId))
+      ) {
+        this.inner.handle(
+          errorResponse(
+            message.id,
+            METHOD_NOT_FOUND,
+            'The agent (MCP 2026-07-28) takes no requests from servers',
+          ),
+        );
+        return;
+      }
+      this.out.send(message, relatedRequestId);
+      return;
+    }
+    if (relatedRequestId === undefined && this.fanOut(message)) return;
+    if (relatedRequestId === undefined && this.agentInitId === undefined) return;
+    this.out.send(message, relatedRequestId);
+  }
+
+  /**
+   * Warden's own initialize failed: the 2026 requests waiting behind it would never be answered by the session, so
+   * they are answered here with the reason.
+   */
+  private startFailed(message: JsonRpcMessage): void {
+    const error = (message as { error?: { message?: unknown } }).error;
+    const why = typeof error?.message === 'string' ? error.message : 'No upstream server could be started';
+    for (const id of [...this.modern.keys()]) {
+      this.modern.delete(id);
+      this.out.send(errorResponse(id, INTERNAL_ERROR, why));
+    }
+    if (this.opts.closeOnStartFailure === true) void this.close();
+  }
+
+  /** Sends a change notification to every listen stream that asked for it; true when it is one (consumed here). */
+  private fanOut(n: JsonRpcNotification): boolean {
+    const change = n.method.endsWith('/list_changed') || n.method === 'notifications/resources/updated';
+    if (!change) return false;
+    for (const l of this.listeners.values()) {
+      if (!listens(l.filter, n)) continue;
+      const params = {
+        ...(n.params ?? {}),
+        _meta: { ...((n.params?._meta as object) ?? {}), [SUBSCRIPTION_ID_META]: l.id },
+      };
+      this.out.send({ jsonrpc: '2.0', method: n.method, params }, l.id);
+    }
+    // A 2025 client on the same session hears it the 2025 way too.
+    if (this.agentInitId !== undefined) this.out.send(n);
+    return true;
+  }
+}

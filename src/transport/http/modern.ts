@@ -1,0 +1,250 @@
+// The 2026-07-28 path of agent-facing HTTP (SPEC §12): no session lookup. Each request is checked on its own
+// (headers against body, protocol version), then runs through a shared proxy session per endpoint and caller: the
+// same pipeline as 2025 (policy, limits, approvals, audit), behind the session's 2026 face (src/era/front.ts).
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { ModernFront } from '../../era/front.js';
+import { checkModernHeaders, SUBSCRIPTION_ID_META } from '../../era/wire.js';
+import type { Identity } from '../../identity/authenticate.js';
+import {
+  errorResponse,
+  INVALID_REQUEST,
+  isNotification,
+  isResponse,
+  type JsonRpcMessage,
+  type JsonRpcRequest,
+  type RequestId,
+} from '../jsonrpc.js';
+import type { DownstreamPort, SessionFactory } from '../types.js';
+import { PostStream } from './post-stream.js';
+import { writeJsonError } from './wire.js';
+
+/**
+ * Who a 2026 request acts for, the key of its shared session: the grant, or the identity provider's subject, or ''
+ * for anonymous traffic (all of it together). Never the client's self-declared clientInfo: a limit or an approval keyed
+ * on what the client says about itself would be the client's to reset.
+ */
+export function modernOwner(identity: Identity): string {
+  if (identity.grant !== undefined) return `grant:${identity.grant.id}`;
+  if (identity.oauth !== undefined) return `oauth:${identity.oauth.issuer}\n${identity.oauth.subject}`;
+  return '';
+}
+
+interface Route {
+  stream: PostStream;
+  agentId: RequestId;
+}
+
+/** One shared session of 2026 traffic: its 2026 face, and where each answer goes (by warden's id for the request). */
+class ModernHub implements DownstreamPort {
+  readonly front: ModernFront;
+  readonly routes = new Map<RequestId, Route>();
+  private next = 1;
+  closed = false;
+
+  constructor(
+    readonly key: string,
+    endpoint: string | undefined,
+    identity: Identity,
+    createSession: SessionFactory,
+    log: Logger,
+    version: string,
+    private readonly onClose: () => void,
+  ) {
+    this.front = new ModernFront(this, {
+      log,
+      version,
+      closeOnStartFailure: true,
+      cache: {
+        aggregated: endpoint === undefined,
+        shaped: identity.grant !== undefined || identity.oauth !== undefined,
+      },
+    });
+    // The same caller on the same endpoint always gets the same session id: what is keyed on the session (a
+    // per-session limit, the audit's session field) stays with the caller, also after an idle session is closed.
+    const id = `2026-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+    this.front.inner = createSession(endpoint, this.front, id, identity);
+  }
+
+  /** A fresh id for an agent request: ids of different clients sharing the session must not collide. */
+  nextId(): string {
+    return `m${this.next++}`;
+  }
+
+  send(message: JsonRpcMessage, relatedRequestId?: RequestId): void {
+    if (isResponse(message)) {
+      const route = this.routes.get(message.id as RequestId);
+      if (route === undefined) return;
+      this.routes.delete(message.id as RequestId);
+      route.stream.deliver({ ...message, id: route.agentId } as JsonRpcMessage, route.agentId);
+      return;
+    }
+    const route = relatedRequestId === undefined ? undefined : this.routes.get(relatedRequestId);
+    // Progress, log messages and listen notifications travel on their request's own response stream; nothing else
+    // has a place to go. A listen notification names its subscription by the agent's own id.
+    if (route === undefined) return;
+    const meta = (message as { params?: { _meta?: Record<string, unknown> } }).params?._meta;
+    if (meta?.[SUBSCRIPTION_ID_META] === relatedRequestId) {
+      const params = (message as { params: Record<string, unknown> }).params;
+      message = {
+        ...message,
+        params: { ...params, _meta: { ...meta, [SUBSCRIPTION_ID_META]: route.agentId } },
+      };
+    }
+    route.stream.deliver(message, undefined);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const r of this.routes.values()) r.stream.end();
+    this.routes.clear();
+    this.onClose();
+  }
+}
+
+export interface ModernPathOptions {
+  log: Logger;
+  createSession: SessionFactory;
+  version: string;
+}
+
+export class ModernPath {
+  private readonly hubs = new Map<string, ModernHub>();
+
+  constructor(private readonly opts: ModernPathOptions) {}
+
+  get count(): number {
+    return this.hubs.size;
+  }
+
+  get inflight(): number {
+    let n = 0;
+    for (const h of this.hubs.values()) n += h.routes.size;
+    return n;
+  }
+
+  private hubFor(endpoint: string | undefined, identity: Identity): ModernHub {
+    const key = `${endpoint ?? ''}\n${modernOwner(identity)}`;
+    let hub = this.hubs.get(key);
+    if (hub === undefined || hub.closed) {
+      const made: ModernHub = new ModernHub(
+        key,
+        endpoint,
+        identity,
+        this.opts.createSession,
+        this.opts.log,
+        this.opts.version,
+        () => {
+          if (this.hubs.get(key) === made) this.hubs.delete(key);
+        },
+      );
+      hub = made;
+      this.hubs.set(key, hub);
+    }
+    return hub;
+  }
+
+  /** Serves one 2026 POST whose body is already parsed and checked as JSON-RPC. */
+  serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: string | undefined,
+    identity: Identity,
+    messages: JsonRpcMessage[],
+    batch: boolean,
+  ): void {
+    if (batch || messages.length !== 1) {
+      writeJsonError(
+        res,
+        400,
+        INVALID_REQUEST,
+        'Invalid Request: MCP 2026-07-28 takes one message per request',
+      );
+      return;
+    }
+    const message = messages[0]!;
+    if (isResponse(message)) {
+      writeJsonError(res, 400, INVALID_REQUEST, 'Invalid Request: MCP 2026-07-28 clients send no responses');
+      return;
+    }
+    if (isNotification(message)) {
+      res.writeHead(202);
+      res.end();
+      this.notify(endpoint, identity, message);
+      return;
+    }
+    const request = message as JsonRpcRequest;
+    if (request.method === 'initialize') {
+      writeJsonError(
+        res,
+        400,
+        INVALID_REQUEST,
+        'Invalid Request: initialize is not part of MCP 2026-07-28',
+        request.id,
+      );
+      return;
+    }
+    const problem = checkModernHeaders(request, req.headers);
+    if (problem !== undefined) {
+      const body = JSON.stringify(errorResponse(request.id, problem.code, problem.message, problem.data));
+      res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
+    const hub = this.hubFor(endpoint, identity);
+    const id = hub.nextId();
+    const stream = new PostStream(res, [request.id], false, {}, this.opts.log);
+    hub.routes.set(id, { stream, agentId: request.id });
+    res.on('close', () => {
+      if (!hub.routes.has(id)) return;
+      hub.routes.delete(id);
+      // The agent gave up on the answer: in 2026 that is the cancellation (a held call is withdrawn, #17.24).
+      hub.front.agentGone('The agent closed its request before it was answered.', id);
+      hub.front.handle({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: id, reason: 'The agent closed its request' },
+      });
+    });
+    hub.front.handle({ ...request, id });
+  }
+
+  /** A 2026 notification: only cancellation means anything without a session; it names the agent's own id. */
+  private notify(endpoint: string | undefined, identity: Identity, message: JsonRpcMessage): void {
+    if (!isNotification(message) || message.method !== 'notifications/cancelled') return;
+    const hub = this.hubs.get(`${endpoint ?? ''}\n${modernOwner(identity)}`);
+    const agentId = message.params?.requestId;
+    if (hub === undefined || agentId === undefined) return;
+    const matches = [...hub.routes].filter(([, r]) => r.agentId === agentId);
+    // Two clients of the same caller may use the same id: cancel only what is unambiguous.
+    if (matches.length !== 1) return;
+    const [id, route] = matches[0]!;
+    hub.routes.delete(id);
+    route.stream.end();
+    hub.front.agentGone('The agent cancelled its request.', id);
+    hub.front.handle({ ...message, params: { ...message.params, requestId: id } });
+  }
+
+  /** Closes the shared sessions nobody used for `idleMs` (no request in flight, no listen stream open). */
+  reap(idleMs: number, suspendMs: number | undefined): void {
+    const now = Date.now();
+    for (const hub of this.hubs.values()) {
+      if (hub.front.busy || hub.routes.size > 0) continue;
+      if (now - hub.front.lastActivity >= idleMs) {
+        this.opts.log.info('closing an idle shared session of 2026 traffic');
+        this.hubs.delete(hub.key);
+        void hub.front.close();
+      } else if (suspendMs !== undefined && now - hub.front.lastActivity >= suspendMs) {
+        void hub.front.suspend().catch(() => {});
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.hubs.values()];
+    this.hubs.clear();
+    await Promise.all(all.map((h) => h.front.close()));
+  }
+}
