@@ -32,8 +32,10 @@ import { ModernFront } from './era/front.js';
 import { WardenError } from './errors.js';
 import { LabelResolver } from './flows/labels.js';
 import { compileRules } from './flows/rules.js';
+import { compileGuards } from './guards/config.js';
 import { Authenticator, type Identity } from './identity/authenticate.js';
 import { GrantService } from './identity/grants.js';
+import { agentAuthenticate, createResourceServer } from './identity/oauth/gate.js';
 import type { Logger } from './log.js';
 import { approvalStep } from './pipeline/approval.js';
 import { type AuditSink, auditStep, commitDecision } from './pipeline/audit.js';
@@ -41,6 +43,7 @@ import { compose } from './pipeline/compose.js';
 import type { CallContext } from './pipeline/context.js';
 import { flowStep } from './pipeline/flow.js';
 import { forward } from './pipeline/forward.js';
+import { guardStep } from './pipeline/guard.js';
 import { grantStillLive, grantStillLiveAfterApproval } from './pipeline/identity.js';
 import { limitStep } from './pipeline/limit.js';
 import { policyStep } from './pipeline/policy.js';
@@ -299,6 +302,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     log,
     environmentAdminToken: process.env.WARDEN_ADMIN_TOKEN,
   });
+  // An OAuth issuer's access tokens beside grants (SPEC §14); undefined: grants only.
+  const resourceServer =
+    config.oauth === undefined ? undefined : createResourceServer(config.oauth, config.publicUrl);
+  const serverIds: ReadonlySet<string> = new Set(config.upstreams.map((u) => u.id));
   // Approvals decided on another replica wake the call held here through Redis; the store is polled as well.
   const approvalBus = config.state.startsWith('redis')
     ? (await import('./state/approval-bus.js')).RedisApprovalBus.open(config.state, {
@@ -374,6 +381,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     grantStillLiveAfterApproval,
     limitStep({ counters, failMode: config.stateFailMode, log, metrics }),
     commitDecision(auditOptions),
+    // innermost but forward: the guards see results before any outer step (flows) or the agent does
+    guardStep({ guards: config.guards ?? compileGuards(undefined), log }),
     forward,
   ]);
   // Tools each server listed when the gateway started (checkUpstreams), for the policy name warnings.
@@ -461,7 +470,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     upstreamIdleMs: config.upstreamIdleMs,
     allowedHosts: allowedHostsFor(config),
     allowedOrigin: originCheck(config),
-    authenticate: (authorization) => authenticator.authenticate(authorization),
+    authenticate: agentAuthenticate(authenticator, resourceServer),
+    wellKnown: resourceServer === undefined ? undefined : (path) => resourceServer.metadata(path, serverIds),
     directory,
   });
   metrics.gauge('warden_approvals_pending', 'Approvals waiting for a person (all replicas)', () => [

@@ -8,12 +8,27 @@ import type { AuditKeySource } from '../audit/keys.js';
 import { addConfiguredSecrets } from '../audit/redact.js';
 import { durationMs } from '../duration.js';
 import { ConfigError, type Problem } from '../errors.js';
+import { type CompiledGuards, compileGuards } from '../guards/config.js';
 import type { LoadedConfig } from './load.js';
 import type { LoadedPolicy } from './policy-file.js';
 
 export { durationMs };
 
 export type UpstreamKind = 'stdio' | 'http' | 'sse';
+
+/** auth.oauth as the resource server reads it (SPEC 14). */
+export interface OAuthConfig {
+  issuer: string;
+  audience: string | undefined;
+  subjectClaim: string;
+  groupsClaim: string;
+  /** Group -> absolute policy file path. */
+  policies: Record<string, string>;
+  scopes: string[];
+  clockSkewMs: number;
+  /** Opaque tokens by RFC 7662 introspection; undefined: JWTs only. */
+  introspection: { clientId: string; clientSecret: string } | undefined;
+}
 
 export interface UpstreamSpec {
   id: string;
@@ -89,6 +104,10 @@ export interface GatewayConfig {
   stateFailMode: 'closed' | 'open';
   /** Agent requests without a token are let in (as no grant). */
   anonymous: boolean;
+  /** auth.publicUrl without a trailing slash; undefined when not set. */
+  publicUrl: string | undefined;
+  /** auth.oauth, with the group policy paths resolved against the config file; undefined: grants only. */
+  oauth: OAuthConfig | undefined;
   auditArgs: 'keys' | 'redacted' | 'full';
   auditRetentionMs: number | undefined;
   auditDurability: 'crash' | 'power-loss';
@@ -99,6 +118,8 @@ export interface GatewayConfig {
   approvalWebhooks: WebhookConfig[];
   /** Pinning rules: the global block's, and each server's with its own keys over them. */
   pinning: { global: PinRules; servers: Map<string, PinRules> };
+  /** Result guards (SPEC §13), compiled; all off when the config has no `guards:` block. */
+  guards?: CompiledGuards;
   /** Data-flow labels and rules (docs/flows.md). */
   flows: {
     labels: Record<string, string[]>;
@@ -213,6 +234,8 @@ export function configSecrets(loaded: LoadedConfig): string[] {
     out.push(...Object.values(s.env ?? {}));
   }
   for (const w of config.approvals.webhooks) out.push(w.secret, w.url);
+  // oauth: the introspection client's secret is masked in logs and audit like any other.
+  if (config.auth.oauth?.introspection !== undefined) out.push(config.auth.oauth.introspection.clientSecret);
   headerValues(config.tracing.headers);
   return out;
 }
@@ -263,6 +286,14 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     if (url !== undefined) spec.url = url;
     upstreams.push(spec);
   }
+  // oauth: the protected resource's identifier cannot come from a request's Host header (the client controls it).
+  if (config.auth.oauth !== undefined && config.auth.publicUrl === undefined)
+    problems.push({
+      file,
+      path: 'auth.oauth',
+      message: 'auth.oauth needs auth.publicUrl',
+      hint: 'auth.publicUrl is how agents reach warden (e.g. https://mcp.example.com); the resource is <publicUrl>/mcp',
+    });
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     file,
@@ -280,6 +311,25 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     logLevel: config.log.level,
     storage: config.storage,
     anonymous: config.auth.anonymous,
+    publicUrl: config.auth.publicUrl?.replace(/\/+$/, ''),
+    oauth:
+      config.auth.oauth === undefined
+        ? undefined
+        : {
+            issuer: config.auth.oauth.issuer,
+            audience: config.auth.oauth.audience,
+            subjectClaim: config.auth.oauth.identity.subject,
+            groupsClaim: config.auth.oauth.identity.groups,
+            policies: Object.fromEntries(
+              Object.entries(config.auth.oauth.policies).map(([g, f]) => [
+                g,
+                isAbsolute(f) ? f : resolvePath(base, f),
+              ]),
+            ),
+            scopes: config.auth.oauth.scopes,
+            clockSkewMs: durationMs(config.auth.oauth.clockSkew),
+            introspection: config.auth.oauth.introspection,
+          },
     state: config.state,
     stateFailMode: config.state_fail_mode,
     auditArgs: config.audit.args,
@@ -308,6 +358,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
           .map(([id, s]) => [id, pinRules({ ...config.pinning, ...stripUndefined(s.pinning!) })]),
       ),
     },
+    guards: compileGuards(config.guards),
     flows: {
       labels: config.flows.labels,
       exclude: config.flows.exclude,

@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DURATION_PATTERN, durationMs } from '../duration.js';
+import { guardsSchema } from '../guards/config.js';
 
 /** `30` (seconds), `"500ms"`, `"30s"`, `"5m"`, `"1h"`, `"2d"`. */
 const duration = z.union([
@@ -206,6 +207,72 @@ export const configSchema = z.strictObject({
         .describe(
           'Let agent requests without a token in, as no grant (loopback demos and tests only). A token that is sent is still checked',
         ),
+      publicUrl: z
+        .string()
+        .url()
+        .optional()
+        .describe(
+          'How agents reach warden (scheme, host, optional path; no trailing slash): the OAuth protected resource is <publicUrl>/mcp',
+        ),
+      oauth: z
+        .strictObject({
+          issuer: z
+            .string()
+            .url()
+            .describe(
+              'The OAuth issuer whose access tokens agents present; metadata by RFC 8414 / OpenID discovery. https, or http on loopback only',
+            ),
+          audience: z
+            .string()
+            .url()
+            .optional()
+            .describe(
+              'RFC 8707 resource a token must be issued for (default: <publicUrl>/mcp); a token for the exact per-server resource is accepted too',
+            ),
+          identity: z
+            .strictObject({
+              subject: z
+                .string()
+                .default('sub')
+                .describe(
+                  'Claim (or dotted path) naming the agent: the subject in audit, limits and approvals',
+                ),
+              groups: z
+                .string()
+                .default('groups')
+                .describe(
+                  'Claim (or dotted path, e.g. realm_access.roles) with the groups: a list or a space-separated string',
+                ),
+            })
+            .default({ subject: 'sub', groups: 'groups' }),
+          policies: z
+            .record(z.string(), z.string())
+            .default({})
+            .describe(
+              "Group -> policy file (relative to the config): a member gets each mapped group's policy, each only narrowing, as a grant's policy",
+            ),
+          scopes: z
+            .array(z.string())
+            .default([])
+            .describe(
+              'Scopes every token must carry; a token without them is answered 403 insufficient_scope',
+            ),
+          introspection: z
+            .strictObject({
+              clientId: z
+                .string()
+                .min(1)
+                .describe('Client id warden authenticates with at the introspection endpoint'),
+              clientSecret: z.string().min(1).describe('Its secret (usually ${WARDEN_INTROSPECTION_SECRET})'),
+            })
+            .optional()
+            .describe(
+              "Accept opaque (non-JWT) access tokens by RFC 7662 introspection at the issuer's introspection_endpoint; answers cached per token hash until exp",
+            ),
+          clockSkew: duration.default('60s').describe("Tolerance for exp/nbf/iat against warden's clock"),
+        })
+        .optional()
+        .describe('Accept access tokens of an OAuth 2.1 / OpenID issuer beside grants (SPEC 14)'),
     })
     .default({ anonymous: false }),
   aggregate: z
@@ -329,6 +396,7 @@ export const configSchema = z.strictObject({
       message: 'set audit.key or audit.keyFile, not both',
     })
     .default({ args: 'keys', durability: 'crash' }),
+  guards: guardsSchema.optional(),
   flows: z
     .strictObject({
       labels: z
