@@ -18,6 +18,7 @@ import { createAdminHandler } from './dashboard/admin.js';
 import { DashboardSessions } from './dashboard/session.js';
 import { loadAssets } from './dashboard/static.js';
 import {
+  conversationViews,
   type DashboardParts,
   overview,
   pinView,
@@ -30,20 +31,28 @@ import {
 import { ModernFront } from './era/front.js';
 import { RequestStateSealer, stateKeyFrom } from './era/request-state.js';
 import { WardenError } from './errors.js';
+import { LabelResolver } from './flows/labels.js';
+import { compileRules } from './flows/rules.js';
+import { compileGuards } from './guards/config.js';
 import { Authenticator, type Identity } from './identity/authenticate.js';
 import { GrantService } from './identity/grants.js';
+import { agentAuthenticate, createResourceServer } from './identity/oauth/gate.js';
 import type { Logger } from './log.js';
 import { approvalStep } from './pipeline/approval.js';
 import { type AuditSink, auditStep, commitDecision } from './pipeline/audit.js';
 import { compose } from './pipeline/compose.js';
 import type { CallContext } from './pipeline/context.js';
+import { flowStep } from './pipeline/flow.js';
 import { forward } from './pipeline/forward.js';
+import { guardStep } from './pipeline/guard.js';
 import { grantStillLive, grantStillLiveAfterApproval } from './pipeline/identity.js';
 import { limitStep } from './pipeline/limit.js';
 import { policyStep } from './pipeline/policy.js';
 import { route } from './pipeline/route.js';
+import { UpstreamPool } from './proxy/pool.js';
 import { linkCounts, ProxySession } from './proxy/session.js';
 import { ToolCatalog } from './risk/catalog.js';
+import { openConversationStore } from './state/conversations.js';
 import { openCounterStore } from './state/open.js';
 import type { SessionDirectory } from './state/sessions.js';
 import {
@@ -243,6 +252,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     await closeAudit();
     throw err;
   });
+  // Conversation state for flow rules lives where the counters do (docs/flows.md).
+  const conversations = await openConversationStore(config.state, {
+    prefix: config.flows.keyPrefix,
+    onError: (err: Error) => log.warn({ err: err.message }, 'conversation state (Redis) connection error'),
+  });
   // With Redis, sessions are shared too: a replica behind a load balancer takes over a session another one opened.
   const directory: SessionDirectory | undefined = config.state.startsWith('redis')
     ? (await import('./state/sessions.js')).RedisSessionDirectory.open(config.state, {
@@ -289,6 +303,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     log,
     environmentAdminToken: process.env.WARDEN_ADMIN_TOKEN,
   });
+  // An OAuth issuer's access tokens beside grants (SPEC §14); undefined: grants only.
+  const resourceServer =
+    config.oauth === undefined ? undefined : createResourceServer(config.oauth, config.publicUrl);
+  const serverIds: ReadonlySet<string> = new Set(config.upstreams.map((u) => u.id));
   // Approvals decided on another replica wake the call held here through Redis; the store is polled as well.
   const approvalBus = config.state.startsWith('redis')
     ? (await import('./state/approval-bus.js')).RedisApprovalBus.open(config.state, {
@@ -333,7 +351,25 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     config.upstreams.map((u) => u.id),
     log,
   );
-  // audit (outermost: one record per request, in finally) -> grant still live (stdio) -> route -> decide ->
+  // Flow rules (docs/flows.md): the step runs only when the config has rules, so a gateway without them pays nothing
+  // (labels are still shown in /api/tools and the simulator).
+  const flowLabels = new LabelResolver(config.flows);
+  const flowRules = compileRules(config.flows.rules);
+  const flows =
+    flowRules.length === 0
+      ? undefined
+      : flowStep({
+          labels: flowLabels,
+          rules: flowRules,
+          store: conversations,
+          log,
+          conversation: config.flows.conversation,
+          shadow: config.flows.shadow,
+          holdTimeoutMs: config.flows.holdTimeoutMs,
+          failMode: config.stateFailMode,
+          catalog,
+        });
+  // audit (outermost: one record per request, in finally) -> grant still live (stdio) -> route -> decide -> flows ->
   // approval -> grant still live (after a wait) -> limits -> durable decision -> forward
   const pipeline: (ctx: CallContext) => Promise<void> = compose<CallContext>([
     auditStep(auditOptions),
@@ -348,10 +384,13 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       catalog,
       pinRules: (server) => config.pinning.servers.get(server) ?? config.pinning.global,
     }),
+    ...(flows === undefined ? [] : [flows]),
     approvalStep({ approvals, log, inband: { sealer } }),
     grantStillLiveAfterApproval,
     limitStep({ counters, failMode: config.stateFailMode, log, metrics }),
     commitDecision(auditOptions),
+    // innermost but forward: the guards see results before any outer step (flows) or the agent does
+    guardStep({ guards: config.guards ?? compileGuards(undefined), log }),
     forward,
   ]);
   // Tools each server listed when the gateway started (checkUpstreams), for the policy name warnings.
@@ -388,6 +427,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     }
   };
   const sessions = new Set<ProxySession>();
+  // Upstream links by `isolation` (docs/isolation.md); a request without an agent session leases from it too.
+  const pool = new UpstreamPool({
+    upstreams: config.upstreams,
+    log,
+    createTransport: options.createTransport,
+  });
   // When a reload changes which tools are visible, agents are told to list again.
   policies.onVisibilityChange((servers) => {
     for (const s of sessions) {
@@ -415,6 +460,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       log,
       version: VERSION,
       createTransport: options.createTransport,
+      pool,
       onClose: (s) => sessions.delete(s),
     });
     sessions.add(session);
@@ -432,7 +478,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     upstreamIdleMs: config.upstreamIdleMs,
     allowedHosts: allowedHostsFor(config),
     allowedOrigin: originCheck(config),
-    authenticate: (authorization) => authenticator.authenticate(authorization),
+    authenticate: agentAuthenticate(authenticator, resourceServer),
+    wellKnown: resourceServer === undefined ? undefined : (path) => resourceServer.metadata(path, serverIds),
     directory,
   });
   metrics.gauge('warden_approvals_pending', 'Approvals waiting for a person (all replicas)', () => [
@@ -469,6 +516,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         approvals,
         authenticator,
         policyNameWarnings,
+        flows: { labels: flowLabels, rules: flowRules, conversations },
       };
       adminServer = createServer(
         createAdminHandler({
@@ -490,6 +538,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           approvals,
           tools: () => toolViews(parts),
           scanTools: singleFlight(() => scanUpstreams(parts)),
+          conversations: async (limit) => conversationViews(await conversations.list(limit)),
           acceptTool: (server, tool, by, hash) => catalog.accept(server, tool, by, hash),
           toolPin: (server, tool) => pinView(catalog, server, tool),
           overview: () => overview(parts),
@@ -590,6 +639,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       if (adminServer) closing.push(closeServer(adminServer));
       await endpoint.drain(graceMs);
       await Promise.all([...sessions].map((s) => s.close()));
+      await pool.close();
       // Every answer is out: keep-alive connections would otherwise hold close() for their whole timeout.
       mcpServer?.closeAllConnections();
       adminServer?.closeAllConnections();
@@ -602,6 +652,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       await closeAudit();
       await grantStore.close();
       await counters.close();
+      await conversations.close();
       await directory?.close();
       await tracing?.close();
     },

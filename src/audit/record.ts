@@ -1,4 +1,7 @@
 // The audit record's body (schema v1, docs/audit-format.md), built from a request's context.
+
+import type { FlowAudit } from '../flows/audit.js';
+import type { GuardHit } from '../guards/scan.js';
 import type { Decision } from '../policy/types.js';
 import type { AuditArgs } from './redact.js';
 
@@ -57,8 +60,20 @@ export interface AuditBody {
    * `n` counts from 1. Absent outside round trips.
    */
   round?: { of: string; n: number };
+  /**
+   * What the result guards found and did (docs/guards.md): per guard, its action, rule ids and match counts, never
+   * the matched value; `shadow: true` when the guard only recorded. Only in the outcome (or final) entry.
+   */
+  guards?: GuardHit[];
+  /** The flow step's decision and the labels it recorded (docs/flows.md); absent when no flow rule or label applied. */
+  flow?: FlowAudit;
   /** Events only: who did it (an admin token's label, `(cli)`, `(environment)`). */
   actor?: string;
+  /**
+   * The OAuth subject the agent acts for (SPEC §14, `auth.oauth.identity.subject`), on every record of a request made
+   * with an identity provider's token; `grant` is null then. Absent for grants and anonymous agents.
+   */
+  subject?: string;
 }
 
 /** The body of a lifecycle event entry: the request fields that do not apply are null. */

@@ -65,6 +65,10 @@ policy
   .requiredOption('--tool <name>', 'tool name (as the server calls it)')
   .option('--args <json>', 'arguments, a JSON object')
   .option('--category <category>', 'risk category of the tool')
+  .option(
+    '--earlier <calls>',
+    'earlier calls of the conversation, server/tool separated by commas (flow rules)',
+  )
   .option('--grant <label>', 'grant making the call')
   .option('--json', 'machine output')
   .action((opts) => explainCommand(opts));

@@ -6,6 +6,9 @@ import { parseConfigText, zodProblems } from '../config/parse.js';
 import { loadPolicyFile, parsePolicyText } from '../config/policy-file.js';
 import type { GatewayConfig } from '../config/resolve.js';
 import { ConfigError, WardenError } from '../errors.js';
+import { explainFlow, withFlow } from '../flows/explain.js';
+import { LabelResolver } from '../flows/labels.js';
+import { compileRules } from '../flows/rules.js';
 import { decideLayers, decisionJson, explainLayers, explanationJson } from '../policy/decide.js';
 import { CATEGORIES, type CompiledPolicy, type GrantFacts } from '../policy/types.js';
 import { classify } from '../risk/classify.js';
@@ -176,6 +179,8 @@ export async function explainCommand(opts: {
   args?: string;
   grant?: string;
   category?: string;
+  /** The conversation's earlier calls, `server/tool` separated by commas (flow rules). */
+  earlier?: string;
   json?: boolean;
 }): Promise<void> {
   try {
@@ -207,7 +212,28 @@ export async function explainCommand(opts: {
       grant: grant?.facts,
     };
     const explained = explainLayers(layers, call);
-    const decision = explained.decision;
+    const earlier = (opts.earlier ?? '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== '')
+      .map((e) => {
+        const slash = e.indexOf('/');
+        if (slash <= 0)
+          throw new ConfigError([
+            { file: '(command line)', path: '--earlier', message: 'server/tool, comma-separated' },
+          ]);
+        return { server: e.slice(0, slash), tool: e.slice(slash + 1) };
+      });
+    const flow = explainFlow(
+      new LabelResolver(config.flows),
+      compileRules(config.flows.rules),
+      { server: opts.server, tool: opts.tool, classification: tool?.classification },
+      earlier,
+      () => undefined,
+      { shadow: config.flows.shadow },
+    );
+    const decision = withFlow(explained.decision, flow, config.flows.holdTimeoutMs);
+    explained.decision = decision;
     const steps = explained.path;
     const toolJson =
       tool === undefined
@@ -221,7 +247,7 @@ export async function explainCommand(opts: {
               source: 'classified',
             };
     if (opts.json) {
-      print(JSON.stringify({ ...explanationJson(explained), tool: toolJson }));
+      print(JSON.stringify({ ...explanationJson(explained), tool: toolJson, flow }));
     } else {
       if (tool?.error !== undefined)
         print(
@@ -244,6 +270,14 @@ export async function explainCommand(opts: {
         `${colour(decision.outcome)} ${opts.server}/${opts.tool} by ${decision.rule}${decision.reason ? `: ${decision.reason}` : ''}`,
       );
       if (layers.length === 0) print(dim('  no policy applies to this server'));
+      if (flow.labels.length > 0)
+        print(
+          dim(
+            `  labels: ${flow.labels.map((l) => `${l.label} (${l.source}: ${l.why})`).join(', ')}; seen before: ${flow.seen.join(', ') || 'none'}`,
+          ),
+        );
+      if (flow.rule !== null)
+        print(`  flow rule ${flow.rule}${flow.shadow ? ' (shadow)' : ''} -> ${flow.action}: ${flow.reason}`);
       for (const s of steps) {
         print(
           `  policy ${s.policy}${s.shadow ? ' (shadow)' : ''} -> ${s.decision.outcome} by ${s.decision.rule}`,
@@ -276,10 +310,30 @@ const caseSchema = z.strictObject({
   expect: z.enum(['allow', 'deny', 'hidden', 'require_approval']),
   rule: z.string().optional(),
   reason: z.string().optional().describe('a part of the expected reason'),
+  earlier: z
+    .array(z.strictObject({ server: z.string(), tool: z.string().min(1) }))
+    .optional()
+    .describe('the earlier calls of the conversation whose results reached the agent (flow rules)'),
+  seen: z.array(z.string().min(1)).optional().describe('labels the conversation has seen besides those'),
+});
+
+const testFlowsSchema = z.strictObject({
+  labels: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
+  rules: z
+    .array(
+      z.strictObject({
+        after: z.string().min(1),
+        deny: z.string().min(1).optional(),
+        hold: z.string().min(1).optional(),
+        reason: z.string().optional(),
+      }),
+    )
+    .default([]),
 });
 
 const casesSchema = z.strictObject({
   policy: z.union([z.string(), z.array(z.string())]).describe('policy file(s), outermost first'),
+  flows: testFlowsSchema.optional().describe('flow labels and rules, as in the config (docs/flows.md)'),
   cases: z.array(caseSchema).min(1),
 });
 
@@ -299,23 +353,45 @@ export function testCommand(file: string, opts: { json?: boolean }): void {
     if (!parsed.success) throw new ConfigError(zodProblems(parsed.error, abs, lineOf));
     const files = Array.isArray(parsed.data.policy) ? parsed.data.policy : [parsed.data.policy];
     const layers = files.map((f) => loadPolicyFile(isAbsolute(f) ? f : resolvePath(dirname(abs), f)).policy);
+    const flows = parsed.data.flows;
+    // Test cases have no risk signals (no upstream is listed): labels come from the test file's flows block.
+    const labels = new LabelResolver({ labels: flows?.labels ?? {}, exclude: {}, derive: false });
+    const flowRules = compileRules(flows?.rules ?? []);
     let passed = 0;
     const failures: Array<{ name: string; why: string }> = [];
     const results: Array<Record<string, unknown>> = [];
     for (const c of parsed.data.cases) {
-      const d = decideLayers(layers, {
+      const policyDecision = decideLayers(layers, {
         server: c.server ?? '',
         tool: c.tool,
         args: c.args,
         category: c.category,
       });
+      const flow =
+        flows === undefined
+          ? undefined
+          : explainFlow(
+              labels,
+              flowRules,
+              { server: c.server ?? '', tool: c.tool },
+              c.earlier ?? [],
+              () => undefined,
+              { seen: c.seen },
+            );
+      const d = flow === undefined ? policyDecision : withFlow(policyDecision, flow, 5 * 60_000);
       const why: string[] = [];
       if (d.outcome !== c.expect) why.push(`expected ${c.expect}, got ${d.outcome}`);
       if (c.rule !== undefined && d.rule !== c.rule) why.push(`expected rule ${c.rule}, got ${d.rule}`);
       if (c.reason !== undefined && !(d.reason ?? '').includes(c.reason)) {
         why.push(`expected a reason with "${c.reason}", got ${JSON.stringify(d.reason ?? null)}`);
       }
-      results.push({ name: c.name, passed: why.length === 0, decision: decisionJson(d), problems: why });
+      results.push({
+        name: c.name,
+        passed: why.length === 0,
+        decision: decisionJson(d),
+        problems: why,
+        ...(flow === undefined ? {} : { flow }),
+      });
       if (why.length === 0) {
         passed++;
         if (!opts.json) print(`${green('✓')} ${c.name}`);

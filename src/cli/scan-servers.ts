@@ -1,7 +1,9 @@
 // `warden scan --config <file>`: starts (or connects to) every configured server, lists its tools and classifies them,
 // marking tools whose definition differs from the pin warden keeps (when the config's storage has pins).
+
 import { dirname } from 'node:path';
 import type { GatewayConfig } from '../config/resolve.js';
+import { LabelResolver, type LabelSource } from '../flows/labels.js';
 import { definitionHash } from '../risk/catalog.js';
 import { classify } from '../risk/classify.js';
 import { findShadowing, type ServerTools } from '../risk/poisoning.js';
@@ -14,6 +16,8 @@ export interface ServerScanEntry extends Classification {
   name: string;
   /** true: matches its pin; false: differs from it (definition_changed); null: never seen by warden. */
   pinned: boolean | null;
+  /** Flow labels (docs/flows.md) with where each came from: the config's flows.labels or risk signals. */
+  labels: LabelSource[];
 }
 
 export interface ServerScan {
@@ -56,6 +60,7 @@ async function entriesOf(
       confidence: c.confidence,
       rationale: c.rationale,
       pinned,
+      labels: [],
     });
   }
   return entries;
@@ -74,6 +79,7 @@ export async function scanServers(
     progress(done, starting.length === 0 ? '' : `starting ${starting.join(', ')}`),
   );
   const pins = await pinsOf(config);
+  const labels = new LabelResolver(config.flows);
   const entries: ServerScanEntry[] = [];
   const failures: ServerScan['failures'] = [];
   const listed: ServerTools[] = [];
@@ -92,5 +98,7 @@ export async function scanServers(
   for (const f of findShadowing(listed)) {
     entries.find((e) => e.server === f.server && e.name === f.tool)?.signals.push(f.signal);
   }
+  // Labels last: derived ones read every signal, shadowing included.
+  for (const e of entries) e.labels = labels.resolve(e.server, e.name, e);
   return { entries, failures };
 }

@@ -169,6 +169,11 @@ export async function scanConfigCommand(opts: {
         process.stdout.write(
           `${bold(server)}\n${table(own.map((e) => ({ ...e, name: e.pinned === false ? `${e.name} (CHANGED)` : e.name })))}\n`,
         );
+        const labelled = own.filter((e) => e.labels.length > 0);
+        if (labelled.length > 0)
+          process.stdout.write(
+            `${labelled.map((e) => `  ${e.name}: ${e.labels.map((l) => `${l.label} (${l.source}: ${l.why})`).join(', ')}`).join('\n')}\n\n`,
+          );
       }
     }
     process.exit(failures.length > 0 ? EXIT_FAILURE : EXIT_OK);

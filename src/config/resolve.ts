@@ -8,12 +8,27 @@ import type { AuditKeySource } from '../audit/keys.js';
 import { addConfiguredSecrets } from '../audit/redact.js';
 import { durationMs } from '../duration.js';
 import { ConfigError, type Problem } from '../errors.js';
+import { type CompiledGuards, compileGuards } from '../guards/config.js';
 import type { LoadedConfig } from './load.js';
 import type { LoadedPolicy } from './policy-file.js';
 
 export { durationMs };
 
 export type UpstreamKind = 'stdio' | 'http' | 'sse';
+
+/** auth.oauth as the resource server reads it (SPEC 14). */
+export interface OAuthConfig {
+  issuer: string;
+  audience: string | undefined;
+  subjectClaim: string;
+  groupsClaim: string;
+  /** Group -> absolute policy file path. */
+  policies: Record<string, string>;
+  scopes: string[];
+  clockSkewMs: number;
+  /** Opaque tokens by RFC 7662 introspection; undefined: JWTs only. */
+  introspection: { clientId: string; clientSecret: string } | undefined;
+}
 
 export interface UpstreamSpec {
   id: string;
@@ -34,6 +49,25 @@ export interface UpstreamSpec {
    * (the agent's own capability and answers), or a fixed list answered by warden (docs/configuration.md, roots).
    */
   roots?: 'none' | 'agent' | ReadonlyArray<{ uri: string; name: string }>;
+  /** Which agent sessions share one upstream link (docs/isolation.md); set by the config loader, absent = session. */
+  isolation?: Isolation;
+  /** How long a pooled grant or shared link without leases stays open; absent = DEFAULT_LINK_IDLE_MS. */
+  idleMs?: number;
+}
+
+export type Isolation = 'session' | 'grant' | 'shared';
+
+/** A pooled link nobody uses stays this long: a stateless client's next request finds the process still running. */
+export const DEFAULT_LINK_IDLE_MS = 60_000;
+
+/**
+ * stdio: one child per grant. A child process is the costly part (a 2026 client sends one request at a time, without
+ * a session), and the agents of one grant act for the same principal. HTTP and SSE: one upstream session per agent
+ * session, as the upstream itself keeps sessions apart cheaply. Roots from the agent always mean one per session.
+ */
+export function defaultIsolation(kind: UpstreamKind, roots: unknown): Isolation {
+  if (roots === 'agent') return 'session';
+  return kind === 'stdio' ? 'grant' : 'session';
 }
 
 /** A configured root (a path relative to the config file, or a file:// URI) as the root object warden answers. */
@@ -70,6 +104,10 @@ export interface GatewayConfig {
   stateFailMode: 'closed' | 'open';
   /** Agent requests without a token are let in (as no grant). */
   anonymous: boolean;
+  /** auth.publicUrl without a trailing slash; undefined when not set. */
+  publicUrl: string | undefined;
+  /** auth.oauth, with the group policy paths resolved against the config file; undefined: grants only. */
+  oauth: OAuthConfig | undefined;
   auditArgs: 'keys' | 'redacted' | 'full';
   auditRetentionMs: number | undefined;
   auditDurability: 'crash' | 'power-loss';
@@ -82,6 +120,24 @@ export interface GatewayConfig {
   approvalWebhooks: WebhookConfig[];
   /** Pinning rules: the global block's, and each server's with its own keys over them. */
   pinning: { global: PinRules; servers: Map<string, PinRules> };
+  /** Result guards (SPEC §13), compiled; all off when the config has no `guards:` block. */
+  guards?: CompiledGuards;
+  /** Data-flow labels and rules (docs/flows.md). */
+  flows: {
+    labels: Record<string, string[]>;
+    exclude: Record<string, string[]>;
+    derive: boolean;
+    rules: Array<{
+      after: string;
+      deny?: string | undefined;
+      hold?: string | undefined;
+      reason?: string | undefined;
+    }>;
+    conversation: 'identity' | 'session';
+    shadow: boolean;
+    holdTimeoutMs: number;
+    keyPrefix: string;
+  };
   /** audit.spool as written (relative to the config file's directory); undefined: the default for the storage. */
   auditSpool: string | undefined;
   /** As configured; the environment's OTEL_* variables are consulted when the gateway starts. */
@@ -182,6 +238,8 @@ export function configSecrets(loaded: LoadedConfig): string[] {
   for (const w of config.approvals.webhooks) out.push(w.secret, w.url);
   if (config.approvals.stateKey !== undefined && config.approvals.stateKey !== '')
     out.push(config.approvals.stateKey);
+  // oauth: the introspection client's secret is masked in logs and audit like any other.
+  if (config.auth.oauth?.introspection !== undefined) out.push(config.auth.oauth.introspection.clientSecret);
   headerValues(config.tracing.headers);
   return out;
 }
@@ -223,6 +281,8 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
       headers: s.headers ?? {},
       timeoutMs: s.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(s.timeout),
       startTimeoutMs: s.startTimeout === undefined ? DEFAULT_START_TIMEOUT_MS : durationMs(s.startTimeout),
+      isolation: s.isolation ?? defaultIsolation(kind, s.roots),
+      idleMs: s.idleTimeout === undefined ? DEFAULT_LINK_IDLE_MS : durationMs(s.idleTimeout),
     };
     if (s.roots !== undefined)
       spec.roots = Array.isArray(s.roots) ? s.roots.map((r) => rootOf(r, base)) : s.roots;
@@ -230,6 +290,14 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     if (url !== undefined) spec.url = url;
     upstreams.push(spec);
   }
+  // oauth: the protected resource's identifier cannot come from a request's Host header (the client controls it).
+  if (config.auth.oauth !== undefined && config.auth.publicUrl === undefined)
+    problems.push({
+      file,
+      path: 'auth.oauth',
+      message: 'auth.oauth needs auth.publicUrl',
+      hint: 'auth.publicUrl is how agents reach warden (e.g. https://mcp.example.com); the resource is <publicUrl>/mcp',
+    });
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     file,
@@ -247,6 +315,25 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     logLevel: config.log.level,
     storage: config.storage,
     anonymous: config.auth.anonymous,
+    publicUrl: config.auth.publicUrl?.replace(/\/+$/, ''),
+    oauth:
+      config.auth.oauth === undefined
+        ? undefined
+        : {
+            issuer: config.auth.oauth.issuer,
+            audience: config.auth.oauth.audience,
+            subjectClaim: config.auth.oauth.identity.subject,
+            groupsClaim: config.auth.oauth.identity.groups,
+            policies: Object.fromEntries(
+              Object.entries(config.auth.oauth.policies).map(([g, f]) => [
+                g,
+                isAbsolute(f) ? f : resolvePath(base, f),
+              ]),
+            ),
+            scopes: config.auth.oauth.scopes,
+            clockSkewMs: durationMs(config.auth.oauth.clockSkew),
+            introspection: config.auth.oauth.introspection,
+          },
     state: config.state,
     stateFailMode: config.state_fail_mode,
     auditArgs: config.audit.args,
@@ -283,6 +370,17 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
           : isAbsolute(config.approvals.stateKeyFile)
             ? config.approvals.stateKeyFile
             : resolvePath(base, config.approvals.stateKeyFile),
+    },
+    guards: compileGuards(config.guards),
+    flows: {
+      labels: config.flows.labels,
+      exclude: config.flows.exclude,
+      derive: config.flows.derive,
+      rules: config.flows.rules,
+      conversation: config.flows.conversation,
+      shadow: config.flows.shadow,
+      holdTimeoutMs: durationMs(config.flows.hold_timeout),
+      keyPrefix: config.flows.key_prefix,
     },
     approvalWebhooks: config.approvals.webhooks.map((w) => ({
       url: w.url,

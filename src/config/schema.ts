@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DURATION_PATTERN, durationMs } from '../duration.js';
+import { guardsSchema } from '../guards/config.js';
 
 /** `30` (seconds), `"500ms"`, `"30s"`, `"5m"`, `"1h"`, `"2d"`. */
 const duration = z.union([
@@ -115,6 +116,17 @@ export const serverSchema = z
       .describe(
         'The roots this server is told (roots/list): directories answered by warden; "agent" passes the agent\'s own; "none" (default) declares no roots capability upstream',
       ),
+    isolation: z
+      .enum(['session', 'grant', 'shared'])
+      .optional()
+      .describe(
+        'Which agents share one upstream session (and, for stdio, one child process): "session" one per agent session, "grant" one per grant (anonymous agents count as one grant), "shared" one for all; default: "grant" for stdio servers (unless roots is "agent"), "session" for HTTP and SSE (docs/isolation.md)',
+      ),
+    idleTimeout: timerDuration
+      .optional()
+      .describe(
+        'How long a grant or shared upstream link that no agent uses stays open before it is closed (number = seconds); default 60 s',
+      ),
     disabled: z.boolean().optional().describe('Skip this server'),
     autoApprove: z
       .array(z.string())
@@ -129,6 +141,13 @@ export const serverSchema = z
       .describe("This server's pinning rules; each key overrides the global pinning block's"),
   })
   .superRefine((s, ctx) => {
+    // One upstream session heard by several agents cannot be told one agent's roots: it would show them to the others.
+    if (s.roots === 'agent' && (s.isolation === 'grant' || s.isolation === 'shared'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['isolation'],
+        message: `isolation "${s.isolation}" cannot be combined with roots "agent": an upstream shared by several agent sessions would see one agent's roots as another's; use isolation "session", or configured roots`,
+      });
     const url = s.url ?? s.serverUrl;
     if (s.command === undefined && url === undefined) {
       ctx.addIssue({ code: 'custom', message: 'a server needs either "command" (stdio) or "url" (HTTP)' });
@@ -188,6 +207,72 @@ export const configSchema = z.strictObject({
         .describe(
           'Let agent requests without a token in, as no grant (loopback demos and tests only). A token that is sent is still checked',
         ),
+      publicUrl: z
+        .string()
+        .url()
+        .optional()
+        .describe(
+          'How agents reach warden (scheme, host, optional path; no trailing slash): the OAuth protected resource is <publicUrl>/mcp',
+        ),
+      oauth: z
+        .strictObject({
+          issuer: z
+            .string()
+            .url()
+            .describe(
+              'The OAuth issuer whose access tokens agents present; metadata by RFC 8414 / OpenID discovery. https, or http on loopback only',
+            ),
+          audience: z
+            .string()
+            .url()
+            .optional()
+            .describe(
+              'RFC 8707 resource a token must be issued for (default: <publicUrl>/mcp); a token for the exact per-server resource is accepted too',
+            ),
+          identity: z
+            .strictObject({
+              subject: z
+                .string()
+                .default('sub')
+                .describe(
+                  'Claim (or dotted path) naming the agent: the subject in audit, limits and approvals',
+                ),
+              groups: z
+                .string()
+                .default('groups')
+                .describe(
+                  'Claim (or dotted path, e.g. realm_access.roles) with the groups: a list or a space-separated string',
+                ),
+            })
+            .default({ subject: 'sub', groups: 'groups' }),
+          policies: z
+            .record(z.string(), z.string())
+            .default({})
+            .describe(
+              "Group -> policy file (relative to the config): a member gets each mapped group's policy, each only narrowing, as a grant's policy",
+            ),
+          scopes: z
+            .array(z.string())
+            .default([])
+            .describe(
+              'Scopes every token must carry; a token without them is answered 403 insufficient_scope',
+            ),
+          introspection: z
+            .strictObject({
+              clientId: z
+                .string()
+                .min(1)
+                .describe('Client id warden authenticates with at the introspection endpoint'),
+              clientSecret: z.string().min(1).describe('Its secret (usually ${WARDEN_INTROSPECTION_SECRET})'),
+            })
+            .optional()
+            .describe(
+              "Accept opaque (non-JWT) access tokens by RFC 7662 introspection at the issuer's introspection_endpoint; answers cached per token hash until exp",
+            ),
+          clockSkew: duration.default('60s').describe("Tolerance for exp/nbf/iat against warden's clock"),
+        })
+        .optional()
+        .describe('Accept access tokens of an OAuth 2.1 / OpenID issuer beside grants (SPEC 14)'),
     })
     .default({ anonymous: false }),
   aggregate: z
@@ -311,6 +396,62 @@ export const configSchema = z.strictObject({
       message: 'set audit.key or audit.keyFile, not both',
     })
     .default({ args: 'keys', durability: 'crash' }),
+  guards: guardsSchema.optional(),
+  flows: z
+    .strictObject({
+      labels: z
+        .record(z.string().min(1), z.array(z.string().min(1)))
+        .default({})
+        .describe('Label -> tools carrying it, as <server>/<tool glob> (docs/flows.md)'),
+      exclude: z
+        .record(z.string().min(1), z.array(z.string().min(1)))
+        .default({})
+        .describe('Label -> tools that never get this label from risk signals, as <server>/<tool glob>'),
+      derive: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Let risk signals add labels: private (reads personal data, messages, credentials), external (sends out)',
+        ),
+      rules: z
+        .array(
+          z
+            .strictObject({
+              after: z
+                .string()
+                .min(1)
+                .describe('Once a result of a tool with this label reached the conversation'),
+              deny: z.string().min(1).optional().describe('... calls of tools with this label are refused'),
+              hold: z
+                .string()
+                .min(1)
+                .optional()
+                .describe('... calls of tools with this label wait for an approval'),
+              reason: z.string().optional().describe('What the agent reads'),
+            })
+            .refine((r) => (r.deny === undefined) !== (r.hold === undefined), {
+              message: 'a flow rule has exactly one of "deny" or "hold"',
+            }),
+        )
+        .default([])
+        .describe('Flow rules, decided before forward (docs/flows.md)'),
+      conversation: z
+        .enum(['identity', 'session'])
+        .default('identity')
+        .describe(
+          'What a conversation is: identity (OAuth subject, else grant, else all anonymous traffic; a new session keeps the history) or session (a 2025 session; 2026 traffic stays with its identity)',
+        ),
+      shadow: z.boolean().default(false).describe('Record flow decisions without enforcing them'),
+      hold_timeout: z.string().default('5m').describe('How long a held call waits for a person'),
+      key_prefix: z
+        .string()
+        .default('warden:')
+        .describe(
+          'Redis key prefix of conversation state (keys are <prefix>conv:<conversation>); replicas share it',
+        ),
+    })
+    .prefault({})
+    .describe('Data-flow labels and rules (SPEC §13, docs/flows.md)'),
   pinning: pinningSchema
     .default({})
     .describe(

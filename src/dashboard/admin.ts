@@ -1,5 +1,6 @@
 // The admin HTTP app on its own port (loopback by default): health, metrics, the admin API behind admin tokens, and
 // the dashboard (a logged-in browser uses a session cookie plus a CSRF token instead of the bearer token).
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { argumentsForApprover, escapeHiddenJson, hiddenCharacters } from '../approvals/display.js';
 import type { ApprovalService } from '../approvals/service.js';
@@ -10,6 +11,7 @@ import { type AuditRecordView, csvHeader, csvRow } from '../audit/view.js';
 import { WardenError } from '../errors.js';
 import type { AdminIdentity } from '../identity/authenticate.js';
 import type { GrantService } from '../identity/grants.js';
+import { isSubjectKey } from '../identity/oauth/resource-server.js';
 import type { Logger } from '../log.js';
 import type { Approval, ApprovalStatus } from '../store/approvals.js';
 import { ADMIN_ROLES, type AdminRole } from '../store/grants.js';
@@ -24,6 +26,10 @@ export interface SimulationRequest {
   tool: string;
   args: Record<string, unknown> | undefined;
   grant: string | undefined;
+  /** The earlier calls of the conversation (flow rules, docs/flows.md). */
+  earlier?: Array<{ server: string; tool: string }> | undefined;
+  /** Labels the conversation has seen besides those of the earlier calls. */
+  seen?: string[] | undefined;
 }
 
 export interface AdminOptions {
@@ -58,6 +64,8 @@ export interface AdminOptions {
   approvals: ApprovalService;
   /** The tools seen so far with classification, pin and visibility (SPEC §11 `/api/tools` fields first). */
   tools: () => Array<Record<string, unknown>>;
+  /** Conversations with the labels each has seen, first sighting of each (docs/flows.md); undefined: no flows. */
+  conversations?: (limit: number) => Promise<Array<Record<string, unknown>>>;
   /** Lists every upstream's tools now (outside agent sessions): tools per server, or why a server failed. */
   scanTools: () => Promise<Array<Record<string, unknown>>>;
   /** Accepts a changed tool definition; undefined when the tool had no pending change. */
@@ -79,7 +87,9 @@ export function approvalView(a: Approval): Record<string, unknown> {
     server: a.server,
     tool: a.tool,
     arguments: argumentsForApprover(a.arguments),
-    grant: a.grantLabel ?? null,
+    // oauth: an identity provider's subject asks as a grant keyed `oauth:...` (src/identity/oauth/resource-server.ts):
+    // the approver sees whom the agent acts for as `subject` (after the SPEC §11 fields), and no grant.
+    grant: isSubjectKey(a.grantId) ? null : (a.grantLabel ?? null),
     session: a.session,
     risk: a.risk ?? null,
     rule: a.rule,
@@ -92,6 +102,7 @@ export function approvalView(a: Approval): Record<string, unknown> {
     decidedBy: a.decidedBy ?? null,
     note: a.note ?? null,
     hiddenCharacters: hiddenCharacters(a.arguments),
+    subject: isSubjectKey(a.grantId) ? (a.grantLabel ?? null) : null,
   };
 }
 
@@ -552,6 +563,19 @@ async function api(
       throw new WardenError('CONFIG_INVALID', 'grant must be a grant label');
     if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args)))
       throw new WardenError('CONFIG_INVALID', 'arguments must be a JSON object');
+    const earlier = body.earlier;
+    if (
+      earlier !== undefined &&
+      (!Array.isArray(earlier) ||
+        !earlier.every(
+          (e) =>
+            typeof e === 'object' &&
+            e !== null &&
+            typeof (e as Record<string, unknown>).server === 'string' &&
+            typeof (e as Record<string, unknown>).tool === 'string',
+        ))
+    )
+      throw new WardenError('CONFIG_INVALID', 'earlier must be a list of {server, tool}');
     json(
       res,
       200,
@@ -560,6 +584,8 @@ async function api(
         tool,
         args: args as Record<string, unknown> | undefined,
         grant: typeof grant === 'string' && grant !== '' ? grant : undefined,
+        earlier: earlier as Array<{ server: string; tool: string }> | undefined,
+        seen: stringList(body.seen, 'seen'),
       }),
     );
     return;
@@ -589,6 +615,10 @@ async function api(
       actor,
     );
     json(res, 201, { id: created.grant.id, label: created.grant.label, token: created.token });
+    return;
+  }
+  if (req.method === 'GET' && path === '/api/conversations') {
+    json(res, 200, opts.conversations === undefined ? [] : await opts.conversations(200));
     return;
   }
   if (req.method === 'GET' && path === '/api/tools') {

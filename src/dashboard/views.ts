@@ -6,13 +6,17 @@ import type { PolicyNameWarning } from '../config/policy-lint.js';
 import type { PolicySet } from '../config/policy-set.js';
 import type { GatewayConfig } from '../config/resolve.js';
 import { WardenError } from '../errors.js';
+import { explainFlow, withFlow } from '../flows/explain.js';
+import type { LabelResolver } from '../flows/labels.js';
+import type { FlowRule } from '../flows/rules.js';
 import type { Authenticator } from '../identity/authenticate.js';
 import { pinTreatment } from '../pipeline/policy.js';
-import { decideLayers, explainLayers, explanationJson, isHidden } from '../policy/decide.js';
+import { decideLayers, decisionJson, explainLayers, explanationJson, isHidden } from '../policy/decide.js';
 import type { CompiledPolicy } from '../policy/types.js';
 import { linkCounts, type ProxySession } from '../proxy/session.js';
 import type { ToolCatalog } from '../risk/catalog.js';
 import { escapeHidden, pinReview } from '../risk/pin-diff.js';
+import type { ConversationStore } from '../state/conversations.js';
 import type { SimulationRequest } from './admin.js';
 
 export interface DashboardParts {
@@ -25,6 +29,8 @@ export interface DashboardParts {
   authenticator: Authenticator;
   /** Tool names the policies name that no upstream lists (once the upstreams have listed). */
   policyNameWarnings?: () => PolicyNameWarning[];
+  /** Flow labels and rules (docs/flows.md); without them tools have no labels and the simulator no flow. */
+  flows?: { labels: LabelResolver; rules: readonly FlowRule[]; conversations: ConversationStore };
 }
 
 /** A policy larger than this is shown by name only. */
@@ -34,7 +40,12 @@ const MAX_POLICY_TEXT = 256 * 1024;
  * The tools seen so far with classification, pin state and what the policy in force does with a call that has no
  * arguments (`decision`: hidden, allow, deny or require_approval; argument conditions may change it per call).
  */
-export function toolViews({ catalog, policies, config }: DashboardParts): Array<Record<string, unknown>> {
+export function toolViews({
+  catalog,
+  policies,
+  config,
+  flows,
+}: DashboardParts): Array<Record<string, unknown>> {
   return catalog.list().map((t) => {
     const layers = policies.layersFor(t.server);
     const rules = config.pinning.servers.get(t.server) ?? config.pinning.global;
@@ -64,6 +75,7 @@ export function toolViews({ catalog, policies, config }: DashboardParts): Array<
       decision,
       confidence: t.classification.confidence,
       rationale: t.classification.rationale,
+      labels: flows?.labels.resolve(t.server, t.name, t.classification) ?? [],
     };
   });
 }
@@ -142,8 +154,23 @@ export async function simulate(
     risk: known?.classification.risk,
     grant,
   });
+  const flow =
+    parts.flows === undefined
+      ? undefined
+      : explainFlow(
+          parts.flows.labels,
+          parts.flows.rules,
+          { server: req.server, tool: req.tool, classification: known?.classification },
+          req.earlier ?? [],
+          (server, tool) => parts.catalog.info(server, tool)?.classification,
+          { seen: req.seen, shadow: parts.config.flows.shadow },
+        );
+  const json = explanationJson(explained);
+  if (flow !== undefined)
+    json.decision = decisionJson(withFlow(explained.decision, flow, parts.config.flows.holdTimeoutMs));
   return {
-    ...explanationJson(explained),
+    ...json,
+    ...(flow === undefined ? {} : { flow }),
     tool:
       known === undefined
         ? null
@@ -191,4 +218,17 @@ export async function pinView(
 ): Promise<Record<string, unknown> | undefined> {
   const pin = await catalog.pin(server, tool);
   return pin === undefined ? undefined : { ...pinReview(pin) };
+}
+
+/** Conversations as the admin API shows them: labels in the order first seen (no data values: labels, times, tools). */
+export function conversationViews(
+  list: ReadonlyArray<{
+    conversation: string;
+    labels: ReadonlyArray<{ label: string; at: string; server: string; tool: string }>;
+  }>,
+): Array<Record<string, unknown>> {
+  return list.map((c) => ({
+    conversation: c.conversation,
+    labels: [...c.labels].sort((a, b) => a.at.localeCompare(b.at)),
+  }));
 }

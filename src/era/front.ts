@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import {
   errorResponse,
+  INTERNAL_ERROR,
   isNotification,
   isRequest,
   isResponse,
@@ -57,6 +58,12 @@ export interface ModernFrontOptions {
   log: Logger;
   version: string;
   cache: CachePolicy;
+  /**
+   * When warden's own initialize fails (no upstream could be started): end this face and its session, so that the
+   * next request starts afresh (HTTP). Without it (stdio) the requests waiting are answered with the error and the
+   * session stays.
+   */
+  closeOnStartFailure?: boolean;
 }
 
 /** Does a listen filter take this change notification? */
@@ -301,7 +308,10 @@ export class ModernFront implements SessionSink, DownstreamPort {
             this.opts.log.warn({ error: (message as { error?: unknown }).error }, 'upstreams did not start');
         }
         this.resolveInit?.(result);
-        if (id === INIT_ID) return;
+        if (id === INIT_ID) {
+          if (result === undefined) this.startFailed(message);
+          return;
+        }
       }
       const method = this.modern.get(id);
       if (method !== undefined) {
@@ -356,6 +366,20 @@ export class ModernFront implements SessionSink, DownstreamPort {
     if (relatedRequestId === undefined && this.fanOut(message)) return;
     if (relatedRequestId === undefined && this.agentInitId === undefined) return;
     this.out.send(message, relatedRequestId);
+  }
+
+  /**
+   * Warden's own initialize failed: the 2026 requests waiting behind it would never be answered by the session, so
+   * they are answered here with the reason.
+   */
+  private startFailed(message: JsonRpcMessage): void {
+    const error = (message as { error?: { message?: unknown } }).error;
+    const why = typeof error?.message === 'string' ? error.message : 'No upstream server could be started';
+    for (const id of [...this.modern.keys()]) {
+      this.modern.delete(id);
+      this.out.send(errorResponse(id, INTERNAL_ERROR, why));
+    }
+    if (this.opts.closeOnStartFailure === true) void this.close();
   }
 
   /** Sends a change notification to every listen stream that asked for it; true when it is one (consumed here). */

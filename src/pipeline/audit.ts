@@ -123,7 +123,8 @@ function bodyOf(
     v: 1,
     requestId: ctx.request.id,
     session: ctx.session.id,
-    grant: ctx.session.identity.grant?.label ?? null,
+    // An OAuth identity is no grant: its subject is named in `subject` (added below), never as a grant label.
+    grant: ctx.session.identity.oauth === undefined ? (ctx.session.identity.grant?.label ?? null) : null,
     server: target?.server ?? ctx.session.server ?? null,
     method: ctx.method,
     tool,
@@ -142,6 +143,9 @@ function bodyOf(
         : null,
     ...(ctx.approval === undefined ? {} : { approval: ctx.approval.id }),
     ...(ctx.round === undefined ? {} : { round: { of: ctx.round.of, n: ctx.round.n } }),
+    ...(final && ctx.guards !== undefined ? { guards: ctx.guards } : {}),
+    ...(ctx.session.identity.oauth === undefined ? {} : { subject: ctx.session.identity.oauth.subject }),
+    ...(ctx.flow === undefined ? {} : { flow: ctx.flow }),
   };
 }
 

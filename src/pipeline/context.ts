@@ -3,6 +3,8 @@
 import type { Span, Tracer } from '@opentelemetry/api';
 import type { Era } from '../era/versions.js';
 import { envelopeCapabilities, eraOfMessage } from '../era/wire.js';
+import type { FlowAudit } from '../flows/audit.js';
+import type { GuardHit } from '../guards/scan.js';
 import type { Identity } from '../identity/authenticate.js';
 import type { Decision } from '../policy/types.js';
 import type { Reply } from '../proxy/downstream.js';
@@ -56,6 +58,10 @@ export interface CallContext {
    * flagged the result puts its label here, the flow step records them.
    */
   resultLabels: string[];
+  /** What the result guards found and did (src/pipeline/guard.ts), for the audit record; undefined: nothing. */
+  guards?: GuardHit[];
+  /** What the flow step decided and recorded (the audit record's `flow` field); undefined when it had nothing to do. */
+  flow?: FlowAudit | undefined;
   /** Upstream requests this request turns into: one, or several on aggregated lists. */
   targets: Target[];
   results: TargetResult[];

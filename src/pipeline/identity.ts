@@ -14,12 +14,20 @@ export function grantRefusal(
 ): { rule: string; reason: string; reply: Reply } {
   const label = identity.grant?.label ?? '';
   const reason =
-    state === 'revoked'
-      ? `Unauthorized: grant "${label}" was revoked; no further requests are accepted (warden grants create makes a new grant)`
-      : state === 'rotated'
-        ? `Unauthorized: the token of grant "${label}" was rotated; restart with the new token`
-        : 'Service Unavailable: identities cannot be checked right now';
-  const rule = state === 'unavailable' ? '(grant store unavailable)' : `(grant ${state})`;
+    // oauth: an identity provider's token that expired while its call waited for an approval.
+    state === 'expired'
+      ? `Unauthorized: the access token of "${label}" expired while the call waited; obtain a new token and call again`
+      : state === 'revoked'
+        ? `Unauthorized: grant "${label}" was revoked; no further requests are accepted (warden grants create makes a new grant)`
+        : state === 'rotated'
+          ? `Unauthorized: the token of grant "${label}" was rotated; restart with the new token`
+          : 'Service Unavailable: identities cannot be checked right now';
+  const rule =
+    state === 'unavailable'
+      ? '(grant store unavailable)'
+      : state === 'expired'
+        ? '(token expired)'
+        : `(grant ${state})`;
   return { rule, reason, reply: { error: { code: SERVER_ERROR, message: reason } } };
 }
 

@@ -14,13 +14,15 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  METHOD_NOT_FOUND,
   type RequestId,
 } from '../transport/jsonrpc.js';
 import type { DownstreamPort, MessageTransport } from '../transport/types.js';
 import { type Reply, replyForError, wire } from './downstream.js';
 import { CLIENT_NOTIFICATIONS, loggedMethod } from './methods.js';
 import { NameTable } from './naming.js';
-import { type InitializeResult, UpstreamLink } from './upstream.js';
+import { type Lease, type LeaseSink, UpstreamPool } from './pool.js';
+import type { InitializeResult, UpstreamLink } from './upstream.js';
 
 export interface SessionOptions {
   id: string;
@@ -34,8 +36,17 @@ export interface SessionOptions {
   log: Logger;
   version: string;
   createTransport?: (spec: UpstreamSpec, log: Logger) => MessageTransport;
+  /** Where the session's upstream links come from (shared per `isolation`); absent: a pool of its own. */
+  pool?: UpstreamPool;
   onClose?: (session: ProxySession) => void;
 }
+
+/** What an agent must have declared for an upstream to ask it this (checked on links other agents share). */
+const NEEDS_CAPABILITY: Readonly<Record<string, string>> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
 
 interface ServerRequest {
   link: UpstreamLink;
@@ -56,11 +67,18 @@ function serversByPrefix(upstreams: readonly UpstreamSpec[]): ReadonlyMap<string
   return table;
 }
 
-export class ProxySession implements SessionView {
+export class ProxySession implements SessionView, LeaseSink {
   readonly id: string;
   readonly identity: Identity;
   readonly server: string | undefined;
   readonly links = new Map<string, UpstreamLink>();
+  /** The pool's leases behind `links`, by server. */
+  private readonly leases = new Map<string, Lease>();
+  /** Resources this session subscribed to, as `<server>\0<upstream URI>`: a shared link's updates go by them. */
+  private readonly subscriptions = new Set<string>();
+  private readonly pool: UpstreamPool;
+  /** The pool was made for this session alone (no pool given): it closes with the session. */
+  private readonly ownPool: boolean;
   readonly names: NameTable;
   readonly resourceOwners = new Map<string, string>();
   readonly templates: Array<{ server: string; uriTemplate: string }> = [];
@@ -89,6 +107,10 @@ export class ProxySession implements SessionView {
     this.identity = opts.identity;
     this.server = opts.server;
     this.names = new NameTable(opts.separator, serversByPrefix(opts.upstreams));
+    this.ownPool = opts.pool === undefined;
+    this.pool =
+      opts.pool ??
+      new UpstreamPool({ upstreams: opts.upstreams, log: opts.log, createTransport: opts.createTransport });
   }
 
   /** Made on first use: an idle session never logs, and a child logger per session adds up over thousands. */
@@ -117,7 +139,7 @@ export class ProxySession implements SessionView {
     if (this.closed) return;
     try {
       if (isRequest(message)) this.onRequest(message);
-      else if (isNotification(message)) this.onNotification(message);
+      else if (isNotification(message)) this.onAgentNotification(message);
       else this.onResponse(message as JsonRpcResponse);
     } catch (err) {
       this.log.error({ err }, 'unexpected error while handling a message');
@@ -200,6 +222,7 @@ export class ProxySession implements SessionView {
       .then(
         () => {
           this.inflight.delete(request.id);
+          if (ctx.reply !== undefined && 'result' in ctx.reply) this.noteSubscription(request.method, ctx);
           if (ctx.cancelled || this.closed) return;
           if (ctx.reply !== undefined) return this.reply(request.id, ctx.reply);
           // Every request gets an answer: a pipeline that produced none is a bug, not a reason to hang the agent.
@@ -214,6 +237,18 @@ export class ProxySession implements SessionView {
       )
       // Nothing above throws (send() catches), but a fault here must never become an unhandled rejection.
       .catch((err: unknown) => this.log.error({ err, method: request.method }, 'answering a request failed'));
+  }
+
+  /** Remembers what this session subscribed to, so that a shared upstream's updates reach it and no other session. */
+  private noteSubscription(method: string, ctx: CallContext): void {
+    if (method !== 'resources/subscribe' && method !== 'resources/unsubscribe') return;
+    for (const t of ctx.targets) {
+      const uri = t.params?.uri;
+      if (typeof uri !== 'string') continue;
+      const key = `${t.server}\u0000${uri}`;
+      if (method === 'resources/subscribe') this.subscriptions.add(key);
+      else this.subscriptions.delete(key);
+    }
   }
 
   private async initialize(request: JsonRpcRequest): Promise<void> {
@@ -309,10 +344,9 @@ export class ProxySession implements SessionView {
       return false;
     this.suspended = true;
     this.initialized = false;
-    const links = [...this.links.values()];
-    this.links.clear();
-    await Promise.all(links.map((l) => l.close()));
-    this.log.info({ upstreams: links.length }, 'idle session: upstreams stopped until its next request');
+    const count = this.links.size;
+    await this.releaseLinks();
+    this.log.info({ upstreams: count }, 'idle session: upstreams released until its next request');
     return true;
   }
 
@@ -329,9 +363,7 @@ export class ProxySession implements SessionView {
       } else if (ok !== undefined) {
         this.resumeFailed = true;
         // Links that failed to start are dropped: the next request tries again from scratch.
-        const failed = [...this.links.values()];
-        this.links.clear();
-        void Promise.all(failed.map((l) => l.close()));
+        void this.releaseLinks();
         this.suspended = true;
         this.log.error('idle session: no upstream could be started again');
       }
@@ -348,18 +380,20 @@ export class ProxySession implements SessionView {
         ? this.opts.upstreams
         : this.opts.upstreams.filter((s) => s.id === this.server);
     for (const spec of specs) {
-      this.links.set(
-        spec.id,
-        new UpstreamLink({
-          spec,
+      try {
+        const lease = this.pool.acquire(spec, this.identity, {
+          sink: this,
+          initParams: params,
           log: this.log,
-          createTransport: this.opts.createTransport,
-          onServerRequest: (link, req) => this.onServerRequest(link, req),
-          onNotification: (link, n) => this.onUpstreamNotification(link, n),
-        }),
-      );
+        });
+        this.leases.set(spec.id, lease);
+        this.links.set(spec.id, lease.link);
+      } catch (err) {
+        // The pool is closing (the gateway stops): this upstream is not started, like one that failed to.
+        this.log.warn({ upstream: spec.id, err: (err as Error).message }, 'no upstream link to be had');
+      }
     }
-    const started = await Promise.allSettled([...this.links.values()].map((l) => l.start(params)));
+    const started = await Promise.allSettled([...this.leases.values()].map((l) => l.ready));
     if (this.closed) return undefined;
     const ok: Array<{ id: string; result: InitializeResult }> = [];
     started.forEach((s, i) => {
@@ -369,6 +403,30 @@ export class ProxySession implements SessionView {
         this.log.error({ upstream: link.id, err: (s.reason as Error).message }, 'upstream failed to start');
     });
     return ok;
+  }
+
+  /** Gives the session's leases back to the pool (which closes or keeps the links per isolation). */
+  private async releaseLinks(): Promise<void> {
+    const leases = [...this.leases.values()];
+    this.leases.clear();
+    this.links.clear();
+    this.subscriptions.clear();
+    await Promise.all(leases.map((lease) => lease.release()));
+  }
+
+  /** See LeaseSink.busyOn. */
+  busyOn(link: UpstreamLink): boolean {
+    return this.relatedRequest(link) !== undefined;
+  }
+
+  /** See LeaseSink.subscribedTo. */
+  subscribedTo(link: UpstreamLink, uri: string): boolean {
+    return this.subscriptions.has(`${link.id}\u0000${uri}`);
+  }
+
+  /** See LeaseSink.onNotification. */
+  onNotification(link: UpstreamLink, n: JsonRpcNotification): void {
+    if (!this.closed) this.onUpstreamNotification(link, n);
   }
 
   /** The aggregated endpoint's own initialize result: the union of the upstreams' capabilities. */
@@ -403,7 +461,7 @@ export class ProxySession implements SessionView {
     return out;
   }
 
-  private onNotification(n: JsonRpcNotification): void {
+  private onAgentNotification(n: JsonRpcNotification): void {
     // Only what the spec defines for a client travels upstream: a request sent without an id (`tools/call` as a
     // notification) would otherwise run upstream with no decision and no audit record. A notification gets no
     // answer (JSON-RPC), so the agent sees nothing; the log says what was dropped.
@@ -471,7 +529,23 @@ export class ProxySession implements SessionView {
     return found;
   }
 
-  private onServerRequest(link: UpstreamLink, request: JsonRpcRequest): void {
+  /** See LeaseSink.onServerRequest. */
+  onServerRequest(link: UpstreamLink, request: JsonRpcRequest): void {
+    // A link other sessions share was initialized with another agent's capabilities: ask this agent only what it
+    // declared it can answer.
+    const needs = NEEDS_CAPABILITY[request.method];
+    const lease = this.leases.get(link.id);
+    if (this.closed || lease === undefined) {
+      link.respond(errorResponse(request.id, INTERNAL_ERROR, 'The agent session has ended'));
+      return;
+    }
+    if (lease.isolation !== 'session' && needs !== undefined) {
+      const caps = this.initParams?.capabilities as Record<string, unknown> | undefined;
+      if (caps?.[needs] === undefined) {
+        link.respond(errorResponse(request.id, METHOD_NOT_FOUND, `Method not found: ${request.method}`));
+        return;
+      }
+    }
     const id = `warden-${this.nextServerRequest++}`;
     const meta = request.params?._meta as Record<string, unknown> | undefined;
     this.serverRequests.set(id, { link, upstreamId: request.id, progressToken: meta?.progressToken });
@@ -529,24 +603,29 @@ export class ProxySession implements SessionView {
     this.closed = true;
     for (const ctx of this.inflight.values()) cancelContext(ctx, 'session closed');
     this.inflight.clear();
-    // Closing the links also ends a start still in progress, so close does not wait for a slow upstream.
-    await Promise.all([...this.links.values()].map((l) => l.close()));
+    // Releasing a link of its own closes it, which also ends a start still in progress, so close does not wait for a
+    // slow upstream; a shared link stays for its other holders.
+    await this.releaseLinks();
+    if (this.ownPool) await this.pool.close();
     await this.initializing;
     this.opts.downstream.close();
     this.opts.onClose?.(this);
   }
 }
 
-/** Each upstream's links across the open sessions, and how many of them are ready (metrics, the dashboard). */
+/** Each upstream's distinct links across the open sessions, and how many of them are ready (metrics, the dashboard). */
 export function linkCounts(
   upstreams: readonly UpstreamSpec[],
   sessions: Iterable<ProxySession>,
 ): Map<string, { links: number; ready: number }> {
   const counts = new Map(upstreams.map((u) => [u.id, { links: 0, ready: 0 }]));
+  // A link several sessions share (isolation grant or shared) is one link.
+  const seen = new Set<UpstreamLink>();
   for (const s of sessions) {
     for (const [id, link] of s.links) {
       const c = counts.get(id);
-      if (c === undefined) continue;
+      if (c === undefined || seen.has(link)) continue;
+      seen.add(link);
       c.links++;
       if (link.ready) c.ready++;
     }

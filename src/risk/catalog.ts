@@ -203,6 +203,11 @@ export class ToolCatalog {
     return this.known.has(`${server}\u0000${tool}`);
   }
 
+  /** What is known of a listed tool (its classification for flow labels), or undefined before it was listed. */
+  info(server: string, tool: string): ToolInfo | undefined {
+    return this.known.get(`${server}\u0000${tool}`)?.info;
+  }
+
   /** The tools seen so far (by server, then name). */
   list(): ToolInfo[] {
     return [...this.known.values()]

@@ -52,6 +52,8 @@ mcpServers:
     args: ["--import", "tsx", "${PROBE}"]
     cwd: ${ROOT}
     env: { PROBE_LIST_GROW: "1" }
+  broken:
+    command: /nonexistent/warden-test-binary
 `);
 }, 60_000);
 
@@ -226,6 +228,15 @@ describe('#18.1 2026 wire checks', () => {
     expect(body.result.capabilities.tools).toBeDefined();
   });
 
+  it('#18.1.20 an upstream that cannot start gets each 2026 request an error answer, never a hang', async () => {
+    const broken = `${gw.mcpUrl}/broken`;
+    for (let i = 0; i < 2; i++) {
+      const res = await post(broken, call('echo', { text: 'x' }), good);
+      const body = (await res.json()) as { error?: { code: number; message: string } };
+      expect(body.error?.message).toMatch(/could be started|broken/i);
+    }
+  }, 30_000);
+
   it('#18.1.7 lists carry ttlMs and cacheScope; /mcp lists are private', async () => {
     const list = (u: string) =>
       post(
@@ -321,6 +332,12 @@ describe('#18.1 listen, filtered and fed by policy reloads', () => {
         expect((await client.listTools()).tools.map((t) => t.name)).not.toContain('pid');
       } finally {
         writeFileSync(policyFile, JSON.stringify(POLICY));
+        // The reload is asynchronous: the next test must not start before pid is visible again (with a pooled
+        // upstream, #18.5, its first call comes within milliseconds, before a watcher would have reloaded).
+        for (let i = 0; i < 200; i++) {
+          if ((await client.listTools()).tools.some((t) => t.name === 'pid')) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
       }
       await sub.close();
     } finally {

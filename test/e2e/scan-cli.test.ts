@@ -82,8 +82,9 @@ storage: sqlite:${db}
       'confidence',
       'rationale',
       'pinned',
+      'labels',
     ]);
-    expect(echo).toMatchObject({ server: 'probe', pinned: null });
+    expect(echo).toMatchObject({ server: 'probe', pinned: null, labels: [] });
     // A pin with another definition's hash: the listed echo no longer matches it.
     const pins = new SqlitePinStore(db);
     await pins.check('probe', 'echo', 'f'.repeat(64), '{}', new Date().toISOString());

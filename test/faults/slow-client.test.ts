@@ -31,7 +31,8 @@ describe('slow and vanishing clients', () => {
   beforeAll(async () => {
     gw = await serveCli(
       writeConfig(
-        `mcpServers:\n  faulty:\n    ${faultyServer()}\nstorage: "sqlite::memory:"\nhttp: { sessionIdleTimeout: 2s }\n`,
+        // isolation: session: a test below expects the reaped session's own upstream process to end with it.
+        `mcpServers:\n  faulty:\n    ${faultyServer()}\n    isolation: session\nstorage: "sqlite::memory:"\nhttp: { sessionIdleTimeout: 2s }\n`,
       ),
     );
     pid = gw.child.pid!;

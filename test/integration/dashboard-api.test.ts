@@ -45,6 +45,7 @@ mcpServers:
     args: ["--import", "tsx", "${PROBE}"]
     cwd: ${ROOT}
     policy: ${policyPath}
+    isolation: session # a test below counts one more link per session (the stdio default, grant, shares one)
 `);
   // One agent call, so that tools are classified and the audit log and the activity have something.
   const client = await connect(`${gw.mcpUrl}/probe`);

@@ -111,6 +111,7 @@ mcpServers:
     command: node
     args: ["--import", "tsx", "${PROBE}"]
     cwd: ${ROOT}
+    isolation: session # the idle test below counts one process per session (the stdio default is grant)
 auth: { anonymous: false }
 http: { maxSessionsPerGrant: 2, upstreamIdleTimeout: 2s }
 `);

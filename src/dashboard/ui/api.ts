@@ -106,6 +106,14 @@ export interface Tool {
   decision: string;
   confidence: number;
   rationale: string;
+  /** Flow labels with where each came from (docs/flows.md). */
+  labels?: Array<{ label: string; source: 'config' | 'signal'; why: string }>;
+}
+
+/** GET /api/conversations: a conversation and the labels it has seen, in the order first seen. */
+export interface Conversation {
+  conversation: string;
+  labels: Array<{ label: string; at: string; server: string; tool: string }>;
 }
 
 export interface DiffLine {
@@ -138,6 +146,8 @@ export interface Approval {
   tool: string;
   arguments: unknown;
   grant: string | null;
+  /** oauth: the identity provider's subject the agent acts for (SPEC §14); absent or null for grants. */
+  subject?: string | null;
   risk: string | null;
   rule: string;
   createdAt: string;
@@ -156,6 +166,8 @@ export interface AuditRecord {
   time: string;
   requestKey: string;
   grant: string | null;
+  /** oauth: the identity provider's subject the agent acts for (SPEC §14); absent or null for grants. */
+  subject?: string | null;
   server: string | null;
   method: string;
   tool: string | null;

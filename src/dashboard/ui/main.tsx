@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, clearSession, csrfParam, type Me, type Overview, setSession } from './api.js';
 import { ApprovalsPage } from './pages/approvals.js';
 import { AuditPage } from './pages/audit.js';
+import { FlowsPage } from './pages/flows.js';
 import { GrantsPage } from './pages/grants.js';
 import { OverviewPage } from './pages/overview.js';
 import { PolicyPage } from './pages/policy.js';
@@ -15,6 +16,7 @@ const PAGES = [
   { route: 'tools', title: 'Servers & tools' },
   { route: 'policy', title: 'Policy' },
   { route: 'audit', title: 'Audit' },
+  { route: 'flows', title: 'Flows' },
   { route: 'approvals', title: 'Approvals' },
   { route: 'grants', title: 'Grants' },
 ] as const;
@@ -156,6 +158,7 @@ function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
         {route === 'tools' && <ToolsPage me={me} />}
         {route === 'policy' && <PolicyPage />}
         {route === 'audit' && <AuditPage overview={overview} />}
+        {route === 'flows' && <FlowsPage overview={overview} />}
         {route === 'approvals' && <ApprovalsPage me={me} overview={overview} />}
         {route === 'grants' && <GrantsPage me={me} />}
       </main>

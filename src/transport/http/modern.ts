@@ -55,6 +55,7 @@ class ModernHub implements DownstreamPort {
     this.front = new ModernFront(this, {
       log,
       version,
+      closeOnStartFailure: true,
       cache: {
         aggregated: endpoint === undefined,
         shaped: identity.grant !== undefined || identity.oauth !== undefined,

@@ -166,7 +166,15 @@ export function ToolsPage({ me }: { me: Me }) {
                 <td>
                   <code>{t.name}</code>
                 </td>
-                <td>{t.category}</td>
+                <td>
+                  {t.category}
+                  {(t.labels ?? []).map((l) => (
+                    <span key={l.label} class="badge" title={`${l.source}: ${l.why}`} data-label={l.label}>
+                      {' '}
+                      {l.label}
+                    </span>
+                  ))}
+                </td>
                 <td>
                   <RiskBadge risk={t.risk} />
                 </td>
