@@ -244,7 +244,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     throw err;
   });
   const counters = await openCounterStore(config.state, {
-    redis: { onError: (err: Error) => log.warn({ err: err.message }, 'state (Redis) connection error') },
+    redis: {
+      prefix: config.statePrefix,
+      onError: (err: Error) => log.warn({ err: err.message }, 'state (Redis) connection error'),
+    },
   }).catch(async (err) => {
     await pinStore.close();
     await approvalStore.close();
@@ -260,6 +263,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   // With Redis, sessions are shared too: a replica behind a load balancer takes over a session another one opened.
   const directory: SessionDirectory | undefined = config.state.startsWith('redis')
     ? (await import('./state/sessions.js')).RedisSessionDirectory.open(config.state, {
+        prefix: `${config.statePrefix}session:`,
         onError: (err: Error) => log.warn({ err: err.message }, 'session directory (Redis) connection error'),
       })
     : undefined;

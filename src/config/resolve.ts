@@ -102,6 +102,8 @@ export interface GatewayConfig {
   /** `memory` or `redis://...`: where limit counters live. */
   state: string;
   stateFailMode: 'closed' | 'open';
+  /** Prefix of every Redis key warden writes. */
+  statePrefix: string;
   /** Agent requests without a token are let in (as no grant). */
   anonymous: boolean;
   /** auth.publicUrl without a trailing slash; undefined when not set. */
@@ -336,6 +338,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
           },
     state: config.state,
     stateFailMode: config.state_fail_mode,
+    statePrefix: config.state_prefix,
     auditArgs: config.audit.args,
     auditRetentionMs: config.audit.retention === undefined ? undefined : durationMs(config.audit.retention),
     auditDurability: config.audit.durability,
@@ -380,7 +383,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
       conversation: config.flows.conversation,
       shadow: config.flows.shadow,
       holdTimeoutMs: durationMs(config.flows.hold_timeout),
-      keyPrefix: config.flows.key_prefix,
+      keyPrefix: config.flows.key_prefix ?? config.state_prefix,
     },
     approvalWebhooks: config.approvals.webhooks.map((w) => ({
       url: w.url,

@@ -192,6 +192,13 @@ export const configSchema = z.strictObject({
     .regex(/^(memory|rediss?:\/\/.+)$/, 'expected memory or redis://...')
     .default('memory')
     .describe('Where limit counters live: memory (one process) or redis://... (shared by replicas)'),
+  state_prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'expected 1 to 64 letters, digits or : _ . -')
+    .default('warden:')
+    .describe(
+      'Prefix of every Redis key warden writes (counters, the session directory, conversation state): deployments or test runs that share one Redis use different prefixes; replicas of one deployment the same',
+    ),
   state_fail_mode: z
     .enum(['closed', 'open'])
     .default('closed')
@@ -445,9 +452,9 @@ export const configSchema = z.strictObject({
       hold_timeout: z.string().default('5m').describe('How long a held call waits for a person'),
       key_prefix: z
         .string()
-        .default('warden:')
+        .optional()
         .describe(
-          'Redis key prefix of conversation state (keys are <prefix>conv:<conversation>); replicas share it',
+          'Redis key prefix of conversation state (keys are <prefix>conv:<conversation>; default: state_prefix); replicas share it',
         ),
     })
     .prefault({})

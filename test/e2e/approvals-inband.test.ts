@@ -14,7 +14,7 @@ import {
   tempDir,
   textOf,
 } from '../helpers/gateway.js';
-import { pgUrl, redisUrl, shouldRunPg, shouldRunRedis } from '../helpers/services.js';
+import { pgUrl, redisStateYaml, shouldRunPg, shouldRunRedis } from '../helpers/services.js';
 
 const ERA_2026 = '2026-07-28';
 const ADMIN = 'approvals-inband-admin-token';
@@ -306,7 +306,7 @@ const runShared =
 describe.runIf(runShared)('#18.4 approvals in-band across replicas', () => {
   it('#18.4.17 asked on replica A, approved on B, the retry served by B runs once; a second retry on A is refused', async () => {
     const policy = policyFile();
-    const extra = `storage: ${pgUrl()}\nstate: ${redisUrl()}`;
+    const extra = `storage: ${pgUrl()}\n${redisStateYaml()}`;
     const a = await gateway(policy, extra);
     const b = await gateway(policy, extra);
     const text = `replicas-inband-${Date.now()}-${Math.random()}`;

@@ -1,4 +1,5 @@
 // Test helpers for the real services (PostgreSQL, Redis): where they are, whether they answer, whether to skip.
+import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import pg from 'pg';
 
@@ -8,6 +9,17 @@ export function pgUrl(): string {
 
 export function redisUrl(): string {
   return process.env.WARDEN_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
+}
+
+/**
+ * A Redis key prefix of this test file's own (each file loads this module anew): the gateways of one file share it, as
+ * replicas do, while other files and earlier runs (their session records live 30 minutes) never count against it.
+ */
+export const TEST_STATE_PREFIX = `warden-test-${randomBytes(4).toString('hex')}:`;
+
+/** The config lines that put a gateway's state in the test Redis, under this file's prefix. */
+export function redisStateYaml(): string {
+  return `state: ${redisUrl()}\nstate_prefix: "${TEST_STATE_PREFIX}"\n`;
 }
 
 /** True when a connection to pgUrl() answers a query within the timeout. */

@@ -16,7 +16,7 @@ import {
   tempDir,
   textOf,
 } from '../helpers/gateway.js';
-import { pgUrl, redisUrl, shouldRunPg, shouldRunRedis } from '../helpers/services.js';
+import { pgUrl, redisStateYaml, shouldRunPg, shouldRunRedis } from '../helpers/services.js';
 
 const ADMIN = 'approvals-test-admin-token';
 process.env.WARDEN_ADMIN_TOKEN = ADMIN;
@@ -344,7 +344,7 @@ const runShared =
 describe.runIf(runShared)('two replicas', () => {
   it('forwards a call held on replica A when it is approved on replica B', async () => {
     const policy = policyFile();
-    const extra = `storage: ${pgUrl()}\nstate: ${redisUrl()}`;
+    const extra = `storage: ${pgUrl()}\n${redisStateYaml()}`;
     const a = await gateway(policy, extra);
     const b = await gateway(policy, extra);
     const client = await connect(`${a.mcpUrl}/probe`);

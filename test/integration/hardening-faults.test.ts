@@ -21,7 +21,7 @@ import {
   tempDir,
   textOf,
 } from '../helpers/gateway.js';
-import { redisUrl, shouldRunRedis } from '../helpers/services.js';
+import { redisUrl, shouldRunRedis, TEST_STATE_PREFIX } from '../helpers/services.js';
 
 const DEEP = join(ROOT, 'test/fixtures/deep-server.ts');
 const ADMIN = 'hardening-faults-admin-token';
@@ -376,7 +376,7 @@ async function callThenCancel(gw: RunningGateway, client: Client, args: Json = {
 }
 
 function limitsTests(state: string) {
-  const extra = state === 'memory' ? '' : `state: ${state}\n`;
+  const extra = state === 'memory' ? '' : `state: ${state}\nstate_prefix: "${TEST_STATE_PREFIX}"\n`;
 
   it(`#17.2 keeps the rate-limit unit of a forwarded call its agent cancelled, and audits it forwarded then cancelled (${state === 'memory' ? 'memory' : 'Redis'})`, async () => {
     const gw = await limitedGateway(

@@ -13,7 +13,7 @@ import {
   tempDir,
   textOf,
 } from '../helpers/gateway.js';
-import { redisUrl, shouldRunRedis } from '../helpers/services.js';
+import { redisStateYaml, shouldRunRedis } from '../helpers/services.js';
 
 type Result = Awaited<ReturnType<Awaited<ReturnType<typeof connect>>['callTool']>>;
 
@@ -244,8 +244,8 @@ describe('limits (Redis state)', async () => {
       tools: { echo: { limits: [{ counter, window: 'hour', max: 10, scope: 'global' }] } },
     };
     const [{ gw: a }, { gw: b }] = await Promise.all([
-      gateway(policy, `state: ${redisUrl()}\n`),
-      gateway(policy, `state: ${redisUrl()}\n`),
+      gateway(policy, redisStateYaml()),
+      gateway(policy, redisStateYaml()),
     ]);
     const ca = await connect(`${a.mcpUrl}/probe`);
     const cb = await connect(`${b.mcpUrl}/probe`);

@@ -4,7 +4,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, PROBE, ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
-import { redisUrl, shouldRunRedis } from '../helpers/services.js';
+import { redisStateYaml, shouldRunRedis } from '../helpers/services.js';
 
 /** A load balancer without affinity: request n goes to backend n mod 2. */
 function roundRobin(backends: string[]): Promise<{ url: string; server: Server; hits: number[] }> {
@@ -48,8 +48,7 @@ mcpServers:
     args: ["--import", "tsx", "${PROBE}"]
     cwd: ${ROOT}
     policy: { version: "1", default: "allow", tools: { pid: { limits: [{ counter: "${counter}", window: hour, max: 3, scope: global }] } } }
-state: ${redisUrl()}
-`;
+${redisStateYaml()}`;
     [a, b] = await Promise.all([startGateway(yaml), startGateway(yaml)]);
     lb = await roundRobin([new URL(a.mcpUrl).origin, new URL(b.mcpUrl).origin]);
   });
