@@ -15,6 +15,7 @@ import { unknownToolNames } from './config/policy-lint.js';
 import { PolicySet } from './config/policy-set.js';
 import type { GatewayConfig, HostPort, UpstreamSpec } from './config/resolve.js';
 import { createAdminHandler } from './dashboard/admin.js';
+import { OidcLogin } from './dashboard/oidc-login.js';
 import { DashboardSessions } from './dashboard/session.js';
 import { loadAssets } from './dashboard/static.js';
 import {
@@ -488,6 +489,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           auditArgs: config.auditArgs,
           auditArgsKey: auditKey,
           logins: new DashboardSessions(),
+          oidc: config.dashboardLogin === undefined ? undefined : new OidcLogin(config.dashboardLogin),
           assets: loadAssets(),
           allowedHosts: allowedHostsFor({ ...config, listen: config.admin }),
           log,

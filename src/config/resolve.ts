@@ -4,12 +4,14 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { WebhookConfig } from '../approvals/webhook.js';
+import type { OidcLoginConfig } from '../dashboard/oidc-login.js';
 import type { AuditKeySource } from '../audit/keys.js';
 import { addConfiguredSecrets } from '../audit/redact.js';
 import { durationMs } from '../duration.js';
 import { ConfigError, type Problem } from '../errors.js';
 import type { LoadedConfig } from './load.js';
 import type { LoadedPolicy } from './policy-file.js';
+import type { ConfigFile } from './schema.js';
 
 export { durationMs };
 
@@ -70,6 +72,8 @@ export interface GatewayConfig {
   stateFailMode: 'closed' | 'open';
   /** Agent requests without a token are let in (as no grant). */
   anonymous: boolean;
+  /** `auth.dashboard`: dashboard log-in through an OpenID provider; undefined: admin tokens only. */
+  dashboardLogin: OidcLoginConfig | undefined;
   auditArgs: 'keys' | 'redacted' | 'full';
   auditRetentionMs: number | undefined;
   auditDurability: 'crash' | 'power-loss';
@@ -179,7 +183,23 @@ export function configSecrets(loaded: LoadedConfig): string[] {
   }
   for (const w of config.approvals.webhooks) out.push(w.secret, w.url);
   headerValues(config.tracing.headers);
+  if (config.auth.dashboard?.clientSecret !== undefined) out.push(config.auth.dashboard.clientSecret);
   return out;
+}
+
+/** `auth.dashboard` as the log-in needs it; `openid` is always asked for. */
+function dashboardLoginConfig(d: ConfigFile['auth']['dashboard']): OidcLoginConfig | undefined {
+  if (d === undefined) return undefined;
+  return {
+    issuer: d.issuer,
+    clientId: d.clientId,
+    clientSecret: d.clientSecret,
+    redirectUri: d.redirectUri,
+    scopes: d.scopes.includes('openid') ? d.scopes : ['openid', ...d.scopes],
+    groupsClaim: d.claims.groups,
+    labelClaim: d.claims.label,
+    roles: d.roles,
+  };
 }
 
 export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
@@ -243,6 +263,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     logLevel: config.log.level,
     storage: config.storage,
     anonymous: config.auth.anonymous,
+    dashboardLogin: dashboardLoginConfig(config.auth.dashboard),
     state: config.state,
     stateFailMode: config.state_fail_mode,
     auditArgs: config.audit.args,
