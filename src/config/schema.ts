@@ -30,25 +30,41 @@ const dashboardLogin = z
       .string()
       .url()
       .refine(
-        (v) => URL.canParse(v) && (new URL(v).protocol === 'https:' || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(v)),
+        (v) =>
+          URL.canParse(v) &&
+          (new URL(v).protocol === 'https:' ||
+            /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(v)),
         'the issuer must use https (http only on loopback)',
       )
-      .describe('The OpenID provider (https; http only on loopback); metadata from <issuer>/.well-known/openid-configuration'),
+      .describe(
+        'The OpenID provider (https; http only on loopback); metadata from <issuer>/.well-known/openid-configuration',
+      ),
     clientId: z.string().min(1).describe('The client registered at the provider for the dashboard'),
     clientSecret: z
       .string()
       .min(1)
       .optional()
-      .describe('For a confidential client (client_secret_basic), e.g. ${WARDEN_DASHBOARD_SECRET}; without it: public client, PKCE only'),
+      .describe(
+        'For a confidential client (client_secret_basic), e.g. ${WARDEN_DASHBOARD_SECRET}; without it: public client, PKCE only',
+      ),
     redirectUri: z
       .string()
       .url()
-      .refine((v) => URL.canParse(v) && new URL(v).pathname === '/api/oidc/callback', 'the redirect URI ends in /api/oidc/callback')
+      .refine(
+        (v) => URL.canParse(v) && new URL(v).pathname === '/api/oidc/callback',
+        'the redirect URI ends in /api/oidc/callback',
+      )
       .describe('Exactly as registered at the provider: <admin origin>/api/oidc/callback'),
-    scopes: z.array(z.string()).default(['openid', 'profile', 'email']).describe('Scopes asked for; openid is added'),
+    scopes: z
+      .array(z.string())
+      .default(['openid', 'profile', 'email'])
+      .describe('Scopes asked for; openid is added'),
     claims: z
       .strictObject({
-        groups: z.string().default('groups').describe('Claim or dotted path with the groups (a list or a space-separated string)'),
+        groups: z
+          .string()
+          .default('groups')
+          .describe('Claim or dotted path with the groups (a list or a space-separated string)'),
         label: z.string().default('email').describe('Claim shown as who is logged in; sub when missing'),
       })
       .default({ groups: 'groups', label: 'email' }),
@@ -59,7 +75,9 @@ const dashboardLogin = z
         viewer: z.array(z.string()).optional(),
       })
       .refine((r) => Object.values(r).some((g) => g.length > 0), 'map at least one group to a role')
-      .describe('Groups per dashboard role; the highest role any group maps to wins; a person with none is refused'),
+      .describe(
+        'Groups per dashboard role; the highest role any group maps to wins; a person with none is refused',
+      ),
   })
   .describe('Dashboard log-in with OpenID Connect (authorization code + PKCE), beside admin tokens');
 

@@ -344,13 +344,21 @@ function overHttps(req: IncomingMessage): boolean {
  * Who a dashboard session is: an OIDC log-in carries its identity (role from claims at log-in); a token log-in
  * authenticates its admin token again, so revoking the token ends the session.
  */
-async function sessionIdentity(login: DashboardSession, opts: AdminOptions): Promise<AdminIdentity | undefined> {
+async function sessionIdentity(
+  login: DashboardSession,
+  opts: AdminOptions,
+): Promise<AdminIdentity | undefined> {
   if (login.identity !== undefined) return login.identity;
   return opts.authenticate(`Bearer ${login.token}`);
 }
 
 /** A short HTML page for the browser when an OIDC log-in is refused (the reason escaped, no script). */
-function refusalPage(res: ServerResponse, status: number, reason: string, clearCookie: string | undefined): void {
+function refusalPage(
+  res: ServerResponse,
+  status: number,
+  reason: string,
+  clearCookie: string | undefined,
+): void {
   const esc = reason.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Log-in refused</title></head><body><main><h1>Log-in refused</h1><p id="reason">${esc}</p><p><a href="/">Back to the dashboard</a></p></main></body></html>`;
   res.writeHead(status, {
@@ -446,7 +454,12 @@ async function loginRoute(req: IncomingMessage, res: ServerResponse, opts: Admin
       // After an OIDC log-in: the one-time code from the URL fragment, with the session cookie it was made for.
       const sessionId = opts.oidc.redeem(handoff);
       const login = opts.logins.peek(req.headers.cookie);
-      if (sessionId === undefined || login === undefined || login.id !== sessionId || login.identity === undefined) {
+      if (
+        sessionId === undefined ||
+        login === undefined ||
+        login.id !== sessionId ||
+        login.identity === undefined
+      ) {
         json(res, 401, { error: 'that log-in hand-off is unknown, used or expired: log in again' });
         return;
       }

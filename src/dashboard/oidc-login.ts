@@ -126,7 +126,9 @@ export class OidcLogin {
       const m = (await res.json()) as Partial<ProviderMetadata>;
       // OpenID Connect Discovery 4.3: the metadata must name the very issuer it was read from.
       if (m.issuer !== this.config.issuer)
-        throw new OidcLoginError(`the provider's metadata names issuer ${String(m.issuer)}, not ${this.config.issuer}`);
+        throw new OidcLoginError(
+          `the provider's metadata names issuer ${String(m.issuer)}, not ${this.config.issuer}`,
+        );
       for (const key of ['authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const)
         if (typeof m[key] !== 'string') throw new OidcLoginError(`the provider's metadata has no ${key}`);
       this.jwks = createRemoteJWKSet(new URL(m.jwks_uri!));
