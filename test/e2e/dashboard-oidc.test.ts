@@ -119,7 +119,11 @@ auth:
             await fetch(p!, {
               method: m,
               headers: {
-                'x-csrf-token': sessionStorage.getItem('warden.csrf') ?? '',
+                // In the page (this file is typed without the DOM library).
+                'x-csrf-token':
+                  (
+                    globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }
+                  ).sessionStorage.getItem('warden.csrf') ?? '',
                 'content-type': 'application/json',
               },
               body: m === 'POST' ? JSON.stringify({ label: 'by-approver' }) : undefined,
