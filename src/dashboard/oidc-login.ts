@@ -9,8 +9,9 @@
 // with no mapped role is refused. The session cookie is then the one admin tokens get; the page fetches its CSRF
 // token once with a one-time hand-off code it finds in the URL fragment (never sent to any server, so never logged).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
+import { type JWTPayload, jwtVerify } from 'jose';
 import type { AdminIdentity } from '../identity/authenticate.js';
+import { type Issuer, type IssuerMetadata, issuerFor } from '../identity/oauth/issuer.js';
 import type { AdminRole } from '../store/grants.js';
 
 export interface OidcLoginConfig {
@@ -105,8 +106,7 @@ export function roleFor(groups: string[], roles: OidcLoginConfig['roles']): Admi
 }
 
 export class OidcLogin {
-  private metadata: Promise<ProviderMetadata> | undefined;
-  private jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  private readonly issuer: Issuer;
   private readonly pending = new Map<string, Pending>();
   private readonly handoffs = new Map<string, { sessionId: string; createdAt: number }>();
 
@@ -115,29 +115,20 @@ export class OidcLogin {
     private readonly now: () => number = Date.now,
   ) {
     checkIssuerUrl(config.issuer);
+    this.issuer = issuerFor(config.issuer);
   }
 
-  /** The provider's metadata, read once (a failed read is tried again on the next log-in). */
-  private discover(): Promise<ProviderMetadata> {
-    this.metadata ??= (async () => {
-      const url = `${this.config.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-      const res = await fetch(url, { headers: { accept: 'application/json' }, redirect: 'error' });
-      if (!res.ok) throw new OidcLoginError(`the identity provider's metadata answered ${res.status}`);
-      const m = (await res.json()) as Partial<ProviderMetadata>;
-      // OpenID Connect Discovery 4.3: the metadata must name the very issuer it was read from.
-      if (m.issuer !== this.config.issuer)
-        throw new OidcLoginError(
-          `the provider's metadata names issuer ${String(m.issuer)}, not ${this.config.issuer}`,
-        );
-      for (const key of ['authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const)
-        if (typeof m[key] !== 'string') throw new OidcLoginError(`the provider's metadata has no ${key}`);
-      this.jwks = createRemoteJWKSet(new URL(m.jwks_uri!));
-      return m as ProviderMetadata;
-    })().catch((err) => {
-      this.metadata = undefined;
-      throw err;
-    });
-    return this.metadata;
+  /** The provider's endpoints (shared, cached discovery: src/identity/oauth/issuer.ts). */
+  private async discover(): Promise<ProviderMetadata> {
+    let m: IssuerMetadata;
+    try {
+      m = await this.issuer.metadata();
+    } catch (err) {
+      throw new OidcLoginError(`the identity provider's metadata cannot be read: ${(err as Error).message}`);
+    }
+    for (const key of ['authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const)
+      if (typeof m[key] !== 'string') throw new OidcLoginError(`the provider's metadata has no ${key}`);
+    return m as ProviderMetadata;
   }
 
   private sweep(): void {
@@ -212,7 +203,7 @@ export class OidcLogin {
       throw new OidcLoginError(`the token endpoint refused the code (${String(tokens.error ?? res.status)})`);
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(tokens.id_token, this.jwks!, {
+      ({ payload } = await jwtVerify(tokens.id_token, this.issuer.key, {
         issuer: this.config.issuer,
         audience: this.config.clientId,
         algorithms: ALGORITHMS,
