@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DashboardIdp, startDashboardIdp } from '../fixtures/dashboard-idp.js';
+import { type TestIdp, startTestIdp } from '../fixtures/oidc-idp.js';
 import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
 import { type ServeProcess, serveCli, writeConfig } from '../helpers/cli.js';
 import { PROBE, ROOT, tempDir } from '../helpers/gateway.js';
@@ -30,7 +30,7 @@ function freePort(): Promise<number> {
   });
 }
 
-let idp: DashboardIdp;
+let idp: TestIdp;
 let gw: ServeProcess;
 let browser: Browser;
 let adminUrl: string;
@@ -55,7 +55,7 @@ describe.skipIf(!available)('dashboard log-in through the identity provider (Chr
     mkdirSync(ARTIFACTS, { recursive: true });
     const port = await freePort();
     adminUrl = `http://127.0.0.1:${port}`;
-    idp = await startDashboardIdp({
+    idp = await startTestIdp({
       clientId: CLIENT,
       clientSecret: SECRET,
       redirectUri: `${adminUrl}/api/oidc/callback`,

@@ -1,0 +1,136 @@
+// RFC 8693 token exchange (src/identity/upstream/exchange.ts) against a real OpenID provider (oidc-provider with a
+// token-exchange grant, test/fixtures/oidc-idp.ts) and an upstream that is itself a protected resource
+// (test/fixtures/protected-upstream.ts): the upstream accepts the exchanged token (its own audience, the agent's
+// subject), refuses the agent's token, and never sees the agent's token when warden's exchanger is used.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Issuer } from '../../src/identity/oauth/issuer.js';
+import { TokenExchangeError, TokenExchanger } from '../../src/identity/upstream/exchange.js';
+import { startTestIdp, type TestIdp } from '../fixtures/oidc-idp.js';
+import { type ProtectedUpstream, startProtectedUpstream } from '../fixtures/protected-upstream.js';
+
+const WARDEN_AUDIENCE = 'http://127.0.0.1:7420/mcp';
+const CLIENT = 'warden-exchange';
+const SECRET = 'token-exchange-test-secret';
+
+let idp: TestIdp;
+let upstream: ProtectedUpstream;
+let issuer: Issuer;
+
+/** Calls `whoami` at the upstream with this bearer token; the tool's answer, or the error's message. */
+async function whoami(token: string): Promise<string> {
+  const client = new Client({ name: 'exchange-test', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(upstream.url), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+  });
+  try {
+    await client.connect(transport);
+    const r = await client.callTool({ name: 'whoami', arguments: {} });
+    return (r.content as Array<{ text: string }>)[0]!.text;
+  } catch (err) {
+    return `error: ${(err as Error).message}`;
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+function exchanger(now?: () => number): TokenExchanger {
+  return new TokenExchanger(
+    issuer,
+    { clientId: CLIENT, clientSecret: SECRET, audience: upstream.url },
+    now === undefined ? {} : { now },
+  );
+}
+
+describe('token exchange for an upstream that trusts the same identity provider', () => {
+  beforeAll(async () => {
+    // The upstream's URL must be known to the IdP's allowed audiences: start it first against a placeholder issuer
+    // is not possible (it checks the issuer), so the IdP allows the audience by a late-bound list.
+    const audiences: string[] = [];
+    idp = await startTestIdp({
+      clientId: 'unused-dashboard',
+      redirectUri: 'http://127.0.0.1:1/api/oidc/callback',
+      accounts: {},
+      tokenExchange: { clientId: CLIENT, clientSecret: SECRET, subjectAudience: WARDEN_AUDIENCE, audiences },
+    });
+    issuer = new Issuer(idp.issuer);
+    const meta = await issuer.metadata();
+    upstream = await startProtectedUpstream(idp.issuer, meta.jwks_uri!);
+    audiences.push(upstream.url);
+  }, 30_000);
+
+  afterAll(async () => {
+    await upstream?.close();
+    await idp?.close();
+  });
+
+  it('#20.b7 the upstream accepts the exchanged token (its audience, the agent’s subject) and refuses the agent’s', async () => {
+    const agentToken = await idp.mintAccessToken('alice', WARDEN_AUDIENCE);
+    // The agent's own token is for warden: the upstream refuses it (this is why it is never forwarded).
+    expect(await whoami(agentToken)).toMatch(/^error: .*invalid_token/);
+    const token = await exchanger().tokenFor(`${idp.issuer}|alice`, agentToken);
+    expect(token).not.toBe(agentToken);
+    expect(await whoami(token)).toBe('alice');
+    expect(idp.exchanges.at(-1)).toEqual({ subject: 'alice', audience: upstream.url });
+  });
+
+  it('#20.b8 the agent’s token never reaches the upstream when calls go through the exchanger', async () => {
+    const x = exchanger();
+    const agentTokens = [
+      await idp.mintAccessToken('bob', WARDEN_AUDIENCE),
+      await idp.mintAccessToken('carol', WARDEN_AUDIENCE),
+    ];
+    const before = upstream.seen.length;
+    for (const [i, t] of agentTokens.entries())
+      expect(await whoami(await x.tokenFor(`${idp.issuer}|${['bob', 'carol'][i]}`, t))).toBe(
+        ['bob', 'carol'][i],
+      );
+    const shown = upstream.seen.slice(before);
+    expect(shown.length).toBeGreaterThan(0);
+    for (const t of agentTokens) expect(shown).not.toContain(t);
+  });
+
+  it('#20.b9 caches per subject until shortly before expiry, and never past the agent token’s expiry', async () => {
+    let now = Date.now();
+    const x = exchanger(() => now);
+    const agentToken = await idp.mintAccessToken('dave', WARDEN_AUDIENCE);
+    const first = await x.tokenFor(`${idp.issuer}|dave`, agentToken);
+    expect(await x.tokenFor(`${idp.issuer}|dave`, agentToken)).toBe(first);
+    expect(x.exchanges).toBe(1);
+    // Another subject is another exchange, never the first one's token.
+    const erin = await x.tokenFor(`${idp.issuer}|erin`, await idp.mintAccessToken('erin', WARDEN_AUDIENCE));
+    expect(erin).not.toBe(first);
+    expect(x.exchanges).toBe(2);
+    // 300 s tokens are used until 60 s before they expire.
+    now += 239_000;
+    expect(await x.tokenFor(`${idp.issuer}|dave`, agentToken)).toBe(first);
+    now += 2000;
+    await x.tokenFor(`${idp.issuer}|dave`, agentToken);
+    expect(x.exchanges).toBe(3);
+    // An agent token that expires in 10 s caps the cache at 10 s.
+    const capped = exchanger(() => now);
+    await capped.tokenFor(`${idp.issuer}|frank`, agentToken, now + 10_000);
+    now += 11_000;
+    await capped.tokenFor(`${idp.issuer}|frank`, agentToken, now - 1000);
+    expect(capped.exchanges).toBe(2);
+  });
+
+  it('#20.b10 a token not issued for warden is not exchanged (invalid_grant), and concurrent calls share one exchange', async () => {
+    const foreign = await idp.mintAccessToken('mallory', 'https://some-other-service.example');
+    const err = await exchanger()
+      .tokenFor(`${idp.issuer}|mallory`, foreign)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TokenExchangeError);
+    expect((err as TokenExchangeError).code).toBe('invalid_grant');
+    expect((err as Error).message).not.toContain(foreign);
+    const x = exchanger();
+    const agentToken = await idp.mintAccessToken('gina', WARDEN_AUDIENCE);
+    const [a, b] = await Promise.all([
+      x.tokenFor(`${idp.issuer}|gina`, agentToken),
+      x.tokenFor(`${idp.issuer}|gina`, agentToken),
+    ]);
+    expect(a).toBe(b);
+    expect(x.exchanges).toBe(1);
+  });
+});
