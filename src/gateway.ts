@@ -31,6 +31,7 @@ import {
 import { WardenError } from './errors.js';
 import { Authenticator, type Identity } from './identity/authenticate.js';
 import { GrantService } from './identity/grants.js';
+import { agentAuthenticate, createResourceServer } from './identity/oauth/gate.js';
 import type { Logger } from './log.js';
 import { approvalStep } from './pipeline/approval.js';
 import { type AuditSink, auditStep, commitDecision } from './pipeline/audit.js';
@@ -287,6 +288,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     log,
     environmentAdminToken: process.env.WARDEN_ADMIN_TOKEN,
   });
+  // An OAuth issuer's access tokens beside grants (SPEC §14); undefined: grants only.
+  const resourceServer =
+    config.oauth === undefined ? undefined : createResourceServer(config.oauth, config.publicUrl);
+  const serverIds: ReadonlySet<string> = new Set(config.upstreams.map((u) => u.id));
   // Approvals decided on another replica wake the call held here through Redis; the store is polled as well.
   const approvalBus = config.state.startsWith('redis')
     ? (await import('./state/approval-bus.js')).RedisApprovalBus.open(config.state, {
@@ -423,7 +428,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     upstreamIdleMs: config.upstreamIdleMs,
     allowedHosts: allowedHostsFor(config),
     allowedOrigin: originCheck(config),
-    authenticate: (authorization) => authenticator.authenticate(authorization),
+    authenticate: agentAuthenticate(authenticator, resourceServer),
+    wellKnown: resourceServer === undefined ? undefined : (path) => resourceServer.metadata(path, serverIds),
     directory,
   });
   metrics.gauge('warden_approvals_pending', 'Approvals waiting for a person (all replicas)', () => [

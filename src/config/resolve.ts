@@ -17,6 +17,18 @@ export { durationMs };
 
 export type UpstreamKind = 'stdio' | 'http' | 'sse';
 
+/** auth.oauth as the resource server reads it (SPEC 14). */
+export interface OAuthConfig {
+  issuer: string;
+  audience: string | undefined;
+  subjectClaim: string;
+  groupsClaim: string;
+  /** Group -> absolute policy file path. */
+  policies: Record<string, string>;
+  scopes: string[];
+  clockSkewMs: number;
+}
+
 export interface UpstreamSpec {
   id: string;
   /** Tool/prompt name prefix on the aggregated endpoint. */
@@ -74,6 +86,10 @@ export interface GatewayConfig {
   anonymous: boolean;
   /** `auth.dashboard`: dashboard log-in through an OpenID provider; undefined: admin tokens only. */
   dashboardLogin: OidcLoginConfig | undefined;
+  /** auth.publicUrl without a trailing slash; undefined when not set. */
+  publicUrl: string | undefined;
+  /** auth.oauth, with the group policy paths resolved against the config file; undefined: grants only. */
+  oauth: OAuthConfig | undefined;
   auditArgs: 'keys' | 'redacted' | 'full';
   auditRetentionMs: number | undefined;
   auditDurability: 'crash' | 'power-loss';
@@ -264,6 +280,24 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     storage: config.storage,
     anonymous: config.auth.anonymous,
     dashboardLogin: dashboardLoginConfig(config.auth.dashboard),
+    publicUrl: config.auth.publicUrl?.replace(/\/+$/, ''),
+    oauth:
+      config.auth.oauth === undefined
+        ? undefined
+        : {
+            issuer: config.auth.oauth.issuer,
+            audience: config.auth.oauth.audience,
+            subjectClaim: config.auth.oauth.identity.subject,
+            groupsClaim: config.auth.oauth.identity.groups,
+            policies: Object.fromEntries(
+              Object.entries(config.auth.oauth.policies).map(([g, f]) => [
+                g,
+                isAbsolute(f) ? f : resolvePath(base, f),
+              ]),
+            ),
+            scopes: config.auth.oauth.scopes,
+            clockSkewMs: durationMs(config.auth.oauth.clockSkew),
+          },
     state: config.state,
     stateFailMode: config.state_fail_mode,
     auditArgs: config.audit.args,

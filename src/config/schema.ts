@@ -247,6 +247,60 @@ export const configSchema = z.strictObject({
           'Let agent requests without a token in, as no grant (loopback demos and tests only). A token that is sent is still checked',
         ),
       dashboard: dashboardLogin.optional(),
+      publicUrl: z
+        .string()
+        .url()
+        .optional()
+        .describe(
+          'How agents reach warden (scheme, host, optional path; no trailing slash): the OAuth protected resource is <publicUrl>/mcp',
+        ),
+      oauth: z
+        .strictObject({
+          issuer: z
+            .string()
+            .url()
+            .describe(
+              'The OAuth issuer whose access tokens agents present; metadata by RFC 8414 / OpenID discovery. https, or http on loopback only',
+            ),
+          audience: z
+            .string()
+            .url()
+            .optional()
+            .describe(
+              'RFC 8707 resource a token must be issued for (default: <publicUrl>/mcp); a token for the exact per-server resource is accepted too',
+            ),
+          identity: z
+            .strictObject({
+              subject: z
+                .string()
+                .default('sub')
+                .describe(
+                  'Claim (or dotted path) naming the agent: the subject in audit, limits and approvals',
+                ),
+              groups: z
+                .string()
+                .default('groups')
+                .describe(
+                  'Claim (or dotted path, e.g. realm_access.roles) with the groups: a list or a space-separated string',
+                ),
+            })
+            .default({ subject: 'sub', groups: 'groups' }),
+          policies: z
+            .record(z.string(), z.string())
+            .default({})
+            .describe(
+              "Group -> policy file (relative to the config): a member gets each mapped group's policy, each only narrowing, as a grant's policy",
+            ),
+          scopes: z
+            .array(z.string())
+            .default([])
+            .describe(
+              'Scopes every token must carry; a token without them is answered 403 insufficient_scope',
+            ),
+          clockSkew: duration.default('60s').describe("Tolerance for exp/nbf/iat against warden's clock"),
+        })
+        .optional()
+        .describe('Accept access tokens of an OAuth 2.1 / OpenID issuer beside grants (SPEC 14)'),
     })
     .default({ anonymous: false }),
   aggregate: z

@@ -51,13 +51,21 @@ export interface AuthenticatedGrant extends GrantFacts {
   servers: ReadonlySet<string> | undefined;
   /** The grant's own policy, compiled; undefined when it has none. */
   policy: CompiledPolicy | undefined;
+  /** An OAuth identity's group policies (auth.oauth.policies), each only narrowing, after `policy`. */
+  groupPolicies?: readonly CompiledPolicy[] | undefined;
 }
 
 export const ANONYMOUS: Identity = Object.freeze({ grant: undefined });
 
 export type AuthResult =
   | { ok: true; identity: Identity }
-  | { ok: false; error: 'missing' | 'invalid' | 'unavailable' };
+  | {
+      ok: false;
+      /** insufficient_scope: an OAuth token without a scope every token must carry (403, SPEC §14). */
+      error: 'missing' | 'invalid' | 'unavailable' | 'insufficient_scope';
+      /** oauth: the WWW-Authenticate value to send (RFC 9728 resource_metadata); undefined: the grant-only challenge. */
+      challenge?: string | undefined;
+    };
 
 /** Who is using the admin API: an admin token's label and role. */
 export interface AdminIdentity {

@@ -204,7 +204,11 @@ function unseen(
 /** The policies a call of this session to `server` must pass: global, the server's, then the grant's own. */
 function layersOf(policies: PolicySet, ctx: CallContext, server: string): readonly CompiledPolicy[] {
   const base = policies.layersFor(server);
-  const own = ctx.session.identity.grant?.policy;
+  const grant = ctx.session.identity.grant;
+  const own = grant?.policy;
+  // oauth: an identity provider's groups add their policies, each only narrowing (SPEC §14).
+  const groups = grant?.groupPolicies;
+  if (groups !== undefined) return own === undefined ? [...base, ...groups] : [...base, own, ...groups];
   return own === undefined ? base : [...base, own];
 }
 

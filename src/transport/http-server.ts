@@ -57,7 +57,10 @@ export interface HttpEndpointOptions {
   /** Origins accepted when an Origin header is present. */
   allowedOrigin: (origin: string) => boolean;
   /** Resolves the Authorization header of every request; a failure is answered 401. */
-  authenticate: (authorization: string | undefined) => Promise<AuthResult>;
+  // oauth: the request path is passed too (the OAuth resource, hence audience and challenge, depend on it).
+  authenticate: (authorization: string | undefined, path: string) => Promise<AuthResult>;
+  // oauth: answers GET /.well-known/... (RFC 9728 metadata) before authentication; undefined = not ours (404).
+  wellKnown?: ((path: string) => Record<string, unknown> | undefined) | undefined;
   /** Shared with other replicas (Redis): a session opened elsewhere is taken over instead of "not found". */
   directory?: SessionDirectory | undefined;
 }
@@ -421,6 +424,16 @@ export class HttpEndpoint {
     const path = q === -1 ? url : url.slice(0, q);
     const parts = path.split('/').filter((p) => p !== '');
     const root = parts[0];
+    // oauth: RFC 9728 metadata is public (no token), after the Host/Origin checks.
+    if (root === '.well-known' && this.opts.wellKnown !== undefined) {
+      if (!this.guard(req, res)) return;
+      const doc = req.method === 'GET' ? this.opts.wellKnown(path) : undefined;
+      if (doc === undefined) return writeJsonError(res, 404, SERVER_ERROR, 'Not found');
+      const body = JSON.stringify(doc);
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600' });
+      res.end(body);
+      return;
+    }
     if (root !== 'mcp' && root !== 'sse' && root !== 'messages') {
       writeJsonError(res, 404, SERVER_ERROR, 'Not found');
       return;
@@ -432,8 +445,15 @@ export class HttpEndpoint {
       return;
     }
     // Before anything about servers or sessions is looked at: without a valid token nothing exists.
-    const auth = await this.opts.authenticate(req.headers.authorization);
+    const auth = await this.opts.authenticate(req.headers.authorization, path); // oauth: path
     if (!auth.ok) {
+      // oauth: a token without a required scope is 403 insufficient_scope, with the challenge naming the scope.
+      if (auth.error === 'insufficient_scope') {
+        req.resume();
+        if (auth.challenge !== undefined) res.setHeader('www-authenticate', auth.challenge);
+        writeJsonError(res, 403, SERVER_ERROR, 'Forbidden: the token lacks a required scope');
+        return;
+      }
       if (auth.error === 'unavailable') {
         writeJsonError(res, 503, SERVER_ERROR, 'Service Unavailable: identities cannot be checked right now');
         return;
@@ -441,9 +461,11 @@ export class HttpEndpoint {
       req.resume();
       res.setHeader(
         'www-authenticate',
-        auth.error === 'missing'
-          ? 'Bearer realm="mcp-warden"'
-          : 'Bearer realm="mcp-warden", error="invalid_token", error_description="The token is unknown, revoked or malformed"',
+        // oauth: with an issuer configured, the challenge names the resource metadata (RFC 9728 §5.1).
+        auth.challenge ??
+          (auth.error === 'missing'
+            ? 'Bearer realm="mcp-warden"'
+            : 'Bearer realm="mcp-warden", error="invalid_token", error_description="The token is unknown, revoked or malformed"'),
       );
       writeJsonError(
         res,
