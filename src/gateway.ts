@@ -32,6 +32,7 @@ import { WardenError } from './errors.js';
 import { Authenticator, type Identity } from './identity/authenticate.js';
 import { GrantService } from './identity/grants.js';
 import { agentAuthenticate, createResourceServer } from './identity/oauth/gate.js';
+import { UpstreamCredentials } from './identity/upstream/credentials.js';
 import type { Logger } from './log.js';
 import { approvalStep } from './pipeline/approval.js';
 import { type AuditSink, auditStep, commitDecision } from './pipeline/audit.js';
@@ -392,6 +393,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   });
   if (options.watchPolicies ?? true) policies.watch();
 
+  const upstreamCredentials = new UpstreamCredentials(config.upstreams, config.oauth?.issuer);
   const createSession = (
     endpoint: string | undefined,
     port: DownstreamPort,
@@ -410,7 +412,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       downstream: port,
       log,
       version: VERSION,
-      createTransport: options.createTransport,
+      // Upstreams with per-user credentials (mcpServers.<id>.auth) get this session's identity's token.
+      createTransport: upstreamCredentials.transportsFor(identity, options.createTransport),
       onClose: (s) => sessions.delete(s),
     });
     sessions.add(session);

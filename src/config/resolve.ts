@@ -48,6 +48,17 @@ export interface UpstreamSpec {
    * (the agent's own capability and answers), or a fixed list answered by warden (docs/configuration.md, roots).
    */
   roots?: 'none' | 'agent' | ReadonlyArray<{ uri: string; name: string }>;
+  /** `mcpServers.<id>.auth`: per-user credentials (src/identity/upstream/credentials.ts); undefined: headers only. */
+  auth?: UpstreamAuth;
+}
+
+/** Per-user credentials for an HTTP upstream: RFC 8693 token exchange at the agent's issuer. */
+export interface UpstreamAuth {
+  type: 'token-exchange';
+  audience: string;
+  clientId: string;
+  clientSecret?: string | undefined;
+  scope?: string | undefined;
 }
 
 /** A configured root (a path relative to the config file, or a file:// URI) as the root object warden answers. */
@@ -200,6 +211,8 @@ export function configSecrets(loaded: LoadedConfig): string[] {
   for (const w of config.approvals.webhooks) out.push(w.secret, w.url);
   headerValues(config.tracing.headers);
   if (config.auth.dashboard?.clientSecret !== undefined) out.push(config.auth.dashboard.clientSecret);
+  for (const s of Object.values(config.mcpServers))
+    if (s.auth?.clientSecret !== undefined) out.push(s.auth.clientSecret);
   return out;
 }
 
@@ -260,6 +273,29 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
       spec.roots = Array.isArray(s.roots) ? s.roots.map((r) => rootOf(r, base)) : s.roots;
     if (s.command !== undefined) spec.command = s.command;
     if (url !== undefined) spec.url = url;
+    if (s.auth !== undefined) {
+      const at = `mcpServers.${id}.auth`;
+      // Per-user credentials need a per-user identity from the issuer, an HTTP link, and no fixed Authorization.
+      if (url === undefined || kind !== 'http')
+        problems.push({
+          file,
+          path: at,
+          message: 'per-user credentials need a Streamable HTTP upstream (url)',
+        });
+      else if (config.auth.oauth === undefined)
+        problems.push({
+          file,
+          path: at,
+          message: 'token exchange needs auth.oauth (the issuer agents come from)',
+        });
+      else if (Object.keys(spec.headers).some((h) => h.toLowerCase() === 'authorization'))
+        problems.push({
+          file,
+          path: `mcpServers.${id}.headers`,
+          message: 'an upstream with auth has no fixed Authorization header (each user gets their own)',
+        });
+      else spec.auth = { ...s.auth, audience: s.auth.audience ?? url };
+    }
     upstreams.push(spec);
   }
   if (problems.length > 0) throw new ConfigError(problems);

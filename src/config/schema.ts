@@ -173,6 +173,33 @@ export const serverSchema = z
       .describe(
         'The roots this server is told (roots/list): directories answered by warden; "agent" passes the agent\'s own; "none" (default) declares no roots capability upstream',
       ),
+    auth: z
+      .strictObject({
+        type: z
+          .literal('token-exchange')
+          .describe(
+            'RFC 8693 token exchange at auth.oauth.issuer: the upstream gets a token for itself, same subject',
+          ),
+        audience: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('What the upstream token is for (audience, and resource when a URL); default: the url'),
+        clientId: z
+          .string()
+          .min(1)
+          .describe("Warden's client at the issuer, allowed the token-exchange grant"),
+        clientSecret: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('e.g. ${WARDEN_EXCHANGE_SECRET}; without it: public client'),
+        scope: z.string().min(1).optional().describe('Scopes asked for the upstream token'),
+      })
+      .optional()
+      .describe(
+        "Per-user credentials for an HTTP upstream: each agent's calls carry a token for this upstream obtained for that agent's identity; the agent's own token is never forwarded",
+      ),
     disabled: z.boolean().optional().describe('Skip this server'),
     autoApprove: z
       .array(z.string())
