@@ -54,6 +54,11 @@ export interface AuditBody {
   approval?: string;
   /** Events only: who did it (an admin token's label, `(cli)`, `(environment)`). */
   actor?: string;
+  /**
+   * The OAuth subject the agent acts for (SPEC §14, `auth.oauth.identity.subject`), on every record of a request made
+   * with an identity provider's token; `grant` is null then. Absent for grants and anonymous agents.
+   */
+  subject?: string;
 }
 
 /** The body of a lifecycle event entry: the request fields that do not apply are null. */

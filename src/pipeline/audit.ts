@@ -123,7 +123,8 @@ function bodyOf(
     v: 1,
     requestId: ctx.request.id,
     session: ctx.session.id,
-    grant: ctx.session.identity.grant?.label ?? null,
+    // An OAuth identity is no grant: its subject is named in `subject` (added below), never as a grant label.
+    grant: ctx.session.identity.oauth === undefined ? (ctx.session.identity.grant?.label ?? null) : null,
     server: target?.server ?? ctx.session.server ?? null,
     method: ctx.method,
     tool,
@@ -141,6 +142,7 @@ function bodyOf(
         ? auditArgs(target?.params?.arguments ?? asked.arguments, argsMode, argsKey)
         : null,
     ...(ctx.approval === undefined ? {} : { approval: ctx.approval.id }),
+    ...(ctx.session.identity.oauth === undefined ? {} : { subject: ctx.session.identity.oauth.subject }),
   };
 }
 
