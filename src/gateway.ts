@@ -412,7 +412,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       downstream: port,
       log,
       version: VERSION,
-      // Upstreams with per-user credentials (mcpServers.<id>.auth) get this session's identity's token.
+      // Upstreams with per-user credentials (mcpServers.<id>.credentials) get this session's identity's token.
       createTransport: upstreamCredentials.transportsFor(identity, options.createTransport),
       onClose: (s) => sessions.delete(s),
     });

@@ -48,7 +48,7 @@ export interface UpstreamSpec {
    * (the agent's own capability and answers), or a fixed list answered by warden (docs/configuration.md, roots).
    */
   roots?: 'none' | 'agent' | ReadonlyArray<{ uri: string; name: string }>;
-  /** `mcpServers.<id>.auth`: per-user credentials (src/identity/upstream/credentials.ts); undefined: headers only. */
+  /** `mcpServers.<id>.credentials`: per-user credentials (src/identity/upstream/credentials.ts); undefined: headers only. */
   auth?: UpstreamAuth;
 }
 
@@ -212,7 +212,7 @@ export function configSecrets(loaded: LoadedConfig): string[] {
   headerValues(config.tracing.headers);
   if (config.auth.dashboard?.clientSecret !== undefined) out.push(config.auth.dashboard.clientSecret);
   for (const s of Object.values(config.mcpServers))
-    if (s.auth?.clientSecret !== undefined) out.push(s.auth.clientSecret);
+    if (s.credentials?.clientSecret !== undefined) out.push(s.credentials.clientSecret);
   return out;
 }
 
@@ -273,8 +273,8 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
       spec.roots = Array.isArray(s.roots) ? s.roots.map((r) => rootOf(r, base)) : s.roots;
     if (s.command !== undefined) spec.command = s.command;
     if (url !== undefined) spec.url = url;
-    if (s.auth !== undefined) {
-      const at = `mcpServers.${id}.auth`;
+    if (s.credentials !== undefined) {
+      const at = `mcpServers.${id}.credentials`;
       // Per-user credentials need a per-user identity from the issuer, an HTTP link, and no fixed Authorization.
       if (url === undefined || kind !== 'http')
         problems.push({
@@ -292,9 +292,9 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
         problems.push({
           file,
           path: `mcpServers.${id}.headers`,
-          message: 'an upstream with auth has no fixed Authorization header (each user gets their own)',
+          message: 'an upstream with credentials has no fixed Authorization header (each user gets their own)',
         });
-      else spec.auth = { ...s.auth, audience: s.auth.audience ?? url };
+      else spec.auth = { ...s.credentials, audience: s.credentials.audience ?? url };
     }
     upstreams.push(spec);
   }

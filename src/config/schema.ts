@@ -173,7 +173,7 @@ export const serverSchema = z
       .describe(
         'The roots this server is told (roots/list): directories answered by warden; "agent" passes the agent\'s own; "none" (default) declares no roots capability upstream',
       ),
-    auth: z
+    credentials: z
       .strictObject({
         type: z
           .literal('token-exchange')
@@ -198,7 +198,7 @@ export const serverSchema = z
       })
       .optional()
       .describe(
-        "Per-user credentials for an HTTP upstream: each agent's calls carry a token for this upstream obtained for that agent's identity; the agent's own token is never forwarded",
+        "Per-user credentials for an HTTP upstream: each agent's calls carry a token for this upstream obtained for that agent's identity; the agent's own token is never forwarded (not `auth`: clients use that key for their own OAuth)",
       ),
     disabled: z.boolean().optional().describe('Skip this server'),
     autoApprove: z

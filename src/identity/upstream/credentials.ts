@@ -1,4 +1,4 @@
-// Per-user upstream credentials in the gateway: an upstream with `auth` (mcpServers.<id>.auth) gets, on every
+// Per-user upstream credentials in the gateway: an upstream with `credentials` (mcpServers.<id>.credentials) gets, on every
 // request, a token obtained for the identity of the agent session the link belongs to, never the agent's own token.
 //
 // Links with per-user credentials are per identity by construction: upstream links belong to one agent session, and a
@@ -72,7 +72,7 @@ export class UpstreamCredentials {
   }
 
   /**
-   * The transport factory of one agent session: upstreams with `auth` get a Streamable HTTP transport that asks for
+   * The transport factory of one agent session: upstreams with `credentials` get a Streamable HTTP transport that asks for
    * this identity's token on each request; the others are made as before (`fallback`, else the default).
    */
   transportsFor(identity: Identity, fallback: CreateTransport | undefined): CreateTransport | undefined {
