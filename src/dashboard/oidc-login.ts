@@ -213,6 +213,11 @@ export class OidcLogin {
     } catch (err) {
       throw new OidcLoginError(`the ID token is not valid: ${(err as Error).message}`);
     }
+    // OIDC Core 3.1.3.7: with several audiences, the token must have been issued to us (azp).
+    if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload.azp !== this.config.clientId)
+      throw new OidcLoginError(
+        'the ID token names several audiences and was not issued to this client (azp)',
+      );
     if (typeof payload.nonce !== 'string' || !sameText(payload.nonce, p.nonce))
       throw new OidcLoginError('the ID token does not carry this log-in’s nonce');
     const sub = payload.sub!;

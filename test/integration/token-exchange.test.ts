@@ -159,8 +159,8 @@ auth:
       bob: await idp.mintAccessToken('bob', WARDEN_AUDIENCE),
     };
     const before = upstream.seen.length;
-    // One after the other: two first requests at once can meet the key-set cold start of issuer.ts (see
-    // /work/notes/idp-notes.md), which is the resource server's concern, not this test's.
+    // One after the other: two first requests at once can meet the key-set cold start of src/identity/oauth/issuer.ts
+    // (the second caller does not wait for the first fetch; reported to its owner), which this test is not about.
     const agents = [];
     for (const t of Object.values(tokens))
       agents.push(await connect(`${gw.mcpUrl}/tracker`, {}, { authorization: `Bearer ${t}` }));
