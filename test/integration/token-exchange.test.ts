@@ -180,6 +180,44 @@ auth:
     }
   });
 
+  it('#20.b13 an agent with a grant (no identity-provider token) is told it needs one; the upstream sees no token of it', async () => {
+    process.env.WARDEN_ADMIN_TOKEN = 'exchange-test-admin-token';
+    const gw = await startGateway(`
+mcpServers:
+  tracker:
+    url: ${upstream.url}
+    credentials: { type: token-exchange, clientId: ${CLIENT}, clientSecret: ${SECRET} }
+auth:
+  publicUrl: http://127.0.0.1:7420
+  oauth: { issuer: '${idp.issuer}', audience: '${WARDEN_AUDIENCE}' }
+`);
+    try {
+      const res = await fetch(`${gw.adminUrl}/api/grants`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer exchange-test-admin-token', 'content-type': 'application/json' },
+        body: JSON.stringify({ label: 'grant-agent' }),
+      });
+      expect(res.status).toBe(201);
+      const { token } = (await res.json()) as { token: string };
+      const before = upstream.seen.length;
+      let said = '';
+      try {
+        const agent = await connect(`${gw.mcpUrl}/tracker`, {}, { authorization: `Bearer ${token}` });
+        const r = await agent.callTool({ name: 'whoami', arguments: {} });
+        said = textOf(r);
+        await agent.close();
+      } catch (err) {
+        said = (err as Error).message;
+      }
+      expect(said).toContain('acts for each user');
+      expect(said).toContain(idp.issuer);
+      expect(upstream.seen.slice(before)).toEqual([]);
+    } finally {
+      delete process.env.WARDEN_ADMIN_TOKEN;
+      await gw.close();
+    }
+  });
+
   it('#20.b12 config: per-user auth needs auth.oauth, an HTTP upstream and no fixed Authorization header', () => {
     const problems = (yaml: string) => {
       try {
