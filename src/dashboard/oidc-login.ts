@@ -12,6 +12,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type JWTPayload, jwtVerify } from 'jose';
 import type { AdminIdentity } from '../identity/authenticate.js';
 import { type Issuer, type IssuerMetadata, issuerFor } from '../identity/oauth/issuer.js';
+import { secureEndpoint } from '../identity/upstream/exchange.js';
 import type { AdminRole } from '../store/grants.js';
 
 export interface OidcLoginConfig {
@@ -127,7 +128,8 @@ export class OidcLogin {
       throw new OidcLoginError(`the identity provider's metadata cannot be read: ${(err as Error).message}`);
     }
     for (const key of ['authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const)
-      if (typeof m[key] !== 'string') throw new OidcLoginError(`the provider's metadata has no ${key}`);
+      if (typeof m[key] !== 'string' || !secureEndpoint(m[key]))
+        throw new OidcLoginError(`the provider's metadata has no ${key} over https`);
     return m as ProviderMetadata;
   }
 

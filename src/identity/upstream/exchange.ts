@@ -45,6 +45,16 @@ interface Cached {
   until: number;
 }
 
+/** https, or http on a loopback name (tests, a provider on this machine). */
+export function secureEndpoint(url: string): boolean {
+  if (!URL.canParse(url)) return false;
+  const u = new URL(url);
+  return (
+    u.protocol === 'https:' ||
+    (u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname.toLowerCase()))
+  );
+}
+
 /** Without `expires_in` an exchanged token is cached this long at most. */
 const DEFAULT_LIFETIME_MS = 5 * 60_000;
 
@@ -90,6 +100,12 @@ export class TokenExchanger {
     const meta = await this.issuer.metadata();
     if (typeof meta.token_endpoint !== 'string')
       throw new TokenExchangeError(`issuer ${meta.issuer} publishes no token_endpoint`, undefined);
+    // The agent's token goes there: never in clear, except to a provider on this machine.
+    if (!secureEndpoint(meta.token_endpoint))
+      throw new TokenExchangeError(
+        `issuer ${meta.issuer}: token_endpoint must be https (http only on loopback)`,
+        undefined,
+      );
     const body = new URLSearchParams({
       grant_type: TOKEN_EXCHANGE_GRANT,
       subject_token: subjectToken,
