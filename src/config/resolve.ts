@@ -292,7 +292,8 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
         problems.push({
           file,
           path: `mcpServers.${id}.headers`,
-          message: 'an upstream with credentials has no fixed Authorization header (each user gets their own)',
+          message:
+            'an upstream with credentials has no fixed Authorization header (each user gets their own)',
         });
       else spec.auth = { ...s.credentials, audience: s.credentials.audience ?? url };
     }

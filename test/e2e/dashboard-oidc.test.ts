@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestIdp, startTestIdp } from '../fixtures/oidc-idp.js';
+import { startTestIdp, type TestIdp } from '../fixtures/oidc-idp.js';
 import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
 import { type ServeProcess, serveCli, writeConfig } from '../helpers/cli.js';
 import { PROBE, ROOT, tempDir } from '../helpers/gateway.js';

@@ -38,7 +38,10 @@ describe('dashboard OIDC log-in: roles from claims', () => {
   it('#20.a8 config: refuses an http issuer off loopback, a redirect URI elsewhere than /api/oidc/callback, and no role mapping', () => {
     const errors = (dashboard: string) => {
       try {
-        parseConfig(`mcpServers:\n  p:\n    command: node\nauth:\n  dashboard: ${dashboard}\n`, '/tmp/warden-oidc.yaml');
+        parseConfig(
+          `mcpServers:\n  p:\n    command: node\nauth:\n  dashboard: ${dashboard}\n`,
+          '/tmp/warden-oidc.yaml',
+        );
         return '';
       } catch (err) {
         return (err as Error).message;
