@@ -27,6 +27,8 @@ export interface OAuthConfig {
   policies: Record<string, string>;
   scopes: string[];
   clockSkewMs: number;
+  /** Opaque tokens by RFC 7662 introspection; undefined: JWTs only. */
+  introspection: { clientId: string; clientSecret: string } | undefined;
 }
 
 export interface UpstreamSpec {
@@ -209,6 +211,8 @@ export function configSecrets(loaded: LoadedConfig): string[] {
     out.push(...Object.values(s.env ?? {}));
   }
   for (const w of config.approvals.webhooks) out.push(w.secret, w.url);
+  // oauth: the introspection client's secret is masked in logs and audit like any other.
+  if (config.auth.oauth?.introspection !== undefined) out.push(config.auth.oauth.introspection.clientSecret);
   headerValues(config.tracing.headers);
   if (config.auth.dashboard?.clientSecret !== undefined) out.push(config.auth.dashboard.clientSecret);
   for (const s of Object.values(config.mcpServers))
@@ -334,6 +338,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
             ),
             scopes: config.auth.oauth.scopes,
             clockSkewMs: durationMs(config.auth.oauth.clockSkew),
+            introspection: config.auth.oauth.introspection,
           },
     state: config.state,
     stateFailMode: config.state_fail_mode,

@@ -324,6 +324,18 @@ export const configSchema = z.strictObject({
             .describe(
               'Scopes every token must carry; a token without them is answered 403 insufficient_scope',
             ),
+          introspection: z
+            .strictObject({
+              clientId: z
+                .string()
+                .min(1)
+                .describe('Client id warden authenticates with at the introspection endpoint'),
+              clientSecret: z.string().min(1).describe('Its secret (usually ${WARDEN_INTROSPECTION_SECRET})'),
+            })
+            .optional()
+            .describe(
+              "Accept opaque (non-JWT) access tokens by RFC 7662 introspection at the issuer's introspection_endpoint; answers cached per token hash until exp",
+            ),
           clockSkew: duration.default('60s').describe("Tolerance for exp/nbf/iat against warden's clock"),
         })
         .optional()

@@ -1,5 +1,6 @@
 // The admin HTTP app on its own port (loopback by default): health, metrics, the admin API behind admin tokens, and
 // the dashboard (a logged-in browser uses a session cookie plus a CSRF token instead of the bearer token).
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { argumentsForApprover, escapeHiddenJson, hiddenCharacters } from '../approvals/display.js';
 import type { ApprovalService } from '../approvals/service.js';
@@ -10,6 +11,7 @@ import { type AuditRecordView, csvHeader, csvRow } from '../audit/view.js';
 import { WardenError } from '../errors.js';
 import type { AdminIdentity } from '../identity/authenticate.js';
 import type { GrantService } from '../identity/grants.js';
+import { isSubjectKey } from '../identity/oauth/resource-server.js';
 import type { Logger } from '../log.js';
 import type { Approval, ApprovalStatus } from '../store/approvals.js';
 import { ADMIN_ROLES, type AdminRole } from '../store/grants.js';
@@ -82,7 +84,10 @@ export function approvalView(a: Approval): Record<string, unknown> {
     server: a.server,
     tool: a.tool,
     arguments: argumentsForApprover(a.arguments),
-    grant: a.grantLabel ?? null,
+    // oauth: an identity provider's subject asks as a grant keyed `oauth:...` (src/identity/oauth/resource-server.ts):
+    // the approver sees whom the agent acts for as `subject`, and no grant.
+    grant: isSubjectKey(a.grantId) ? null : (a.grantLabel ?? null),
+    subject: isSubjectKey(a.grantId) ? (a.grantLabel ?? null) : null,
     session: a.session,
     risk: a.risk ?? null,
     rule: a.rule,

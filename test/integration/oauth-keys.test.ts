@@ -28,12 +28,13 @@ function config(): OAuthConfig {
     policies: {},
     scopes: [],
     clockSkewMs: 60_000,
+    introspection: undefined,
   };
 }
 
 async function sign(key: JWK, claims: Record<string, unknown> = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ iss: idp.issuer, aud: `${PUBLIC}/mcp`, sub: 'svc', exp: now + 300, ...claims })
+  return new SignJWT({ iss: idp.issuer, aud: `${PUBLIC}/mcp`, sub: 'svc', exp: now + 3600, ...claims })
     .setProtectedHeader({ alg: 'RS256', kid: key.kid! })
     .sign(await importJWK(key, 'RS256'));
 }
@@ -41,14 +42,15 @@ async function sign(key: JWK, claims: Record<string, unknown> = {}): Promise<str
 describe('JWKS key rotation', () => {
   it('#20.1 takes a new key after a refetch, at most every 30 s, and drops a removed key', async () => {
     idp.rotate([k1]);
-    let clock = 1_000_000;
+    let clock = Date.now();
     let jwksFetches = 0;
     const counting: typeof fetch = (input, init) => {
       if (String(input).endsWith('/jwks')) jwksFetches++;
       return fetch(input, init);
     };
     const issuer = new Issuer(idp.issuer, { now: () => clock, fetch: counting });
-    const rs = createResourceServer(config(), PUBLIC, { issuer });
+    // The same clock for the resource server: its cache of verified tokens ends with the clock too.
+    const rs = createResourceServer(config(), PUBLIC, { issuer, now: () => clock });
     expect((await rs.verify(await sign(k1), '/mcp')).ok).toBe(true);
     expect(jwksFetches).toBe(1);
 
@@ -72,7 +74,7 @@ describe('JWKS key rotation', () => {
     expect(jwksFetches).toBe(3);
   });
 
-  it('#20.1 refuses a token signed by a stranger's key under a known kid', async () => {
+  it('#20.1 refuses a token signed by a stranger key under a known kid', async () => {
     idp.rotate([k1, k2]);
     const rs = createResourceServer(config(), PUBLIC, { issuer: new Issuer(idp.issuer) });
     const stranger = await newSigningKey('k1'); // same kid, another key: the signature does not verify
@@ -103,5 +105,62 @@ describe('issuer discovery', () => {
       'https://idp.example.com/.well-known/oauth-authorization-server/realms/acme',
       'https://idp.example.com/realms/acme/.well-known/openid-configuration',
     ]);
+  });
+});
+
+describe('opaque tokens by introspection (RFC 7662)', () => {
+  let opaqueIdp: Idp;
+  beforeAll(async () => {
+    opaqueIdp = await startIdp({
+      resourcePrefix: `${PUBLIC}/mcp`,
+      groups: { 'ops-bot': ['ops'] },
+      opaque: true,
+    });
+  });
+  afterAll(() => opaqueIdp?.close());
+
+  it('#20.1 accepts an active opaque token once, then answers from the cache until exp', async () => {
+    let introspections = 0;
+    const counting: typeof fetch = (input, init) => {
+      if (String(input).includes('introspect')) introspections++;
+      return fetch(input, init);
+    };
+    // A client-credentials token's introspection answer has no sub: the client is the subject here.
+    const cfg = {
+      ...config(),
+      issuer: opaqueIdp.issuer,
+      subjectClaim: 'client_id',
+      introspection: { clientId: 'warden', clientSecret: 'warden-secret' },
+    };
+    const rs = createResourceServer(cfg, PUBLIC, { issuer: new Issuer(opaqueIdp.issuer), fetch: counting });
+    {
+      const token = await opaqueIdp.clientCredentials('ops-bot', `${PUBLIC}/mcp`);
+      expect(token.split('.').length).not.toBe(3);
+      const first = await rs.verify(token, '/mcp');
+      expect(first).toMatchObject({ ok: true, identity: { oauth: { subject: 'ops-bot', groups: ['ops'] } } });
+      expect((await rs.verify(token, '/mcp/x')).ok).toBe(true);
+      expect(introspections).toBe(1);
+      // An unknown token is inactive: refused, and remembered a while so it cannot make warden ask again and again.
+      const bogus = 'opaque-but-unknown-token-value';
+      expect(await rs.verify(bogus, '/mcp')).toMatchObject({ ok: false, error: 'invalid' });
+      expect(await rs.verify(bogus, '/mcp')).toMatchObject({ ok: false, error: 'invalid' });
+      expect(introspections).toBe(2);
+    }
+  });
+
+  it('#20.1 refuses an opaque token issued for another resource', async () => {
+    const other = 'http://127.0.0.1:9/elsewhere';
+    const cfg = {
+      ...config(),
+      issuer: opaqueIdp.issuer,
+      subjectClaim: 'client_id',
+      introspection: { clientId: 'warden', clientSecret: 'warden-secret' },
+    };
+    const rs = createResourceServer(cfg, `${other}`, { issuer: new Issuer(opaqueIdp.issuer) });
+    const token = await opaqueIdp.clientCredentials('ops-bot', `${PUBLIC}/mcp`);
+    expect(await rs.verify(token, '/mcp')).toMatchObject({
+      ok: false,
+      description: 'the token was not issued for this resource',
+    });
   });
 });

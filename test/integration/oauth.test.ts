@@ -87,13 +87,27 @@ beforeAll(async () => {
   const dir = tempDir('warden-oauth-');
   const finance = join(dir, 'finance.json');
   // The finance group may not call slow; everyone else may.
-  writeFileSync(finance, JSON.stringify({ version: '1', default: 'allow', tools: { slow: { action: 'deny' } } }));
+  writeFileSync(
+    finance,
+    JSON.stringify({ version: '1', default: 'allow', tools: { slow: { action: 'deny' } } }),
+  );
+  const serverPolicy = join(dir, 'probe.json');
+  // pid once a minute per grant: for an OAuth identity, per subject.
+  writeFileSync(
+    serverPolicy,
+    JSON.stringify({
+      version: '1',
+      default: 'allow',
+      tools: { pid: { rate_limit: { max: 1, window: '1m', per: 'grant' } } },
+    }),
+  );
   const yaml = `
 mcpServers:
   probe:
     command: node
     args: ["--import", "tsx", "${PROBE}"]
     cwd: ${ROOT}
+    policy: ${serverPolicy}
   remote:
     url: ${http.url}
 auth:
@@ -288,6 +302,30 @@ describe('JWT access tokens from the IdP', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
     });
     expect(res.status).toBe(404);
+  });
+});
+
+describe('identity from claims', () => {
+  it('#20.2 counts per: grant limits per subject, across tokens and sessions', async () => {
+    const call = async (client: string) => {
+      const c = await connect(
+        `${mcpUrl}/probe`,
+        {},
+        bearer(await idp.clientCredentials(client, `${publicUrl}/mcp`)),
+      );
+      try {
+        return await c.callTool({ name: 'pid', arguments: {} });
+      } finally {
+        await c.close();
+      }
+    };
+    expect((await call('plain-bot')).isError).not.toBe(true);
+    // A new token and a new session of the same subject: the same counter.
+    const again = await call('plain-bot');
+    expect(again.isError).toBe(true);
+    expect(textOf(again)).toMatch(/limit|retry/i);
+    // Another subject has a counter of its own.
+    expect((await call('ops-bot')).isError).not.toBe(true);
   });
 });
 

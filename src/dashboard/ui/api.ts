@@ -138,6 +138,8 @@ export interface Approval {
   tool: string;
   arguments: unknown;
   grant: string | null;
+  /** oauth: the identity provider's subject the agent acts for (SPEC §14); absent or null for grants. */
+  subject?: string | null;
   risk: string | null;
   rule: string;
   createdAt: string;
@@ -156,6 +158,8 @@ export interface AuditRecord {
   time: string;
   requestKey: string;
   grant: string | null;
+  /** oauth: the identity provider's subject the agent acts for (SPEC §14); absent or null for grants. */
+  subject?: string | null;
   server: string | null;
   method: string;
   tool: string | null;

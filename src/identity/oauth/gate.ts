@@ -6,7 +6,8 @@ import { WardenError } from '../../errors.js';
 import type { CompiledPolicy } from '../../policy/types.js';
 import { Authenticator, type AuthResult } from '../authenticate.js';
 import { ADMIN_TOKEN_PREFIX, TOKEN_PREFIX } from '../tokens.js';
-import { type Issuer, issuerUrl } from './issuer.js';
+import { Introspector } from './introspection.js';
+import { type Issuer, issuerFor, issuerUrl } from './issuer.js';
 import { ResourceServer } from './resource-server.js';
 
 export type AgentAuthenticate = (authorization: string | undefined, path: string) => Promise<AuthResult>;
@@ -20,7 +21,7 @@ export function isGrantToken(token: string): boolean {
 export function createResourceServer(
   config: OAuthConfig,
   publicUrl: string | undefined,
-  opts: { issuer?: Issuer; now?: () => number } = {},
+  opts: { issuer?: Issuer; now?: () => number; fetch?: typeof fetch } = {},
 ): ResourceServer {
   if (publicUrl === undefined)
     throw new WardenError('CONFIG_INVALID', 'auth.oauth needs auth.publicUrl', {
@@ -30,7 +31,12 @@ export function createResourceServer(
   const groupPolicies = new Map<string, CompiledPolicy>();
   for (const [group, file] of Object.entries(config.policies))
     groupPolicies.set(group, loadPolicyFile(file).policy);
-  return new ResourceServer({ config, publicUrl, groupPolicies, issuer: opts.issuer, now: opts.now });
+  const issuer = opts.issuer ?? issuerFor(config.issuer);
+  const introspector =
+    config.introspection === undefined
+      ? undefined
+      : new Introspector({ issuer, ...config.introspection, now: opts.now, fetch: opts.fetch });
+  return new ResourceServer({ config, publicUrl, groupPolicies, issuer, introspector, now: opts.now });
 }
 
 /** The agent endpoints' authenticate: grants as before, and OAuth access tokens when `rs` is set. */

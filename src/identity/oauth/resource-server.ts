@@ -4,6 +4,7 @@ import { type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import type { OAuthConfig } from '../../config/resolve.js';
 import type { CompiledPolicy } from '../../policy/types.js';
 import type { Identity, OAuthIdentity } from '../authenticate.js';
+import type { Introspector } from './introspection.js';
 import { type Issuer, issuerFor } from './issuer.js';
 
 /** Asymmetric algorithms only: `none` and the HS* family (a shared secret anyone holding the JWKS could guess) never. */
@@ -37,10 +38,15 @@ export interface ResourceServerOptions {
   /** Compiled group policies (group -> policy), from auth.oauth.policies. */
   groupPolicies: ReadonlyMap<string, CompiledPolicy>;
   issuer?: Issuer | undefined;
+  /** Opaque (non-JWT) tokens are introspected when set (RFC 7662); without it only JWTs are accepted. */
+  introspector?: Introspector | undefined;
   now?: () => number;
 }
 
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
+/** A verified JWT is remembered this long at most (a key removed at the issuer stops its tokens within this). */
+const VERIFIED_MS = 60_000;
+const VERIFIED_MAX = 10_000;
 
 /** A claim by name, or by dotted path (`realm_access.roles`) when no top-level claim has that exact name. */
 export function claimAt(payload: Record<string, unknown>, path: string): unknown {
@@ -67,10 +73,23 @@ export class ResourceServer {
   /** The audience every endpoint accepts (RFC 8707): auth.oauth.audience or <publicUrl>/mcp. */
   readonly audience: string;
 
+  /** publicUrl split once: the metadata URL of a resource is origin + well-known + path (RFC 9728 §3.1). */
+  private readonly origin: string;
+  private readonly basePath: string;
+  /**
+   * sha256(token) -> claims of a JWT whose signature and claims held, for at most VERIFIED_MS and never past its exp:
+   * an agent sends the same token with every request, and an RSA verification costs far more than a hash. aud, exp
+   * and scopes are checked again on every hit; a tampered token hashes differently.
+   */
+  private readonly verified = new Map<string, { payload: JWTPayload; until: number }>();
+
   constructor(private readonly opts: ResourceServerOptions) {
     this.issuer = opts.issuer ?? issuerFor(opts.config.issuer);
     this.now = opts.now ?? Date.now;
     this.audience = opts.config.audience ?? `${opts.publicUrl}/mcp`;
+    const url = new URL(opts.publicUrl);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/$/, '');
   }
 
   /** The protected resource a request path belongs to: `<publicUrl>/mcp` or `<publicUrl>/mcp/<id>`. */
@@ -82,8 +101,9 @@ export class ResourceServer {
 
   /** Where the metadata of a resource is (RFC 9728 §3.1: the well-known segment goes before the resource's path). */
   metadataUrlFor(path: string): string {
-    const resource = new URL(this.resourceFor(path));
-    return `${resource.origin}${WELL_KNOWN}${resource.pathname}`;
+    const parts = path.split('/').filter((p) => p !== '');
+    const suffix = parts[0] === 'mcp' && parts.length === 2 ? `/mcp/${parts[1]}` : '/mcp';
+    return `${this.origin}${WELL_KNOWN}${this.basePath}${suffix}`;
   }
 
   /**
@@ -134,7 +154,22 @@ export class ResourceServer {
    * aud (the shared audience or this exact resource), exp (required) and nbf within the clock skew, then the scopes.
    */
   async verify(token: string, path: string): Promise<TokenCheck> {
+    if (this.opts.introspector !== undefined && !looksLikeJwt(token)) return this.verifyOpaque(token, path);
     const { config } = this.opts;
+    const key = createHash('sha256').update(token).digest('base64url');
+    const hit = this.verified.get(key);
+    if (hit !== undefined) {
+      const now = this.now();
+      const aud = hit.payload.aud;
+      const resource = this.resourceFor(path);
+      const forHere = Array.isArray(aud)
+        ? aud.includes(this.audience) || aud.includes(resource)
+        : aud === this.audience || aud === resource;
+      if (now < hit.until && forHere) return this.fromClaims(hit.payload, token);
+      if (now >= hit.until) this.verified.delete(key);
+      if (!forHere && now < hit.until)
+        return { ok: false, error: 'invalid', description: 'the token was not issued for this resource' };
+    }
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.issuer.key, {
@@ -151,6 +186,49 @@ export class ResourceServer {
       // Not a token problem: the issuer's metadata or keys could not be fetched.
       return { ok: false, error: 'unavailable', description: 'the issuer cannot be reached' };
     }
+    this.remember(key, payload);
+    return this.fromClaims(payload, token);
+  }
+
+  private remember(key: string, payload: JWTPayload): void {
+    const until = Math.min(
+      this.now() + VERIFIED_MS,
+      (payload.exp as number) * 1000 + this.opts.config.clockSkewMs,
+    );
+    if (this.verified.size >= VERIFIED_MAX) {
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
+    }
+    this.verified.set(key, { payload, until });
+  }
+
+  /**
+   * An opaque token, by introspection: active, and the answer's iss (when given) the issuer, aud (required: an answer
+   * without one names no resource) the audience or this resource, exp (required) in the future within the skew.
+   */
+  private async verifyOpaque(token: string, path: string): Promise<TokenCheck> {
+    let claims: Record<string, unknown> | undefined;
+    try {
+      claims = await this.opts.introspector!.introspect(token);
+    } catch {
+      return { ok: false, error: 'unavailable', description: 'the issuer cannot be reached' };
+    }
+    if (claims === undefined) return { ok: false, error: 'invalid', description: 'the token is not active' };
+    if (claims.iss !== undefined && claims.iss !== this.opts.config.issuer)
+      return { ok: false, error: 'invalid', description: "the token's iss claim is not accepted" };
+    const aud = claims.aud;
+    const auds = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+    if (!auds.includes(this.audience) && !auds.includes(this.resourceFor(path)))
+      return { ok: false, error: 'invalid', description: 'the token was not issued for this resource' };
+    const skew = this.opts.config.clockSkewMs;
+    if (typeof claims.nbf === 'number' && claims.nbf * 1000 > this.now() + skew)
+      return { ok: false, error: 'invalid', description: 'the token is not valid yet' };
+    return this.fromClaims(claims as JWTPayload, token);
+  }
+
+  /** The identity a verified token's claims name, once its scopes are checked. */
+  private fromClaims(payload: JWTPayload, token: string): TokenCheck {
+    const { config } = this.opts;
     const subject = claimAt(payload, config.subjectClaim);
     if (typeof subject !== 'string' || subject === '')
       return { ok: false, error: 'invalid', description: `the token has no ${config.subjectClaim} claim` };
@@ -198,9 +276,19 @@ export class ResourceServer {
   }
 }
 
+/** Three base64url segments: a JWS. Anything else is an opaque token. */
+function looksLikeJwt(token: string): boolean {
+  return /^[\w-]+\.[\w-]+\.[\w-]*$/.test(token);
+}
+
 /** A stable grant-like key for an issuer's subject: `oauth:` and 16 hex of SHA-256 (issuer, subject). */
 export function subjectKey(issuer: string, subject: string): string {
   return `oauth:${createHash('sha256').update(`${issuer}\n${subject}`).digest('hex').slice(0, 16)}`;
+}
+
+/** Is this grant id an OAuth subject's (see subjectKey) rather than a stored grant's? */
+export function isSubjectKey(id: string | undefined): boolean {
+  return id?.startsWith('oauth:') === true;
 }
 
 function decodeURIComponentSafe(s: string): string | undefined {

@@ -34,8 +34,8 @@ function Pending({ a, me, onDecided }: { a: Approval; me: Me; onDecided: () => v
         on <Visible text={a.server} /> <RiskBadge risk={a.risk} />
       </h2>
       <dl class="facts">
-        <dt>Grant</dt>
-        <dd>{a.grant ?? '(anonymous)'}</dd>
+        <dt>{a.subject ? 'Acts for (subject)' : 'Grant'}</dt>
+        <dd>{a.subject ?? a.grant ?? '(anonymous)'}</dd>
         <dt>Rule</dt>
         <dd>
           <code>{a.rule}</code>
@@ -141,7 +141,7 @@ export function ApprovalsPage({ me, overview }: { me: Me; overview: Overview | u
                     {a.server}/{a.tool}
                   </code>
                 </td>
-                <td>{a.grant ?? '-'}</td>
+                <td>{a.subject ?? a.grant ?? '-'}</td>
                 <td>
                   <span class={`badge a-${a.status}`}>{a.status}</span>
                 </td>

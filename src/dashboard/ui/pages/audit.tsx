@@ -132,7 +132,7 @@ export function AuditPage({ overview }: { overview: Overview | undefined }) {
             <thead>
               <tr>
                 <th scope="col">Time</th>
-                <th scope="col">Grant</th>
+                <th scope="col">Grant / subject</th>
                 <th scope="col">Server</th>
                 <th scope="col">Method / tool</th>
                 <th scope="col">Decision</th>
@@ -148,7 +148,7 @@ export function AuditPage({ overview }: { overview: Overview | undefined }) {
                       {new Date(r.time).toLocaleTimeString()}
                     </button>
                   </td>
-                  <td>{r.grant ?? '-'}</td>
+                  <td>{r.grant ?? r.subject ?? '-'}</td>
                   <td>{r.server ?? '-'}</td>
                   <td>
                     <code>{r.tool ?? r.method}</code>
