@@ -220,6 +220,12 @@ export function configSecrets(loaded: LoadedConfig): string[] {
   return out;
 }
 
+/** Whether each agent session gets its own links to this server: `isolation` unset (HTTP: per session) or "session". */
+function perSessionLinks(entry: object): boolean {
+  const isolation = (entry as { isolation?: unknown }).isolation;
+  return isolation === undefined || isolation === 'session';
+}
+
 /** `auth.dashboard` as the log-in needs it; `openid` is always asked for. */
 function dashboardLoginConfig(d: ConfigFile['auth']['dashboard']): OidcLoginConfig | undefined {
   if (d === undefined) return undefined;
@@ -298,6 +304,14 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
           path: `mcpServers.${id}.headers`,
           message:
             'an upstream with credentials has no fixed Authorization header (each user gets their own)',
+        });
+      else if (!perSessionLinks(s))
+        // A link shared by several sessions would carry the first user's token for everyone (branch isolation's key).
+        problems.push({
+          file,
+          path: `mcpServers.${id}.isolation`,
+          message:
+            'an upstream with per-user credentials needs isolation "session" (one link per agent session)',
         });
       else spec.auth = { ...s.credentials, audience: s.credentials.audience ?? url };
     }
