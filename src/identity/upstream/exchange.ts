@@ -91,11 +91,6 @@ export class TokenExchanger {
     return p;
   }
 
-  /** Drops a subject's cached token (its upstream refused it, or the subject's access was revoked). */
-  forget(subject: string): void {
-    this.cache.delete(subject);
-  }
-
   private async exchange(subject: string, subjectToken: string, subjectExpiresAt?: number): Promise<string> {
     const meta = await this.issuer.metadata();
     if (typeof meta.token_endpoint !== 'string')
