@@ -83,6 +83,13 @@ describe('JWKS key rotation', () => {
 });
 
 describe('issuer discovery', () => {
+  it('#20.1 reports the issuer as unavailable (503, not 401) when its keys cannot be fetched', async () => {
+    const down = 'http://127.0.0.1:1';
+    const rs = createResourceServer({ ...config(), issuer: down }, PUBLIC, { issuer: new Issuer(down) });
+    const token = await sign(k1, { iss: down });
+    expect(await rs.verify(token, '/mcp')).toMatchObject({ ok: false, error: 'unavailable' });
+  });
+
   it('#20.1 reads OpenID discovery when RFC 8414 metadata is absent and checks the issuer it names', async () => {
     const meta = await fetchIssuerMetadata(idp.issuer);
     expect(meta.issuer).toBe(idp.issuer);

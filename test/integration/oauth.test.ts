@@ -188,6 +188,17 @@ describe('JWT access tokens from the IdP', () => {
     expect((await rawInit(`${mcpUrl}/remote`, bearer(token))).status).toBe(401);
   });
 
+  it('#20.1 names one resource per endpoint whatever its spelling (/mcp/pro%62e is /mcp/probe)', async () => {
+    const odd = await idp.clientCredentials('ops-bot', `${publicUrl}/mcp/pro%62e`);
+    expect((await rawInit(`${mcpUrl}/pro%62e`, bearer(odd))).status).toBe(401);
+    expect((await rawInit(`${mcpUrl}/probe`, bearer(odd))).status).toBe(401);
+    const canonical = await idp.clientCredentials('ops-bot', `${publicUrl}/mcp/probe`);
+    const res = await rawInit(`${mcpUrl}/pro%62e`, bearer(canonical));
+    expect(res.status).toBe(200);
+    const none = await rawInit(`${mcpUrl}/pro%62e`);
+    expect(none.headers.get('www-authenticate')).toContain('oauth-protected-resource/mcp/probe"');
+  });
+
   it('#20.2 gives a member of a mapped group that group policy, and others not', async () => {
     const finance = await connect(
       `${mcpUrl}/probe`,

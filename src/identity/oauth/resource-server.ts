@@ -94,16 +94,12 @@ export class ResourceServer {
 
   /** The protected resource a request path belongs to: `<publicUrl>/mcp` or `<publicUrl>/mcp/<id>`. */
   resourceFor(path: string): string {
-    const parts = path.split('/').filter((p) => p !== '');
-    if (parts[0] === 'mcp' && parts.length === 2) return `${this.opts.publicUrl}/mcp/${parts[1]}`;
-    return `${this.opts.publicUrl}/mcp`;
+    return `${this.opts.publicUrl}${endpointSuffix(path)}`;
   }
 
   /** Where the metadata of a resource is (RFC 9728 §3.1: the well-known segment goes before the resource's path). */
   metadataUrlFor(path: string): string {
-    const parts = path.split('/').filter((p) => p !== '');
-    const suffix = parts[0] === 'mcp' && parts.length === 2 ? `/mcp/${parts[1]}` : '/mcp';
-    return `${this.origin}${WELL_KNOWN}${this.basePath}${suffix}`;
+    return `${this.origin}${WELL_KNOWN}${this.basePath}${endpointSuffix(path)}`;
   }
 
   /**
@@ -126,7 +122,7 @@ export class ResourceServer {
       parts[0] === 'mcp' &&
       servers.has(decodeURIComponentSafe(parts[1]!) ?? '\0')
     )
-      resource = `${this.opts.publicUrl}/mcp/${parts[1]}`;
+      resource = this.resourceFor(`/mcp/${parts[1]}`);
     else return undefined;
     return {
       resource,
@@ -289,6 +285,18 @@ export function subjectKey(issuer: string, subject: string): string {
 /** Is this grant id an OAuth subject's (see subjectKey) rather than a stored grant's? */
 export function isSubjectKey(id: string | undefined): boolean {
   return id?.startsWith('oauth:') === true;
+}
+
+/**
+ * `/mcp/<id>` with the id in one canonical spelling (decoded, then encoded), or `/mcp`: the endpoint a request path
+ * reaches. `/mcp/pro%62e` is the probe endpoint, as the HTTP layer routes it, so it is the probe resource too: a token
+ * issued for the odd spelling `.../mcp/pro%62e` is not one for it.
+ */
+function endpointSuffix(path: string): string {
+  const parts = path.split('/').filter((p) => p !== '');
+  if (parts[0] !== 'mcp' || parts.length !== 2) return '/mcp';
+  const id = decodeURIComponentSafe(parts[1]!);
+  return id === undefined ? '/mcp' : `/mcp/${encodeURIComponent(id)}`;
 }
 
 function decodeURIComponentSafe(s: string): string | undefined {
