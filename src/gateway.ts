@@ -15,6 +15,7 @@ import { unknownToolNames } from './config/policy-lint.js';
 import { PolicySet } from './config/policy-set.js';
 import type { GatewayConfig, HostPort, UpstreamSpec } from './config/resolve.js';
 import { createAdminHandler } from './dashboard/admin.js';
+import { OidcLogin } from './dashboard/oidc-login.js';
 import { DashboardSessions } from './dashboard/session.js';
 import { loadAssets } from './dashboard/static.js';
 import {
@@ -37,6 +38,7 @@ import { compileGuards } from './guards/config.js';
 import { Authenticator, type Identity } from './identity/authenticate.js';
 import { GrantService } from './identity/grants.js';
 import { agentAuthenticate, createResourceServer } from './identity/oauth/gate.js';
+import { UpstreamCredentials } from './identity/upstream/credentials.js';
 import type { Logger } from './log.js';
 import { approvalStep } from './pipeline/approval.js';
 import { type AuditSink, auditStep, commitDecision } from './pipeline/audit.js';
@@ -445,6 +447,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   });
   if (options.watchPolicies ?? true) policies.watch();
 
+  const upstreamCredentials = new UpstreamCredentials(config.upstreams, config.oauth?.issuer);
   const createSession = (
     endpoint: string | undefined,
     port: DownstreamPort,
@@ -463,7 +466,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       downstream: port,
       log,
       version: VERSION,
-      createTransport: options.createTransport,
+      // Upstreams with per-user credentials (mcpServers.<id>.credentials) get this session's identity's token.
+      createTransport: upstreamCredentials.transportsFor(identity, options.createTransport),
       pool,
       onClose: (s) => sessions.delete(s),
     });
@@ -551,6 +555,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           auditArgs: config.auditArgs,
           auditArgsKey: auditKey,
           logins: new DashboardSessions(),
+          oidc: config.dashboardLogin === undefined ? undefined : new OidcLogin(config.dashboardLogin),
           assets: loadAssets(),
           allowedHosts: allowedHostsFor({ ...config, listen: config.admin }),
           log,

@@ -6,11 +6,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { WebhookConfig } from '../approvals/webhook.js';
 import type { AuditKeySource } from '../audit/keys.js';
 import { addConfiguredSecrets } from '../audit/redact.js';
+import type { OidcLoginConfig } from '../dashboard/oidc-login.js';
 import { durationMs } from '../duration.js';
 import { ConfigError, type Problem } from '../errors.js';
 import { type CompiledGuards, compileGuards } from '../guards/config.js';
 import type { LoadedConfig } from './load.js';
 import type { LoadedPolicy } from './policy-file.js';
+import type { ConfigFile } from './schema.js';
 
 export { durationMs };
 
@@ -53,6 +55,8 @@ export interface UpstreamSpec {
   isolation?: Isolation;
   /** How long a pooled grant or shared link without leases stays open; absent = DEFAULT_LINK_IDLE_MS. */
   idleMs?: number;
+  /** `mcpServers.<id>.credentials`: per-user credentials (src/identity/upstream/credentials.ts); undefined: headers only. */
+  auth?: UpstreamAuth;
 }
 
 export type Isolation = 'session' | 'grant' | 'shared';
@@ -68,6 +72,15 @@ export const DEFAULT_LINK_IDLE_MS = 60_000;
 export function defaultIsolation(kind: UpstreamKind, roots: unknown): Isolation {
   if (roots === 'agent') return 'session';
   return kind === 'stdio' ? 'grant' : 'session';
+}
+
+/** Per-user credentials for an HTTP upstream: RFC 8693 token exchange at the agent's issuer. */
+export interface UpstreamAuth {
+  type: 'token-exchange';
+  audience: string;
+  clientId: string;
+  clientSecret?: string | undefined;
+  scope?: string | undefined;
 }
 
 /** A configured root (a path relative to the config file, or a file:// URI) as the root object warden answers. */
@@ -106,6 +119,8 @@ export interface GatewayConfig {
   statePrefix: string;
   /** Agent requests without a token are let in (as no grant). */
   anonymous: boolean;
+  /** `auth.dashboard`: dashboard log-in through an OpenID provider; undefined: admin tokens only. */
+  dashboardLogin: OidcLoginConfig | undefined;
   /** auth.publicUrl without a trailing slash; undefined when not set. */
   publicUrl: string | undefined;
   /** auth.oauth, with the group policy paths resolved against the config file; undefined: grants only. */
@@ -243,7 +258,31 @@ export function configSecrets(loaded: LoadedConfig): string[] {
   // oauth: the introspection client's secret is masked in logs and audit like any other.
   if (config.auth.oauth?.introspection !== undefined) out.push(config.auth.oauth.introspection.clientSecret);
   headerValues(config.tracing.headers);
+  if (config.auth.dashboard?.clientSecret !== undefined) out.push(config.auth.dashboard.clientSecret);
+  for (const s of Object.values(config.mcpServers))
+    if (s.credentials?.clientSecret !== undefined) out.push(s.credentials.clientSecret);
   return out;
+}
+
+/** Whether each agent session gets its own links to this server: `isolation` unset (HTTP: per session) or "session". */
+function perSessionLinks(entry: object): boolean {
+  const isolation = (entry as { isolation?: unknown }).isolation;
+  return isolation === undefined || isolation === 'session';
+}
+
+/** `auth.dashboard` as the log-in needs it; `openid` is always asked for. */
+function dashboardLoginConfig(d: ConfigFile['auth']['dashboard']): OidcLoginConfig | undefined {
+  if (d === undefined) return undefined;
+  return {
+    issuer: d.issuer,
+    clientId: d.clientId,
+    clientSecret: d.clientSecret,
+    redirectUri: d.redirectUri,
+    scopes: d.scopes.includes('openid') ? d.scopes : ['openid', ...d.scopes],
+    groupsClaim: d.claims.groups,
+    labelClaim: d.claims.label,
+    roles: d.roles,
+  };
 }
 
 export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
@@ -290,6 +329,38 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
       spec.roots = Array.isArray(s.roots) ? s.roots.map((r) => rootOf(r, base)) : s.roots;
     if (s.command !== undefined) spec.command = s.command;
     if (url !== undefined) spec.url = url;
+    if (s.credentials !== undefined) {
+      const at = `mcpServers.${id}.credentials`;
+      // Per-user credentials need a per-user identity from the issuer, an HTTP link, and no fixed Authorization.
+      if (url === undefined || kind !== 'http')
+        problems.push({
+          file,
+          path: at,
+          message: 'per-user credentials need a Streamable HTTP upstream (url)',
+        });
+      else if (config.auth.oauth === undefined)
+        problems.push({
+          file,
+          path: at,
+          message: 'token exchange needs auth.oauth (the issuer agents come from)',
+        });
+      else if (Object.keys(spec.headers).some((h) => h.toLowerCase() === 'authorization'))
+        problems.push({
+          file,
+          path: `mcpServers.${id}.headers`,
+          message:
+            'an upstream with credentials has no fixed Authorization header (each user gets their own)',
+        });
+      else if (!perSessionLinks(s))
+        // A link shared by several sessions would carry the first user's token for everyone (branch isolation's key).
+        problems.push({
+          file,
+          path: `mcpServers.${id}.isolation`,
+          message:
+            'an upstream with per-user credentials needs isolation "session" (one link per agent session)',
+        });
+      else spec.auth = { ...s.credentials, audience: s.credentials.audience ?? url };
+    }
     upstreams.push(spec);
   }
   // oauth: the protected resource's identifier cannot come from a request's Host header (the client controls it).
@@ -317,6 +388,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     logLevel: config.log.level,
     storage: config.storage,
     anonymous: config.auth.anonymous,
+    dashboardLogin: dashboardLoginConfig(config.auth.dashboard),
     publicUrl: config.auth.publicUrl?.replace(/\/+$/, ''),
     oauth:
       config.auth.oauth === undefined

@@ -24,6 +24,64 @@ const hostPort = z
 
 const stringMap = z.record(z.string(), z.string());
 
+/** Dashboard log-in through an OpenID provider (src/dashboard/oidc-login.ts), beside admin tokens. */
+const dashboardLogin = z
+  .strictObject({
+    issuer: z
+      .string()
+      .url()
+      .refine(
+        (v) =>
+          URL.canParse(v) &&
+          (new URL(v).protocol === 'https:' ||
+            /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(v)),
+        'the issuer must use https (http only on loopback)',
+      )
+      .describe(
+        'The OpenID provider (https; http only on loopback); metadata from <issuer>/.well-known/openid-configuration',
+      ),
+    clientId: z.string().min(1).describe('The client registered at the provider for the dashboard'),
+    clientSecret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'For a confidential client (client_secret_basic), e.g. ${WARDEN_DASHBOARD_SECRET}; without it: public client, PKCE only',
+      ),
+    redirectUri: z
+      .string()
+      .url()
+      .refine(
+        (v) => URL.canParse(v) && new URL(v).pathname === '/api/oidc/callback',
+        'the redirect URI ends in /api/oidc/callback',
+      )
+      .describe('Exactly as registered at the provider: <admin origin>/api/oidc/callback'),
+    scopes: z
+      .array(z.string())
+      .default(['openid', 'profile', 'email'])
+      .describe('Scopes asked for; openid is added'),
+    claims: z
+      .strictObject({
+        groups: z
+          .string()
+          .default('groups')
+          .describe('Claim or dotted path with the groups (a list or a space-separated string)'),
+        label: z.string().default('email').describe('Claim shown as who is logged in; sub when missing'),
+      })
+      .default({ groups: 'groups', label: 'email' }),
+    roles: z
+      .strictObject({
+        admin: z.array(z.string()).optional(),
+        approver: z.array(z.string()).optional(),
+        viewer: z.array(z.string()).optional(),
+      })
+      .refine((r) => Object.values(r).some((g) => g.length > 0), 'map at least one group to a role')
+      .describe(
+        'Groups per dashboard role; the highest role any group maps to wins; a person with none is refused',
+      ),
+  })
+  .describe('Dashboard log-in with OpenID Connect (authorization code + PKCE), beside admin tokens');
+
 /** A configured root: a path, or a file:// URI that names a path on this host. */
 function isRootEntry(v: string): boolean {
   if (!/^[A-Za-z][A-Za-z0-9+.-]+:/.test(v)) return true;
@@ -127,6 +185,33 @@ export const serverSchema = z
       .describe(
         'How long a grant or shared upstream link that no agent uses stays open before it is closed (number = seconds); default 60 s',
       ),
+    credentials: z
+      .strictObject({
+        type: z
+          .literal('token-exchange')
+          .describe(
+            'RFC 8693 token exchange at auth.oauth.issuer: the upstream gets a token for itself, same subject',
+          ),
+        audience: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('What the upstream token is for (audience, and resource when a URL); default: the url'),
+        clientId: z
+          .string()
+          .min(1)
+          .describe("Warden's client at the issuer, allowed the token-exchange grant"),
+        clientSecret: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('e.g. ${WARDEN_EXCHANGE_SECRET}; without it: public client'),
+        scope: z.string().min(1).optional().describe('Scopes asked for the upstream token'),
+      })
+      .optional()
+      .describe(
+        "Per-user credentials for an HTTP upstream: each agent's calls carry a token for this upstream obtained for that agent's identity; the agent's own token is never forwarded (not `auth`: clients use that key for their own OAuth)",
+      ),
     disabled: z.boolean().optional().describe('Skip this server'),
     autoApprove: z
       .array(z.string())
@@ -214,6 +299,7 @@ export const configSchema = z.strictObject({
         .describe(
           'Let agent requests without a token in, as no grant (loopback demos and tests only). A token that is sent is still checked',
         ),
+      dashboard: dashboardLogin.optional(),
       publicUrl: z
         .string()
         .url()

@@ -17,7 +17,8 @@ import type { Approval, ApprovalStatus } from '../store/approvals.js';
 import { ADMIN_ROLES, type AdminRole } from '../store/grants.js';
 import type { AuditFilter } from '../store/types.js';
 import { hostName } from '../transport/http/wire.js';
-import type { DashboardSession, DashboardSessions } from './session.js';
+import { OIDC_BINDING_COOKIE, type OidcLogin, OidcLoginError } from './oidc-login.js';
+import { cookieValue, type DashboardSession, type DashboardSessions } from './session.js';
 import { type Asset, SECURITY_HEADERS } from './static.js';
 
 /** What the simulator is asked: would this grant's call of this tool with these arguments go through? */
@@ -54,6 +55,8 @@ export interface AdminOptions {
   auditArgsKey?: AuditKey;
   /** Dashboard log-ins (session cookie + CSRF token). */
   logins: DashboardSessions;
+  /** Log-in through the identity provider (`auth.dashboard`); undefined when only admin tokens log in. */
+  oidc?: OidcLogin | undefined;
   /** The dashboard's built files; undefined when the UI was not built (the API works without it). */
   assets: Map<string, Asset> | undefined;
   /** Host header names accepted (DNS rebinding); undefined accepts any (the admin port listens on all addresses). */
@@ -288,6 +291,10 @@ async function handle(
     await loginRoute(req, res, opts);
     return;
   }
+  if (path === '/api/login-options' || path.startsWith('/api/oidc/')) {
+    await oidcRoute(req, res, opts, path, url);
+    return;
+  }
   // A bearer token (scripts) or a dashboard session (browsers). Only the cookie is sent by browsers on their own,
   // so only cookie requests need the CSRF token.
   let who: AdminIdentity | undefined;
@@ -300,7 +307,7 @@ async function handle(
         json(res, 403, { error: 'forbidden: missing or wrong CSRF token' });
         return;
       }
-      who = await opts.authenticate(`Bearer ${login.token}`);
+      who = await sessionIdentity(login, opts);
       if (who === undefined) opts.logins.end(login.id);
       else opts.logins.touch(login);
     }
@@ -344,6 +351,97 @@ function overHttps(req: IncomingMessage): boolean {
   );
 }
 
+/**
+ * Who a dashboard session is: an OIDC log-in carries its identity (role from claims at log-in); a token log-in
+ * authenticates its admin token again, so revoking the token ends the session.
+ */
+async function sessionIdentity(
+  login: DashboardSession,
+  opts: AdminOptions,
+): Promise<AdminIdentity | undefined> {
+  if (login.identity !== undefined) return login.identity;
+  return opts.authenticate(`Bearer ${login.token}`);
+}
+
+/** A short HTML page for the browser when an OIDC log-in is refused (the reason escaped, no script). */
+function refusalPage(
+  res: ServerResponse,
+  status: number,
+  reason: string,
+  clearCookie: string | undefined,
+): void {
+  const esc = reason.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Log-in refused</title></head><body><main><h1>Log-in refused</h1><p id="reason">${esc}</p><p><a href="/">Back to the dashboard</a></p></main></body></html>`;
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    ...(clearCookie === undefined ? {} : { 'set-cookie': clearCookie }),
+  });
+  res.end(body);
+}
+
+/**
+ * OIDC log-in (oidc-login.ts): `GET /api/login-options` tells the log-in page whether to offer it, `GET
+ * /api/oidc/login` sends the browser to the provider, `GET /api/oidc/callback` finishes and starts a session.
+ */
+async function oidcRoute(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: AdminOptions,
+  path: string,
+  url: URL,
+): Promise<void> {
+  if (req.method !== 'GET') {
+    json(res, 405, { error: 'method not allowed' });
+    return;
+  }
+  if (path === '/api/login-options') {
+    json(res, 200, { oidc: opts.oidc !== undefined });
+    return;
+  }
+  const oidc = opts.oidc;
+  if (oidc === undefined) {
+    json(res, 404, { error: 'not found: no auth.dashboard log-in is configured' });
+    return;
+  }
+  const secure = overHttps(req);
+  if (path === '/api/oidc/login') {
+    try {
+      const { location, cookie } = await oidc.begin(secure);
+      res.writeHead(302, { location, 'set-cookie': cookie, 'cache-control': 'no-store' });
+      res.end();
+    } catch (err) {
+      opts.log.warn({ err: (err as Error).message }, 'dashboard OIDC log-in could not start');
+      refusalPage(res, 502, 'The identity provider cannot be reached; try again later.', undefined);
+    }
+    return;
+  }
+  if (path === '/api/oidc/callback') {
+    const clear = oidc.clearBinding(secure);
+    try {
+      const done = await oidc.finish(url.searchParams, cookieValue(req.headers.cookie, OIDC_BINDING_COOKIE));
+      const previous = opts.logins.peek(req.headers.cookie);
+      if (previous !== undefined) opts.logins.end(previous.id);
+      const login = opts.logins.create(done.key, done.identity);
+      opts.log.info({ who: done.identity.label, role: done.identity.role }, 'dashboard OIDC log-in');
+      // The fragment is never sent to a server: the hand-off code stays out of logs and Referer headers.
+      res.writeHead(302, {
+        location: `/#oidc=${oidc.handoff(login.id)}`,
+        'set-cookie': [opts.logins.cookie(login, secure), clear],
+        'cache-control': 'no-store',
+      });
+      res.end();
+    } catch (err) {
+      if (!(err instanceof OidcLoginError)) throw err;
+      opts.log.warn({ err: err.message, remote: req.socket.remoteAddress }, 'dashboard OIDC log-in refused');
+      refusalPage(res, 403, err.message, clear);
+    }
+    return;
+  }
+  json(res, 404, { error: 'not found' });
+}
+
 function sessionView(who: AdminIdentity, login: DashboardSession): Record<string, unknown> {
   return { label: who.label, role: who.role, csrf: login.csrf };
 }
@@ -356,10 +454,28 @@ async function loginRoute(req: IncomingMessage, res: ServerResponse, opts: Admin
       return;
     }
     let token: unknown;
+    let handoff: unknown;
     try {
-      token = (await readBody(req)).token;
+      ({ token, handoff } = await readBody(req));
     } catch (err) {
       json(res, 400, { error: (err as Error).message });
+      return;
+    }
+    if (typeof handoff === 'string' && opts.oidc !== undefined) {
+      // After an OIDC log-in: the one-time code from the URL fragment, with the session cookie it was made for.
+      const sessionId = opts.oidc.redeem(handoff);
+      const login = opts.logins.peek(req.headers.cookie);
+      if (
+        sessionId === undefined ||
+        login === undefined ||
+        login.id !== sessionId ||
+        login.identity === undefined
+      ) {
+        json(res, 401, { error: 'that log-in hand-off is unknown, used or expired: log in again' });
+        return;
+      }
+      opts.logins.touch(login);
+      json(res, 200, sessionView(login.identity, login));
       return;
     }
     const who =
@@ -382,7 +498,7 @@ async function loginRoute(req: IncomingMessage, res: ServerResponse, opts: Admin
     const who =
       login === undefined || !opts.logins.csrfMatches(login, req.headers['x-csrf-token'])
         ? undefined
-        : await opts.authenticate(`Bearer ${login.token}`);
+        : await sessionIdentity(login, opts);
     if (login === undefined || who === undefined) json(res, 401, { error: 'not logged in' });
     else {
       opts.logins.touch(login);
@@ -439,7 +555,7 @@ function eventStream(req: IncomingMessage, res: ServerResponse, opts: AdminOptio
       return (await opts.authenticate(req.headers.authorization)) !== undefined;
     // peek: an open tab's stream does not count as use, so an unattended tab still reaches the idle limit.
     const login = opts.logins.peek(req.headers.cookie);
-    return login !== undefined && (await opts.authenticate(`Bearer ${login.token}`)) !== undefined;
+    return login !== undefined && (await sessionIdentity(login, opts)) !== undefined;
   };
   send();
   const timer = setInterval(() => {

@@ -4,12 +4,19 @@
 // again on every request, so revoking the token ends its dashboard sessions at once. Sessions live in the replica
 // that made them: behind a load balancer the dashboard needs sticky sessions (docs/dashboard.md).
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AdminIdentity } from '../identity/authenticate.js';
 
 export interface DashboardSession {
   id: string;
   /** Sent back by the page in `x-csrf-token` on every request that changes something. */
   csrf: string;
+  /**
+   * The admin token, checked again on every request; for an OIDC log-in a per-person key (`issuer|subject`) that
+   * is never accepted as a token, since `identity` is set.
+   */
   token: string;
+  /** Set for an OIDC log-in (oidc-login.ts): who it is and the role from claims, fixed for the session's life. */
+  identity?: AdminIdentity;
   createdAt: number;
   lastSeenAt: number;
 }
@@ -64,12 +71,13 @@ export class DashboardSessions {
    * A new session for an admin token. Each token keeps at most `perToken` sessions (its own oldest go first), so
    * one token logging in again and again cannot push other people's sessions out.
    */
-  create(token: string): DashboardSession {
+  create(token: string, identity?: AdminIdentity): DashboardSession {
     const now = this.now();
     const session: DashboardSession = {
       id: randomBytes(32).toString('base64url'),
       csrf: randomBytes(32).toString('base64url'),
       token,
+      ...(identity === undefined ? {} : { identity }),
       createdAt: now,
       lastSeenAt: now,
     };

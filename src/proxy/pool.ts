@@ -39,6 +39,11 @@ export interface AcquireOptions {
   initParams?: Record<string, unknown>;
   /** The logger of a link of this lease's own (isolation session). */
   log?: Logger;
+  /**
+   * The transport factory of a link of this lease's own (isolation session): the session's, which carries its
+   * identity's per-user upstream credentials (mcpServers.<id>.credentials, which require session isolation).
+   */
+  createTransport?: (spec: UpstreamSpec, log: Logger) => MessageTransport;
 }
 
 export interface PoolOptions {
@@ -163,7 +168,10 @@ export class UpstreamPool {
       spec,
       // A link of one session logs as that session; a pooled one belongs to no session in particular.
       log: (spec.isolation ?? 'session') === 'session' ? (options.log ?? this.opts.log) : this.opts.log,
-      createTransport: this.opts.createTransport,
+      createTransport:
+        (spec.isolation ?? 'session') === 'session'
+          ? (options.createTransport ?? this.opts.createTransport)
+          : this.opts.createTransport,
       onServerRequest: (link, req) => this.routeRequest(entry, link, req),
       onNotification: (link, n) => this.routeNotification(entry, link, n),
     });

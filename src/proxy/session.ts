@@ -385,6 +385,7 @@ export class ProxySession implements SessionView, LeaseSink {
           sink: this,
           initParams: params,
           log: this.log,
+          createTransport: this.opts.createTransport,
         });
         this.leases.set(spec.id, lease);
         this.links.set(spec.id, lease.link);

@@ -152,6 +152,9 @@ export class StreamableHttpClient implements MessageTransport {
   constructor(
     url: string,
     private readonly headers: Record<string, string>,
+    // idp (#20): per-user upstream credentials. When set, each request's Authorization header is asked for here
+    // (a token obtained for the agent's identity, src/identity/upstream/credentials.ts); nothing else changes.
+    private readonly authorization?: () => Promise<string>,
   ) {
     this.url = parsedUrl(url);
     const agent = agents[this.url.protocol as keyof typeof agents];
@@ -254,6 +257,11 @@ export class StreamableHttpClient implements MessageTransport {
   ): Promise<IncomingMessage> {
     const { url, redirects, repeatable, retried } = attempt;
     if (this.closed) return Promise.reject(new Error('the upstream transport is closed'));
+    // idp (#20): fetch the per-user Authorization once per request; redirects and retries reuse it through `extra`.
+    if (this.authorization !== undefined && extra.authorization === undefined)
+      return this.authorization().then((authorization) =>
+        this.request(method, body, { ...extra, authorization }, attempt),
+      );
     const headers: OutgoingHttpHeaders = { ...this.headers, ...extra };
     if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
     if (this.protocolVersion !== undefined) headers['mcp-protocol-version'] = this.protocolVersion;
@@ -514,8 +522,12 @@ function errorText(res: IncomingMessage): Promise<string> {
   });
 }
 
-export function createHttpClientTransport(url: string, headers: Record<string, string>): MessageTransport {
-  return new StreamableHttpClient(url, headers);
+export function createHttpClientTransport(
+  url: string,
+  headers: Record<string, string>,
+  authorization?: () => Promise<string>,
+): MessageTransport {
+  return new StreamableHttpClient(url, headers, authorization);
 }
 
 /**

@@ -31,6 +31,12 @@ function Login({ onLogin }: { onLogin: (me: Me & { csrf: string }) => void }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
+  const [oidc, setOidc] = useState(false);
+  useEffect(() => {
+    api<{ oidc: boolean }>('GET', '/api/login-options')
+      .then((o) => setOidc(o.oidc))
+      .catch(() => setOidc(false));
+  }, []);
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
@@ -46,6 +52,13 @@ function Login({ onLogin }: { onLogin: (me: Me & { csrf: string }) => void }) {
   return (
     <main class="login">
       <h1>mcp-warden</h1>
+      {oidc && (
+        <p class="sso">
+          <a class="button" href="/api/oidc/login">
+            Log in with your identity provider
+          </a>
+        </p>
+      )}
       <form onSubmit={submit} aria-describedby={error ? 'login-error' : undefined}>
         <label for="token">Admin token</label>
         <input
@@ -174,6 +187,18 @@ function App() {
   };
   useEffect(() => {
     setSession(undefined, loggedOut);
+    // Back from an OIDC log-in: the one-time hand-off code in the fragment buys this session's CSRF token.
+    const handoff = /^#oidc=([A-Za-z0-9_-]+)$/.exec(location.hash)?.[1];
+    if (handoff !== undefined) {
+      history.replaceState(null, '', '#/overview');
+      api<Me & { csrf: string }>('POST', '/api/session', { handoff })
+        .then((m) => {
+          setSession(m.csrf, loggedOut);
+          setMe({ label: m.label, role: m.role });
+        })
+        .catch(() => setMe(null));
+      return;
+    }
     api<Me>('GET', '/api/session')
       .then(setMe)
       .catch((err) => {

@@ -1,0 +1,85 @@
+// Per-user upstream credentials in the gateway: an upstream with `credentials` (mcpServers.<id>.credentials) gets, on every
+// request, a token obtained for the identity of the agent session the link belongs to, never the agent's own token.
+//
+// Links with per-user credentials are per identity by construction: upstream links belong to one agent session, and a
+// session is bound to the identity that opened it (SPEC §14), so one user's upstream token never serves another.
+import type { UpstreamSpec } from '../../config/resolve.js';
+import { WardenError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { defaultTransport } from '../../proxy/upstream.js';
+import { createHttpClientTransport } from '../../transport/http-client.js';
+import type { MessageTransport } from '../../transport/types.js';
+import type { Identity } from '../authenticate.js';
+import { issuerFor } from '../oauth/issuer.js';
+import { TokenExchangeError, TokenExchanger } from './exchange.js';
+
+type CreateTransport = (spec: UpstreamSpec, log: Logger) => MessageTransport;
+
+export class UpstreamCredentials {
+  private readonly exchangers = new Map<string, TokenExchanger>();
+
+  /** `issuer`: auth.oauth.issuer (where agents' tokens come from and are exchanged). */
+  constructor(
+    upstreams: readonly UpstreamSpec[],
+    private readonly issuer: string | undefined,
+  ) {
+    for (const spec of upstreams) {
+      if (spec.auth === undefined || issuer === undefined) continue;
+      this.exchangers.set(
+        spec.id,
+        new TokenExchanger(issuerFor(issuer), {
+          clientId: spec.auth.clientId,
+          clientSecret: spec.auth.clientSecret,
+          audience: spec.auth.audience,
+          scope: spec.auth.scope,
+        }),
+      );
+    }
+  }
+
+  get any(): boolean {
+    return this.exchangers.size > 0;
+  }
+
+  /** The Authorization value for `spec` on behalf of `identity`; a clear error when there is none to be had. */
+  async authorization(spec: UpstreamSpec, identity: Identity): Promise<string> {
+    const exchanger = this.exchangers.get(spec.id);
+    const oauth = identity.oauth;
+    if (exchanger === undefined) throw new Error(`upstream ${spec.id} has no credential source`);
+    if (oauth === undefined)
+      throw new WardenError(
+        'UPSTREAM_START_FAILED',
+        `upstream ${spec.id} acts for each user: call it with an access token from ${this.issuer} (a grant has no upstream credential)`,
+      );
+    if (oauth.expiresAt <= Date.now())
+      throw new WardenError(
+        'UPSTREAM_START_FAILED',
+        `upstream ${spec.id}: the agent's access token has expired`,
+      );
+    try {
+      const token = await exchanger.tokenFor(
+        `${oauth.issuer}|${oauth.subject}`,
+        oauth.token,
+        oauth.expiresAt,
+      );
+      return `Bearer ${token}`;
+    } catch (err) {
+      // The issuer's answer names an error code, never a token.
+      const why =
+        err instanceof TokenExchangeError ? err.message : `token exchange failed: ${(err as Error).message}`;
+      throw new WardenError('UPSTREAM_START_FAILED', `upstream ${spec.id}: ${why}`);
+    }
+  }
+
+  /**
+   * The transport factory of one agent session: upstreams with `credentials` get a Streamable HTTP transport that asks for
+   * this identity's token on each request; the others are made as before (`fallback`, else the default).
+   */
+  transportsFor(identity: Identity, fallback: CreateTransport | undefined): CreateTransport | undefined {
+    if (!this.any) return fallback;
+    return (spec, log) =>
+      spec.auth !== undefined && this.exchangers.has(spec.id)
+        ? createHttpClientTransport(spec.url ?? '', spec.headers, () => this.authorization(spec, identity))
+        : (fallback?.(spec, log) ?? defaultTransport(spec, () => log));
+  }
+}
