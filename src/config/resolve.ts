@@ -34,6 +34,8 @@ export interface UpstreamSpec {
    * (the agent's own capability and answers), or a fixed list answered by warden (docs/configuration.md, roots).
    */
   roots?: 'none' | 'agent' | ReadonlyArray<{ uri: string; name: string }>;
+  /** The era warden speaks to it (SPEC §12): `auto` (absent) probes with server/discover; a version pins it. */
+  protocol?: 'auto' | '2025-11-25' | '2026-07-28';
 }
 
 /** A configured root (a path relative to the config file, or a file:// URI) as the root object warden answers. */
@@ -224,6 +226,15 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
       spec.roots = Array.isArray(s.roots) ? s.roots.map((r) => rootOf(r, base)) : s.roots;
     if (s.command !== undefined) spec.command = s.command;
     if (url !== undefined) spec.url = url;
+    if (s.protocol !== undefined && s.protocol !== 'auto') {
+      if (s.protocol === '2026-07-28' && kind !== 'http')
+        problems.push({
+          file,
+          path: `mcpServers.${id}.protocol`,
+          message: 'protocol 2026-07-28 is spoken over Streamable HTTP only (a url without type "sse")',
+        });
+      else spec.protocol = s.protocol;
+    }
     upstreams.push(spec);
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -115,6 +115,12 @@ export const serverSchema = z
       .describe(
         'The roots this server is told (roots/list): directories answered by warden; "agent" passes the agent\'s own; "none" (default) declares no roots capability upstream',
       ),
+    protocol: z
+      .enum(['auto', '2025-11-25', '2026-07-28'])
+      .optional()
+      .describe(
+        'The protocol era warden speaks to this server: "auto" (default) asks it with a server/discover probe (once per server) and falls back to initialize; a version pins it. 2026-07-28 needs an HTTP upstream',
+      ),
     disabled: z.boolean().optional().describe('Skip this server'),
     autoApprove: z
       .array(z.string())

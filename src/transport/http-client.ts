@@ -62,11 +62,22 @@ interface Attempt {
   redirects: number;
   repeatable: boolean;
   retried: boolean;
+  /** Told each HTTP request made for this message (a redirect makes another), so that it can be aborted. */
+  track?: (req: ClientRequest) => void;
+}
+
+/**
+ * How a transport speaks the 2026-07-28 revision (src/era/upstream-link.ts): no session, and each request's headers
+ * computed from its own body. `headersFor` gets the message as it goes on the wire.
+ */
+export interface ModernMode {
+  headersFor(message: JsonRpcMessage): Record<string, string>;
 }
 
 /** Which request an event stream answers, how often it was reopened, and the last event id seen before. */
 interface StreamOrigin {
-  kind: 'post' | 'get';
+  /** `listen`: a 2026 subscriptions/listen stream, reopened like the GET stream. */
+  kind: 'post' | 'get' | 'listen';
   attempt: number;
   lastId: string | undefined;
 }
@@ -148,10 +159,15 @@ export class StreamableHttpClient implements MessageTransport {
   private retryMs: number | undefined;
   private readonly url: URL;
   private readonly agent: http.Agent;
+  /** 2026: the HTTP requests of the JSON-RPC requests in flight, by id (see abort). */
+  private readonly inflight = new Map<string | number, ClientRequest>();
+  /** 2026: the subscriptions/listen request, reopened whenever its stream ends. */
+  private listenMessage: JsonRpcMessage | undefined;
 
   constructor(
     url: string,
     private readonly headers: Record<string, string>,
+    private readonly modern?: ModernMode,
   ) {
     this.url = parsedUrl(url);
     const agent = agents[this.url.protocol as keyof typeof agents];
@@ -172,12 +188,25 @@ export class StreamableHttpClient implements MessageTransport {
   async send(message: JsonRpcMessage): Promise<void> {
     const body = JSON.stringify(message);
     const toolCall = 'method' in message && message.method === 'tools/call';
-    const res = await this.request(
-      'POST',
-      body,
-      { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      { url: this.url, redirects: REDIRECTS, repeatable: !toolCall, retried: false },
-    );
+    const extra: OutgoingHttpHeaders = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
+    const id = 'id' in message && 'method' in message ? message.id : undefined;
+    let track: ((req: ClientRequest) => void) | undefined;
+    if (this.modern !== undefined) {
+      Object.assign(extra, this.modern.headersFor(message));
+      if (id !== undefined && id !== null) track = (req) => this.inflight.set(id, req);
+    }
+    const res = await this.request('POST', body, extra, {
+      url: this.url,
+      redirects: REDIRECTS,
+      repeatable: !toolCall,
+      retried: false,
+      ...(track === undefined ? {} : { track }),
+    });
+    if (id !== undefined && id !== null && track !== undefined)
+      res.once('close', () => this.inflight.delete(id));
     if (res.statusCode !== undefined && res.statusCode >= 400) {
       // The body may quote the request (its Authorization header): the agent hears the status, the log the body.
       throw new HttpStatusError(
@@ -212,6 +241,59 @@ export class StreamableHttpClient implements MessageTransport {
     res.resume();
     throw new Error(
       `the upstream answered with unexpected content type ${res.headers['content-type'] ?? '(none)'}`,
+    );
+  }
+
+  /**
+   * 2026: ends the HTTP request of JSON-RPC request `id` (a cancelled or timed-out call): the upstream sees its client
+   * disconnect, the revision's way to cancel. Nothing happens for an id not in flight.
+   */
+  abort(id: string | number): void {
+    const req = this.inflight.get(id);
+    if (req === undefined) return;
+    this.inflight.delete(id);
+    req.destroy();
+  }
+
+  /**
+   * 2026: opens the `subscriptions/listen` stream with this request, and opens it again (with backoff, as the GET
+   * stream) whenever it ends, for as long as the transport is open. Its notifications arrive on onmessage; the
+   * acknowledgement is not passed on.
+   */
+  subscribe(message: JsonRpcMessage): void {
+    if (this.closed || this.listenMessage !== undefined) return;
+    this.listenMessage = message;
+    this.openListen(0);
+  }
+
+  private openListen(attempt: number): void {
+    const message = this.listenMessage;
+    if (message === undefined || this.closed) return;
+    const extra: OutgoingHttpHeaders = {
+      'content-type': 'application/json',
+      accept: 'text/event-stream, application/json',
+      ...(this.modern?.headersFor(message) ?? {}),
+    };
+    const again = () => this.later(() => this.openListen(attempt + 1), this.delay(attempt));
+    this.request('POST', JSON.stringify(message), extra).then(
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status === 200 && mediaType(res.headers['content-type']) === 'text/event-stream')
+          return this.readStream(res, { kind: 'listen', attempt, lastId: undefined });
+        res.resume();
+        // A server without listen support answers an error (JSON, or a 4xx): nothing to reopen.
+        if (status >= 400 && status < 500 && status !== 429) {
+          this.onerror?.(new Error(`the upstream refused subscriptions/listen: HTTP ${status}`));
+          return;
+        }
+        if (status === 200) return;
+        again();
+      },
+      (err: Error) => {
+        if (this.closed) return;
+        this.onerror?.(new Error(`the upstream's listen stream: ${err.message}`));
+        again();
+      },
     );
   }
 
@@ -256,7 +338,8 @@ export class StreamableHttpClient implements MessageTransport {
     if (this.closed) return Promise.reject(new Error('the upstream transport is closed'));
     const headers: OutgoingHttpHeaders = { ...this.headers, ...extra };
     if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
-    if (this.protocolVersion !== undefined) headers['mcp-protocol-version'] = this.protocolVersion;
+    if (this.protocolVersion !== undefined && this.modern === undefined)
+      headers['mcp-protocol-version'] = this.protocolVersion;
     if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
     const send = url.protocol === 'https:' ? https.request : http.request;
     return new Promise<IncomingMessage>((resolve, reject) => {
@@ -299,11 +382,12 @@ export class StreamableHttpClient implements MessageTransport {
         }
         // The session id comes with the answer to initialize (a POST); GET and DELETE answers do not set it.
         const sessionId = res.headers['mcp-session-id'];
-        if (method === 'POST' && typeof sessionId === 'string' && sessionId !== '')
+        if (method === 'POST' && this.modern === undefined && typeof sessionId === 'string' && sessionId !== '')
           this.sessionId = sessionId;
         resolve(res);
       });
       this.open.add(req);
+      attempt.track?.(req);
       req.on('error', (err: NodeJS.ErrnoException) => {
         this.open.delete(req);
         if (answered) return;
@@ -361,6 +445,7 @@ export class StreamableHttpClient implements MessageTransport {
           );
           return;
         }
+        if (from.kind === 'listen' && isAcknowledgement(value)) return;
         if (this.deliver(value)) answered = true;
       },
       (ms) => {
@@ -369,7 +454,7 @@ export class StreamableHttpClient implements MessageTransport {
       MAX_MESSAGE_CHARS,
     );
     const opened = Date.now();
-    if (from.kind === 'get') {
+    if (from.kind !== 'post') {
       this.streams++;
       this.streamOpen = true;
     }
@@ -383,14 +468,15 @@ export class StreamableHttpClient implements MessageTransport {
       }
     });
     res.once('close', () => {
-      if (from.kind === 'get') this.streamOpen = false;
+      if (from.kind !== 'post') this.streamOpen = false;
       if (this.closed) return;
-      if (from.kind === 'get') {
+      if (from.kind !== 'post') {
         const attempt = Date.now() - opened >= STEADY_MS ? 0 : from.attempt + 1;
-        this.later(() => this.openStream(lastId, attempt), this.delay(attempt));
+        if (from.kind === 'get') this.later(() => this.openStream(lastId, attempt), this.delay(attempt));
+        else this.later(() => this.openListen(attempt), this.delay(attempt));
       } else if (answered) {
         // done
-      } else if (lastId !== undefined && from.attempt < POST_RESUMES) {
+      } else if (lastId !== undefined && from.attempt < POST_RESUMES && this.modern === undefined) {
         this.later(() => this.resume(lastId as string, from.attempt + 1), this.delay(from.attempt));
       } else {
         this.onerror?.(new Error('an event stream from the upstream ended before its response'));
@@ -514,8 +600,21 @@ function errorText(res: IncomingMessage): Promise<string> {
   });
 }
 
-export function createHttpClientTransport(url: string, headers: Record<string, string>): MessageTransport {
-  return new StreamableHttpClient(url, headers);
+/** The first event of a 2026 listen stream: says which notifications the server will send; not for the link. */
+function isAcknowledgement(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { method?: unknown }).method === 'notifications/subscriptions/acknowledged'
+  );
+}
+
+export function createHttpClientTransport(
+  url: string,
+  headers: Record<string, string>,
+  modern?: ModernMode,
+): StreamableHttpClient {
+  return new StreamableHttpClient(url, headers, modern);
 }
 
 /**
