@@ -2,6 +2,9 @@
 // times out, cancels, and restarts a stdio server that died (with backoff).
 import type { Logger } from 'pino';
 import type { UpstreamSpec } from '../config/resolve.js';
+import { type BridgeHooks, ROUND_TRIP_METHODS, runRoundTrips } from '../era/input-bridge.js';
+import { ModernLink } from '../era/upstream-link.js';
+import { ERA_2025, ERA_2026, type Era } from '../era/versions.js';
 import { WardenError } from '../errors.js';
 import {
   createHttpClientTransport,
@@ -133,6 +136,10 @@ export class UpstreamLink {
   initResult: InitializeResult | undefined;
   /** Why the last start failed, for requests that arrive while the upstream is down. */
   lastError: WardenError | undefined;
+  /** The era this upstream is spoken to in (SPEC §12), known once it started. */
+  era: Era = ERA_2025;
+  /** The 2026 side of this link: envelope, probe, listen, bridge asks (src/era/upstream-link.ts). */
+  private readonly modern: ModernLink;
 
   private state: LinkState = 'new';
   private transport: MessageTransport | undefined;
@@ -157,12 +164,23 @@ export class UpstreamLink {
   private promptCatalog: Promise<ReadonlySet<string> | undefined> | undefined;
   private resourceCatalog: Promise<ResourceCatalog | undefined> | undefined;
   private recovering: Promise<void> | undefined;
+  /** 2026 calls in round trips, by the id their caller knows: the request in flight now, and how to stop them. */
+  private readonly roundTripLegs = new Map<number, { current: () => number; cancel: () => void }>();
   private readyAt = 0;
   private childLog: Logger | undefined;
 
   constructor(private readonly opts: UpstreamLinkOptions) {
     this.spec = opts.spec;
     this.id = opts.spec.id;
+    this.modern = new ModernLink(opts.spec, { ask: (request) => opts.onServerRequest(this, request) });
+  }
+
+  /**
+   * Listens to this upstream's change notifications (list_changed, resources/updated), whatever its era: from a 2025
+   * upstream's GET stream, from a 2026 upstream's subscriptions/listen stream. Returns the unsubscribe function.
+   */
+  onChange(listener: (notification: JsonRpcNotification) => void): () => void {
+    return this.modern.onChange(listener);
   }
 
   /** Made on first use: most links of idle sessions never log, and a child logger per link adds up. */
@@ -200,7 +218,7 @@ export class UpstreamLink {
     // Once: a session taken over from another replica confirms itself, then may hear the agent's own notification.
     if (this.clientInitialized) return;
     this.clientInitialized = true;
-    if (this.state === 'ready') this.initialized();
+    if (this.state === 'ready' && this.era === ERA_2025) this.initialized();
   }
 
   /** Sends `notifications/initialized`; a failure is logged (an HTTP upstream may answer it with an error status). */
@@ -210,30 +228,66 @@ export class UpstreamLink {
     );
   }
 
-  private async connect(): Promise<InitializeResult> {
-    this.state = 'starting';
-    const transport =
-      this.opts.createTransport?.(this.spec, this.log) ?? defaultTransport(this.spec, () => this.log);
+  /** Makes the link's transport and wires it (`modern`: the 2026 HTTP transport). */
+  private attach(modern: boolean): MessageTransport {
+    const transport = modern
+      ? this.modern.transport()
+      : (this.opts.createTransport?.(this.spec, this.log) ?? defaultTransport(this.spec, () => this.log));
     this.transport = transport;
     transport.onmessage = (m) => this.onMessage(m);
     transport.onerror = (err) => this.log.warn({ err: err.message }, 'upstream transport error');
     transport.onclose = (err) => {
       if (this.transport === transport) this.onTransportClosed(err);
     };
+    return transport;
+  }
+
+  /**
+   * 2026 first, where it may be: a server/discover (the probe, under `auto`); the upstream's answer decides the era.
+   * Returns the initialize result a 2025 agent gets, or undefined when the upstream is to be spoken to in 2025.
+   */
+  private async discover(): Promise<InitializeResult | undefined> {
+    if (!this.modern.mayBeModern()) return undefined;
+    const transport = this.attach(true);
+    await transport.start();
+    this.era = ERA_2026;
+    this.modern.client(this.initParams);
+    const answer = await this.rawRequest('server/discover', {}, this.spec.startTimeoutMs);
+    const result = this.modern.discovered(answer, this.initParams);
+    if (result !== undefined) return result;
+    // Not a 2026 upstream: initialize on a transport of its own, as for any 2025 upstream.
+    this.era = ERA_2025;
+    this.transport = undefined;
+    await transport.close().catch(() => {});
+    return undefined;
+  }
+
+  private async connect(): Promise<InitializeResult> {
+    this.state = 'starting';
+    let transport: MessageTransport | undefined;
     try {
-      await transport.start();
-      const init = await this.rawRequest('initialize', this.initParams ?? {}, this.spec.startTimeoutMs);
-      if ('error' in init) {
-        throw new WardenError('UPSTREAM_START_FAILED', `initialize failed: ${init.error.message}`);
+      const modern = await this.discover();
+      let result: InitializeResult;
+      if (modern !== undefined) {
+        transport = this.transport as MessageTransport;
+        result = modern;
+      } else {
+        transport = this.attach(false);
+        await transport.start();
+        const init = await this.rawRequest('initialize', this.initParams ?? {}, this.spec.startTimeoutMs);
+        if ('error' in init) {
+          throw new WardenError('UPSTREAM_START_FAILED', `initialize failed: ${init.error.message}`);
+        }
+        result = init.result as InitializeResult;
+        if (typeof result.protocolVersion === 'string') transport.setProtocolVersion?.(result.protocolVersion);
       }
-      const result = init.result as InitializeResult;
-      if (typeof result.protocolVersion === 'string') transport.setProtocolVersion?.(result.protocolVersion);
       this.initResult = result;
       this.forgetTools();
       this.state = 'ready';
       this.readyAt = Date.now();
       this.lastError = undefined;
-      if (this.clientInitialized) this.initialized();
+      if (this.era === ERA_2026) this.modern.listen();
+      else if (this.clientInitialized) this.initialized();
       const waiters = this.waiters;
       this.waiters = [];
       for (const w of waiters) w();
@@ -247,6 +301,7 @@ export class UpstreamLink {
               ...(this.lastError?.detail === undefined ? {} : { detail: this.lastError.detail }),
             });
       this.lastError = err;
+      transport ??= this.transport;
       if (this.transport === transport) this.transport = undefined;
       // Calls waiting for this start fail now, with its reason, instead of at their timeout.
       const waiters = this.waiters;
@@ -254,7 +309,7 @@ export class UpstreamLink {
       for (const w of waiters) w();
       // close() may have run while we awaited: a closed link stays closed.
       if ((this.state as LinkState) !== 'closed') this.state = 'down';
-      await transport.close().catch(() => {});
+      await transport?.close().catch(() => {});
       throw err;
     }
   }
@@ -351,7 +406,8 @@ export class UpstreamLink {
       };
       this.armTimer(id, p);
       this.pending.set(id, p);
-      this.write({ jsonrpc: '2.0', id, method, params }).catch((err: Error) => {
+      const outgoing = this.era === ERA_2026 ? this.modern.envelope(params) : params;
+      this.write({ jsonrpc: '2.0', id, method, params: outgoing }).catch((err: Error) => {
         this.settle(
           id,
           errorResponse(id, CONNECTION_CLOSED, `Upstream ${this.id}: ${err.message}`) as JsonRpcError,
@@ -365,6 +421,53 @@ export class UpstreamLink {
    * token of the gateway's own goes upstream and progress comes back under the caller's token.
    */
   call(method: string, params: Record<string, unknown> | undefined, options: CallOptions = {}): UpstreamCall {
+    const first = this.leg(method, params, options);
+    if (this.era !== ERA_2026 || !ROUND_TRIP_METHODS.has(method)) return first;
+    return this.roundTrips(first, method, params, options);
+  }
+
+  /**
+   * A 2026 call whose answer may be an InputRequiredResult: the round trips run here (src/era/input-bridge.ts), each
+   * retry a new upstream request; cancelling the call cancels whichever of them is in flight. The caller sees one
+   * call under the first request's id.
+   */
+  private roundTrips(
+    first: UpstreamCall,
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: CallOptions,
+  ): UpstreamCall {
+    const legs: UpstreamCall[] = [first];
+    let cancelled = false;
+    this.roundTripLegs.set(first.upstreamId, {
+      current: () => legs[legs.length - 1]!.upstreamId,
+      cancel: () => {
+        cancelled = true;
+      },
+    });
+    const hooks: BridgeHooks = {
+      ask: (m, p) => this.modern.ask(m, p, this.spec.roots ?? 'none'),
+      retry: (p) => {
+        const next = this.leg(method, p, options);
+        legs.push(next);
+        return next.response;
+      },
+      cancelled: () => cancelled || this.state === 'closed',
+    };
+    const response = first.response
+      .then((r) => runRoundTrips(r, params, hooks))
+      .finally(() => this.roundTripLegs.delete(first.upstreamId));
+    return {
+      upstreamId: first.upstreamId,
+      response,
+      get sent() {
+        return legs.some((l) => l.sent);
+      },
+    };
+  }
+
+  /** One upstream request (see call). */
+  private leg(method: string, params: Record<string, unknown> | undefined, options: CallOptions): UpstreamCall {
     const id = this.nextId++;
     const timeoutMs = options.timeoutMs ?? this.spec.timeoutMs;
     let outgoing = params;
@@ -376,6 +479,7 @@ export class UpstreamLink {
       progressToken = this.nextToken++;
       outgoing = { ...params, _meta: { ...meta, progressToken } };
     }
+    if (this.era === ERA_2026) outgoing = this.modern.envelope(outgoing);
     const call: { upstreamId: number; response: Promise<JsonRpcResponse | undefined>; sent: boolean } = {
       upstreamId: id,
       response: undefined as unknown as Promise<JsonRpcResponse | undefined>,
@@ -419,8 +523,11 @@ export class UpstreamLink {
           fail(`Upstream ${this.id}: ${err.message}`);
         });
       };
-      if (this.state === 'ready') send(false);
-      else {
+      if (this.state === 'ready' && !this.needsDeclarations(method, params)) send(false);
+      else if (this.state === 'ready') {
+        // A 2026 tools/call carries the tool's x-mcp-header values as headers: its definition is needed first.
+        void this.toolDefinition(String(params?.name)).finally(() => send(false));
+      } else {
         // Waiting for a restart counts against the start timeout; the request timeout starts when it is sent.
         this.whenReady(this.spec.startTimeoutMs).then(
           () => send(false),
@@ -431,6 +538,16 @@ export class UpstreamLink {
     if (method === 'tools/list' && params?.cursor === undefined) this.keepToolList(response);
     call.response = response;
     return call;
+  }
+
+  /** Whether a 2026 tools/call waits for the tool list (its x-mcp-header declarations) before it goes out. */
+  private needsDeclarations(method: string, params: Record<string, unknown> | undefined): boolean {
+    return (
+      this.era === ERA_2026 &&
+      method === 'tools/call' &&
+      typeof params?.name === 'string' &&
+      !this.modern.knowsTool(params.name)
+    );
   }
 
   private forgetTools(): void {
@@ -479,7 +596,9 @@ export class UpstreamLink {
       if (r === undefined || !('result' in r) || generation !== this.toolsGeneration) return;
       const tools = r.result.tools;
       if (!Array.isArray(tools) || r.result.nextCursor !== undefined) return;
-      this.toolCatalog = Promise.resolve(catalogOf(tools as Array<Record<string, unknown>>));
+      const catalog = catalogOf(tools as Array<Record<string, unknown>>);
+      this.modern.tools(catalog);
+      this.toolCatalog = Promise.resolve(catalog);
       // A copy of the envelope: steps downstream replace `result.tools` with what the policy lets through.
       this.toolList = { ...r, result: { ...r.result } };
       this.toolListChannel = channel;
@@ -491,6 +610,8 @@ export class UpstreamLink {
    * session with the same initialize params, once for every caller that noticed.
    */
   private recover(): Promise<void> {
+    // A 2026 upstream has no session to lose: a 404 is its answer, not a reason to start again.
+    if (this.era === ERA_2026) return Promise.reject(new Error('HTTP 404 from the upstream'));
     if (!this.recovering) {
       this.log.info('upstream session expired; initializing a new one');
       const old = this.transport;
@@ -536,6 +657,7 @@ export class UpstreamLink {
       cursor = typeof response.result.nextCursor === 'string' ? response.result.nextCursor : undefined;
       if (cursor === undefined) break;
     }
+    this.modern.tools(names);
     return names;
   }
 
@@ -603,15 +725,23 @@ export class UpstreamLink {
 
   /** Cancels a call: tells the upstream, and settles the call with no response (the agent asked for none). */
   cancel(upstreamId: number, reason?: string): void {
+    const trip = this.roundTripLegs.get(upstreamId);
+    if (trip !== undefined) {
+      trip.cancel();
+      upstreamId = trip.current();
+    }
     if (!this.pending.has(upstreamId)) return;
     this.settle(upstreamId, undefined);
+    // 2026: the client cancels by closing the request's HTTP exchange.
+    if (this.era === ERA_2026) return this.modern.abort(upstreamId);
     const params: Record<string, unknown> = { requestId: upstreamId };
     if (reason !== undefined) params.reason = reason;
     void this.write({ jsonrpc: '2.0', method: 'notifications/cancelled', params }).catch(() => {});
   }
 
   notify(method: string, params?: Record<string, unknown>): void {
-    if (this.state !== 'ready') return;
+    // A 2026 upstream takes no notifications from its client (cancellation closes the request instead).
+    if (this.state !== 'ready' || this.era === ERA_2026) return;
     const message: JsonRpcNotification =
       params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params };
     void this.write(message).catch((err: Error) => this.log.debug({ err: err.message }, 'notify failed'));
@@ -619,6 +749,7 @@ export class UpstreamLink {
 
   /** Answers a request the upstream sent us (a server-to-client request). */
   respond(response: JsonRpcResponse): void {
+    if (this.modern.answered(response)) return;
     void this.write(response).catch((err: Error) => this.log.debug({ err: err.message }, 'respond failed'));
   }
 
@@ -626,6 +757,8 @@ export class UpstreamLink {
     if (p.timer) clearTimeout(p.timer);
     p.timer = setTimeout(() => {
       this.log.warn({ method: p.method, timeoutMs: p.timeoutMs }, 'upstream request timed out');
+      if (this.era === ERA_2026) this.modern.abort(id);
+      else
       void this.write({
         jsonrpc: '2.0',
         method: 'notifications/cancelled',
@@ -710,12 +843,14 @@ export class UpstreamLink {
     if (m.method === 'notifications/tools/list_changed') this.forgetTools();
     else if (m.method === 'notifications/prompts/list_changed') this.promptCatalog = undefined;
     else if (m.method === 'notifications/resources/list_changed') this.resourceCatalog = undefined;
+    this.modern.changed(m);
     this.opts.onNotification(this, m);
   }
 
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.modern.close();
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.failPending(CONNECTION_CLOSED, `Upstream ${this.id} closed`);
     for (const w of this.waiters) w();
