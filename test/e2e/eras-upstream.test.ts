@@ -30,12 +30,11 @@ function startModern(mode: 'modern' | 'dual'): Promise<{ url: string; child: Chi
   });
 }
 
-const POLICY = `
-policy:
-  default: allow
-  rules:
-    - deny: "*/delete_all"
-      reason: "no mass deletes"
+const POLICY = `    policy:
+      version: "1"
+      default: allow
+      tools:
+        delete_all: { action: deny, reason: "no mass deletes" }
 `;
 
 async function seen(client: Client): Promise<Array<Record<string, unknown>>> {
@@ -64,7 +63,7 @@ for (const mode of ['modern', 'dual'] as const) {
     });
 
     it('#18.2.1 connects, lists and calls; the upstream is spoken to in 2026 (auto picks 2026)', async () => {
-      const client = await agent(gw, '/mcp/up');
+      const client = await agent(gw, '/up');
       expect(client.getServerVersion()?.name).toBe(`modern-fixture-${mode}`);
       const tools = await client.listTools();
       expect(tools.tools.map((t) => t.name)).toContain('echo');
@@ -79,7 +78,7 @@ for (const mode of ['modern', 'dual'] as const) {
     });
 
     it('#18.2.2 a denied call is refused by the policy and never reaches the upstream', async () => {
-      const client = await agent(gw, '/mcp');
+      const client = await agent(gw, '');
       await expect(client.callTool({ name: 'up__delete_all', arguments: {} })).resolves.toMatchObject({
         isError: true,
       });
@@ -89,7 +88,7 @@ for (const mode of ['modern', 'dual'] as const) {
     });
 
     it('#18.3.1 elicitation through the bridge: input_required becomes elicitation/create to the agent', async () => {
-      const client = await agent(gw, '/mcp/up');
+      const client = await agent(gw, '/up');
       const asked: string[] = [];
       client.setRequestHandler(ElicitRequestSchema, async (req) => {
         asked.push(String(req.params.message));
@@ -102,7 +101,7 @@ for (const mode of ['modern', 'dual'] as const) {
     });
 
     it('#18.3.2 sampling through the bridge: input_required becomes sampling/createMessage', async () => {
-      const client = await agent(gw, '/mcp/up');
+      const client = await agent(gw, '/up');
       client.setRequestHandler(CreateMessageRequestSchema, async () => ({
         role: 'assistant',
         model: 'test',
@@ -114,7 +113,7 @@ for (const mode of ['modern', 'dual'] as const) {
     });
 
     it('#18.2.3 progress from a 2026 upstream reaches the agent under its own token', async () => {
-      const client = await agent(gw, '/mcp/up');
+      const client = await agent(gw, '/up');
       const progress: number[] = [];
       const r = await client.callTool({ name: 'slow', arguments: { steps: 3 } }, undefined, {
         onprogress: (p) => progress.push(p.progress),
@@ -125,7 +124,7 @@ for (const mode of ['modern', 'dual'] as const) {
     });
 
     it('#18.2.4 list_changed from the listen stream reaches the agent as notifications/tools/list_changed', async () => {
-      const client = await agent(gw, '/mcp/up');
+      const client = await agent(gw, '/up');
       await client.listTools();
       const changed = new Promise<void>((resolve) =>
         client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
@@ -138,7 +137,7 @@ for (const mode of ['modern', 'dual'] as const) {
     });
 
     it('#18.2.5 Mcp-Name and Mcp-Param headers are computed from the forwarded body', async () => {
-      const client = await agent(gw, '/mcp/up');
+      const client = await agent(gw, '/up');
       await client.listTools();
       await client.callTool({ name: 'route', arguments: { region: 'eu-west' } });
       await client.callTool({ name: 'route', arguments: { region: 'zürich\r\nx-evil: 1' } });
@@ -152,7 +151,7 @@ for (const mode of ['modern', 'dual'] as const) {
     });
 
     it('#18.2.6 hostile upstream: endless input_required ends after the round limit, huge requestState is refused', async () => {
-      const client = await agent(gw, '/mcp/up');
+      const client = await agent(gw, '/up');
       await expect(client.callTool({ name: 'loop', arguments: {} })).rejects.toThrow(/more than 8 rounds/);
       await expect(client.callTool({ name: 'huge_state', arguments: {} })).rejects.toThrow(
         /requestState longer/,
@@ -161,7 +160,7 @@ for (const mode of ['modern', 'dual'] as const) {
     });
 
     it('#18.2.7 a cancelled call closes the upstream request', async () => {
-      const client = await agent(gw, '/mcp/up');
+      const client = await agent(gw, '/up');
       const abort = new AbortController();
       const call = client.callTool({ name: 'hang', arguments: {} }, undefined, { signal: abort.signal });
       await new Promise((r) => setTimeout(r, 300));
@@ -192,7 +191,7 @@ describe('#18.2 protocol pinned and the probe cached', () => {
 
   it('#18.2.8 protocol 2025-11-25 on a dual-era upstream speaks 2025 (initialize)', async () => {
     const gw = await startGateway(`mcpServers:\n  up:\n    url: ${dual.url}\n    protocol: 2025-11-25\n`);
-    const client = await agent(gw, '/mcp/up');
+    const client = await agent(gw, '/up');
     const r = await client.callTool({ name: 'echo', arguments: { text: 'a' } });
     expect(textOf(r)).toBe('echo: a');
     const log = await seen(client);
@@ -203,15 +202,15 @@ describe('#18.2 protocol pinned and the probe cached', () => {
 
   it('#18.2.9 protocol 2026-07-28 pinned: no probe fallback; auto probes once per server', async () => {
     const gw = await startGateway(`mcpServers:\n  up:\n    url: ${modern.url}\n    protocol: 2026-07-28\n`);
-    const a = await agent(gw, '/mcp/up');
-    const b = await agent(gw, '/mcp/up');
+    const a = await agent(gw, '/up');
+    const b = await agent(gw, '/up');
     expect(textOf(await b.callTool({ name: 'echo', arguments: { text: 'b' } }))).toBe('echo: b');
     await a.close();
     await b.close();
     await gw.close();
     const auto = await startGateway(`mcpServers:\n  dd:\n    url: ${dual.url}\n`);
-    const c1 = await agent(auto, '/mcp/dd');
-    const c2 = await agent(auto, '/mcp/dd');
+    const c1 = await agent(auto, '/dd');
+    const c2 = await agent(auto, '/dd');
     await c2.callTool({ name: 'echo', arguments: { text: 'c' } });
     const discovers = (await seen(c2)).filter((e) => e.method === 'server/discover');
     expect(discovers.length).toBe(1);
@@ -225,7 +224,7 @@ describe('#18.2 protocol pinned and the probe cached', () => {
     const probe = await startHttpProbe();
     try {
       const gw = await startGateway(`mcpServers:\n  old:\n    url: ${probe.url}\n`);
-      const client = await agent(gw, '/mcp/old');
+      const client = await agent(gw, '/old');
       const tools = await client.listTools();
       expect(tools.tools.length).toBeGreaterThan(0);
       await client.close();
