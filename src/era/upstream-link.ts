@@ -18,6 +18,7 @@ import {
   declaredCapabilities,
   type Discovered,
   envelope,
+  knownDiscover,
   knownEra,
   legacyInitResult,
   listenFilter,
@@ -103,7 +104,7 @@ export class ModernLink {
     } else {
       const found = readDiscover(answer.result);
       if (found?.supportedVersions.includes(ERA_2026)) {
-        rememberEra(this.spec, ERA_2026);
+        rememberEra(this.spec, ERA_2026, found);
         this.found = found;
         return legacyInitResult(found, this.spec, initParams);
       }
@@ -115,6 +116,17 @@ export class ModernLink {
     }
     if (pinned) throw new WardenError('UPSTREAM_START_FAILED', `${why} (protocol ${ERA_2026} is configured)`);
     return undefined;
+  }
+
+  /**
+   * The initialize result from an earlier probe of this server, when there was one: a new agent session of a known
+   * 2026 upstream sends no server/discover of its own.
+   */
+  remembered(initParams: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+    const found = knownDiscover(this.spec);
+    if (found === undefined) return undefined;
+    this.found = found;
+    return legacyInitResult(found, this.spec, initParams);
   }
 
   /** Opens the subscriptions/listen stream for what the upstream declared it announces. */

@@ -19,7 +19,7 @@ export const WARDEN_CLIENT_INFO = { name: 'mcp-warden', version: VERSION };
  * clear answer is kept (a discover result, or an upstream that answered the probe with an error); a probe that could
  * not reach the upstream is asked again next time.
  */
-const probed = new Map<string, Era>();
+const probed = new Map<string, { era: Era; found?: Discovered }>();
 
 function probeKey(spec: UpstreamSpec): string {
   return `${spec.id}\n${spec.url ?? ''}`;
@@ -28,12 +28,23 @@ function probeKey(spec: UpstreamSpec): string {
 /** The era to speak to this upstream before any probe: pinned by config, known from an earlier probe, or unknown. */
 export function knownEra(spec: UpstreamSpec): Era | undefined {
   if (spec.kind !== 'http') return ERA_2025;
-  if (spec.protocol === ERA_2025 || spec.protocol === ERA_2026) return spec.protocol;
-  return probed.get(probeKey(spec));
+  if (spec.protocol === ERA_2025) return ERA_2025;
+  if (spec.protocol === ERA_2026) return ERA_2026;
+  return probed.get(probeKey(spec))?.era;
 }
 
-export function rememberEra(spec: UpstreamSpec, era: Era): void {
-  if (spec.protocol === undefined || spec.protocol === 'auto') probed.set(probeKey(spec), era);
+/**
+ * Keeps what the probe found: the era (under `auto`), and a 2026 upstream's discover answer, which later sessions
+ * reuse instead of asking again (their capabilities and info are the server's, not the session's).
+ */
+export function rememberEra(spec: UpstreamSpec, era: Era, found?: Discovered): void {
+  if (spec.protocol === ERA_2025 || (spec.protocol === ERA_2026 && era !== ERA_2026)) return;
+  probed.set(probeKey(spec), found === undefined ? { era } : { era, found });
+}
+
+/** A 2026 upstream's discover answer from an earlier probe, if any. */
+export function knownDiscover(spec: UpstreamSpec): Discovered | undefined {
+  return probed.get(probeKey(spec))?.found;
 }
 
 /** Forgets every probe result (tests; a config reload that changes a server keeps its id and URL apart anyway). */

@@ -252,6 +252,8 @@ export class UpstreamLink {
     await transport.start();
     this.era = ERA_2026;
     this.modern.client(this.initParams);
+    const remembered = this.modern.remembered(this.initParams);
+    if (remembered !== undefined) return remembered;
     const answer = await this.rawRequest('server/discover', {}, this.spec.startTimeoutMs);
     const result = this.modern.discovered(answer, this.initParams);
     if (result !== undefined) return result;

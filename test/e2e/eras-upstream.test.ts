@@ -37,8 +37,8 @@ const POLICY = `    policy:
         delete_all: { action: deny, reason: "no mass deletes" }
 `;
 
-async function seen(client: Client): Promise<Array<Record<string, unknown>>> {
-  return JSON.parse(textOf(await client.callTool({ name: 'seen', arguments: {} }))) as Array<
+async function seen(client: Client, name = 'seen'): Promise<Array<Record<string, unknown>>> {
+  return JSON.parse(textOf(await client.callTool({ name, arguments: {} }))) as Array<
     Record<string, unknown>
   >;
 }
@@ -82,7 +82,7 @@ for (const mode of ['modern', 'dual'] as const) {
       await expect(client.callTool({ name: 'up__delete_all', arguments: {} })).resolves.toMatchObject({
         isError: true,
       });
-      const log = await seen(client);
+      const log = await seen(client, 'up__seen');
       expect(log.some((e) => e.name === 'delete_all')).toBe(false);
       await client.close();
     });
