@@ -7,7 +7,11 @@ import { errorResponse, INTERNAL_ERROR, type JsonRpcResponse } from '../transpor
 import { isObject } from './upstream-modern.js';
 
 /** Methods whose results may be `input_required` (the 2026 revision's multi round-trip requests). */
-export const ROUND_TRIP_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
+export const ROUND_TRIP_METHODS: ReadonlySet<string> = new Set([
+  'tools/call',
+  'prompts/get',
+  'resources/read',
+]);
 
 /** Round trips one call may take before warden gives up on the upstream (an endless loop is the upstream's bug). */
 export const MAX_ROUNDS = 8;
@@ -106,6 +110,6 @@ function agentParams(
 }
 
 function describe(v: unknown): string {
-  const text = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  const text = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
   return JSON.stringify(text.slice(0, 40));
 }

@@ -75,7 +75,12 @@ export function paramHeaders(inputSchema: unknown): ParamHeader[] {
       if (typeof declared === 'string') {
         const type = sub.type;
         const lower = declared.toLowerCase();
-        if (TOKEN.test(declared) && typeof type === 'string' && PERMITTED_TYPES.has(type) && !seen.has(lower)) {
+        if (
+          TOKEN.test(declared) &&
+          typeof type === 'string' &&
+          PERMITTED_TYPES.has(type) &&
+          !seen.has(lower)
+        ) {
           seen.add(lower);
           out.push({ name: declared, path: [...path, key] });
         }

@@ -15,8 +15,8 @@ import {
 } from '../transport/jsonrpc.js';
 import { type ParamHeader, paramHeaders, requestHeaders } from './upstream-headers.js';
 import {
-  declaredCapabilities,
   type Discovered,
+  declaredCapabilities,
   envelope,
   knownDiscover,
   knownEra,

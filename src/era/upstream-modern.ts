@@ -102,7 +102,9 @@ export function envelope(
  * The capabilities warden declares upstream for a 2025 agent session: the agent's own from its initialize (roots as
  * the config says, see withRoots), restricted to what the bridge can carry (elicitation, sampling, roots).
  */
-export function declaredCapabilities(initParams: Record<string, unknown> | undefined): Record<string, unknown> {
+export function declaredCapabilities(
+  initParams: Record<string, unknown> | undefined,
+): Record<string, unknown> {
   const caps = isObject(initParams?.capabilities) ? initParams.capabilities : {};
   const out: Record<string, unknown> = {};
   for (const k of ['elicitation', 'sampling', 'roots'] as const) if (isObject(caps[k])) out[k] = caps[k];

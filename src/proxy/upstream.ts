@@ -281,7 +281,8 @@ export class UpstreamLink {
           throw new WardenError('UPSTREAM_START_FAILED', `initialize failed: ${init.error.message}`);
         }
         result = init.result as InitializeResult;
-        if (typeof result.protocolVersion === 'string') transport.setProtocolVersion?.(result.protocolVersion);
+        if (typeof result.protocolVersion === 'string')
+          transport.setProtocolVersion?.(result.protocolVersion);
       }
       this.initResult = result;
       this.forgetTools();
@@ -469,7 +470,11 @@ export class UpstreamLink {
   }
 
   /** One upstream request (see call). */
-  private leg(method: string, params: Record<string, unknown> | undefined, options: CallOptions): UpstreamCall {
+  private leg(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: CallOptions,
+  ): UpstreamCall {
     const id = this.nextId++;
     const timeoutMs = options.timeoutMs ?? this.spec.timeoutMs;
     let outgoing = params;
@@ -735,7 +740,10 @@ export class UpstreamLink {
     if (!this.pending.has(upstreamId)) return;
     this.settle(upstreamId, undefined);
     // 2026: the client cancels by closing the request's HTTP exchange.
-    if (this.era === ERA_2026) return this.modern.abort(upstreamId);
+    if (this.era === ERA_2026) {
+      this.modern.abort(upstreamId);
+      return;
+    }
     const params: Record<string, unknown> = { requestId: upstreamId };
     if (reason !== undefined) params.reason = reason;
     void this.write({ jsonrpc: '2.0', method: 'notifications/cancelled', params }).catch(() => {});
@@ -761,11 +769,11 @@ export class UpstreamLink {
       this.log.warn({ method: p.method, timeoutMs: p.timeoutMs }, 'upstream request timed out');
       if (this.era === ERA_2026) this.modern.abort(id);
       else
-      void this.write({
-        jsonrpc: '2.0',
-        method: 'notifications/cancelled',
-        params: { requestId: id, reason: 'timeout' },
-      }).catch(() => {});
+        void this.write({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: id, reason: 'timeout' },
+        }).catch(() => {});
       this.settle(
         id,
         errorResponse(

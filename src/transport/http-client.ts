@@ -382,7 +382,12 @@ export class StreamableHttpClient implements MessageTransport {
         }
         // The session id comes with the answer to initialize (a POST); GET and DELETE answers do not set it.
         const sessionId = res.headers['mcp-session-id'];
-        if (method === 'POST' && this.modern === undefined && typeof sessionId === 'string' && sessionId !== '')
+        if (
+          method === 'POST' &&
+          this.modern === undefined &&
+          typeof sessionId === 'string' &&
+          sessionId !== ''
+        )
           this.sessionId = sessionId;
         resolve(res);
       });

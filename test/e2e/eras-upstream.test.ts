@@ -38,9 +38,7 @@ const POLICY = `    policy:
 `;
 
 async function seen(client: Client, name = 'seen'): Promise<Array<Record<string, unknown>>> {
-  return JSON.parse(textOf(await client.callTool({ name, arguments: {} }))) as Array<
-    Record<string, unknown>
-  >;
+  return JSON.parse(textOf(await client.callTool({ name, arguments: {} }))) as Array<Record<string, unknown>>;
 }
 
 function agent(gw: RunningGateway, path: string): Promise<Client> {
@@ -144,9 +142,7 @@ for (const mode of ['modern', 'dual'] as const) {
       const log = await seen(client);
       const routes = log.filter((e) => e.name === 'route');
       expect(routes[0]).toMatchObject({ method: 'tools/call', region: 'eu-west' });
-      expect(routes[1]?.region).toBe(
-        `=?base64?${Buffer.from('zürich\r\nx-evil: 1').toString('base64')}?=`,
-      );
+      expect(routes[1]?.region).toBe(`=?base64?${Buffer.from('zürich\r\nx-evil: 1').toString('base64')}?=`);
       await client.close();
     });
 
