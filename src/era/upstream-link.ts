@@ -12,6 +12,7 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  METHOD_NOT_FOUND,
 } from '../transport/jsonrpc.js';
 import { type ParamHeader, paramHeaders, requestHeaders } from './upstream-headers.js';
 import {
@@ -169,6 +170,21 @@ export class ModernLink {
       return Promise.resolve({ jsonrpc: '2.0', id: 0, result: { roots: list } });
     }
     const id = `warden-input-${this.nextAsk++}`;
+    // Only what the agent declared is asked of it: a hostile upstream that asks anyway gets no request through.
+    const needed =
+      method === 'elicitation/create'
+        ? 'elicitation'
+        : method === 'sampling/createMessage'
+          ? 'sampling'
+          : 'roots';
+    if (this.capabilities[needed] === undefined)
+      return Promise.resolve(
+        errorResponse(
+          id,
+          METHOD_NOT_FOUND,
+          `the agent did not declare the ${needed} capability`,
+        ) as JsonRpcResponse,
+      );
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.asks.delete(id);

@@ -207,6 +207,15 @@ export class StreamableHttpClient implements MessageTransport {
     });
     if (id !== undefined && id !== null && track !== undefined)
       res.once('close', () => this.inflight.delete(id));
+    if (
+      this.modern !== undefined &&
+      res.statusCode !== undefined &&
+      res.statusCode >= 400 &&
+      res.statusCode < 500 &&
+      mediaType(res.headers['content-type']) === 'application/json' &&
+      (await this.deliverError(res, id))
+    )
+      return;
     if (res.statusCode !== undefined && res.statusCode >= 400) {
       // The body may quote the request (its Authorization header): the agent hears the status, the log the body.
       throw new HttpStatusError(
@@ -242,6 +251,24 @@ export class StreamableHttpClient implements MessageTransport {
     throw new Error(
       `the upstream answered with unexpected content type ${res.headers['content-type'] ?? '(none)'}`,
     );
+  }
+
+  /**
+   * 2026: a 4xx that carries a JSON-RPC error answering this request (the revision answers -32020..-32022 so) is that
+   * request's answer, delivered as such; false when the body is anything else.
+   */
+  private async deliverError(res: IncomingMessage, id: string | number | null | undefined): Promise<boolean> {
+    let value: unknown;
+    try {
+      value = JSON.parse(await readText(res, 64 * 1024));
+    } catch {
+      return false;
+    }
+    const error = (value as { error?: unknown } | null)?.error;
+    if (id === undefined || id === null || typeof error !== 'object' || error === null) return false;
+    if ((value as { id?: unknown }).id !== id) return false;
+    this.deliver(value);
+    return true;
   }
 
   /**

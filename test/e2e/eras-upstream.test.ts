@@ -98,6 +98,17 @@ for (const mode of ['modern', 'dual'] as const) {
       await client.close();
     });
 
+    it("#18.3.7 an agent without elicitation: warden declares none upstream, and the upstream's JSON-RPC refusal (HTTP 4xx) reaches the agent", async () => {
+      const client = await connect(`${gw.mcpUrl}/up`, {});
+      const err = await client.callTool({ name: 'confirm', arguments: { what: 'x' } }).then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
+      expect(err).toMatch(/elicitation/i);
+      expect(err).not.toMatch(/HTTP 4/);
+      await client.close();
+    });
+
     it('#18.3.2 sampling through the bridge: input_required becomes sampling/createMessage', async () => {
       const client = await agent(gw, '/up');
       client.setRequestHandler(CreateMessageRequestSchema, async () => ({

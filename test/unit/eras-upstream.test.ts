@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_ROUNDS, runRoundTrips } from '../../src/era/input-bridge.js';
 import { headerValue, paramHeaders, requestHeaders } from '../../src/era/upstream-headers.js';
+import { ModernLink } from '../../src/era/upstream-link.js';
 import { readDiscover } from '../../src/era/upstream-modern.js';
 import type { JsonRpcResponse } from '../../src/transport/jsonrpc.js';
 
@@ -172,5 +173,39 @@ describe('#18.3 the bridge refuses what a hostile upstream answers', () => {
     );
     expect(retries).toBe(MAX_ROUNDS);
     expect(r && 'error' in r && r.error.message).toMatch(/rounds/);
+  });
+});
+
+describe('#18.3 what the bridge asks the agent', () => {
+  const spec = {
+    id: 'up',
+    prefix: 'up',
+    kind: 'http' as const,
+    args: [],
+    env: {},
+    cwd: '/',
+    headers: {},
+    timeoutMs: 1000,
+    startTimeoutMs: 1000,
+  };
+
+  it('#18.3.8 an input request for a capability the agent did not declare never reaches the agent', async () => {
+    const asked: string[] = [];
+    const link = new ModernLink(spec, { ask: (r) => asked.push(r.method) });
+    link.client({ capabilities: { elicitation: {} } });
+    const r = await link.ask('sampling/createMessage', { messages: [] }, 'none');
+    expect(r && 'error' in r && r.error.message).toMatch(/did not declare the sampling capability/);
+    expect(asked).toEqual([]);
+  });
+
+  it('#18.3.9 roots/list is answered by warden from the config unless roots: agent', async () => {
+    const asked: string[] = [];
+    const link = new ModernLink(spec, { ask: (r) => asked.push(r.method) });
+    link.client({ capabilities: { roots: {} } });
+    const none = await link.ask('roots/list', undefined, 'none');
+    expect(none).toMatchObject({ result: { roots: [] } });
+    const fixed = await link.ask('roots/list', undefined, [{ uri: 'file:///srv', name: 'srv' }]);
+    expect(fixed).toMatchObject({ result: { roots: [{ uri: 'file:///srv' }] } });
+    expect(asked).toEqual([]);
   });
 });
