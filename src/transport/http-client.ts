@@ -255,20 +255,29 @@ export class StreamableHttpClient implements MessageTransport {
 
   /**
    * 2026: a 4xx that carries a JSON-RPC error answering this request (the revision answers -32020..-32022 so) is that
-   * request's answer, delivered as such; false when the body is anything else.
+   * request's answer, delivered as such; any other body is an HttpStatusError, as for a 2025 upstream.
    */
-  private async deliverError(res: IncomingMessage, id: string | number | null | undefined): Promise<boolean> {
+  private async deliverError(res: IncomingMessage, id: string | number | null | undefined): Promise<true> {
+    const status = res.statusCode ?? 0;
+    const text = await readText(res, 64 * 1024).catch(() => '');
     let value: unknown;
     try {
-      value = JSON.parse(await readText(res, 64 * 1024));
+      value = JSON.parse(text);
     } catch {
-      return false;
+      value = undefined;
     }
-    const error = (value as { error?: unknown } | null)?.error;
-    if (id === undefined || id === null || typeof error !== 'object' || error === null) return false;
-    if ((value as { id?: unknown }).id !== id) return false;
-    this.deliver(value);
-    return true;
+    const error = (value as { error?: unknown } | null | undefined)?.error;
+    if (
+      id !== undefined &&
+      id !== null &&
+      typeof error === 'object' &&
+      error !== null &&
+      (value as { id?: unknown }).id === id
+    ) {
+      this.deliver(value);
+      return true;
+    }
+    throw new HttpStatusError(status, `HTTP ${status} from the upstream`, text.slice(0, ERROR_BODY_CHARS));
   }
 
   /**
