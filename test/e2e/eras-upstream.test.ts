@@ -10,7 +10,17 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgetProbes } from '../../src/era/upstream-modern.js';
-import { connect, ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
+import {
+  adminRequest,
+  connect,
+  ROOT,
+  type RunningGateway,
+  startGateway,
+  textOf,
+} from '../helpers/gateway.js';
+
+const ADMIN = 'eras-upstream-admin-token';
+process.env.WARDEN_ADMIN_TOKEN = ADMIN;
 
 const FIXTURE = join(ROOT, 'test/fixtures/modern-server.ts');
 
@@ -106,6 +116,24 @@ for (const mode of ['modern', 'dual'] as const) {
       );
       expect(err).toMatch(/elicitation/i);
       expect(err).not.toMatch(/HTTP 4/);
+      await client.close();
+    });
+
+    it('#18.3.10 a bridged call is one policy decision and one audit record', async () => {
+      const confirms = async () =>
+        (await adminRequest(gw, ADMIN, '/api/audit?limit=1000')).body.filter((r) => r.tool === 'confirm');
+      const client = await agent(gw, '/up');
+      client.setRequestHandler(ElicitRequestSchema, async () => ({
+        action: 'accept',
+        content: { ok: true },
+      }));
+      await new Promise((r) => setTimeout(r, 200));
+      const before = (await confirms()).length;
+      await client.callTool({ name: 'confirm', arguments: { what: 'audit-me' } });
+      await new Promise((r) => setTimeout(r, 200));
+      const after = await confirms();
+      expect(after.length).toBe(before + 1);
+      expect(after.find((r) => r.outcome === 'ok')).toMatchObject({ decision: 'allowed' });
       await client.close();
     });
 
