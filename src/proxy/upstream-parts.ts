@@ -3,12 +3,9 @@
 import type { Logger } from 'pino';
 import type { UpstreamSpec } from '../config/resolve.js';
 import { WardenError } from '../errors.js';
-import {
-  createHttpClientTransport,
-  createSseClientTransport,
-  HttpStatusError,
-} from '../transport/http-client.js';
+import { createHttpClientTransport, HttpStatusError } from '../transport/http-client.js';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../transport/jsonrpc.js';
+import { createSseClientTransport } from '../transport/sse-client.js';
 import { StdioClientTransport } from '../transport/stdio-client.js';
 import type { MessageTransport } from '../transport/types.js';
 import type { UpstreamLink } from './upstream.js';
