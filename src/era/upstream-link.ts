@@ -13,6 +13,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
   METHOD_NOT_FOUND,
+  REQUEST_TIMEOUT,
 } from '../transport/jsonrpc.js';
 import { type ParamHeader, paramHeaders, requestHeaders } from './upstream-headers.js';
 import {
@@ -99,8 +100,10 @@ export class ModernLink {
     if ('error' in answer) {
       why = `server/discover failed: ${answer.error.message}`;
       // An upstream that answered (a JSON-RPC error, or an HTTP 4xx) has said it is no 2026 server; one that could
-      // not be reached has said nothing, and is asked again next time.
-      const answered = answer.error.code !== CONNECTION_CLOSED || /HTTP 4\d\d/.test(answer.error.message);
+      // not be reached, or did not answer in time, has said nothing, and is asked again next time.
+      const code = answer.error.code;
+      const answered =
+        (code !== CONNECTION_CLOSED && code !== REQUEST_TIMEOUT) || /HTTP 4\d\d/.test(answer.error.message);
       if (!pinned && answered) rememberEra(this.spec, ERA_2025);
     } else {
       const found = readDiscover(answer.result);

@@ -63,6 +63,9 @@ type LinkState = 'new' | 'starting' | 'ready' | 'down' | 'closed';
 const MAX_BACKOFF_MS = 30_000;
 const FIRST_BACKOFF_MS = 200;
 
+/** How long an `auto` probe waits for its server/discover answer. */
+const PROBE_TIMEOUT_MS = 10_000;
+
 export class UpstreamLink {
   readonly spec: UpstreamSpec;
   readonly id: string;
@@ -184,7 +187,12 @@ export class UpstreamLink {
     this.modern.client(this.initParams);
     const remembered = this.modern.remembered(this.initParams);
     if (remembered !== undefined) return remembered;
-    const answer = await this.rawRequest('server/discover', {}, this.spec.startTimeoutMs);
+    // Under auto, a server that does not answer the probe soon is not kept waiting on: initialize follows.
+    const wait =
+      this.spec.protocol === ERA_2026
+        ? this.spec.startTimeoutMs
+        : Math.min(this.spec.startTimeoutMs, PROBE_TIMEOUT_MS);
+    const answer = await this.rawRequest('server/discover', {}, wait);
     const result = this.modern.discovered(answer, this.initParams);
     if (result !== undefined) return result;
     // Not a 2026 upstream: initialize on a transport of its own, as for any 2025 upstream.

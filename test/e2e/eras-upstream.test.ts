@@ -75,6 +75,8 @@ for (const mode of ['modern', 'dual'] as const) {
       expect(client.getServerVersion()?.name).toBe(`modern-fixture-${mode}`);
       const tools = await client.listTools();
       expect(tools.tools.map((t) => t.name)).toContain('echo');
+      // ttlMs and cacheScope of the upstream's list are kept for the agent side.
+      expect(tools).toMatchObject({ ttlMs: 0, cacheScope: 'private' });
       const r = await client.callTool({ name: 'echo', arguments: { text: 'hi' } });
       expect(textOf(r)).toBe('echo: hi');
       const log = await seen(client);
