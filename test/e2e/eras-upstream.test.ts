@@ -10,6 +10,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgetProbes } from '../../src/era/upstream-modern.js';
+import { ERA_2026 } from '../../src/era/versions.js';
+import { createLogger } from '../../src/log.js';
+import { UpstreamLink } from '../../src/proxy/upstream.js';
 import {
   adminRequest,
   connect,
@@ -268,6 +271,46 @@ describe('#18.2 protocol pinned and the probe cached', () => {
       await gw.close();
     } finally {
       probe.child.kill();
+    }
+  });
+});
+
+describe('#18.2 the upstream link as an event source', () => {
+  it("#18.2.16 onChange hears a 2026 upstream's listen notifications (what the agent side serves subscriptions/listen from)", async () => {
+    forgetProbes();
+    const fixture = await startModern('modern');
+    const link = new UpstreamLink({
+      spec: {
+        id: 'up',
+        prefix: 'up',
+        kind: 'http',
+        url: fixture.url,
+        args: [],
+        env: {},
+        cwd: ROOT,
+        headers: {},
+        timeoutMs: 10_000,
+        startTimeoutMs: 10_000,
+      },
+      log: createLogger('silent'),
+      onServerRequest: () => {},
+      onNotification: () => {},
+    });
+    try {
+      const init = await link.start({
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        clientInfo: { name: 't', version: '1' },
+      });
+      expect(link.era).toBe(ERA_2026);
+      expect(init.protocolVersion).toBe('2025-11-25');
+      const heard = new Promise<string>((resolve) => link.onChange((n) => resolve(n.method)));
+      const r = await link.call('tools/call', { name: 'add_tool', arguments: {} }).response;
+      expect(r && 'result' in r).toBe(true);
+      await expect(heard).resolves.toBe('notifications/tools/list_changed');
+    } finally {
+      await link.close();
+      fixture.child.kill();
     }
   });
 });
