@@ -224,6 +224,243 @@ const SERVERS: ServerSpec[] = [
   },
   { id: 'ssh-manager', package: 'mcp-ssh-manager', bin: 'mcp-ssh-manager' },
   { id: 'browsermcp', package: '@browsermcp/mcp' },
+  // 5th round (#21): chosen before any was listed or labelled, all held out (dangerous domains: secrets, identity
+  // admin, money, messaging, infrastructure, databases, shells and code runners).
+  { id: 'bitwarden', package: '@bitwarden/mcp-server', env: { BW_SESSION: DUMMY, BW_CLIENT_ID: DUMMY } },
+  {
+    id: 'auth0',
+    package: '@auth0/auth0-mcp-server',
+    args: ['run'],
+    env: { AUTH0_DOMAIN: 'dummy.auth0.com' },
+  },
+  {
+    id: 'quickbooks',
+    package: 'quickbooks-mcp',
+    env: { QUICKBOOKS_CLIENT_ID: DUMMY, QUICKBOOKS_CLIENT_SECRET: DUMMY, QUICKBOOKS_REFRESH_TOKEN: DUMMY },
+  },
+  {
+    id: 'twilio-sms',
+    package: 'twilio-mcp',
+    env: { TWILIO_ACCOUNT_SID: 'ACdummy', TWILIO_AUTH_TOKEN: DUMMY, TWILIO_PHONE_NUMBER: '+15550100' },
+  },
+  { id: 'conway', package: 'conway-terminal' },
+  { id: 'agentcash', package: 'agentcash' },
+  { id: 'terraform', package: 'terraform-mcp-server' },
+  { id: 'git-cyanheads', package: '@cyanheads/git-mcp-server', env: { MCP_TRANSPORT_TYPE: 'stdio' } },
+  {
+    id: 'ssh-mcp',
+    package: 'ssh-mcp',
+    args: ['--host=127.0.0.1', '--port=9', '--user=dummy', `--password=${DUMMY}`],
+  },
+  {
+    id: 'postgres-henkey',
+    package: '@henkey/postgres-mcp-server',
+    args: ['--connection-string', 'postgresql://dummy:dummy@127.0.0.1:9/dummy'],
+  },
+  {
+    id: 'mysql-berthojoris',
+    package: '@berthojoris/mcp-mysql-server',
+    args: ['mysql://dummy:dummy@127.0.0.1:9/dummy', 'list,read,create,update,delete,execute,ddl,utility'],
+  },
+  {
+    id: 'postgres-server',
+    package: 'mcp-postgres-server',
+    env: { DATABASE_URL: 'postgresql://d:d@127.0.0.1:9/d' },
+  },
+  { id: 'vercel', package: 'vercel-mcp', env: { VERCEL_API_TOKEN: DUMMY } },
+  { id: 'claude-code', package: '@steipete/claude-code-mcp' },
+  { id: 'kubernetes-go', package: 'kubernetes-mcp-server' },
+  { id: 'send-email', package: '@skanda-yutori/mcp-send-email', env: { RESEND_API_KEY: `re_${DUMMY}` } },
+  {
+    id: 'obsidian',
+    package: 'obsidian-mcp-server',
+    env: { OBSIDIAN_API_KEY: DUMMY, OBSIDIAN_BASE_URL: 'http://127.0.0.1:9' },
+  },
+  {
+    id: 'postgrest',
+    package: '@supabase/mcp-server-postgrest',
+    args: ['--apiUrl', 'http://127.0.0.1:9', '--schema', 'public'],
+  },
+  { id: 'gcp', package: 'gcp-mcp' },
+  {
+    id: 'azure-devops-tiberriver',
+    package: '@tiberriver256/mcp-server-azure-devops',
+    env: {
+      AZURE_DEVOPS_ORG_URL: 'https://dev.azure.com/dummy',
+      AZURE_DEVOPS_AUTH_METHOD: 'pat',
+      AZURE_DEVOPS_PAT: DUMMY,
+    },
+  },
+  {
+    id: 'cosmosdb',
+    package: 'mcpcosmosdb',
+    env: { COSMOSDB_URI: 'https://127.0.0.1:9', COSMOSDB_KEY: DUMMY },
+  },
+  { id: 'memory-keeper', package: 'mcp-memory-keeper' },
+  // 6th round (#21): chosen after the 5th round's measurement, before any was listed or labelled; held out too.
+  { id: 'ccxt', package: '@mcpfun/mcp-server-ccxt' },
+  { id: 'teams', package: '@floriscornel/teams-mcp' },
+  {
+    id: 'firebase',
+    package: '@gannonh/firebase-mcp',
+    env: { SERVICE_ACCOUNT_KEY_PATH: '/nonexistent.json', FIREBASE_STORAGE_BUCKET: 'dummy.appspot.com' },
+  },
+  {
+    id: 'shopify',
+    package: 'shopify-mcp',
+    args: ['--accessToken', DUMMY, '--domain', 'dummy.myshopify.com'],
+  },
+  { id: 'docker-exec', package: 'mcp-server-docker' },
+  {
+    id: 'n8n-illuminare',
+    package: '@illuminaresolutions/n8n-mcp-server',
+    env: { N8N_HOST: 'http://127.0.0.1:9', N8N_API_KEY: DUMMY },
+  },
+  {
+    id: 'n8n-node2flow',
+    package: '@node2flow/n8n-management-mcp',
+    env: { N8N_URL: 'http://127.0.0.1:9', N8N_API_KEY: DUMMY },
+  },
+  {
+    id: 'woocommerce',
+    package: '@lockon0927/woocommerce-mcp',
+    env: {
+      WOOCOMMERCE_URL: 'http://127.0.0.1:9',
+      WOOCOMMERCE_CONSUMER_KEY: 'ck_dummy',
+      WOOCOMMERCE_CONSUMER_SECRET: 'cs_dummy',
+    },
+  },
+  {
+    id: 'postgres-full-access',
+    package: 'mcp-postgres-full-access',
+    args: ['postgresql://d:d@127.0.0.1:9/d'],
+  },
+  {
+    id: 'mysql-liangshanli',
+    package: '@liangshanli/mcp-server-mysql',
+    env: {
+      MYSQL_HOST: '127.0.0.1',
+      MYSQL_PORT: '9',
+      MYSQL_USER: 'd',
+      MYSQL_PASSWORD: 'd',
+      MYSQL_DATABASE: 'd',
+    },
+  },
+  { id: 'macos-automator', package: '@steipete/macos-automator-mcp' },
+  {
+    id: 'shopify-admin',
+    package: 'shopify-admin-mcp',
+    env: { SHOPIFY_ACCESS_TOKEN: DUMMY, SHOPIFY_DOMAIN: 'dummy.myshopify.com' },
+  },
+  {
+    id: 'postgres-enhanced',
+    package: 'enhanced-postgres-mcp-server',
+    args: ['postgresql://d:d@127.0.0.1:9/d'],
+  },
+  {
+    id: 'jenkins-host',
+    package: '@mister-good-deal/host-mcp-jenkins',
+    env: { JENKINS_URL: 'http://127.0.0.1:9', JENKINS_USER: 'd', JENKINS_API_TOKEN: DUMMY },
+  },
+  {
+    id: 'database-cmd233',
+    package: '@cmd233/mcp-database-server',
+    args: [join(tmpdir(), 'corpus-dummy.sqlite')],
+  },
+  { id: 'bash-command', package: 'bash-command-mcp' },
+  {
+    id: 'jenkins-ashwini',
+    package: '@ashwinighuge/jenkins-mcp-server',
+    env: { JENKINS_URL: 'http://127.0.0.1:9', JENKINS_USERNAME: 'd', JENKINS_TOKEN: DUMMY },
+  },
+  { id: 'docker-local', package: 'docker-mcp' },
+  { id: 'linear-mcp', package: 'linear-mcp', env: { LINEAR_API_KEY: `lin_api_${DUMMY}` } },
+  { id: 'linear-server', package: 'mcp-server-linear', env: { LINEAR_ACCESS_TOKEN: `lin_api_${DUMMY}` } },
+  { id: 'google-workspace', package: 'google-workspace-mcp' },
+  { id: 'mcp-cli', package: 'mcp-cli', args: [tmpdir()] },
+  { id: 'clawnch', package: 'clawnch-mcp-server' },
+  { id: 'codex-shell', package: '@openai/codex-shell-tool-mcp' },
+  { id: 'memory-bank', package: '@allpepper/memory-bank-mcp', env: { MEMORY_BANK_ROOT: tmpdir() } },
+  { id: 'vitest-runner', package: '@djankies/vitest-mcp' },
+  { id: 'containerization', package: 'containerization-assist-mcp' },
+  {
+    id: 'azure-data-factory',
+    package: '@mcp-consultant-tools/azure-data-factory',
+    env: { ADF_SUBSCRIPTION_ID: 'dummy', ADF_RESOURCE_GROUP: 'dummy', ADF_FACTORY_NAME: 'dummy' },
+  },
+  {
+    id: 'mysql-select',
+    package: 'mysql-mcp',
+    env: { MYSQL_HOST: '127.0.0.1', MYSQL_PORT: '9', MYSQL_USER: 'd' },
+  },
+  {
+    id: 'mysql-f4ww4z',
+    package: '@f4ww4z/mcp-mysql-server',
+    env: { MYSQL_HOST: '127.0.0.1', MYSQL_USER: 'd', MYSQL_PASSWORD: 'd', MYSQL_DATABASE: 'd' },
+  },
+  { id: 'dbeaver', package: 'dbeaver-mcp-server' },
+  { id: 'google-workspace-dguido', package: '@dguido/google-workspace-mcp' },
+  // 7th round (#21): chosen after the 6th round's measurement, before any was listed or labelled; held out too.
+  {
+    id: 'salesforce',
+    package: '@salesforce/mcp',
+    args: ['--orgs', 'DEFAULT_TARGET_ORG', '--toolsets', 'all'],
+  },
+  {
+    id: 'argocd',
+    package: 'argocd-mcp',
+    args: ['stdio'],
+    env: { ARGOCD_BASE_URL: 'http://127.0.0.1:9', ARGOCD_API_TOKEN: DUMMY },
+  },
+  {
+    id: 'bitbucket-nexus',
+    package: '@nexus2520/bitbucket-mcp-server',
+    env: { BITBUCKET_USERNAME: 'd', BITBUCKET_APP_PASSWORD: DUMMY },
+  },
+  {
+    id: 'bitbucket-aashari',
+    package: '@aashari/mcp-server-atlassian-bitbucket',
+    env: { ATLASSIAN_BITBUCKET_USERNAME: 'd', ATLASSIAN_BITBUCKET_APP_PASSWORD: DUMMY },
+  },
+  {
+    id: 'bitbucket-mcp',
+    package: 'bitbucket-mcp',
+    env: { BITBUCKET_URL: 'https://api.bitbucket.org/2.0', BITBUCKET_TOKEN: DUMMY },
+  },
+  {
+    id: 'grafana',
+    package: '@leval/mcp-grafana',
+    env: { GRAFANA_URL: 'http://127.0.0.1:9', GRAFANA_TOKEN: DUMMY },
+  },
+  {
+    id: 'salesforce-tsmztech',
+    package: '@tsmztech/mcp-server-salesforce',
+    env: {
+      SALESFORCE_CONNECTION_TYPE: 'User_Password',
+      SALESFORCE_USERNAME: 'd',
+      SALESFORCE_PASSWORD: 'd',
+      SALESFORCE_TOKEN: DUMMY,
+    },
+  },
+  { id: 'doppler', package: '@dopplerhq/mcp-server', env: { DOPPLER_TOKEN: `dp.st.${DUMMY}` } },
+  { id: 'alertmanager', package: 'mcp-alertmanager', env: { ALERTMANAGER_URL: 'http://127.0.0.1:9' } },
+  { id: 'prometheus', package: 'prometheus-mcp', env: { PROMETHEUS_URL: 'http://127.0.0.1:9' } },
+  {
+    id: 'cloudinary',
+    package: '@cloudinary/asset-management-mcp',
+    args: ['start'],
+    env: { CLOUDINARY_URL: `cloudinary://1:${DUMMY}@dummy` },
+  },
+  {
+    id: 'infisical',
+    package: '@infisical/mcp',
+    env: { INFISICAL_UNIVERSAL_AUTH_CLIENT_ID: DUMMY, INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET: DUMMY },
+  },
+  {
+    id: 'bitbucket-dc',
+    package: '@atlassian-dc-mcp/bitbucket',
+    env: { BITBUCKET_HOST: '127.0.0.1:9', BITBUCKET_API_TOKEN: DUMMY },
+  },
 ];
 
 function packageDir(scratch: string, pkg: string): string {

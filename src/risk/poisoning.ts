@@ -22,7 +22,7 @@ const ADDRESSES_MODEL: Pattern[] = [
   },
   {
     what: 'hides its behaviour from the user',
-    re: /\b(the user (must|should) not (know|see|be told)|(secretly|silently|covertly|quietly) (send|read|forward|include|pass|copy|exfiltrate)|this (could|might|may) (even )?upset the user)\b/i,
+    re: /\b(the (user|human|person)( you are helping)? (must|should|is|are) not (to )?(know|see|be told|be informed|find out)|(secretly|silently|covertly|quietly|discreetly) (send|read|forward|include|pass|copy|exfiltrate|change|replace|redirect|alter|swap|modify)|this (could|might|may) (even )?upset the user|keep (this|it|that)( step| part)? between us|no need to (bring (this|it) up|mention (this|it)|tell)\b)/i,
   },
   {
     what: 'wraps instructions in a tag meant for the model',
@@ -35,6 +35,18 @@ const ADDRESSES_MODEL: Pattern[] = [
     re: /(\[\s*(system|inst)\s*\]|^\s*system\s*:|\bnew (system )?instructions?\s*:|\byou are now\b|\bact as (an? )?(unrestricted|jailbroken))/im,
   },
   {
+    what: 'claims the rules no longer apply',
+    re: /\b((previous|prior|earlier|original) (guidance|instructions|rules|directions|directives) (no longer appl(y|ies)|(is|are) (void|obsolete|cancell?ed|revoked))|(restrictions|rules|policies|safety (rules|checks)|guardrails) (are|is|have been) (now )?(lifted|disabled|off|suspended|removed)|system override|(authori[sz]ed|allowed|permitted) (you )?to (skip|bypass|ignore) (all |any )?(confirmation|approval|permission)s?)\b/i,
+  },
+  {
+    what: 'tells the model to ignore its instructions (in another language)',
+    re: /\b(ignorier(e|en sie)? (alle )?(vorherigen|bisherigen|obigen) (anweisungen|regeln)|ignora (todas )?las (instrucciones|reglas) (anteriores|previas)|ignore[sz]? (toutes )?les (instructions|consignes|r\u00e8gles) (pr\u00e9c\u00e9dentes|ant\u00e9rieures)|ignora (tutte )?le istruzioni precedenti)\b/i,
+  },
+  {
+    what: 'tells the model to keep something from the user (in another language)',
+    re: /\b(sag(e|en sie)? (dem|der) (benutzer(in)?|nutzer(in)?|anwender(in)?) nichts|no (le )?(digas|diga|cuentes|menciones) (nada )?al usuario|ne (le )?(dis|dites) rien \u00e0 l'utilisateur|non dire (nulla )?all'utente)\b/i,
+  },
+  {
     what: 'says the tool will not work unless the model does something else first',
     re: /\b(otherwise|or else) (the |this )?tool (will not|won'?t|cannot|can ?not) (work|function)\b/i,
   },
@@ -45,11 +57,11 @@ const SECRET_REQUESTS: Pattern[] = [
     // Asking means a verb that reads or sends the file: real servers name these files to say they are refused
     // ("hidden config directories like ~/.ssh are rejected"), searched for, or where to store a key.
     what: 'asks for a secret file',
-    re: /\b(read|cat|open|send|pass|copy|attach|upload|forward|include|contents? of)\b[^.\n]{0,40}(~\/\.ssh|id_rsa|id_ed25519|\.aws\/credentials|\.env\b|mcp\.json|claude_desktop_config|\.cursor\/|\.npmrc|\.netrc|\.git-credentials|\/etc\/passwd|\/etc\/shadow|kubeconfig|\.kube\/config)/i,
+    re: /\b(read|cat|open|send|pass|copy|attach|upload|forward|include|contents? of|fetch|load|retrieve|embed|submit|supply|grab|dump)\b[^.\n]{0,60}(~\/\.ssh|id_rsa|id_ed25519|\.aws\/credentials|\.env\b|dotenv|mcp\.json|mcp client config|claude_desktop_config|\.cursor\/|\.npmrc|\.netrc|\.git-credentials|\/etc\/passwd|\/etc\/shadow|kubeconfig|\.kube\/config|private key (stored|saved|kept) (in|on|under)|ssh (folder|directory))/i,
   },
   {
     what: 'asks the model to pass secrets as an argument',
-    re: /\b(pass|send|include|provide|put|add|append|copy)\b[^.]{0,60}\b(api[ _-]?keys?|tokens?|passwords?|private keys?|secrets?|credentials?|ssh keys?|session cookies?|conversation history|system prompt|previous messages)\b[^.]{0,40}\b(as|in|into|to) (the |a |an )?[`'"]?[a-z_]+[`'"]? ?(parameter|argument|field|param)\b/i,
+    re: /\b(pass|send|include|provide|put|add|append|copy)\b[^.]{0,60}\b(api[ _-]?keys?|tokens?|passwords?|private keys?|secrets?|credentials?|ssh keys?|session cookies?|conversation history|system prompt|previous messages)\b[^.]{0,40}\b(as|in|into|to) (the |a |an )?[`'"]?[a-z_]+[`'"]? ?([a-z]+ )?(parameter|argument|field|param)\b/i,
   },
   {
     what: 'asks for the contents of other tools or the conversation',
@@ -64,7 +76,11 @@ const CROSS_SERVER: Pattern[] = [
   },
   {
     what: 'redirects where other tools send data',
-    re: /\b(all|every|any) (e-?mails?|messages?|payments?|transfers?|requests?) (must|should|will) (be )?(sent|forwarded|redirected|routed|bcc'?d|cc'?d) to\b/i,
+    re: /\b((all|every|any) (e-?mails?|messages?|payments?|transfers?|requests?)\b[^.]{0,60}\b(must|should|will|needs?) (be |have |a )?(sent|forwarded|redirected|routed|bcc'?d|cc'?d|copy|copied)( delivered)? to|(change|replace|swap|set) the (recipient|destination|account|iban|payee)s?\b[^.]{0,20}\bto)\b/i,
+  },
+  {
+    what: 'gives orders about how another tool is used',
+    re: /\b(when|whenever|if|before|after)\b[^.]{0,40}\b(use|call|invoke|run)s?\b[^.]{0,40}\btool\b[^.]{0,60}\b(must|always)\b[^.]{0,40}\b(add|bcc|cc|send|forward|include|set|change|copy)\b/i,
   },
   {
     what: 'claims to replace another tool',
@@ -75,7 +91,62 @@ const CROSS_SERVER: Pattern[] = [
 // Zero-width, bidirectional controls, the tag block and other characters that render as nothing.
 const INVISIBLE =
   /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\u00AD\u180E]|[\u{E0000}-\u{E007F}]/u;
-const HTML_COMMENT = /<!--[\s\S]*?-->/;
+const HTML_COMMENT = /<!--[\s\S]*?-->|^\s*\[\/\/\]: # \(.*\)/m;
+/** A run of Base64 long enough to carry a sentence. */
+const BASE64_RUN = /[A-Za-z0-9+/]{24,}={0,2}/g;
+/** Letters of other scripts that look like Latin ones (Cyrillic, Greek): an attack spells `ignore` with them. */
+const CONFUSABLES: Record<string, string> = {
+  а: 'a',
+  е: 'e',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  у: 'y',
+  х: 'x',
+  і: 'i',
+  ј: 'j',
+  ѕ: 's',
+  ԁ: 'd',
+  ɡ: 'g',
+  ո: 'n',
+  А: 'A',
+  В: 'B',
+  Е: 'E',
+  К: 'K',
+  М: 'M',
+  Н: 'H',
+  О: 'O',
+  Р: 'P',
+  С: 'C',
+  Т: 'T',
+  Х: 'X',
+  І: 'I',
+  α: 'a',
+  ο: 'o',
+  ι: 'i',
+  ν: 'v',
+  Ο: 'O',
+  Ι: 'I',
+};
+const CONFUSABLE_RE = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`, 'g');
+
+/** The text as the patterns read it: compatibility forms folded (NFKC: `Ⅰ` is `I`), look-alike letters made Latin. */
+function fold(text: string): string {
+  return text.normalize('NFKC').replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c);
+}
+
+/** Base64 runs in a text that decode to readable text: an instruction hidden from a reader, not from the model. */
+function decodedRuns(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(BASE64_RUN)) {
+    const decoded = Buffer.from(m[0], 'base64').toString('utf8');
+    // Readable: mostly printable ASCII words, as an instruction is (an id or a hash decodes to noise).
+    const printable = decoded.replace(/[^\x20-\x7e]/g, '').length;
+    if (printable >= decoded.length * 0.95 && /[a-z]{3,} [a-z]{2,} [a-z]{2,}/i.test(decoded))
+      out.push(decoded);
+  }
+  return out;
+}
 // Text pushed out of view after a long run of blank lines or spaces.
 const PUSHED_AWAY = /(\n\s*){12,}\S|[ \t]{80,}\S/;
 
@@ -87,6 +158,10 @@ function texts(tool: ToolDefinition): Array<{ where: string; text: string }> {
   for (const p of parameters(tool)) {
     if (p.description) out.push({ where: `parameter \`${p.path}\``, text: p.description });
     if (INVISIBLE.test(p.name)) out.push({ where: `parameter name \`${p.path}\``, text: p.name });
+  }
+  for (const t of [...out]) {
+    for (const decoded of decodedRuns(t.text))
+      out.push({ where: `${t.where} (Base64-decoded)`, text: decoded });
   }
   return out;
 }
@@ -110,9 +185,10 @@ export function findPoisoning(tool: ToolDefinition): Signal[] {
       });
     if (PUSHED_AWAY.test(text))
       out.push({ kind: 'tool_poisoning', evidence: `${where} pushes text out of view with blank space` });
+    const folded = fold(text);
     for (const group of [ADDRESSES_MODEL, SECRET_REQUESTS, CROSS_SERVER]) {
       for (const { what, re } of group) {
-        const m = re.exec(text);
+        const m = re.exec(folded);
         if (m) out.push({ kind: 'tool_poisoning', evidence: `${where} ${what}: ${quote(m[0], 70)}` });
       }
     }

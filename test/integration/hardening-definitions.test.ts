@@ -399,7 +399,15 @@ describe.runIf(pgRun)('#17.11 on PostgreSQL', () => {
     await redefine(ca, { description: 'Changed behind both replicas' });
     expect((await echoOf(ca))?.description).toBe('Returns its text');
     expect((await echoOf(cb))?.description).toBe('Returns its text');
-    expect((await admin(a, '/api/tools/defs/echo/accept', { method: 'POST' })).status).toBe(200);
+    // Replica a records the change when it re-reads the upstream's list after list_changed, which may come after the
+    // listing above (it answered from the pinned definition either way): accept once the change is recorded (409
+    // until then: nothing to accept).
+    await expect
+      .poll(async () => (await admin(a, '/api/tools/defs/echo/accept', { method: 'POST' })).status, {
+        timeout: 10_000,
+        interval: 200,
+      })
+      .toBe(200);
     expect((await echoOf(ca))?.description).toBe('Changed behind both replicas');
     // The other replica asks the store again within seconds.
     await expect

@@ -59,6 +59,19 @@ const HELD_OUT = new Set([
   'email-codefuturist',
 ]);
 
+/**
+ * The 5th, 6th and 7th rounds (#21): servers of the dangerous domains chosen before they were listed or labelled,
+ * labelled before classify() ran on them, and never tuned on (test/fixtures/risk-corpus/rounds.json). The honest
+ * figures for servers warden has not seen (docs/risk.md).
+ */
+const rounds = JSON.parse(readFileSync(join(here, '../fixtures/risk-corpus/rounds.json'), 'utf8')) as Record<
+  '5' | '6' | '7',
+  string[]
+>;
+const FIFTH_ROUND = new Set(rounds['5']);
+const SIXTH_ROUND = new Set(rounds['6']);
+const SEVENTH_ROUND = new Set(rounds['7']);
+
 interface Scores {
   tools: number;
   categoryAccuracy: number;
@@ -128,17 +141,24 @@ function report(title: string, s: Scores): string {
   return lines.join('\n');
 }
 
-const all = score(corpus);
-const tuned = score(corpus.filter((e) => !HELD_OUT.has(e.server)));
-const heldOut = score(corpus.filter((e) => HELD_OUT.has(e.server)));
+/** Rounds 1 to 4: the data the rules were written from (tuned on, or looked at after their frozen measurement). */
+const UNSEEN = new Set([...FIFTH_ROUND, ...SIXTH_ROUND, ...SEVENTH_ROUND]);
+const seenCorpus = corpus.filter((e) => !UNSEEN.has(e.server));
+const all = score(seenCorpus);
+const tuned = score(seenCorpus.filter((e) => !HELD_OUT.has(e.server)));
+const heldOut = score(seenCorpus.filter((e) => HELD_OUT.has(e.server)));
+const fifth = score(corpus.filter((e) => FIFTH_ROUND.has(e.server)));
+const sixth = score(corpus.filter((e) => SIXTH_ROUND.has(e.server)));
+const seventh = score(corpus.filter((e) => SEVENTH_ROUND.has(e.server)));
+const unseen = score(corpus.filter((e) => UNSEEN.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('whole corpus', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n`,
   );
 }
 
-describe('classify on the labelled corpus', () => {
+describe('classify on the labelled corpus, rounds 1 to 4 (the data the rules were written from)', () => {
   it('has a corpus of real definitions with a label each', () => {
     expect(corpus.length).toBeGreaterThanOrEqual(400);
     expect(new Set(corpus.map((e) => e.server)).size).toBeGreaterThanOrEqual(25);
@@ -164,8 +184,62 @@ describe('classify on the labelled corpus', () => {
     expect(all.criticalRatedLow).toEqual([]);
   });
 
-  it('finds no tool poisoning in the real servers', () => {
+  it('finds no tool poisoning in the real servers (every round)', () => {
     const flagged = corpus.filter((e) => classify(e.tool).signals.some((s) => s.kind === 'tool_poisoning'));
     expect(flagged.map((e) => `${e.server}/${e.tool.name}`)).toEqual([]);
+  });
+});
+
+// The #21 targets (category 0.92, exact risk 0.85, dangerous recall 0.95, no critical low, no dangerous read) are NOT
+// met on servers the rules have not seen. These floors are the figures measured once on the 5th round (docs/risk.md):
+// a change that makes the classifier worse on unseen servers fails here; one that meets the targets raises them.
+describe('#21 classify on the 5th round, held out (never tuned on)', () => {
+  it('#21 has 14 servers and 362 tools of the dangerous domains', () => {
+    expect(fifth.tools).toBe(362);
+    expect(new Set(corpus.filter((e) => FIFTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(14);
+  });
+
+  it('#21 does not fall below the measured category accuracy (0.80) and exact risk (0.67)', () => {
+    expect(fifth.categoryAccuracy).toBeGreaterThanOrEqual(0.8);
+    expect(fifth.riskExact).toBeGreaterThanOrEqual(0.67);
+  });
+
+  it('#21 rates no more than the measured 7 critical tools low', () => {
+    expect(fifth.criticalRatedLow.length).toBeLessThanOrEqual(7);
+  });
+});
+
+describe('#21 classify on the 6th round, held out (never tuned on)', () => {
+  it('#21 has 21 servers and 392 tools', () => {
+    expect(sixth.tools).toBe(392);
+  });
+
+  it('#21 does not fall below the measured category accuracy (0.87) and exact risk (0.71)', () => {
+    expect(sixth.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
+    expect(sixth.riskExact).toBeGreaterThanOrEqual(0.71);
+  });
+
+  it('#21 rates no more than the measured 2 critical tools low', () => {
+    expect(sixth.criticalRatedLow.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('#21 classify on the 7th round, held out (never tuned on)', () => {
+  it('#21 has 12 servers and 361 tools, and the corpus 80 servers', () => {
+    expect(seventh.tools).toBe(361);
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(80);
+  });
+
+  it('#21 does not fall below the measured category accuracy (0.83) and exact risk (0.69), no critical rated low', () => {
+    expect(seventh.categoryAccuracy).toBeGreaterThanOrEqual(0.83);
+    expect(seventh.riskExact).toBeGreaterThanOrEqual(0.69);
+    expect(seventh.criticalRatedLow).toEqual([]);
+  });
+
+  it('#21 the 5th to 7th rounds together: 1115 tools from 47 unseen servers, category 0.84, exact risk 0.69', () => {
+    expect(unseen.tools).toBe(1115);
+    expect(unseen.categoryAccuracy).toBeGreaterThanOrEqual(0.84);
+    expect(unseen.riskExact).toBeGreaterThanOrEqual(0.69);
+    expect(unseen.criticalRatedLow.length).toBeLessThanOrEqual(9);
   });
 });

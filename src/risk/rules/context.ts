@@ -1,0 +1,114 @@
+// What the rules read of one tool (its words, parameters and description), what a rule concludes (a reading), and
+// the object look-ups every rule shares.
+import type { Category } from '../../policy/types.js';
+import { type Parameter, words } from '../text.js';
+import type { Risk, Signal, ToolDefinition } from '../types.js';
+import {
+  KEY_QUALIFIERS,
+  MESSAGE_QUALIFIED,
+  PERMISSION_OBJECTS,
+  PRIVATE_COMMUNICATION,
+  QUALIFIED_SECRETS,
+  SECRET_OBJECTS,
+  SECRET_STORES,
+} from '../vocabulary/objects.js';
+import { LOCAL_DESTINATION, NEGATION, RETURNS_SECRET } from '../vocabulary/phrases.js';
+import type { Operation } from '../vocabulary/verbs.js';
+
+/** One reading of what the tool can do; the classification is the most dangerous reading. */
+export interface Reading {
+  category: Category;
+  risk: Risk;
+  /** Why, for the rationale. */
+  why: string;
+}
+
+export interface Context {
+  tool: ToolDefinition;
+  nameWords: string[];
+  description: string;
+  lead: string;
+  leadWords: string[];
+  params: Parameter[];
+  paramNames: Set<string>;
+  /** The name's verb lists or searches: its mode-like parameters are filters on what to read. */
+  listing: boolean;
+  /** The name's first verb reads or queries. */
+  reads: boolean;
+  /** The name's verb sets a state (`mark`, `set`, `toggle`): enum values are states, not operations. */
+  setsState: boolean;
+  signals: Signal[];
+}
+
+export interface Op {
+  op: Operation;
+  verb: string;
+}
+
+/** A word for private communications that names the mail itself, not its accounts or count (`email accounts`). */
+export function privateCommunication(ws: string[]): string | undefined {
+  return ws.find((w, i) => PRIVATE_COMMUNICATION.has(w) && !MESSAGE_QUALIFIED.has(ws[i + 1] ?? ''));
+}
+
+export function has(set: Set<string>, ws: string[]): string | undefined {
+  return ws.find((w) => set.has(w));
+}
+
+export function secretObject(ws: string[]): string | undefined {
+  const direct = has(SECRET_OBJECTS, ws);
+  if (direct) return direct;
+  for (let i = 1; i < ws.length; i++) {
+    if ((ws[i] === 'key' || ws[i] === 'keys') && KEY_QUALIFIERS.has(ws[i - 1]!))
+      return `${ws[i - 1]} ${ws[i]}`;
+    if (QUALIFIED_SECRETS[ws[i]!]?.includes(ws[i - 1]!)) return `${ws[i - 1]} ${ws[i]}`;
+  }
+  return undefined;
+}
+
+/**
+ * An item of a secret store: the tool takes a vault (a parameter or the description names one) and its description
+ * speaks of secrets (`Edit an existing 1Password item`). A notes app's vault has no secret word beside it.
+ */
+export function secretStoreItem(ctx: Context): string | undefined {
+  const store =
+    has(SECRET_STORES, ctx.leadWords) ??
+    ctx.params.map((p) => has(SECRET_STORES, words(p.name))).find(Boolean);
+  if (!store) return undefined;
+  const secret = secretObject(ctx.leadWords);
+  return secret ? `an item of a ${store} (${secret})` : undefined;
+}
+
+/** A sentence of the description that says the tool returns a secret, and does not deny it. */
+export function returnsSecret(ctx: Context): string | undefined {
+  for (const sentence of ctx.description.split(/(?<=[.!?])\s+/)) {
+    const m = RETURNS_SECRET.exec(sentence);
+    // "Never returns secret values", "so no passwords are returned": the denial comes before the secret or inside;
+    // a warning after it ("should never be shared") denies nothing.
+    if (m && !NEGATION.test(sentence.slice(0, m.index + m[0].length))) return m[0];
+  }
+  return undefined;
+}
+
+export function permissionObject(ws: string[]): string | undefined {
+  const direct = has(PERMISSION_OBJECTS, ws);
+  if (direct) return direct;
+  for (let i = 1; i < ws.length; i++) {
+    if (
+      (ws[i] === 'policy' || ws[i] === 'policies') &&
+      ['iam', 'access', 'bucket', 'security'].includes(ws[i - 1]!)
+    )
+      return `${ws[i - 1]} ${ws[i]}`;
+  }
+  return undefined;
+}
+
+/** A tool that writes what it gets to a local path it is given: it may overwrite that file (destructive). */
+export function localOverwrite(ctx: Context, at: string): Reading | undefined {
+  const dest = ctx.params.find((p) => LOCAL_DESTINATION.test(p.name));
+  if (dest === undefined) return undefined;
+  return {
+    category: 'destructive',
+    risk: 'high',
+    why: `${at} writes to \`${dest.path}\`, which it may overwrite`,
+  };
+}

@@ -1,0 +1,295 @@
+// What one operation on one object means: the category and risk of SPEC §7, with its hard-case rules.
+import { quote, words } from '../text.js';
+import {
+  BULK_SENSITIVE,
+  DEPLOY_OBJECTS,
+  HARMLESS_ITEMS,
+  LOG_QUALIFIERS,
+  MESSAGE_OBJECTS,
+  MIGRATION_OBJECTS,
+  MONEY_OBJECTS,
+  PAID_RESOURCES,
+  PERSONAL_RECORDS,
+  SELF_SCOPED,
+  SETTINGS_OBJECTS,
+  SMALL_ITEMS,
+} from '../vocabulary/objects.js';
+import { CODE_PARAMETERS, PATH_PARAMETERS } from '../vocabulary/parameters.js';
+import {
+  ACCESS_SETTINGS,
+  APPLYING_VERBS,
+  BULK_WORDS,
+  CODE_WORDS,
+  COMPUTING_VERBS,
+  DESTINATION_PARAMETERS,
+  LOCAL_WRITING_READS,
+  LOG_VERBS,
+  METADATA_WORDS,
+  NON_MONEY_VERBS,
+  ONE_PERSON,
+  READ_ONLY_QUERY,
+  REVEAL_FLAGS,
+  TRANSIENT_ITEMS,
+} from '../vocabulary/phrases.js';
+import type { Operation } from '../vocabulary/verbs.js';
+import {
+  type Context,
+  has,
+  localOverwrite,
+  permissionObject,
+  privateCommunication,
+  type Reading,
+  returnsSecret,
+  secretObject,
+  secretStoreItem,
+} from './context.js';
+
+/** What one operation on one object means (SPEC §7 and its hard-case rules). */
+export function interpret(
+  op: Operation,
+  verb: string,
+  objectWords: string[],
+  ctx: Context,
+  where: string,
+): Reading {
+  const objects = objectWords.filter((w) => w !== verb);
+  const secret = secretObject(objects);
+  const permission = permissionObject(objects);
+  // A payment method is where money comes from; changing it moves none.
+  const money = objects.some((w) => w === 'method' || w === 'methods')
+    ? undefined
+    : has(MONEY_OBJECTS, objects);
+  const at = `\`${verb}\` (${where})`;
+  switch (op) {
+    case 'read':
+    case 'navigate':
+    case 'query': {
+      if (secret) return { category: 'credential', risk: 'high', why: `${at} reads ${secret}` };
+      const reveal = ctx.params.find((p) => p.type === 'boolean' && REVEAL_FLAGS.test(p.name));
+      if (reveal) return { category: 'credential', risk: 'high', why: `\`${reveal.path}\` reveals secrets` };
+      const returned = returnsSecret(ctx);
+      if (returned)
+        return { category: 'credential', risk: 'high', why: `it returns a secret: ${quote(returned, 50)}` };
+      if (verb === 'forward' && has(MESSAGE_OBJECTS, objects)) {
+        return { category: 'communication', risk: 'high', why: `${at} forwards a message to other people` };
+      }
+      if (op === 'navigate') return { category: 'read', risk: 'low', why: `${at} navigates` };
+      if (LOCAL_WRITING_READS.has(verb)) {
+        const overwrite = localOverwrite(ctx, at);
+        if (overwrite) return overwrite;
+      }
+      if (COMPUTING_VERBS.has(verb))
+        return { category: 'read', risk: 'low', why: `${at} computes, reads no records` };
+      // A count or a size says how many, not what.
+      if (objects.some((w) => METADATA_WORDS.has(w)))
+        return { category: 'read', risk: 'low', why: `${at} reads metadata` };
+      const bulk = has(BULK_SENSITIVE, objects);
+      // `list_payroll_employee_leave`: one employee's payroll records are personal records, not bulk payroll.
+      const one = objects.find((w) => ONE_PERSON.has(w));
+      if (bulk && !one) return { category: 'read', risk: 'high', why: `${at} reads ${bulk} data` };
+      if (bulk) return { category: 'read', risk: 'medium', why: `${at} reads ${bulk} data of one ${one}` };
+      if (has(LOG_QUALIFIERS, objects) || LOG_VERBS.has(verb)) {
+        return { category: 'read', risk: 'medium', why: `${at} reads logs` };
+      }
+      const priv = privateCommunication(objects);
+      if (priv)
+        return { category: 'read', risk: 'high', why: `${at} reads private communications (${priv})` };
+      const personal = has(PERSONAL_RECORDS, objects);
+      if (personal)
+        return {
+          category: 'read',
+          risk: 'medium',
+          why: `${at} reads personal or financial records (${personal})`,
+        };
+      // `search_by_sender`: the description names what is searched ("Search messages from a sender").
+      const leadPriv = privateCommunication(ctx.leadWords.slice(0, 12));
+      if (leadPriv) {
+        return {
+          category: 'read',
+          risk: 'high',
+          why: `${at} reads private communications (${leadPriv}, description)`,
+        };
+      }
+      return { category: 'read', risk: 'low', why: `${at} only reads` };
+    }
+    case 'trivial':
+      return { category: 'write', risk: 'low', why: `${at} is a trivial self-scoped change` };
+    case 'write':
+    case 'overwrite':
+    case 'provision':
+    case 'deploy': {
+      const stored = secretStoreItem(ctx);
+      if (secret || permission || stored) {
+        return {
+          category: 'credential',
+          risk: 'critical',
+          why: `${at} changes ${secret ?? permission ?? stored}`,
+        };
+      }
+      if (objects.some((w) => SETTINGS_OBJECTS.has(w)) && ACCESS_SETTINGS.test(ctx.description)) {
+        const m = ACCESS_SETTINGS.exec(ctx.description)!;
+        return {
+          category: 'credential',
+          risk: 'critical',
+          why: `${at} changes access settings (${quote(m[0], 30)})`,
+        };
+      }
+      if (
+        ['create', 'add', 'new'].includes(verb) &&
+        objects.some((w) => w === 'webhook' || w === 'webhooks')
+      ) {
+        // A webhook's URL carries its token: whoever holds it can post as it.
+        return { category: 'credential', risk: 'critical', why: `${at} creates a webhook and its token` };
+      }
+      if (money && !NON_MONEY_VERBS.has(verb)) {
+        const creditNote = objects.includes('credit') && objects.some((w) => w === 'note' || w === 'notes');
+        const draft =
+          creditNote ||
+          ['invoice', 'invoices', 'quote', 'quotes', 'link', 'price', 'prices'].some((w) =>
+            objects.includes(w),
+          );
+        if (draft && verb !== 'pay') {
+          return {
+            category: 'financial',
+            risk: 'medium',
+            why: `${at} drafts a ${money} (charges nothing yet)`,
+          };
+        }
+        return { category: 'financial', risk: 'critical', why: `${at} moves money (${money})` };
+      }
+      if (op === 'overwrite') {
+        return { category: 'destructive', risk: 'high', why: `${at} can silently overwrite existing data` };
+      }
+      if (verb === 'upload') {
+        // Upload to a path (a destination that may exist): rule 3. Upload of local files elsewhere: data leaves.
+        if (ctx.params.some((p) => DESTINATION_PARAMETERS.test(p.name))) {
+          return { category: 'destructive', risk: 'high', why: `${at} uploads to a path it may overwrite` };
+        }
+        if (ctx.params.some((p) => PATH_PARAMETERS.test(p.name) || /^paths?$/i.test(p.name))) {
+          return { category: 'write', risk: 'high', why: `${at} sends local files away` };
+        }
+      }
+      if (verb === 'save') {
+        const overwrite = localOverwrite(ctx, at);
+        if (overwrite) return overwrite;
+      }
+      const migration = has(MIGRATION_OBJECTS, objects);
+      if (migration && APPLYING_VERBS.has(verb)) {
+        return { category: 'execute', risk: 'critical', why: `${at} applies a ${migration}: runs its DDL` };
+      }
+      if (op === 'deploy') return { category: 'write', risk: 'high', why: `${at} deploys` };
+      const deployed =
+        has(DEPLOY_OBJECTS, objects) ??
+        has(DEPLOY_OBJECTS, ctx.leadWords) ??
+        ctx.params.map((p) => has(DEPLOY_OBJECTS, words(p.name))).find(Boolean);
+      if (deployed) return { category: 'write', risk: 'high', why: `${at} deploys a ${deployed}` };
+      const paid = has(PAID_RESOURCES, objects);
+      if (op === 'provision' || (paid && ['create', 'add', 'new'].includes(verb))) {
+        return {
+          category: 'write',
+          risk: 'high',
+          why: `${at} provisions paid infrastructure (${paid ?? verb})`,
+        };
+      }
+      if (['create', 'add', 'new', 'post', 'schedule'].includes(verb)) {
+        const msg = has(MESSAGE_OBJECTS, objects);
+        const settings = objects.some((w) => SETTINGS_OBJECTS.has(w));
+        if (msg && !settings && !objects.includes('draft') && !objects.includes('drafts')) {
+          return { category: 'communication', risk: 'high', why: `${at} sends a ${msg} to other people` };
+        }
+      }
+      if (
+        has(SELF_SCOPED, objects) ||
+        (['close', 'resize', 'clear', 'stop', 'start', 'end'].includes(verb) &&
+          (has(HARMLESS_ITEMS, objects) || has(TRANSIENT_ITEMS, objects)))
+      ) {
+        return { category: 'write', risk: 'low', why: `${at} is a trivial self-scoped change` };
+      }
+      if (BULK_WORDS.test(objects.join(' ')) || objects.includes('many')) {
+        return { category: 'write', risk: 'high', why: `${at} writes in bulk` };
+      }
+      return { category: 'write', risk: 'medium', why: `${at} creates or modifies data` };
+    }
+    case 'delete':
+    case 'cancel': {
+      const stored = secretStoreItem(ctx);
+      if (secret || permission || stored) {
+        return {
+          category: 'credential',
+          risk: 'critical',
+          why: `${at} removes ${secret ?? permission ?? stored}`,
+        };
+      }
+      if (money && op === 'cancel') {
+        // SPEC §7 puts cancels under destructive: cancelling a subscription or a payment moves no money.
+        return { category: 'destructive', risk: 'critical', why: `${at} cancels a ${money}` };
+      }
+      const harmless = has(HARMLESS_ITEMS, objects);
+      if (harmless || objects.includes('scheduled')) {
+        return {
+          category: 'destructive',
+          risk: 'medium',
+          why: `${at} removes a harmless ${harmless ?? 'item'}`,
+        };
+      }
+      const small = has(SMALL_ITEMS, objects);
+      if (small)
+        return {
+          category: 'destructive',
+          risk: 'high',
+          why: `${at} removes a small or recoverable ${small}`,
+        };
+      if (op === 'cancel' && !['terminate', 'destroy'].includes(verb)) {
+        return { category: 'destructive', risk: 'high', why: `${at} cancels or stops work in progress` };
+      }
+      return { category: 'destructive', risk: 'critical', why: `${at} destroys data` };
+    }
+    case 'execute': {
+      if (objects.some((w) => ['query', 'sql', 'queries'].includes(w))) {
+        const readOnly = READ_ONLY_QUERY.test(ctx.description);
+        return {
+          category: 'execute',
+          risk: readOnly ? 'high' : 'critical',
+          why: `${at} runs ${readOnly ? 'a read-only' : 'an unrestricted'} query`,
+        };
+      }
+      const code = ctx.params.find((p) => CODE_PARAMETERS.has(p.name.toLowerCase()) && p.type !== 'boolean');
+      if (code || CODE_WORDS.test(ctx.lead)) {
+        return { category: 'execute', risk: 'critical', why: `${at} runs code or commands` };
+      }
+      return { category: 'execute', risk: 'high', why: `${at} runs a predefined job` };
+    }
+    case 'trigger':
+      return { category: 'execute', risk: 'high', why: `${at} triggers a predefined run` };
+    case 'send': {
+      if (objects.some((w) => SETTINGS_OBJECTS.has(w))) {
+        return {
+          category: 'write',
+          risk: 'medium',
+          why: `${at} configures where messages go; sends nothing`,
+        };
+      }
+      if (
+        verb === 'post' &&
+        !has(MESSAGE_OBJECTS, objects) &&
+        /\b(page|item|record|entry|block|issue)\b/.test(objects.join(' '))
+      ) {
+        return { category: 'write', risk: 'medium', why: `${at} creates a record (not a message)` };
+      }
+      if (objects.some((w) => ['comment', 'comments', 'review', 'note', 'notes'].includes(w))) {
+        return { category: 'write', risk: 'medium', why: `${at} comments (a write, rule 6)` };
+      }
+      return { category: 'communication', risk: 'high', why: `${at} sends to other people` };
+    }
+    case 'pay':
+      if (['finalize', 'finalise'].includes(verb) && !money) {
+        return { category: 'write', risk: 'medium', why: `${at} finalises` };
+      }
+      return { category: 'financial', risk: 'critical', why: `${at} moves money` };
+    case 'grant':
+      if (verb === 'invite' && !permission && objects.some((w) => ['channel', 'conversation'].includes(w))) {
+        return { category: 'write', risk: 'medium', why: `${at} adds someone to a conversation` };
+      }
+      return { category: 'credential', risk: 'critical', why: `${at} changes access` };
+  }
+}

@@ -1,0 +1,95 @@
+// The operations a tool's name, its description's opening words and its mode parameters say it performs (rule 1).
+import { baseForms, words } from '../text.js';
+import { MODE_PARAMETERS } from '../vocabulary/parameters.js';
+import { HTTP_METHODS, STRONG_SECONDARY } from '../vocabulary/phrases.js';
+import { VERBS } from '../vocabulary/verbs.js';
+import type { Context, Op } from './context.js';
+
+export function operationsOfName(nameWords: string[]): Op[] {
+  const ops: Op[] = [];
+  let first = true;
+  // `API-post-search`, `api_patch_page`: an HTTP method before the real verb is only the transport.
+  const httpFirst = nameWords.findIndex((w) => VERBS[w] !== undefined);
+  const skip =
+    httpFirst >= 0 &&
+    ['post', 'put', 'patch'].includes(nameWords[httpFirst]!) &&
+    nameWords.slice(httpFirst + 1).some((w) => VERBS[w] !== undefined)
+      ? httpFirst
+      : -1;
+  for (const [i, w] of nameWords.entries()) {
+    if (i === skip) continue;
+    // Port forwarding opens a tunnel; `forward` alone is the browser's.
+    const op = w === 'forward' && nameWords[i - 1] === 'port' ? 'write' : VERBS[w];
+    if (op === undefined) continue;
+    // The first verb is what the tool does; later ones are usually nouns (`get_workflow_run`), except
+    // deletes, and verbs joined by `or`/`and` (`create_or_update_file`).
+    if (first && (w === 'start' || w === 'begin')) {
+      // `start_search`: the verb after `start` says what is started.
+      const next = nameWords[i + 1];
+      const nextOp = next === undefined ? undefined : VERBS[next];
+      if (next !== undefined && nextOp !== undefined) {
+        ops.push({ op: nextOp, verb: next });
+        first = false;
+        continue;
+      }
+    }
+    if (first || STRONG_SECONDARY.has(w)) ops.push({ op, verb: w });
+    first = false;
+  }
+  for (let i = 1; i + 1 < nameWords.length; i++) {
+    const joined = nameWords[i + 1]!;
+    if ((nameWords[i] === 'or' || nameWords[i] === 'and') && VERBS[joined] !== undefined) {
+      ops.push({ op: VERBS[joined]!, verb: joined });
+    }
+  }
+  return ops;
+}
+
+/**
+ * `jira_post(path, body)`: a name whose verb is an HTTP method, on a tool that takes the request path, is a raw API
+ * call; its method says what it does (a POST creates), not a verb of the language (`post` a message).
+ */
+export function httpMethodAsTransport(ops: Op[], ctx: Context): Op[] {
+  const first = ops[0];
+  if (first === undefined || first.verb !== 'post') return ops;
+  if (!ctx.params.some((p) => /^(path|endpoint|url|uri|api_?path)$/i.test(p.name))) return ops;
+  return [{ op: 'write', verb: 'create' }, ...ops.slice(1)];
+}
+
+const LEAD_READ = new Set(['return', 'provide', 'display', 'give', 'obtain', 'access']);
+
+export function operationsOfLead(leadWords: string[]): Op[] {
+  for (const w of leadWords.slice(0, 10)) {
+    for (const form of baseForms(w)) {
+      if (LEAD_READ.has(form)) return [{ op: 'read', verb: form }];
+      const op = VERBS[form];
+      if (op !== undefined && form !== 'help') return [{ op, verb: form }];
+    }
+  }
+  return [];
+}
+
+export function modeOperations(ctx: Context): Array<Op & { value: string; path: string }> {
+  const out: Array<Op & { value: string; path: string }> = [];
+  for (const p of ctx.params) {
+    if (!MODE_PARAMETERS.has(p.name.toLowerCase()) || p.enumValues.length === 0) continue;
+    // On a `list_`/`search_` tool an `action` or `type` enum filters what is listed; on a `mark_`/`set_` tool it
+    // names the state to set (`mark_email` as `read`).
+    if (ctx.listing || ctx.setsState) continue;
+    for (const value of p.enumValues) {
+      // `payout.created`, `address.updated`: names of events, not operations the tool performs.
+      if (value.includes('.')) continue;
+      const vw = words(value);
+      // A `type` names a kind of thing (`subscription_resume` is a scenario); it is a mode only when it is a verb.
+      if (p.name.toLowerCase() === 'type' && VERBS[vw[0] ?? ''] === undefined) continue;
+      const http = vw.length === 1 && p.name.toLowerCase() === 'method' ? HTTP_METHODS[vw[0]!] : undefined;
+      if (http !== undefined) {
+        out.push({ op: http, verb: value, value, path: p.path });
+        continue;
+      }
+      const ops = operationsOfName(vw);
+      for (const op of ops) out.push({ ...op, value, path: p.path });
+    }
+  }
+  return out;
+}

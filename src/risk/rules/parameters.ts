@@ -1,0 +1,93 @@
+// Readings from what the parameters and the description say outright: switches that overwrite or delete, code
+// parameters that make a tool execute, descriptions that claim destruction.
+import { quote, words } from '../text.js';
+import { CODE_PARAMETERS } from '../vocabulary/parameters.js';
+import {
+  CODE_TEXT,
+  DESTRUCTIVE_CLAIM,
+  DROPS,
+  QUERY_LANGUAGE,
+  READ_ONLY_QUERY,
+  STRONG_SECONDARY,
+} from '../vocabulary/phrases.js';
+import type { Context, Op, Reading } from './context.js';
+import { interpret } from './interpret.js';
+
+/** A boolean that turns an ordinary write into an overwrite (`force` on a push, `overwrite` on an upload). */
+export function flagReadings(ctx: Context): Reading[] {
+  const out: Reading[] = [];
+  for (const p of ctx.params) {
+    const n = p.name.toLowerCase();
+    // Only the tool's own flags: a nested `archived` is usually a filter on what to read.
+    if (p.type !== 'boolean' || p.path.includes('.')) continue;
+    if (n === 'force' && ctx.nameWords.some((w) => w === 'push' || w === 'merge')) {
+      out.push({ category: 'destructive', risk: 'critical', why: `\`${p.path}\` force-pushes over history` });
+    } else if (['archived', 'in_trash', 'trashed', 'deleted'].includes(n) && !ctx.reads) {
+      // Rule 1: a flag that moves the item to the trash is a recoverable delete (on a tool that lists or queries,
+      // `archived` only says which items to read).
+      out.push({ category: 'destructive', risk: 'high', why: `\`${p.path}\` moves it to the trash` });
+    } else if (n === 'overwrite' || n === 'force_overwrite') {
+      out.push({ category: 'destructive', risk: 'high', why: `\`${p.path}\` overwrites existing data` });
+    } else {
+      // `dropTarget`, `delete` (rsync), `deleteLocalData`: a switch that makes the tool delete (rule 1).
+      const fw = words(p.name);
+      if (fw.length > 0 && STRONG_SECONDARY.has(fw[0]!)) {
+        out.push(interpret('delete', fw[0]!, [...ctx.nameWords, ...fw.slice(1)], ctx, `flag ${p.path}`));
+      }
+    }
+  }
+  return out;
+}
+
+/** A parameter that carries code to run makes the tool execute, whatever its name says. */
+export function codeReadings(ctx: Context, ops: Op[]): Reading[] {
+  const executes = ops.some((o) => o.op === 'execute' || o.op === 'query');
+  const out: Reading[] = [];
+  for (const p of ctx.params) {
+    // `migrationSql`, `shell_command`: the last word of the parameter's name says what it carries.
+    const n = CODE_PARAMETERS.has(p.name.toLowerCase()) ? p.name.toLowerCase() : (words(p.name).at(-1) ?? '');
+    if (!CODE_PARAMETERS.has(n) || p.type === 'boolean' || p.enumValues.length > 0) continue;
+    const text = `${p.description} ${ctx.lead}`;
+    if (n === 'query' || n === 'pipeline') {
+      if (!QUERY_LANGUAGE.test(`${text} ${ctx.tool.name}`)) continue;
+      if (/\bsql\b/i.test(`${text} ${ctx.tool.name}`) && !READ_ONLY_QUERY.test(ctx.description)) {
+        const unrestricted = /\b(any|arbitrary|insert|update|delete|ddl|dml|write)\b/i.test(ctx.description);
+        if (unrestricted || ops.some((o) => o.op === 'execute')) {
+          out.push({ category: 'execute', risk: 'critical', why: `\`${p.path}\` takes unrestricted SQL` });
+          continue;
+        }
+      }
+      out.push({ category: 'execute', risk: 'high', why: `\`${p.path}\` takes a query in a query language` });
+      continue;
+    }
+    if (n === 'source' || n === 'function') {
+      if (!executes) continue;
+    }
+    if (!executes && !CODE_TEXT.test(text)) continue;
+    if (n === 'sql' || n === 'statement') {
+      const readOnly = READ_ONLY_QUERY.test(ctx.description);
+      out.push({
+        category: 'execute',
+        risk: readOnly ? 'high' : 'critical',
+        why: `\`${p.path}\` takes ${readOnly ? 'a read-only' : 'unrestricted'} SQL statement`,
+      });
+      continue;
+    }
+    out.push({ category: 'execute', risk: 'critical', why: `\`${p.path}\` takes code or a command to run` });
+  }
+  return out;
+}
+
+/** What the description says outright about destroying existing data, whatever the verb of the name. */
+export function claimReadings(ctx: Context): Reading[] {
+  const claim = DESTRUCTIVE_CLAIM.exec(ctx.description);
+  if (!claim) return [];
+  const drops = DROPS.test(ctx.description);
+  return [
+    {
+      category: 'destructive',
+      risk: drops ? 'critical' : 'high',
+      why: `the description says it ${quote(claim[0], 40)}${drops ? ' and drops existing data' : ''}`,
+    },
+  ];
+}

@@ -1,0 +1,95 @@
+// Patterns in parameter names and descriptions that make a reading certain (irreversible, read-only, code to run,
+// secrets returned), and the small word sets the rules consult beside the vocabulary tables.
+import type { Operation } from './verbs.js';
+
+export const DESTINATION_PARAMETERS =
+  /^(key|destination|dest|target_?path|remote_?path|upload_?path|object_?key)$/i;
+/** Where a download, a save or a dump writes on the local disk: an existing file there is replaced (rule 3). */
+export const LOCAL_DESTINATION =
+  /^(local_?path|save_?path|output_?path|output_?file|out_?file|dest_?path|destination_?path)$/i;
+/** Booleans that make a read show what a secret store keeps hidden. */
+export const REVEAL_FLAGS = /^(reveal|show_?secrets?|include_?secrets?|decrypt|with_?decryption|unmask)$/i;
+
+export const HTTP_METHODS: Record<string, Operation> = {
+  get: 'read',
+  head: 'read',
+  options: 'read',
+  post: 'write',
+  put: 'write',
+  patch: 'write',
+  delete: 'delete',
+};
+
+/** Verbs weak enough to also be nouns in a name (`get_workflow_run`, `list_logs`): only the first verb counts. */
+export const STRONG_SECONDARY = new Set([
+  'delete',
+  'remove',
+  'destroy',
+  'drop',
+  'purge',
+  'erase',
+  'wipe',
+  'truncate',
+]);
+
+/** Reads that write what they read to a local file. */
+export const LOCAL_WRITING_READS = new Set(['download', 'dump', 'export', 'save']);
+/** Reads that compute an answer without reading stored records (a price preview, an estimate). */
+export const COMPUTING_VERBS = new Set(['preview', 'calculate', 'estimate']);
+export const LOG_VERBS = new Set(['log', 'logs', 'tail']);
+export const METADATA_WORDS = new Set(['count', 'counts', 'size', 'stats', 'statistics', 'types']);
+export const ONE_PERSON = new Set(['employee', 'customer', 'user', 'member', 'person', 'contact']);
+/** Changes to a money object that move no money: pausing or archiving a subscription. */
+export const NON_MONEY_VERBS = new Set([
+  'pause',
+  'archive',
+  'unarchive',
+  'rename',
+  'tag',
+  'label',
+  'pin',
+  'unpin',
+]);
+/** Verbs that apply a migration to a database rather than write its file. */
+export const APPLYING_VERBS = new Set(['apply', 'complete', 'run', 'commit', 'execute', 'perform', 'finish']);
+/** The agent's own transient things: stopping or closing them is a trivial change (rule 5). */
+export const TRANSIENT_ITEMS = new Set([
+  'search',
+  'searches',
+  'tunnel',
+  'tunnels',
+  'forward',
+  'connection',
+  'connections',
+]);
+
+/** Description phrases that make the reading certain whatever the name says. */
+export const IRREVERSIBLE =
+  /\b(permanent(ly)?|irreversibl[ey]|cannot be (undone|recovered|reversed)|can ?not be undone)\b/i;
+export const READ_ONLY_QUERY =
+  /\b(read-?only|select (statements?|queries) only|only (select|read)|no (writes|modifications)|does not (modify|write))\b/i;
+export const QUERY_LANGUAGE =
+  /\b(sql|select\b|cypher|sparql|graphql|es\|ql|esql|promql|logql|kql|mql|query dsl|aggregat(e|ion)|jql|cql|soql|hogql|query language)\b/i;
+export const CODE_WORDS =
+  /\b(javascript|js code|python|shell|bash|terminal|command(s)?|script|code|sql|expression|function body)\b/i;
+/**
+ * What makes a `code`/`command` parameter code to run when the name has no execute verb: a language, or the words
+ * "to run". A bare "code" is a discount code and a bare "command" may be stored as an alias.
+ */
+export const CODE_TEXT =
+  /\b(javascript|js code|python|shell|bash|terminal|script|sql|expression|function body|(code|commands?) to (run|execute|evaluate)|(run|runs|execute|executes|evaluate|evaluates) (a |the |any |arbitrary )?(code|commands?))\b/i;
+/** The description says the tool destroys what is there (`is destructive and overwrites the target`). */
+export const DESTRUCTIVE_CLAIM =
+  /\b((is|are) destructive|destructive (to|and) (existing|the)|overwrit(es|ing) (any |the )?(existing|target))\b/i;
+export const DROPS = /(\bdrops?\b|--drop\b|--clean\b|\btruncat|\bwipes?\b|\berases?\b)/i;
+/** A sentence that says the tool hands back a secret. */
+export const RETURNS_SECRET =
+  /(\b(returns?|returned|reveals?|exposes?)\b[^.]{0,60}(secret|password|api ?key|private ?key|connection string))|((secret ?key|secret|password|api ?key|private ?key)s?\b[^.]{0,20}\b(is|are) (returned|included|shown))/i;
+export const NEGATION =
+  /\b(never|not|no|without|hidden|redact(ed|s)?|mask(ed|s)?|conceal(ed|s)?|non)\b|n't\b/i;
+/** A configuration that holds the tool's own access rules (allowed directories, blocked commands). */
+export const ACCESS_SETTINGS =
+  /\b(allowed ?director(y|ies)|blocked ?commands?|allow ?list|deny ?list|block ?list|allowlist|denylist|blocklist|access control)\b/i;
+export const OPEN_WORLD_WORDS =
+  /\b(web|internet|website|url|http|online|api|saas|cloud|github|gitlab|slack|stripe|notion|google|microsoft|azure|aws|jira|linear|hubspot|sentry|twilio|gmail|discord|twitter|x\.com|search engine)\b/i;
+export const BULK_WORDS = /\b(bulk|batch|mass|all recipients|every (user|member|subscriber))\b/i;

@@ -1,0 +1,70 @@
+// #21: the poisoning and shadowing checks measured on definitions written to attack (test/fixtures/poisoning-corpus)
+// and on the real definitions of the risk corpus (which attack nothing): the figures docs/risk.md records.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { findPoisoning, findShadowing, type ServerTools } from '../../src/risk/poisoning.js';
+import type { ToolDefinition } from '../../src/risk/types.js';
+
+interface Poisoned {
+  id: string;
+  style: string;
+  tool: ToolDefinition;
+}
+
+const dir = new URL('../fixtures/poisoning-corpus/', import.meta.url);
+const read = <T>(file: string | URL): T => JSON.parse(readFileSync(file, 'utf8')) as T;
+const tuning = read<Poisoned[]>(new URL('poisoned.json', dir));
+const holdout = read<Poisoned[]>(new URL('poisoned-holdout.json', dir));
+const shadowing = read<Array<{ id: string; attack: [string, string]; servers: ServerTools[] }>>(
+  new URL('shadowing.json', dir),
+);
+const real = read<Array<{ server: string; tool: ToolDefinition }>>(
+  new URL('../fixtures/risk-corpus/corpus.json', import.meta.url),
+);
+
+const caught = (set: Poisoned[], style?: (s: string) => boolean) =>
+  set.filter((p) => (style === undefined || style(p.style)) && findPoisoning(p.tool).length > 0).length;
+
+describe('#21 poisoning and shadowing, measured', () => {
+  it('#21 flags every definition of the tuning set the patterns were written from', () => {
+    expect(caught(tuning)).toBe(tuning.length);
+  });
+
+  it('#21 held-out set (written after the patterns, measured once): every textbook, hidden, encoded, look-alike, cross-server and other-language attack, no paraphrase', () => {
+    const notParaphrase = holdout.filter((p) => p.style !== 'paraphrase');
+    expect(caught(notParaphrase)).toBe(notParaphrase.length);
+    expect(notParaphrase.length).toBe(14);
+    // The honest limit of patterns: an instruction in new words passes (docs/risk.md, docs/security.md).
+    expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
+  });
+
+  it('#21 flags none of the 1759 real definitions (no false positive; 1115 of them listed after the patterns were written)', () => {
+    const flagged = real
+      .filter((c) => findPoisoning(c.tool).length > 0)
+      .map((c) => `${c.server}/${c.tool.name}`);
+    expect(real.length).toBe(1759);
+    expect(flagged).toEqual([]);
+  });
+
+  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and five false mentions', () => {
+    const found = shadowing.filter((s) =>
+      findShadowing(s.servers).some((f) => f.server === s.attack[0] && f.tool === s.attack[1]),
+    );
+    expect(found.map((s) => s.id)).toEqual(['s1', 's2', 's3', 's4', 's5']);
+    const servers = new Map<string, ToolDefinition[]>();
+    for (const c of real) servers.set(c.server, [...(servers.get(c.server) ?? []), c.tool]);
+    const findings = findShadowing([...servers].map(([server, tools]) => ({ server, tools })));
+    const mentions = findings.filter((f) => !f.signal.evidence.startsWith('the name '));
+    // `create_table` and `alter_table` are operation values of pg_manage_schema that other servers' tools share;
+    // `search_messages` is a word of a mail server's own description that a chat server uses as a tool name;
+    // `send_email` is a step type of resend's automations.
+    expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
+      'mail-imap-smtp/search_since_date',
+      'postgres-henkey/pg_manage_schema',
+      'postgres-henkey/pg_manage_schema',
+      'resend/create-automation',
+      'resend/update-automation',
+    ]);
+    expect(findings.length).toBe(200);
+  });
+});
