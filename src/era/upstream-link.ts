@@ -32,6 +32,8 @@ import { ERA_2025, ERA_2026 } from './versions.js';
 export interface ModernLinkHooks {
   /** Sends a server-to-client request to the agent (the session's path for them); the answer comes to `answered`. */
   ask(request: JsonRpcRequest): void;
+  /** Tells the agent that a request sent by `ask` is withdrawn (notifications/cancelled with its id). */
+  withdraw(id: string): void;
 }
 
 const CHANGE_NOTIFICATIONS = new Set([
@@ -167,6 +169,7 @@ export class ModernLink {
     method: string,
     params: Record<string, unknown> | undefined,
     roots: UpstreamSpec['roots'] & {},
+    asked?: (id: string) => void,
   ): Promise<JsonRpcResponse> {
     if (method === 'roots/list' && roots !== 'agent') {
       const list = roots === 'none' ? [] : roots.map((r) => ({ ...r }));
@@ -200,6 +203,7 @@ export class ModernLink {
         );
       }, this.spec.timeoutMs);
       this.asks.set(id, { resolve, timer });
+      asked?.(id);
       const request: JsonRpcRequest =
         params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
       this.hooks.ask(request);
@@ -215,6 +219,18 @@ export class ModernLink {
     clearTimeout(waiting.timer);
     waiting.resolve(response);
     return true;
+  }
+
+  /** Withdraws a question the agent has not answered (its call was cancelled): the agent is told, the wait ends. */
+  withdraw(id: string): void {
+    const waiting = this.asks.get(id);
+    if (waiting === undefined) return;
+    this.asks.delete(id);
+    clearTimeout(waiting.timer);
+    this.hooks.withdraw(id);
+    waiting.resolve(
+      errorResponse(id, CONNECTION_CLOSED, 'withdrawn: the call was cancelled') as JsonRpcResponse,
+    );
   }
 
   onChange(listener: (n: JsonRpcNotification) => void): () => void {

@@ -99,7 +99,15 @@ export class UpstreamLink {
   constructor(private readonly opts: UpstreamLinkOptions) {
     this.spec = opts.spec;
     this.id = opts.spec.id;
-    this.modern = new ModernLink(opts.spec, { ask: (request) => opts.onServerRequest(this, request) });
+    this.modern = new ModernLink(opts.spec, {
+      ask: (request) => opts.onServerRequest(this, request),
+      withdraw: (id) =>
+        opts.onNotification(this, {
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: id },
+        }),
+    });
     this.catalog = new UpstreamCatalog({
       call: (method, params) => this.call(method, params),
       capability: (name) => this.capability(name),
@@ -380,14 +388,25 @@ export class UpstreamLink {
   ): UpstreamCall {
     const legs: UpstreamCall[] = [first];
     let cancelled = false;
+    let asking: string | undefined;
+    let stop!: () => void;
+    const stopped = new Promise<undefined>((resolve) => {
+      stop = () => resolve(undefined);
+    });
     this.roundTripLegs.set(first.upstreamId, {
       current: () => legs[legs.length - 1]!.upstreamId,
       cancel: () => {
         cancelled = true;
+        // A question the agent has not answered yet is withdrawn; the caller hears at once that nothing comes.
+        if (asking !== undefined) this.modern.withdraw(asking);
+        stop();
       },
     });
     const hooks: BridgeHooks = {
-      ask: (m, p) => this.modern.ask(m, p, this.spec.roots ?? 'none'),
+      ask: (m, p) =>
+        this.modern.ask(m, p, this.spec.roots ?? 'none', (id) => {
+          asking = id;
+        }),
       retry: (p) => {
         const next = this.leg(method, p, options);
         legs.push(next);
@@ -395,9 +414,10 @@ export class UpstreamLink {
       },
       cancelled: () => cancelled || this.state === 'closed',
     };
-    const response = first.response
-      .then((r) => runRoundTrips(r, params, hooks))
-      .finally(() => this.roundTripLegs.delete(first.upstreamId));
+    const trips = first.response.then((r) => runRoundTrips(r, params, hooks));
+    const response = Promise.race([trips, stopped]).finally(() =>
+      this.roundTripLegs.delete(first.upstreamId),
+    );
     return {
       upstreamId: first.upstreamId,
       response,

@@ -142,6 +142,36 @@ for (const mode of ['modern', 'dual'] as const) {
       await client.close();
     });
 
+    it('#18.3.11 cancelling a call while the agent is asked withdraws the question from the agent', async () => {
+      const client = await agent(gw, '/up');
+      let withdrawn!: () => void;
+      const gone = new Promise<void>((resolve) => {
+        withdrawn = resolve;
+      });
+      let asked!: () => void;
+      const waiting = new Promise<void>((resolve) => {
+        asked = resolve;
+      });
+      client.setRequestHandler(ElicitRequestSchema, (_req, extra) => {
+        asked();
+        return new Promise((_resolve, reject) => {
+          extra.signal.addEventListener('abort', () => {
+            withdrawn();
+            reject(new Error('withdrawn'));
+          });
+        });
+      });
+      const abort = new AbortController();
+      const call = client.callTool({ name: 'confirm', arguments: { what: 'never' } }, undefined, {
+        signal: abort.signal,
+      });
+      await waiting;
+      abort.abort();
+      await expect(call).rejects.toThrow();
+      await gone;
+      await client.close();
+    });
+
     it('#18.3.2 sampling through the bridge: input_required becomes sampling/createMessage', async () => {
       const client = await agent(gw, '/up');
       client.setRequestHandler(CreateMessageRequestSchema, async () => ({

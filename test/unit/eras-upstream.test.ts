@@ -191,7 +191,7 @@ describe('#18.3 what the bridge asks the agent', () => {
 
   it('#18.3.8 an input request for a capability the agent did not declare never reaches the agent', async () => {
     const asked: string[] = [];
-    const link = new ModernLink(spec, { ask: (r) => asked.push(r.method) });
+    const link = new ModernLink(spec, { ask: (r) => asked.push(r.method), withdraw: () => {} });
     link.client({ capabilities: { elicitation: {} } });
     const r = await link.ask('sampling/createMessage', { messages: [] }, 'none');
     expect(r && 'error' in r && r.error.message).toMatch(/did not declare the sampling capability/);
@@ -200,7 +200,7 @@ describe('#18.3 what the bridge asks the agent', () => {
 
   it('#18.3.9 roots/list is answered by warden from the config unless roots: agent', async () => {
     const asked: string[] = [];
-    const link = new ModernLink(spec, { ask: (r) => asked.push(r.method) });
+    const link = new ModernLink(spec, { ask: (r) => asked.push(r.method), withdraw: () => {} });
     link.client({ capabilities: { roots: {} } });
     const none = await link.ask('roots/list', undefined, 'none');
     expect(none).toMatchObject({ result: { roots: [] } });
