@@ -1,5 +1,7 @@
 // #18 part 2: the 2026 request headers warden computes, the discover probe's reading, and the bridge's limits.
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { resolveConfig } from '../../src/config/resolve.js';
 import { MAX_ROUNDS, runRoundTrips } from '../../src/era/input-bridge.js';
 import { headerValue, paramHeaders, requestHeaders } from '../../src/era/upstream-headers.js';
 import { ModernLink } from '../../src/era/upstream-link.js';
@@ -207,5 +209,22 @@ describe('#18.3 what the bridge asks the agent', () => {
     const fixed = await link.ask('roots/list', undefined, [{ uri: 'file:///srv', name: 'srv' }]);
     expect(fixed).toMatchObject({ result: { roots: [{ uri: 'file:///srv' }] } });
     expect(asked).toEqual([]);
+  });
+});
+
+describe('#18.2 protocol in the config', () => {
+  const resolve = (yaml: string) => resolveConfig(parseConfig(yaml, '/etc/warden/warden.yaml', {}));
+
+  it('#18.2.17 protocol is auto by default, pinned values are kept, 2026 on stdio is an error at its path', () => {
+    const ok = resolve(
+      'mcpServers:\n  a: { url: "http://127.0.0.1:1/mcp" }\n  b: { url: "http://127.0.0.1:2/mcp", protocol: "2026-07-28" }\n  c: { command: node, protocol: "2025-11-25" }\n',
+    );
+    expect(ok.upstreams.map((u) => u.protocol)).toEqual([undefined, '2026-07-28', '2025-11-25']);
+    expect(() => resolve('mcpServers:\n  s: { command: node, protocol: "2026-07-28" }\n')).toThrow(
+      /mcpServers\.s\.protocol/,
+    );
+    expect(() => resolve('mcpServers:\n  s: { url: "http://x/mcp", protocol: "2027-01-01" }\n')).toThrow(
+      /protocol/,
+    );
   });
 });
