@@ -610,13 +610,16 @@ export class UpstreamLink {
     if (p.timer) clearTimeout(p.timer);
     p.timer = setTimeout(() => {
       this.log.warn({ method: p.method, timeoutMs: p.timeoutMs }, 'upstream request timed out');
-      if (this.era === ERA_2026) this.modern.abort(id);
-      else
+      // 2026: the request's HTTP exchange is closed; 2025: the upstream is told by notification.
+      if (this.era === ERA_2026) {
+        this.modern.abort(id);
+      } else {
         void this.write({
           jsonrpc: '2.0',
           method: 'notifications/cancelled',
           params: { requestId: id, reason: 'timeout' },
         }).catch(() => {});
+      }
       this.settle(
         id,
         errorResponse(
