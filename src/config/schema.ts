@@ -212,6 +212,12 @@ export const serverSchema = z
       .describe(
         "Per-user credentials for an HTTP upstream: each agent's calls carry a token for this upstream obtained for that agent's identity; the agent's own token is never forwarded (not `auth`: clients use that key for their own OAuth)",
       ),
+    protocol: z
+      .enum(['auto', '2025-11-25', '2026-07-28'])
+      .optional()
+      .describe(
+        'The protocol era warden speaks to this server: "auto" (default) asks it with a server/discover probe (once per server) and falls back to initialize; a version pins it. 2026-07-28 needs an HTTP upstream',
+      ),
     disabled: z.boolean().optional().describe('Skip this server'),
     autoApprove: z
       .array(z.string())

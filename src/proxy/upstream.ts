@@ -2,12 +2,10 @@
 // times out, cancels, and restarts a stdio server that died (with backoff).
 import type { Logger } from 'pino';
 import type { UpstreamSpec } from '../config/resolve.js';
+import { type BridgeHooks, ROUND_TRIP_METHODS, runRoundTrips } from '../era/input-bridge.js';
+import { ModernLink } from '../era/upstream-link.js';
+import { ERA_2025, ERA_2026, type Era } from '../era/versions.js';
 import { WardenError } from '../errors.js';
-import {
-  createHttpClientTransport,
-  createSseClientTransport,
-  HttpStatusError,
-} from '../transport/http-client.js';
 import {
   CONNECTION_CLOSED,
   errorResponse,
@@ -18,78 +16,36 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
-  type JsonRpcResult,
   METHOD_NOT_FOUND,
   REQUEST_TIMEOUT,
 } from '../transport/jsonrpc.js';
-import { StdioClientTransport } from '../transport/stdio-client.js';
 import type { MessageTransport } from '../transport/types.js';
 import { loggedMethod, SERVER_NOTIFICATIONS, SERVER_REQUESTS } from './methods.js';
-import { matchesTemplate } from './templates.js';
-import { normalizeUri } from './uri.js';
+import { type ResourceCatalog, UpstreamCatalog } from './upstream-catalog.js';
 
-export interface InitializeResult {
-  protocolVersion?: string;
-  capabilities?: Record<string, unknown>;
-  serverInfo?: { name?: string; version?: string } & Record<string, unknown>;
-  instructions?: string;
-  [k: string]: unknown;
-}
+import {
+  type CallOptions,
+  defaultTransport,
+  ending,
+  type InitializeResult,
+  notDelivered,
+  sessionGone,
+  TERMINATE_TIMEOUT_MS,
+  type UpstreamCall,
+  type UpstreamLinkOptions,
+  withRoots,
+} from './upstream-parts.js';
 
-/** What an upstream lists of its resources: URIs (in normal form) and templates. */
-export interface ResourceCatalog {
-  uris: ReadonlySet<string>;
-  templates: readonly string[];
-}
-
-/** Whether a resource catalog has this URI (in normal form), listed or matching a template. */
-export function catalogHas(catalog: ResourceCatalog, uri: string): boolean {
-  if (catalog.uris.has(uri)) return true;
-  for (const t of catalog.templates) if (matchesTemplate(t, uri)) return true;
-  return false;
-}
-
-export interface CallOptions {
-  timeoutMs?: number;
-  /** Receives upstream progress with the caller's own token restored. */
-  onProgress?: (params: Record<string, unknown>) => void;
-}
-
-export interface UpstreamCall {
-  upstreamId: number;
-  /** The upstream's response, its id still the upstream's; undefined when the call was cancelled. */
-  response: Promise<JsonRpcResponse | undefined>;
-  /**
-   * Whether the request reached the upstream, as far as anyone can tell: true from the moment it is handed to the
-   * transport, unless the transport then proves it was never delivered (see notDelivered). A call that was sent may
-   * have run, whatever happens to it next (cancel, timeout, error, disconnect, restart): its limits stay spent (#17.2).
-   */
-  readonly sent: boolean;
-}
-
-/**
- * Whether a failed send proves that the upstream never received the request: nothing was connected (no transport, a
- * stdio server that is not running), the connection was refused before anything was written, the message could not
- * be serialised, or an HTTP upstream refused it with a 4xx status before handling it. A reset connection or a 5xx
- * proves nothing (the upstream may have run it).
- */
-export function notDelivered(err: unknown): boolean {
-  if (err instanceof WardenError) return err.code === 'UPSTREAM_CLOSED';
-  if (err instanceof HttpStatusError) return err.status >= 400 && err.status < 500;
-  if (err instanceof RangeError || err instanceof TypeError) return true; // JSON.stringify refused the message
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH';
-}
-
-export interface UpstreamLinkOptions {
-  spec: UpstreamSpec;
-  log: Logger;
-  /** A request the upstream sends to the client (sampling, elicitation, roots). */
-  onServerRequest: (link: UpstreamLink, request: JsonRpcRequest) => void;
-  onNotification: (link: UpstreamLink, notification: JsonRpcNotification) => void;
-  /** Test seam and extension point: how a transport is made for a spec. */
-  createTransport?: (spec: UpstreamSpec, log: Logger) => MessageTransport;
-}
+export { catalogHas, type ResourceCatalog } from './upstream-catalog.js';
+export {
+  type CallOptions,
+  defaultTransport,
+  type InitializeResult,
+  notDelivered,
+  type UpstreamCall,
+  type UpstreamLinkOptions,
+  withRoots,
+} from './upstream-parts.js';
 
 interface Pending {
   id: number;
@@ -107,25 +63,8 @@ type LinkState = 'new' | 'starting' | 'ready' | 'down' | 'closed';
 const MAX_BACKOFF_MS = 30_000;
 const FIRST_BACKOFF_MS = 200;
 
-/** A Streamable HTTP upstream answers 404 to a session it no longer knows (it restarted, or expired the session). */
-function sessionGone(err: unknown): boolean {
-  return err instanceof HttpStatusError && err.status === 404;
-}
-
-/** `log` is called only by transports that log (stdio: the child's stderr). */
-export function defaultTransport(spec: UpstreamSpec, log: () => Logger): MessageTransport {
-  if (spec.kind === 'stdio') {
-    return new StdioClientTransport({
-      command: spec.command ?? '',
-      args: spec.args,
-      env: spec.env,
-      cwd: spec.cwd,
-      log: log(),
-    });
-  }
-  if (spec.kind === 'sse') return createSseClientTransport(spec.url ?? '', spec.headers);
-  return createHttpClientTransport(spec.url ?? '', spec.headers);
-}
+/** How long an `auto` probe waits for its server/discover answer. */
+const PROBE_TIMEOUT_MS = 10_000;
 
 export class UpstreamLink {
   readonly spec: UpstreamSpec;
@@ -133,6 +72,10 @@ export class UpstreamLink {
   initResult: InitializeResult | undefined;
   /** Why the last start failed, for requests that arrive while the upstream is down. */
   lastError: WardenError | undefined;
+  /** The era this upstream is spoken to in (SPEC §12), known once it started. */
+  era: Era = ERA_2025;
+  /** The 2026 side of this link: envelope, probe, listen, bridge asks (src/era/upstream-link.ts). */
+  private readonly modern: ModernLink;
 
   private state: LinkState = 'new';
   private transport: MessageTransport | undefined;
@@ -145,24 +88,40 @@ export class UpstreamLink {
   private waiters: Array<() => void> = [];
   private backoffMs = FIRST_BACKOFF_MS;
   private restartTimer: NodeJS.Timeout | undefined;
-  /** The upstream's tool names, fetched when a policy first needs them; dropped on list_changed and restarts. */
-  private toolCatalog: Promise<ReadonlyMap<string, Record<string, unknown>> | undefined> | undefined;
-  /** Counts the events that make a tool list stale (list_changed, restarts): an answer older than one is not kept. */
-  private toolsGeneration = 0;
-  /** The last whole tools/list answer, reused while the upstream promises to announce changes (see toolListAnswer). */
-  private toolList: JsonRpcResult | undefined;
-  /** The transport's channel for announcements when the kept list was asked for (see toolListAnswer). */
-  private toolListChannel: number | undefined;
-  /** The upstream's prompt names and resources, fetched when first needed; dropped on list_changed and restarts. */
-  private promptCatalog: Promise<ReadonlySet<string> | undefined> | undefined;
-  private resourceCatalog: Promise<ResourceCatalog | undefined> | undefined;
+  /** What the upstream lists (tools, prompts, resources), kept for policy checks and tool list answers. */
+  private readonly catalog: UpstreamCatalog;
   private recovering: Promise<void> | undefined;
+  /** 2026 calls in round trips, by the id their caller knows: the request in flight now, and how to stop them. */
+  private readonly roundTripLegs = new Map<number, { current: () => number; cancel: () => void }>();
   private readyAt = 0;
   private childLog: Logger | undefined;
 
   constructor(private readonly opts: UpstreamLinkOptions) {
     this.spec = opts.spec;
     this.id = opts.spec.id;
+    this.modern = new ModernLink(opts.spec, {
+      ask: (request) => opts.onServerRequest(this, request),
+      withdraw: (id) =>
+        opts.onNotification(this, {
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: id },
+        }),
+    });
+    this.catalog = new UpstreamCatalog({
+      call: (method, params) => this.call(method, params),
+      capability: (name) => this.capability(name),
+      channel: () => this.channel(),
+      onTools: (catalog) => this.modern.tools(catalog),
+    });
+  }
+
+  /**
+   * Listens to this upstream's change notifications (list_changed, resources/updated), whatever its era: from a 2025
+   * upstream's GET stream, from a 2026 upstream's subscriptions/listen stream. Returns the unsubscribe function.
+   */
+  onChange(listener: (notification: JsonRpcNotification) => void): () => void {
+    return this.modern.onChange(listener);
   }
 
   /** Made on first use: most links of idle sessions never log, and a child logger per link adds up. */
@@ -200,7 +159,7 @@ export class UpstreamLink {
     // Once: a session taken over from another replica confirms itself, then may hear the agent's own notification.
     if (this.clientInitialized) return;
     this.clientInitialized = true;
-    if (this.state === 'ready') this.initialized();
+    if (this.state === 'ready' && this.era === ERA_2025) this.initialized();
   }
 
   /** Sends `notifications/initialized`; a failure is logged (an HTTP upstream may answer it with an error status). */
@@ -210,30 +169,74 @@ export class UpstreamLink {
     );
   }
 
-  private async connect(): Promise<InitializeResult> {
-    this.state = 'starting';
-    const transport =
-      this.opts.createTransport?.(this.spec, this.log) ?? defaultTransport(this.spec, () => this.log);
+  /** Makes the link's transport and wires it (`modern`: the 2026 HTTP transport). */
+  private attach(modern: boolean): MessageTransport {
+    const transport = modern
+      ? this.modern.transport()
+      : (this.opts.createTransport?.(this.spec, this.log) ?? defaultTransport(this.spec, () => this.log));
     this.transport = transport;
     transport.onmessage = (m) => this.onMessage(m);
     transport.onerror = (err) => this.log.warn({ err: err.message }, 'upstream transport error');
     transport.onclose = (err) => {
       if (this.transport === transport) this.onTransportClosed(err);
     };
+    return transport;
+  }
+
+  /**
+   * 2026 first, where it may be: a server/discover (the probe, under `auto`); the upstream's answer decides the era.
+   * Returns the initialize result a 2025 agent gets, or undefined when the upstream is to be spoken to in 2025.
+   */
+  private async discover(): Promise<InitializeResult | undefined> {
+    if (!this.modern.mayBeModern()) return undefined;
+    const transport = this.attach(true);
+    await transport.start();
+    this.era = ERA_2026;
+    this.modern.client(this.initParams);
+    const remembered = this.modern.remembered(this.initParams);
+    if (remembered !== undefined) return remembered;
+    // Under auto, a server that does not answer the probe soon is not kept waiting on: initialize follows.
+    const wait =
+      this.spec.protocol === ERA_2026
+        ? this.spec.startTimeoutMs
+        : Math.min(this.spec.startTimeoutMs, PROBE_TIMEOUT_MS);
+    const answer = await this.rawRequest('server/discover', {}, wait);
+    const result = this.modern.discovered(answer, this.initParams);
+    if (result !== undefined) return result;
+    // Not a 2026 upstream: initialize on a transport of its own, as for any 2025 upstream.
+    this.era = ERA_2025;
+    this.transport = undefined;
+    await transport.close().catch(() => {});
+    return undefined;
+  }
+
+  private async connect(): Promise<InitializeResult> {
+    this.state = 'starting';
+    let transport: MessageTransport | undefined;
     try {
-      await transport.start();
-      const init = await this.rawRequest('initialize', this.initParams ?? {}, this.spec.startTimeoutMs);
-      if ('error' in init) {
-        throw new WardenError('UPSTREAM_START_FAILED', `initialize failed: ${init.error.message}`);
+      const modern = await this.discover();
+      let result: InitializeResult;
+      if (modern !== undefined) {
+        transport = this.transport as MessageTransport;
+        result = modern;
+      } else {
+        transport = this.attach(false);
+        await transport.start();
+        const init = await this.rawRequest('initialize', this.initParams ?? {}, this.spec.startTimeoutMs);
+        if ('error' in init) {
+          throw new WardenError('UPSTREAM_START_FAILED', `initialize failed: ${init.error.message}`);
+        }
+        result = init.result as InitializeResult;
+        if (typeof result.protocolVersion === 'string')
+          transport.setProtocolVersion?.(result.protocolVersion);
       }
-      const result = init.result as InitializeResult;
-      if (typeof result.protocolVersion === 'string') transport.setProtocolVersion?.(result.protocolVersion);
       this.initResult = result;
       this.forgetTools();
       this.state = 'ready';
       this.readyAt = Date.now();
       this.lastError = undefined;
-      if (this.clientInitialized) this.initialized();
+      if (this.era === ERA_2026) this.modern.listen();
+      else if (this.clientInitialized) this.initialized();
       const waiters = this.waiters;
       this.waiters = [];
       for (const w of waiters) w();
@@ -247,6 +250,7 @@ export class UpstreamLink {
               ...(this.lastError?.detail === undefined ? {} : { detail: this.lastError.detail }),
             });
       this.lastError = err;
+      transport ??= this.transport;
       if (this.transport === transport) this.transport = undefined;
       // Calls waiting for this start fail now, with its reason, instead of at their timeout.
       const waiters = this.waiters;
@@ -254,7 +258,7 @@ export class UpstreamLink {
       for (const w of waiters) w();
       // close() may have run while we awaited: a closed link stays closed.
       if ((this.state as LinkState) !== 'closed') this.state = 'down';
-      await transport.close().catch(() => {});
+      await transport?.close().catch(() => {});
       throw err;
     }
   }
@@ -351,7 +355,8 @@ export class UpstreamLink {
       };
       this.armTimer(id, p);
       this.pending.set(id, p);
-      this.write({ jsonrpc: '2.0', id, method, params }).catch((err: Error) => {
+      const outgoing = this.era === ERA_2026 ? this.modern.envelope(params) : params;
+      this.write({ jsonrpc: '2.0', id, method, params: outgoing }).catch((err: Error) => {
         this.settle(
           id,
           errorResponse(id, CONNECTION_CLOSED, `Upstream ${this.id}: ${err.message}`) as JsonRpcError,
@@ -365,6 +370,69 @@ export class UpstreamLink {
    * token of the gateway's own goes upstream and progress comes back under the caller's token.
    */
   call(method: string, params: Record<string, unknown> | undefined, options: CallOptions = {}): UpstreamCall {
+    const first = this.leg(method, params, options);
+    if (this.era !== ERA_2026 || !ROUND_TRIP_METHODS.has(method)) return first;
+    return this.roundTrips(first, method, params, options);
+  }
+
+  /**
+   * A 2026 call whose answer may be an InputRequiredResult: the round trips run here (src/era/input-bridge.ts), each
+   * retry a new upstream request; cancelling the call cancels whichever of them is in flight. The caller sees one
+   * call under the first request's id.
+   */
+  private roundTrips(
+    first: UpstreamCall,
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: CallOptions,
+  ): UpstreamCall {
+    const legs: UpstreamCall[] = [first];
+    let cancelled = false;
+    let asking: string | undefined;
+    let stop!: () => void;
+    const stopped = new Promise<undefined>((resolve) => {
+      stop = () => resolve(undefined);
+    });
+    this.roundTripLegs.set(first.upstreamId, {
+      current: () => legs[legs.length - 1]!.upstreamId,
+      cancel: () => {
+        cancelled = true;
+        // A question the agent has not answered yet is withdrawn; the caller hears at once that nothing comes.
+        if (asking !== undefined) this.modern.withdraw(asking);
+        stop();
+      },
+    });
+    const hooks: BridgeHooks = {
+      ask: (m, p) =>
+        this.modern.ask(m, p, this.spec.roots ?? 'none', (id) => {
+          asking = id;
+        }),
+      retry: (p) => {
+        const next = this.leg(method, p, options);
+        legs.push(next);
+        return next.response;
+      },
+      cancelled: () => cancelled || this.state === 'closed',
+    };
+    const trips = first.response.then((r) => runRoundTrips(r, params, hooks));
+    const response = Promise.race([trips, stopped]).finally(() =>
+      this.roundTripLegs.delete(first.upstreamId),
+    );
+    return {
+      upstreamId: first.upstreamId,
+      response,
+      get sent() {
+        return legs.some((l) => l.sent);
+      },
+    };
+  }
+
+  /** One upstream request (see call). */
+  private leg(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: CallOptions,
+  ): UpstreamCall {
     const id = this.nextId++;
     const timeoutMs = options.timeoutMs ?? this.spec.timeoutMs;
     let outgoing = params;
@@ -376,6 +444,7 @@ export class UpstreamLink {
       progressToken = this.nextToken++;
       outgoing = { ...params, _meta: { ...meta, progressToken } };
     }
+    if (this.era === ERA_2026) outgoing = this.modern.envelope(outgoing);
     const call: { upstreamId: number; response: Promise<JsonRpcResponse | undefined>; sent: boolean } = {
       upstreamId: id,
       response: undefined as unknown as Promise<JsonRpcResponse | undefined>,
@@ -419,8 +488,11 @@ export class UpstreamLink {
           fail(`Upstream ${this.id}: ${err.message}`);
         });
       };
-      if (this.state === 'ready') send(false);
-      else {
+      if (this.state === 'ready' && !this.needsDeclarations(method, params)) send(false);
+      else if (this.state === 'ready') {
+        // A 2026 tools/call carries the tool's x-mcp-header values as headers: its definition is needed first.
+        void this.toolDefinition(String(params?.name)).finally(() => send(false));
+      } else {
         // Waiting for a restart counts against the start timeout; the request timeout starts when it is sent.
         this.whenReady(this.spec.startTimeoutMs).then(
           () => send(false),
@@ -428,37 +500,49 @@ export class UpstreamLink {
         );
       }
     });
-    if (method === 'tools/list' && params?.cursor === undefined) this.keepToolList(response);
+    if (method === 'tools/list' && params?.cursor === undefined) this.catalog.keepToolList(response);
     call.response = response;
     return call;
   }
 
-  private forgetTools(): void {
-    this.promptCatalog = undefined;
-    this.resourceCatalog = undefined;
-    this.toolCatalog = undefined;
-    this.toolList = undefined;
-    this.toolsGeneration++;
+  /** Whether a 2026 tools/call waits for the tool list (its x-mcp-header declarations) before it goes out. */
+  private needsDeclarations(method: string, params: Record<string, unknown> | undefined): boolean {
+    return (
+      this.era === ERA_2026 &&
+      method === 'tools/call' &&
+      typeof params?.name === 'string' &&
+      !this.modern.knowsTool(params.name)
+    );
   }
 
-  /**
-   * The upstream's last whole tools/list answer (one page), when it can stand for asking again: the upstream declared
-   * `tools.listChanged`, so it announces every change, and the answer is dropped on that announcement and on every
-   * restart or new upstream session. An upstream that does not declare it is asked every time (its list passes through
-   * and refreshes the one calls are checked against, see keepToolList). Agents list tools on every turn, and a big
-   * list costs the upstream, the pipe and the gateway a parse of its whole text each time.
-   */
+  /** Drops what is known of the upstream's tools, prompts and resources (list_changed, a restart). */
+  private forgetTools(): void {
+    this.catalog.forget();
+  }
+
+  /** See UpstreamCatalog.toolListAnswer. */
   toolListAnswer(): JsonRpcResponse | undefined {
-    if (this.toolList === undefined || this.state !== 'ready') return undefined;
-    const tools = this.capability('tools') as { listChanged?: unknown } | undefined;
-    if (tools?.listChanged !== true) return undefined;
-    // A promise to announce changes is only as good as the channel the announcements come on: the kept list stands
-    // while that channel has stayed open since the list was asked for. An HTTP upstream without a GET stream (a
-    // stateless server answers 405), or whose stream broke (a restart), is asked again.
-    const channel = this.channel();
-    if (channel === undefined || channel !== this.toolListChannel) return undefined;
-    // Each caller gets its own envelope to filter; the tool definitions themselves are shared and never changed.
-    return { ...this.toolList, result: { ...this.toolList.result } };
+    return this.state === 'ready' ? this.catalog.toolListAnswer() : undefined;
+  }
+
+  /** Whether the upstream has a tool of this name (see UpstreamCatalog.hasTool). */
+  hasTool(name: string): Promise<boolean | undefined> {
+    return this.catalog.hasTool(name);
+  }
+
+  /** The tool's definition as the upstream listed it (for risk), undefined when unknown. */
+  toolDefinition(name: string): Promise<Record<string, unknown> | undefined> {
+    return this.catalog.toolDefinition(name);
+  }
+
+  /** Whether the upstream has a prompt of this name (see UpstreamCatalog.hasPrompt). */
+  hasPrompt(name: string): Promise<boolean | undefined> {
+    return this.catalog.hasPrompt(name);
+  }
+
+  /** The upstream's resources (see UpstreamCatalog.resources). */
+  resources(): Promise<ResourceCatalog | undefined> {
+    return this.catalog.resources();
   }
 
   /** See MessageTransport.channel: 0 for transports whose channel lives as long as they do. */
@@ -467,30 +551,13 @@ export class UpstreamLink {
     if (t === undefined) return undefined;
     return t.channel === undefined ? 0 : t.channel();
   }
-
-  /**
-   * A whole tool list (one page) that passes through becomes the list calls are checked against, so a server that
-   * changes its tools without notifications/tools/list_changed never shows an agent a tool it then calls "unknown".
-   */
-  private keepToolList(response: Promise<JsonRpcResponse | undefined>): void {
-    const generation = this.toolsGeneration;
-    const channel = this.channel();
-    void response.then((r) => {
-      if (r === undefined || !('result' in r) || generation !== this.toolsGeneration) return;
-      const tools = r.result.tools;
-      if (!Array.isArray(tools) || r.result.nextCursor !== undefined) return;
-      this.toolCatalog = Promise.resolve(catalogOf(tools as Array<Record<string, unknown>>));
-      // A copy of the envelope: steps downstream replace `result.tools` with what the policy lets through.
-      this.toolList = { ...r, result: { ...r.result } };
-      this.toolListChannel = channel;
-    });
-  }
-
   /**
    * An HTTP upstream that no longer knows our session (it restarted, or expired it) answers 404: open a new upstream
    * session with the same initialize params, once for every caller that noticed.
    */
   private recover(): Promise<void> {
+    // A 2026 upstream has no session to lose: a 404 is its answer, not a reason to start again.
+    if (this.era === ERA_2026) return Promise.reject(new Error('HTTP 404 from the upstream'));
     if (!this.recovering) {
       this.log.info('upstream session expired; initializing a new one');
       const old = this.transport;
@@ -506,112 +573,28 @@ export class UpstreamLink {
     return this.recovering;
   }
 
-  /**
-   * Whether the upstream has a tool of this name: true/false from its tool list, undefined when the list cannot be
-   * had. Lets the gateway answer unknown and hidden tools alike, without asking the upstream per call.
-   */
-  async hasTool(name: string): Promise<boolean | undefined> {
-    this.toolCatalog ??= this.fetchCatalog();
-    const tools = await this.toolCatalog;
-    return tools === undefined ? undefined : tools.has(name);
-  }
-
-  /** The tool's definition as the upstream listed it (for risk), undefined when unknown. */
-  async toolDefinition(name: string): Promise<Record<string, unknown> | undefined> {
-    this.toolCatalog ??= this.fetchCatalog();
-    return (await this.toolCatalog)?.get(name);
-  }
-
-  private async fetchCatalog(): Promise<ReadonlyMap<string, Record<string, unknown>> | undefined> {
-    const names = new Map<string, Record<string, unknown>>();
-    let cursor: string | undefined;
-    for (let page = 0; page < 1000; page++) {
-      const response = await this.call('tools/list', cursor === undefined ? {} : { cursor }).response;
-      if (response === undefined || 'error' in response) {
-        this.toolCatalog = undefined; // try again next time
-        return undefined;
-      }
-      const tools = response.result.tools;
-      if (Array.isArray(tools)) catalogOf(tools as Array<Record<string, unknown>>, names);
-      cursor = typeof response.result.nextCursor === 'string' ? response.result.nextCursor : undefined;
-      if (cursor === undefined) break;
-    }
-    return names;
-  }
-
-  /**
-   * Whether the upstream has a prompt of this name: from its prompt list (false without the prompts capability),
-   * undefined when the list cannot be had. Lets the gateway answer hidden and missing prompts alike.
-   */
-  async hasPrompt(name: string): Promise<boolean | undefined> {
-    if (this.capability('prompts') === undefined) return false;
-    this.promptCatalog ??= this.listAll('prompts/list', 'prompts').then((items) => {
-      if (items === undefined) {
-        this.promptCatalog = undefined;
-        return undefined;
-      }
-      const names = new Set<string>();
-      for (const p of items) if (typeof p.name === 'string') names.add(p.name);
-      return names;
-    });
-    return (await this.promptCatalog)?.has(name);
-  }
-
-  /**
-   * The upstream's resources: its listed URIs (normal form) and templates; empty without the resources capability,
-   * undefined when they cannot be had. Routes reads on /mcp without a list of the agent's own, and answers unknown
-   * URIs like hidden ones.
-   */
-  resources(): Promise<ResourceCatalog | undefined> {
-    if (this.capability('resources') === undefined)
-      return Promise.resolve({ uris: new Set(), templates: [] });
-    this.resourceCatalog ??= Promise.all([
-      this.listAll('resources/list', 'resources'),
-      this.listAll('resources/templates/list', 'resourceTemplates'),
-    ]).then(([resources, templates]) => {
-      if (resources === undefined) {
-        this.resourceCatalog = undefined;
-        return undefined;
-      }
-      const uris = new Set<string>();
-      for (const r of resources) {
-        const uri = typeof r.uri === 'string' ? normalizeUri(r.uri) : undefined;
-        if (uri !== undefined) uris.add(uri);
-      }
-      const list: string[] = [];
-      // A server may have resources and no templates (method not found): that is no template, not a failure.
-      for (const t of templates ?? []) if (typeof t.uriTemplate === 'string') list.push(t.uriTemplate);
-      return { uris, templates: list };
-    });
-    return this.resourceCatalog;
-  }
-
-  /** Every page of a list (at most 100), or undefined when the upstream answers an error. */
-  private async listAll(method: string, key: string): Promise<Record<string, unknown>[] | undefined> {
-    const items: Record<string, unknown>[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < 100; page++) {
-      const response = await this.call(method, cursor === undefined ? {} : { cursor }).response;
-      if (response === undefined || 'error' in response) return undefined;
-      const got = response.result[key];
-      if (Array.isArray(got)) items.push(...(got as Record<string, unknown>[]));
-      cursor = typeof response.result.nextCursor === 'string' ? response.result.nextCursor : undefined;
-      if (cursor === undefined) break;
-    }
-    return items;
-  }
-
   /** Cancels a call: tells the upstream, and settles the call with no response (the agent asked for none). */
   cancel(upstreamId: number, reason?: string): void {
+    const trip = this.roundTripLegs.get(upstreamId);
+    if (trip !== undefined) {
+      trip.cancel();
+      upstreamId = trip.current();
+    }
     if (!this.pending.has(upstreamId)) return;
     this.settle(upstreamId, undefined);
+    // 2026: the client cancels by closing the request's HTTP exchange.
+    if (this.era === ERA_2026) {
+      this.modern.abort(upstreamId);
+      return;
+    }
     const params: Record<string, unknown> = { requestId: upstreamId };
     if (reason !== undefined) params.reason = reason;
     void this.write({ jsonrpc: '2.0', method: 'notifications/cancelled', params }).catch(() => {});
   }
 
   notify(method: string, params?: Record<string, unknown>): void {
-    if (this.state !== 'ready') return;
+    // A 2026 upstream takes no notifications from its client (cancellation closes the request instead).
+    if (this.state !== 'ready' || this.era === ERA_2026) return;
     const message: JsonRpcNotification =
       params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params };
     void this.write(message).catch((err: Error) => this.log.debug({ err: err.message }, 'notify failed'));
@@ -619,6 +602,7 @@ export class UpstreamLink {
 
   /** Answers a request the upstream sent us (a server-to-client request). */
   respond(response: JsonRpcResponse): void {
+    if (this.modern.answered(response)) return;
     void this.write(response).catch((err: Error) => this.log.debug({ err: err.message }, 'respond failed'));
   }
 
@@ -626,11 +610,16 @@ export class UpstreamLink {
     if (p.timer) clearTimeout(p.timer);
     p.timer = setTimeout(() => {
       this.log.warn({ method: p.method, timeoutMs: p.timeoutMs }, 'upstream request timed out');
-      void this.write({
-        jsonrpc: '2.0',
-        method: 'notifications/cancelled',
-        params: { requestId: id, reason: 'timeout' },
-      }).catch(() => {});
+      // 2026: the request's HTTP exchange is closed; 2025: the upstream is told by notification.
+      if (this.era === ERA_2026) {
+        this.modern.abort(id);
+      } else {
+        void this.write({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: id, reason: 'timeout' },
+        }).catch(() => {});
+      }
       this.settle(
         id,
         errorResponse(
@@ -708,14 +697,16 @@ export class UpstreamLink {
       return;
     }
     if (m.method === 'notifications/tools/list_changed') this.forgetTools();
-    else if (m.method === 'notifications/prompts/list_changed') this.promptCatalog = undefined;
-    else if (m.method === 'notifications/resources/list_changed') this.resourceCatalog = undefined;
+    else if (m.method === 'notifications/prompts/list_changed') this.catalog.forgetPrompts();
+    else if (m.method === 'notifications/resources/list_changed') this.catalog.forgetResources();
+    this.modern.changed(m);
     this.opts.onNotification(this, m);
   }
 
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.modern.close();
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.failPending(CONNECTION_CLOSED, `Upstream ${this.id} closed`);
     for (const w of this.waiters) w();
@@ -725,48 +716,4 @@ export class UpstreamLink {
     if (t?.terminate !== undefined) await ending(t.terminate(), TERMINATE_TIMEOUT_MS, this.log);
     await t?.close().catch(() => {});
   }
-}
-
-/**
- * How long closing a link waits for an HTTP upstream to acknowledge the end of its session. The session is gone on our
- * side either way; an upstream that does not answer expires it on its own.
- */
-const TERMINATE_TIMEOUT_MS = 2000;
-
-async function ending(done: Promise<void>, timeoutMs: number, log: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, timeoutMs);
-    timer.unref();
-  });
-  try {
-    await Promise.race([done, late]);
-  } catch (err) {
-    log.debug({ err: (err as Error).message }, 'ending the upstream session failed');
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The initialize params an upstream gets: the agent's, with the roots capability as the config says. */
-export function withRoots(
-  params: Record<string, unknown>,
-  roots: 'none' | 'agent' | ReadonlyArray<unknown>,
-): Record<string, unknown> {
-  if (roots === 'agent') return params;
-  const caps = params.capabilities;
-  const { roots: _agent, ...rest } =
-    typeof caps === 'object' && caps !== null && !Array.isArray(caps)
-      ? (caps as Record<string, unknown>)
-      : {};
-  return { ...params, capabilities: roots === 'none' ? rest : { ...rest, roots: {} } };
-}
-
-/** Tools by name (a tools/list page added to `into`). */
-function catalogOf(
-  tools: readonly Record<string, unknown>[],
-  into = new Map<string, Record<string, unknown>>(),
-): Map<string, Record<string, unknown>> {
-  for (const t of tools) if (typeof t.name === 'string') into.set(t.name, t);
-  return into;
 }

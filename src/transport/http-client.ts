@@ -1,5 +1,6 @@
-// Upstream Streamable HTTP transport on node:http (one POST per message, the GET stream, DELETE), and the legacy SSE
-// transport (the SDK's). Only the configured headers reach the upstream.
+// Upstream Streamable HTTP transport on node:http (one POST per message, the GET stream, DELETE; in 2026 mode, no
+// session, per-request headers and the listen stream). The legacy SSE one is in sse-client.ts. Only the configured
+// headers reach the upstream.
 import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import net, { isIP, type Socket } from 'node:net';
@@ -62,11 +63,22 @@ interface Attempt {
   redirects: number;
   repeatable: boolean;
   retried: boolean;
+  /** Told each HTTP request made for this message (a redirect makes another), so that it can be aborted. */
+  track?: (req: ClientRequest) => void;
+}
+
+/**
+ * How a transport speaks the 2026-07-28 revision (src/era/upstream-link.ts): no session, and each request's headers
+ * computed from its own body. `headersFor` gets the message as it goes on the wire.
+ */
+export interface ModernMode {
+  headersFor(message: JsonRpcMessage): Record<string, string>;
 }
 
 /** Which request an event stream answers, how often it was reopened, and the last event id seen before. */
 interface StreamOrigin {
-  kind: 'post' | 'get';
+  /** `listen`: a 2026 subscriptions/listen stream, reopened like the GET stream. */
+  kind: 'post' | 'get' | 'listen';
   attempt: number;
   lastId: string | undefined;
 }
@@ -148,10 +160,15 @@ export class StreamableHttpClient implements MessageTransport {
   private retryMs: number | undefined;
   private readonly url: URL;
   private readonly agent: http.Agent;
+  /** 2026: the HTTP requests of the JSON-RPC requests in flight, by id (see abort). */
+  private readonly inflight = new Map<string | number, ClientRequest>();
+  /** 2026: the subscriptions/listen request, reopened whenever its stream ends. */
+  private listenMessage: JsonRpcMessage | undefined;
 
   constructor(
     url: string,
     private readonly headers: Record<string, string>,
+    private readonly modern?: ModernMode,
     // idp (#20): per-user upstream credentials. When set, each request's Authorization header is asked for here
     // (a token obtained for the agent's identity, src/identity/upstream/credentials.ts); nothing else changes.
     private readonly authorization?: () => Promise<string>,
@@ -175,12 +192,34 @@ export class StreamableHttpClient implements MessageTransport {
   async send(message: JsonRpcMessage): Promise<void> {
     const body = JSON.stringify(message);
     const toolCall = 'method' in message && message.method === 'tools/call';
-    const res = await this.request(
-      'POST',
-      body,
-      { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      { url: this.url, redirects: REDIRECTS, repeatable: !toolCall, retried: false },
-    );
+    const extra: OutgoingHttpHeaders = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
+    const id = 'id' in message && 'method' in message ? message.id : undefined;
+    let track: ((req: ClientRequest) => void) | undefined;
+    if (this.modern !== undefined) {
+      Object.assign(extra, this.modern.headersFor(message));
+      if (id !== undefined && id !== null) track = (req) => this.inflight.set(id, req);
+    }
+    const res = await this.request('POST', body, extra, {
+      url: this.url,
+      redirects: REDIRECTS,
+      repeatable: !toolCall,
+      retried: false,
+      ...(track === undefined ? {} : { track }),
+    });
+    if (id !== undefined && id !== null && track !== undefined)
+      res.once('close', () => this.inflight.delete(id));
+    if (
+      this.modern !== undefined &&
+      res.statusCode !== undefined &&
+      res.statusCode >= 400 &&
+      res.statusCode < 500 &&
+      mediaType(res.headers['content-type']) === 'application/json' &&
+      (await this.deliverError(res, id))
+    )
+      return;
     if (res.statusCode !== undefined && res.statusCode >= 400) {
       // The body may quote the request (its Authorization header): the agent hears the status, the log the body.
       throw new HttpStatusError(
@@ -215,6 +254,86 @@ export class StreamableHttpClient implements MessageTransport {
     res.resume();
     throw new Error(
       `the upstream answered with unexpected content type ${res.headers['content-type'] ?? '(none)'}`,
+    );
+  }
+
+  /**
+   * 2026: a 4xx that carries a JSON-RPC error answering this request (the revision answers -32020..-32022 so) is that
+   * request's answer, delivered as such; any other body is an HttpStatusError, as for a 2025 upstream.
+   */
+  private async deliverError(res: IncomingMessage, id: string | number | null | undefined): Promise<true> {
+    const status = res.statusCode ?? 0;
+    const text = await readText(res, 64 * 1024).catch(() => '');
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = undefined;
+    }
+    const error = (value as { error?: unknown } | null | undefined)?.error;
+    if (
+      id !== undefined &&
+      id !== null &&
+      typeof error === 'object' &&
+      error !== null &&
+      (value as { id?: unknown }).id === id
+    ) {
+      this.deliver(value);
+      return true;
+    }
+    throw new HttpStatusError(status, `HTTP ${status} from the upstream`, text.slice(0, ERROR_BODY_CHARS));
+  }
+
+  /**
+   * 2026: ends the HTTP request of JSON-RPC request `id` (a cancelled or timed-out call): the upstream sees its client
+   * disconnect, the revision's way to cancel. Nothing happens for an id not in flight.
+   */
+  abort(id: string | number): void {
+    const req = this.inflight.get(id);
+    if (req === undefined) return;
+    this.inflight.delete(id);
+    req.destroy();
+  }
+
+  /**
+   * 2026: opens the `subscriptions/listen` stream with this request, and opens it again (with backoff, as the GET
+   * stream) whenever it ends, for as long as the transport is open. Its notifications arrive on onmessage; the
+   * acknowledgement is not passed on.
+   */
+  subscribe(message: JsonRpcMessage): void {
+    if (this.closed || this.listenMessage !== undefined) return;
+    this.listenMessage = message;
+    this.openListen(0);
+  }
+
+  private openListen(attempt: number): void {
+    const message = this.listenMessage;
+    if (message === undefined || this.closed) return;
+    const extra: OutgoingHttpHeaders = {
+      'content-type': 'application/json',
+      accept: 'text/event-stream, application/json',
+      ...(this.modern?.headersFor(message) ?? {}),
+    };
+    const again = () => this.later(() => this.openListen(attempt + 1), this.delay(attempt));
+    this.request('POST', JSON.stringify(message), extra).then(
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status === 200 && mediaType(res.headers['content-type']) === 'text/event-stream')
+          return this.readStream(res, { kind: 'listen', attempt, lastId: undefined });
+        res.resume();
+        // A server without listen support answers an error (JSON, or a 4xx): nothing to reopen.
+        if (status >= 400 && status < 500 && status !== 429) {
+          this.onerror?.(new Error(`the upstream refused subscriptions/listen: HTTP ${status}`));
+          return;
+        }
+        if (status === 200) return;
+        again();
+      },
+      (err: Error) => {
+        if (this.closed) return;
+        this.onerror?.(new Error(`the upstream's listen stream: ${err.message}`));
+        again();
+      },
     );
   }
 
@@ -264,7 +383,8 @@ export class StreamableHttpClient implements MessageTransport {
       );
     const headers: OutgoingHttpHeaders = { ...this.headers, ...extra };
     if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
-    if (this.protocolVersion !== undefined) headers['mcp-protocol-version'] = this.protocolVersion;
+    if (this.protocolVersion !== undefined && this.modern === undefined)
+      headers['mcp-protocol-version'] = this.protocolVersion;
     if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
     const send = url.protocol === 'https:' ? https.request : http.request;
     return new Promise<IncomingMessage>((resolve, reject) => {
@@ -307,11 +427,17 @@ export class StreamableHttpClient implements MessageTransport {
         }
         // The session id comes with the answer to initialize (a POST); GET and DELETE answers do not set it.
         const sessionId = res.headers['mcp-session-id'];
-        if (method === 'POST' && typeof sessionId === 'string' && sessionId !== '')
+        if (
+          method === 'POST' &&
+          this.modern === undefined &&
+          typeof sessionId === 'string' &&
+          sessionId !== ''
+        )
           this.sessionId = sessionId;
         resolve(res);
       });
       this.open.add(req);
+      attempt.track?.(req);
       req.on('error', (err: NodeJS.ErrnoException) => {
         this.open.delete(req);
         if (answered) return;
@@ -369,6 +495,7 @@ export class StreamableHttpClient implements MessageTransport {
           );
           return;
         }
+        if (from.kind === 'listen' && isAcknowledgement(value)) return;
         if (this.deliver(value)) answered = true;
       },
       (ms) => {
@@ -377,7 +504,7 @@ export class StreamableHttpClient implements MessageTransport {
       MAX_MESSAGE_CHARS,
     );
     const opened = Date.now();
-    if (from.kind === 'get') {
+    if (from.kind !== 'post') {
       this.streams++;
       this.streamOpen = true;
     }
@@ -391,14 +518,15 @@ export class StreamableHttpClient implements MessageTransport {
       }
     });
     res.once('close', () => {
-      if (from.kind === 'get') this.streamOpen = false;
+      if (from.kind !== 'post') this.streamOpen = false;
       if (this.closed) return;
-      if (from.kind === 'get') {
+      if (from.kind !== 'post') {
         const attempt = Date.now() - opened >= STEADY_MS ? 0 : from.attempt + 1;
-        this.later(() => this.openStream(lastId, attempt), this.delay(attempt));
+        if (from.kind === 'get') this.later(() => this.openStream(lastId, attempt), this.delay(attempt));
+        else this.later(() => this.openListen(attempt), this.delay(attempt));
       } else if (answered) {
         // done
-      } else if (lastId !== undefined && from.attempt < POST_RESUMES) {
+      } else if (lastId !== undefined && from.attempt < POST_RESUMES && this.modern === undefined) {
         this.later(() => this.resume(lastId as string, from.attempt + 1), this.delay(from.attempt));
       } else {
         this.onerror?.(new Error('an event stream from the upstream ended before its response'));
@@ -522,80 +650,24 @@ function errorText(res: IncomingMessage): Promise<string> {
   });
 }
 
+/** The first event of a 2026 listen stream: says which notifications the server will send; not for the link. */
+function isAcknowledgement(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { method?: unknown }).method === 'notifications/subscriptions/acknowledged'
+  );
+}
+
 export function createHttpClientTransport(
   url: string,
   headers: Record<string, string>,
-  authorization?: () => Promise<string>,
-): MessageTransport {
-  return new StreamableHttpClient(url, headers, authorization);
-}
-
-/**
- * The legacy HTTP+SSE transport (spec 2024-11-05) is the SDK's. It is loaded when a server that uses it starts: with
- * zod and the SDK's client it costs a gateway that has no such server several MB.
- */
-class LegacySseClient implements MessageTransport {
-  onmessage?: (message: JsonRpcMessage) => void;
-  onclose?: (error?: Error) => void;
-  onerror?: (error: Error) => void;
-  private inner: MessageTransport | undefined;
-  private closed = false;
-
-  constructor(
-    private readonly url: string,
-    private readonly headers: Record<string, string>,
-  ) {}
-
-  async start(): Promise<void> {
-    const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
-    if (this.closed) throw new Error('the upstream transport is closed');
-    const headers = this.headers;
-    const inner = new SSEClientTransport(new URL(this.url), {
-      requestInit: { headers },
-      eventSourceInit: {
-        fetch: (input, init) => {
-          const merged = new Headers(init?.headers);
-          for (const [k, v] of Object.entries(headers)) merged.set(k, v);
-          return fetch(input, { ...init, headers: merged });
-        },
-      },
-    }) as unknown as MessageTransport;
-    inner.onmessage = (m) => this.onmessage?.(m);
-    inner.onerror = (e) => this.onerror?.(e);
-    inner.onclose = (e) => this.onclose?.(e);
-    this.inner = inner;
-    await inner.start();
-  }
-
-  send(message: JsonRpcMessage): Promise<void> {
-    if (this.inner === undefined) return Promise.reject(new Error('the upstream transport is not started'));
-    return this.inner.send(message).catch((err: Error) => {
-      // The SDK quotes the server's error body in its message ("Error POSTing to endpoint (HTTP 401): ...").
-      const status = /\(HTTP (\d{3})\)/.exec(err.message);
-      if (status === null) throw err;
-      throw new HttpStatusError(Number(status[1]), `HTTP ${status[1]} from the upstream`, err.message);
-    });
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    if (this.inner === undefined) this.onclose?.();
-    else await this.inner.close();
-  }
-
-  setProtocolVersion(version: string): void {
-    this.inner?.setProtocolVersion?.(version);
-  }
-
-  /**
-   * No channel a kept tool list can rely on: the SDK's EventSource reconnects on its own, and what the server sent
-   * while it was away is lost without a trace. Tool lists of legacy SSE upstreams are asked for every time.
-   */
-  channel(): number | undefined {
-    return undefined;
-  }
-}
-
-export function createSseClientTransport(url: string, headers: Record<string, string>): MessageTransport {
-  return new LegacySseClient(url, headers);
+  options: {
+    /** The 2026 mode of the link (src/era/upstream-link.ts). */
+    modern?: ModernMode;
+    /** Per-user credentials: asked for each request's Authorization header (src/identity/upstream/credentials.ts). */
+    authorization?: () => Promise<string>;
+  } = {},
+): StreamableHttpClient {
+  return new StreamableHttpClient(url, headers, options.modern, options.authorization);
 }

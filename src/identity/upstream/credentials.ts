@@ -79,7 +79,9 @@ export class UpstreamCredentials {
     if (!this.any) return fallback;
     return (spec, log) =>
       spec.auth !== undefined && this.exchangers.has(spec.id)
-        ? createHttpClientTransport(spec.url ?? '', spec.headers, () => this.authorization(spec, identity))
+        ? createHttpClientTransport(spec.url ?? '', spec.headers, {
+            authorization: () => this.authorization(spec, identity),
+          })
         : (fallback?.(spec, log) ?? defaultTransport(spec, () => log));
   }
 }
