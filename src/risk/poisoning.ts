@@ -3,6 +3,7 @@
 // The patterns target what an attack needs (to address the model over the user's head, to hide, to reach secrets or
 // other tools' data) rather than ordinary usage notes: real servers write "You must provide a path" and "IMPORTANT:
 // use absolute paths" all the time, and a poisoning check that cries wolf on them would be switched off.
+import { base64Texts, normalize } from '../guards/normalize.js';
 import { parameters, quote, words } from './text.js';
 import type { Signal, ToolDefinition } from './types.js';
 
@@ -92,61 +93,6 @@ const CROSS_SERVER: Pattern[] = [
 const INVISIBLE =
   /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\u00AD\u180E]|[\u{E0000}-\u{E007F}]/u;
 const HTML_COMMENT = /<!--[\s\S]*?-->|^\s*\[\/\/\]: # \(.*\)/m;
-/** A run of Base64 long enough to carry a sentence. */
-const BASE64_RUN = /[A-Za-z0-9+/]{24,}={0,2}/g;
-/** Letters of other scripts that look like Latin ones (Cyrillic, Greek): an attack spells `ignore` with them. */
-const CONFUSABLES: Record<string, string> = {
-  а: 'a',
-  е: 'e',
-  о: 'o',
-  р: 'p',
-  с: 'c',
-  у: 'y',
-  х: 'x',
-  і: 'i',
-  ј: 'j',
-  ѕ: 's',
-  ԁ: 'd',
-  ɡ: 'g',
-  ո: 'n',
-  А: 'A',
-  В: 'B',
-  Е: 'E',
-  К: 'K',
-  М: 'M',
-  Н: 'H',
-  О: 'O',
-  Р: 'P',
-  С: 'C',
-  Т: 'T',
-  Х: 'X',
-  І: 'I',
-  α: 'a',
-  ο: 'o',
-  ι: 'i',
-  ν: 'v',
-  Ο: 'O',
-  Ι: 'I',
-};
-const CONFUSABLE_RE = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`, 'g');
-
-/** The text as the patterns read it: compatibility forms folded (NFKC: `Ⅰ` is `I`), look-alike letters made Latin. */
-function fold(text: string): string {
-  return text.normalize('NFKC').replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c);
-}
-
-/** Base64 runs in a text that decode to readable text: an instruction hidden from a reader, not from the model. */
-function decodedRuns(text: string): string[] {
-  const out: string[] = [];
-  for (const m of text.matchAll(BASE64_RUN)) {
-    const decoded = Buffer.from(m[0], 'base64').toString('utf8');
-    // Readable: mostly printable ASCII words, as an instruction is (an id or a hash decodes to noise).
-    const printable = decoded.replace(/[^\x20-\x7e]/g, '').length;
-    if (printable >= decoded.length * 0.95 && /[a-z]{3,} [a-z]{2,} [a-z]{2,}/i.test(decoded))
-      out.push(decoded);
-  }
-  return out;
-}
 // Text pushed out of view after a long run of blank lines or spaces.
 const PUSHED_AWAY = /(\n\s*){12,}\S|[ \t]{80,}\S/;
 
@@ -160,7 +106,7 @@ function texts(tool: ToolDefinition): Array<{ where: string; text: string }> {
     if (INVISIBLE.test(p.name)) out.push({ where: `parameter name \`${p.path}\``, text: p.name });
   }
   for (const t of [...out]) {
-    for (const decoded of decodedRuns(t.text))
+    for (const decoded of base64Texts(t.text))
       out.push({ where: `${t.where} (Base64-decoded)`, text: decoded });
   }
   return out;
@@ -185,7 +131,8 @@ export function findPoisoning(tool: ToolDefinition): Signal[] {
       });
     if (PUSHED_AWAY.test(text))
       out.push({ kind: 'tool_poisoning', evidence: `${where} pushes text out of view with blank space` });
-    const folded = fold(text);
+    // As the model reads it: invisible characters dropped, escapes undone, look-alike letters made Latin (NFKC).
+    const folded = normalize(text).text;
     for (const group of [ADDRESSES_MODEL, SECRET_REQUESTS, CROSS_SERVER]) {
       for (const { what, re } of group) {
         const m = re.exec(folded);
