@@ -11,6 +11,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type JWTPayload, jwtVerify } from 'jose';
 import type { AdminIdentity } from '../identity/authenticate.js';
+import { clientRequestHeaders } from '../identity/oauth/client-auth.js';
 import { type Issuer, type IssuerMetadata, issuerFor } from '../identity/oauth/issuer.js';
 import { secureEndpoint } from '../identity/upstream/exchange.js';
 import type { AdminRole } from '../store/grants.js';
@@ -188,17 +189,7 @@ export class OidcLogin {
       redirect_uri: this.config.redirectUri,
       code_verifier: p.verifier,
     });
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      'content-type': 'application/x-www-form-urlencoded',
-    };
-    if (this.config.clientSecret === undefined) body.set('client_id', this.config.clientId);
-    else {
-      // RFC 6749 2.3.1: both parts form-encoded before Basic.
-      const user = encodeURIComponent(this.config.clientId);
-      const pass = encodeURIComponent(this.config.clientSecret);
-      headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-    }
+    const headers = clientRequestHeaders(body, this.config.clientId, this.config.clientSecret);
     const res = await fetch(m.token_endpoint, { method: 'POST', headers, body, redirect: 'error' });
     const tokens = (await res.json().catch(() => ({}))) as { id_token?: unknown; error?: unknown };
     if (!res.ok || typeof tokens.id_token !== 'string')

@@ -3,6 +3,7 @@
 // `x-mcp-header` properties. Values that are not plain visible ASCII travel in the Base64 sentinel form.
 
 import { ERA_2026 } from './versions.js';
+import { NAME_SOURCE } from './wire.js';
 
 /** The `_meta` keys of the 2026 request envelope. */
 export const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
@@ -10,16 +11,6 @@ export const META_CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilit
 export const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
 export const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
 export const META_SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
-
-/** Which body field Mcp-Name mirrors, per method. */
-const NAME_SOURCE: Readonly<Record<string, string>> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-  'tasks/get': 'taskId',
-  'tasks/update': 'taskId',
-  'tasks/cancel': 'taskId',
-};
 
 const SENTINEL_START = '=?base64?';
 const SENTINEL_END = '?=';

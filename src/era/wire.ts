@@ -16,8 +16,8 @@ export const HEADER_MISMATCH = -32020;
 export const MISSING_CLIENT_CAPABILITY = -32021;
 export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 
-/** Methods whose `Mcp-Name` header mirrors a body field, and the field. */
-const NAME_SOURCE: Readonly<Record<string, string>> = {
+/** Methods whose `Mcp-Name` header mirrors a body field, and the field (both directions: agent and upstream). */
+export const NAME_SOURCE: Readonly<Record<string, string>> = {
   'tools/call': 'name',
   'prompts/get': 'name',
   'resources/read': 'uri',

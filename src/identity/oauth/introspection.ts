@@ -1,5 +1,6 @@
 // Opaque access tokens by RFC 7662 token introspection at the issuer, the answers cached per token hash (bounded).
 import { createHash } from 'node:crypto';
+import { clientRequestHeaders } from './client-auth.js';
 import type { Issuer } from './issuer.js';
 
 export interface IntrospectionOptions {
@@ -44,17 +45,11 @@ export class Introspector {
     const meta = await this.opts.issuer.metadata();
     if (typeof meta.introspection_endpoint !== 'string')
       throw new Error(`issuer ${this.opts.issuer.issuer} publishes no introspection_endpoint`);
-    const basic = Buffer.from(
-      `${encodeURIComponent(this.opts.clientId)}:${encodeURIComponent(this.opts.clientSecret)}`,
-    ).toString('base64');
+    const form = new URLSearchParams({ token, token_type_hint: 'access_token' });
     const res = await (this.opts.fetch ?? fetch)(meta.introspection_endpoint, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        accept: 'application/json',
-        authorization: `Basic ${basic}`,
-      },
-      body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+      headers: clientRequestHeaders(form, this.opts.clientId, this.opts.clientSecret),
+      body: form,
       signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5000),
       redirect: 'error',
     });

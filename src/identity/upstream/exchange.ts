@@ -4,6 +4,8 @@
 //
 // Exchanged tokens are cached per subject until shortly before they expire, and never past the expiry of the agent
 // token they were obtained with: an agent whose token ran out gets no upstream token from the cache either.
+
+import { clientRequestHeaders } from '../oauth/client-auth.js';
 import type { Issuer } from '../oauth/issuer.js';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -110,16 +112,7 @@ export class TokenExchanger {
     });
     if (URL.canParse(this.config.audience)) body.set('resource', this.config.audience);
     if (this.config.scope !== undefined) body.set('scope', this.config.scope);
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      'content-type': 'application/x-www-form-urlencoded',
-    };
-    if (this.config.clientSecret === undefined) body.set('client_id', this.config.clientId);
-    else {
-      const user = encodeURIComponent(this.config.clientId);
-      const pass = encodeURIComponent(this.config.clientSecret);
-      headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-    }
+    const headers = clientRequestHeaders(body, this.config.clientId, this.config.clientSecret);
     this.exchanges++;
     const res = await this.f(meta.token_endpoint, {
       method: 'POST',
