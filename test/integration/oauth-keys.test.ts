@@ -74,6 +74,16 @@ describe('JWKS key rotation', () => {
     expect(jwksFetches).toBe(3);
   });
 
+  it('#20.1 checks tokens that arrive together right after start against the one key fetch under way (no 503)', async () => {
+    idp.rotate([k1]);
+    const issuer = new Issuer(idp.issuer);
+    const rs = createResourceServer(config(), PUBLIC, { issuer });
+    // The second check starts while the first one's key fetch is under way: it waits for it, not takes it for failed.
+    const tokens = [await sign(k1), await sign(k1, { sub: 'other' }), await sign(k1, { sub: 'third' })];
+    const results = await Promise.all(tokens.map((t) => rs.verify(t, '/mcp')));
+    expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+  });
+
   it('#20.1 refuses a token signed by a stranger key under a known kid', async () => {
     idp.rotate([k1, k2]);
     const rs = createResourceServer(config(), PUBLIC, { issuer: new Issuer(idp.issuer) });

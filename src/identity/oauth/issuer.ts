@@ -167,6 +167,8 @@ export class Issuer {
    */
   readonly key: JWTVerifyGetKey = async (header, token) => {
     const refetch = this.opts.keysRefetchMs ?? 30_000;
+    // A fetch under way (the first one after start, say) is waited for, not taken for a failed one.
+    if (this.keysPending !== undefined) await this.keysPending.catch(() => {});
     let keys = this.keys;
     if (keys === undefined || this.now() - keys.at >= (this.opts.keysMaxAgeMs ?? 600_000)) {
       if (keys === undefined || this.now() - this.keysTriedAt >= refetch) {
