@@ -1,5 +1,6 @@
 // The audit record's body (schema v1, docs/audit-format.md), built from a request's context.
 
+import type { Era } from '../era/versions.js';
 import type { FlowAudit } from '../flows/audit.js';
 import type { GuardHit } from '../guards/scan.js';
 import type { Decision } from '../policy/types.js';
@@ -74,6 +75,12 @@ export interface AuditBody {
    * with an identity provider's token; `grant` is null then. Absent for grants and anonymous agents.
    */
   subject?: string;
+  /**
+   * The protocol era the agent spoke in this request (SPEC §12): `2025-11-25` (older 2025-era revisions too) or
+   * `2026-07-28`. On every record the pipeline writes; absent in lifecycle events and in records written before it
+   * existed (the hash covers the body as it was written, so those still verify).
+   */
+  era?: Era;
 }
 
 /** The body of a lifecycle event entry: the request fields that do not apply are null. */

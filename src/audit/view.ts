@@ -68,12 +68,13 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+// `era` came after `args` was already the last column: it is appended, so that readers by position keep working.
 export function csvHeader(): string {
-  return [...CSV_COLUMNS, 'args'].join(',');
+  return [...CSV_COLUMNS, 'args', 'era'].join(',');
 }
 
 export function csvRow(r: AuditRecordView): string {
-  return [...CSV_COLUMNS.map((c) => csvCell(r[c])), csvCell(r.args)].join(',');
+  return [...CSV_COLUMNS.map((c) => csvCell(r[c])), csvCell(r.args), csvCell(r.era)].join(',');
 }
 
 /** The newest `limit` records that match `filter`, oldest first (for query, tail and GET /api/audit). */

@@ -146,6 +146,7 @@ function bodyOf(
     ...(final && ctx.guards !== undefined ? { guards: ctx.guards } : {}),
     ...(ctx.session.identity.oauth === undefined ? {} : { subject: ctx.session.identity.oauth.subject }),
     ...(ctx.flow === undefined ? {} : { flow: ctx.flow }),
+    era: ctx.era,
   };
 }
 
