@@ -29,6 +29,7 @@ import {
   singleFlight,
   toolViews,
 } from './dashboard/views.js';
+import { BridgeRelay } from './era/bridge-relay.js';
 import { ModernFront } from './era/front.js';
 import { RequestStateSealer, stateKeyFrom } from './era/request-state.js';
 import { WardenError } from './errors.js';
@@ -157,6 +158,29 @@ function listenOn(server: Server, at: HostPort, what: string): Promise<HostPort>
       resolve({ host: at.host, port: addr.port });
     });
   });
+}
+
+/**
+ * The bridge relay on Redis pub/sub; waits up to 3 s for its subscription (a Redis that is down at start only delays
+ * the relay: the subscription is made when Redis comes back).
+ */
+async function startBridgeRelay(url: string, prefix: string, key: Buffer, log: Logger): Promise<BridgeRelay> {
+  const { RedisBridgeBus } = await import('./state/bridge-bus.js');
+  const bus = RedisBridgeBus.open(url, {
+    onError: (err: Error) => log.warn({ err: err.message }, 'bridge relay (Redis) connection error'),
+  });
+  const { relay, ready } = BridgeRelay.start({ bus, key, prefix, log });
+  let timer: NodeJS.Timeout | undefined;
+  const waited = await Promise.race([
+    ready.then(() => true),
+    new Promise<false>((r) => {
+      timer = setTimeout(() => r(false), 3000);
+    }),
+  ]).catch(() => false);
+  clearTimeout(timer);
+  if (!waited)
+    log.warn('bridge relay (Redis) not subscribed yet: bridged retries from other replicas fail until it is');
+  return relay;
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -336,6 +360,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       'approvals.stateKey is not set: 2026 approval retries work only on the replica that asked; set the same key on every replica',
     );
   const sealer = new RequestStateSealer(stateKey.key);
+  // With Redis, a 2026 client's bridged retry is relayed to the replica holding its call (src/era/bridge-relay.ts).
+  const bridgeRelay = config.state.startsWith('redis')
+    ? await startBridgeRelay(config.state, config.statePrefix, stateKey.key, log)
+    : undefined;
   const catalog = new ToolCatalog({
     pins: pinStore,
     audit: (entry) => sink.write(entry),
@@ -489,6 +517,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     authenticate: agentAuthenticate(authenticator, resourceServer),
     wellKnown: resourceServer === undefined ? undefined : (path) => resourceServer.metadata(path, serverIds),
     directory,
+    bridgeRelay,
   });
   metrics.gauge('warden_approvals_pending', 'Approvals waiting for a person (all replicas)', () => [
     { labels: {}, value: approvals.pendingCount },
@@ -655,6 +684,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       await Promise.all(closing);
       if (retention) clearInterval(retention);
       await approvalBus?.close();
+      await bridgeRelay?.close();
       await approvalStore.close();
       await pinStore.close();
       await writer?.close();

@@ -4,11 +4,14 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { BRIDGE_STATE_PREFIX } from '../../era/bridge.js';
+import { type AnswerSink, type BridgeRelay, isBridgeState } from '../../era/bridge-relay.js';
 import { ModernFront } from '../../era/front.js';
 import { checkModernHeaders, SUBSCRIPTION_ID_META } from '../../era/wire.js';
 import type { Identity } from '../../identity/authenticate.js';
 import {
   errorResponse,
+  INVALID_PARAMS,
   INVALID_REQUEST,
   isNotification,
   isResponse,
@@ -32,7 +35,8 @@ export function modernOwner(identity: Identity): string {
 }
 
 interface Route {
-  stream: PostStream;
+  /** The POST's response stream, or (a retry relayed from another replica) the relay back to it. */
+  stream: AnswerSink;
   agentId: RequestId;
 }
 
@@ -51,6 +55,7 @@ class ModernHub implements DownstreamPort {
     log: Logger,
     version: string,
     private readonly onClose: () => void,
+    private readonly relay: BridgeRelay | undefined,
   ) {
     this.front = new ModernFront(this, {
       log,
@@ -77,6 +82,12 @@ class ModernHub implements DownstreamPort {
       const route = this.routes.get(message.id as RequestId);
       if (route === undefined) return;
       this.routes.delete(message.id as RequestId);
+      // Across replicas, a bridge state names this replica and this caller, sealed (src/era/bridge-relay.ts).
+      if (this.relay !== undefined && 'result' in message && isBridgeState(message.result.requestState))
+        message = {
+          ...message,
+          result: { ...message.result, requestState: this.relay.wrap(message.result.requestState, this.key) },
+        };
       route.stream.deliver({ ...message, id: route.agentId } as JsonRpcMessage, route.agentId);
       return;
     }
@@ -108,12 +119,25 @@ export interface ModernPathOptions {
   log: Logger;
   createSession: SessionFactory;
   version: string;
+  /** Replicas sharing Redis: a bridged retry reaches the replica holding its call wherever it arrives. */
+  relay?: BridgeRelay | undefined;
+}
+
+/** A retry this replica relayed to the holder of its call, until answered (for `notifications/cancelled`). */
+interface Relayed {
+  key: string;
+  agentId: RequestId;
+  stream: PostStream;
+  cancel: () => void;
 }
 
 export class ModernPath {
   private readonly hubs = new Map<string, ModernHub>();
+  private readonly relayed = new Set<Relayed>();
 
-  constructor(private readonly opts: ModernPathOptions) {}
+  constructor(private readonly opts: ModernPathOptions) {
+    opts.relay?.serve((call, sink) => this.resumeRelayed(call.hub, call.request, sink));
+  }
 
   get count(): number {
     return this.hubs.size;
@@ -122,7 +146,7 @@ export class ModernPath {
   get inflight(): number {
     let n = 0;
     for (const h of this.hubs.values()) n += h.routes.size;
-    return n;
+    return n + this.relayed.size;
   }
 
   private hubFor(endpoint: string | undefined, identity: Identity): ModernHub {
@@ -139,6 +163,7 @@ export class ModernPath {
         () => {
           if (this.hubs.get(key) === made) this.hubs.delete(key);
         },
+        this.opts.relay,
       );
       hub = made;
       this.hubs.set(key, hub);
@@ -193,11 +218,60 @@ export class ModernPath {
       res.end(body);
       return;
     }
-    const hub = this.hubFor(endpoint, identity);
-    const id = hub.nextId();
+    const key = `${endpoint ?? ''}\n${modernOwner(identity)}`;
     const stream = new PostStream(res, [request.id], false, {}, this.opts.log);
+    const relay = this.opts.relay;
+    const state = (request.params as Record<string, unknown> | undefined)?.requestState;
+    if (relay !== undefined && isBridgeState(state)) {
+      const opened = relay.open(state, key);
+      if (!opened.ok) {
+        stream.deliver(errorResponse(request.id, INVALID_PARAMS, opened.reason), request.id);
+        return;
+      }
+      const local = {
+        ...request,
+        params: { ...request.params, requestState: BRIDGE_STATE_PREFIX + opened.token },
+      };
+      if (opened.replica !== relay.replica) {
+        const entry: Relayed = { key, agentId: request.id, stream, cancel: () => {} };
+        const finish = (): void => {
+          this.relayed.delete(entry);
+        };
+        entry.cancel = relay.relay(opened.replica, key, local, {
+          deliver: (message, answers) => {
+            if (answers !== undefined) finish();
+            return stream.deliver(message, answers);
+          },
+          end: () => {
+            finish();
+            stream.end();
+          },
+        });
+        this.relayed.add(entry);
+        // The agent gave up on the answer: the holder cancels the call, as for a retry that came to it.
+        res.on('close', () => {
+          if (!this.relayed.has(entry)) return;
+          finish();
+          entry.cancel();
+        });
+        return;
+      }
+      this.resume(this.hubFor(endpoint, identity), local, stream, res);
+      return;
+    }
+    this.resume(this.hubFor(endpoint, identity), request, stream, res);
+  }
+
+  /** Runs one request on its shared session; the answer goes to `stream`. Returns what cancels it. */
+  private resume(
+    hub: ModernHub,
+    request: JsonRpcRequest,
+    stream: AnswerSink,
+    res?: ServerResponse,
+  ): () => void {
+    const id = hub.nextId();
     hub.routes.set(id, { stream, agentId: request.id });
-    res.on('close', () => {
+    const cancel = () => {
       if (!hub.routes.has(id)) return;
       hub.routes.delete(id);
       // The agent gave up on the answer: in 2026 that is the cancellation (a held call is withdrawn, #17.24).
@@ -207,19 +281,51 @@ export class ModernPath {
         method: 'notifications/cancelled',
         params: { requestId: id, reason: 'The agent closed its request' },
       });
-    });
+    };
+    res?.on('close', cancel);
     hub.front.handle({ ...request, id });
+    return cancel;
+  }
+
+  /**
+   * A retry another replica relayed here: its call is held by the shared session of the same endpoint and caller
+   * (the relaying replica authenticated it), which checks, as for a local retry, that the state names a request
+   * waiting there, for the same call, once.
+   */
+  private resumeRelayed(key: string, request: JsonRpcRequest, sink: AnswerSink): () => void {
+    const hub = this.hubs.get(key);
+    if (hub === undefined || hub.closed) {
+      sink.deliver(
+        errorResponse(
+          request.id,
+          INVALID_PARAMS,
+          'This requestState names no upstream request waiting here (answered already, or the call ended). Make the call again without requestState',
+        ),
+        request.id,
+      );
+      return () => {};
+    }
+    return this.resume(hub, request, sink);
   }
 
   /** A 2026 notification: only cancellation means anything without a session; it names the agent's own id. */
   private notify(endpoint: string | undefined, identity: Identity, message: JsonRpcMessage): void {
     if (!isNotification(message) || message.method !== 'notifications/cancelled') return;
-    const hub = this.hubs.get(`${endpoint ?? ''}\n${modernOwner(identity)}`);
+    const key = `${endpoint ?? ''}\n${modernOwner(identity)}`;
+    const hub = this.hubs.get(key);
     const agentId = message.params?.requestId;
-    if (hub === undefined || agentId === undefined) return;
-    const matches = [...hub.routes].filter(([, r]) => r.agentId === agentId);
+    if (agentId === undefined) return;
+    const relayed = [...this.relayed].filter((r) => r.key === key && r.agentId === agentId);
+    const matches = hub === undefined ? [] : [...hub.routes].filter(([, r]) => r.agentId === agentId);
     // Two clients of the same caller may use the same id: cancel only what is unambiguous.
-    if (matches.length !== 1) return;
+    if (relayed.length + matches.length !== 1) return;
+    if (relayed.length === 1) {
+      this.relayed.delete(relayed[0]!);
+      relayed[0]!.stream.end();
+      relayed[0]!.cancel();
+      return;
+    }
+    if (hub === undefined) return;
     const [id, route] = matches[0]!;
     hub.routes.delete(id);
     route.stream.end();

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { BridgeRelay } from '../../era/bridge-relay.js';
 import { isModernPost } from '../../era/wire.js';
 import type { AuthResult, Identity } from '../../identity/authenticate.js';
 import type { SessionDirectory } from '../../state/sessions.js';
@@ -33,6 +34,8 @@ export interface HttpEndpointOptions {
   wellKnown?: ((path: string) => Record<string, unknown> | undefined) | undefined;
   /** Shared with other replicas (Redis): a session opened elsewhere is taken over instead of "not found". */
   directory?: SessionDirectory | undefined;
+  /** Shared with other replicas (Redis): bridged 2026 retries reach the replica that holds their call. */
+  bridgeRelay?: BridgeRelay | undefined;
 }
 
 export class HttpEndpoint {
@@ -45,7 +48,12 @@ export class HttpEndpoint {
 
   constructor(private readonly opts: HttpEndpointOptions) {
     this.stateful = new StatefulPath(opts);
-    this.modern = new ModernPath({ log: opts.log, createSession: opts.createSession, version: VERSION });
+    this.modern = new ModernPath({
+      log: opts.log,
+      createSession: opts.createSession,
+      version: VERSION,
+      relay: opts.bridgeRelay,
+    });
     const shortest = Math.min(opts.sessionIdleMs, opts.upstreamIdleMs ?? Number.POSITIVE_INFINITY);
     const every = Math.max(1000, Math.min(shortest / 4, 60_000));
     this.reaper = setInterval(() => this.reapIdle(), every);
