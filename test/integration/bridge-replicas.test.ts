@@ -15,12 +15,17 @@ import { ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gate
 import { redisStateYaml, redisUrl, shouldRunRedis, TEST_STATE_PREFIX } from '../helpers/services.js';
 
 const CONFORMANCE = join(ROOT, 'test/fixtures/conformance-server.ts');
+const ISOLATION = join(ROOT, 'test/fixtures/isolation-server.ts');
 const STATE_KEY = randomBytes(32).toString('base64url');
 const YAML = `
 mcpServers:
   legacy:
     command: node
     args: ["--import", "tsx", "${CONFORMANCE}", "--stdio"]
+    cwd: ${ROOT}
+  iso:
+    command: node
+    args: ["--import", "tsx", "${ISOLATION}"]
     cwd: ${ROOT}
 approvals:
   stateKey: "${STATE_KEY}"
@@ -70,6 +75,7 @@ async function call2026(
   extra: Json = {},
   endpoint = '/legacy',
   name = 'test_elicitation',
+  args: Json = { message: 'Who are you?' },
 ): Promise<Json> {
   const res = await fetch(`${base}${endpoint}`, {
     method: 'POST',
@@ -86,7 +92,7 @@ async function call2026(
       method: 'tools/call',
       params: {
         name,
-        arguments: { message: 'Who are you?' },
+        arguments: args,
         ...extra,
         _meta: {
           'io.modelcontextprotocol/protocolVersion': '2026-07-28',
@@ -259,6 +265,34 @@ describe('#18.7 bridge across replicas', async () => {
       expect((other.error as Json).message).toContain('not the call the upstream asked about');
       // Neither refusal spent it.
       expect(textOf((await call2026(b.mcpUrl, retryWith(state))).result)).toContain('User response');
+    },
+    60_000,
+  );
+
+  it.runIf(run)(
+    '#18.7.19 a call of several rounds: each retry on B is relayed to A, whose next question names A again',
+    async () => {
+      const ask = (extra: Json) => call2026(b.mcpUrl, extra, '/iso', 'ask', { question: 'Q', times: 2 });
+      const first = (await call2026(a.mcpUrl, {}, '/iso', 'ask', { question: 'Q', times: 2 })).result as Json;
+      expect(first.resultType).toBe('input_required');
+      const holderOf = (state: unknown) =>
+        (JSON.parse(Buffer.from(String(state).split('.')[1]!, 'base64url').toString()) as Json).r;
+      const reply = (n: number, state: unknown) => ({
+        requestState: state,
+        inputResponses: { 'mcp-warden/upstream': { action: 'accept', content: { answer: `a${n}` } } },
+      });
+      const second = (await ask(reply(1, first.requestState))).result as Json;
+      expect(second.resultType).toBe('input_required');
+      const question = (second.inputRequests as Record<string, { params: Json }>)['mcp-warden/upstream']!;
+      expect(question.params.message).toBe('Q 2');
+      expect(second.requestState).not.toBe(first.requestState);
+      expect(holderOf(second.requestState)).toBe(holderOf(first.requestState));
+      const done = (await ask(reply(2, second.requestState))).result as Json;
+      expect(done.resultType).toBe('complete');
+      expect(JSON.parse(textOf(done))).toEqual([
+        { action: 'accept', content: { answer: 'a1' } },
+        { action: 'accept', content: { answer: 'a2' } },
+      ]);
     },
     60_000,
   );
