@@ -357,7 +357,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const stateKey = stateKeyFrom(config.approvalStateKey);
   if (stateKey.generated && config.state.startsWith('redis'))
     log.warn(
-      'approvals.stateKey is not set: 2026 approval retries work only on the replica that asked; set the same key on every replica',
+      'approvals.stateKey is not set: 2026 approval and bridge retries work only on the replica that asked; set the same key on every replica',
     );
   const sealer = new RequestStateSealer(stateKey.key);
   // With Redis, a 2026 client's bridged retry is relayed to the replica holding its call (src/era/bridge-relay.ts).

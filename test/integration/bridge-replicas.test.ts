@@ -298,6 +298,81 @@ describe('#18.7 bridge across replicas', async () => {
   );
 
   it.runIf(run)(
+    '#18.7.20 closing the retry on B cancels the call on A',
+    async () => {
+      const count = async () =>
+        Number(textOf((await call2026(a.mcpUrl, {}, '/iso', 'cancellations', {})).result));
+      const before = await count();
+      const first = (await call2026(a.mcpUrl, {}, '/iso', 'ask', { question: 'Q', sleep: 60_000 }))
+        .result as Json;
+      const aborted = new AbortController();
+      const retry = fetch(`${b.mcpUrl}/iso`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tools/call',
+          'mcp-name': 'ask',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 9,
+          method: 'tools/call',
+          params: {
+            name: 'ask',
+            arguments: { question: 'Q', sleep: 60_000 },
+            requestState: first.requestState,
+            inputResponses: { 'mcp-warden/upstream': { action: 'accept', content: { answer: 'x' } } },
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+              'io.modelcontextprotocol/clientCapabilities': { elicitation: {} },
+              'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+            },
+          },
+        }),
+        signal: aborted.signal,
+      }).catch((err: Error) => err);
+      await new Promise((r) => setTimeout(r, 500));
+      aborted.abort();
+      expect(await retry).toBeInstanceOf(Error);
+      const until = Date.now() + 10_000;
+      let after = await count();
+      while (after === before && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 100));
+        after = await count();
+      }
+      expect(after).toBe(before + 1);
+    },
+    60_000,
+  );
+
+  it.runIf(run)('#18.7.21 a Redis that cannot be reached ends the relayed retry with an error', async () => {
+    const { relay } = BridgeRelay.start({
+      bus: RedisBridgeBus.open('redis://127.0.0.1:1'),
+      key: randomBytes(32),
+      prefix: TEST_STATE_PREFIX,
+      log: createLogger('silent'),
+    });
+    const got: Json[] = [];
+    relay.relay(
+      'elsewhere',
+      'hub',
+      { jsonrpc: '2.0', id: 5, method: 'tools/call', params: {} },
+      {
+        deliver: (m) => got.push(m as unknown as Json),
+        end: () => {},
+      },
+    );
+    const until = Date.now() + 5000;
+    while (got.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(got).toHaveLength(1);
+    expect((got[0]!.error as Json).code).toBe(-32603);
+    expect((got[0]!.error as Json).message).toContain('The bridge relay (Redis) is unavailable');
+    await relay.close();
+  });
+
+  it.runIf(run)(
     '#18.7.16 a retry whose holder is gone gets an error at once',
     async () => {
       const c = await startGateway(YAML);
