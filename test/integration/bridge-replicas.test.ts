@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BridgeRelay } from '../../src/era/bridge-relay.js';
+import { BridgeRelay, NOT_SEALED } from '../../src/era/bridge-relay.js';
 import { createLogger } from '../../src/log.js';
 import { RedisBridgeBus } from '../../src/state/bridge-bus.js';
 import { ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
@@ -433,6 +433,29 @@ describe('#18.7 bridge relay', async () => {
       await asker.relay.close();
     },
     20_000,
+  );
+
+  it.runIf(run)(
+    '#18.7.22 a state opens only under the same key and for the same caller and endpoint',
+    async () => {
+      const one = open(5000);
+      const other = BridgeRelay.start({
+        bus: RedisBridgeBus.open(redisUrl()),
+        key: randomBytes(32),
+        prefix: TEST_STATE_PREFIX,
+        log,
+      });
+      const state = one.relay.wrap('mcpwb1.token-of-a-parked-request', 'legacy\ngrant:g1');
+      expect(one.relay.open(state, 'legacy\ngrant:g1')).toEqual({
+        ok: true,
+        replica: one.relay.replica,
+        token: 'token-of-a-parked-request',
+      });
+      expect(other.relay.open(state, 'legacy\ngrant:g1')).toEqual({ ok: false, reason: NOT_SEALED });
+      expect(one.relay.open(state, 'legacy\ngrant:g2')).toMatchObject({ ok: false });
+      expect(one.relay.open(state, '\ngrant:g1')).toMatchObject({ ok: false });
+      await Promise.all([one.relay.close(), other.relay.close()]);
+    },
   );
 
   it.runIf(run)(
