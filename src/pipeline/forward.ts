@@ -1,6 +1,7 @@
 // The innermost step: sends each target request upstream and collects the responses; cancellation reaches upstream.
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { methodLabel } from '../audit/metrics.js';
+import { withoutEnvelope } from '../era/wire.js';
 import type { Step } from './compose.js';
 import type { CallContext, Target, TargetResult } from './context.js';
 
@@ -10,7 +11,8 @@ function callTarget(ctx: CallContext, target: Target): Promise<TargetResult> {
     if (kept !== undefined) return Promise.resolve({ server: target.server, response: kept });
   }
   const meta = target.params?._meta as Record<string, unknown> | undefined;
-  const call = target.link.call(ctx.method, target.params, {
+  // The agent's 2026 envelope is for warden; each link speaks its upstream's era (a 2026 link adds warden's own).
+  const call = target.link.call(ctx.method, withoutEnvelope(target.params), {
     onProgress:
       meta?.progressToken === undefined ? undefined : (params) => ctx.session.progress(ctx.request, params),
   });

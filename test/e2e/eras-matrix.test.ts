@@ -346,8 +346,11 @@ for (const { kind, label } of CLIENTS) {
 
         it(`#18.6.8 headers: the upstream is spoken to in ${up.era}${modernClient ? '; the client sends Mcp-Method/Mcp-Name' : ''}`, async () => {
           await a.callTool(tool('route'), { region: key });
-          const entry = (await seen()).find((e) => e.region === key);
+          const log = await seen();
+          const entry = log.find((e) => e.region === key);
           if (modernUpstream) {
+            // The envelope upstream is warden's own, never the agent's self-description.
+            expect(log.find((e) => e.method === 'route/envelope' && e.region === key)?.client).toBe('mcp-warden');
             // Warden computed these from the body it forwarded, whatever era the client spoke.
             expect(entry).toMatchObject({
               era: 'modern',
@@ -356,12 +359,16 @@ for (const { kind, label } of CLIENTS) {
               version: ERA_2026,
             });
             expect(entry?.session).toBeUndefined();
-          } else if (up.id === 'http25') {
+          } else {
+            // No 2026 envelope (version, capabilities, the agent's client info) reaches a 2025 upstream.
+            expect((entry?.meta as string[]).filter((k) => k.startsWith('io.modelcontextprotocol/'))).toEqual([]);
+          }
+          if (up.id === 'http25') {
             expect(entry).toMatchObject({ transport: 'http', version: ERA_2025 });
             expect(typeof entry?.session).toBe('string');
             expect(entry?.method).toBeUndefined();
             expect(entry?.envelope).toBeUndefined();
-          } else {
+          } else if (up.id === 'stdio25') {
             expect(entry).toMatchObject({ transport: 'stdio' });
             expect(entry?.envelope).toBeUndefined();
           }
