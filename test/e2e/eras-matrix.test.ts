@@ -15,6 +15,7 @@ import { ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gate
 type Json = Record<string, any>;
 type ClientKind = '2025' | '2026' | 'auto';
 
+const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 const LEGACY = join(ROOT, 'test/fixtures/legacy-server.ts');
 const MODERN = join(ROOT, 'test/fixtures/modern-server.ts');
 
@@ -112,29 +113,42 @@ interface Exchange {
   verb: string;
   headers: Headers;
   body?: Json;
-  answers: Promise<Json[]>;
+  /** The messages of the answer so far (a JSON body, or each event of a stream as it arrives). */
+  messages: Json[];
+  /** Settles when the answer has ended (or broke off). */
+  ended: Promise<void>;
 }
 
-function parseMessages(text: string): Json[] {
-  const trimmed = text.trim();
-  if (trimmed.startsWith('{')) return [JSON.parse(trimmed) as Json];
-  const out: Json[] = [];
-  for (const line of text.split('\n'))
-    if (line.startsWith('data:') && line.length > 5) out.push(JSON.parse(line.slice(5)) as Json);
-  return out;
+/** Reads a copy of the answer as it arrives, so that a stream that stays open (subscriptions/listen) is seen live. */
+async function readAnswer(res: Response, into: Json[]): Promise<void> {
+  if (res.body === null) return;
+  const json = (res.headers.get('content-type') ?? '').includes('application/json');
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const chunk of res.body) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      if (json) continue;
+      for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, nl).trimEnd();
+        buffer = buffer.slice(nl + 1);
+        if (line.startsWith('data:') && line.length > 5) into.push(JSON.parse(line.slice(5)) as Json);
+      }
+    }
+  } catch {
+    // The client closed the stream (a listen subscription ending): what arrived is kept.
+  }
+  if (json && buffer.trim() !== '') into.push(JSON.parse(buffer) as Json);
 }
 
 /** A fetch that keeps a copy of every exchange (the wire, as the client's transport sees it). */
 function recordingFetch(log: Exchange[]) {
   return async (input: string | URL, init?: RequestInit): Promise<Response> => {
     const res = await fetch(input, init);
-    let body: Json | undefined;
-    if (typeof init?.body === 'string') body = JSON.parse(init.body) as Json;
-    const answers = res
-      .clone()
-      .text()
-      .then(parseMessages, () => []);
-    log.push({ verb: init?.method ?? 'GET', headers: new Headers(init?.headers), body, answers });
+    const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as Json) : undefined;
+    const messages: Json[] = [];
+    const ended = readAnswer(res.clone(), messages);
+    log.push({ verb: init?.method ?? 'GET', headers: new Headers(init?.headers), body, messages, ended });
     return res;
   };
 }
@@ -144,7 +158,8 @@ async function answersTo(log: Exchange[], method: string, name?: string): Promis
   const out: Json[] = [];
   for (const e of log) {
     if (e.body?.method !== method || (name !== undefined && e.body.params?.name !== name)) continue;
-    const answer = (await e.answers).find((m) => m.id === e.body?.id && ('result' in m || 'error' in m));
+    await e.ended;
+    const answer = e.messages.find((m) => m.id === e.body?.id && ('result' in m || 'error' in m));
     if (answer) out.push(answer);
   }
   return out;
@@ -351,6 +366,18 @@ for (const { kind, label } of CLIENTS) {
           } finally {
             await watch.close();
           }
+          const isChange = (m: Json) => m.method === 'notifications/tools/list_changed';
+          if (modernClient) {
+            // It came on the listen stream, stamped with the listen request's own id.
+            const listen = a.log.filter((e) => e.body?.method === 'subscriptions/listen').at(-1);
+            const heard = listen?.messages.filter(isChange) ?? [];
+            expect(heard.length).toBeGreaterThan(0);
+            for (const m of heard) expect(m.params?._meta?.[SUBSCRIPTION_ID]).toBe(listen?.body?.id);
+          } else {
+            // It came unasked, on the session's GET stream.
+            const streams = a.log.filter((e) => e.verb === 'GET');
+            expect(streams.some((e) => e.messages.some(isChange))).toBe(true);
+          }
         }, 20_000);
 
         it(`#18.6.8 headers: the upstream is spoken to in ${up.era}${modernClient ? '; the client sends Mcp-Method/Mcp-Name' : ''}`, async () => {
@@ -371,6 +398,8 @@ for (const { kind, label } of CLIENTS) {
               version: ERA_2026,
             });
             expect(entry?.session).toBeUndefined();
+            // Nothing warden sent this upstream was 2025 traffic (a dual-era server would have taken it).
+            expect(log.filter((e) => e.era === 'legacy')).toEqual([]);
           } else {
             // No 2026 envelope (version, capabilities, the agent's client info) reaches a 2025 upstream.
             const keys = (entry?.meta ?? []) as string[];
