@@ -338,9 +338,22 @@ for (const { kind, label } of CLIENTS) {
             expect(answers[0]).toMatchObject({ resultType: 'input_required' });
             const requests = Object.values(answers[0]?.inputRequests ?? {}) as Json[];
             expect(requests.map((r) => r.method)).toEqual(['elicitation/create']);
+            if (modernUpstream) {
+              // The upstream's own round trip, passed through (its key, its state).
+              expect(Object.keys(answers[0]?.inputRequests ?? {})).toEqual(['ask']);
+              expect(String(answers[0]?.requestState)).not.toMatch(/^mcpwb1\./);
+            } else {
+              // The bridge: the 2025 upstream's elicitation/create became warden's own input request.
+              expect(Object.keys(answers[0]?.inputRequests ?? {})).toEqual(['mcp-warden/upstream']);
+              expect(answers[0]?.requestState).toMatch(/^mcpwb1\./);
+            }
             expect(answers.at(-1)).toMatchObject({ resultType: 'complete' });
             const retry = a.log.filter((e) => e.body?.params?.name === tool('confirm')).at(-1);
-            expect(typeof retry?.body?.params?.requestState).toBe('string');
+            // The retry answers each input request by its key and brings the state back byte for byte.
+            expect(Object.keys(retry?.body?.params?.inputResponses ?? {})).toEqual(
+              Object.keys(answers[0]?.inputRequests ?? {}),
+            );
+            expect(retry?.body?.params?.requestState).toBe(answers[0]?.requestState);
           } else {
             // A 2025 client never sees an InputRequiredResult: it is asked by elicitation/create and gets one answer.
             expect(answers).toHaveLength(1);
@@ -469,4 +482,29 @@ describe('#18.6 the bridged cells cannot work directly', () => {
   it('#18.6.11 a 2026 client pinned to 2026 cannot talk to the 2025 upstream without warden', async () => {
     await expect(agent2026(fixtures[0]!.url, { pin: ERA_2026 })).rejects.toThrow();
   });
+});
+
+describe('#18.6 a 2026 client in front of a 2026 upstream is asked only what it declared', () => {
+  for (const id of ['only26', 'dual'] as const) {
+    it(`#18.6.13 a request that declared no elicitation: the ${id} upstream is told so, and its refusal reaches the client`, async () => {
+      const log: Exchange[] = [];
+      const client = new ClientV2(
+        { name: 'matrix-no-elicitation', version: '1.0.0' },
+        { capabilities: {}, versionNegotiation: { mode: { pin: ERA_2026 } } },
+      );
+      await client.connect(new HttpV2(new URL(`${gw.mcpUrl}/${id}`), { fetch: recordingFetch(log) }));
+      try {
+        await expect(client.callTool({ name: 'confirm', arguments: { what: 'x' } })).rejects.toThrow(
+          /elicitation/i,
+        );
+        // The upstream refused (it was not told warden's session capabilities), rather than asking a question the
+        // client could not answer.
+        const [answer] = await answersTo(log, 'tools/call', 'confirm');
+        expect(answer?.result).toBeUndefined();
+        expect(answer?.error?.message).toMatch(/elicitation/i);
+      } finally {
+        await client.close();
+      }
+    });
+  }
 });
