@@ -10,9 +10,12 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERA_2025, ERA_2026 } from '../../src/era/versions.js';
-import { ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
+import { adminRequest, ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
 
 type Json = Record<string, any>;
+
+const ADMIN = 'eras-matrix-admin-token';
+process.env.WARDEN_ADMIN_TOKEN = ADMIN;
 type ClientKind = '2025' | '2026' | 'auto';
 
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
@@ -99,6 +102,8 @@ ${POLICY}`);
       }),
     });
     const { result } = (await res.json()) as { result: Json };
+    if (typeof result.ttlMs !== 'number' || typeof result.cacheScope !== 'string')
+      throw new Error(`${id} says nothing about caching its list: ${JSON.stringify(result).slice(0, 200)}`);
     ownListHints.set(id, { ttlMs: result.ttlMs, cacheScope: result.cacheScope });
   }
 }, 60_000);
@@ -258,10 +263,11 @@ function makeAgent(kind: ClientKind, url: string): Promise<Agent> {
 }
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)),
-  ]);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 const CLIENTS: Array<{ kind: ClientKind; label: string }> = [
@@ -502,6 +508,66 @@ describe('#18.6 a 2026 client in front of a 2026 upstream is asked only what it 
         const [answer] = await answersTo(log, 'tools/call', 'confirm');
         expect(answer?.result).toBeUndefined();
         expect(answer?.error?.message).toMatch(/elicitation/i);
+      } finally {
+        await client.close();
+      }
+    });
+  }
+});
+
+describe('#18.6 an approved call whose 2026 upstream asks a question of its own', () => {
+  let gated: RunningGateway;
+  beforeAll(async () => {
+    const gate = `    policy:
+      version: "1"
+      default: allow
+      tools:
+        confirm: { action: require_approval, reason: "confirmations need a person" }
+`;
+    gated = await startGateway(
+      `mcpServers:\n  only26:\n    url: ${fixtures[1]!.url}\n${gate}  dual:\n    url: ${fixtures[2]!.url}\n${gate}approvals:\n  stateKey: eras-matrix-state-key-0123456789abcdef\n`,
+    );
+  });
+  afterAll(async () => {
+    await gated?.close();
+  });
+
+  for (const id of ['only26', 'dual'] as const) {
+    it(`#18.6.14 ${id}: the approval round, then the upstream's own round under warden's seal, then the result`, async () => {
+      const log: Exchange[] = [];
+      const asked: string[] = [];
+      const client = new ClientV2(
+        { name: 'matrix-approval', version: '1.0.0' },
+        { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: ERA_2026 } } },
+      );
+      client.setRequestHandler('elicitation/create', async (req) => {
+        const message = String((req.params as { message?: unknown }).message);
+        asked.push(message);
+        const approval = /approval (apr_[A-Za-z0-9]+)/.exec(message)?.[1];
+        if (approval !== undefined)
+          expect(
+            (await adminRequest(gated, ADMIN, `/api/approvals/${approval}/approve`, { method: 'POST' }))
+              .status,
+          ).toBe(200);
+        return { action: 'accept', content: { ok: true } };
+      });
+      await client.connect(new HttpV2(new URL(`${gated.mcpUrl}/${id}`), { fetch: recordingFetch(log) }));
+      try {
+        const result = await client.callTool({ name: 'confirm', arguments: { what: `gated-${id}` } });
+        expect(textOf(result)).toBe(`confirmed gated-${id}`);
+        expect(asked).toHaveLength(2);
+        expect(asked[0]).toContain('confirmations need a person');
+        expect(asked[1]).toBe(`Do gated-${id}?`);
+        const rounds = (await answersTo(log, 'tools/call', 'confirm')).map((m) => m.result as Json);
+        expect(rounds.map((r) => r.resultType)).toEqual(['input_required', 'input_required', 'complete']);
+        expect(Object.keys(rounds[0]!.inputRequests)).toEqual(['mcp-warden/approval']);
+        expect(Object.keys(rounds[1]!.inputRequests)).toEqual(['ask']);
+        // The upstream's round goes out under warden's sealed state, so that its retry needs no second approval.
+        expect(String(rounds[1]!.requestState)).toMatch(/^mcpw1\./);
+        const approvals = (await adminRequest(gated, ADMIN, '/api/approvals?status=all')).body.filter(
+          (a) => a.tool === 'confirm' && a.server === id,
+        );
+        expect(approvals.map((a) => a.status)).toEqual(['consumed']);
       } finally {
         await client.close();
       }
