@@ -84,8 +84,11 @@ export class ModernLink {
     this.capabilities = declaredCapabilities(initParams);
   }
 
-  envelope(params: Record<string, unknown> | undefined): Record<string, unknown> {
-    return envelope(params, this.capabilities);
+  envelope(
+    params: Record<string, unknown> | undefined,
+    capabilities: Record<string, unknown> = this.capabilities,
+  ): Record<string, unknown> {
+    return envelope(params, capabilities);
   }
 
   /**

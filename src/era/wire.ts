@@ -64,6 +64,27 @@ export function envelopeCapabilities(message: JsonRpcMessage): Record<string, un
 }
 
 /**
+ * Params without the agent's 2026 envelope (protocol version, client capabilities, client info). The envelope speaks
+ * for the agent to warden only: a 2025 upstream must not take the request for a 2026 one (nor learn the agent's
+ * self-description), and a 2026 upstream gets warden's own envelope from its link.
+ */
+export function withoutEnvelope(
+  params: Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
+  const meta = params?._meta;
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return params;
+  const {
+    [PROTOCOL_VERSION_META]: _version,
+    [CLIENT_CAPABILITIES_META]: _capabilities,
+    [CLIENT_INFO_META]: _info,
+    ...rest
+  } = meta as Record<string, unknown>;
+  if (_version === undefined && _capabilities === undefined && _info === undefined) return params;
+  const { _meta: _, ...others } = params as Record<string, unknown>;
+  return Object.keys(rest).length === 0 ? others : { ...others, _meta: rest };
+}
+
+/**
  * Does an HTTP POST belong to the 2026 path? Any message with the envelope, or the 2026 version header on a request
  * that names no session (a 2025 client always names its session after initialize). The body decides first: a header
  * alone is not enough to leave a session-holding client's path.

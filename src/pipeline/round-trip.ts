@@ -238,7 +238,8 @@ function inputRequired(
  * requestState, so that the client's retry continues this approved call instead of asking for a new approval.
  */
 export function sealUpstreamRound(ctx: CallContext, opts: InbandApprovalOptions): void {
-  const reply = ctx.reply;
+  // The reply is made from the upstream's answer by an outer step (route), after this one: seal the answer itself.
+  const reply = ctx.reply ?? ctx.results[0]?.response;
   if (reply === undefined || !('result' in reply) || reply.result.resultType !== 'input_required') return;
   const d = ctx.decision!;
   const target = ctx.targets[0]!;

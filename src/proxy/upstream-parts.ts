@@ -22,6 +22,12 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Receives upstream progress with the caller's own token restored. */
   onProgress?: (params: Record<string, unknown>) => void;
+  /**
+   * A 2026 agent's request: a 2026 upstream is told the capabilities this request declared (not the session's), and
+   * its InputRequiredResult goes back to the agent as it is (the agent's retry brings the answers and the upstream's
+   * requestState), instead of being run as round trips here (those are for 2025 agents).
+   */
+  modernCaller?: { capabilities: Record<string, unknown> };
 }
 
 export interface UpstreamCall {

@@ -371,7 +371,7 @@ export class UpstreamLink {
    */
   call(method: string, params: Record<string, unknown> | undefined, options: CallOptions = {}): UpstreamCall {
     const first = this.leg(method, params, options);
-    if (this.era !== ERA_2026 || !ROUND_TRIP_METHODS.has(method)) return first;
+    if (this.era !== ERA_2026 || !ROUND_TRIP_METHODS.has(method) || options.modernCaller) return first;
     return this.roundTrips(first, method, params, options);
   }
 
@@ -444,7 +444,7 @@ export class UpstreamLink {
       progressToken = this.nextToken++;
       outgoing = { ...params, _meta: { ...meta, progressToken } };
     }
-    if (this.era === ERA_2026) outgoing = this.modern.envelope(outgoing);
+    if (this.era === ERA_2026) outgoing = this.modern.envelope(outgoing, options.modernCaller?.capabilities);
     const call: { upstreamId: number; response: Promise<JsonRpcResponse | undefined>; sent: boolean } = {
       upstreamId: id,
       response: undefined as unknown as Promise<JsonRpcResponse | undefined>,
