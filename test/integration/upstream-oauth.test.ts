@@ -2,7 +2,9 @@
 // authorization server (oidc-provider, test/fixtures/upstream-as.ts) whose log-in and consent pages are driven over
 // plain HTTP with cookies, an upstream that accepts only its tokens for itself (test/fixtures/protected-upstream.ts),
 // real MCP SDK agents with tokens from another provider (test/fixtures/oidc-idp.ts), and the gateway's SQLite storage.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -17,7 +19,7 @@ import { createLogger } from '../../src/log.js';
 import { startTestIdp, type TestIdp } from '../fixtures/oidc-idp.js';
 import { type ProtectedUpstream, startProtectedUpstream } from '../fixtures/protected-upstream.js';
 import { startUpstreamAs, type UpstreamAs } from '../fixtures/upstream-as.js';
-import { connect, tempDir, textOf } from '../helpers/gateway.js';
+import { connect, ROOT, tempDir, textOf } from '../helpers/gateway.js';
 
 const KEY_HEX = randomBytes(32).toString('hex');
 const ADMIN = 'upstream-oauth-test-admin-token';
@@ -30,6 +32,24 @@ let origin: string;
 let mcpUrl: string;
 let adminUrl: string;
 let dbPath: string;
+let configFile: string;
+
+/** `warden <args>` from the sources, as a separate process against the test's config and database. */
+function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
+    env: { ...process.env, WARDEN_CREDENTIAL_KEY: KEY_HEX },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out, err })));
+}
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -185,6 +205,8 @@ auth:
   publicUrl: ${origin}
   oauth: { issuer: '${agentIdp.issuer}', audience: '${origin}/mcp' }
 `;
+  writeFileSync(file, yaml);
+  configFile = file;
   const config = resolveConfig(parseConfig(yaml, file));
   config.listen = { host: '127.0.0.1', port };
   config.admin = { host: '127.0.0.1', port: 0 };
@@ -300,6 +322,24 @@ describe('per-user upstream OAuth through the gateway', () => {
       await store.close();
     }
   });
+
+  it('#20.5.10 the CLI lists who holds a token (never the token) and revokes one user’s', async () => {
+    const subject = `${agentIdp.issuer}|frank`;
+    const listed = await cli(['upstream-tokens', 'list', '--json', '-c', configFile]);
+    expect(listed.code, listed.err).toBe(0);
+    const rows = JSON.parse(listed.out) as Array<{ upstream: string; subject: string }>;
+    expect(rows.some((r) => r.upstream === 'tracker' && r.subject === subject)).toBe(true);
+    expect(listed.out).not.toContain(upstream.seen.at(-1)!);
+    const refused = await cli(['upstream-tokens', 'revoke', 'tracker', '-c', configFile]);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('--all');
+    const revoked = await cli(['upstream-tokens', 'revoke', 'tracker', subject, '--json', '-c', configFile]);
+    expect(revoked.code, revoked.err).toBe(0);
+    expect(JSON.parse(revoked.out)).toEqual({ revoked: 1 });
+    expect(await whoami(await agentIdp.mintAccessToken('frank', `${origin}/mcp`))).toMatch(
+      /has no token of yours yet/,
+    );
+  }, 30_000);
 
   it('#20.5.4 a callback from another browser (no binding cookie) is refused and stores nothing', async () => {
     const dave = await agentIdp.mintAccessToken('dave', `${origin}/mcp`);
