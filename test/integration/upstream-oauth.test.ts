@@ -13,7 +13,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { parseCredentialKey } from '../../src/identity/upstream/crypto.js';
-import { UpstreamOAuth } from '../../src/identity/upstream/oauth-flow.js';
+import { CLIENT_ROW, UpstreamOAuth } from '../../src/identity/upstream/oauth-flow.js';
 import { UpstreamTokenStore } from '../../src/identity/upstream/token-store.js';
 import { createLogger } from '../../src/log.js';
 import { startTestIdp, type TestIdp } from '../fixtures/oidc-idp.js';
@@ -252,8 +252,10 @@ describe('per-user upstream OAuth through the gateway', () => {
     const db = new Database(dbPath, { readonly: true });
     try {
       const rows = db
-        .prepare('SELECT upstream, subject, access_token, refresh_token FROM upstream_credentials')
-        .all() as Array<Record<string, string>>;
+        .prepare(
+          'SELECT upstream, subject, access_token, refresh_token FROM upstream_credentials WHERE subject <> ?',
+        )
+        .all(CLIENT_ROW) as Array<Record<string, string>>;
       expect(rows).toHaveLength(1);
       expect(rows[0]!.subject).toBe(`${agentIdp.issuer}|alice`);
       expect(rows[0]!.access_token).toMatch(/^v1\./);
@@ -271,6 +273,35 @@ describe('per-user upstream OAuth through the gateway', () => {
       expect(cred?.refreshToken).toBeDefined();
     } finally {
       await store.close();
+    }
+  });
+
+  it('#20.5.11 the dynamically registered client is kept sealed in the storage: a restart uses it again instead of registering anew', async () => {
+    const store = await plainStore();
+    try {
+      const restarted = new UpstreamOAuth(
+        new Map([
+          ['tracker', { url: upstream.url, oauth: { type: 'oauth' as const, resource: upstream.url } }],
+        ]),
+        { publicUrl: origin, store },
+      );
+      const { client } = await restarted.authServer('tracker');
+      expect(client).toMatchObject({ clientId: as.registered[0], kind: 'registered' });
+      expect(as.registered).toHaveLength(1);
+      // Not listed as anyone's credential.
+      expect((await restarted.credentialsOf()).map((c) => c.subject)).not.toContain(CLIENT_ROW);
+    } finally {
+      await store.close();
+    }
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      const row = db
+        .prepare('SELECT access_token FROM upstream_credentials WHERE subject = ?')
+        .get(CLIENT_ROW) as { access_token: string };
+      expect(row.access_token).toMatch(/^v1\./);
+      expect(row.access_token).not.toContain(as.registered[0]!);
+    } finally {
+      db.close();
     }
   });
 

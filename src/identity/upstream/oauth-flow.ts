@@ -112,6 +112,12 @@ interface TokenAnswer {
   error?: unknown;
 }
 
+/**
+ * The row (subject) that keeps a dynamically registered client, sealed like a token, so a restart does not register
+ * again and orphan every stored refresh token. No user's subject looks like it (`<issuer>|<sub>`, `grant:<id>`).
+ */
+export const CLIENT_ROW = '(registered client)';
+
 /** The cookie that ties a callback to the browser that opened the start page. */
 export const BINDING_COOKIE = 'warden_upstream_oauth';
 /** Started and not yet finished flows at most (the oldest go first): the start page needs a ticket, not a token. */
@@ -257,11 +263,15 @@ export class UpstreamOAuth {
     // MCP authorization: no S256 advertised means no PKCE to rely on; warden does not go on without it.
     if (!metadata.code_challenge_methods_supported?.includes('S256'))
       throw new Error(`authorization server ${metadata.issuer} does not advertise PKCE S256`);
-    return { resource: up.oauth.resource, metadata, client: await this.clientAt(up.oauth, metadata) };
+    return { resource: up.oauth.resource, metadata, client: await this.clientAt(server, up.oauth, metadata) };
   }
 
   /** Configured client > Client ID Metadata Document (https public URL only) > RFC 7591 registration. */
-  private async clientAt(config: UpstreamOAuthConfig, meta: IssuerMetadata): Promise<ClientIdentity> {
+  private async clientAt(
+    server: string,
+    config: UpstreamOAuthConfig,
+    meta: IssuerMetadata,
+  ): Promise<ClientIdentity> {
     if (config.clientId !== undefined)
       return { clientId: config.clientId, clientSecret: config.clientSecret, kind: 'configured' };
     if (
@@ -276,6 +286,18 @@ export class UpstreamOAuth {
       );
     if (!secureEndpoint(endpoint))
       throw new Error(`authorization server ${meta.issuer}: registration_endpoint must be https`);
+    // A client registered before (by this or an earlier run) at this server for this redirect URI is used again.
+    const kept = await this.opts.store.get(server, CLIENT_ROW).catch(() => undefined);
+    if (kept?.accessToken !== undefined) {
+      const c = JSON.parse(kept.accessToken) as {
+        issuer?: string;
+        redirectUri?: string;
+        clientId?: string;
+        clientSecret?: string;
+      };
+      if (c.issuer === meta.issuer && c.redirectUri === this.redirectUri && typeof c.clientId === 'string')
+        return { clientId: c.clientId, clientSecret: c.clientSecret, kind: 'registered' };
+    }
     const res = await this.f(endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
@@ -292,11 +314,22 @@ export class UpstreamOAuth {
     const doc = (await res.json().catch(() => ({}))) as { client_id?: unknown; client_secret?: unknown };
     if (!res.ok || typeof doc.client_id !== 'string')
       throw new Error(`registration at ${meta.issuer} refused (HTTP ${res.status})`);
-    return {
+    const client: ClientIdentity = {
       clientId: doc.client_id,
       clientSecret: typeof doc.client_secret === 'string' ? doc.client_secret : undefined,
       kind: 'registered',
     };
+    await this.opts.store.put({
+      upstream: server,
+      subject: CLIENT_ROW,
+      accessToken: JSON.stringify({
+        issuer: meta.issuer,
+        redirectUri: this.redirectUri,
+        clientId: client.clientId,
+        clientSecret: client.clientSecret,
+      }),
+    });
+    return client;
   }
 
   private sweep(): void {
@@ -504,7 +537,9 @@ export class UpstreamOAuth {
 
   /** Who holds credentials where, for the upstreams of this flow (one subject's, or all): never a token. */
   async credentialsOf(subject?: string) {
-    return (await this.opts.store.list(subject)).filter((r) => this.upstreams.has(r.upstream));
+    return (await this.opts.store.list(subject)).filter(
+      (r) => this.upstreams.has(r.upstream) && r.subject !== CLIENT_ROW,
+    );
   }
 
   /** The upstream answered 401 to this Authorization value: the next use refreshes (or asks for authorization). */
@@ -519,8 +554,9 @@ export class UpstreamOAuth {
    * it (best effort: the row goes whatever it answers), then the row. How many credentials went.
    */
   async revoke(server: string, subject: string | undefined, actor: string): Promise<number> {
+    if (subject === CLIENT_ROW) return 0;
     const rows = await this.opts.store.list(subject);
-    const mine = rows.filter((r) => r.upstream === server);
+    const mine = rows.filter((r) => r.upstream === server && r.subject !== CLIENT_ROW);
     let as: UpstreamAuthServer | undefined;
     try {
       as = mine.length > 0 ? await this.authServer(server) : undefined;
