@@ -441,6 +441,26 @@ describe('per-user upstream OAuth through the gateway', () => {
     expect(calls.length).toBeGreaterThan(0);
     expect(calls.some((r) => r.subject === 'alice')).toBe(true);
   });
+
+  it('#20.5.13 an agent with a grant is its own user (grant:<id>) and gets a start link of its own', async () => {
+    const res = await admin('/api/grants', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ label: 'ci-runner' }),
+    });
+    expect(res.status).toBe(201);
+    const { id, token } = (await res.json()) as { id: string; token: string };
+    const said = await whoami(token);
+    const start = startLinkIn(said);
+    expect((await new Browser('ci-at-tracker').linkAccount(start)).status).toBe(200);
+    expect(await whoami(token)).toBe('ci-at-tracker');
+    const mine = await fetch(`${origin}/oauth/upstream/token`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(((await mine.json()) as Array<{ subject: string }>).map((c) => c.subject)).toEqual([
+      `grant:${id}`,
+    ]);
+  });
 });
 
 describe('client identity at the upstream’s authorization server', () => {
@@ -500,6 +520,25 @@ describe('client identity at the upstream’s authorization server', () => {
       await store.close();
       await cimdUpstream.close();
       await cimdAs.close();
+    }
+  });
+
+  it('#20.5.12 discovery refuses protected-resource metadata that describes another resource', async () => {
+    const store = await plainStore();
+    try {
+      const other = `${upstream.url}?tenant=2`;
+      const flow = new UpstreamOAuth(
+        new Map([['t', { url: other, oauth: { type: 'oauth' as const, resource: other } }]]),
+        {
+          publicUrl: origin,
+          store,
+        },
+      );
+      await expect(flow.authServer('t')).rejects.toThrow(
+        `its metadata describes ${upstream.url}, not ${other}`,
+      );
+    } finally {
+      await store.close();
     }
   });
 
