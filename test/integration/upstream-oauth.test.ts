@@ -388,6 +388,28 @@ describe('per-user upstream OAuth through the gateway', () => {
     }
   });
 
+  it('#20.5.14 a callback whose iss names another server, or none where the server sends one, is refused (RFC 9207)', async () => {
+    const gina = await agentIdp.mintAccessToken('gina', `${origin}/mcp`);
+    for (const iss of ['http://127.0.0.1:1', undefined]) {
+      const browser = new Browser('gina-at-tracker');
+      const callback = new URL(
+        await browser.authorize(startLinkIn(await whoami(gina)), `${origin}/oauth/upstream/callback`),
+      );
+      expect(callback.searchParams.get('iss')).toBe(as.issuer);
+      if (iss === undefined) callback.searchParams.delete('iss');
+      else callback.searchParams.set('iss', iss);
+      const res = await browser.request(callback.href);
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('another authorization server');
+    }
+    const store = await plainStore();
+    try {
+      expect(await store.get('tracker', `${agentIdp.issuer}|gina`)).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('#20.5.5 a user revokes their own credential with their agent token; only theirs goes', async () => {
     const erin = await agentIdp.mintAccessToken('erin', `${origin}/mcp`);
     const page = await new Browser('erin-at-tracker').linkAccount(startLinkIn(await whoami(erin)));

@@ -98,6 +98,8 @@ interface Pending {
   binding: string;
   client: ClientIdentity;
   issuer: string;
+  /** RFC 9207: the server says it sends `iss`, so an answer without it is refused. */
+  issRequired: boolean;
   tokenEndpoint: string;
   resource: string;
   until: number;
@@ -355,13 +357,15 @@ export class UpstreamOAuth {
   async start(server: string, ticket: string): Promise<{ location: string; binding: string }> {
     this.sweep();
     const t = this.tickets.get(ticket);
-    this.tickets.delete(ticket);
-    if (t === undefined || t.server !== server || t.until <= this.now())
-      throw new FlowError(
-        400,
-        'This link is unknown, used or expired. Ask your agent again for a fresh one.',
-      );
+    const refused = new FlowError(
+      400,
+      'This link is unknown, used or expired. Ask your agent again for a fresh one.',
+    );
+    if (t === undefined || t.server !== server || t.until <= this.now()) throw refused;
+    // Discovery first: a server that cannot be reached now does not use the link up.
     const as = await this.authServer(server);
+    // Once: of two openings at the same time, only the first goes on.
+    if (!this.tickets.delete(ticket)) throw refused;
     const verifier = b64url(48);
     const state = b64url(24);
     const binding = b64url(24);
@@ -372,6 +376,7 @@ export class UpstreamOAuth {
       binding: sha256(binding),
       client: as.client,
       issuer: as.metadata.issuer,
+      issRequired: as.metadata.authorization_response_iss_parameter_supported === true,
       tokenEndpoint: as.metadata.token_endpoint!,
       resource: as.resource,
       until: this.now() + (this.opts.pendingMs ?? 600_000),
@@ -406,8 +411,8 @@ export class UpstreamOAuth {
     this.pending.delete(state);
     // RFC 9207: an `iss` that names another server is a mix-up attack.
     const iss = params.get('iss');
-    if (iss !== null && iss !== p.issuer)
-      throw new FlowError(400, 'The answer came from another authorization server.');
+    if ((iss !== null && iss !== p.issuer) || (iss === null && p.issRequired))
+      throw new FlowError(400, 'The answer came from another authorization server, or did not say which.');
     const error = params.get('error');
     if (error !== null)
       throw new FlowError(403, `The authorization server said: ${error.slice(0, 64)}. Nothing was stored.`);
