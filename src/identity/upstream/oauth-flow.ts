@@ -526,8 +526,12 @@ export class UpstreamOAuth {
     try {
       answer = await this.tokenRequest(as.metadata.token_endpoint!, body, as.client);
     } catch (err) {
-      // A refresh token the server no longer honours is dropped; anything else (the server is down) keeps it.
-      if (err instanceof TokenRefused && err.code === 'invalid_grant') {
+      // A refresh token the server no longer honours (or no longer for this client) is dropped; anything else (the
+      // server is down) keeps it.
+      if (
+        err instanceof TokenRefused &&
+        ['invalid_grant', 'invalid_client', 'unauthorized_client'].includes(err.code)
+      ) {
         await this.opts.store.revoke(server, subject);
         throw again();
       }
