@@ -545,6 +545,66 @@ describe('client identity at the upstream’s authorization server', () => {
     }
   });
 
+  it('#20.5.15 end to end with a Client ID Metadata Document: the server fetches warden’s document (behind https) and no registration happens', async () => {
+    const port = await freePort();
+    const httpsOrigin = `https://127.0.0.1:${port}`;
+    const plain = `http://127.0.0.1:${port}`;
+    // The test's stand-in for a TLS-terminating proxy in front of warden (the provider and the browser go through it).
+    const viaProxy = (u: string) => (u.startsWith(httpsOrigin) ? plain + u.slice(httpsOrigin.length) : u);
+    const fetched: string[] = [];
+    const cimdAs = await startUpstreamAs({ clientIdMetadataDocument: true, fetchVia: viaProxy, fetched });
+    const cimdUpstream = await startProtectedUpstream(cimdAs.issuer, cimdAs.jwksUri);
+    const dir = tempDir('warden-uoauth-cimd-');
+    const file = join(dir, 'warden.yaml');
+    const yaml = `
+storage: sqlite:${join(dir, 'warden.db')}
+mcpServers:
+  docs:
+    url: ${cimdUpstream.url}
+    credentials: { type: oauth, scope: tracker }
+auth:
+  publicUrl: ${httpsOrigin}
+  oauth: { issuer: '${agentIdp.issuer}', audience: '${httpsOrigin}/mcp' }
+`;
+    writeFileSync(file, yaml);
+    const config = resolveConfig(parseConfig(yaml, file));
+    config.listen = { host: '127.0.0.1', port };
+    config.admin = { host: '127.0.0.1', port: 0 };
+    const gw = await createGateway(config, { log: createLogger(process.env.WARDEN_TEST_LOG ?? 'silent') });
+    const urls = await gw.listen();
+    try {
+      const hana = await agentIdp.mintAccessToken('hana', `${httpsOrigin}/mcp`);
+      const call = async () => {
+        let agent: Awaited<ReturnType<typeof connect>> | undefined;
+        try {
+          agent = await connect(`${urls.mcpUrl}/docs`, {}, { authorization: `Bearer ${hana}` });
+          return textOf(await agent.callTool({ name: 'whoami', arguments: {} }));
+        } catch (err) {
+          return `error: ${(err as Error).message}`;
+        } finally {
+          await agent?.close().catch(() => undefined);
+        }
+      };
+      const said = await call();
+      const start = /open (\S+\/oauth\/upstream\/docs\/start\?ticket=\S+) in a browser/.exec(said)?.[1];
+      expect(start, said).toBeDefined();
+      expect(start!.startsWith(`${httpsOrigin}/`)).toBe(true);
+      const browser = new Browser('hana-at-docs');
+      const callback = await browser.authorize(viaProxy(start!), `${httpsOrigin}/oauth/upstream/callback`);
+      // The authorization request named warden's document as its client.
+      expect(fetched).toContain(`${httpsOrigin}/oauth/client-metadata.json`);
+      const page = await browser.request(viaProxy(callback));
+      expect(page.status, await page.clone().text()).toBe(200);
+      expect(cimdAs.registered).toEqual([]);
+      expect(await call()).toBe('hana-at-docs');
+      expect(cimdUpstream.seen).not.toContain(hana);
+    } finally {
+      await gw.close(1000);
+      await cimdUpstream.close();
+      await cimdAs.close();
+    }
+  }, 30_000);
+
   it('#20.5.12 discovery refuses protected-resource metadata that describes another resource', async () => {
     const store = await plainStore();
     try {
