@@ -1,4 +1,6 @@
 // createGateway(): the composition root, the only place where the concrete parts are wired together.
+
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
@@ -7,6 +9,7 @@ import { ApprovalService } from './approvals/service.js';
 import { HeadExporter, headsToVerify } from './audit/heads.js';
 import { loadAuditKeys, recordKeyChange } from './audit/keys.js';
 import { Metrics } from './audit/metrics.js';
+import { eventBody } from './audit/record.js';
 import { AuditSpool, recoverSpool } from './audit/spool.js';
 import { startTracing, type Tracing, tracingEndpoint } from './audit/tracing.js';
 import { pagedRecords, recentRecords } from './audit/view.js';
@@ -40,6 +43,10 @@ import { Authenticator, type Identity } from './identity/authenticate.js';
 import { GrantService } from './identity/grants.js';
 import { agentAuthenticate, createResourceServer } from './identity/oauth/gate.js';
 import { UpstreamCredentials } from './identity/upstream/credentials.js';
+import { loadCredentialKey } from './identity/upstream/crypto.js';
+import { UpstreamOAuth } from './identity/upstream/oauth-flow.js';
+import { oauthPages } from './identity/upstream/oauth-pages.js';
+import type { UpstreamTokenStore } from './identity/upstream/token-store.js';
 import type { Logger } from './log.js';
 import { approvalStep } from './pipeline/approval.js';
 import { type AuditSink, auditStep, commitDecision } from './pipeline/audit.js';
@@ -64,6 +71,7 @@ import {
   openAuditStore,
   openGrantStore,
   openPinStore,
+  openUpstreamTokenStore,
   spoolFamily,
   spoolOfProcess,
 } from './store/open.js';
@@ -475,7 +483,40 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   });
   if (options.watchPolicies ?? true) policies.watch();
 
-  const upstreamCredentials = new UpstreamCredentials(config.upstreams, config.oauth?.issuer);
+  // Upstreams whose own OAuth flow warden runs for each user (credentials.type oauth): their tokens are sealed in the
+  // storage with a key from outside it (src/identity/upstream/oauth-flow.ts, token-store.ts).
+  const oauthUpstreams = new Map(
+    config.upstreams.flatMap((u) =>
+      u.auth?.type === 'oauth' && u.url !== undefined ? [[u.id, { url: u.url, oauth: u.auth }] as const] : [],
+    ),
+  );
+  let upstreamTokens: UpstreamTokenStore | undefined;
+  let upstreamOAuth: UpstreamOAuth | undefined;
+  if (oauthUpstreams.size > 0 && config.publicUrl !== undefined) {
+    const key = loadCredentialKey(
+      config.credentialKeyFile === undefined ? {} : { file: config.credentialKeyFile },
+    );
+    upstreamTokens = await openUpstreamTokenStore(config.storage, [key], { baseDir: dirname(config.file) });
+    upstreamOAuth = new UpstreamOAuth(oauthUpstreams, {
+      publicUrl: config.publicUrl,
+      store: upstreamTokens,
+      audit: async (e) => {
+        await sink.write({
+          time: new Date().toISOString(),
+          kind: 'event',
+          requestKey: randomUUID(),
+          body: eventBody(e.event, {
+            grant: null,
+            actor: e.actor,
+            reason: e.reason,
+            server: e.server,
+            subject: e.subject,
+          }) as unknown as Record<string, unknown>,
+        });
+      },
+    });
+  }
+  const upstreamCredentials = new UpstreamCredentials(config.upstreams, config.oauth?.issuer, upstreamOAuth);
   const createSession = (
     endpoint: string | undefined,
     port: DownstreamPort,
@@ -516,6 +557,18 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     allowedOrigin: originCheck(config),
     authenticate: agentAuthenticate(authenticator, resourceServer),
     wellKnown: resourceServer === undefined ? undefined : (path) => resourceServer.metadata(path, serverIds),
+    oauthPages:
+      upstreamOAuth === undefined
+        ? undefined
+        : oauthPages({
+            flow: upstreamOAuth,
+            authenticate: async (authorization) => {
+              const r = await agentAuthenticate(authenticator, resourceServer)(authorization, '/mcp');
+              return r.ok ? r.identity : undefined;
+            },
+            secure: config.publicUrl?.startsWith('https:') ?? false,
+            cookiePath: `${new URL(config.publicUrl ?? 'http://x').pathname.replace(/\/$/, '')}/oauth/upstream`,
+          }),
     directory,
     bridgeRelay,
   });
@@ -559,6 +612,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         createAdminHandler({
           sessions: () => sessions.size,
           version: VERSION,
+          upstreamTokens: upstreamOAuth,
           metrics,
           recentAudit: (limit, filter) => recentRecords(store, limit, filter),
           exportAudit: (limit, filter) => pagedRecords(store, limit, filter),
@@ -694,6 +748,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       await conversations.close();
       await directory?.close();
       await tracing?.close();
+      await upstreamTokens?.close();
     },
   };
 }

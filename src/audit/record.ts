@@ -92,9 +92,12 @@ export function eventBody(
     reason: string;
     server?: string | null;
     tool?: string | null;
+    /** Whom the event concerns (an upstream credential's subject), when that is not a grant. */
+    subject?: string;
   },
 ): AuditBody {
   return {
+    ...(fields.subject === undefined ? {} : { subject: fields.subject }),
     v: AUDIT_SCHEMA_VERSION,
     requestId: null,
     session: null,

@@ -12,6 +12,7 @@ import { explainCommand, testCommand, validate, validateConfig } from './policy.
 import { registerScanCommands } from './scan.js';
 import { serve } from './serve.js';
 import { stdio } from './stdio.js';
+import { registerUpstreamTokenCommands } from './upstream-tokens.js';
 
 const program = new Command('warden')
   .description('mcp-warden: a policy gateway for the Model Context Protocol')
@@ -149,6 +150,7 @@ audit
 registerScanCommands(program);
 registerApprovalCommands(program);
 registerPinCommands(program);
+registerUpstreamTokenCommands(program);
 registerInitCommand(program);
 
 try {

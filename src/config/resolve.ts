@@ -10,6 +10,7 @@ import type { OidcLoginConfig } from '../dashboard/oidc-login.js';
 import { durationMs } from '../duration.js';
 import { ConfigError, type Problem } from '../errors.js';
 import { type CompiledGuards, compileGuards } from '../guards/config.js';
+import type { UpstreamOAuthConfig } from '../identity/upstream/oauth-flow.js';
 import type { LoadedConfig } from './load.js';
 import type { LoadedPolicy } from './policy-file.js';
 import type { ConfigFile } from './schema.js';
@@ -76,14 +77,19 @@ export function defaultIsolation(kind: UpstreamKind, roots: unknown): Isolation 
   return kind === 'stdio' ? 'grant' : 'session';
 }
 
-/** Per-user credentials for an HTTP upstream: RFC 8693 token exchange at the agent's issuer. */
-export interface UpstreamAuth {
-  type: 'token-exchange';
-  audience: string;
-  clientId: string;
-  clientSecret?: string | undefined;
-  scope?: string | undefined;
-}
+/**
+ * Per-user credentials for an HTTP upstream: RFC 8693 token exchange at the agent's issuer, or the upstream's own
+ * OAuth flow run by warden for each user (src/identity/upstream/oauth-flow.ts).
+ */
+export type UpstreamAuth =
+  | {
+      type: 'token-exchange';
+      audience: string;
+      clientId: string;
+      clientSecret?: string | undefined;
+      scope?: string | undefined;
+    }
+  | UpstreamOAuthConfig;
 
 /** A configured root (a path relative to the config file, or a file:// URI) as the root object warden answers. */
 export function rootOf(entry: string, base: string): { uri: string; name: string } {
@@ -123,6 +129,8 @@ export interface GatewayConfig {
   anonymous: boolean;
   /** `auth.dashboard`: dashboard log-in through an OpenID provider; undefined: admin tokens only. */
   dashboardLogin: OidcLoginConfig | undefined;
+  /** auth.credentialKeyFile, absolute; undefined: the key is in WARDEN_CREDENTIAL_KEY. */
+  credentialKeyFile?: string | undefined;
   /** auth.publicUrl without a trailing slash; undefined when not set. */
   publicUrl: string | undefined;
   /** auth.oauth, with the group policy paths resolved against the config file; undefined: grants only. */
@@ -340,12 +348,25 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
           path: at,
           message: 'per-user credentials need a Streamable HTTP upstream (url)',
         });
-      else if (config.auth.oauth === undefined)
+      else if (s.credentials.type === 'token-exchange' && config.auth.oauth === undefined)
         problems.push({
           file,
           path: at,
           message: 'token exchange needs auth.oauth (the issuer agents come from)',
         });
+      else if (s.credentials.type === 'oauth' && config.auth.publicUrl === undefined)
+        problems.push({
+          file,
+          path: at,
+          message:
+            'the upstream oauth flow needs auth.publicUrl (the callback and the client metadata document live under it)',
+        });
+      else if (
+        s.credentials.type === 'oauth' &&
+        s.credentials.clientSecret !== undefined &&
+        s.credentials.clientId === undefined
+      )
+        problems.push({ file, path: `${at}.clientSecret`, message: 'clientSecret needs clientId' });
       else if (Object.keys(spec.headers).some((h) => h.toLowerCase() === 'authorization'))
         problems.push({
           file,
@@ -361,7 +382,11 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
           message:
             'an upstream with per-user credentials needs isolation "session" (one link per agent session)',
         });
-      else spec.auth = { ...s.credentials, audience: s.credentials.audience ?? url };
+      else
+        spec.auth =
+          s.credentials.type === 'token-exchange'
+            ? { ...s.credentials, audience: s.credentials.audience ?? url }
+            : { ...s.credentials, resource: s.credentials.resource ?? url };
     }
     if (s.protocol !== undefined && s.protocol !== 'auto') {
       if (s.protocol === '2026-07-28' && kind !== 'http')
@@ -410,6 +435,10 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
     storage: config.storage,
     anonymous: config.auth.anonymous,
     dashboardLogin: dashboardLoginConfig(config.auth.dashboard),
+    credentialKeyFile:
+      config.auth.credentialKeyFile === undefined
+        ? undefined
+        : resolvePath(base, config.auth.credentialKeyFile),
     publicUrl: config.auth.publicUrl?.replace(/\/+$/, ''),
     oauth:
       config.auth.oauth === undefined

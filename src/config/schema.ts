@@ -186,28 +186,51 @@ export const serverSchema = z
         'How long a grant or shared upstream link that no agent uses stays open before it is closed (number = seconds); default 60 s',
       ),
     credentials: z
-      .strictObject({
-        type: z
-          .literal('token-exchange')
-          .describe(
-            'RFC 8693 token exchange at auth.oauth.issuer: the upstream gets a token for itself, same subject',
-          ),
-        audience: z
-          .string()
-          .min(1)
-          .optional()
-          .describe('What the upstream token is for (audience, and resource when a URL); default: the url'),
-        clientId: z
-          .string()
-          .min(1)
-          .describe("Warden's client at the issuer, allowed the token-exchange grant"),
-        clientSecret: z
-          .string()
-          .min(1)
-          .optional()
-          .describe('e.g. ${WARDEN_EXCHANGE_SECRET}; without it: public client'),
-        scope: z.string().min(1).optional().describe('Scopes asked for the upstream token'),
-      })
+      .discriminatedUnion('type', [
+        z.strictObject({
+          type: z
+            .literal('token-exchange')
+            .describe(
+              'RFC 8693 token exchange at auth.oauth.issuer: the upstream gets a token for itself, same subject',
+            ),
+          audience: z
+            .string()
+            .min(1)
+            .optional()
+            .describe('What the upstream token is for (audience, and resource when a URL); default: the url'),
+          clientId: z
+            .string()
+            .min(1)
+            .describe("Warden's client at the issuer, allowed the token-exchange grant"),
+          clientSecret: z
+            .string()
+            .min(1)
+            .optional()
+            .describe('e.g. ${WARDEN_EXCHANGE_SECRET}; without it: public client'),
+          scope: z.string().min(1).optional().describe('Scopes asked for the upstream token'),
+        }),
+        z.strictObject({
+          type: z
+            .literal('oauth')
+            .describe(
+              "Warden runs the upstream's own OAuth flow for each user (authorization code + PKCE) and stores the tokens encrypted",
+            ),
+          resource: z.string().url().optional().describe('RFC 8707 resource asked for (default: the url)'),
+          scope: z.string().min(1).optional().describe('Scopes asked for at the upstream'),
+          clientId: z
+            .string()
+            .min(1)
+            .optional()
+            .describe(
+              "A client registered by hand at the upstream's authorization server; without it: a Client ID Metadata Document, else dynamic registration",
+            ),
+          clientSecret: z
+            .string()
+            .min(1)
+            .optional()
+            .describe('e.g. ${WARDEN_TRACKER_SECRET}; only with clientId'),
+        }),
+      ])
       .optional()
       .describe(
         "Per-user credentials for an HTTP upstream: each agent's calls carry a token for this upstream obtained for that agent's identity; the agent's own token is never forwarded (not `auth`: clients use that key for their own OAuth)",
@@ -306,6 +329,13 @@ export const configSchema = z.strictObject({
           'Let agent requests without a token in, as no grant (loopback demos and tests only). A token that is sent is still checked',
         ),
       dashboard: dashboardLogin.optional(),
+      credentialKeyFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'A file holding the 32-byte key that seals upstream tokens at rest (64 hex digits or base64; relative to the config file); default: environment variable WARDEN_CREDENTIAL_KEY',
+        ),
       publicUrl: z
         .string()
         .url()

@@ -35,6 +35,14 @@ export interface SimulationRequest {
 
 export interface AdminOptions {
   version: string;
+  /** idp (#20): users' tokens at upstreams whose OAuth flow warden runs (src/identity/upstream/oauth-flow.ts). */
+  upstreamTokens?:
+    | {
+        has(server: string): boolean;
+        credentialsOf(subject?: string): Promise<unknown[]>;
+        revoke(server: string, subject: string | undefined, actor: string): Promise<number>;
+      }
+    | undefined;
   sessions: () => number;
   metrics: Metrics;
   /** The newest `limit` audit records that match `filter`, oldest first. */
@@ -704,6 +712,24 @@ async function api(
         seen: stringList(body.seen, 'seen'),
       }),
     );
+    return;
+  }
+  if (req.method === 'GET' && path === '/api/upstream-tokens') {
+    const subject = url.searchParams.get('subject') ?? undefined;
+    json(res, 200, opts.upstreamTokens === undefined ? [] : await opts.upstreamTokens.credentialsOf(subject));
+    return;
+  }
+  // DELETE /api/upstream-tokens/<server>/<subject> (one user's), or /<server> (everyone's at that upstream).
+  const ut = /^\/api\/upstream-tokens\/([^/]+)(?:\/([^/]+))?$/.exec(path);
+  if (req.method === 'DELETE' && ut !== null) {
+    if (!may('admin')) return;
+    const server = segment(ut[1]!);
+    if (opts.upstreamTokens === undefined || !opts.upstreamTokens.has(server)) {
+      json(res, 404, { error: `no upstream ${server} uses the oauth flow` });
+      return;
+    }
+    const subject = ut[2] === undefined ? undefined : segment(ut[2]);
+    json(res, 200, { revoked: await opts.upstreamTokens.revoke(server, subject, actor) });
     return;
   }
   if (req.method === 'GET' && path === '/api/grants') {

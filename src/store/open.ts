@@ -1,10 +1,13 @@
 // Opens the audit store a storage URL names: `sqlite:<path>`, `sqlite::memory:`, or `postgres(ql)://...`. The
 // PostgreSQL stores (and the pg driver) are loaded only when a URL names PostgreSQL: a gateway on SQLite never pays
 // for them in memory or start-up time.
+
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { AuditKey } from '../audit/keys.js';
 import { WardenError } from '../errors.js';
+import type { CredentialKey } from '../identity/upstream/crypto.js';
+import { UpstreamTokenStore } from '../identity/upstream/token-store.js';
 import type { ApprovalStore } from './approvals.js';
 import { SqliteApprovalStore } from './approvals-sqlite.js';
 import type { GrantStore } from './grants.js';
@@ -145,4 +148,14 @@ export async function openGrantStore(url: string, opts: OpenAuditStoreOptions = 
         schema: opts.postgres?.schema,
         onIdleError: opts.postgres?.onIdleError,
       });
+}
+
+/** The upstream credential store (sealed per-user upstream tokens, src/identity/upstream/token-store.ts). */
+export async function openUpstreamTokenStore(
+  url: string,
+  keys: readonly CredentialKey[],
+  opts: { baseDir?: string } = {},
+): Promise<UpstreamTokenStore> {
+  const backend = backendOf(url, opts.baseDir);
+  return UpstreamTokenStore.open(backend.kind === 'sqlite' ? `sqlite:${backend.path}` : backend.url, keys);
 }

@@ -63,6 +63,8 @@ interface Attempt {
   redirects: number;
   repeatable: boolean;
   retried: boolean;
+  /** idp (#20): sent again once after a 401, with a fresh per-user Authorization. */
+  reauthorized?: boolean;
   /** Told each HTTP request made for this message (a redirect makes another), so that it can be aborted. */
   track?: (req: ClientRequest) => void;
 }
@@ -172,6 +174,8 @@ export class StreamableHttpClient implements MessageTransport {
     // idp (#20): per-user upstream credentials. When set, each request's Authorization header is asked for here
     // (a token obtained for the agent's identity, src/identity/upstream/credentials.ts); nothing else changes.
     private readonly authorization?: () => Promise<string>,
+    /** Told the Authorization value the upstream answered 401 to, before the one retry with a fresh one. */
+    private readonly unauthorized?: (authorization: string) => void,
   ) {
     this.url = parsedUrl(url);
     const agent = agents[this.url.protocol as keyof typeof agents];
@@ -425,6 +429,19 @@ export class StreamableHttpClient implements MessageTransport {
           );
           return;
         }
+        // idp (#20): a per-user token the upstream refused (expired early, revoked) is renewed and the request sent
+        // once more; a 401 means the upstream did not act on it, so even a tool call may go again.
+        if (status === 401 && this.authorization !== undefined && attempt.reauthorized !== true) {
+          res.resume();
+          if (typeof extra.authorization === 'string') this.unauthorized?.(extra.authorization);
+          this.request(
+            method,
+            body,
+            { ...extra, authorization: undefined },
+            { ...attempt, reauthorized: true },
+          ).then(resolve, reject);
+          return;
+        }
         // The session id comes with the answer to initialize (a POST); GET and DELETE answers do not set it.
         const sessionId = res.headers['mcp-session-id'];
         if (
@@ -667,7 +684,9 @@ export function createHttpClientTransport(
     modern?: ModernMode;
     /** Per-user credentials: asked for each request's Authorization header (src/identity/upstream/credentials.ts). */
     authorization?: () => Promise<string>;
+    /** Told the Authorization value an upstream answered 401 to (the request is then sent once more). */
+    unauthorized?: (authorization: string) => void;
   } = {},
 ): StreamableHttpClient {
-  return new StreamableHttpClient(url, headers, options.modern, options.authorization);
+  return new StreamableHttpClient(url, headers, options.modern, options.authorization, options.unauthorized);
 }

@@ -12,8 +12,19 @@ import type { MessageTransport } from '../../transport/types.js';
 import type { Identity } from '../authenticate.js';
 import { issuerFor } from '../oauth/issuer.js';
 import { TokenExchangeError, TokenExchanger } from './exchange.js';
+import type { UpstreamOAuth } from './oauth-flow.js';
 
 type CreateTransport = (spec: UpstreamSpec, log: Logger) => MessageTransport;
+
+/**
+ * Whose upstream credential a call uses: `<issuer>|<sub>` for an identity-provider token, `grant:<id>` for a grant;
+ * undefined for anonymous access (nobody to hold a credential for).
+ */
+export function credentialSubject(identity: Identity): string | undefined {
+  if (identity.oauth !== undefined) return `${identity.oauth.issuer}|${identity.oauth.subject}`;
+  if (identity.grant !== undefined) return `grant:${identity.grant.id}`;
+  return undefined;
+}
 
 export class UpstreamCredentials {
   private readonly exchangers = new Map<string, TokenExchanger>();
@@ -22,9 +33,11 @@ export class UpstreamCredentials {
   constructor(
     upstreams: readonly UpstreamSpec[],
     private readonly issuer: string | undefined,
+    /** The per-user OAuth flow of upstreams with `credentials.type: oauth` (src/identity/upstream/oauth-flow.ts). */
+    private readonly flow?: UpstreamOAuth,
   ) {
     for (const spec of upstreams) {
-      if (spec.auth === undefined || issuer === undefined) continue;
+      if (spec.auth?.type !== 'token-exchange' || issuer === undefined) continue;
       this.exchangers.set(
         spec.id,
         new TokenExchanger(issuerFor(issuer), {
@@ -38,11 +51,24 @@ export class UpstreamCredentials {
   }
 
   get any(): boolean {
-    return this.exchangers.size > 0;
+    return this.exchangers.size > 0 || this.flow !== undefined;
+  }
+
+  private uses(spec: UpstreamSpec): boolean {
+    return this.exchangers.has(spec.id) || (this.flow?.has(spec.id) ?? false);
   }
 
   /** The Authorization value for `spec` on behalf of `identity`; a clear error when there is none to be had. */
   async authorization(spec: UpstreamSpec, identity: Identity): Promise<string> {
+    if (this.flow?.has(spec.id)) {
+      const subject = credentialSubject(identity);
+      if (subject === undefined)
+        throw new WardenError(
+          'UPSTREAM_START_FAILED',
+          `upstream ${spec.id} acts for each user: connect with a grant or an access token (anonymous agents have no upstream credential)`,
+        );
+      return this.flow.authorization(spec.id, subject);
+    }
     const exchanger = this.exchangers.get(spec.id);
     const oauth = identity.oauth;
     if (exchanger === undefined) throw new Error(`upstream ${spec.id} has no credential source`);
@@ -78,9 +104,15 @@ export class UpstreamCredentials {
   transportsFor(identity: Identity, fallback: CreateTransport | undefined): CreateTransport | undefined {
     if (!this.any) return fallback;
     return (spec, log) =>
-      spec.auth !== undefined && this.exchangers.has(spec.id)
+      spec.auth !== undefined && this.uses(spec)
         ? createHttpClientTransport(spec.url ?? '', spec.headers, {
             authorization: () => this.authorization(spec, identity),
+            // A 401 from the upstream: the oauth flow refreshes before the one retry (an exchange is simply redone).
+            unauthorized: (value) => {
+              const subject = credentialSubject(identity);
+              if (subject !== undefined && this.flow?.has(spec.id))
+                this.flow.refusedBy(spec.id, subject, value);
+            },
           })
         : (fallback?.(spec, log) ?? defaultTransport(spec, () => log));
   }

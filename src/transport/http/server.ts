@@ -32,6 +32,10 @@ export interface HttpEndpointOptions {
   authenticate: (authorization: string | undefined, path: string) => Promise<AuthResult>;
   // oauth: answers GET /.well-known/... (RFC 9728 metadata) before authentication; undefined = not ours (404).
   wellKnown?: ((path: string) => Record<string, unknown> | undefined) | undefined;
+  /** idp (#20): the per-user upstream OAuth pages under /oauth/ (src/identity/upstream/oauth-pages.ts). */
+  oauthPages?:
+    | ((req: IncomingMessage, res: ServerResponse, path: string, query: string) => Promise<void>)
+    | undefined;
   /** Shared with other replicas (Redis): a session opened elsewhere is taken over instead of "not found". */
   directory?: SessionDirectory | undefined;
   /** Shared with other replicas (Redis): bridged 2026 retries reach the replica that holds their call. */
@@ -108,6 +112,11 @@ export class HttpEndpoint {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=3600' });
       res.end(JSON.stringify(doc));
       return;
+    }
+    // idp (#20): the upstream OAuth pages (a browser's start and callback, a user's own credentials).
+    if (root === 'oauth' && this.opts.oauthPages !== undefined) {
+      if (!this.guard(req, res)) return;
+      return this.opts.oauthPages(req, res, path, q === -1 ? '' : url.slice(q + 1));
     }
     if (root !== 'mcp' && root !== 'sse' && root !== 'messages') {
       writeJsonError(res, 404, SERVER_ERROR, 'Not found');

@@ -1,0 +1,618 @@
+// Warden runs an upstream's own OAuth flow for each user (mcpServers.<id>.credentials.type: oauth): discovery from the
+// upstream (RFC 9728 protected-resource metadata, then RFC 8414 / OpenID metadata of its authorization server), a
+// client identity (configured > Client ID Metadata Document > RFC 7591 registration, the MCP spec's order),
+// authorization code + PKCE (S256) with `resource` (RFC 8707) and a state bound to the subject and the browser, tokens
+// stored sealed per (upstream, subject) in the token store, refresh before expiry and after a 401, and revocation
+// (RFC 7009 at the authorization server when it offers it). The agent's own token is never part of any of this.
+import { createHash, randomBytes } from 'node:crypto';
+import { WardenError } from '../../errors.js';
+import { clientRequestHeaders } from '../oauth/client-auth.js';
+import { fetchIssuerMetadata, type IssuerMetadata } from '../oauth/issuer.js';
+import { secureEndpoint } from './exchange.js';
+import type { UpstreamTokenStore } from './token-store.js';
+
+/** `mcpServers.<id>.credentials` with type oauth, as resolved. */
+export interface UpstreamOAuthConfig {
+  type: 'oauth';
+  /** The RFC 8707 resource asked for (default: the upstream's url). */
+  resource: string;
+  scope?: string | undefined;
+  /** A client registered by hand at the upstream's authorization server: wins over CIMD and registration. */
+  clientId?: string | undefined;
+  clientSecret?: string | undefined;
+}
+
+/** How warden is known to one authorization server. */
+export interface ClientIdentity {
+  clientId: string;
+  clientSecret?: string | undefined;
+  /** configured: from the config; metadata-document: warden's CIMD URL; registered: RFC 7591 at start. */
+  kind: 'configured' | 'metadata-document' | 'registered';
+}
+
+/** What discovery found for one upstream. */
+export interface UpstreamAuthServer {
+  resource: string;
+  metadata: IssuerMetadata;
+  client: ClientIdentity;
+}
+
+/** An audit event of the flow (linked, refreshed away, revoked), with the subject it concerns. */
+export interface FlowEvent {
+  event: 'upstream_token.linked' | 'upstream_token.revoked';
+  server: string;
+  subject: string;
+  actor: string;
+  reason: string;
+}
+
+export interface UpstreamOAuthOptions {
+  /** auth.publicUrl: the start page, the callback and the Client ID Metadata Document live under it. */
+  publicUrl: string;
+  store: UpstreamTokenStore;
+  audit?: (e: FlowEvent) => Promise<void> | void;
+  fetch?: typeof fetch;
+  now?: () => number;
+  /** An access token is refreshed this long before it expires (default 60 s). */
+  refreshBeforeMs?: number;
+  /** How long a start link and a started authorization stay usable (default 10 minutes). */
+  pendingMs?: number;
+}
+
+/** The call cannot go through until the user authorizes warden at the upstream: carries the URL to open. */
+export class AuthorizationRequired extends WardenError {
+  constructor(
+    readonly server: string,
+    readonly url: string,
+    why = 'has no token of yours yet',
+  ) {
+    // Worded without "authorization:", which the log and audit masking takes for a credential.
+    super(
+      'UPSTREAM_START_FAILED',
+      `upstream ${server} acts for each user and ${why}; open ${url} in a browser to sign in there, then connect again`,
+    );
+  }
+}
+
+/** A refusal of the start page or callback: shown to the person on the page, never a token. */
+export class FlowError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Ticket {
+  server: string;
+  subject: string;
+  until: number;
+}
+
+interface Pending {
+  server: string;
+  subject: string;
+  verifier: string;
+  /** SHA-256 of the browser binding cookie: the callback must come from the browser that started. */
+  binding: string;
+  client: ClientIdentity;
+  issuer: string;
+  /** RFC 9207: the server says it sends `iss`, so an answer without it is refused. */
+  issRequired: boolean;
+  tokenEndpoint: string;
+  resource: string;
+  until: number;
+}
+
+interface TokenAnswer {
+  access_token?: unknown;
+  token_type?: unknown;
+  expires_in?: unknown;
+  refresh_token?: unknown;
+  scope?: unknown;
+  error?: unknown;
+}
+
+/**
+ * The row (subject) that keeps a dynamically registered client, sealed like a token, so a restart does not register
+ * again and orphan every stored refresh token. No user's subject looks like it (`<issuer>|<sub>`, `grant:<id>`).
+ */
+export const CLIENT_ROW = '(registered client)';
+
+/** The cookie that ties a callback to the browser that opened the start page. */
+export const BINDING_COOKIE = 'warden_upstream_oauth';
+/** Started and not yet finished flows at most (the oldest go first): the start page needs a ticket, not a token. */
+const MAX_PENDING = 10_000;
+
+const b64url = (n: number) => randomBytes(n).toString('base64url');
+const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
+
+/** The `resource_metadata` parameter of a `WWW-Authenticate: Bearer ...` challenge (RFC 9728 §5.1). */
+export function resourceMetadataOf(challenge: string | null): string | undefined {
+  if (challenge === null) return undefined;
+  const m = /resource_metadata="([^"]+)"/i.exec(challenge);
+  return m?.[1];
+}
+
+export class UpstreamOAuth {
+  private readonly discovered = new Map<string, Promise<UpstreamAuthServer>>();
+  private readonly tickets = new Map<string, Ticket>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly refreshing = new Map<string, Promise<string>>();
+  /** Access tokens the upstream refused (401): the next use refreshes instead. */
+  private readonly refused = new Set<string>();
+  private readonly f: typeof fetch;
+  private readonly now: () => number;
+  private readonly base: string;
+
+  constructor(
+    private readonly upstreams: ReadonlyMap<string, { url: string; oauth: UpstreamOAuthConfig }>,
+    private readonly opts: UpstreamOAuthOptions,
+  ) {
+    this.f = opts.fetch ?? fetch;
+    this.now = opts.now ?? Date.now;
+    this.base = opts.publicUrl.replace(/\/$/, '');
+  }
+
+  /** The one redirect URI for every upstream. */
+  get redirectUri(): string {
+    return `${this.base}/oauth/upstream/callback`;
+  }
+
+  /** Warden's Client ID Metadata Document URL (its client_id where the authorization server takes one). */
+  get metadataDocumentUrl(): string {
+    return `${this.base}/oauth/client-metadata.json`;
+  }
+
+  /** The Client ID Metadata Document warden serves at metadataDocumentUrl: a public client, code + refresh. */
+  metadataDocument(): Record<string, unknown> {
+    return {
+      client_id: this.metadataDocumentUrl,
+      client_name: 'mcp-warden',
+      client_uri: this.base,
+      redirect_uris: [this.redirectUri],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+
+  has(server: string): boolean {
+    return this.upstreams.has(server);
+  }
+
+  private async getJson(url: string, what: string): Promise<Record<string, unknown>> {
+    if (!secureEndpoint(url)) throw new Error(`${what} ${url} must be https (http only on loopback)`);
+    const res = await this.f(url, {
+      headers: { accept: 'application/json' },
+      redirect: 'error',
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!res.ok) throw new Error(`${what} ${url}: HTTP ${res.status}`);
+    const doc = (await res.json()) as unknown;
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+      throw new Error(`${what} ${url}: not a JSON object`);
+    return doc as Record<string, unknown>;
+  }
+
+  /**
+   * The upstream's authorization server and warden's client there, found once per upstream (a failure is not kept:
+   * the next call tries again). The upstream's 401 names its metadata; without one the RFC 9728 well-known URLs.
+   */
+  authServer(server: string): Promise<UpstreamAuthServer> {
+    let p = this.discovered.get(server);
+    if (p === undefined) {
+      p = this.discover(server);
+      this.discovered.set(server, p);
+      p.catch(() => this.discovered.delete(server));
+    }
+    return p;
+  }
+
+  private async discover(server: string): Promise<UpstreamAuthServer> {
+    const up = this.upstreams.get(server);
+    if (up === undefined) throw new Error(`upstream ${server} does not use the oauth flow`);
+    const url = new URL(up.url);
+    const candidates: string[] = [];
+    // An unauthenticated initialize: the 401's challenge names the metadata (RFC 9728 §5.1).
+    const probe = await this.f(up.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-11-25',
+          capabilities: {},
+          clientInfo: { name: 'mcp-warden', version: '0' },
+        },
+      }),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(10_000),
+    });
+    await probe.body?.cancel();
+    const named = resourceMetadataOf(probe.headers.get('www-authenticate'));
+    if (named !== undefined) candidates.push(named);
+    const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
+    candidates.push(`${url.origin}/.well-known/oauth-protected-resource${path}`);
+    candidates.push(`${url.origin}/.well-known/oauth-protected-resource`);
+    const problems: string[] = [];
+    let prm: Record<string, unknown> | undefined;
+    for (const c of candidates) {
+      try {
+        prm = await this.getJson(c, 'protected resource metadata');
+        break;
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+    if (prm === undefined)
+      throw new Error(`upstream ${server}: no protected resource metadata (${problems.join('; ')})`);
+    // RFC 9728 §3.3: metadata naming another resource is not used (it could send users to a foreign server).
+    if (typeof prm.resource === 'string' && prm.resource !== up.url && prm.resource !== up.oauth.resource)
+      throw new Error(`upstream ${server}: its metadata describes ${prm.resource}, not ${up.url}`);
+    const servers = prm.authorization_servers;
+    if (!Array.isArray(servers) || typeof servers[0] !== 'string')
+      throw new Error(`upstream ${server}: its metadata names no authorization server`);
+    const metadata = await fetchIssuerMetadata(servers[0]);
+    for (const field of ['authorization_endpoint', 'token_endpoint'] as const) {
+      const v = metadata[field];
+      if (typeof v !== 'string' || !secureEndpoint(v))
+        throw new Error(`authorization server ${metadata.issuer}: ${field} missing or not https`);
+    }
+    // MCP authorization: no S256 advertised means no PKCE to rely on; warden does not go on without it.
+    if (!metadata.code_challenge_methods_supported?.includes('S256'))
+      throw new Error(`authorization server ${metadata.issuer} does not advertise PKCE S256`);
+    return { resource: up.oauth.resource, metadata, client: await this.clientAt(server, up.oauth, metadata) };
+  }
+
+  /** Configured client > Client ID Metadata Document (https public URL only) > RFC 7591 registration. */
+  private async clientAt(
+    server: string,
+    config: UpstreamOAuthConfig,
+    meta: IssuerMetadata,
+  ): Promise<ClientIdentity> {
+    if (config.clientId !== undefined)
+      return { clientId: config.clientId, clientSecret: config.clientSecret, kind: 'configured' };
+    if (
+      meta.client_id_metadata_document_supported === true &&
+      new URL(this.metadataDocumentUrl).protocol === 'https:'
+    )
+      return { clientId: this.metadataDocumentUrl, kind: 'metadata-document' };
+    const endpoint = meta.registration_endpoint;
+    if (typeof endpoint !== 'string')
+      throw new Error(
+        `authorization server ${meta.issuer} takes neither a Client ID Metadata Document (at an https auth.publicUrl) nor dynamic registration: configure clientId`,
+      );
+    if (!secureEndpoint(endpoint))
+      throw new Error(`authorization server ${meta.issuer}: registration_endpoint must be https`);
+    // A client registered before (by this or an earlier run) at this server for this redirect URI is used again.
+    const kept = await this.opts.store.get(server, CLIENT_ROW).catch(() => undefined);
+    if (kept?.accessToken !== undefined) {
+      const c = JSON.parse(kept.accessToken) as {
+        issuer?: string;
+        redirectUri?: string;
+        clientId?: string;
+        clientSecret?: string;
+      };
+      if (c.issuer === meta.issuer && c.redirectUri === this.redirectUri && typeof c.clientId === 'string')
+        return { clientId: c.clientId, clientSecret: c.clientSecret, kind: 'registered' };
+    }
+    const res = await this.f(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({
+        client_name: 'mcp-warden',
+        redirect_uris: [this.redirectUri],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+      }),
+      redirect: 'error',
+      signal: AbortSignal.timeout(10_000),
+    });
+    const doc = (await res.json().catch(() => ({}))) as { client_id?: unknown; client_secret?: unknown };
+    if (!res.ok || typeof doc.client_id !== 'string')
+      throw new Error(`registration at ${meta.issuer} refused (HTTP ${res.status})`);
+    const client: ClientIdentity = {
+      clientId: doc.client_id,
+      clientSecret: typeof doc.client_secret === 'string' ? doc.client_secret : undefined,
+      kind: 'registered',
+    };
+    await this.opts.store.put({
+      upstream: server,
+      subject: CLIENT_ROW,
+      accessToken: JSON.stringify({
+        issuer: meta.issuer,
+        redirectUri: this.redirectUri,
+        clientId: client.clientId,
+        clientSecret: client.clientSecret,
+      }),
+    });
+    return client;
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const [k, t] of this.tickets) if (t.until <= now) this.tickets.delete(k);
+    for (const [k, p] of this.pending) if (p.until <= now) this.pending.delete(k);
+    while (this.tickets.size > MAX_PENDING) this.tickets.delete(this.tickets.keys().next().value!);
+    while (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
+  }
+
+  /** A one-time start link for `subject` at `server` (what an agent's error carries). */
+  startUrl(server: string, subject: string): string {
+    this.sweep();
+    const ticket = b64url(24);
+    this.tickets.set(ticket, { server, subject, until: this.now() + (this.opts.pendingMs ?? 600_000) });
+    return `${this.base}/oauth/upstream/${encodeURIComponent(server)}/start?ticket=${ticket}`;
+  }
+
+  /**
+   * The start page: trades a ticket (once) for a redirect to the authorization server, and a browser binding cookie
+   * value. The state names nothing: the subject stays in warden's memory, bound to the state and the cookie.
+   */
+  async start(server: string, ticket: string): Promise<{ location: string; binding: string }> {
+    this.sweep();
+    const t = this.tickets.get(ticket);
+    const refused = new FlowError(
+      400,
+      'This link is unknown, used or expired. Ask your agent again for a fresh one.',
+    );
+    if (t === undefined || t.server !== server || t.until <= this.now()) throw refused;
+    // Discovery first: a server that cannot be reached now does not use the link up.
+    const as = await this.authServer(server);
+    // Once: of two openings at the same time, only the first goes on.
+    if (!this.tickets.delete(ticket)) throw refused;
+    const verifier = b64url(48);
+    const state = b64url(24);
+    const binding = b64url(24);
+    this.pending.set(state, {
+      server,
+      subject: t.subject,
+      verifier,
+      binding: sha256(binding),
+      client: as.client,
+      issuer: as.metadata.issuer,
+      issRequired: as.metadata.authorization_response_iss_parameter_supported === true,
+      tokenEndpoint: as.metadata.token_endpoint!,
+      resource: as.resource,
+      until: this.now() + (this.opts.pendingMs ?? 600_000),
+    });
+    const q = new URLSearchParams({
+      response_type: 'code',
+      client_id: as.client.clientId,
+      redirect_uri: this.redirectUri,
+      code_challenge: sha256(verifier),
+      code_challenge_method: 'S256',
+      state,
+      resource: as.resource,
+    });
+    const scope = this.upstreams.get(server)?.oauth.scope;
+    if (scope !== undefined) q.set('scope', scope);
+    const endpoint = new URL(as.metadata.authorization_endpoint!);
+    for (const [k, v] of q) endpoint.searchParams.set(k, v);
+    return { location: endpoint.href, binding };
+  }
+
+  /** The callback: checks state, browser and issuer, trades the code, stores the tokens sealed. */
+  async callback(params: URLSearchParams, binding: string | undefined): Promise<{ server: string }> {
+    const state = params.get('state') ?? '';
+    const p = this.pending.get(state);
+    if (p === undefined || p.until <= this.now())
+      throw new FlowError(400, 'This authorization is unknown or expired. Start again from your agent.');
+    if (binding === undefined || sha256(binding) !== p.binding)
+      throw new FlowError(
+        403,
+        'This authorization was started in another browser. Start again from your agent.',
+      );
+    this.pending.delete(state);
+    // RFC 9207: an `iss` that names another server is a mix-up attack.
+    const iss = params.get('iss');
+    if ((iss !== null && iss !== p.issuer) || (iss === null && p.issRequired))
+      throw new FlowError(400, 'The answer came from another authorization server, or did not say which.');
+    const error = params.get('error');
+    if (error !== null)
+      throw new FlowError(403, `The authorization server said: ${error.slice(0, 64)}. Nothing was stored.`);
+    const code = params.get('code');
+    if (code === null || code === '') throw new FlowError(400, 'The answer carries no code.');
+    const body = new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: this.redirectUri,
+      code_verifier: p.verifier,
+      resource: p.resource,
+    });
+    const answer = await this.tokenRequest(p.tokenEndpoint, body, p.client).catch((err: Error) => {
+      throw new FlowError(502, err.message);
+    });
+    await this.keep(p.server, p.subject, answer, undefined);
+    await this.opts.audit?.({
+      event: 'upstream_token.linked',
+      server: p.server,
+      subject: p.subject,
+      actor: p.subject,
+      reason: `authorized at ${p.issuer} (client ${p.client.kind})`,
+    });
+    return { server: p.server };
+  }
+
+  private async tokenRequest(
+    endpoint: string,
+    body: URLSearchParams,
+    client: ClientIdentity,
+  ): Promise<TokenAnswer & { access_token: string }> {
+    const headers = clientRequestHeaders(body, client.clientId, client.clientSecret);
+    const res = await this.f(endpoint, {
+      method: 'POST',
+      headers,
+      body,
+      redirect: 'error',
+      signal: AbortSignal.timeout(10_000),
+    });
+    const answer = (await res.json().catch(() => ({}))) as TokenAnswer;
+    if (!res.ok || typeof answer.access_token !== 'string' || answer.access_token === '') {
+      const code = typeof answer.error === 'string' ? answer.error.slice(0, 64) : `HTTP ${res.status}`;
+      throw new TokenRefused(`the token endpoint refused (${code})`, code);
+    }
+    if (typeof answer.token_type === 'string' && answer.token_type.toLowerCase() !== 'bearer')
+      throw new Error(`the token endpoint returned token_type ${answer.token_type}, not Bearer`);
+    return answer as TokenAnswer & { access_token: string };
+  }
+
+  /** Stores an answer sealed; a refresh answer without a new refresh token keeps the old one. */
+  private async keep(server: string, subject: string, a: TokenAnswer, oldRefresh: string | undefined) {
+    await this.opts.store.put({
+      upstream: server,
+      subject,
+      accessToken: a.access_token as string,
+      refreshToken: typeof a.refresh_token === 'string' ? a.refresh_token : oldRefresh,
+      expiresAt:
+        typeof a.expires_in === 'number' && a.expires_in > 0 ? this.now() + a.expires_in * 1000 : undefined,
+      scope: typeof a.scope === 'string' ? a.scope : undefined,
+    });
+  }
+
+  /**
+   * The Authorization value for `subject` at `server`: the stored access token, refreshed first when it is about to
+   * expire or the upstream refused it; AuthorizationRequired (with a start link) when there is none to be had.
+   */
+  async authorization(server: string, subject: string): Promise<string> {
+    const cred = await this.opts.store.get(server, subject);
+    if (cred?.accessToken === undefined)
+      throw new AuthorizationRequired(server, this.startUrl(server, subject));
+    const key = `${server}|${subject}`;
+    // Refreshed ahead of expiry by refreshBeforeMs, or by half its life for a short-lived token (updatedAt: issued).
+    const margin =
+      cred.expiresAt === undefined
+        ? 0
+        : Math.min(this.opts.refreshBeforeMs ?? 60_000, (cred.expiresAt - Date.parse(cred.updatedAt)) / 2);
+    const stale =
+      this.refused.has(`${key}|${cred.accessToken}`) ||
+      (cred.expiresAt !== undefined && cred.expiresAt - margin <= this.now());
+    if (!stale) return `Bearer ${cred.accessToken}`;
+    let p = this.refreshing.get(key);
+    if (p === undefined) {
+      p = this.refresh(server, subject, cred.refreshToken, cred.accessToken).finally(() =>
+        this.refreshing.delete(key),
+      );
+      this.refreshing.set(key, p);
+    }
+    return `Bearer ${await p}`;
+  }
+
+  private async refresh(
+    server: string,
+    subject: string,
+    refreshToken: string | undefined,
+    old: string,
+  ): Promise<string> {
+    this.refused.delete(`${server}|${subject}|${old}`);
+    const again = () =>
+      new AuthorizationRequired(server, this.startUrl(server, subject), 'can no longer renew your token');
+    if (refreshToken === undefined) {
+      await this.opts.store.revoke(server, subject);
+      throw again();
+    }
+    const as = await this.authServer(server);
+    const body = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      resource: as.resource,
+    });
+    let answer: TokenAnswer & { access_token: string };
+    try {
+      answer = await this.tokenRequest(as.metadata.token_endpoint!, body, as.client);
+    } catch (err) {
+      // A refresh token the server no longer honours (or no longer for this client) is dropped; anything else (the
+      // server is down) keeps it.
+      if (
+        err instanceof TokenRefused &&
+        ['invalid_grant', 'invalid_client', 'unauthorized_client'].includes(err.code)
+      ) {
+        await this.opts.store.revoke(server, subject);
+        throw again();
+      }
+      throw new WardenError(
+        'UPSTREAM_START_FAILED',
+        `upstream ${server}: refresh failed: ${(err as Error).message}`,
+      );
+    }
+    await this.keep(server, subject, answer, refreshToken);
+    return answer.access_token;
+  }
+
+  /** Who holds credentials where, for the upstreams of this flow (one subject's, or all): never a token. */
+  async credentialsOf(subject?: string) {
+    return (await this.opts.store.list(subject)).filter(
+      (r) => this.upstreams.has(r.upstream) && r.subject !== CLIENT_ROW,
+    );
+  }
+
+  /** The upstream answered 401 to this Authorization value: the next use refreshes (or asks for authorization). */
+  refusedBy(server: string, subject: string, authorization: string): void {
+    const token = authorization.replace(/^Bearer /, '');
+    this.refused.add(`${server}|${subject}|${token}`);
+    while (this.refused.size > MAX_PENDING) this.refused.delete(this.refused.values().next().value!);
+  }
+
+  /**
+   * Revokes one subject's tokens at `server` (or everyone's): RFC 7009 at the authorization server when it offers
+   * it (best effort: the row goes whatever it answers), then the row. How many credentials went.
+   */
+  async revoke(server: string, subject: string | undefined, actor: string): Promise<number> {
+    if (subject === CLIENT_ROW) return 0;
+    const rows = await this.opts.store.list(subject);
+    const mine = rows.filter((r) => r.upstream === server && r.subject !== CLIENT_ROW);
+    let as: UpstreamAuthServer | undefined;
+    try {
+      as = mine.length > 0 ? await this.authServer(server) : undefined;
+    } catch {
+      as = undefined;
+    }
+    const endpoint = as?.metadata.revocation_endpoint;
+    for (const r of mine) {
+      if (as !== undefined && typeof endpoint === 'string' && secureEndpoint(endpoint)) {
+        const cred = await this.opts.store.get(server, r.subject).catch(() => undefined);
+        for (const [token, hint] of [
+          [cred?.refreshToken, 'refresh_token'],
+          [cred?.accessToken, 'access_token'],
+        ] as const) {
+          if (token === undefined) continue;
+          const body = new URLSearchParams({ token, token_type_hint: hint });
+          await this.f(endpoint, {
+            method: 'POST',
+            headers: clientRequestHeaders(body, as.client.clientId, as.client.clientSecret),
+            body,
+            redirect: 'error',
+            signal: AbortSignal.timeout(10_000),
+          })
+            .then((res) => res.body?.cancel())
+            .catch(() => undefined);
+        }
+      }
+      await this.opts.store.revoke(server, r.subject);
+      await this.opts.audit?.({
+        event: 'upstream_token.revoked',
+        server,
+        subject: r.subject,
+        actor,
+        reason:
+          typeof endpoint === 'string' ? 'revoked here and at the authorization server' : 'revoked here',
+      });
+    }
+    return mine.length;
+  }
+}
+
+/** The token endpoint's refusal, with its error code. */
+class TokenRefused extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
