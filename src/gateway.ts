@@ -536,7 +536,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       log,
       version: VERSION,
       // Upstreams with per-user credentials (mcpServers.<id>.credentials) get this session's identity's token.
-      createTransport: upstreamCredentials.transportsFor(identity, options.createTransport),
+      createTransport: options.createTransport,
+      authFor: upstreamCredentials.authFor(identity),
       pool,
       onClose: (s) => sessions.delete(s),
     });

@@ -395,18 +395,8 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
           path: `mcpServers.${id}.protocol`,
           message: 'protocol 2026-07-28 is spoken over Streamable HTTP only (a url without type "sse")',
         });
-      else if (s.protocol === '2026-07-28' && s.credentials !== undefined)
-        problems.push({
-          file,
-          path: `mcpServers.${id}.protocol`,
-          message:
-            'per-user credentials are carried on the 2025-11-25 path only for now: leave protocol out or set 2025-11-25',
-        });
       else spec.protocol = s.protocol;
     }
-    // The 2026 link makes its own transport, which does not carry per-user credentials yet: such an upstream is
-    // spoken to in 2025 (an unauthenticated server/discover probe would only be refused).
-    if (spec.auth !== undefined && spec.protocol === undefined) spec.protocol = '2025-11-25';
     upstreams.push(spec);
   }
   // oauth: the protected resource's identifier cannot come from a request's Host header (the client controls it).

@@ -4,7 +4,11 @@
 
 import type { UpstreamSpec } from '../config/resolve.js';
 import { WardenError } from '../errors.js';
-import { createHttpClientTransport, type StreamableHttpClient } from '../transport/http-client.js';
+import {
+  createHttpClientTransport,
+  type StreamableHttpClient,
+  type UpstreamAuth,
+} from '../transport/http-client.js';
 import {
   CONNECTION_CLOSED,
   errorResponse,
@@ -63,9 +67,10 @@ export class ModernLink {
   }
 
   /** The 2026 HTTP transport (a new one per connection; see StreamableHttpClient's ModernMode). */
-  transport(): StreamableHttpClient {
+  transport(auth?: UpstreamAuth): StreamableHttpClient {
     this.http = createHttpClientTransport(this.spec.url ?? '', this.spec.headers, {
       modern: { headersFor: (m) => this.headersFor(m) },
+      ...auth,
     });
     return this.http;
   }

@@ -12,6 +12,7 @@ import {
 import type { MessageTransport } from '../transport/types.js';
 import { VERSION } from '../version.js';
 import { type InitializeResult, UpstreamLink } from './upstream.js';
+import type { AuthFor, CreateTransport } from './upstream-parts.js';
 
 /** The agent side of a lease: where an upstream's requests and notifications for this holder go. */
 export interface LeaseSink {
@@ -43,13 +44,15 @@ export interface AcquireOptions {
    * The transport factory of a link of this lease's own (isolation session): the session's, which carries its
    * identity's per-user upstream credentials (mcpServers.<id>.credentials, which require session isolation).
    */
-  createTransport?: (spec: UpstreamSpec, log: Logger) => MessageTransport;
+  createTransport?: CreateTransport;
+  /** The per-user credentials of this lease's identity (isolation session only: a shared link acts for nobody). */
+  authFor?: AuthFor;
 }
 
 export interface PoolOptions {
   upstreams: readonly UpstreamSpec[];
   log: Logger;
-  createTransport?: (spec: UpstreamSpec, log: Logger) => MessageTransport;
+  createTransport?: CreateTransport;
 }
 
 /** Params for a link started without an agent's initialize (a 2026 stateless request). */
@@ -172,6 +175,7 @@ export class UpstreamPool {
         (spec.isolation ?? 'session') === 'session'
           ? (options.createTransport ?? this.opts.createTransport)
           : this.opts.createTransport,
+      authFor: (spec.isolation ?? 'session') === 'session' ? options.authFor : undefined,
       onServerRequest: (link, req) => this.routeRequest(entry, link, req),
       onNotification: (link, n) => this.routeNotification(entry, link, n),
     });

@@ -23,6 +23,7 @@ import { CLIENT_NOTIFICATIONS, loggedMethod } from './methods.js';
 import { NameTable } from './naming.js';
 import { type Lease, type LeaseSink, UpstreamPool } from './pool.js';
 import type { InitializeResult, UpstreamLink } from './upstream.js';
+import type { AuthFor, CreateTransport } from './upstream-parts.js';
 
 export interface SessionOptions {
   id: string;
@@ -35,7 +36,9 @@ export interface SessionOptions {
   downstream: DownstreamPort;
   log: Logger;
   version: string;
-  createTransport?: (spec: UpstreamSpec, log: Logger) => MessageTransport;
+  createTransport?: CreateTransport;
+  /** Per-user upstream credentials of this session's identity (mcpServers.<id>.credentials). */
+  authFor?: AuthFor;
   /** Where the session's upstream links come from (shared per `isolation`); absent: a pool of its own. */
   pool?: UpstreamPool;
   onClose?: (session: ProxySession) => void;
@@ -386,6 +389,7 @@ export class ProxySession implements SessionView, LeaseSink {
           initParams: params,
           log: this.log,
           createTransport: this.opts.createTransport,
+          authFor: this.opts.authFor,
         });
         this.leases.set(spec.id, lease);
         this.links.set(spec.id, lease.link);

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { UpstreamSpec } from '../config/resolve.js';
 import { WardenError } from '../errors.js';
-import { createHttpClientTransport, HttpStatusError } from '../transport/http-client.js';
+import { createHttpClientTransport, HttpStatusError, type UpstreamAuth } from '../transport/http-client.js';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../transport/jsonrpc.js';
 import { createSseClientTransport } from '../transport/sse-client.js';
 import { StdioClientTransport } from '../transport/stdio-client.js';
@@ -63,8 +63,16 @@ export interface UpstreamLinkOptions {
   onServerRequest: (link: UpstreamLink, request: JsonRpcRequest) => void;
   onNotification: (link: UpstreamLink, notification: JsonRpcNotification) => void;
   /** Test seam and extension point: how a transport is made for a spec. */
-  createTransport?: (spec: UpstreamSpec, log: Logger) => MessageTransport;
+  createTransport?: CreateTransport;
+  /**
+   * Per-user credentials of the identity this link acts for (mcpServers.<id>.credentials; only on links of one
+   * session): undefined for an upstream without them. Both eras' HTTP transports ask it for each request's token.
+   */
+  authFor?: AuthFor;
 }
+
+export type CreateTransport = (spec: UpstreamSpec, log: Logger) => MessageTransport;
+export type AuthFor = (spec: UpstreamSpec) => UpstreamAuth | undefined;
 
 /** A Streamable HTTP upstream answers 404 to a session it no longer knows (it restarted, or expired the session). */
 export function sessionGone(err: unknown): boolean {
@@ -72,7 +80,11 @@ export function sessionGone(err: unknown): boolean {
 }
 
 /** `log` is called only by transports that log (stdio: the child's stderr). */
-export function defaultTransport(spec: UpstreamSpec, log: () => Logger): MessageTransport {
+export function defaultTransport(
+  spec: UpstreamSpec,
+  log: () => Logger,
+  auth?: UpstreamAuth,
+): MessageTransport {
   if (spec.kind === 'stdio') {
     return new StdioClientTransport({
       command: spec.command ?? '',
@@ -83,7 +95,7 @@ export function defaultTransport(spec: UpstreamSpec, log: () => Logger): Message
     });
   }
   if (spec.kind === 'sse') return createSseClientTransport(spec.url ?? '', spec.headers);
-  return createHttpClientTransport(spec.url ?? '', spec.headers);
+  return createHttpClientTransport(spec.url ?? '', spec.headers, auth);
 }
 
 /**

@@ -171,9 +171,13 @@ export class UpstreamLink {
 
   /** Makes the link's transport and wires it (`modern`: the 2026 HTTP transport). */
   private attach(modern: boolean): MessageTransport {
+    // Per-user credentials go with every request of either era; such a link never takes the test seam's transport.
+    const auth = this.opts.authFor?.(this.spec);
     const transport = modern
-      ? this.modern.transport()
-      : (this.opts.createTransport?.(this.spec, this.log) ?? defaultTransport(this.spec, () => this.log));
+      ? this.modern.transport(auth)
+      : auth !== undefined
+        ? defaultTransport(this.spec, () => this.log, auth)
+        : (this.opts.createTransport?.(this.spec, this.log) ?? defaultTransport(this.spec, () => this.log));
     this.transport = transport;
     transport.onmessage = (m) => this.onMessage(m);
     transport.onerror = (err) => this.log.warn({ err: err.message }, 'upstream transport error');

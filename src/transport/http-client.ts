@@ -676,17 +676,21 @@ function isAcknowledgement(value: unknown): boolean {
   );
 }
 
+/** Per-user credentials of an HTTP upstream (src/identity/upstream/credentials.ts), in either era. */
+export interface UpstreamAuth {
+  /** Asked for each request's Authorization header. */
+  authorization: () => Promise<string>;
+  /** Told the Authorization value an upstream answered 401 to (the request is then sent once more). */
+  unauthorized?: (authorization: string) => void;
+}
+
 export function createHttpClientTransport(
   url: string,
   headers: Record<string, string>,
   options: {
     /** The 2026 mode of the link (src/era/upstream-link.ts). */
     modern?: ModernMode;
-    /** Per-user credentials: asked for each request's Authorization header (src/identity/upstream/credentials.ts). */
-    authorization?: () => Promise<string>;
-    /** Told the Authorization value an upstream answered 401 to (the request is then sent once more). */
-    unauthorized?: (authorization: string) => void;
-  } = {},
+  } & Partial<UpstreamAuth> = {},
 ): StreamableHttpClient {
   return new StreamableHttpClient(url, headers, options.modern, options.authorization, options.unauthorized);
 }

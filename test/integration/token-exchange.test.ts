@@ -2,6 +2,7 @@
 // token-exchange grant, test/fixtures/oidc-idp.ts) and an upstream that is itself a protected resource
 // (test/fixtures/protected-upstream.ts): the upstream accepts the exchanged token (its own audience, the agent's
 // subject), refuses the agent's token, and never sees the agent's token when warden's exchanger is used.
+import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +20,8 @@ const SECRET = 'token-exchange-test-secret';
 
 let idp: TestIdp;
 let upstream: ProtectedUpstream;
+/** The same protected upstream, speaking the 2026-07-28 era only. */
+let modern: ProtectedUpstream;
 let issuer: Issuer;
 
 /** Calls `whoami` at the upstream with this bearer token; the tool's answer, or the error's message. */
@@ -59,10 +62,12 @@ beforeAll(async () => {
   issuer = new Issuer(idp.issuer);
   const meta = await issuer.metadata();
   upstream = await startProtectedUpstream(idp.issuer, meta.jwks_uri!);
-  audiences.push(upstream.url);
+  modern = await startProtectedUpstream(idp.issuer, meta.jwks_uri!, { era: '2026-07-28' });
+  audiences.push(upstream.url, modern.url);
 }, 30_000);
 
 afterAll(async () => {
+  await modern?.close();
   await upstream?.close();
   await idp?.close();
 });
@@ -212,6 +217,88 @@ auth:
       expect(said).toContain('acts for each user');
       expect(said).toContain(idp.issuer);
       expect(upstream.seen.slice(before)).toEqual([]);
+    } finally {
+      delete process.env.WARDEN_ADMIN_TOKEN;
+      await gw.close();
+    }
+  });
+
+  it('#20.b14 a 2026-only upstream: both eras of agent reach it with tokens exchanged for their own subjects, over 2026', async () => {
+    const gw = await startGateway(`
+mcpServers:
+  tracker:
+    url: ${modern.url}
+    credentials: { type: token-exchange, clientId: ${CLIENT}, clientSecret: ${SECRET} }
+auth:
+  publicUrl: http://127.0.0.1:7420
+  oauth: { issuer: '${idp.issuer}', audience: '${WARDEN_AUDIENCE}' }
+`);
+    const alice = await idp.mintAccessToken('alice', WARDEN_AUDIENCE);
+    const bob = await idp.mintAccessToken('bob', WARDEN_AUDIENCE);
+    const before = modern.seen.length;
+    const agent2025 = await connect(`${gw.mcpUrl}/tracker`, {}, { authorization: `Bearer ${alice}` });
+    const agent2026 = new ClientV2(
+      { name: 'exchange-2026', version: '1.0.0' },
+      { capabilities: {}, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    await agent2026.connect(
+      new HttpV2(new URL(`${gw.mcpUrl}/tracker`), {
+        requestInit: { headers: { authorization: `Bearer ${bob}` } },
+      }),
+    );
+    try {
+      expect(agent2026.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+      expect(textOf(await agent2025.callTool({ name: 'whoami', arguments: {} }))).toBe('alice');
+      expect(textOf(await agent2026.callTool({ name: 'whoami', arguments: {} }))).toBe('bob');
+      const shown = modern.seen.slice(before);
+      expect(shown).not.toContain(alice);
+      expect(shown).not.toContain(bob);
+      // Every request went out in 2026 (the probe included, with the user's exchanged token): no initialize.
+      expect(modern.methods).toContain('server/discover');
+      expect(modern.methods).toContain('tools/call');
+      expect(modern.methods).not.toContain('initialize');
+      expect(modern.methods).not.toContain('');
+    } finally {
+      await agent2025.close();
+      await agent2026.close();
+      await gw.close();
+    }
+  });
+
+  it('#20.b15 protocol 2026-07-28 pinned with credentials loads, and a grant agent is still told it needs a token', async () => {
+    process.env.WARDEN_ADMIN_TOKEN = 'exchange-test-admin-token';
+    const gw = await startGateway(`
+mcpServers:
+  tracker:
+    url: ${modern.url}
+    protocol: 2026-07-28
+    credentials: { type: token-exchange, clientId: ${CLIENT}, clientSecret: ${SECRET} }
+auth:
+  publicUrl: http://127.0.0.1:7420
+  oauth: { issuer: '${idp.issuer}', audience: '${WARDEN_AUDIENCE}' }
+`);
+    try {
+      const carol = await idp.mintAccessToken('carol', WARDEN_AUDIENCE);
+      const agent = await connect(`${gw.mcpUrl}/tracker`, {}, { authorization: `Bearer ${carol}` });
+      expect(textOf(await agent.callTool({ name: 'whoami', arguments: {} }))).toBe('carol');
+      await agent.close();
+      const res = await fetch(`${gw.adminUrl}/api/grants`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer exchange-test-admin-token', 'content-type': 'application/json' },
+        body: JSON.stringify({ label: 'grant-agent-2026' }),
+      });
+      const { token } = (await res.json()) as { token: string };
+      const before = modern.seen.length;
+      let said = '';
+      try {
+        const g = await connect(`${gw.mcpUrl}/tracker`, {}, { authorization: `Bearer ${token}` });
+        said = textOf(await g.callTool({ name: 'whoami', arguments: {} }));
+        await g.close();
+      } catch (err) {
+        said = (err as Error).message;
+      }
+      expect(said).toContain('acts for each user');
+      expect(modern.seen.slice(before)).toEqual([]);
     } finally {
       delete process.env.WARDEN_ADMIN_TOKEN;
       await gw.close();

@@ -5,16 +5,11 @@
 // session is bound to the identity that opened it (SPEC §14), so one user's upstream token never serves another.
 import type { UpstreamSpec } from '../../config/resolve.js';
 import { WardenError } from '../../errors.js';
-import type { Logger } from '../../log.js';
-import { defaultTransport } from '../../proxy/upstream.js';
-import { createHttpClientTransport } from '../../transport/http-client.js';
-import type { MessageTransport } from '../../transport/types.js';
+import type { AuthFor } from '../../proxy/upstream-parts.js';
 import type { Identity } from '../authenticate.js';
 import { issuerFor } from '../oauth/issuer.js';
 import { TokenExchangeError, TokenExchanger } from './exchange.js';
 import type { UpstreamOAuth } from './oauth-flow.js';
-
-type CreateTransport = (spec: UpstreamSpec, log: Logger) => MessageTransport;
 
 /**
  * Whose upstream credential a call uses: `<issuer>|<sub>` for an identity-provider token, `grant:<id>` for a grant;
@@ -98,14 +93,14 @@ export class UpstreamCredentials {
   }
 
   /**
-   * The transport factory of one agent session: upstreams with `credentials` get a Streamable HTTP transport that asks for
-   * this identity's token on each request; the others are made as before (`fallback`, else the default).
+   * The per-user credentials of one agent session's identity: for an upstream with `credentials`, the hooks its HTTP
+   * transport (either era) asks for each request's Authorization value; undefined for the others.
    */
-  transportsFor(identity: Identity, fallback: CreateTransport | undefined): CreateTransport | undefined {
-    if (!this.any) return fallback;
-    return (spec, log) =>
+  authFor(identity: Identity): AuthFor | undefined {
+    if (!this.any) return undefined;
+    return (spec) =>
       spec.auth !== undefined && this.uses(spec)
-        ? createHttpClientTransport(spec.url ?? '', spec.headers, {
+        ? {
             authorization: () => this.authorization(spec, identity),
             // A 401 from the upstream: the oauth flow refreshes before the one retry (an exchange is simply redone).
             unauthorized: (value) => {
@@ -113,7 +108,7 @@ export class UpstreamCredentials {
               if (subject !== undefined && this.flow?.has(spec.id))
                 this.flow.refusedBy(spec.id, subject, value);
             },
-          })
-        : (fallback?.(spec, log) ?? defaultTransport(spec, () => log));
+          }
+        : undefined;
   }
 }
