@@ -57,7 +57,7 @@ import { forward } from './pipeline/forward.js';
 import { guardStep } from './pipeline/guard.js';
 import { grantStillLive, grantStillLiveAfterApproval } from './pipeline/identity.js';
 import { limitStep } from './pipeline/limit.js';
-import { policyStep } from './pipeline/policy.js';
+import { layersOf, policyStep } from './pipeline/policy.js';
 import { route } from './pipeline/route.js';
 import { UpstreamPool } from './proxy/pool.js';
 import { linkCounts, ProxySession } from './proxy/session.js';
@@ -393,24 +393,23 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     config.upstreams.map((u) => u.id),
     log,
   );
-  // Flow rules (docs/flows.md): the step runs only when the config has rules, so a gateway without them pays nothing
-  // (labels are still shown in /api/tools and the simulator).
+  // Flow rules (docs/flows.md), the config's and those policy files add (a grant's included, created at any time): the
+  // step passes a call straight on while no rule exists anywhere, so a gateway without them pays nothing.
   const flowLabels = new LabelResolver(config.flows);
   const flowRules = compileRules(config.flows.rules);
-  const flows =
-    flowRules.length === 0
-      ? undefined
-      : flowStep({
-          labels: flowLabels,
-          rules: flowRules,
-          store: conversations,
-          log,
-          conversation: config.flows.conversation,
-          shadow: config.flows.shadow,
-          holdTimeoutMs: config.flows.holdTimeoutMs,
-          failMode: config.stateFailMode,
-          catalog,
-        });
+  const flows = flowStep({
+    labels: flowLabels,
+    rules: flowRules,
+    store: conversations,
+    log,
+    conversation: config.flows.conversation,
+    shadow: config.flows.shadow,
+    holdTimeoutMs: config.flows.holdTimeoutMs,
+    failMode: config.stateFailMode,
+    catalog,
+    layersOf: (ctx, server) => layersOf(policies, ctx, server),
+    policiesHaveFlows: () => policies.hasFlows(),
+  });
   // audit (outermost: one record per request, in finally) -> grant still live (stdio) -> route -> decide -> flows ->
   // approval -> grant still live (after a wait) -> limits -> durable decision -> forward
   const pipeline: (ctx: CallContext) => Promise<void> = compose<CallContext>([
@@ -426,7 +425,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       catalog,
       pinRules: (server) => config.pinning.servers.get(server) ?? config.pinning.global,
     }),
-    ...(flows === undefined ? [] : [flows]),
+    flows,
     approvalStep({ approvals, log, inband: { sealer } }),
     grantStillLiveAfterApproval,
     limitStep({ counters, failMode: config.stateFailMode, log, metrics }),

@@ -8,6 +8,7 @@ import type { GatewayConfig } from '../config/resolve.js';
 import { ConfigError, WardenError } from '../errors.js';
 import { explainFlow, withFlow } from '../flows/explain.js';
 import { LabelResolver } from '../flows/labels.js';
+import { flowSet, layersHaveFlows } from '../flows/layers.js';
 import { compileRules } from '../flows/rules.js';
 import { decideLayers, decisionJson, explainLayers, explanationJson } from '../policy/decide.js';
 import { CATEGORIES, type CompiledPolicy, type GrantFacts } from '../policy/types.js';
@@ -224,9 +225,16 @@ export async function explainCommand(opts: {
           ]);
         return { server: e.slice(0, slash), tool: e.slice(slash + 1) };
       });
+    const base = { labels: new LabelResolver(config.flows), rules: compileRules(config.flows.rules) };
     const flow = explainFlow(
-      new LabelResolver(config.flows),
-      compileRules(config.flows.rules),
+      // Each server's own policies add their flows, and the grant's (--grant) add to every server's.
+      (server) => {
+        const here = [...(config.policies.global ? [config.policies.global.policy] : [])];
+        const mine = config.policies.servers.get(server);
+        if (mine) here.push(mine.policy);
+        if (grant?.policy) here.push(grant.policy);
+        return flowSet(base, here);
+      },
       { server: opts.server, tool: opts.tool, classification: tool?.classification },
       earlier,
       () => undefined,
@@ -354,9 +362,11 @@ export function testCommand(file: string, opts: { json?: boolean }): void {
     const files = Array.isArray(parsed.data.policy) ? parsed.data.policy : [parsed.data.policy];
     const layers = files.map((f) => loadPolicyFile(isAbsolute(f) ? f : resolvePath(dirname(abs), f)).policy);
     const flows = parsed.data.flows;
-    // Test cases have no risk signals (no upstream is listed): labels come from the test file's flows block.
+    // Test cases have no risk signals (no upstream is listed): labels come from the test file's flows block and the
+    // policies' own `flows:`.
     const labels = new LabelResolver({ labels: flows?.labels ?? {}, exclude: {}, derive: false });
-    const flowRules = compileRules(flows?.rules ?? []);
+    const inForce = flowSet({ labels, rules: compileRules(flows?.rules ?? []) }, layers);
+    const withFlows = flows !== undefined || layersHaveFlows(layers);
     let passed = 0;
     const failures: Array<{ name: string; why: string }> = [];
     const results: Array<Record<string, unknown>> = [];
@@ -367,17 +377,15 @@ export function testCommand(file: string, opts: { json?: boolean }): void {
         args: c.args,
         category: c.category,
       });
-      const flow =
-        flows === undefined
-          ? undefined
-          : explainFlow(
-              labels,
-              flowRules,
-              { server: c.server ?? '', tool: c.tool },
-              c.earlier ?? [],
-              () => undefined,
-              { seen: c.seen },
-            );
+      const flow = !withFlows
+        ? undefined
+        : explainFlow(
+            () => inForce,
+            { server: c.server ?? '', tool: c.tool },
+            c.earlier ?? [],
+            () => undefined,
+            { seen: c.seen },
+          );
       const d = flow === undefined ? policyDecision : withFlow(policyDecision, flow, 5 * 60_000);
       const why: string[] = [];
       if (d.outcome !== c.expect) why.push(`expected ${c.expect}, got ${d.outcome}`);

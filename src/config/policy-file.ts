@@ -2,10 +2,13 @@
 // reported by file, path and line; compiles it for decide().
 import { readFileSync } from 'node:fs';
 import { ConfigError, type Problem, WardenError } from '../errors.js';
+import { LabelResolver } from '../flows/labels.js';
+import { compilePolicyRules, type PolicyFlows } from '../flows/layers.js';
 import { compileIntercept, compilePolicyLayer } from '../policy/compile.js';
 import { interceptSchema, looksLikeIntercept, policyLayerSchema } from '../policy/schema.js';
 import type { CompiledPolicy } from '../policy/types.js';
 import { formatPath, parseConfigText, zodProblems } from './parse.js';
+import { policyFlowsSchema } from './schema.js';
 
 type LineOf = (path: readonly PropertyKey[]) => number | undefined;
 
@@ -29,6 +32,40 @@ export function compilePolicyValue(
   source: string,
   lineOf: LineOf,
   prefix: readonly (string | number)[] = [],
+): { policy: CompiledPolicy | undefined; problems: Problem[] } {
+  // `flows:` is warden's own key beside either format (SPEC §13); the rest is the policy as its format defines it.
+  const { rest, flows } = splitFlows(value);
+  const flowProblems: Problem[] = [];
+  let policyFlows: PolicyFlows | undefined;
+  if (flows !== undefined) {
+    const parsed = policyFlowsSchema.safeParse(flows);
+    if (!parsed.success) flowProblems.push(...zodProblems(parsed.error, file, lineOf, [...prefix, 'flows']));
+    else if (Object.keys(parsed.data.labels).length > 0 || parsed.data.rules.length > 0)
+      policyFlows = {
+        resolver: new LabelResolver({ labels: parsed.data.labels, exclude: {}, derive: false }),
+        rules: compilePolicyRules(parsed.data.rules, source),
+      };
+  }
+  const compiled = compileFormat(rest, file, source, lineOf, prefix);
+  const problems = [...flowProblems, ...compiled.problems];
+  if (compiled.policy === undefined || problems.length > 0) return { policy: undefined, problems };
+  if (policyFlows !== undefined) compiled.policy.flows = policyFlows;
+  return compiled;
+}
+
+function splitFlows(value: unknown): { rest: unknown; flows: unknown } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !('flows' in value))
+    return { rest: value, flows: undefined };
+  const { flows, ...rest } = value as Record<string, unknown>;
+  return { rest, flows };
+}
+
+function compileFormat(
+  value: unknown,
+  file: string,
+  source: string,
+  lineOf: LineOf,
+  prefix: readonly (string | number)[],
 ): { policy: CompiledPolicy | undefined; problems: Problem[] } {
   const intercept = looksLikeIntercept(value);
   const schema = intercept ? interceptSchema : policyLayerSchema;

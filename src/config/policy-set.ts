@@ -37,6 +37,13 @@ export class PolicySet {
     return [...(this.global ? [this.global] : []), ...(own ? [own] : [])];
   }
 
+  /** Whether the global policy or a server's carries `flows:` (then conversations keep their labels). */
+  hasFlows(): boolean {
+    if (this.global?.policy.flows !== undefined) return true;
+    for (const p of this.servers.values()) if (p.policy.flows !== undefined) return true;
+    return false;
+  }
+
   /** The global policy and each server's own, as loaded now. */
   current(): { global: LoadedPolicy | undefined; servers: ReadonlyMap<string, LoadedPolicy> } {
     return { global: this.global, servers: this.servers };

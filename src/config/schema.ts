@@ -281,6 +281,34 @@ export const serverSchema = z
 /** Server ids become URL path segments and tool name prefixes: keep them short and plain. */
 export const SERVER_ID_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]|_(?!_))*$/;
 
+/** `flows.rules[]` (SPEC §13), in the config and in policy files. */
+export const flowRuleSchema = z
+  .strictObject({
+    after: z.string().min(1).describe('Once a result of a tool with this label reached the conversation'),
+    deny: z.string().min(1).optional().describe('... calls of tools with this label are refused'),
+    hold: z.string().min(1).optional().describe('... calls of tools with this label wait for an approval'),
+    reason: z.string().optional().describe('What the agent reads'),
+  })
+  .refine((r) => (r.deny === undefined) !== (r.hold === undefined), {
+    message: 'a flow rule has exactly one of "deny" or "hold"',
+  });
+
+/** Label -> tools carrying it, as <server>/<tool glob>. */
+const flowLabelsSchema = z
+  .record(z.string().min(1), z.array(z.string().min(1)))
+  .describe('Label -> tools carrying it, as <server>/<tool glob> (docs/flows.md)');
+
+/**
+ * The `flows:` block a policy file may carry (SPEC §13): labels and rules that add to the config's for the calls the
+ * policy governs. Only what narrows: no exclusions, no switching derivation off (docs/policy.md).
+ */
+export const policyFlowsSchema = z
+  .strictObject({
+    labels: flowLabelsSchema.default({}),
+    rules: z.array(flowRuleSchema).default([]).describe('Flow rules of this policy (docs/flows.md)'),
+  })
+  .describe("Data-flow labels and rules of this policy, adding to the config's (docs/policy.md)");
+
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
   mcpServers: z
@@ -528,10 +556,7 @@ export const configSchema = z.strictObject({
   guards: guardsSchema.optional(),
   flows: z
     .strictObject({
-      labels: z
-        .record(z.string().min(1), z.array(z.string().min(1)))
-        .default({})
-        .describe('Label -> tools carrying it, as <server>/<tool glob> (docs/flows.md)'),
+      labels: flowLabelsSchema.default({}),
       exclude: z
         .record(z.string().min(1), z.array(z.string().min(1)))
         .default({})
@@ -543,25 +568,7 @@ export const configSchema = z.strictObject({
           'Let risk signals add labels: private (reads personal data, messages, credentials), external (sends out)',
         ),
       rules: z
-        .array(
-          z
-            .strictObject({
-              after: z
-                .string()
-                .min(1)
-                .describe('Once a result of a tool with this label reached the conversation'),
-              deny: z.string().min(1).optional().describe('... calls of tools with this label are refused'),
-              hold: z
-                .string()
-                .min(1)
-                .optional()
-                .describe('... calls of tools with this label wait for an approval'),
-              reason: z.string().optional().describe('What the agent reads'),
-            })
-            .refine((r) => (r.deny === undefined) !== (r.hold === undefined), {
-              message: 'a flow rule has exactly one of "deny" or "hold"',
-            }),
-        )
+        .array(flowRuleSchema)
         .default([])
         .describe('Flow rules, decided before forward (docs/flows.md)'),
       conversation: z

@@ -8,6 +8,7 @@ import type { GatewayConfig } from '../config/resolve.js';
 import { WardenError } from '../errors.js';
 import { explainFlow, withFlow } from '../flows/explain.js';
 import type { LabelResolver } from '../flows/labels.js';
+import { flowSet } from '../flows/layers.js';
 import type { FlowRule } from '../flows/rules.js';
 import type { Authenticator } from '../identity/authenticate.js';
 import { pinTreatment } from '../pipeline/policy.js';
@@ -158,8 +159,12 @@ export async function simulate(
     parts.flows === undefined
       ? undefined
       : explainFlow(
-          parts.flows.labels,
-          parts.flows.rules,
+          // The config's flows, each server's policies' and the grant's own, as the gateway's flow step adds them.
+          (server) =>
+            flowSet(parts.flows!, [
+              ...parts.policies.layersFor(server),
+              ...(grant?.policy === undefined ? [] : [grant.policy]),
+            ]),
           { server: req.server, tool: req.tool, classification: known?.classification },
           req.earlier ?? [],
           (server, tool) => parts.catalog.info(server, tool)?.classification,

@@ -2,8 +2,9 @@
 // (/api/simulate) and anything else that explains a decision without making the call.
 import type { Decision } from '../policy/types.js';
 import type { Classification } from '../risk/types.js';
-import { type LabelResolver, type LabelSource, labelName } from './labels.js';
-import { decideFlow, type FlowRule } from './rules.js';
+import { type LabelSource, labelName } from './labels.js';
+import type { FlowSet } from './layers.js';
+import { decideFlow } from './rules.js';
 
 export interface EarlierCall {
   server: string;
@@ -22,9 +23,12 @@ export interface FlowExplanation {
   shadow: boolean;
 }
 
+/**
+ * `flowsFor(server)`: the labels and rules in force for a call on that server (the config's and its policies', as
+ * flowSet in src/flows/layers.ts gives them); each earlier call is labelled as the gateway labelled it on its own server.
+ */
 export function explainFlow(
-  resolver: LabelResolver,
-  rules: readonly FlowRule[],
+  flowsFor: (server: string) => FlowSet,
   call: EarlierCall & { classification?: Classification | undefined },
   earlier: readonly EarlierCall[],
   classificationOf: (server: string, tool: string) => Classification | undefined,
@@ -32,10 +36,12 @@ export function explainFlow(
 ): FlowExplanation {
   const seen = new Set((opts.seen ?? []).map(labelName));
   for (const e of earlier)
-    for (const l of resolver.resolve(e.server, e.tool, classificationOf(e.server, e.tool))) seen.add(l.label);
-  const labels = resolver.resolve(call.server, call.tool, call.classification);
+    for (const l of flowsFor(e.server).resolve(e.server, e.tool, classificationOf(e.server, e.tool)))
+      seen.add(l.label);
+  const here = flowsFor(call.server);
+  const labels = here.resolve(call.server, call.tool, call.classification);
   const verdict = decideFlow(
-    rules,
+    here.rules,
     seen,
     labels.map((l) => l.label),
   );

@@ -3,11 +3,11 @@
 import { globToRegExp, toolName } from '../policy/glob.js';
 import type { Classification } from '../risk/types.js';
 
-/** Where a label of a tool came from: the config (with the pattern that matched) or a risk signal. */
+/** Where a label of a tool came from: the config or a policy file (with the pattern that matched), or a risk signal. */
 export interface LabelSource {
   label: string;
-  source: 'config' | 'signal';
-  /** The `<server>/<tool glob>` pattern for config labels; the signals' reasoning for derived ones. */
+  source: 'config' | 'policy' | 'signal';
+  /** The `<server>/<tool glob>` pattern (a policy's: `<policy>: <pattern>`); the signals' reasoning for derived ones. */
   why: string;
 }
 

@@ -5,10 +5,11 @@
 import { ERA_2026 } from '../era/versions.js';
 import type { FlowAudit } from '../flows/audit.js';
 import type { LabelResolver } from '../flows/labels.js';
+import { flowSet, layersHaveFlows } from '../flows/layers.js';
 import { decideFlow, type FlowRule } from '../flows/rules.js';
 import type { Logger } from '../log.js';
 import { toolName } from '../policy/glob.js';
-import type { Decision } from '../policy/types.js';
+import type { CompiledPolicy, Decision } from '../policy/types.js';
 import { wire } from '../proxy/downstream.js';
 import type { ToolCatalog } from '../risk/catalog.js';
 import type { ConversationStore, LabelSeen } from '../state/conversations.js';
@@ -31,6 +32,10 @@ export interface FlowStepOptions {
   failMode?: 'closed' | 'open';
   catalog?: ToolCatalog;
   now?: () => number;
+  /** The policies governing a call on `server` (global, the server's, the grant's, its groups'): their `flows:` add. */
+  layersOf?: (ctx: CallContext, server: string) => readonly CompiledPolicy[];
+  /** Whether some policy in force anywhere carries flow rules (then every call's labels are recorded). */
+  policiesHaveFlows?: () => boolean;
 }
 
 /** What the flow step reads of a request to find its conversation. */
@@ -70,7 +75,8 @@ function reachedAgent(ctx: CallContext): boolean {
 }
 
 export function flowStep(opts: FlowStepOptions): Step<CallContext> {
-  const { labels, rules, store, log, catalog } = opts;
+  const { store, log, catalog } = opts;
+  const base = { labels: opts.labels, rules: opts.rules };
   const scope = opts.conversation ?? 'identity';
   const failMode = opts.failMode ?? 'closed';
   const now = opts.now ?? Date.now;
@@ -80,11 +86,14 @@ export function flowStep(opts: FlowStepOptions): Step<CallContext> {
     const call = ctx.method === 'tools/call';
     if (target === undefined || (!call && ctx.method !== 'resources/read' && ctx.method !== 'prompts/get'))
       return next();
+    const layers = opts.layersOf?.(ctx, target.server) ?? [];
+    // Nothing anywhere reads a conversation: no state is kept (a gateway without flow rules pays nothing more).
+    if (base.rules.length === 0 && !layersHaveFlows(layers) && !(opts.policiesHaveFlows?.() ?? false))
+      return next();
+    const { resolve, rules } = flowSet(base, layers);
     const tool = call ? toolName(String(target.params?.name ?? '')) : '';
     const own = call
-      ? labels
-          .resolve(target.server, tool, catalog?.info(target.server, tool)?.classification)
-          .map((l) => l.label)
+      ? resolve(target.server, tool, catalog?.info(target.server, tool)?.classification).map((l) => l.label)
       : [];
     const conversation = conversationOf(ctx, scope);
     let flow: FlowAudit | undefined;

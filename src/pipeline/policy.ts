@@ -202,7 +202,7 @@ function unseen(
 }
 
 /** The policies a call of this session to `server` must pass: global, the server's, then the grant's own. */
-function layersOf(policies: PolicySet, ctx: CallContext, server: string): readonly CompiledPolicy[] {
+export function layersOf(policies: PolicySet, ctx: CallContext, server: string): readonly CompiledPolicy[] {
   const base = policies.layersFor(server);
   const grant = ctx.session.identity.grant;
   const own = grant?.policy;

@@ -1,4 +1,5 @@
 // The compiled policy model and the Decision that decide() returns: plain data, no I/O.
+import type { PolicyFlows } from '../flows/layers.js';
 
 export type Action = 'allow' | 'deny' | 'require_approval';
 export type Outcome = 'allow' | 'deny' | 'hidden' | 'require_approval';
@@ -124,6 +125,8 @@ export interface NameRule {
 export interface CompiledPolicy {
   /** Where it came from, for messages and decisions. */
   source: string;
+  /** The `flows:` labels and rules this policy adds (SPEC §13, src/flows/layers.ts); undefined: none. */
+  flows?: PolicyFlows | undefined;
   format: 'policylayer' | 'intercept';
   default: 'allow' | 'deny';
   shadow: boolean;

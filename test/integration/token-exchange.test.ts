@@ -223,7 +223,7 @@ auth:
     }
   });
 
-  it('#20.b14 a 2026-only upstream: both eras of agent reach it with tokens exchanged for their own subjects, over 2026', async () => {
+  it('#20.b16 a 2026-only upstream: both eras of agent reach it with tokens exchanged for their own subjects, over 2026', async () => {
     const gw = await startGateway(`
 mcpServers:
   tracker:
@@ -265,7 +265,7 @@ auth:
     }
   });
 
-  it('#20.b15 protocol 2026-07-28 pinned with credentials loads, and a grant agent is still told it needs a token', async () => {
+  it('#20.b17 protocol 2026-07-28 pinned with credentials loads, and a grant agent is still told it needs a token', async () => {
     process.env.WARDEN_ADMIN_TOKEN = 'exchange-test-admin-token';
     const gw = await startGateway(`
 mcpServers:
