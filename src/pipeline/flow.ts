@@ -97,10 +97,13 @@ export function flowStep(opts: FlowStepOptions): Step<CallContext> {
       : [];
     const conversation = conversationOf(ctx, scope);
     let flow: FlowAudit | undefined;
-    if (call && own.length > 0 && rules.length > 0) {
+    // Only the rules that can apply to this tool need the conversation read: a read tool that no rule targets records
+    // its labels after the call and reads nothing before it.
+    const needed = call ? [...new Set(rules.filter((r) => own.includes(r.target)).map((r) => r.after))] : [];
+    if (needed.length > 0) {
       let seen: LabelSeen[] | undefined;
       try {
-        seen = await store.seen(conversation);
+        seen = await store.seen(conversation, needed);
       } catch (err) {
         const message = (err as Error)?.message ?? String(err);
         ctx.flow = { conversation, labels: own, seen: [], stateError: true };

@@ -1,10 +1,17 @@
 // Conversation state in Redis: one hash per conversation (label -> first sighting as JSON), written with HSETNX so the
-// first sighting stays whichever replica records it.
+// first sighting stays whichever replica records it. Labels are never taken back, so what this replica has read or
+// written stays true: a label it knows is not written again, and a check whose needed labels are all known is answered
+// without a round trip. Only the absence of a label must be asked of Redis (another replica may have recorded it).
 import { Redis } from 'ioredis';
 import { WardenError } from '../errors.js';
 import type { ConversationStore, LabelSeen, OpenConversationStoreOptions } from './conversations.js';
 
+/** Conversations whose known labels this replica keeps (then it starts over: a miss only costs a round trip). */
+const KNOWN_CONVERSATIONS = 10_000;
+
 export class RedisConversationStore implements ConversationStore {
+  private readonly known = new Map<string, Map<string, LabelSeen>>();
+
   private constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -41,19 +48,44 @@ export class RedisConversationStore implements ConversationStore {
     }
   }
 
-  async seen(conversation: string): Promise<LabelSeen[]> {
+  async seen(conversation: string, needed?: readonly string[]): Promise<LabelSeen[]> {
+    const mine = this.known.get(conversation);
+    if (needed !== undefined && mine !== undefined && needed.every((l) => mine.has(l)))
+      return [...mine.values()];
     const all = await this.run(() => this.redis.hgetall(this.prefix + conversation));
-    return Object.values(all).map((v) => JSON.parse(v) as LabelSeen);
+    const labels = Object.values(all).map((v) => JSON.parse(v) as LabelSeen);
+    this.learn(conversation, labels);
+    return labels;
   }
 
   async record(conversation: string, events: readonly LabelSeen[]): Promise<void> {
-    if (events.length === 0) return;
+    const mine = this.known.get(conversation);
+    const fresh = mine === undefined ? events : events.filter((e) => !mine.has(e.label));
+    if (fresh.length === 0) return;
     const key = this.prefix + conversation;
     await this.run(async () => {
       const m = this.redis.multi();
-      for (const e of events) m.hsetnx(key, e.label, JSON.stringify(e));
-      await m.exec();
+      for (const e of fresh) m.hsetnx(key, e.label, JSON.stringify(e));
+      // The first sighting is whichever replica's write came first: read back what is stored.
+      m.hmget(key, ...fresh.map((e) => e.label));
+      const replies = await m.exec();
+      const stored = (replies?.[fresh.length]?.[1] ?? []) as Array<string | null>;
+      this.learn(
+        conversation,
+        stored.flatMap((v) => (v === null ? [] : [JSON.parse(v) as LabelSeen])),
+      );
     });
+  }
+
+  private learn(conversation: string, labels: readonly LabelSeen[]): void {
+    if (labels.length === 0) return;
+    let mine = this.known.get(conversation);
+    if (mine === undefined) {
+      if (this.known.size >= KNOWN_CONVERSATIONS) this.known.clear();
+      mine = new Map();
+      this.known.set(conversation, mine);
+    }
+    for (const l of labels) if (!mine.has(l.label)) mine.set(l.label, l);
   }
 
   async list(limit: number): Promise<Array<{ conversation: string; labels: LabelSeen[] }>> {

@@ -11,8 +11,12 @@ export interface LabelSeen {
 }
 
 export interface ConversationStore {
-  /** The labels a conversation has seen (first sighting of each). Rejects when the backend cannot be reached. */
-  seen(conversation: string): Promise<LabelSeen[]>;
+  /**
+   * The labels a conversation has seen (first sighting of each). Rejects when the backend cannot be reached. With
+   * `needed`, a store may answer from what it already knows when every needed label is among it (labels are never
+   * taken back, so a label once seen stays seen): the answer then holds at least those, not necessarily all.
+   */
+  seen(conversation: string, needed?: readonly string[]): Promise<LabelSeen[]>;
   /** Adds labels; a label already seen keeps its first sighting. */
   record(conversation: string, events: readonly LabelSeen[]): Promise<void>;
   /** Known conversations with their labels (the dashboard), at most `limit`. */
