@@ -1,6 +1,11 @@
 // The 2026-07-28 wire facing agents (SPEC §12): which era a request belongs to, its header cross-checks, and the
 // result metadata (resultType, ttlMs, cacheScope) every answer to a 2026 client carries.
-import { INVALID_PARAMS, type JsonRpcMessage, type JsonRpcRequest } from '../transport/jsonrpc.js';
+import {
+  INVALID_PARAMS,
+  type JsonRpcMessage,
+  type JsonRpcRequest,
+  METHOD_NOT_FOUND,
+} from '../transport/jsonrpc.js';
 import { ERA_2025, ERA_2026, type Era } from './versions.js';
 
 export const PROTOCOL_VERSION_META = 'io.modelcontextprotocol/protocolVersion';
@@ -15,6 +20,25 @@ export const SUPPORTED_2026_VERSIONS: readonly string[] = [ERA_2026];
 export const HEADER_MISMATCH = -32020;
 export const MISSING_CLIENT_CAPABILITY = -32021;
 export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+
+/** Methods of the 2025 era that 2026-07-28 removed: a 2026 request for one is not found (HTTP 404, -32601). */
+export const REMOVED_IN_2026: ReadonlySet<string> = new Set([
+  'initialize',
+  'ping',
+  'logging/setLevel',
+  'resources/subscribe',
+  'resources/unsubscribe',
+]);
+
+/** The HTTP status of a 2026 answer that is an error the transport spec gives a status of its own, else 200. */
+export function modernErrorStatus(message: JsonRpcMessage): number {
+  if (!('error' in message) || message.error === undefined) return 200;
+  const code = message.error.code;
+  if (code === METHOD_NOT_FOUND) return 404;
+  if (code === HEADER_MISMATCH || code === MISSING_CLIENT_CAPABILITY || code === UNSUPPORTED_PROTOCOL_VERSION)
+    return 400;
+  return 200;
+}
 
 /** Methods whose `Mcp-Name` header mirrors a body field, and the field (both directions: agent and upstream). */
 export const NAME_SOURCE: Readonly<Record<string, string>> = {
@@ -142,6 +166,9 @@ export function checkModernHeaders(
 ): HeaderProblem | undefined {
   const bodyVersion = envelopeVersion(request);
   const headerVersion = single(headers['mcp-protocol-version']);
+  // Two different versions are a mismatch before either is judged (the conformance suite's HeaderMismatch case).
+  if (bodyVersion !== undefined && typeof headerVersion === 'string' && headerVersion !== bodyVersion)
+    return mismatch('MCP-Protocol-Version', 'the protocol version in _meta');
   const requested = bodyVersion ?? (typeof headerVersion === 'string' ? headerVersion : undefined);
   if (requested === undefined || !SUPPORTED_2026_VERSIONS.includes(requested)) {
     return {
@@ -160,6 +187,13 @@ export function checkModernHeaders(
     return mismatch('MCP-Protocol-Version', 'the protocol version in _meta');
   }
   if (headerVersion === undefined) return missing('MCP-Protocol-Version');
+  const capabilities = metaOf(request)?.[CLIENT_CAPABILITIES_META];
+  if (typeof capabilities !== 'object' || capabilities === null || Array.isArray(capabilities)) {
+    return {
+      code: INVALID_PARAMS,
+      message: `Invalid params: a ${requested} request carries the client's capabilities in params._meta["${CLIENT_CAPABILITIES_META}"]`,
+    };
+  }
   const method = single(headers['mcp-method']);
   if (method === undefined) return missing('Mcp-Method');
   if (method === null || decodeHeaderValue(method) !== request.method)

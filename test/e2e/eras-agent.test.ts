@@ -211,6 +211,37 @@ describe('#18.1 2026 wire checks', () => {
     expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32602);
   });
 
+  it('#18.8.1 a request whose _meta has no client capabilities is refused: HTTP 400, -32602 (conformance sep-2575)', async () => {
+    const body = call('echo', { text: 'x' });
+    delete (body.params._meta as Record<string, unknown>)['io.modelcontextprotocol/clientCapabilities'];
+    const res = await post(url(), body, good);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32602);
+  });
+
+  it('#18.8.2 a header version that differs from the body version is a header mismatch first (-32020), whatever the body says', async () => {
+    const res = await post(url(), call('echo', { text: 'x' }, 'v999.0.0'), good);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32020);
+  });
+
+  it('#18.8.3 methods 2026-07-28 removed, and unknown ones, are not found: HTTP 404, -32601', async () => {
+    for (const method of [
+      'initialize',
+      'ping',
+      'logging/setLevel',
+      'resources/subscribe',
+      'no/such/method',
+    ]) {
+      const body = { ...call('echo', {}), method, params: { ...call('echo', {}).params } };
+      delete (body.params as Record<string, unknown>).name;
+      delete (body.params as Record<string, unknown>).arguments;
+      const res = await post(url(), body, { 'mcp-protocol-version': ERA_2026, 'mcp-method': method });
+      expect({ method, status: res.status }).toEqual({ method, status: 404 });
+      expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32601);
+    }
+  });
+
   it("#18.1.15 server/discover answers with the upstream's own capabilities and server info", async () => {
     const res = await post(
       url(),
@@ -218,7 +249,12 @@ describe('#18.1 2026 wire checks', () => {
         jsonrpc: '2.0',
         id: 4,
         method: 'server/discover',
-        params: { _meta: { 'io.modelcontextprotocol/protocolVersion': ERA_2026 } },
+        params: {
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': ERA_2026,
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
       },
       { 'mcp-protocol-version': ERA_2026, 'mcp-method': 'server/discover' },
     );
@@ -245,7 +281,12 @@ describe('#18.1 2026 wire checks', () => {
           jsonrpc: '2.0',
           id: 1,
           method: 'tools/list',
-          params: { _meta: { 'io.modelcontextprotocol/protocolVersion': ERA_2026 } },
+          params: {
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': ERA_2026,
+              'io.modelcontextprotocol/clientCapabilities': {},
+            },
+          },
         },
         { 'mcp-protocol-version': ERA_2026, 'mcp-method': 'tools/list' },
       ).then((r) => r.json() as Promise<{ result: Record<string, unknown> }>);

@@ -7,7 +7,12 @@ import type { Logger } from 'pino';
 import { BRIDGE_STATE_PREFIX } from '../../era/bridge.js';
 import { type AnswerSink, type BridgeRelay, isBridgeState } from '../../era/bridge-relay.js';
 import { ModernFront } from '../../era/front.js';
-import { checkModernHeaders, SUBSCRIPTION_ID_META } from '../../era/wire.js';
+import {
+  checkModernHeaders,
+  modernErrorStatus,
+  REMOVED_IN_2026,
+  SUBSCRIPTION_ID_META,
+} from '../../era/wire.js';
 import type { Identity } from '../../identity/authenticate.js';
 import {
   errorResponse,
@@ -17,6 +22,7 @@ import {
   isResponse,
   type JsonRpcMessage,
   type JsonRpcRequest,
+  METHOD_NOT_FOUND,
   type RequestId,
 } from '../jsonrpc.js';
 import type { DownstreamPort, SessionFactory } from '../types.js';
@@ -201,12 +207,12 @@ export class ModernPath {
       return;
     }
     const request = message as JsonRpcRequest;
-    if (request.method === 'initialize') {
+    if (REMOVED_IN_2026.has(request.method)) {
       writeJsonError(
         res,
-        400,
-        INVALID_REQUEST,
-        'Invalid Request: initialize is not part of MCP 2026-07-28',
+        404,
+        METHOD_NOT_FOUND,
+        `Method not found: ${request.method} is not part of MCP 2026-07-28`,
         request.id,
       );
       return;
@@ -219,7 +225,7 @@ export class ModernPath {
       return;
     }
     const key = `${endpoint ?? ''}\n${modernOwner(identity)}`;
-    const stream = new PostStream(res, [request.id], false, {}, this.opts.log);
+    const stream = new PostStream(res, [request.id], false, {}, this.opts.log, modernErrorStatus);
     const relay = this.opts.relay;
     const state = (request.params as Record<string, unknown> | undefined)?.requestState;
     if (relay !== undefined && isBridgeState(state)) {

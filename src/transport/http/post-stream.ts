@@ -17,6 +17,8 @@ export class PostStream {
     private readonly batch: boolean,
     private readonly headers: Record<string, string>,
     private readonly log: Logger,
+    /** The HTTP status of a single answer sent as JSON (2026: some errors have their own, src/era/wire.ts). */
+    private readonly statusOf?: (answer: JsonRpcMessage) => number,
   ) {
     for (const id of ids) this.waiting.add(id);
     res.on('close', () => {
@@ -53,7 +55,8 @@ export class PostStream {
         }
         let length = 0;
         for (const piece of body) length += piece.length;
-        this.res.writeHead(200, {
+        const status = this.batch || this.statusOf === undefined ? 200 : this.statusOf(this.buffered[0]!);
+        this.res.writeHead(status, {
           ...this.headers,
           'content-type': 'application/json',
           'content-length': String(length),
