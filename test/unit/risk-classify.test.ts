@@ -249,7 +249,14 @@ const CASES: Case[] = [
     risk: 'critical',
   },
   // other
-  { why: 'nothing to go on', tool: tool('zyx', ''), category: 'other', risk: 'low' },
+  // #21: nothing to go on is read in the safe direction, an ordinary write; `other` only when the server says read-only.
+  { why: 'nothing to go on', tool: tool('zyx', ''), category: 'write', risk: 'medium' },
+  {
+    why: 'nothing to go on, said read-only',
+    tool: tool('zyx', '', {}, { annotations: { readOnlyHint: true } }),
+    category: 'other',
+    risk: 'low',
+  },
 ];
 
 const bool = (description = '') => ({ type: 'boolean', description });

@@ -112,6 +112,8 @@ export const VERBS: Record<string, Operation> = {
   put: 'write',
   patch: 'write',
   modify: 'write',
+  alter: 'write',
+  decline: 'write',
   change: 'write',
   rename: 'write',
   move: 'write',
