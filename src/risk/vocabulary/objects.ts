@@ -41,7 +41,9 @@ export const KEY_QUALIFIERS = new Set([
 export const QUALIFIED_SECRETS: Record<string, readonly string[]> = {
   string: ['connection'],
   strings: ['connection'],
-  session: ['portal', 'login', 'auth', 'sso'],
+  session: ['portal', 'login', 'auth', 'sso', 'terminal', 'shell'],
+  info: ['connection'],
+  details: ['connection'],
   link: ['login', 'magic', 'signin'],
 };
 /** Words that say an item lives in a secret store (a password manager's vault), with a secret word beside them. */
