@@ -111,6 +111,8 @@ export function interpret(
           why: `${at} reads private communications (${leadPriv}, description)`,
         };
       }
+      // A money object is a financial record (rule 4): never read/low.
+      if (money) return { category: 'read', risk: 'medium', why: `${at} reads financial records (${money})` };
       return { category: 'read', risk: 'low', why: `${at} only reads` };
     }
     case 'trivial':
@@ -143,7 +145,11 @@ export function interpret(
         return { category: 'credential', risk: 'critical', why: `${at} creates a webhook and its token` };
       }
       if (verb === 'place' && objects.some((w) => w === 'order' || w === 'orders')) {
-        return { category: 'financial', risk: 'critical', why: `${at} places an order (a purchase or a trade)` };
+        return {
+          category: 'financial',
+          risk: 'critical',
+          why: `${at} places an order (a purchase or a trade)`,
+        };
       }
       if (money && !NON_MONEY_VERBS.has(verb)) {
         const creditNote = objects.includes('credit') && objects.some((w) => w === 'note' || w === 'notes');
