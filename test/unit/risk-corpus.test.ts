@@ -217,13 +217,15 @@ describe('#21 classify on the 5th round, held out (never tuned on)', () => {
     expect(new Set(corpus.filter((e) => FIFTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(14);
   });
 
-  it('#21 does not fall below the measured category accuracy (0.80) and exact risk (0.67)', () => {
-    expect(fifth.categoryAccuracy).toBeGreaterThanOrEqual(0.8);
-    expect(fifth.riskExact).toBeGreaterThanOrEqual(0.67);
+  // First measured 0.80, 0.67 and 7 critical low; the floors are now the figures after the third attempt's rules,
+  // which were written from these rounds' errors, so they guard against regressions, not unseen servers.
+  it('#21 does not fall below category accuracy 0.87 and exact risk 0.74 (after rules written from it)', () => {
+    expect(fifth.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
+    expect(fifth.riskExact).toBeGreaterThanOrEqual(0.74);
   });
 
-  it('#21 rates no more than the measured 7 critical tools low', () => {
-    expect(fifth.criticalRatedLow.length).toBeLessThanOrEqual(7);
+  it('#21 rates no critical tool low (7 at the first measurement)', () => {
+    expect(fifth.criticalRatedLow).toEqual([]);
   });
 });
 
@@ -232,13 +234,13 @@ describe('#21 classify on the 6th round, held out (never tuned on)', () => {
     expect(sixth.tools).toBe(392);
   });
 
-  it('#21 does not fall below the measured category accuracy (0.87) and exact risk (0.71)', () => {
-    expect(sixth.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
-    expect(sixth.riskExact).toBeGreaterThanOrEqual(0.71);
+  it('#21 does not fall below category accuracy 0.89 and exact risk 0.72 (first measured 0.87, 0.71)', () => {
+    expect(sixth.categoryAccuracy).toBeGreaterThanOrEqual(0.89);
+    expect(sixth.riskExact).toBeGreaterThanOrEqual(0.72);
   });
 
-  it('#21 rates no more than the measured 2 critical tools low', () => {
-    expect(sixth.criticalRatedLow.length).toBeLessThanOrEqual(2);
+  it('#21 rates no critical tool low (2 at the first measurement)', () => {
+    expect(sixth.criticalRatedLow).toEqual([]);
   });
 });
 
@@ -248,30 +250,32 @@ describe('#21 classify on the 7th round, held out (never tuned on)', () => {
     expect(new Set(corpus.filter((e) => !EIGHTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(80);
   });
 
-  it('#21 does not fall below the measured category accuracy (0.83) and exact risk (0.69), no critical rated low', () => {
-    expect(seventh.categoryAccuracy).toBeGreaterThanOrEqual(0.83);
+  it('#21 does not fall below category accuracy 0.84 and exact risk 0.69 (first measured 0.83, 0.69), no critical rated low', () => {
+    expect(seventh.categoryAccuracy).toBeGreaterThanOrEqual(0.84);
     expect(seventh.riskExact).toBeGreaterThanOrEqual(0.69);
     expect(seventh.criticalRatedLow).toEqual([]);
   });
 
-  it('#21 the 5th to 7th rounds together: 1115 tools from 47 unseen servers, category 0.84, exact risk 0.69', () => {
+  it('#21 the 5th to 7th rounds together: 1115 tools from 47 servers, category 0.87, exact risk 0.72 (first 0.84, 0.69)', () => {
     expect(unseen.tools).toBe(1115);
-    expect(unseen.categoryAccuracy).toBeGreaterThanOrEqual(0.84);
-    expect(unseen.riskExact).toBeGreaterThanOrEqual(0.69);
-    expect(unseen.criticalRatedLow.length).toBeLessThanOrEqual(9);
+    expect(unseen.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
+    expect(unseen.riskExact).toBeGreaterThanOrEqual(0.72);
+    expect(unseen.criticalRatedLow).toEqual([]);
+    expect(unseen.dangerousRatedRead.length).toBeLessThanOrEqual(6);
   });
 });
 
 // Round 8 (#21, third attempt): frozen before any rule of that attempt was written, the only round unseen by them.
-// Floors: the figures measured on it before any change (docs/risk.md).
+// Floors: the figures measured on it once after the third attempt (before: category 0.763, exact risk 0.813; after:
+// 0.775 and 0.813; docs/risk.md). The #21 targets are not met on it.
 describe('#21 classify on the 8th round, held out (frozen before the third attempt)', () => {
   it('#21 has 5 servers and 80 tools', () => {
     expect(eighth.tools).toBe(80);
     expect(new Set(corpus.filter((e) => EIGHTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(5);
   });
 
-  it('#21 does not fall below the measured category accuracy (0.76) and exact risk (0.81)', () => {
-    expect(eighth.categoryAccuracy).toBeGreaterThanOrEqual(0.76);
+  it('#21 does not fall below the measured category accuracy (0.77) and exact risk (0.81)', () => {
+    expect(eighth.categoryAccuracy).toBeGreaterThanOrEqual(0.77);
     expect(eighth.riskExact).toBeGreaterThanOrEqual(0.81);
     expect(eighth.criticalRatedLow.length).toBeLessThanOrEqual(1);
     expect(eighth.dangerousRatedRead.length).toBeLessThanOrEqual(2);
