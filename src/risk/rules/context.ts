@@ -4,9 +4,9 @@ import type { Category } from '../../policy/types.js';
 import { type Parameter, words } from '../text.js';
 import type { Risk, Signal, ToolDefinition } from '../types.js';
 import {
+  IDENTITY_OBJECTS,
   KEY_QUALIFIERS,
   MESSAGE_QUALIFIED,
-  IDENTITY_OBJECTS,
   ORG_SCOPED,
   ORG_WORDS,
   PERMISSION_OBJECTS,
@@ -107,14 +107,32 @@ export function permissionObject(ws: string[]): string | undefined {
 
 /** Verbs that administer accounts when their object is a user, member or organisation group. */
 const ADMIN_VERBS = new Set([
-  'create', 'add', 'new', 'update', 'edit', 'set', 'import', 'invite', 'restore', 'approve', 'deny', 'modify',
-  'patch', 'change', 'assign', 'move', 'manage', 'insert', 'upsert',
+  'create',
+  'add',
+  'new',
+  'update',
+  'edit',
+  'set',
+  'import',
+  'invite',
+  'restore',
+  'approve',
+  'deny',
+  'modify',
+  'patch',
+  'change',
+  'assign',
+  'move',
+  'manage',
+  'insert',
+  'upsert',
 ]);
 
 /** Identity admin (SPEC §7 credential): accounts, members, delegates, organisation groups and policies, device approvals. */
 export function identityObject(verb: string, op: Operation, ws: string[]): string | undefined {
   if (op !== 'delete' && !ADMIN_VERBS.has(verb)) return undefined;
-  if (ws.includes('device') && ws.some((w) => w === 'approval' || w === 'approvals')) return 'device approvals';
+  if (ws.includes('device') && ws.some((w) => w === 'approval' || w === 'approvals'))
+    return 'device approvals';
   // a mailing or social list's members are not accounts
   if (ws.includes('list') || ws.includes('lists')) return undefined;
   const account = has(IDENTITY_OBJECTS, ws);
