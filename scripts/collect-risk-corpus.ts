@@ -461,6 +461,50 @@ const SERVERS: ServerSpec[] = [
     package: '@atlassian-dc-mcp/bitbucket',
     env: { BITBUCKET_HOST: '127.0.0.1:9', BITBUCKET_API_TOKEN: DUMMY },
   },
+  // 8th round (#21): chosen before any rule change of the third attempt, before any was listed or labelled; held out.
+  { id: 'ssh-secured', package: '@marian-craciunescu/ssh-mcp-server-secured', bin: 'ssh-mcp-server-secured' },
+  { id: 'sqlite-npx', package: 'mcp-server-sqlite-npx', args: [join(tmpdir(), 'corpus-dummy.sqlite')] },
+  {
+    id: 'sqlite-pollinations',
+    package: '@pollinations/mcp-server-sqlite',
+    args: [join(tmpdir(), 'corpus-dummy.sqlite')],
+  },
+  { id: 'easybits', package: '@easybits.cloud/mcp', env: { EASYBITS_API_KEY: DUMMY } },
+  {
+    id: 'mysql-neverinfamous',
+    package: '@neverinfamous/mysql-mcp',
+    args: ['--mysql', 'mysql://d:d@127.0.0.1:9/d'],
+    env: {
+      MYSQL_HOST: '127.0.0.1',
+      MYSQL_PORT: '9',
+      MYSQL_USER: 'd',
+      MYSQL_PASSWORD: 'd',
+      MYSQL_DATABASE: 'd',
+    },
+  },
+  { id: 'provenonce', package: '@provenonce/mcp' },
+  {
+    id: 'cloudbase',
+    package: '@cloudbase/cloudbase-mcp',
+    env: { TENCENTCLOUD_SECRETID: DUMMY, TENCENTCLOUD_SECRETKEY: DUMMY, CLOUDBASE_ENV_ID: 'dummy' },
+  },
+  { id: 'capybara-db', package: 'capybara-db-mcp', args: ['--transport', 'stdio', '--demo'] },
+  {
+    id: 'mysql-hovecapital',
+    package: '@hovecapital/read-only-mysql-mcp-server',
+    env: { DB_HOST: '127.0.0.1', DB_PORT: '9', DB_USER: 'd', DB_PASSWORD: 'd', DB_DATABASE: 'd' },
+  },
+  {
+    id: 'sqlserver-bilims',
+    package: '@bilims/mcp-sqlserver',
+    env: {
+      SQLSERVER_HOST: '127.0.0.1',
+      SQLSERVER_PORT: '9',
+      SQLSERVER_USER: 'd',
+      SQLSERVER_PASSWORD: 'd',
+      SQLSERVER_DATABASE: 'd',
+    },
+  },
 ];
 
 function packageDir(scratch: string, pkg: string): string {

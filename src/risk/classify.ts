@@ -60,6 +60,7 @@ export function classify(tool: ToolDefinition): Classification {
     objectWords = [...ctx.nameWords, ...ctx.leadWords.slice(0, 12)];
     confidence = ops.length > 0 ? 0.7 : 0.4;
   }
+  const basis: Basis = nameOps.length > 0 || titleOps.length > 0 ? 'name' : ops.length > 0 ? 'lead' : 'none';
   for (const op of ops) {
     // `drop` onto a page element is a drag-and-drop, not a DROP TABLE.
     const dragDrop = op.verb === 'drop' && /\b(onto|drag(ged)?)\b/i.test(ctx.lead);
@@ -73,16 +74,26 @@ export function classify(tool: ToolDefinition): Classification {
   readings.push(...flagReadings(ctx));
   readings.push(...codeReadings(ctx, ops));
   readings.push(...claimReadings(ctx));
+  const fromVerb = readings.length;
   if (readings.length === 0) {
     readings.push({ category: 'other', risk: 'low', why: 'no verb in the name or the description' });
     confidence = 0.3;
   }
 
   let worst = pickWorst(readings);
+  // Split evidence: the name's own reading lost to a mode, a parameter or a claim of the description.
+  const split =
+    basis !== 'none' && readings.indexOf(worst) >= ops.length && readings.indexOf(worst) < fromVerb;
   worst = applyDescription(worst, ctx);
   // The server's hints decide only where the definition's own words did not: servers set them wholesale (one
   // browser server marks navigation destructive), and they may raise what the words left open, never lower it.
+  const before = worst;
   if (confidence < 0.9) worst = applyAnnotations(worst, ctx);
+  if (worst.category === 'other' && tool.annotations?.readOnlyHint !== true) {
+    // Nothing says what it does: assume it changes something (the safe direction), unless the server says read-only.
+    worst = { category: 'write', risk: 'medium', why: `${worst.why}; assumed to write` };
+  }
+  confidence = calibrated(basis, split, worst !== before);
   addSignals(worst, ctx);
   const poisoning = findPoisoning(tool);
   ctx.signals.push(...poisoning);
@@ -97,6 +108,21 @@ export function classify(tool: ToolDefinition): Classification {
     confidence: Math.round(confidence * 100) / 100,
     rationale: `${worst.category}/${worst.risk}: ${worst.why}${poisoning.length > 0 ? '; definition shows tool poisoning' : ''}`,
   };
+}
+
+type Basis = 'name' | 'lead' | 'none';
+
+/**
+ * Confidence: the share of tools of rounds 1 to 7 (docs/risk.md) whose category was right for each way the reading
+ * was reached, fitted once on those rounds and measured on round 8. `split`: the name's verb lost to a mode, a
+ * parameter or the description; `raised`: the server's annotations raised the result.
+ */
+function calibrated(basis: Basis, split: boolean, raised: boolean): number {
+  // Fitted (tools, share right on rounds 1 to 7): name 1590, 0.93; name split 50, 0.76; description 67, 0.81;
+  // description split 27, 0.59; description raised by annotations 3, 0.33; no verb 22, 0.64.
+  if (basis === 'none') return 0.64;
+  if (basis === 'lead') return raised ? 0.33 : split ? 0.59 : 0.81;
+  return split ? 0.76 : 0.93;
 }
 
 function pickWorst(readings: Reading[]): Reading {

@@ -249,7 +249,76 @@ const CASES: Case[] = [
     risk: 'critical',
   },
   // other
-  { why: 'nothing to go on', tool: tool('zyx', ''), category: 'other', risk: 'low' },
+  // #21 third attempt, general rules from rounds 1 to 7 (docs/risk.md)
+  {
+    why: 'identity admin',
+    tool: tool('update_org_member', 'Update a member'),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'account removal',
+    tool: tool('delete_user', 'Delete a user'),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'device approval',
+    tool: tool('device_approval_deny', 'Deny'),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'a mailing list member',
+    tool: tool('add_list_member', 'Add to a list'),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a discount group',
+    tool: tool('update_discount_group', 'Update'),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'an accounting bill',
+    tool: tool('create_bill', 'Create a bill'),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'placing an order',
+    tool: tool('place_order', 'Place an order'),
+    category: 'financial',
+    risk: 'critical',
+  },
+  { why: 'a renewal', tool: tool('renew_domain', 'Renew a domain'), category: 'financial', risk: 'critical' },
+  {
+    why: 'a fetch that pays',
+    tool: tool('fetch_url', 'Fetch a URL. It will be paid automatically from the wallet.'),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'connection details',
+    tool: tool('get_connection_info', 'Get'),
+    category: 'credential',
+    risk: 'high',
+  },
+  {
+    why: 'a shell session token',
+    tool: tool('create_terminal_session', 'Create'),
+    category: 'credential',
+    risk: 'critical',
+  },
+  // #21: nothing to go on is read in the safe direction, an ordinary write; `other` only when the server says read-only.
+  { why: 'nothing to go on', tool: tool('zyx', ''), category: 'write', risk: 'medium' },
+  {
+    why: 'nothing to go on, said read-only',
+    tool: tool('zyx', '', {}, { annotations: { readOnlyHint: true } }),
+    category: 'other',
+    risk: 'low',
+  },
 ];
 
 const bool = (description = '') => ({ type: 'boolean', description });

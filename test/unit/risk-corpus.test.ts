@@ -65,12 +65,15 @@ const HELD_OUT = new Set([
  * figures for servers warden has not seen (docs/risk.md).
  */
 const rounds = JSON.parse(readFileSync(join(here, '../fixtures/risk-corpus/rounds.json'), 'utf8')) as Record<
-  '5' | '6' | '7',
+  '5' | '6' | '7' | '8',
   string[]
 >;
 const FIFTH_ROUND = new Set(rounds['5']);
 const SIXTH_ROUND = new Set(rounds['6']);
 const SEVENTH_ROUND = new Set(rounds['7']);
+/** Frozen before any rule of the third attempt at #21 was written: the only round unseen by those rules. */
+const EIGHTH_ROUND = new Set(rounds['8']);
+const DANGEROUS = ['destructive', 'execute', 'financial', 'credential'];
 
 interface Scores {
   tools: number;
@@ -80,6 +83,9 @@ interface Scores {
   precision: Record<string, number>;
   support: Record<string, number>;
   criticalRatedLow: string[];
+  dangerousRatedRead: string[];
+  /** Category accuracy per confidence value: [confidence, tools, accuracy]. */
+  calibration: [number, number, number][];
   misses: string[];
 }
 
@@ -90,6 +96,8 @@ function score(entries: Entry[]): Scores {
   const labelled: Record<string, number> = {};
   const predicted: Record<string, number> = {};
   const criticalRatedLow: string[] = [];
+  const dangerousRatedRead: string[] = [];
+  const buckets = new Map<number, [number, number]>();
   const misses: string[] = [];
   for (const e of entries) {
     const r = classify(e.tool);
@@ -102,6 +110,10 @@ function score(entries: Entry[]): Scores {
     }
     if (r.risk === want.risk) riskOk++;
     if (want.risk === 'critical' && r.risk === 'low') criticalRatedLow.push(`${e.server}/${e.tool.name}`);
+    if (DANGEROUS.includes(want.category) && r.category === 'read')
+      dangerousRatedRead.push(`${e.server}/${e.tool.name}`);
+    const b = buckets.get(r.confidence) ?? [0, 0];
+    buckets.set(r.confidence, [b[0] + 1, b[1] + (r.category === want.category ? 1 : 0)]);
     if (r.category !== want.category || r.risk !== want.risk) {
       misses.push(
         `${e.server}/${e.tool.name}: labelled ${want.category}/${want.risk}, rated ${r.category}/${r.risk} (${r.rationale})`,
@@ -122,6 +134,10 @@ function score(entries: Entry[]): Scores {
     precision,
     support: labelled,
     criticalRatedLow,
+    dangerousRatedRead,
+    calibration: [...buckets.entries()]
+      .sort((a, b) => b[0] - a[0])
+      .map(([c, [n, ok]]) => [c, n, ok / n] as [number, number, number]),
     misses,
   };
 }
@@ -130,7 +146,8 @@ function report(title: string, s: Scores): string {
   const pct = (x: number | undefined) => (x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
   const lines = [
     `## ${title}: ${s.tools} tools`,
-    `category accuracy ${pct(s.categoryAccuracy)}, exact risk ${pct(s.riskExact)}, critical rated low: ${s.criticalRatedLow.length}`,
+    `category accuracy ${pct(s.categoryAccuracy)}, exact risk ${pct(s.riskExact)}, critical rated low: ${s.criticalRatedLow.length} ${s.criticalRatedLow.join(' ')}, dangerous rated read: ${s.dangerousRatedRead.length} ${s.dangerousRatedRead.join(' ')}`,
+    `confidence (tools, accuracy): ${s.calibration.map(([c, n, a]) => `${c}: ${n}, ${a.toFixed(2)}`).join('; ')}`,
     '| category | labelled | precision | recall |',
     '| --- | --- | --- | --- |',
     ...CATEGORIES.map(
@@ -143,7 +160,7 @@ function report(title: string, s: Scores): string {
 
 /** Rounds 1 to 4: the data the rules were written from (tuned on, or looked at after their frozen measurement). */
 const UNSEEN = new Set([...FIFTH_ROUND, ...SIXTH_ROUND, ...SEVENTH_ROUND]);
-const seenCorpus = corpus.filter((e) => !UNSEEN.has(e.server));
+const seenCorpus = corpus.filter((e) => !UNSEEN.has(e.server) && !EIGHTH_ROUND.has(e.server));
 const all = score(seenCorpus);
 const tuned = score(seenCorpus.filter((e) => !HELD_OUT.has(e.server)));
 const heldOut = score(seenCorpus.filter((e) => HELD_OUT.has(e.server)));
@@ -151,10 +168,11 @@ const fifth = score(corpus.filter((e) => FIFTH_ROUND.has(e.server)));
 const sixth = score(corpus.filter((e) => SIXTH_ROUND.has(e.server)));
 const seventh = score(corpus.filter((e) => SEVENTH_ROUND.has(e.server)));
 const unseen = score(corpus.filter((e) => UNSEEN.has(e.server)));
+const eighth = score(corpus.filter((e) => EIGHTH_ROUND.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n`,
   );
 }
 
@@ -199,13 +217,15 @@ describe('#21 classify on the 5th round, held out (never tuned on)', () => {
     expect(new Set(corpus.filter((e) => FIFTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(14);
   });
 
-  it('#21 does not fall below the measured category accuracy (0.80) and exact risk (0.67)', () => {
-    expect(fifth.categoryAccuracy).toBeGreaterThanOrEqual(0.8);
-    expect(fifth.riskExact).toBeGreaterThanOrEqual(0.67);
+  // First measured 0.80, 0.67 and 7 critical low; the floors are now the figures after the third attempt's rules,
+  // which were written from these rounds' errors, so they guard against regressions, not unseen servers.
+  it('#21 does not fall below category accuracy 0.87 and exact risk 0.74 (after rules written from it)', () => {
+    expect(fifth.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
+    expect(fifth.riskExact).toBeGreaterThanOrEqual(0.74);
   });
 
-  it('#21 rates no more than the measured 7 critical tools low', () => {
-    expect(fifth.criticalRatedLow.length).toBeLessThanOrEqual(7);
+  it('#21 rates no critical tool low (7 at the first measurement)', () => {
+    expect(fifth.criticalRatedLow).toEqual([]);
   });
 });
 
@@ -214,32 +234,50 @@ describe('#21 classify on the 6th round, held out (never tuned on)', () => {
     expect(sixth.tools).toBe(392);
   });
 
-  it('#21 does not fall below the measured category accuracy (0.87) and exact risk (0.71)', () => {
-    expect(sixth.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
-    expect(sixth.riskExact).toBeGreaterThanOrEqual(0.71);
+  it('#21 does not fall below category accuracy 0.89 and exact risk 0.72 (first measured 0.87, 0.71)', () => {
+    expect(sixth.categoryAccuracy).toBeGreaterThanOrEqual(0.89);
+    expect(sixth.riskExact).toBeGreaterThanOrEqual(0.72);
   });
 
-  it('#21 rates no more than the measured 2 critical tools low', () => {
-    expect(sixth.criticalRatedLow.length).toBeLessThanOrEqual(2);
+  it('#21 rates no critical tool low (2 at the first measurement)', () => {
+    expect(sixth.criticalRatedLow).toEqual([]);
   });
 });
 
 describe('#21 classify on the 7th round, held out (never tuned on)', () => {
   it('#21 has 12 servers and 361 tools, and the corpus 80 servers', () => {
     expect(seventh.tools).toBe(361);
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(80);
+    expect(new Set(corpus.filter((e) => !EIGHTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(80);
   });
 
-  it('#21 does not fall below the measured category accuracy (0.83) and exact risk (0.69), no critical rated low', () => {
-    expect(seventh.categoryAccuracy).toBeGreaterThanOrEqual(0.83);
+  it('#21 does not fall below category accuracy 0.84 and exact risk 0.69 (first measured 0.83, 0.69), no critical rated low', () => {
+    expect(seventh.categoryAccuracy).toBeGreaterThanOrEqual(0.84);
     expect(seventh.riskExact).toBeGreaterThanOrEqual(0.69);
     expect(seventh.criticalRatedLow).toEqual([]);
   });
 
-  it('#21 the 5th to 7th rounds together: 1115 tools from 47 unseen servers, category 0.84, exact risk 0.69', () => {
+  it('#21 the 5th to 7th rounds together: 1115 tools from 47 servers, category 0.87, exact risk 0.72 (first 0.84, 0.69)', () => {
     expect(unseen.tools).toBe(1115);
-    expect(unseen.categoryAccuracy).toBeGreaterThanOrEqual(0.84);
-    expect(unseen.riskExact).toBeGreaterThanOrEqual(0.69);
-    expect(unseen.criticalRatedLow.length).toBeLessThanOrEqual(9);
+    expect(unseen.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
+    expect(unseen.riskExact).toBeGreaterThanOrEqual(0.72);
+    expect(unseen.criticalRatedLow).toEqual([]);
+    expect(unseen.dangerousRatedRead.length).toBeLessThanOrEqual(6);
+  });
+});
+
+// Round 8 (#21, third attempt): frozen before any rule of that attempt was written, the only round unseen by them.
+// Floors: the figures measured on it once after the third attempt (before: category 0.763, exact risk 0.813; after:
+// 0.775 and 0.813; docs/risk.md). The #21 targets are not met on it.
+describe('#21 classify on the 8th round, held out (frozen before the third attempt)', () => {
+  it('#21 has 5 servers and 80 tools', () => {
+    expect(eighth.tools).toBe(80);
+    expect(new Set(corpus.filter((e) => EIGHTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(5);
+  });
+
+  it('#21 does not fall below the measured category accuracy (0.77) and exact risk (0.81)', () => {
+    expect(eighth.categoryAccuracy).toBeGreaterThanOrEqual(0.77);
+    expect(eighth.riskExact).toBeGreaterThanOrEqual(0.81);
+    expect(eighth.criticalRatedLow.length).toBeLessThanOrEqual(1);
+    expect(eighth.dangerousRatedRead.length).toBeLessThanOrEqual(2);
   });
 });

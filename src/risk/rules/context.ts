@@ -4,8 +4,11 @@ import type { Category } from '../../policy/types.js';
 import { type Parameter, words } from '../text.js';
 import type { Risk, Signal, ToolDefinition } from '../types.js';
 import {
+  IDENTITY_OBJECTS,
   KEY_QUALIFIERS,
   MESSAGE_QUALIFIED,
+  ORG_SCOPED,
+  ORG_WORDS,
   PERMISSION_OBJECTS,
   PRIVATE_COMMUNICATION,
   QUALIFIED_SECRETS,
@@ -100,6 +103,42 @@ export function permissionObject(ws: string[]): string | undefined {
       return `${ws[i - 1]} ${ws[i]}`;
   }
   return undefined;
+}
+
+/** Verbs that administer accounts when their object is a user, member or organisation group. */
+const ADMIN_VERBS = new Set([
+  'create',
+  'add',
+  'new',
+  'update',
+  'edit',
+  'set',
+  'import',
+  'invite',
+  'restore',
+  'approve',
+  'deny',
+  'modify',
+  'patch',
+  'change',
+  'assign',
+  'move',
+  'manage',
+  'insert',
+  'upsert',
+]);
+
+/** Identity admin (SPEC §7 credential): accounts, members, delegates, organisation groups and policies, device approvals. */
+export function identityObject(verb: string, op: Operation, ws: string[]): string | undefined {
+  if (op !== 'delete' && !ADMIN_VERBS.has(verb)) return undefined;
+  if (ws.includes('device') && ws.some((w) => w === 'approval' || w === 'approvals'))
+    return 'device approvals';
+  // a mailing or social list's members are not accounts
+  if (ws.includes('list') || ws.includes('lists')) return undefined;
+  const account = has(IDENTITY_OBJECTS, ws);
+  if (account) return account;
+  const grouping = has(ORG_SCOPED, ws);
+  return grouping && ws.some((w) => ORG_WORDS.has(w)) ? `organisation ${grouping}` : undefined;
 }
 
 /** A tool that writes what it gets to a local path it is given: it may overwrite that file (destructive). */

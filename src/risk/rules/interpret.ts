@@ -35,6 +35,7 @@ import type { Operation } from '../vocabulary/verbs.js';
 import {
   type Context,
   has,
+  identityObject,
   localOverwrite,
   permissionObject,
   privateCommunication,
@@ -54,7 +55,7 @@ export function interpret(
 ): Reading {
   const objects = objectWords.filter((w) => w !== verb);
   const secret = secretObject(objects);
-  const permission = permissionObject(objects);
+  const permission = permissionObject(objects) ?? identityObject(verb, op, objects);
   // A payment method is where money comes from; changing it moves none.
   const money = objects.some((w) => w === 'method' || w === 'methods')
     ? undefined
@@ -110,6 +111,8 @@ export function interpret(
           why: `${at} reads private communications (${leadPriv}, description)`,
         };
       }
+      // A money object is a financial record (rule 4): never read/low.
+      if (money) return { category: 'read', risk: 'medium', why: `${at} reads financial records (${money})` };
       return { category: 'read', risk: 'low', why: `${at} only reads` };
     }
     case 'trivial':
@@ -140,6 +143,13 @@ export function interpret(
       ) {
         // A webhook's URL carries its token: whoever holds it can post as it.
         return { category: 'credential', risk: 'critical', why: `${at} creates a webhook and its token` };
+      }
+      if (verb === 'place' && objects.some((w) => w === 'order' || w === 'orders')) {
+        return {
+          category: 'financial',
+          risk: 'critical',
+          why: `${at} places an order (a purchase or a trade)`,
+        };
       }
       if (money && !NON_MONEY_VERBS.has(verb)) {
         const creditNote = objects.includes('credit') && objects.some((w) => w === 'note' || w === 'notes');

@@ -6,6 +6,7 @@ import {
   CODE_TEXT,
   DESTRUCTIVE_CLAIM,
   DROPS,
+  PAYS_CLAIM,
   QUERY_LANGUAGE,
   READ_ONLY_QUERY,
   STRONG_SECONDARY,
@@ -80,10 +81,21 @@ export function codeReadings(ctx: Context, ops: Op[]): Reading[] {
 
 /** What the description says outright about destroying existing data, whatever the verb of the name. */
 export function claimReadings(ctx: Context): Reading[] {
+  const readings: Reading[] = [];
+  // A tool that says it pays (from a wallet, a card, automatically) moves money whatever its verb (rule 9).
+  const pays = PAYS_CLAIM.exec(ctx.description);
+  if (pays) {
+    readings.push({
+      category: 'financial',
+      risk: 'critical',
+      why: `the description says ${quote(pays[0], 40)}`,
+    });
+  }
   const claim = DESTRUCTIVE_CLAIM.exec(ctx.description);
-  if (!claim) return [];
+  if (!claim) return readings;
   const drops = DROPS.test(ctx.description);
   return [
+    ...readings,
     {
       category: 'destructive',
       risk: drops ? 'critical' : 'high',

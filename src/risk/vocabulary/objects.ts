@@ -41,7 +41,9 @@ export const KEY_QUALIFIERS = new Set([
 export const QUALIFIED_SECRETS: Record<string, readonly string[]> = {
   string: ['connection'],
   strings: ['connection'],
-  session: ['portal', 'login', 'auth', 'sso'],
+  session: ['portal', 'login', 'auth', 'sso', 'terminal', 'shell'],
+  info: ['connection'],
+  details: ['connection'],
   link: ['login', 'magic', 'signin'],
 };
 /** Words that say an item lives in a secret store (a password manager's vault), with a secret word beside them. */
@@ -125,6 +127,12 @@ export const PERMISSION_OBJECTS = new Set([
   'sso',
 ]);
 
+/** Accounts and their groupings: adding, changing or removing one changes who has access (identity admin). */
+export const IDENTITY_OBJECTS = new Set(['user', 'users', 'member', 'members', 'delegate', 'delegates']);
+/** Groupings that are access control only inside an organisation (`org_group`, not a discount group). */
+export const ORG_SCOPED = new Set(['group', 'groups', 'policy', 'policies']);
+export const ORG_WORDS = new Set(['org', 'organization', 'organisation', 'tenant', 'directory']);
+
 /** Objects whose mutation moves money (SPEC §7 financial). */
 export const MONEY_OBJECTS = new Set([
   'payment',
@@ -157,6 +165,15 @@ export const MONEY_OBJECTS = new Set([
   'credit',
   'paymentintent',
   'intent',
+  // accounting entries that record money paid or received
+  'bill',
+  'bills',
+  'expense',
+  'expenses',
+  'deposit',
+  'deposits',
+  'receipt',
+  'receipts',
 ]);
 
 /** Objects that a `send`/`post`/`create` turns into communication with other people (rule 6). */

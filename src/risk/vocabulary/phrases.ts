@@ -93,3 +93,7 @@ export const ACCESS_SETTINGS =
 export const OPEN_WORLD_WORDS =
   /\b(web|internet|website|url|http|online|api|saas|cloud|github|gitlab|slack|stripe|notion|google|microsoft|azure|aws|jira|linear|hubspot|sentry|twilio|gmail|discord|twitter|x\.com|search engine)\b/i;
 export const BULK_WORDS = /\b(bulk|batch|mass|all recipients|every (user|member|subscriber))\b/i;
+
+/** A description that says the tool itself pays or charges (an automatic payment, a charge to a wallet or card). */
+export const PAYS_CLAIM =
+  /\b(?:(?:will\s+be|is|are|gets?)\s+paid\s+automatically|paid\s+automatically\s+from|pays?\s+automatically|automatic(?:ally)?\s+(?:x402\s+)?payments?|charges?\s+(?:your|the)\s+(?:wallet|card|account|balance))\b/i;
