@@ -431,7 +431,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     limitStep({ counters, failMode: config.stateFailMode, log, metrics }),
     commitDecision(auditOptions),
     // innermost but forward: the guards see results before any outer step (flows) or the agent does
-    guardStep({ guards: config.guards ?? compileGuards(undefined), log }),
+    guardStep({
+      guards: config.guards ?? compileGuards(undefined),
+      log,
+      layersOf: (ctx, server) => layersOf(policies, ctx, server),
+    }),
     forward,
   ]);
   // Tools each server listed when the gateway started (checkUpstreams), for the policy name warnings.

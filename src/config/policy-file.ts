@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, type Problem, WardenError } from '../errors.js';
 import { LabelResolver } from '../flows/labels.js';
 import { compilePolicyRules, type PolicyFlows } from '../flows/layers.js';
+import { compilePolicyGuards, type PolicyGuards, policyGuardsSchema } from '../guards/config.js';
 import { compileIntercept, compilePolicyLayer } from '../policy/compile.js';
 import { interceptSchema, looksLikeIntercept, policyLayerSchema } from '../policy/schema.js';
 import type { CompiledPolicy } from '../policy/types.js';
@@ -34,7 +35,7 @@ export function compilePolicyValue(
   prefix: readonly (string | number)[] = [],
 ): { policy: CompiledPolicy | undefined; problems: Problem[] } {
   // `flows:` is warden's own key beside either format (SPEC §13); the rest is the policy as its format defines it.
-  const { rest, flows } = splitFlows(value);
+  const { rest, flows, guards } = splitFlows(value);
   const flowProblems: Problem[] = [];
   let policyFlows: PolicyFlows | undefined;
   if (flows !== undefined) {
@@ -46,18 +47,31 @@ export function compilePolicyValue(
         rules: compilePolicyRules(parsed.data.rules, source),
       };
   }
+  // `guards:` likewise (SPEC §13): actions only, and only stricter than the config's (src/guards/config.ts).
+  let policyGuards: PolicyGuards | undefined;
+  if (guards !== undefined) {
+    const parsed = policyGuardsSchema.safeParse(guards);
+    if (!parsed.success) flowProblems.push(...zodProblems(parsed.error, file, lineOf, [...prefix, 'guards']));
+    else policyGuards = compilePolicyGuards(parsed.data);
+  }
   const compiled = compileFormat(rest, file, source, lineOf, prefix);
   const problems = [...flowProblems, ...compiled.problems];
   if (compiled.policy === undefined || problems.length > 0) return { policy: undefined, problems };
   if (policyFlows !== undefined) compiled.policy.flows = policyFlows;
+  if (policyGuards !== undefined) compiled.policy.guards = policyGuards;
   return compiled;
 }
 
-function splitFlows(value: unknown): { rest: unknown; flows: unknown } {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || !('flows' in value))
-    return { rest: value, flows: undefined };
-  const { flows, ...rest } = value as Record<string, unknown>;
-  return { rest, flows };
+function splitFlows(value: unknown): { rest: unknown; flows: unknown; guards: unknown } {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    (!('flows' in value) && !('guards' in value))
+  )
+    return { rest: value, flows: undefined, guards: undefined };
+  const { flows, guards, ...rest } = value as Record<string, unknown>;
+  return { rest, flows, guards };
 }
 
 function compileFormat(

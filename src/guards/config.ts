@@ -142,3 +142,76 @@ export function compileGuards(file: GuardsConfigFile | undefined): CompiledGuard
     },
   };
 }
+
+/**
+ * `guards:` in a policy file (SPEC §13): actions only, globally and per tool glob. A policy can only make a guard
+ * stricter (off < flag < mask < block) for the calls it governs; the switches (`shadow`, `maxScanBytes`, `oversize`,
+ * `labels`, `servers`) stay the config's, and naming one is refused at load with its path and line.
+ */
+const policyLevel = z.strictObject({
+  secrets: action.optional(),
+  pii: action.optional(),
+  injection: action.optional(),
+});
+export const policyGuardsSchema = z
+  .strictObject({
+    results: z
+      .strictObject({
+        ...policyLevel.shape,
+        tools: z
+          .record(z.string(), policyLevel)
+          .optional()
+          .describe('Per tool (or prompt name, or resource URI) of the governed server, by glob'),
+      })
+      .optional(),
+  })
+  .describe('Result guards a policy adds: only stricter than the config (docs/policy.md)');
+
+/** A policy's guard actions, compiled: what it asks for a result of `name`. */
+export interface PolicyGuards {
+  actionsFor(name: string): Partial<Record<GuardName, GuardAction>>;
+}
+
+export function compilePolicyGuards(value: z.infer<typeof policyGuardsSchema>): PolicyGuards | undefined {
+  const r = value.results;
+  if (r === undefined) return undefined;
+  const base: Partial<Record<GuardName, GuardAction>> = {};
+  for (const g of GUARD_NAMES) if (r[g] !== undefined) base[g] = r[g];
+  const tools = Object.entries(r.tools ?? {})
+    .map(([glob, level]) => ({ re: globToRegExp(glob), level, len: glob.replace(/\*/g, '').length }))
+    .sort((a, b) => b.len - a.len);
+  if (Object.keys(base).length === 0 && tools.length === 0) return undefined;
+  return {
+    actionsFor(name) {
+      const t = tools.find((x) => x.re.test(name));
+      if (t === undefined) return base;
+      const out = { ...base };
+      for (const g of GUARD_NAMES) if (t.level[g] !== undefined) out[g] = t.level[g];
+      return out;
+    },
+  };
+}
+
+const STRICTNESS: Record<GuardAction, number> = { off: 0, flag: 1, mask: 2, block: 3 };
+
+/** The config's settings made stricter by each governing policy's guards; never looser (a policy only narrows). */
+export function stricterSettings(
+  base: GuardSettings,
+  layers: readonly { guards?: PolicyGuards | undefined }[],
+  name: string,
+): GuardSettings {
+  let actions: Record<GuardName, GuardAction> | undefined;
+  for (const l of layers) {
+    if (l.guards === undefined) continue;
+    const want = l.guards.actionsFor(name);
+    for (const g of GUARD_NAMES) {
+      const a = want[g];
+      const cur = (actions ?? base.actions)[g];
+      if (a !== undefined && STRICTNESS[a] > STRICTNESS[cur]) {
+        actions ??= { ...base.actions };
+        actions[g] = a;
+      }
+    }
+  }
+  return actions === undefined ? base : { actions, shadow: base.shadow };
+}

@@ -1,8 +1,9 @@
 // The result guard step (SPEC §13): after forward, scans what tools/call, resources/read and prompts/get return, then
 // masks, blocks or flags it as the `guards:` config says, before any outer step (flows, audit) or the agent sees it.
-import type { CompiledGuards, GuardName } from '../guards/config.js';
+import { type CompiledGuards, type GuardName, stricterSettings } from '../guards/config.js';
 import { type GuardHit, scanResult, scanSize } from '../guards/scan.js';
 import type { Logger } from '../log.js';
+import type { CompiledPolicy } from '../policy/types.js';
 import { wire } from '../proxy/downstream.js';
 import type { JsonRpcResponse } from '../transport/jsonrpc.js';
 import type { Step } from './compose.js';
@@ -47,16 +48,25 @@ function nameOf(ctx: CallContext, server: string): string {
   return typeof v === 'string' ? v : '';
 }
 
-export function guardStep(opts: { guards: CompiledGuards; log: Logger }): Step<CallContext> {
-  const { guards, log } = opts;
-  if (!guards.active) return (_ctx, next) => next();
+export function guardStep(opts: {
+  guards: CompiledGuards;
+  log: Logger;
+  /** The policies governing a call on `server` (global, the server's, the grant's, its groups'): their `guards:`
+   * make the config's stricter, never looser. */
+  layersOf?: (ctx: CallContext, server: string) => readonly CompiledPolicy[];
+}): Step<CallContext> {
+  const { guards, log, layersOf } = opts;
+  if (!guards.active && layersOf === undefined) return (_ctx, next) => next();
   return async (ctx, next) => {
     await next();
     if (!GUARDED.has(ctx.method)) return;
     for (const r of ctx.results) {
       const response = r.response;
       if (response === undefined || !('result' in response)) continue;
-      const settings = guards.settingsFor(r.server, nameOf(ctx, r.server));
+      const name = nameOf(ctx, r.server);
+      const configured = guards.settingsFor(r.server, name);
+      const settings =
+        layersOf === undefined ? configured : stricterSettings(configured, layersOf(ctx, r.server), name);
       if (
         settings.actions.secrets === 'off' &&
         settings.actions.pii === 'off' &&

@@ -1,5 +1,6 @@
 // The compiled policy model and the Decision that decide() returns: plain data, no I/O.
 import type { PolicyFlows } from '../flows/layers.js';
+import type { PolicyGuards } from '../guards/config.js';
 
 export type Action = 'allow' | 'deny' | 'require_approval';
 export type Outcome = 'allow' | 'deny' | 'hidden' | 'require_approval';
@@ -127,6 +128,8 @@ export interface CompiledPolicy {
   source: string;
   /** The `flows:` labels and rules this policy adds (SPEC §13, src/flows/layers.ts); undefined: none. */
   flows?: PolicyFlows | undefined;
+  /** The `guards:` actions this policy adds, only stricter than the config's (src/guards/config.ts); undefined: none. */
+  guards?: PolicyGuards | undefined;
   format: 'policylayer' | 'intercept';
   default: 'allow' | 'deny';
   shadow: boolean;
