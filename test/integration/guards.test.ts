@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
@@ -143,6 +145,38 @@ describe('result guards through the gateway (stdio upstream, HTTP agent)', () =>
     const r = await client.callTool({ name: 'get_account', arguments: {} });
     expect(JSON.stringify(r)).not.toContain(KEY);
     expect((r.structuredContent as { accessKey: string }).accessKey).toBe('[REDACTED:secret]');
+  });
+
+  it('#19.6.8f a server policy file makes the config’s flag a block; its looser off for echo changes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-policy-guards-'));
+    const file = join(dir, 'acct-policy.yaml');
+    writeFileSync(
+      file,
+      'version: "1"\ndefault: allow\nguards:\n  results:\n    secrets: block\n    tools:\n      echo: { secrets: "off" }\n',
+    );
+    gw = await startGateway(
+      `${upstream.replace('    cwd:', `    policy: ${file}\n    cwd:`)}guards:\n  results:\n    secrets: flag\n`,
+    );
+    open.push(gw);
+    const client = await connect(`${gw.mcpUrl}/acct`);
+    open.push(client);
+    const r = await client.callTool({ name: 'get_account', arguments: {} });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain('secrets guard');
+    expect(JSON.stringify(r)).not.toContain(KEY);
+    // The policy's `off` for echo cannot loosen the config's flag: the key goes through flagged, not unguarded.
+    const e = await client.callTool({ name: 'echo', arguments: { text: `k=${KEY}` } });
+    expect(textOf(e)).toBe(`k=${KEY}`);
+    let record: Record<string, unknown> | undefined;
+    for (let i = 0; i < 50 && record === undefined; i++) {
+      const body = (await adminRequest(gw, ADMIN, '/api/audit?limit=20')).body as unknown;
+      const list = (Array.isArray(body) ? body : ((body as { records?: unknown[] }).records ?? [])) as Array<
+        Record<string, unknown>
+      >;
+      record = list.find((r) => r.tool === 'echo' && r.guards !== undefined);
+      if (record === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(record?.guards).toEqual([{ guard: 'secrets', action: 'flag', rules: { 'aws-access-key-id': 1 } }]);
   });
 
   it('masks a result from an upstream over Streamable HTTP', async () => {

@@ -44,7 +44,7 @@ describe('#19.6.8 guards in policy files', () => {
     const p = policy('version: "1"\ndefault: allow\nguards:\n  results:\n    secrets: block\n');
     const ctx = await call('get', {}, [p]);
     expect(ctx.guards?.[0]).toMatchObject({ guard: 'secrets', action: 'block' });
-    const result = (ctx.results[0]?.response as { result: { isError?: boolean } }).result;
+    const result = (ctx.results[0]!.response as { result: { isError?: boolean } }).result;
     expect(result.isError).toBe(true);
   });
 
