@@ -10,6 +10,7 @@ import { explainFlow, withFlow } from '../flows/explain.js';
 import { LabelResolver } from '../flows/labels.js';
 import { flowSet, layersHaveFlows } from '../flows/layers.js';
 import { compileRules } from '../flows/rules.js';
+import { compileGuards, stricterSettings } from '../guards/config.js';
 import { decideLayers, decisionJson, explainLayers, explanationJson } from '../policy/decide.js';
 import { CATEGORIES, type CompiledPolicy, type GrantFacts } from '../policy/types.js';
 import { classify } from '../risk/classify.js';
@@ -243,6 +244,12 @@ export async function explainCommand(opts: {
     const decision = withFlow(explained.decision, flow, config.flows.holdTimeoutMs);
     explained.decision = decision;
     const steps = explained.path;
+    // The result guards a result of this tool gets: the config's, made stricter by the policies in force (layers).
+    const guards = stricterSettings(
+      (config.guards ?? compileGuards(undefined)).settingsFor(opts.server, opts.tool),
+      layers,
+      opts.tool,
+    );
     const toolJson =
       tool === undefined
         ? { listed: null, category: category ?? null, risk: null, source: '--category' }
@@ -255,7 +262,7 @@ export async function explainCommand(opts: {
               source: 'classified',
             };
     if (opts.json) {
-      print(JSON.stringify({ ...explanationJson(explained), tool: toolJson, flow }));
+      print(JSON.stringify({ ...explanationJson(explained), tool: toolJson, flow, guards }));
     } else {
       if (tool?.error !== undefined)
         print(
@@ -284,6 +291,13 @@ export async function explainCommand(opts: {
             `  labels: ${flow.labels.map((l) => `${l.label} (${l.source}: ${l.why})`).join(', ')}; seen before: ${flow.seen.join(', ') || 'none'}`,
           ),
         );
+      print(
+        dim(
+          `  result guards: ${Object.entries(guards.actions)
+            .map(([g, a]) => `${g} ${a}`)
+            .join(', ')}${guards.shadow ? ' (shadow)' : ''}`,
+        ),
+      );
       if (flow.rule !== null)
         print(`  flow rule ${flow.rule}${flow.shadow ? ' (shadow)' : ''} -> ${flow.action}: ${flow.reason}`);
       for (const s of steps) {

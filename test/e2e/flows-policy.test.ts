@@ -227,3 +227,56 @@ cases:
     expect(before.decision.outcome).toBe('allow');
   });
 });
+
+describe('#19.6.9 guards in policy files, checked and explained (built CLI)', () => {
+  it('#19.6.9a policy validate reports a guards switch in a policy file with file, path and line', () => {
+    const file = join(dir, 'bad-guards.yaml');
+    writeFileSync(
+      file,
+      'version: "1"\ndefault: allow\nguards:\n  results:\n    secrets: flag\n    oversize: pass\n',
+    );
+    const r = runCli(['policy', 'validate', file]);
+    expect(r.status).toBe(2);
+    const out = r.stderr + r.stdout;
+    expect(out).toContain('bad-guards.yaml:6 at guards.results.oversize: unknown key');
+  });
+
+  it('#19.6.9b policy explain shows the result guards a server policy makes stricter than the config', () => {
+    const policy = join(dir, 'mail-guards-policy.yaml');
+    writeFileSync(
+      policy,
+      'version: "1"\ndefault: allow\nguards:\n  results:\n    secrets: block\n    pii: "off"\n',
+    );
+    const config = join(dir, 'warden-guards.yaml');
+    writeFileSync(
+      config,
+      `${servers(join(dir, 'guards-outbox.jsonl'), false).replace(
+        `    cwd: "${ROOT}"\n`,
+        `    cwd: "${ROOT}"\n    policy: ${policy}\n`,
+      )}guards:\n  results:\n    pii: flag\nauth: { anonymous: true }\n`,
+    );
+    const base = ['policy', 'explain', '--config', config, '--server', 'mail', '--tool', 'send_email'];
+    const e = runCli([...base, '--category', 'communication', '--json']);
+    expect(e.stderr).toBe('');
+    expect(JSON.parse(e.stdout).guards).toEqual({
+      actions: { secrets: 'block', pii: 'flag', injection: 'off' },
+      shadow: false,
+    });
+    const fs = JSON.parse(
+      runCli([
+        'policy',
+        'explain',
+        '--config',
+        config,
+        '--server',
+        'fs',
+        '--tool',
+        'read_text_file',
+        '--category',
+        'read',
+        '--json',
+      ]).stdout,
+    );
+    expect(fs.guards.actions).toEqual({ secrets: 'off', pii: 'flag', injection: 'off' });
+  });
+});
