@@ -14,7 +14,8 @@ import { register } from 'node:module';
 import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 
-const CONFORMANCE_DIR = '/@modelcontextprotocol/conformance/';
+// The pinned suite, and the newer one installed beside it under an alias (`conformance-next`, 2026-07-28 scenarios).
+const CONFORMANCE_DIRS = ['/@modelcontextprotocol/conformance/', '/@modelcontextprotocol/conformance-next/'];
 
 function globToRegExp(pattern) {
   let re = '';
@@ -71,7 +72,7 @@ export async function resolve(specifier, context, nextResolve) {
   if (
     (specifier === 'fs' || specifier === 'node:fs') &&
     typeof context.parentURL === 'string' &&
-    context.parentURL.includes(CONFORMANCE_DIR)
+    CONFORMANCE_DIRS.some((dir) => context.parentURL.includes(dir))
   ) {
     return { url: fsShimUrl, shortCircuit: true };
   }

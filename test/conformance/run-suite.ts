@@ -57,6 +57,15 @@ export const CONFORMANCE_BIN = path.join(
   'dist',
   'index.js',
 );
+/** The newer suite installed beside the pinned one (npm alias): its 2026-07-28 server scenarios (conformance-2026). */
+export const CONFORMANCE_NEXT_BIN = path.join(
+  path.dirname(requireFromHere.resolve('@modelcontextprotocol/conformance-next/package.json')),
+  'dist',
+  'index.js',
+);
+export const CONFORMANCE_NEXT_VERSION: string = (
+  requireFromHere('@modelcontextprotocol/conformance-next/package.json') as { version: string }
+).version;
 export const CONFORMANCE_VERSION: string = (
   requireFromHere('@modelcontextprotocol/conformance/package.json') as { version: string }
 ).version;
@@ -89,16 +98,16 @@ interface ProcessResult {
 }
 
 /** Runs the suite CLI (through the Node 20 shim) and captures its output. */
-export function runSuiteCli(args: string[], timeoutMs: number = DEFAULT_TIMEOUT_MS): Promise<ProcessResult> {
+export function runSuiteCli(
+  args: string[],
+  timeoutMs: number = DEFAULT_TIMEOUT_MS,
+  bin: string = CONFORMANCE_BIN,
+): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', pathToFileURL(NODE20_SHIM).href, CONFORMANCE_BIN, ...args],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
-      },
-    );
+    const child = spawn(process.execPath, ['--import', pathToFileURL(NODE20_SHIM).href, bin, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    });
     let output = '';
     const append = (chunk: Buffer) => {
       output += chunk.toString('utf8');
@@ -136,7 +145,7 @@ export function listServerScenarios(): Promise<string[]> {
   return scenarioListCache;
 }
 
-async function collectResults(
+export async function collectResults(
   outDir: string,
   scenarios: readonly string[],
 ): Promise<{ results: Map<string, CheckStatus>; details: Map<string, CheckDetail> }> {
