@@ -1,6 +1,5 @@
 // createGateway(): the composition root, the only place where the concrete parts are wired together.
 
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
@@ -9,7 +8,6 @@ import { ApprovalService } from './approvals/service.js';
 import { HeadExporter, headsToVerify } from './audit/heads.js';
 import { loadAuditKeys, recordKeyChange } from './audit/keys.js';
 import { Metrics } from './audit/metrics.js';
-import { eventBody } from './audit/record.js';
 import { AuditSpool, recoverSpool } from './audit/spool.js';
 import { startTracing, type Tracing, tracingEndpoint } from './audit/tracing.js';
 import { pagedRecords, recentRecords } from './audit/view.js';
@@ -42,6 +40,7 @@ import { compileGuards } from './guards/config.js';
 import { Authenticator, type Identity } from './identity/authenticate.js';
 import { GrantService } from './identity/grants.js';
 import { agentAuthenticate, createResourceServer } from './identity/oauth/gate.js';
+import { flowEventEntry } from './identity/upstream/audit.js';
 import { UpstreamCredentials } from './identity/upstream/credentials.js';
 import { loadCredentialKey } from './identity/upstream/crypto.js';
 import { UpstreamOAuth } from './identity/upstream/oauth-flow.js';
@@ -504,18 +503,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       publicUrl: config.publicUrl,
       store: upstreamTokens,
       audit: async (e) => {
-        await sink.write({
-          time: new Date().toISOString(),
-          kind: 'event',
-          requestKey: randomUUID(),
-          body: eventBody(e.event, {
-            grant: null,
-            actor: e.actor,
-            reason: e.reason,
-            server: e.server,
-            subject: e.subject,
-          }) as unknown as Record<string, unknown>,
-        });
+        await sink.write(flowEventEntry(e));
       },
     });
   }

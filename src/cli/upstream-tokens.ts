@@ -1,10 +1,7 @@
-// `warden upstream-tokens list|revoke`: users' tokens at upstreams whose own OAuth flow warden runs
-// (mcpServers.<id>.credentials.type oauth). Never prints a token; revoking also revokes at the authorization server.
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { eventBody } from '../audit/record.js';
 import type { GatewayConfig } from '../config/resolve.js';
 import { WardenError } from '../errors.js';
+import { flowEventEntry } from '../identity/upstream/audit.js';
 import { loadCredentialKey } from '../identity/upstream/crypto.js';
 import { type FlowEvent, UpstreamOAuth } from '../identity/upstream/oauth-flow.js';
 import type { UpstreamTokenStore } from '../identity/upstream/token-store.js';
@@ -47,18 +44,7 @@ function run(flags: Flags, fn: (flow: UpstreamOAuth) => Promise<void>): Promise<
     (store, audit, config) =>
       fn(
         flowOf(config, store, async (e) => {
-          await audit({
-            time: new Date().toISOString(),
-            kind: 'event',
-            requestKey: randomUUID(),
-            body: eventBody(e.event, {
-              grant: null,
-              actor: e.actor,
-              reason: e.reason,
-              server: e.server,
-              subject: e.subject,
-            }) as unknown as Record<string, unknown>,
-          });
+          await audit(flowEventEntry(e));
         }),
       ),
   );

@@ -9,7 +9,6 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
 } from '../transport/jsonrpc.js';
-import type { MessageTransport } from '../transport/types.js';
 import { VERSION } from '../version.js';
 import { type InitializeResult, UpstreamLink } from './upstream.js';
 import type { AuthFor, CreateTransport } from './upstream-parts.js';

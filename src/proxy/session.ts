@@ -17,7 +17,7 @@ import {
   METHOD_NOT_FOUND,
   type RequestId,
 } from '../transport/jsonrpc.js';
-import type { DownstreamPort, MessageTransport } from '../transport/types.js';
+import type { DownstreamPort } from '../transport/types.js';
 import { type Reply, replyForError, wire } from './downstream.js';
 import { CLIENT_NOTIFICATIONS, loggedMethod } from './methods.js';
 import { NameTable } from './naming.js';

@@ -1,7 +1,8 @@
 // The approval bus on Redis pub/sub: the replica where an approval is decided tells the one holding the call.
 // Losing a message costs only latency: the holder also polls the approval store.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { ApprovalBus } from '../approvals/service.js';
+import { busConnection } from './redis-pubsub.js';
 
 const CHANNEL = 'warden:approvals:decided';
 
@@ -12,27 +13,7 @@ export class RedisApprovalBus implements ApprovalBus {
   ) {}
 
   static open(url: string, opts: { onError?: (err: Error) => void } = {}): RedisApprovalBus {
-    const connect = () => {
-      const r = new Redis(url, {
-        lazyConnect: true,
-        connectTimeout: 3000,
-        commandTimeout: 1000,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        retryStrategy: (times) => Math.min(times * 100, 1000),
-      });
-      let reported = false;
-      r.on('error', (err: Error) => {
-        if (!reported) opts.onError?.(err);
-        reported = true;
-      });
-      r.on('ready', () => {
-        reported = false;
-      });
-      r.connect().catch(() => {});
-      return r;
-    };
-    return new RedisApprovalBus(connect(), connect());
+    return new RedisApprovalBus(busConnection(url, opts.onError), busConnection(url, opts.onError));
   }
 
   async publish(id: string): Promise<void> {

@@ -1,6 +1,7 @@
 // Redis pub/sub for the bridge relay (src/era/bridge-relay.ts): one channel per replica, on which that replica hears
 // retries to resume the calls it holds, and the answers to retries it relayed elsewhere.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { busConnection } from './redis-pubsub.js';
 
 /** What the relay needs from a message bus: publish to a replica's channel, and hear one's own. */
 export interface BridgeBus {
@@ -18,27 +19,7 @@ export class RedisBridgeBus implements BridgeBus {
   ) {}
 
   static open(url: string, opts: { onError?: (err: Error) => void } = {}): RedisBridgeBus {
-    const connect = () => {
-      const r = new Redis(url, {
-        lazyConnect: true,
-        connectTimeout: 3000,
-        commandTimeout: 1000,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        retryStrategy: (times) => Math.min(times * 100, 1000),
-      });
-      let reported = false;
-      r.on('error', (err: Error) => {
-        if (!reported) opts.onError?.(err);
-        reported = true;
-      });
-      r.on('ready', () => {
-        reported = false;
-      });
-      r.connect().catch(() => {});
-      return r;
-    };
-    return new RedisBridgeBus(connect(), connect());
+    return new RedisBridgeBus(busConnection(url, opts.onError), busConnection(url, opts.onError));
   }
 
   publish(channel: string, message: string): Promise<number> {
