@@ -1,14 +1,15 @@
 // Warden as an OAuth 2.1 protected resource (SPEC §14): RFC 9728 metadata, the 401/403 challenges, JWT access tokens.
 import { createHash } from 'node:crypto';
-import { type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import { type JWTPayload, errors as joseErrors } from 'jose';
 import type { OAuthConfig } from '../../config/resolve.js';
 import type { CompiledPolicy } from '../../policy/types.js';
 import type { Identity, OAuthIdentity } from '../authenticate.js';
 import type { Introspector } from './introspection.js';
 import { type Issuer, issuerFor } from './issuer.js';
+import { JwtError, verifyJwt } from './jwt.js';
 
 /** Asymmetric algorithms only: `none` and the HS* family (a shared secret anyone holding the JWKS could guess) never. */
-export const ACCEPTED_ALGORITHMS = [
+export const ACCEPTED_ALGORITHMS: ReadonlySet<string> = new Set([
   'RS256',
   'RS384',
   'RS512',
@@ -20,7 +21,7 @@ export const ACCEPTED_ALGORITHMS = [
   'ES512',
   'EdDSA',
   'Ed25519',
-];
+]);
 
 export type TokenCheck =
   | { ok: true; identity: Identity }
@@ -168,16 +169,16 @@ export class ResourceServer {
     }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.issuer.key, {
+      payload = await verifyJwt(token, this.issuer.key, {
         issuer: config.issuer,
         audience: [this.audience, this.resourceFor(path)],
         algorithms: ACCEPTED_ALGORITHMS,
-        clockTolerance: Math.round(config.clockSkewMs / 1000),
-        requiredClaims: ['exp', 'iss', 'aud'],
-        currentDate: new Date(this.now()),
-      }));
+        clockToleranceSec: Math.round(config.clockSkewMs / 1000),
+        requiredClaims: ['exp'],
+        nowMs: this.now(),
+      });
     } catch (err) {
-      if (err instanceof joseErrors.JOSEError)
+      if (err instanceof JwtError || err instanceof joseErrors.JOSEError)
         return { ok: false, error: 'invalid', description: describe(err) };
       // Not a token problem: the issuer's metadata or keys could not be fetched.
       return { ok: false, error: 'unavailable', description: 'the issuer cannot be reached' };
@@ -310,12 +311,12 @@ function decodeURIComponentSafe(s: string): string | undefined {
 }
 
 /** What went wrong, in words safe to send back (no claim values). */
-function describe(err: joseErrors.JOSEError): string {
+function describe(err: { code: string; claim?: string | undefined }): string {
   switch (err.code) {
     case 'ERR_JWT_EXPIRED':
       return 'the token has expired';
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
-      const claim = (err as joseErrors.JWTClaimValidationFailed).claim;
+      const claim = err.claim;
       return claim === 'aud'
         ? 'the token was not issued for this resource'
         : `the token's ${claim} claim is not accepted`;
