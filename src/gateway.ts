@@ -49,6 +49,7 @@ import type { UpstreamTokenStore } from './identity/upstream/token-store.js';
 import type { Logger } from './log.js';
 import { approvalStep } from './pipeline/approval.js';
 import { type AuditSink, auditStep, commitDecision } from './pipeline/audit.js';
+import { bridgedRound } from './pipeline/bridged-round.js';
 import { compose } from './pipeline/compose.js';
 import type { CallContext } from './pipeline/context.js';
 import { flowStep } from './pipeline/flow.js';
@@ -409,10 +410,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     layersOf: (ctx, server) => layersOf(policies, ctx, server),
     policiesHaveFlows: () => policies.hasFlows(),
   });
-  // audit (outermost: one record per request, in finally) -> grant still live (stdio) -> route -> decide -> flows ->
-  // approval -> grant still live (after a wait) -> limits -> durable decision -> forward
+  // audit (outermost: one record per request, in finally) -> a bridged retry's round (no new decision: it ends here)
+  // -> grant still live (stdio) -> route -> decide -> flows -> approval -> grant still live (after a wait) -> limits
+  // -> durable decision -> forward
   const pipeline: (ctx: CallContext) => Promise<void> = compose<CallContext>([
     auditStep(auditOptions),
+    bridgedRound,
     grantStillLive,
     route,
     policyStep({

@@ -25,6 +25,8 @@ interface Parked {
   original: RequestId;
   /** The call as first made (method, name, arguments): the retry must be the same call. */
   call: string;
+  /** What the upstream asked (`elicitation/create`, ...), for the retry's audit record. */
+  asked: string;
 }
 
 function callOf(request: JsonRpcRequest): string {
@@ -33,7 +35,14 @@ function callOf(request: JsonRpcRequest): string {
 }
 
 export type Resumed =
-  | { ok: true; serverRequestId: RequestId; original: RequestId; answer: Record<string, unknown> | undefined }
+  | {
+      ok: true;
+      serverRequestId: RequestId;
+      original: RequestId;
+      /** The method of the upstream's request the retry answers. */
+      asked: string;
+      answer: Record<string, unknown> | undefined;
+    }
   | { ok: false; reason: string };
 
 export class EraBridge {
@@ -64,7 +73,12 @@ export class EraBridge {
    */
   park(original: RequestId, first: JsonRpcRequest, request: JsonRpcRequest): Record<string, unknown> {
     const token = randomBytes(18).toString('base64url');
-    this.parked.set(token, { serverRequestId: request.id, original, call: callOf(first) });
+    this.parked.set(token, {
+      serverRequestId: request.id,
+      original,
+      call: callOf(first),
+      asked: request.method,
+    });
     this.redirect.set(original, undefined);
     return {
       resultType: 'input_required',
@@ -98,6 +112,7 @@ export class EraBridge {
       ok: true,
       serverRequestId: p.serverRequestId,
       original: p.original,
+      asked: p.asked,
       answer: typeof answer === 'object' && answer !== null ? (answer as Record<string, unknown>) : undefined,
     };
   }

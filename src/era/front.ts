@@ -12,6 +12,7 @@ import {
   type JsonRpcMessage,
   type JsonRpcNotification,
   type JsonRpcRequest,
+  type JsonRpcResponse,
   METHOD_NOT_FOUND,
   type RequestId,
 } from '../transport/jsonrpc.js';
@@ -227,6 +228,9 @@ export class ModernFront implements SessionSink, DownstreamPort {
     }
     this.modern.set(retry.id, retry.method);
     this.asked.set(retry.id, retry);
+    // The retry is a request of its own (an audit record linked to the call's), opened before the answer goes up so
+    // that the call's result, however soon it comes, finds it waiting.
+    this.inner.continueRound?.(retry, resumed.original, resumed.asked);
     this.inner.handle(
       resumed.answer === undefined
         ? errorResponse(resumed.serverRequestId, -32602, 'The agent sent no answer to this request')
@@ -295,6 +299,11 @@ export class ModernFront implements SessionSink, DownstreamPort {
       if (retry === undefined) return;
       message = { ...message, id: retry } as JsonRpcMessage;
       relatedRequestId = retry;
+      if (this.inner.answerRound !== undefined) {
+        // The retry's own request answers it (and leaves its record): its answer comes back here under its id.
+        this.inner.answerRound(retry, message as JsonRpcResponse);
+        return;
+      }
     }
     if (isResponse(message)) {
       const id = message.id as RequestId;
@@ -342,7 +351,9 @@ export class ModernFront implements SessionSink, DownstreamPort {
         const result = this.bridge.park(relatedRequestId, asked, message);
         this.modern.delete(answering);
         this.asked.delete(answering);
-        this.out.send({ jsonrpc: '2.0', id: answering, result }, answering);
+        if (answering !== relatedRequestId && this.inner.answerRound !== undefined)
+          this.inner.answerRound(answering, { jsonrpc: '2.0', id: answering, result });
+        else this.out.send({ jsonrpc: '2.0', id: answering, result }, answering);
         return;
       }
       if (

@@ -76,6 +76,12 @@ export interface CallContext {
    * `n` counts from 1. undefined outside round trips. The audit record carries it as `round`.
    */
   round: { of: string; n: number } | undefined;
+  /**
+   * Set when this request is a 2026 agent's retry answering what an upstream asked during an earlier call (the
+   * bridge, src/era/bridge.ts): that call's context, which round this is, what the upstream asked, and the answer
+   * the retry will get (undefined: the call ended without one). See src/pipeline/bridged-round.ts.
+   */
+  continues?: { first: CallContext; n: number; asked: string; answer: Promise<Reply | undefined> };
   /** The audit record of this request: its key, and whether its decision entry is already committed. */
   audit: { key: string; committed: boolean } | undefined;
   /** The request's trace span, when tracing is on (upstream calls become its children). */

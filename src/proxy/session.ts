@@ -100,6 +100,12 @@ export class ProxySession implements SessionView, LeaseSink {
   private closed = false;
   /** Agent requests in flight, by the agent's id. */
   private readonly inflight = new Map<RequestId, CallContext>();
+  /** Bridged retries waiting for their answer (src/pipeline/bridged-round.ts), and the rounds each call had. */
+  private readonly rounds = new Map<
+    RequestId,
+    { original: RequestId; resolve: (answer: Reply | undefined) => void }
+  >();
+  private readonly roundsOf = new Map<RequestId, number>();
   /** Requests from upstreams to the agent, by the id the agent sees. */
   private readonly serverRequests = new Map<string, ServerRequest>();
   private nextServerRequest = 1;
@@ -218,7 +224,12 @@ export class ProxySession implements SessionView, LeaseSink {
       this.reply(request.id, wire.invalidRequest(`Request id ${String(request.id)} is already in use`));
       return;
     }
-    const ctx = createContext(this, request);
+    this.run(createContext(this, request));
+  }
+
+  /** Runs a request's pipeline and answers it; retries waiting on it are released once it ends. */
+  private run(ctx: CallContext): void {
+    const { request } = ctx;
     this.inflight.set(request.id, ctx);
     this.opts
       .pipeline(ctx)
@@ -239,7 +250,44 @@ export class ProxySession implements SessionView, LeaseSink {
         },
       )
       // Nothing above throws (send() catches), but a fault here must never become an unhandled rejection.
-      .catch((err: unknown) => this.log.error({ err, method: request.method }, 'answering a request failed'));
+      .catch((err: unknown) => this.log.error({ err, method: request.method }, 'answering a request failed'))
+      // A bridged retry still waiting on this call gets no answer now (the call was cancelled or failed unanswered).
+      .finally(() => this.releaseRounds(request.id));
+  }
+
+  continueRound(retry: JsonRpcRequest, original: RequestId, asked: string): void {
+    this.lastActivity = Date.now();
+    const first = this.inflight.get(original);
+    if (this.closed || first === undefined || this.inflight.has(retry.id)) {
+      this.reply(retry.id, wire.invalidParams('The call this retry answers for has ended'));
+      return;
+    }
+    let resolve!: (answer: Reply | undefined) => void;
+    const answer = new Promise<Reply | undefined>((r) => {
+      resolve = r;
+    });
+    const n = (this.roundsOf.get(original) ?? 0) + 1;
+    this.roundsOf.set(original, n);
+    this.rounds.set(retry.id, { original, resolve });
+    const ctx = createContext(this, retry);
+    ctx.continues = { first, n, asked, answer };
+    this.run(ctx);
+  }
+
+  answerRound(retry: RequestId, answer: JsonRpcResponse): void {
+    const waiting = this.rounds.get(retry);
+    if (waiting === undefined) return;
+    this.rounds.delete(retry);
+    waiting.resolve('error' in answer ? { error: answer.error } : { result: answer.result });
+  }
+
+  private releaseRounds(original: RequestId): void {
+    this.roundsOf.delete(original);
+    for (const [retry, waiting] of this.rounds)
+      if (waiting.original === original) {
+        this.rounds.delete(retry);
+        waiting.resolve(undefined);
+      }
   }
 
   /** Remembers what this session subscribed to, so that a shared upstream's updates reach it and no other session. */

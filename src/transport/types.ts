@@ -1,6 +1,6 @@
 // The one message-level interface every transport implements, in both directions (the SDK's Transport, narrowed).
 import type { Identity } from '../identity/authenticate.js';
-import type { JsonRpcMessage, RequestId } from './jsonrpc.js';
+import type { JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, RequestId } from './jsonrpc.js';
 
 export interface MessageTransport {
   start(): Promise<void>;
@@ -47,6 +47,14 @@ export interface SessionSink {
    * without an id, to any request of the session (stdin ended). See CallContext.agentGoneHooks.
    */
   agentGone?(why: string, id?: RequestId): void;
+  /**
+   * A 2026 agent's retry that answers what the upstream asked (`asked`) during call `original` (src/era/bridge.ts):
+   * it is a request of its own, with its own audit record linked to the call's (`round`), and no new decision. Its
+   * answer comes by `answerRound`. Optional: without it the retry is answered without a record.
+   */
+  continueRound?(retry: JsonRpcRequest, original: RequestId, asked: string): void;
+  /** The answer of a retry handed to continueRound: the call's own result, or the upstream's next question. */
+  answerRound?(retry: RequestId, answer: JsonRpcResponse): void;
   readonly lastActivity: number;
   readonly busy: boolean;
 }

@@ -11,12 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BridgeRelay, NOT_SEALED } from '../../src/era/bridge-relay.js';
 import { createLogger } from '../../src/log.js';
 import { RedisBridgeBus } from '../../src/state/bridge-bus.js';
-import { ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
+import { adminRequest, ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
 import { redisStateYaml, redisUrl, shouldRunRedis, TEST_STATE_PREFIX } from '../helpers/services.js';
 
 const CONFORMANCE = join(ROOT, 'test/fixtures/conformance-server.ts');
 const ISOLATION = join(ROOT, 'test/fixtures/isolation-server.ts');
 const STATE_KEY = randomBytes(32).toString('base64url');
+const ADMIN = 'bridge-replicas-admin-token';
+process.env.WARDEN_ADMIN_TOKEN = ADMIN;
 const YAML = `
 mcpServers:
   legacy:
@@ -293,6 +295,21 @@ describe('#18.7 bridge across replicas', async () => {
         { action: 'accept', content: { answer: 'a1' } },
         { action: 'accept', content: { answer: 'a2' } },
       ]);
+      // The holder (A) leaves the records of all three requests, linked; B, which only relayed, none.
+      await new Promise((r) => setTimeout(r, 200));
+      const rounds = async (gw: RunningGateway) =>
+        (await adminRequest(gw, ADMIN, '/api/audit?limit=1000')).body.filter(
+          (r) => r.tool === 'ask' && r.round !== undefined,
+        );
+      const onA = await rounds(a);
+      const of = (onA.find((r) => (r.round as Json).n === 3)!.round as Json).of;
+      expect(
+        onA
+          .filter((r) => (r.round as Json).of === of)
+          .map((r) => (r.round as Json).n)
+          .sort(),
+      ).toEqual([1, 2, 3]);
+      expect((await rounds(b)).filter((r) => (r.round as Json).of === of)).toEqual([]);
     },
     60_000,
   );
