@@ -57,6 +57,7 @@ import { forward } from './pipeline/forward.js';
 import { guardStep } from './pipeline/guard.js';
 import { grantStillLive, grantStillLiveAfterApproval } from './pipeline/identity.js';
 import { limitStep } from './pipeline/limit.js';
+import { paramHeaderCheck } from './pipeline/param-headers.js';
 import { layersOf, policyStep } from './pipeline/policy.js';
 import { route } from './pipeline/route.js';
 import { UpstreamPool } from './proxy/pool.js';
@@ -412,7 +413,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   });
   // audit (outermost: one record per request, in finally) -> a bridged retry's round (no new decision: it ends here)
   // -> grant still live (stdio) -> route -> decide -> flows -> approval -> grant still live (after a wait) -> limits
-  // -> durable decision -> forward
+  // -> durable decision -> forward (2026 HTTP tools/call: Mcp-Param-* headers checked right after the decision)
   const pipeline: (ctx: CallContext) => Promise<void> = compose<CallContext>([
     auditStep(auditOptions),
     bridgedRound,
@@ -427,6 +428,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       catalog,
       pinRules: (server) => config.pinning.servers.get(server) ?? config.pinning.global,
     }),
+    paramHeaderCheck,
     flows,
     approvalStep({ approvals, log, inband: { sealer } }),
     grantStillLiveAfterApproval,

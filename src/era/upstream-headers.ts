@@ -1,9 +1,17 @@
 // The HTTP headers of a 2026-07-28 request, derived from the body warden actually sends upstream (never copied from
 // what the agent sent): MCP-Protocol-Version, Mcp-Method, Mcp-Name and the Mcp-Param-* headers of a tool's
-// `x-mcp-header` properties. Values that are not plain visible ASCII travel in the Base64 sentinel form.
+// `x-mcp-header` properties. Values that are not plain visible ASCII travel in the Base64 sentinel form. And the
+// other way: an agent's own Mcp-Param-* headers checked against its arguments (checkParamHeaders).
 
 import { ERA_2026 } from './versions.js';
-import { NAME_SOURCE } from './wire.js';
+import {
+  decodeHeaderValue,
+  HEADER_MISMATCH,
+  type HeaderProblem,
+  mismatch,
+  missing,
+  NAME_SOURCE,
+} from './wire.js';
 
 /** The `_meta` keys of the 2026 request envelope. */
 export const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
@@ -43,6 +51,8 @@ function plainValue(text: string): boolean {
 export interface ParamHeader {
   name: string;
   path: readonly string[];
+  /** The property's JSON Schema type: `integer` values compare as numbers, the rest as text. */
+  type: string;
 }
 
 const PERMITTED_TYPES = new Set(['string', 'integer', 'boolean']);
@@ -73,7 +83,7 @@ export function paramHeaders(inputSchema: unknown): ParamHeader[] {
           !seen.has(lower)
         ) {
           seen.add(lower);
-          out.push({ name: declared, path: [...path, key] });
+          out.push({ name: declared, path: [...path, key], type });
         }
       }
       visit(sub, [...path, key], depth + 1);
@@ -110,6 +120,57 @@ export function requestHeaders(
     }
   }
   return headers;
+}
+
+/**
+ * The `Mcp-Param-*` headers of an agent's 2026 HTTP request (names lower-case; null: sent more than once), put on the
+ * request object by the HTTP layer for the pipeline, which knows the tool (src/pipeline/param-headers.ts). A symbol:
+ * never serialised, so never forwarded. Absent on stdio, which has no headers.
+ */
+export const PARAM_HEADERS: unique symbol = Symbol('mcp-warden.paramHeaders');
+export type ParamHeaderValues = Record<string, string | null>;
+
+export function paramHeaderValues(headers: Record<string, string | string[] | undefined>): ParamHeaderValues {
+  const out: ParamHeaderValues = {};
+  for (const [name, value] of Object.entries(headers))
+    if (name.startsWith('mcp-param-') && value !== undefined)
+      out[name] = typeof value === 'string' ? value : null;
+  return out;
+}
+
+/**
+ * SEP-2243 server validation of a tools/call's `Mcp-Param-*` headers against the tool's `x-mcp-header` declarations:
+ * for every declared property the body carries (a primitive), the header must be there and decode (plain text, or
+ * canonical Base64 of UTF-8 in the sentinel) to the same value; an integer property compares as a number. A value the
+ * body leaves out needs no header (one sent is ignored).
+ */
+export function checkParamHeaders(
+  declarations: readonly ParamHeader[],
+  args: unknown,
+  headers: ParamHeaderValues,
+): HeaderProblem | undefined {
+  for (const d of declarations) {
+    const raw = valueAt(args, d.path);
+    const body = primitiveText(raw);
+    if (body === undefined) continue;
+    const header = `Mcp-Param-${d.name}`;
+    const key = header.toLowerCase();
+    if (!Object.hasOwn(headers, key)) return missing(header);
+    const sent = headers[key];
+    const decoded = sent === null || sent === undefined ? undefined : decodeHeaderValue(sent);
+    if (decoded === undefined)
+      return {
+        code: HEADER_MISMATCH,
+        message: `Header mismatch: ${header} is not a valid header value (sent twice, or its Base64 is not canonical UTF-8)`,
+        data: { header },
+      };
+    const same =
+      d.type === 'integer' && typeof raw === 'number' && /^-?(0|[1-9][0-9]*)(\.0+)?$/.test(decoded)
+        ? Number(decoded) === raw
+        : decoded === body;
+    if (!same) return mismatch(header, `arguments.${d.path.join('.')}`);
+  }
+  return undefined;
 }
 
 function valueAt(root: unknown, path: readonly string[]): unknown {

@@ -134,6 +134,8 @@ export function decodeHeaderValue(raw: string): string | undefined {
     const b64 = raw.slice(9, -2);
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) return undefined;
     const bytes = Buffer.from(b64, 'base64');
+    // Canonical only: unused low bits set would let two spellings decode to one value.
+    if (bytes.toString('base64') !== b64) return undefined;
     const text = new TextDecoder('utf-8', { fatal: true });
     try {
       return text.decode(bytes);
@@ -212,7 +214,7 @@ export function checkModernHeaders(
   return undefined;
 }
 
-function missing(header: string): HeaderProblem {
+export function missing(header: string): HeaderProblem {
   return {
     code: HEADER_MISMATCH,
     message: `Header mismatch: ${header} header is required`,
@@ -220,7 +222,7 @@ function missing(header: string): HeaderProblem {
   };
 }
 
-function mismatch(header: string, field: string): HeaderProblem {
+export function mismatch(header: string, field: string): HeaderProblem {
   return {
     code: HEADER_MISMATCH,
     message: `Header mismatch: ${header} does not match ${field} in the body`,

@@ -24,13 +24,7 @@ const FIXTURE = path.join(ROOT, 'test/fixtures/modern-server.ts');
  * list); a new one fails the test.
  */
 const KNOWN_GAPS: Record<string, string> = {
-  'http-custom-header-server-validation/sep-2243-server-reject-invalid-param-chars':
-    'warden does not validate the Mcp-Param-* headers an agent sends against the tool arguments: it rebuilds them ' +
-    "from the arguments for the upstream (src/era/upstream-headers.ts), so the upstream's own check never sees the bad header",
-  'http-custom-header-server-validation/sep-2243-server-reject-param-mismatch':
-    'same: an Mcp-Param-* header that differs from its argument is not refused with -32020 by warden',
-  'http-custom-header-server-validation/sep-2243-server-validate-param-match':
-    'same: a missing or non-matching Mcp-Param-* header is not refused with HTTP 400 by warden',
+  // Empty since warden checks the Mcp-Param-* headers of agents itself (#18.8.6-11, src/pipeline/param-headers.ts).
 };
 
 function startModern(): Promise<{ url: string; child: ChildProcess }> {

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { MAX_ROUNDS, runRoundTrips } from '../../src/era/input-bridge.js';
-import { headerValue, paramHeaders, requestHeaders } from '../../src/era/upstream-headers.js';
+import {
+  checkParamHeaders,
+  headerValue,
+  paramHeaders,
+  requestHeaders,
+} from '../../src/era/upstream-headers.js';
 import { ModernLink } from '../../src/era/upstream-link.js';
 import { readDiscover } from '../../src/era/upstream-modern.js';
 import type { JsonRpcResponse } from '../../src/transport/jsonrpc.js';
@@ -226,5 +231,39 @@ describe('#18.2 protocol in the config', () => {
     expect(() => resolve('mcpServers:\n  s: { url: "http://x/mcp", protocol: "2027-01-01" }\n')).toThrow(
       /protocol/,
     );
+  });
+});
+
+describe('checkParamHeaders (an agent’s Mcp-Param-* headers against its arguments)', () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      region: { type: 'string', 'x-mcp-header': 'Region' },
+      count: { type: 'integer', 'x-mcp-header': 'Count' },
+      dry: { type: 'boolean', 'x-mcp-header': 'Dry' },
+    },
+  };
+  const decl = paramHeaders(schema);
+
+  it('#18.8.11 compares integers as numbers, booleans and strings as text; absent values need no header', () => {
+    expect(checkParamHeaders(decl, { count: 42 }, { 'mcp-param-count': '42.0' })).toBeUndefined();
+    expect(checkParamHeaders(decl, { count: 42 }, { 'mcp-param-count': '042' })?.code).toBe(-32020);
+    expect(checkParamHeaders(decl, { dry: true }, { 'mcp-param-dry': 'true' })).toBeUndefined();
+    expect(checkParamHeaders(decl, { dry: true }, { 'mcp-param-dry': 'True' })?.code).toBe(-32020);
+    expect(checkParamHeaders(decl, { region: null }, {})).toBeUndefined();
+    expect(checkParamHeaders(decl, { region: { nested: 1 } }, {})).toBeUndefined();
+    expect(checkParamHeaders(decl, {}, { 'mcp-param-region': 'x' })).toBeUndefined();
+  });
+
+  it('#18.8.11 refuses a header sent twice and a sentinel that is not canonical Base64 of UTF-8', () => {
+    expect(checkParamHeaders(decl, { region: 'a' }, { 'mcp-param-region': null })?.code).toBe(-32020);
+    const latin1 = `=?base64?${Buffer.from([0xff, 0xfe]).toString('base64')}?=`;
+    expect(checkParamHeaders(decl, { region: 'ÿþ' }, { 'mcp-param-region': latin1 })?.code).toBe(-32020);
+    expect(
+      checkParamHeaders(decl, { region: 'Hello' }, { 'mcp-param-region': '=?base64?SGVsbG8=?=' }),
+    ).toBeUndefined();
+    expect(
+      checkParamHeaders(decl, { region: 'Hello' }, { 'mcp-param-region': '=?base64?SGVsbG9=?=' })?.code,
+    ).toBe(-32020);
   });
 });

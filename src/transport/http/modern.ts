@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { BRIDGE_STATE_PREFIX } from '../../era/bridge.js';
 import { type AnswerSink, type BridgeRelay, isBridgeState } from '../../era/bridge-relay.js';
 import { ModernFront } from '../../era/front.js';
+import { PARAM_HEADERS, type ParamHeaderValues, paramHeaderValues } from '../../era/upstream-headers.js';
 import {
   checkModernHeaders,
   modernErrorStatus,
@@ -224,6 +225,10 @@ export class ModernPath {
       res.end(body);
       return;
     }
+    // The tool's x-mcp-header declarations are known only once the call is routed: the pipeline checks these.
+    if (request.method === 'tools/call')
+      (request as JsonRpcRequest & { [PARAM_HEADERS]?: ParamHeaderValues })[PARAM_HEADERS] =
+        paramHeaderValues(req.headers);
     const key = `${endpoint ?? ''}\n${modernOwner(identity)}`;
     const stream = new PostStream(res, [request.id], false, {}, this.opts.log, modernErrorStatus);
     const relay = this.opts.relay;
