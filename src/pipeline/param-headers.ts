@@ -5,11 +5,25 @@
 import {
   checkParamHeaders,
   PARAM_HEADERS,
+  type ParamHeader,
   type ParamHeaderValues,
   paramHeaders,
 } from '../era/upstream-headers.js';
 import type { Step } from './compose.js';
 import type { CallContext } from './context.js';
+
+/** Declarations per tool definition object (the catalog keeps one object per listed tool until the list changes). */
+const declared = new WeakMap<object, ParamHeader[]>();
+
+function declarationsOf(tool: Record<string, unknown> | undefined): ParamHeader[] {
+  if (tool === undefined) return [];
+  let d = declared.get(tool);
+  if (d === undefined) {
+    d = paramHeaders(tool.inputSchema);
+    declared.set(tool, d);
+  }
+  return d;
+}
 
 export const paramHeaderCheck: Step<CallContext> = async (ctx, next) => {
   const sent = (ctx.request as { [PARAM_HEADERS]?: ParamHeaderValues })[PARAM_HEADERS];
@@ -17,7 +31,7 @@ export const paramHeaderCheck: Step<CallContext> = async (ctx, next) => {
   if (sent === undefined || ctx.method !== 'tools/call' || target === undefined) return next();
   const name = target.params?.name;
   const tool = typeof name === 'string' ? await target.link.toolDefinition(name) : undefined;
-  const declarations = paramHeaders(tool?.inputSchema);
+  const declarations = declarationsOf(tool);
   if (declarations.length > 0) {
     const args = (ctx.request.params as Record<string, unknown> | undefined)?.arguments;
     const problem = checkParamHeaders(declarations, args, sent);
