@@ -1,0 +1,83 @@
+// The start-up check of `warden serve` lists every upstream in its own era (#18 part 2): a 2026-only HTTP upstream is
+// asked server/discover and tools/list with the 2026 envelope (it used to be sent initialize and reported as "cannot be
+// started or listed ... HTTP 400" although its calls worked); an `auto` upstream that is no 2026 server is listed in
+// 2025; an upstream pinned to 2026 that is not one is reported.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { forgetProbes } from '../../src/era/upstream-modern.js';
+import { checkUpstreams } from '../../src/proxy/start-check.js';
+import { ROOT, startHttpProbe } from '../helpers/gateway.js';
+
+const FIXTURE = join(ROOT, 'test/fixtures/modern-server.ts');
+const children: ChildProcess[] = [];
+let modern: string;
+let dual: string;
+let legacy: string;
+
+function startModern(mode: 'modern' | 'dual'): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, mode, '0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      err += chunk;
+      const m = /listening (\S+)/.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', () => reject(new Error(`fixture exited: ${err}`)));
+  });
+}
+
+beforeAll(async () => {
+  forgetProbes();
+  [modern, dual] = await Promise.all([startModern('modern'), startModern('dual')]);
+  const probe = await startHttpProbe();
+  children.push(probe.child);
+  legacy = probe.url;
+}, 60_000);
+afterAll(() => {
+  for (const c of children) c.kill();
+});
+
+function specs(yaml: string) {
+  return resolveConfig(parseConfig(`mcpServers:\n${yaml}`, 'warden.yaml')).upstreams;
+}
+
+describe('#18.2 start-up check in the upstream era', () => {
+  it('#18.2.12 lists a 2026-only upstream, pinned or auto, without initialize; a 2025 one under auto in 2025', async () => {
+    const listed = await checkUpstreams(
+      specs(`  pinned:
+    url: ${modern}
+    protocol: "2026-07-28"
+  auto2026:
+    url: ${modern}
+  dual:
+    url: ${dual}
+  old:
+    url: ${legacy}
+`),
+    );
+    const byId = Object.fromEntries(listed.map((l) => [l.server, l]));
+    for (const id of ['pinned', 'auto2026', 'dual']) {
+      expect(byId[id], id).not.toHaveProperty('error');
+      expect(
+        (byId[id] as unknown as { tools: Array<{ name: string }> }).tools.map((t) => t.name),
+        id,
+      ).toContain('route');
+    }
+    expect(byId.old).not.toHaveProperty('error');
+    expect((byId.old as unknown as { tools: unknown[] }).tools.length).toBeGreaterThan(0);
+  });
+
+  it('#18.2.13 reports an upstream pinned to 2026 that is no 2026 server, saying why', async () => {
+    const [l] = await checkUpstreams(specs(`  pinned:\n    url: ${legacy}\n    protocol: "2026-07-28"\n`));
+    expect(l).toHaveProperty('error');
+    expect((l as { error: string }).error).toMatch(/server\/discover/);
+  });
+});
