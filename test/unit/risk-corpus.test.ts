@@ -299,4 +299,12 @@ describe('#21 classify on the 9th round, held out (frozen before the fourth atte
     expect(new Set(corpus.filter((e) => NINTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(10);
     expect(new Set(corpus.map((e) => e.server)).size).toBe(95);
   });
+
+  // Floors: the rules' first and only measurement on it (docs/risk.md, "Fourth attempt"). The #21 targets are not met.
+  it('#21 does not fall below the measured category accuracy (0.87) and exact risk (0.65)', () => {
+    expect(ninth.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
+    expect(ninth.riskExact).toBeGreaterThanOrEqual(0.65);
+    expect(ninth.criticalRatedLow).toEqual([]);
+    expect(ninth.dangerousRatedRead.length).toBeLessThanOrEqual(7);
+  });
 });
