@@ -65,7 +65,7 @@ const HELD_OUT = new Set([
  * figures for servers warden has not seen (docs/risk.md).
  */
 const rounds = JSON.parse(readFileSync(join(here, '../fixtures/risk-corpus/rounds.json'), 'utf8')) as Record<
-  '5' | '6' | '7' | '8',
+  '5' | '6' | '7' | '8' | '9',
   string[]
 >;
 const FIFTH_ROUND = new Set(rounds['5']);
@@ -73,6 +73,8 @@ const SIXTH_ROUND = new Set(rounds['6']);
 const SEVENTH_ROUND = new Set(rounds['7']);
 /** Frozen before any rule of the third attempt at #21 was written: the only round unseen by those rules. */
 const EIGHTH_ROUND = new Set(rounds['8']);
+/** Chosen and committed before listing, labelling and any model of the fourth attempt at #21: unseen by both. */
+const NINTH_ROUND = new Set(rounds['9']);
 const DANGEROUS = ['destructive', 'execute', 'financial', 'credential'];
 
 interface Scores {
@@ -160,7 +162,9 @@ function report(title: string, s: Scores): string {
 
 /** Rounds 1 to 4: the data the rules were written from (tuned on, or looked at after their frozen measurement). */
 const UNSEEN = new Set([...FIFTH_ROUND, ...SIXTH_ROUND, ...SEVENTH_ROUND]);
-const seenCorpus = corpus.filter((e) => !UNSEEN.has(e.server) && !EIGHTH_ROUND.has(e.server));
+const seenCorpus = corpus.filter(
+  (e) => !UNSEEN.has(e.server) && !EIGHTH_ROUND.has(e.server) && !NINTH_ROUND.has(e.server),
+);
 const all = score(seenCorpus);
 const tuned = score(seenCorpus.filter((e) => !HELD_OUT.has(e.server)));
 const heldOut = score(seenCorpus.filter((e) => HELD_OUT.has(e.server)));
@@ -169,10 +173,11 @@ const sixth = score(corpus.filter((e) => SIXTH_ROUND.has(e.server)));
 const seventh = score(corpus.filter((e) => SEVENTH_ROUND.has(e.server)));
 const unseen = score(corpus.filter((e) => UNSEEN.has(e.server)));
 const eighth = score(corpus.filter((e) => EIGHTH_ROUND.has(e.server)));
+const ninth = score(corpus.filter((e) => NINTH_ROUND.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n`,
   );
 }
 
@@ -247,7 +252,11 @@ describe('#21 classify on the 6th round, held out (never tuned on)', () => {
 describe('#21 classify on the 7th round, held out (never tuned on)', () => {
   it('#21 has 12 servers and 361 tools, and the corpus 80 servers', () => {
     expect(seventh.tools).toBe(361);
-    expect(new Set(corpus.filter((e) => !EIGHTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(80);
+    expect(
+      new Set(
+        corpus.filter((e) => !EIGHTH_ROUND.has(e.server) && !NINTH_ROUND.has(e.server)).map((e) => e.server),
+      ).size,
+    ).toBe(80);
   });
 
   it('#21 does not fall below category accuracy 0.84 and exact risk 0.69 (first measured 0.83, 0.69), no critical rated low', () => {
@@ -279,5 +288,23 @@ describe('#21 classify on the 8th round, held out (frozen before the third attem
     expect(eighth.riskExact).toBeGreaterThanOrEqual(0.81);
     expect(eighth.criticalRatedLow.length).toBeLessThanOrEqual(1);
     expect(eighth.dangerousRatedRead.length).toBeLessThanOrEqual(2);
+  });
+});
+
+// Round 9 (#21, fourth attempt): chosen and committed before it was listed or labelled, and before any model of that
+// attempt was written; labelled before classify() or the model ran on it (docs/risk.md).
+describe('#21 classify on the 9th round, held out (frozen before the fourth attempt)', () => {
+  it('#21 has 10 servers and 303 tools, and the corpus 95 servers', () => {
+    expect(ninth.tools).toBe(303);
+    expect(new Set(corpus.filter((e) => NINTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(10);
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(95);
+  });
+
+  // Floors: the rules' first and only measurement on it (docs/risk.md, "Fourth attempt"). The #21 targets are not met.
+  it('#21 does not fall below the measured category accuracy (0.87) and exact risk (0.65)', () => {
+    expect(ninth.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
+    expect(ninth.riskExact).toBeGreaterThanOrEqual(0.65);
+    expect(ninth.criticalRatedLow).toEqual([]);
+    expect(ninth.dangerousRatedRead.length).toBeLessThanOrEqual(7);
   });
 });
