@@ -43,6 +43,7 @@ import { agentAuthenticate, createResourceServer } from './identity/oauth/gate.j
 import { flowEventEntry } from './identity/upstream/audit.js';
 import { UpstreamCredentials } from './identity/upstream/credentials.js';
 import { loadCredentialKey } from './identity/upstream/crypto.js';
+import { type FlowStateStore, MemoryFlowState } from './identity/upstream/flow-state.js';
 import { UpstreamOAuth } from './identity/upstream/oauth-flow.js';
 import { oauthPages } from './identity/upstream/oauth-pages.js';
 import type { UpstreamTokenStore } from './identity/upstream/token-store.js';
@@ -499,14 +500,24 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   );
   let upstreamTokens: UpstreamTokenStore | undefined;
   let upstreamOAuth: UpstreamOAuth | undefined;
+  let oauthFlows: FlowStateStore | undefined;
   if (oauthUpstreams.size > 0 && config.publicUrl !== undefined) {
     const key = loadCredentialKey(
       config.credentialKeyFile === undefined ? {} : { file: config.credentialKeyFile },
     );
     upstreamTokens = await openUpstreamTokenStore(config.storage, [key], { baseDir: dirname(config.file) });
+    // With shared state the start page and the callback may reach any replica (src/identity/upstream/flow-state.ts).
+    oauthFlows = config.state.startsWith('redis')
+      ? (await import('./identity/upstream/flow-state-redis.js')).RedisFlowState.open(
+          config.state,
+          config.statePrefix,
+        )
+      : new MemoryFlowState();
     upstreamOAuth = new UpstreamOAuth(oauthUpstreams, {
       publicUrl: config.publicUrl,
       store: upstreamTokens,
+      flows: oauthFlows,
+      key,
       audit: async (e) => {
         await sink.write(flowEventEntry(e));
       },
@@ -746,6 +757,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       await directory?.close();
       await tracing?.close();
       await upstreamTokens?.close();
+      await oauthFlows?.close();
     },
   };
 }

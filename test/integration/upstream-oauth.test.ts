@@ -20,6 +20,7 @@ import { startTestIdp, type TestIdp } from '../fixtures/oidc-idp.js';
 import { type ProtectedUpstream, startProtectedUpstream } from '../fixtures/protected-upstream.js';
 import { startUpstreamAs, type UpstreamAs } from '../fixtures/upstream-as.js';
 import { connect, ROOT, tempDir, textOf } from '../helpers/gateway.js';
+import { redisStateYaml, shouldRunRedis } from '../helpers/services.js';
 
 const KEY_HEX = randomBytes(32).toString('hex');
 const ADMIN = 'upstream-oauth-test-admin-token';
@@ -64,7 +65,7 @@ class Browser {
   private readonly jars = new Map<string, Map<string, string>>();
   constructor(private readonly login: string) {}
 
-  private cookies(url: URL): string {
+  cookies(url: URL): string {
     return [...(this.jars.get(url.origin) ?? new Map<string, string>())]
       .map(([k, v]) => `${k}=${v}`)
       .join('; ');
@@ -451,7 +452,13 @@ describe('per-user upstream OAuth through the gateway', () => {
     // RFC 7009: the provider no longer honours the refresh token warden held.
     expect(await refreshAtProvider(refreshToken!)).toBe('invalid_grant');
 
-    const audit = (await (await admin('/api/audit?limit=200')).json()) as Array<Record<string, unknown>>;
+    // The revocation's record is written after the answer: wait for it (up to 5 s) rather than guess a delay.
+    let audit: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 50; i++) {
+      audit = (await (await admin('/api/audit?limit=200')).json()) as Array<Record<string, unknown>>;
+      if (audit.some((r) => r.method === 'upstream_token.revoked' && r.subject === subject)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const linked = audit.filter((r) => r.method === 'upstream_token.linked' && r.subject === subject);
     const revoked = audit.filter((r) => r.method === 'upstream_token.revoked' && r.subject === subject);
     expect(linked.length).toBeGreaterThan(0);
@@ -512,7 +519,7 @@ describe('client identity at the upstream’s authorization server', () => {
       );
       const { location } = await flow.start(
         't',
-        new URL(flow.startUrl('t', 'someone')).searchParams.get('ticket')!,
+        new URL(await flow.startUrl('t', 'someone')).searchParams.get('ticket')!,
       );
       const q = new URL(location).searchParams;
       expect(q.get('client_id')).toBe(`${publicUrl}/oauth/client-metadata.json`);
@@ -535,7 +542,7 @@ describe('client identity at the upstream’s authorization server', () => {
       );
       const second = await configured.start(
         't',
-        new URL(configured.startUrl('t', 'someone')).searchParams.get('ticket')!,
+        new URL(await configured.startUrl('t', 'someone')).searchParams.get('ticket')!,
       );
       expect(new URL(second.location).searchParams.get('client_id')).toBe('hand-made');
     } finally {
@@ -656,4 +663,87 @@ auth:
       ),
     ).toBe('');
   });
+});
+
+describe('#20.5 the flow across replicas sharing Redis', async () => {
+  const run = await shouldRunRedis('upstream OAuth flow across replicas');
+  const replicas: Array<{ gateway: Gateway; mcpUrl: string; origin: string }> = [];
+  let publicOrigin = '';
+
+  beforeAll(async () => {
+    if (!run) return;
+    const dir = tempDir('warden-uoauth-replicas-');
+    const ports = [await freePort(), await freePort()];
+    // Both replicas stand behind one public address (a balancer): the first one's, as links and callbacks name it.
+    publicOrigin = `http://127.0.0.1:${ports[0]}`;
+    const yaml = `
+storage: sqlite:${join(dir, 'warden.db')}
+${redisStateYaml()}
+mcpServers:
+  tracker:
+    url: ${upstream.url}
+    credentials: { type: oauth, scope: tracker }
+auth:
+  publicUrl: ${publicOrigin}
+  oauth: { issuer: '${agentIdp.issuer}', audience: '${publicOrigin}/mcp' }
+`;
+    for (const port of ports) {
+      const config = resolveConfig(parseConfig(yaml, join(dir, 'warden.yaml')));
+      config.listen = { host: '127.0.0.1', port };
+      config.admin = { host: '127.0.0.1', port: 0 };
+      const gw = await createGateway(config, { log: createLogger(process.env.WARDEN_TEST_LOG ?? 'silent') });
+      const { mcpUrl: url } = await gw.listen();
+      replicas.push({ gateway: gw, mcpUrl: url, origin: `http://127.0.0.1:${port}` });
+    }
+  }, 30_000);
+  afterAll(async () => {
+    for (const r of replicas) await r.gateway.close(1000);
+  });
+
+  async function whoamiAt(replica: number, token: string): Promise<string> {
+    let agent: Awaited<ReturnType<typeof connect>> | undefined;
+    try {
+      agent = await connect(`${replicas[replica]!.mcpUrl}/tracker`, {}, { authorization: `Bearer ${token}` });
+      return textOf(await agent.callTool({ name: 'whoami', arguments: {} }));
+    } catch (err) {
+      return `error: ${(err as Error).message}`;
+    } finally {
+      await agent?.close().catch(() => undefined);
+    }
+  }
+
+  it.runIf(run)(
+    '#20.5.16 a link made by one replica opens on another and the callback lands on a third hop; each is good once everywhere',
+    async () => {
+      const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
+      const gina = await agentIdp.mintAccessToken('gina', `${publicOrigin}/mcp`);
+      // Replica B refuses the call and makes the link.
+      const link = startLinkIn(await whoamiAt(1, gina));
+      expect(link.startsWith(`${publicOrigin}/oauth/upstream/tracker/start?ticket=`)).toBe(true);
+      // The balancer sends the start page to B and the callback to A.
+      const onB = link.replace(publicOrigin, b.origin);
+      const browser = new Browser('gina-at-tracker');
+      const callback = await browser.authorize(onB, `${publicOrigin}/oauth/upstream/callback`);
+      const cookie = browser.cookies(new URL(b.origin));
+      expect(cookie).toContain('warden_upstream_oauth=');
+      const done = await fetch(callback.replace(publicOrigin, a.origin), {
+        headers: { cookie },
+        redirect: 'manual',
+      });
+      expect(done.status, await done.clone().text()).toBe(200);
+      // Both replicas now call the upstream as gina.
+      expect(await whoamiAt(0, gina)).toBe('gina-at-tracker');
+      expect(await whoamiAt(1, gina)).toBe('gina-at-tracker');
+      // The link and the callback were spent for every replica.
+      for (const r of replicas) {
+        expect((await fetch(link.replace(publicOrigin, r.origin), { redirect: 'manual' })).status).toBe(400);
+        const replay = await fetch(callback.replace(publicOrigin, r.origin), {
+          headers: { cookie },
+          redirect: 'manual',
+        });
+        expect(replay.status).toBe(400);
+      }
+    },
+    60_000,
+  );
 });

@@ -8,7 +8,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { WardenError } from '../../errors.js';
 import { clientRequestHeaders } from '../oauth/client-auth.js';
 import { fetchIssuerMetadata, type IssuerMetadata } from '../oauth/issuer.js';
+import { type CredentialKey, openSecret, sealSecret } from './crypto.js';
 import { secureEndpoint } from './exchange.js';
+import { type FlowStateStore, MemoryFlowState } from './flow-state.js';
 import type { UpstreamTokenStore } from './token-store.js';
 
 /** `mcpServers.<id>.credentials` with type oauth, as resolved. */
@@ -57,6 +59,13 @@ export interface UpstreamOAuthOptions {
   refreshBeforeMs?: number;
   /** How long a start link and a started authorization stay usable (default 10 minutes). */
   pendingMs?: number;
+  /**
+   * Flows under way (src/identity/upstream/flow-state.ts): Redis when replicas share state, so the start page and the
+   * callback may reach any of them; default: this process's memory.
+   */
+  flows?: FlowStateStore;
+  /** Seals what the flow store keeps (the credential key; a random one per process without it). */
+  key?: CredentialKey;
 }
 
 /** The call cannot go through until the user authorizes warden at the upstream: carries the URL to open. */
@@ -87,7 +96,6 @@ export class FlowError extends Error {
 interface Ticket {
   server: string;
   subject: string;
-  until: number;
 }
 
 interface Pending {
@@ -102,7 +110,6 @@ interface Pending {
   issRequired: boolean;
   tokenEndpoint: string;
   resource: string;
-  until: number;
 }
 
 interface TokenAnswer {
@@ -122,11 +129,14 @@ export const CLIENT_ROW = '(registered client)';
 
 /** The cookie that ties a callback to the browser that opened the start page. */
 export const BINDING_COOKIE = 'warden_upstream_oauth';
-/** Started and not yet finished flows at most (the oldest go first): the start page needs a ticket, not a token. */
-const MAX_PENDING = 10_000;
-
 const b64url = (n: number) => randomBytes(n).toString('base64url');
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
+/** The flow store (Redis) failed: the person is told to try again, and nothing is used up. */
+function stateDown(): never {
+  throw new FlowError(503, 'Warden cannot reach its shared state right now. Try again in a moment.');
+}
+/** Refused access tokens remembered at most (the oldest go first). */
+const MAX_REFUSED = 10_000;
 
 /** The `resource_metadata` parameter of a `WWW-Authenticate: Bearer ...` challenge (RFC 9728 §5.1). */
 export function resourceMetadataOf(challenge: string | null): string | undefined {
@@ -137,8 +147,8 @@ export function resourceMetadataOf(challenge: string | null): string | undefined
 
 export class UpstreamOAuth {
   private readonly discovered = new Map<string, Promise<UpstreamAuthServer>>();
-  private readonly tickets = new Map<string, Ticket>();
-  private readonly pending = new Map<string, Pending>();
+  private readonly flows: FlowStateStore;
+  private readonly key: CredentialKey;
   private readonly refreshing = new Map<string, Promise<string>>();
   /** Access tokens the upstream refused (401): the next use refreshes instead. */
   private readonly refused = new Set<string>();
@@ -153,6 +163,32 @@ export class UpstreamOAuth {
     this.f = opts.fetch ?? fetch;
     this.now = opts.now ?? Date.now;
     this.base = opts.publicUrl.replace(/\/$/, '');
+    this.flows = opts.flows ?? new MemoryFlowState(this.now);
+    const key = randomBytes(32);
+    this.key = opts.key ?? { id: createHash('sha256').update(key).digest('hex').slice(0, 8), key };
+  }
+
+  /** Keeps a flow's step under a hash of its secret, sealed (the store sees neither the secret nor the content). */
+  private async keepFlow(kind: 'ticket' | 'state', secret: string, value: Ticket | Pending): Promise<void> {
+    const id = `${kind}:${sha256(secret)}`;
+    const sealed = sealSecret(this.key, JSON.stringify(value), `flow|${id}`);
+    await this.flows.put(id, sealed, this.pendingMs).catch(stateDown);
+  }
+
+  /** A flow's step by its secret (`take`: and spends it), or undefined: unknown, used, expired or not warden's. */
+  private async flowOf<T>(kind: 'ticket' | 'state', secret: string, take: boolean): Promise<T | undefined> {
+    const id = `${kind}:${sha256(secret)}`;
+    const sealed = await (take ? this.flows.take(id) : this.flows.get(id)).catch(stateDown);
+    if (sealed === undefined) return undefined;
+    try {
+      return JSON.parse(openSecret([this.key], sealed, `flow|${id}`)) as T;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private get pendingMs(): number {
+    return this.opts.pendingMs ?? 600_000;
   }
 
   /** The one redirect URI for every upstream. */
@@ -334,42 +370,33 @@ export class UpstreamOAuth {
     return client;
   }
 
-  private sweep(): void {
-    const now = this.now();
-    for (const [k, t] of this.tickets) if (t.until <= now) this.tickets.delete(k);
-    for (const [k, p] of this.pending) if (p.until <= now) this.pending.delete(k);
-    while (this.tickets.size > MAX_PENDING) this.tickets.delete(this.tickets.keys().next().value!);
-    while (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
-  }
-
   /** A one-time start link for `subject` at `server` (what an agent's error carries). */
-  startUrl(server: string, subject: string): string {
-    this.sweep();
+  async startUrl(server: string, subject: string): Promise<string> {
     const ticket = b64url(24);
-    this.tickets.set(ticket, { server, subject, until: this.now() + (this.opts.pendingMs ?? 600_000) });
+    await this.keepFlow('ticket', ticket, { server, subject });
     return `${this.base}/oauth/upstream/${encodeURIComponent(server)}/start?ticket=${ticket}`;
   }
 
   /**
-   * The start page: trades a ticket (once) for a redirect to the authorization server, and a browser binding cookie
-   * value. The state names nothing: the subject stays in warden's memory, bound to the state and the cookie.
+   * The start page: trades a ticket (once, on any replica) for a redirect to the authorization server, and a browser
+   * binding cookie value. The state names nothing: the subject stays in warden's flow store, bound to the state and
+   * the cookie.
    */
   async start(server: string, ticket: string): Promise<{ location: string; binding: string }> {
-    this.sweep();
-    const t = this.tickets.get(ticket);
     const refused = new FlowError(
       400,
       'This link is unknown, used or expired. Ask your agent again for a fresh one.',
     );
-    if (t === undefined || t.server !== server || t.until <= this.now()) throw refused;
+    const t = await this.flowOf<Ticket>('ticket', ticket, false);
+    if (t === undefined || t.server !== server) throw refused;
     // Discovery first: a server that cannot be reached now does not use the link up.
     const as = await this.authServer(server);
-    // Once: of two openings at the same time, only the first goes on.
-    if (!this.tickets.delete(ticket)) throw refused;
+    // Once: of two openings at the same time (on any replicas), only the first goes on.
+    if ((await this.flowOf<Ticket>('ticket', ticket, true)) === undefined) throw refused;
     const verifier = b64url(48);
     const state = b64url(24);
     const binding = b64url(24);
-    this.pending.set(state, {
+    await this.keepFlow('state', state, {
       server,
       subject: t.subject,
       verifier,
@@ -379,7 +406,6 @@ export class UpstreamOAuth {
       issRequired: as.metadata.authorization_response_iss_parameter_supported === true,
       tokenEndpoint: as.metadata.token_endpoint!,
       resource: as.resource,
-      until: this.now() + (this.opts.pendingMs ?? 600_000),
     });
     const q = new URLSearchParams({
       response_type: 'code',
@@ -400,15 +426,19 @@ export class UpstreamOAuth {
   /** The callback: checks state, browser and issuer, trades the code, stores the tokens sealed. */
   async callback(params: URLSearchParams, binding: string | undefined): Promise<{ server: string }> {
     const state = params.get('state') ?? '';
-    const p = this.pending.get(state);
-    if (p === undefined || p.until <= this.now())
-      throw new FlowError(400, 'This authorization is unknown or expired. Start again from your agent.');
+    const unknown = new FlowError(
+      400,
+      'This authorization is unknown or expired. Start again from your agent.',
+    );
+    const p = await this.flowOf<Pending>('state', state, false);
+    if (p === undefined) throw unknown;
     if (binding === undefined || sha256(binding) !== p.binding)
       throw new FlowError(
         403,
         'This authorization was started in another browser. Start again from your agent.',
       );
-    this.pending.delete(state);
+    // Once: a replayed callback (on any replica) finds nothing.
+    if ((await this.flowOf<Pending>('state', state, true)) === undefined) throw unknown;
     // RFC 9207: an `iss` that names another server is a mix-up attack.
     const iss = params.get('iss');
     if ((iss !== null && iss !== p.issuer) || (iss === null && p.issRequired))
@@ -482,7 +512,7 @@ export class UpstreamOAuth {
   async authorization(server: string, subject: string): Promise<string> {
     const cred = await this.opts.store.get(server, subject);
     if (cred?.accessToken === undefined)
-      throw new AuthorizationRequired(server, this.startUrl(server, subject));
+      throw new AuthorizationRequired(server, await this.startUrl(server, subject));
     const key = `${server}|${subject}`;
     // Refreshed ahead of expiry by refreshBeforeMs, or by half its life for a short-lived token (updatedAt: issued).
     const margin =
@@ -510,11 +540,15 @@ export class UpstreamOAuth {
     old: string,
   ): Promise<string> {
     this.refused.delete(`${server}|${subject}|${old}`);
-    const again = () =>
-      new AuthorizationRequired(server, this.startUrl(server, subject), 'can no longer renew your token');
+    const again = async () =>
+      new AuthorizationRequired(
+        server,
+        await this.startUrl(server, subject),
+        'can no longer renew your token',
+      );
     if (refreshToken === undefined) {
       await this.opts.store.revoke(server, subject);
-      throw again();
+      throw await again();
     }
     const as = await this.authServer(server);
     const body = new URLSearchParams({
@@ -533,7 +567,7 @@ export class UpstreamOAuth {
         ['invalid_grant', 'invalid_client', 'unauthorized_client'].includes(err.code)
       ) {
         await this.opts.store.revoke(server, subject);
-        throw again();
+        throw await again();
       }
       throw new WardenError(
         'UPSTREAM_START_FAILED',
@@ -555,7 +589,7 @@ export class UpstreamOAuth {
   refusedBy(server: string, subject: string, authorization: string): void {
     const token = authorization.replace(/^Bearer /, '');
     this.refused.add(`${server}|${subject}|${token}`);
-    while (this.refused.size > MAX_PENDING) this.refused.delete(this.refused.values().next().value!);
+    while (this.refused.size > MAX_REFUSED) this.refused.delete(this.refused.values().next().value!);
   }
 
   /**
