@@ -1,38 +1,26 @@
 // Arguments as the audit log keeps them: names and a hash by default; values only with secrets masked, always.
 // Also the one mask for every text that leaves the gateway for people (logs, wire errors, webhooks, the admin API):
-// credential-looking values, warden's own tokens, and the secrets of the loaded config.
+// the secret formats the result guards know (one rule set, src/guards/secrets.ts, #19), warden's own tokens among
+// them; values a secret's name or place gives away; and the secrets of the loaded config.
+import { maskSpans } from '../guards/scan.js';
+import { findSecrets } from '../guards/secrets.js';
 import { canonicalJson } from './chain.js';
 import { type AuditKey, argsMac } from './keys.js';
 
 export type ArgsMode = 'keys' | 'redacted' | 'full';
 export const MASK = '[REDACTED]';
 
+// Secret formats (issuer prefixes, private keys, JWTs, warden's tokens...) come from the one rule set the result
+// guards use (src/guards/secrets.ts). What follows is the mask's own part: values whose name or place alone says they
+// are secrets, whatever they look like. The result guards leave these out: there they would mask text about secrets
+// (`Bearer authentication`, `token = request.headers.get(...)`, `postgres://user:password@localhost`).
+
 /** Argument names whose values are secrets, whatever they look like. */
 const SECRET_KEY =
   /pass(word|wd|phrase)?$|secret|token|api[_-]?key|apikey|authori[sz]ation|^auth$|credential|private[_-]?key|cookie|session[_-]?id|signature/i;
 
-/** Values that look like credentials, wherever they appear (formats checked against each issuer's docs). */
-const SECRET_VALUES: RegExp[] = [
-  // PEM private keys of every kind (RSA, EC, OPENSSH, ENCRYPTED, PGP ... BLOCK), to the end line or the end.
-  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|$)/g,
-  /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi,
-  // A JWT; an unsigned one (`alg: none`) has an empty third part.
-  /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g,
-  /\b(AKIA|ASIA)[0-9A-Z]{16}\b/g, // AWS access key id (long-lived and temporary)
-  /\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, // GitHub
-  /\bgithub_pat_[A-Za-z0-9_]{30,}\b/g,
-  /\b(xox[a-z]|xoxe\.xox[a-z])-[A-Za-z0-9-]{10,}/g, // Slack tokens (bot, user, app, refresh)
-  /\bxapp-\d-[A-Za-z0-9-]{10,}/g, // Slack app-level tokens
-  /\bhttps:\/\/hooks\.slack\.com\/(services|workflows|triggers)\/[A-Za-z0-9/_-]+/g, // Slack webhook URLs
-  /\b([rs]k|whsec)_(live|test)_[A-Za-z0-9]{10,}/g, // Stripe secret and restricted keys
-  /\bwhsec_[A-Za-z0-9+/=]{20,}/g, // Stripe webhook signing secrets
-  /\bsk-[A-Za-z0-9_-]{20,}/g, // OpenAI- and Anthropic-style
-  /\bAIza[0-9A-Za-z_-]{35}\b/g, // Google API key
-  // warden's own tokens (src/identity/tokens.ts): wdn_ grants, wda_ admin tokens; also cut short or mangled ones.
-  /\bwd[na]_[A-Za-z0-9_-]{8,}/g,
-  // The dashboard's session cookie, wherever a header or URL is quoted.
-  /\bwarden_session=[A-Za-z0-9_-]{8,}/g,
-];
+/** The credential after an HTTP auth scheme, even a short or word-like one. */
+const AUTH_SCHEME = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 /** `user:password@` in URLs and connection strings: the password goes (it may hold `@`; the last one ends it). */
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+):[^\s/?#]*@/gi;
 /** Credentials in URL query strings (`?access_token=`, `&sig=`, the dashboard's `?csrf=`). */
@@ -151,7 +139,13 @@ export function maskString(s: string): string {
     out = out.replace(out.includes('\n') ? configuredAcrossLines! : configuredPattern, MASK);
   if (out.includes('://')) out = out.replace(URL_PASSWORD, `$1:${MASK}@`);
   if (out.includes('=')) out = out.replace(QUERY_SECRET, `$1${MASK}`);
-  for (const re of SECRET_VALUES) out = out.replace(re, MASK);
+  const found = findSecrets(out);
+  if (found.length > 0)
+    out = maskSpans(
+      out,
+      found.map((f) => ({ start: f.start, end: f.end, mask: MASK })),
+    );
+  out = out.replace(AUTH_SCHEME, MASK);
   return NAMED_HINT.test(out) ? out.replace(NAMED_SECRET, `$1$2${MASK}`) : out;
 }
 

@@ -154,8 +154,8 @@ function hiddenFindings(guard: GuardName, sp: Spellings, own: number): Finding[]
   return found;
 }
 
-/** Replaces the spans by the mask, back to front so earlier offsets hold. Overlapping spans merge. */
-function maskSpans(text: string, spans: Array<{ start: number; end: number; mask: string }>): string {
+/** Replaces the spans by their masks (the audit mask uses it too). Overlapping spans merge. */
+export function maskSpans(text: string, spans: Array<{ start: number; end: number; mask: string }>): string {
   spans.sort((a, b) => a.start - b.start);
   let out = '';
   let at = 0;
