@@ -1,21 +1,34 @@
 // Conversation state in Redis: one hash per conversation (label -> first sighting as JSON), written with HSETNX so the
 // first sighting stays whichever replica records it. Labels are never taken back, so what this replica has read or
 // written stays true: a label it knows is not written again, and a check whose needed labels are all known is answered
-// without a round trip. Only the absence of a label must be asked of Redis (another replica may have recorded it).
+// without a round trip. The absence of a label is asked of Redis (another replica may have recorded it), except while
+// Redis tracks what this replica read (CLIENT TRACKING, src/state/redis-tracking.ts): a conversation read in full is
+// then kept as a complete view until Redis says its key changed, and a check that finds no label in it needs no
+// round trip either.
 import { Redis } from 'ioredis';
 import { WardenError } from '../errors.js';
 import type { ConversationStore, LabelSeen, OpenConversationStoreOptions } from './conversations.js';
+import { RedisTracking } from './redis-tracking.js';
 
 /** Conversations whose known labels this replica keeps (then it starts over: a miss only costs a round trip). */
 const KNOWN_CONVERSATIONS = 10_000;
 
 export class RedisConversationStore implements ConversationStore {
   private readonly known = new Map<string, Map<string, LabelSeen>>();
+  /** Complete views of conversations (every label Redis held), by key, while tracking says nothing changed. */
+  private readonly complete = new Map<string, { labels: LabelSeen[]; epoch: number }>();
+  private readonly tracking: RedisTracking;
 
   private constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+    url: string,
+  ) {
+    this.tracking = new RedisTracking(redis, url, (key) => {
+      if (key === null) this.complete.clear();
+      else this.complete.delete(key);
+    });
+  }
 
   static open(url: string, opts: OpenConversationStoreOptions = {}): RedisConversationStore {
     let reported = false;
@@ -34,7 +47,7 @@ export class RedisConversationStore implements ConversationStore {
       reported = true;
       opts.onError?.(err);
     });
-    return new RedisConversationStore(redis, `${opts.prefix ?? 'warden:'}conv:`);
+    return new RedisConversationStore(redis, `${opts.prefix ?? 'warden:'}conv:`, url);
   }
 
   private async run<T>(what: () => Promise<T>): Promise<T> {
@@ -52,7 +65,17 @@ export class RedisConversationStore implements ConversationStore {
     const mine = this.known.get(conversation);
     if (needed !== undefined && mine !== undefined && needed.every((l) => mine.has(l)))
       return [...mine.values()];
-    const all = await this.run(() => this.redis.hgetall(this.prefix + conversation));
+    const key = this.prefix + conversation;
+    const view = needed === undefined ? undefined : this.complete.get(key);
+    if (view !== undefined && this.tracking.valid(view.epoch)) return view.labels;
+    const ticket = this.tracking.begin(key);
+    let all: Record<string, string>;
+    try {
+      all = await this.run(() => this.redis.hgetall(key));
+    } finally {
+      // Kept only when tracking held for the whole read and nothing changed the key meanwhile.
+      if (this.tracking.end(ticket)) this.keepView(key, ticket.epoch, all!);
+    }
     const labels = Object.values(all).map((v) => JSON.parse(v) as LabelSeen);
     this.learn(conversation, labels);
     return labels;
@@ -75,6 +98,17 @@ export class RedisConversationStore implements ConversationStore {
         stored.flatMap((v) => (v === null ? [] : [JSON.parse(v) as LabelSeen])),
       );
     });
+  }
+
+  private keepView(key: string, epoch: number, all: Record<string, string> | undefined): void {
+    if (all === undefined) return;
+    if (this.complete.size >= KNOWN_CONVERSATIONS) this.complete.clear();
+    this.complete.set(key, { labels: Object.values(all).map((v) => JSON.parse(v) as LabelSeen), epoch });
+  }
+
+  /** For tests: the client id of the connection that receives invalidations. */
+  get trackingClientId(): number | undefined {
+    return this.tracking.clientId;
   }
 
   private learn(conversation: string, labels: readonly LabelSeen[]): void {
@@ -106,6 +140,7 @@ export class RedisConversationStore implements ConversationStore {
   }
 
   async close(): Promise<void> {
+    await this.tracking.close();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

@@ -47,6 +47,8 @@ describe.skipIf(!run)('#19.6 conversation state in Redis, with what a replica al
     // what the replica knows (labels are never taken back), a full read goes to Redis.
     const r = new Redis(redisUrl());
     await r.del(`${prefix}conv:c2`);
+    // (Redis tells the replicas the key changed; its message travels on another connection: give it a moment.)
+    await new Promise((res) => setTimeout(res, 50));
     expect((await a.seen('c2', ['private'])).map((l) => l.label)).toEqual(['private']);
     expect(await a.seen('c2')).toEqual([]);
     // A label that is needed and not known goes to Redis again.
@@ -57,6 +59,72 @@ describe.skipIf(!run)('#19.6 conversation state in Redis, with what a replica al
     // ... and a new one is written.
     await b.record('c2', [seenAt('external', 't-b3')]);
     expect(Object.keys(await r.hgetall(`${prefix}conv:c2`))).toEqual(['external']);
+    r.disconnect();
+  });
+
+  /** How many commands Redis has run for this store's key, by MONITOR on a side connection. */
+  async function commandsOn(key: string, during: () => Promise<void>): Promise<string[]> {
+    const seen: string[] = [];
+    const monitor = await new Redis(redisUrl()).monitor();
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args.includes(key)) seen.push(args[0]!.toLowerCase());
+    });
+    await new Promise((res) => setTimeout(res, 50));
+    await during();
+    await new Promise((res) => setTimeout(res, 50));
+    monitor.disconnect();
+    return seen;
+  }
+
+  const tracked = async (s: RedisConversationStore) => {
+    for (let i = 0; i < 100 && s.trackingClientId === undefined; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 50));
+  };
+
+  it('#19.6.10 while Redis tracks the reads, a check that finds no label asks Redis once, not on every call', async () => {
+    const a = open();
+    await tracked(a);
+    const key = `${prefix}conv:c10`;
+    const commands = await commandsOn(key, async () => {
+      for (let i = 0; i < 20; i++) expect(await a.seen('c10', ['private'])).toEqual([]);
+    });
+    expect(commands.filter((c) => c === 'hgetall')).toHaveLength(1);
+  });
+
+  it('#19.6.11 a label another replica records invalidates the kept view at once: the next check sees it', async () => {
+    const a = open();
+    const b = open();
+    await Promise.all([tracked(a), tracked(b)]);
+    expect(await a.seen('c11', ['private'])).toEqual([]);
+    expect(await a.seen('c11', ['private'])).toEqual([]); // from the kept view
+    await b.record('c11', [seenAt('private', 't-b')]);
+    // The invalidation is on its way when b's write returns; within a few milliseconds a sees the label.
+    let labels: string[] = [];
+    for (let i = 0; i < 50 && labels.length === 0; i++) {
+      labels = (await a.seen('c11', ['private'])).map((l) => l.label);
+      if (labels.length === 0) await new Promise((r) => setTimeout(r, 2));
+    }
+    expect(labels).toEqual(['private']);
+    // A write by anyone (an operator's redis-cli) counts the same.
+    const r = new Redis(redisUrl());
+    expect(await a.seen('c11', ['secret'])).toHaveLength(1);
+    await r.hset(`${prefix}conv:c11`, 'secret', JSON.stringify(seenAt('secret', 't-r')));
+    await new Promise((res) => setTimeout(res, 50));
+    expect((await a.seen('c11', ['secret'])).map((l) => l.label).sort()).toEqual(['private', 'secret']);
+    r.disconnect();
+  });
+
+  it('#19.6.12 when the invalidation connection is lost, nothing kept is trusted: every check asks Redis again', async () => {
+    const a = open();
+    const b = open();
+    await Promise.all([tracked(a), tracked(b)]);
+    expect(await a.seen('c12', ['private'])).toEqual([]);
+    const r = new Redis(redisUrl());
+    // Kill a's invalidation connection, then write behind its back before it could reconnect.
+    await r.client('KILL', 'ID', String(a.trackingClientId));
+    await b.record('c12', [seenAt('private', 't-b')]);
+    expect((await a.seen('c12', ['private'])).map((l) => l.label)).toEqual(['private']);
     r.disconnect();
   });
 });
