@@ -204,6 +204,10 @@ async function routeList(
     }
   }
   const { cursor: _drop, ...rest } = params;
+  // A server whose start waits for the person to authorize warden there is tried again: once they have, its items
+  // are listed without a new session.
+  const waiting = [...session.links.values()].filter((l) => l.retryable);
+  if (waiting.length > 0) await Promise.all(waiting.map((l) => l.retryStart()));
   for (const [id, link] of session.links) {
     if (cursors !== undefined && cursors[id] === undefined) continue;
     if (!link.ready || link.capability(list.capability) === undefined) continue;

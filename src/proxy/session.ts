@@ -510,6 +510,11 @@ export class ProxySession implements SessionView, LeaseSink {
       capabilities,
       serverInfo: { name: 'mcp-warden', version: this.opts.version },
     };
+    // A server waiting for this person to authorize warden there: the agent (and through it the person) is told
+    // where; its tools are listed once they have (route.ts tries it again on each list).
+    for (const link of this.links.values())
+      if (link.retryable && link.lastError !== undefined)
+        instructions.push(`## ${link.id}\nNot available yet: ${link.lastError.message}`);
     if (instructions.length > 0) out.instructions = instructions.join('\n\n');
     return out;
   }

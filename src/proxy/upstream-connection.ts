@@ -51,6 +51,8 @@ export interface ConnectionParts {
 
 export class UpstreamConnection {
   private transport: MessageTransport | undefined;
+  /** Why a request of the current start could not be sent, when the person can fix it (see rawRequest). */
+  private refusal: WardenError | undefined;
   private initParams: Record<string, unknown> | undefined;
   private clientInitialized = false;
   private readonly opts: UpstreamLinkOptions;
@@ -144,6 +146,7 @@ export class UpstreamConnection {
 
   async connect(): Promise<InitializeResult> {
     this.lifecycle.starting();
+    this.refusal = undefined;
     let transport: MessageTransport | undefined;
     try {
       const modern = await this.discover();
@@ -176,12 +179,13 @@ export class UpstreamConnection {
       return result;
     } catch (cause) {
       const err =
-        cause instanceof WardenError && cause.code === 'UPSTREAM_START_FAILED'
+        this.refusal ??
+        (cause instanceof WardenError && cause.code === 'UPSTREAM_START_FAILED'
           ? cause
           : new WardenError('UPSTREAM_START_FAILED', (cause as Error).message, {
               cause,
               ...(this.link.lastError?.detail === undefined ? {} : { detail: this.link.lastError.detail }),
-            });
+            }));
       this.link.lastError = err;
       transport ??= this.transport;
       if (this.transport === transport) this.transport = undefined;
@@ -228,6 +232,9 @@ export class UpstreamConnection {
       this.pending.add(p);
       const outgoing = this.link.era === ERA_2026 ? this.modern.envelope(params) : params;
       this.write({ jsonrpc: '2.0', id, method, params: outgoing }).catch((err: Error) => {
+        // A refusal the person can fix (AuthorizationRequired from the credentials hook) is kept as it is, so that
+        // the link knows to start again on its next use.
+        if ((err as { retryOnUse?: unknown }).retryOnUse === true) this.refusal = err as WardenError;
         this.pending.settle(
           id,
           errorResponse(id, CONNECTION_CLOSED, `Upstream ${this.link.id}: ${err.message}`) as JsonRpcError,

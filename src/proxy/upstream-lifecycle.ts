@@ -7,6 +7,8 @@ export type LinkState = 'new' | 'starting' | 'ready' | 'down' | 'closed';
 
 const MAX_BACKOFF_MS = 30_000;
 const FIRST_BACKOFF_MS = 200;
+/** A link whose start the person can fix (retryable) is started again on use at most this often. */
+const RETRY_EVERY_MS = 2000;
 
 /** What the lifecycle reads of its link: its id, why its last start failed, whether it ever initialized. */
 export interface LinkFacts {
@@ -22,6 +24,8 @@ export class LinkLifecycle {
   private restartTimer: NodeJS.Timeout | undefined;
   private readyAt = 0;
   private recovering: Promise<void> | undefined;
+  private retrying: Promise<unknown> | undefined;
+  private retriedAt = Number.NEGATIVE_INFINITY;
 
   /** `connect` connects and initializes the upstream (again). */
   constructor(
@@ -87,6 +91,38 @@ export class LinkLifecycle {
     this.restartTimer.unref();
   }
 
+  /**
+   * Whether a start that never succeeded failed for a reason the person can fix from outside warden (they had not
+   * authorized warden at the upstream yet: AuthorizationRequired): such a link is started again on its next use.
+   */
+  get retryable(): boolean {
+    return (
+      this.current === 'down' &&
+      this.link.initResult === undefined &&
+      (this.link.lastError as { retryOnUse?: unknown } | undefined)?.retryOnUse === true
+    );
+  }
+
+  /**
+   * Starts a retryable link again (one start for every caller meanwhile, at most one every 2 s): whether it is ready
+   * now. A failure leaves the new reason (a fresh start link) in lastError.
+   */
+  async retry(): Promise<boolean> {
+    if (this.retrying === undefined) {
+      if (!this.retryable || Date.now() - this.retriedAt < RETRY_EVERY_MS) return this.current === 'ready';
+      this.retriedAt = Date.now();
+      this.retrying = this.connect().finally(() => {
+        this.retrying = undefined;
+      });
+    }
+    try {
+      await this.retrying;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Waits until the upstream is ready again (after a restart), or fails with why it is not. */
   async whenReady(timeoutMs: number): Promise<void> {
     const upstream = this.link.id;
@@ -94,6 +130,7 @@ export class LinkLifecycle {
     if (this.current === 'closed') throw new WardenError('UPSTREAM_CLOSED', `upstream ${upstream} is closed`);
     // Never ready and not restarting: fail at once with the start error.
     if (this.current === 'down' && !this.restartTimer && this.link.initResult === undefined) {
+      if (this.retryable && (await this.retry())) return;
       throw this.link.lastError ?? new WardenError('UPSTREAM_CLOSED', `upstream ${upstream} is not running`);
     }
     await new Promise<void>((resolve, reject) => {

@@ -120,6 +120,16 @@ export class UpstreamLink {
     return this.lifecycle.state === 'ready';
   }
 
+  /** Its start failed for a reason the person can fix (they had not authorized yet): see LinkLifecycle.retry. */
+  get retryable(): boolean {
+    return this.lifecycle.retryable;
+  }
+
+  /** Starts a retryable link again: whether it is ready now. */
+  retryStart(): Promise<boolean> {
+    return this.lifecycle.retry();
+  }
+
   capability(name: string): unknown {
     return this.initResult?.capabilities?.[name];
   }

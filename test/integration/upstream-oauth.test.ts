@@ -19,7 +19,7 @@ import { createLogger } from '../../src/log.js';
 import { startTestIdp, type TestIdp } from '../fixtures/oidc-idp.js';
 import { type ProtectedUpstream, startProtectedUpstream } from '../fixtures/protected-upstream.js';
 import { startUpstreamAs, type UpstreamAs } from '../fixtures/upstream-as.js';
-import { connect, ROOT, tempDir, textOf } from '../helpers/gateway.js';
+import { connect, PROBE, ROOT, tempDir, textOf } from '../helpers/gateway.js';
 import { redisStateYaml, shouldRunRedis } from '../helpers/services.js';
 
 const KEY_HEX = randomBytes(32).toString('hex');
@@ -127,8 +127,8 @@ class Browser {
   }
 
   /** Start link -> provider -> warden's callback; the callback page's status and text. */
-  async linkAccount(startUrl: string): Promise<{ status: number; text: string }> {
-    const callback = await this.authorize(startUrl, `${origin}/oauth/upstream/callback`);
+  async linkAccount(startUrl: string, at = origin): Promise<{ status: number; text: string }> {
+    const callback = await this.authorize(startUrl, `${at}/oauth/upstream/callback`);
     const res = await this.request(callback);
     return { status: res.status, text: await res.text() };
   }
@@ -746,4 +746,63 @@ auth:
     },
     60_000,
   );
+});
+
+describe('#20.5 no new session needed after authorizing (the aggregated endpoint)', () => {
+  let gw: Gateway;
+  let base: string;
+
+  beforeAll(async () => {
+    const dir = tempDir('warden-uoauth-agg-');
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const yaml = `
+storage: sqlite:${join(dir, 'warden.db')}
+mcpServers:
+  tracker:
+    url: ${upstream.url}
+    credentials: { type: oauth, scope: tracker }
+  probe:
+    command: node
+    args: ["--import", "tsx", "${PROBE}"]
+    cwd: ${ROOT}
+auth:
+  publicUrl: ${base}
+  oauth: { issuer: '${agentIdp.issuer}', audience: '${base}/mcp' }
+`;
+    const config = resolveConfig(parseConfig(yaml, join(dir, 'warden.yaml')));
+    config.listen = { host: '127.0.0.1', port };
+    config.admin = { host: '127.0.0.1', port: 0 };
+    gw = await createGateway(config, { log: createLogger(process.env.WARDEN_TEST_LOG ?? 'silent') });
+    await gw.listen();
+  }, 30_000);
+  afterAll(async () => {
+    await gw?.close(1000);
+  });
+
+  it('#20.5.17 the session tells where to authorize, and lists and calls the server once the person has: no reconnect', async () => {
+    const hank = await agentIdp.mintAccessToken('hank', `${base}/mcp`);
+    const agent = await connect(`${base}/mcp`, {}, { authorization: `Bearer ${hank}` });
+    try {
+      // The other server started; the one waiting for hank says where to authorize, in the session's instructions.
+      const instructions = agent.getInstructions() ?? '';
+      expect(instructions).toContain('## tracker');
+      const start = startLinkIn(instructions);
+      const before = (await agent.listTools()).tools.map((t) => t.name);
+      expect(before.some((n) => n.startsWith('probe'))).toBe(true);
+      expect(before.some((n) => n.startsWith('tracker'))).toBe(false);
+
+      const page = await new Browser('hank-at-tracker').linkAccount(start, base);
+      expect(page.status, page.text).toBe(200);
+      // (A waiting server is tried again at most every 2 s.)
+      await new Promise((r) => setTimeout(r, 2100));
+      const after = (await agent.listTools()).tools.map((t) => t.name);
+      expect(after).toContain('tracker__whoami');
+      expect(textOf(await agent.callTool({ name: 'tracker__whoami', arguments: {} }))).toBe(
+        'hank-at-tracker',
+      );
+    } finally {
+      await agent.close();
+    }
+  }, 30_000);
 });

@@ -70,6 +70,9 @@ export interface UpstreamOAuthOptions {
 
 /** The call cannot go through until the user authorizes warden at the upstream: carries the URL to open. */
 export class AuthorizationRequired extends WardenError {
+  /** The person can fix this from outside (by authorizing): the link starts again on its next use (LinkLifecycle). */
+  readonly retryOnUse = true;
+
   constructor(
     readonly server: string,
     readonly url: string,
@@ -78,7 +81,7 @@ export class AuthorizationRequired extends WardenError {
     // Worded without "authorization:", which the log and audit masking takes for a credential.
     super(
       'UPSTREAM_START_FAILED',
-      `upstream ${server} acts for each user and ${why}; open ${url} in a browser to sign in there, then connect again`,
+      `upstream ${server} acts for each user and ${why}; open ${url} in a browser to sign in there, then try again`,
     );
   }
 }

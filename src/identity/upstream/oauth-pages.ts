@@ -86,7 +86,7 @@ export function oauthPages(opts: OAuthPagesOptions) {
           res,
           200,
           'Authorized',
-          `Warden may now call ${server} for you. Go back to your agent and connect again.`,
+          `Warden may now call ${server} for you. Go back to your agent and try again.`,
         );
       } catch (err) {
         const e =
