@@ -5,7 +5,14 @@
 import { join } from 'node:path';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminRequest, ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
+import {
+  adminRequest,
+  post2026,
+  ROOT,
+  type RunningGateway,
+  startGateway,
+  textOf,
+} from '../helpers/gateway.js';
 
 const CONFORMANCE = join(ROOT, 'test/fixtures/conformance-server.ts');
 const ISOLATION = join(ROOT, 'test/fixtures/isolation-server.ts');
@@ -148,42 +155,20 @@ describe('#18.3b bridge: 2026 client, 2025 upstream', () => {
   it('#18.3b.5 a retry closed by the agent cancels the call; both records say cancelled, none is left open', async () => {
     const before = new Set((await callRecords('ask')).map((r) => r.requestId));
     const post = (params: Json, signal?: AbortSignal) =>
-      fetch(`${gw.mcpUrl}/iso`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'mcp-protocol-version': '2026-07-28',
-          'mcp-method': 'tools/call',
-          'mcp-name': 'ask',
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 5,
-          method: 'tools/call',
-          params: {
-            name: 'ask',
-            arguments: { question: 'slow', sleep: 60_000 },
-            ...params,
-            _meta: {
-              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-              'io.modelcontextprotocol/clientCapabilities': { elicitation: {} },
-              'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-            },
-          },
-        }),
-        ...(signal === undefined ? {} : { signal }),
-      });
-    const text = await (await post({})).text();
-    const line = text.split('\n').find((l) => l.startsWith('data:') && l.includes('"result"'));
-    const first = JSON.parse(line === undefined ? text : line.slice(5)) as Json;
+      post2026(
+        `${gw.mcpUrl}/iso`,
+        'tools/call',
+        { name: 'ask', arguments: { question: 'slow', sleep: 60_000 }, ...params },
+        { capabilities: { elicitation: {} }, id: 5, ...(signal === undefined ? {} : { signal }) },
+      );
+    const first = (await post({})).message;
     const state = (first.result as Json).requestState;
     expect(typeof state).toBe('string');
     const aborted = new AbortController();
     const retry = post(
       { requestState: state, inputResponses: { 'mcp-warden/upstream': { action: 'accept', content: {} } } },
       aborted.signal,
-    ).then((r) => r.text());
+    );
     await new Promise((r) => setTimeout(r, 400));
     aborted.abort();
     await expect(retry).rejects.toThrow();

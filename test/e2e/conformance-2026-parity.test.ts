@@ -3,7 +3,7 @@
 // /mcp/modern in front of it (an HTTP upstream pinned to protocol 2026-07-28). Every check that passes directly must
 // pass through warden, and every check that fails through warden must fail directly too, except the known gaps below,
 // each with its reason (docs/eras.md, test/conformance/README.md).
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,9 +15,7 @@ import {
   runSuiteCli,
 } from '../conformance/run-suite.js';
 import { type ServeProcess, serveCli, writeConfig } from '../helpers/cli.js';
-import { ROOT } from '../helpers/gateway.js';
-
-const FIXTURE = path.join(ROOT, 'test/fixtures/modern-server.ts');
+import { startModernFixture } from '../helpers/gateway.js';
 
 /**
  * Checks that pass directly and fail through warden, with the reason. A gap that closes only warns (refresh the
@@ -28,20 +26,7 @@ const KNOWN_GAPS: Record<string, string> = {
 };
 
 function startModern(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, 'modern', '0'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      err += chunk;
-      const m = /listening (\S+)/.exec(err);
-      if (m) resolve({ url: m[1]!, child });
-    });
-    child.once('exit', () => reject(new Error(`fixture exited: ${err}`)));
-  });
+  return startModernFixture('modern');
 }
 
 /** Runs what the 2026-07-28 revision requires against `url`; every check keyed `<scenario>/<check id>`. */

@@ -2,7 +2,7 @@
 // warden to four upstreams (2025 stdio, 2025 HTTP, 2026-only HTTP, dual-era HTTP), on /mcp/<id> and on /mcp. Every
 // cell: connect, list, an allowed call, a denied call, elicitation, progress, list_changed, the headers warden sends
 // upstream, and the metadata of results as they arrive on the wire.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -10,7 +10,14 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERA_2025, ERA_2026 } from '../../src/era/versions.js';
-import { adminRequest, ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
+import {
+  adminRequest,
+  ROOT,
+  type RunningGateway,
+  spawnListening,
+  startGateway,
+  textOf,
+} from '../helpers/gateway.js';
 
 type Json = Record<string, any>;
 
@@ -37,19 +44,7 @@ const POLICY = `    policy:
 `;
 
 function startFixture(file: string, args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      err += chunk;
-      const m = /listening (\S+)/.exec(err);
-      if (m) resolve({ url: m[1]!, child });
-    });
-    child.once('exit', () => reject(new Error(`fixture exited: ${err}`)));
-  });
+  return spawnListening(file, args);
 }
 
 let gw: RunningGateway;

@@ -1,7 +1,6 @@
 // #18 part 2 and the bridge of part 3 (2025 client -> 2026 upstream): the SDK v1 client through warden to the SDK v2
 // fixture in 2026-only and dual-era mode (test/fixtures/modern-server.ts).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   CreateMessageRequestSchema,
@@ -19,28 +18,15 @@ import {
   ROOT,
   type RunningGateway,
   startGateway,
+  startModernFixture,
   textOf,
 } from '../helpers/gateway.js';
 
 const ADMIN = 'eras-upstream-admin-token';
 process.env.WARDEN_ADMIN_TOKEN = ADMIN;
 
-const FIXTURE = join(ROOT, 'test/fixtures/modern-server.ts');
-
 function startModern(mode: 'modern' | 'dual'): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, mode, '0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      err += chunk;
-      const m = /listening (\S+)/.exec(err);
-      if (m) resolve({ url: m[1]!, child });
-    });
-    child.once('exit', () => reject(new Error(`fixture exited: ${err}`)));
-  });
+  return startModernFixture(mode);
 }
 
 const POLICY = `    policy:

@@ -3,15 +3,20 @@
 // the upstream, on /mcp/<id> and /mcp, and audited as denied; a hidden tool answers exactly as a nonexistent one
 // whatever its headers. Upstream: the SDK v2 2026-only fixture (test/fixtures/modern-server.ts, tool `route` with
 // `region` declared as `x-mcp-header: Region`).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgetProbes } from '../../src/era/upstream-modern.js';
-import { adminRequest, ROOT, type RunningGateway, startGateway, textOf } from '../helpers/gateway.js';
+import {
+  adminRequest,
+  post2026,
+  type RunningGateway,
+  startGateway,
+  startModernFixture,
+  textOf,
+} from '../helpers/gateway.js';
 
 const ADMIN = 'param-headers-admin-token';
 process.env.WARDEN_ADMIN_TOKEN = ADMIN;
-const FIXTURE = join(ROOT, 'test/fixtures/modern-server.ts');
 type Json = Record<string, unknown>;
 
 let fixture: { url: string; child: ChildProcess };
@@ -19,19 +24,7 @@ let gw: RunningGateway;
 
 beforeAll(async () => {
   forgetProbes();
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, 'modern', '0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  fixture = await new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      err += chunk;
-      const m = /listening (\S+)/.exec(err);
-      if (m) resolve({ url: m[1]!, child });
-    });
-    child.once('exit', () => reject(new Error(`fixture exited: ${err}`)));
-  });
+  fixture = await startModernFixture('modern');
   gw = await startGateway(`mcpServers:
   up:
     url: ${fixture.url}
@@ -49,40 +42,8 @@ afterAll(async () => {
 });
 
 /** A 2026 tools/call by hand: status and the JSON-RPC answer. */
-async function call(
-  path: string,
-  name: string,
-  args: Json,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; message: Json }> {
-  const res = await fetch(`${gw.mcpUrl}${path}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': 'tools/call',
-      'mcp-name': name,
-      ...headers,
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: {
-        name,
-        arguments: args,
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-          'io.modelcontextprotocol/clientCapabilities': {},
-          'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-        },
-      },
-    }),
-  });
-  const text = await res.text();
-  const line = text.split('\n').find((l) => l.startsWith('data:') && /"(result|error)"/.test(l));
-  return { status: res.status, message: JSON.parse(line === undefined ? text : line.slice(5)) as Json };
+function call(path: string, name: string, args: Json, headers: Record<string, string> = {}) {
+  return post2026(`${gw.mcpUrl}${path}`, 'tools/call', { name, arguments: args }, { headers });
 }
 
 async function upstreamSaw(region: string): Promise<boolean> {

@@ -46,13 +46,16 @@ export async function startGateway(yaml: string): Promise<RunningGateway> {
   return { gateway, mcpUrl, adminUrl, close: () => gateway.close(1000) };
 }
 
-/** Starts the probe fixture over Streamable HTTP and resolves with its URL. */
-export function startHttpProbe(
-  port = 0,
-  env: Record<string, string> = {},
+/**
+ * Runs a TypeScript fixture (`node --import tsx <file> ...args`) that writes `listening <url>` on stderr once it
+ * serves; resolves with that URL and the child, rejects with its stderr when it exits first.
+ */
+export function spawnListening(
+  file: string,
   args: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', PROBE, '--port', String(port), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -64,8 +67,68 @@ export function startHttpProbe(
       const m = /listening (\S+)/.exec(err);
       if (m) resolve({ url: m[1]!, child });
     });
-    child.once('exit', () => reject(new Error(`probe exited: ${err}`)));
+    child.once('exit', () => reject(new Error(`${file} exited: ${err}`)));
   });
+}
+
+/** Starts the probe fixture over Streamable HTTP and resolves with its URL. */
+export function startHttpProbe(
+  port = 0,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<{ url: string; child: ChildProcess }> {
+  return spawnListening(PROBE, ['--port', String(port), ...args], env);
+}
+
+/** The SDK v2 fixture (test/fixtures/modern-server.ts): `modern` serves 2026-07-28 only, `dual` both eras. */
+export function startModernFixture(mode: 'modern' | 'dual'): Promise<{ url: string; child: ChildProcess }> {
+  return spawnListening(join(ROOT, 'test/fixtures/modern-server.ts'), [mode, '0']);
+}
+
+/**
+ * One 2026-07-28 request by hand (headers and `_meta` envelope as a 2026 client sends them, `extra` headers on top):
+ * the HTTP status and the JSON-RPC message that answers it, from a JSON body or an event stream.
+ */
+export async function post2026(
+  url: string,
+  method: string,
+  params: Record<string, unknown>,
+  opts: {
+    headers?: Record<string, string>;
+    capabilities?: Record<string, unknown>;
+    signal?: AbortSignal;
+    id?: number;
+  } = {},
+): Promise<{ status: number; message: Json }> {
+  const name = params.name ?? params.uri;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': method,
+      ...(typeof name === 'string' ? { 'mcp-name': name } : {}),
+      ...opts.headers,
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: opts.id ?? 1,
+      method,
+      params: {
+        ...params,
+        _meta: {
+          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+          'io.modelcontextprotocol/clientCapabilities': opts.capabilities ?? {},
+          'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+        },
+      },
+    }),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
+  const text = await res.text();
+  const line = text.split('\n').find((l) => l.startsWith('data:') && /"(result|error)"/.test(l));
+  return { status: res.status, message: JSON.parse(line === undefined ? text : line.slice(5)) as Json };
 }
 
 export async function connect(

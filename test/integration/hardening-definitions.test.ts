@@ -3,7 +3,6 @@
 // last accepted definition and holds its calls, `pass` lets it through flagged. An SDK fixture server changes its
 // definition at run time (announced with list_changed); both pin stores, every agent endpoint, replicas.
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -19,6 +18,7 @@ import {
   connect,
   ROOT,
   type RunningGateway,
+  spawnListening,
   startGateway,
   tempDir,
   textOf,
@@ -72,23 +72,14 @@ ${s.pinning === undefined ? '' : `pinning: ${s.pinning}`}
 }
 
 /** The fixture over Streamable HTTP (one process, whose definition every gateway in front of it sees). */
-function httpDefs(description?: string): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', DEFS, '--port', '0'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, ...(description === undefined ? {} : { DEF_ECHO_DESCRIPTION: description }) },
-  });
+async function httpDefs(description?: string): Promise<string> {
+  const { url, child } = await spawnListening(
+    DEFS,
+    ['--port', '0'],
+    description === undefined ? {} : { DEF_ECHO_DESCRIPTION: description },
+  );
   children.push(child);
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      err += chunk;
-      const m = /listening (\S+)/.exec(err);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', () => reject(new Error(`definitions server exited: ${err}`)));
-  });
+  return url;
 }
 
 async function agent(gw: RunningGateway, path = '/defs'): Promise<Client> {

@@ -1,6 +1,6 @@
 // Issue #17, routing and methods: requests dressed as notifications (3), resource URIs spelled another way (4),
 // completions and other methods under the policy and the audit log (8), roots (9), reads in a fresh session (23).
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -16,6 +16,7 @@ import {
   FILESYSTEM,
   ROOT,
   type RunningGateway,
+  spawnListening,
   startGateway,
   tempDir,
   textOf,
@@ -100,20 +101,8 @@ describe('#17.3 requests without an id, and methods MCP does not define for thei
   let http: { url: string; child: ChildProcess };
 
   beforeAll(async () => {
-    http = await new Promise((resolve, reject) => {
-      // The recorder over Streamable HTTP, started as startHttpProbe starts the probe.
-      const child = spawn(process.execPath, ['--import', 'tsx', RECORDER, '--port', '0'], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let err = '';
-      child.stderr!.setEncoding('utf8');
-      child.stderr!.on('data', (chunk: string) => {
-        err += chunk;
-        const m = /listening (\S+)/.exec(err);
-        if (m) resolve({ url: m[1]!, child });
-      });
-      child.once('exit', () => reject(new Error(`recorder exited: ${err}`)));
-    });
+    // The recorder over Streamable HTTP, started as startHttpProbe starts the probe.
+    http = await spawnListening(RECORDER, ['--port', '0']);
     gw = await startGateway(`
 mcpServers:
   rec:

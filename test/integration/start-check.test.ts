@@ -2,36 +2,23 @@
 // asked server/discover and tools/list with the 2026 envelope (it used to be sent initialize and reported as "cannot be
 // started or listed ... HTTP 400" although its calls worked); an `auto` upstream that is no 2026 server is listed in
 // 2025; an upstream pinned to 2026 that is not one is reported.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { forgetProbes } from '../../src/era/upstream-modern.js';
 import { checkUpstreams } from '../../src/proxy/start-check.js';
-import { ROOT, startHttpProbe } from '../helpers/gateway.js';
+import { startHttpProbe, startModernFixture } from '../helpers/gateway.js';
 
-const FIXTURE = join(ROOT, 'test/fixtures/modern-server.ts');
 const children: ChildProcess[] = [];
 let modern: string;
 let dual: string;
 let legacy: string;
 
-function startModern(mode: 'modern' | 'dual'): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, mode, '0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+async function startModern(mode: 'modern' | 'dual'): Promise<string> {
+  const { url, child } = await startModernFixture(mode);
   children.push(child);
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      err += chunk;
-      const m = /listening (\S+)/.exec(err);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', () => reject(new Error(`fixture exited: ${err}`)));
-  });
+  return url;
 }
 
 beforeAll(async () => {
