@@ -181,6 +181,35 @@ async function plainStore(): Promise<UpstreamTokenStore> {
   return UpstreamTokenStore.open(`sqlite:${dbPath}`, [parseCredentialKey(KEY_HEX, 'test')]);
 }
 
+/** The config of a gateway in front of the tracker with its own flow, public at `publicUrl`; `extra` goes first. */
+function trackerYaml(db: string, publicUrl: string, extra = '', servers = ''): string {
+  return `
+storage: sqlite:${db}
+${extra}
+mcpServers:
+  tracker:
+    url: ${upstream.url}
+    credentials: { type: oauth, scope: tracker }
+${servers}
+auth:
+  publicUrl: ${publicUrl}
+  oauth: { issuer: '${agentIdp.issuer}', audience: '${publicUrl}/mcp' }
+`;
+}
+
+/** A gateway on `port` (admin on any port) from `yaml`; its MCP URL. */
+async function startOn(
+  yaml: string,
+  file: string,
+  port: number,
+): Promise<{ gateway: Gateway; mcpUrl: string; adminUrl: string }> {
+  const config = resolveConfig(parseConfig(yaml, file));
+  config.listen = { host: '127.0.0.1', port };
+  config.admin = { host: '127.0.0.1', port: 0 };
+  const gw = await createGateway(config, { log: createLogger(process.env.WARDEN_TEST_LOG ?? 'silent') });
+  return { gateway: gw, ...(await gw.listen()) };
+}
+
 beforeAll(async () => {
   process.env.WARDEN_CREDENTIAL_KEY = KEY_HEX;
   process.env.WARDEN_ADMIN_TOKEN = ADMIN;
@@ -196,23 +225,10 @@ beforeAll(async () => {
   const dir = tempDir('warden-uoauth-');
   dbPath = join(dir, 'warden.db');
   const file = join(dir, 'warden.yaml');
-  const yaml = `
-storage: sqlite:${dbPath}
-mcpServers:
-  tracker:
-    url: ${upstream.url}
-    credentials: { type: oauth, scope: tracker }
-auth:
-  publicUrl: ${origin}
-  oauth: { issuer: '${agentIdp.issuer}', audience: '${origin}/mcp' }
-`;
+  const yaml = trackerYaml(dbPath, origin);
   writeFileSync(file, yaml);
   configFile = file;
-  const config = resolveConfig(parseConfig(yaml, file));
-  config.listen = { host: '127.0.0.1', port };
-  config.admin = { host: '127.0.0.1', port: 0 };
-  gateway = await createGateway(config, { log: createLogger(process.env.WARDEN_TEST_LOG ?? 'silent') });
-  ({ mcpUrl, adminUrl } = await gateway.listen());
+  ({ gateway, mcpUrl, adminUrl } = await startOn(yaml, file, port));
 }, 30_000);
 
 afterAll(async () => {
@@ -676,24 +692,10 @@ describe('#20.5 the flow across replicas sharing Redis', async () => {
     const ports = [await freePort(), await freePort()];
     // Both replicas stand behind one public address (a balancer): the first one's, as links and callbacks name it.
     publicOrigin = `http://127.0.0.1:${ports[0]}`;
-    const yaml = `
-storage: sqlite:${join(dir, 'warden.db')}
-${redisStateYaml()}
-mcpServers:
-  tracker:
-    url: ${upstream.url}
-    credentials: { type: oauth, scope: tracker }
-auth:
-  publicUrl: ${publicOrigin}
-  oauth: { issuer: '${agentIdp.issuer}', audience: '${publicOrigin}/mcp' }
-`;
+    const yaml = trackerYaml(join(dir, 'warden.db'), publicOrigin, redisStateYaml());
     for (const port of ports) {
-      const config = resolveConfig(parseConfig(yaml, join(dir, 'warden.yaml')));
-      config.listen = { host: '127.0.0.1', port };
-      config.admin = { host: '127.0.0.1', port: 0 };
-      const gw = await createGateway(config, { log: createLogger(process.env.WARDEN_TEST_LOG ?? 'silent') });
-      const { mcpUrl: url } = await gw.listen();
-      replicas.push({ gateway: gw, mcpUrl: url, origin: `http://127.0.0.1:${port}` });
+      const started = await startOn(yaml, join(dir, 'warden.yaml'), port);
+      replicas.push({ ...started, origin: `http://127.0.0.1:${port}` });
     }
   }, 30_000);
   afterAll(async () => {
@@ -756,25 +758,13 @@ describe('#20.5 no new session needed after authorizing (the aggregated endpoint
     const dir = tempDir('warden-uoauth-agg-');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const yaml = `
-storage: sqlite:${join(dir, 'warden.db')}
-mcpServers:
-  tracker:
-    url: ${upstream.url}
-    credentials: { type: oauth, scope: tracker }
-  probe:
-    command: node
-    args: ["--import", "tsx", "${PROBE}"]
-    cwd: ${ROOT}
-auth:
-  publicUrl: ${base}
-  oauth: { issuer: '${agentIdp.issuer}', audience: '${base}/mcp' }
-`;
-    const config = resolveConfig(parseConfig(yaml, join(dir, 'warden.yaml')));
-    config.listen = { host: '127.0.0.1', port };
-    config.admin = { host: '127.0.0.1', port: 0 };
-    gw = await createGateway(config, { log: createLogger(process.env.WARDEN_TEST_LOG ?? 'silent') });
-    await gw.listen();
+    const yaml = trackerYaml(
+      join(dir, 'warden.db'),
+      base,
+      '',
+      `  probe:\n    command: node\n    args: ["--import", "tsx", "${PROBE}"]\n    cwd: ${ROOT}`,
+    );
+    gw = (await startOn(yaml, join(dir, 'warden.yaml'), port)).gateway;
   }, 30_000);
   afterAll(async () => {
     await gw?.close(1000);
