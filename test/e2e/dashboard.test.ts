@@ -155,7 +155,8 @@ storage: sqlite:${join(tempDir('warden-dash-e2e-'), 'warden.db')}
     expect(result.isError).toBeFalsy();
     expect(textOf(result)).toContain('ship it');
     await expect.poll(() => page.locator('article.approval').count(), WAIT).toBe(0);
-    expect(await page.locator('table').textContent()).toContain('looks fine');
+    // The decided approval's row comes with the next refresh of the list: poll, as for the count above.
+    await expect.poll(() => page.locator('table').textContent(), WAIT).toContain('looks fine');
   });
 
   it('denies another held call by clicking, and the agent is told', async () => {
