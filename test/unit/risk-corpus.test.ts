@@ -65,7 +65,7 @@ const HELD_OUT = new Set([
  * figures for servers warden has not seen (docs/risk.md).
  */
 const rounds = JSON.parse(readFileSync(join(here, '../fixtures/risk-corpus/rounds.json'), 'utf8')) as Record<
-  '5' | '6' | '7' | '8' | '9',
+  '5' | '6' | '7' | '8' | '9' | '10',
   string[]
 >;
 const FIFTH_ROUND = new Set(rounds['5']);
@@ -75,6 +75,8 @@ const SEVENTH_ROUND = new Set(rounds['7']);
 const EIGHTH_ROUND = new Set(rounds['8']);
 /** Chosen and committed before listing, labelling and any model of the fourth attempt at #21: unseen by both. */
 const NINTH_ROUND = new Set(rounds['9']);
+/** Chosen, listed and committed before any rule of the fifth attempt at #21 (written from rounds 8 and 9). */
+const TENTH_ROUND = new Set(rounds['10']);
 const DANGEROUS = ['destructive', 'execute', 'financial', 'credential'];
 
 interface Scores {
@@ -163,7 +165,11 @@ function report(title: string, s: Scores): string {
 /** Rounds 1 to 4: the data the rules were written from (tuned on, or looked at after their frozen measurement). */
 const UNSEEN = new Set([...FIFTH_ROUND, ...SIXTH_ROUND, ...SEVENTH_ROUND]);
 const seenCorpus = corpus.filter(
-  (e) => !UNSEEN.has(e.server) && !EIGHTH_ROUND.has(e.server) && !NINTH_ROUND.has(e.server),
+  (e) =>
+    !UNSEEN.has(e.server) &&
+    !EIGHTH_ROUND.has(e.server) &&
+    !NINTH_ROUND.has(e.server) &&
+    !TENTH_ROUND.has(e.server),
 );
 const all = score(seenCorpus);
 const tuned = score(seenCorpus.filter((e) => !HELD_OUT.has(e.server)));
@@ -174,10 +180,11 @@ const seventh = score(corpus.filter((e) => SEVENTH_ROUND.has(e.server)));
 const unseen = score(corpus.filter((e) => UNSEEN.has(e.server)));
 const eighth = score(corpus.filter((e) => EIGHTH_ROUND.has(e.server)));
 const ninth = score(corpus.filter((e) => NINTH_ROUND.has(e.server)));
+const tenth = score(corpus.filter((e) => TENTH_ROUND.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n`,
   );
 }
 
@@ -254,7 +261,11 @@ describe('#21 classify on the 7th round, held out (never tuned on)', () => {
     expect(seventh.tools).toBe(361);
     expect(
       new Set(
-        corpus.filter((e) => !EIGHTH_ROUND.has(e.server) && !NINTH_ROUND.has(e.server)).map((e) => e.server),
+        corpus
+          .filter(
+            (e) => !EIGHTH_ROUND.has(e.server) && !NINTH_ROUND.has(e.server) && !TENTH_ROUND.has(e.server),
+          )
+          .map((e) => e.server),
       ).size,
     ).toBe(80);
   });
@@ -294,10 +305,9 @@ describe('#21 classify on the 8th round, held out (frozen before the third attem
 // Round 9 (#21, fourth attempt): chosen and committed before it was listed or labelled, and before any model of that
 // attempt was written; labelled before classify() or the model ran on it (docs/risk.md).
 describe('#21 classify on the 9th round, held out (frozen before the fourth attempt)', () => {
-  it('#21 has 10 servers and 303 tools, and the corpus 95 servers', () => {
+  it('#21 has 10 servers and 303 tools', () => {
     expect(ninth.tools).toBe(303);
     expect(new Set(corpus.filter((e) => NINTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(10);
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(95);
   });
 
   // Floors: the rules' first and only measurement on it (docs/risk.md, "Fourth attempt"). The #21 targets are not met.
@@ -306,5 +316,15 @@ describe('#21 classify on the 9th round, held out (frozen before the fourth atte
     expect(ninth.riskExact).toBeGreaterThanOrEqual(0.65);
     expect(ninth.criticalRatedLow).toEqual([]);
     expect(ninth.dangerousRatedRead.length).toBeLessThanOrEqual(7);
+  });
+});
+
+// Round 10 (#21, fifth attempt): chosen, listed and committed before any rule written from rounds 8 and 9, labelled
+// before classify() ran on it (docs/risk.md, "Fifth attempt").
+describe('#21 classify on the 10th round, held out (frozen before the fifth attempt)', () => {
+  it('#21 has 10 servers and 230 tools, and the corpus 105 servers', () => {
+    expect(tenth.tools).toBe(230);
+    expect(new Set(corpus.filter((e) => TENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(10);
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(105);
   });
 });
