@@ -294,11 +294,13 @@ describe('#21 classify on the 8th round, held out (frozen before the third attem
     expect(new Set(corpus.filter((e) => EIGHTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(5);
   });
 
-  it('#21 does not fall below the measured category accuracy (0.77) and exact risk (0.81)', () => {
-    expect(eighth.categoryAccuracy).toBeGreaterThanOrEqual(0.77);
-    expect(eighth.riskExact).toBeGreaterThanOrEqual(0.81);
-    expect(eighth.criticalRatedLow.length).toBeLessThanOrEqual(1);
-    expect(eighth.dangerousRatedRead.length).toBeLessThanOrEqual(2);
+  // First measured 0.763/0.813 (before the third attempt) and 0.775/0.813 (after); rounds 8 and 9 became tuning data
+  // for the fifth attempt, which raised them: the floors now guard against regressions, not unseen servers.
+  it('#21 does not fall below category accuracy 0.82 and exact risk 0.87 (after rules written from it)', () => {
+    expect(eighth.categoryAccuracy).toBeGreaterThanOrEqual(0.82);
+    expect(eighth.riskExact).toBeGreaterThanOrEqual(0.87);
+    expect(eighth.criticalRatedLow).toEqual([]);
+    expect(eighth.dangerousRatedRead.length).toBeLessThanOrEqual(1);
   });
 });
 
@@ -310,12 +312,13 @@ describe('#21 classify on the 9th round, held out (frozen before the fourth atte
     expect(new Set(corpus.filter((e) => NINTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(10);
   });
 
-  // Floors: the rules' first and only measurement on it (docs/risk.md, "Fourth attempt"). The #21 targets are not met.
-  it('#21 does not fall below the measured category accuracy (0.87) and exact risk (0.65)', () => {
-    expect(ninth.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
-    expect(ninth.riskExact).toBeGreaterThanOrEqual(0.65);
+  // First and only held-out measurement: 0.875, 0.653, 7 dangerous rated read ("Fourth attempt"). The floors are the
+  // figures after the fifth attempt's rules, written from its misses (docs/risk.md, "Fifth attempt").
+  it('#21 does not fall below category accuracy 0.91 and exact risk 0.67 (after rules written from it)', () => {
+    expect(ninth.categoryAccuracy).toBeGreaterThanOrEqual(0.91);
+    expect(ninth.riskExact).toBeGreaterThanOrEqual(0.67);
     expect(ninth.criticalRatedLow).toEqual([]);
-    expect(ninth.dangerousRatedRead.length).toBeLessThanOrEqual(7);
+    expect(ninth.dangerousRatedRead).toEqual([]);
   });
 });
 
@@ -326,5 +329,14 @@ describe('#21 classify on the 10th round, held out (frozen before the fifth atte
     expect(tenth.tools).toBe(230);
     expect(new Set(corpus.filter((e) => TENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(10);
     expect(new Set(corpus.map((e) => e.server)).size).toBe(105);
+  });
+
+  // Floors: the first and only held-out measurement (the same before and after the fifth attempt's rules). The #21
+  // targets are not met: exact risk 0.75 (0.85), dangerous recall 0.5 to 0.95 (0.95 each).
+  it('#21 does not fall below the measured category accuracy (0.90) and exact risk (0.75)', () => {
+    expect(tenth.categoryAccuracy).toBeGreaterThanOrEqual(0.9);
+    expect(tenth.riskExact).toBeGreaterThanOrEqual(0.75);
+    expect(tenth.criticalRatedLow).toEqual([]);
+    expect(tenth.dangerousRatedRead).toEqual([]);
   });
 });

@@ -38,15 +38,15 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 1839 real definitions (no false positive; 1195 of them listed after the patterns were written)', () => {
+  it('#21 flags none of the 2372 real definitions (no false positive; 1728 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(1839);
+    expect(real.length).toBe(2372);
     expect(flagged).toEqual([]);
   });
 
-  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and eight false mentions', () => {
+  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and nine false mentions', () => {
     const found = shadowing.filter((s) =>
       findShadowing(s.servers).some((f) => f.server === s.attack[0] && f.tool === s.attack[1]),
     );
@@ -58,17 +58,19 @@ describe('#21 poisoning and shadowing, measured', () => {
     // `create_table` and `alter_table` are operation values of pg_manage_schema that other servers' tools share;
     // `search_messages` is a word of a mail server's own description that a chat server uses as a tool name;
     // `send_email` is a step type of resend's automations; `createFunction` and `getBuildLog` are operation values of
-    // cloudbase's own tools (round 8) that other servers use as tool names.
+    // cloudbase's own tools (round 8) that other servers use as tool names; `sample_data` is a word of a MySQL server's
+    // description that a round-9 SQL Server server uses as a tool name.
     expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
       'cloudbase/manageFunctions',
       'cloudbase/queryApps',
       'cloudbase/manageApps',
       'mail-imap-smtp/search_since_date',
+      'mysql-berthojoris/search_schema',
       'postgres-henkey/pg_manage_schema',
       'postgres-henkey/pg_manage_schema',
       'resend/create-automation',
       'resend/update-automation',
     ]);
-    expect(findings.length).toBe(219);
+    expect(findings.length).toBe(316);
   });
 });
