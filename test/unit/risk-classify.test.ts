@@ -649,6 +649,92 @@ const MORE_CASES: Case[] = [
     category: 'credential',
     risk: 'critical',
   },
+  // Fifth attempt (#21): general rules written from the misses of rounds 8 and 9.
+  {
+    why: 'a get whose description says the result includes an API key',
+    tool: tool('get_project', 'Get project details including client_id and api_key.', { id: str() }),
+    category: 'credential',
+    risk: 'high',
+  },
+  {
+    why: 'a list whose items each have their own signing secret',
+    tool: tool('list_endpoints', 'List endpoints. Each endpoint has its own URL and signing secret.'),
+    category: 'credential',
+    risk: 'high',
+  },
+  {
+    why: 'a get that denies returning the secret stays a read',
+    tool: tool('get_endpoint', 'Get an endpoint. The signing secret is never returned.', { id: str() }),
+    category: 'read',
+    risk: 'low',
+  },
+  {
+    why: 'a login that returns access and refresh tokens',
+    tool: tool('login', 'Log in to the account. Returns access_token and refresh_token.', {
+      email: str(),
+      password: str(),
+    }),
+    category: 'credential',
+    risk: 'high',
+  },
+  {
+    why: 'spawning a worker that returns its API key',
+    tool: tool('spawn_worker', "Spawn a worker. Returns the worker's id and API key.", { name: str() }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'a license key is a secret',
+    tool: tool('list_license_keys', 'List license keys of a store.', { storeId: str() }),
+    category: 'credential',
+    risk: 'high',
+  },
+  {
+    why: 'pushing permissions (`perms`) changes access',
+    tool: tool('push_perms', 'Push local permission rules of an app to the server.', { appId: str() }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'flagging a message sets its state, sends nothing',
+    tool: tool('flag_email', 'Flag or unflag an email.', { uid: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a payment transaction hash as argument redeems a payment',
+    tool: tool('submit_heartbeat', 'Submit a heartbeat. Without payment_tx, returns the fee to pay.', {
+      payment_tx: str(),
+    }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'a generic API tool that reaches payments',
+    tool: tool('make_api_request', 'Unified tool for all API operations: customers, orders, payments.', {
+      service: str(),
+      method: str(),
+      request: { type: 'object' },
+    }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'a generic API tool that reaches OAuth and key stores',
+    tool: tool('call_api', 'Calls any cloud API action.', {
+      service: { type: 'string', enum: ['cvm', 'cam', 'kms'] },
+      action: str(),
+      params: { type: 'object' },
+    }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'a lookup of a generic API’s types is a read',
+    tool: tool('get_type_info', 'Get type information for an API method.', { service: str(), method: str() }),
+    category: 'read',
+    risk: 'low',
+  },
 ];
 
 describe('classify', () => {

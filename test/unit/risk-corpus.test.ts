@@ -65,7 +65,7 @@ const HELD_OUT = new Set([
  * figures for servers warden has not seen (docs/risk.md).
  */
 const rounds = JSON.parse(readFileSync(join(here, '../fixtures/risk-corpus/rounds.json'), 'utf8')) as Record<
-  '5' | '6' | '7' | '8' | '9',
+  '5' | '6' | '7' | '8' | '9' | '10',
   string[]
 >;
 const FIFTH_ROUND = new Set(rounds['5']);
@@ -75,6 +75,8 @@ const SEVENTH_ROUND = new Set(rounds['7']);
 const EIGHTH_ROUND = new Set(rounds['8']);
 /** Chosen and committed before listing, labelling and any model of the fourth attempt at #21: unseen by both. */
 const NINTH_ROUND = new Set(rounds['9']);
+/** Chosen, listed and committed before any rule of the fifth attempt at #21 (written from rounds 8 and 9). */
+const TENTH_ROUND = new Set(rounds['10']);
 const DANGEROUS = ['destructive', 'execute', 'financial', 'credential'];
 
 interface Scores {
@@ -163,7 +165,11 @@ function report(title: string, s: Scores): string {
 /** Rounds 1 to 4: the data the rules were written from (tuned on, or looked at after their frozen measurement). */
 const UNSEEN = new Set([...FIFTH_ROUND, ...SIXTH_ROUND, ...SEVENTH_ROUND]);
 const seenCorpus = corpus.filter(
-  (e) => !UNSEEN.has(e.server) && !EIGHTH_ROUND.has(e.server) && !NINTH_ROUND.has(e.server),
+  (e) =>
+    !UNSEEN.has(e.server) &&
+    !EIGHTH_ROUND.has(e.server) &&
+    !NINTH_ROUND.has(e.server) &&
+    !TENTH_ROUND.has(e.server),
 );
 const all = score(seenCorpus);
 const tuned = score(seenCorpus.filter((e) => !HELD_OUT.has(e.server)));
@@ -174,10 +180,11 @@ const seventh = score(corpus.filter((e) => SEVENTH_ROUND.has(e.server)));
 const unseen = score(corpus.filter((e) => UNSEEN.has(e.server)));
 const eighth = score(corpus.filter((e) => EIGHTH_ROUND.has(e.server)));
 const ninth = score(corpus.filter((e) => NINTH_ROUND.has(e.server)));
+const tenth = score(corpus.filter((e) => TENTH_ROUND.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n`,
   );
 }
 
@@ -254,7 +261,11 @@ describe('#21 classify on the 7th round, held out (never tuned on)', () => {
     expect(seventh.tools).toBe(361);
     expect(
       new Set(
-        corpus.filter((e) => !EIGHTH_ROUND.has(e.server) && !NINTH_ROUND.has(e.server)).map((e) => e.server),
+        corpus
+          .filter(
+            (e) => !EIGHTH_ROUND.has(e.server) && !NINTH_ROUND.has(e.server) && !TENTH_ROUND.has(e.server),
+          )
+          .map((e) => e.server),
       ).size,
     ).toBe(80);
   });
@@ -283,28 +294,49 @@ describe('#21 classify on the 8th round, held out (frozen before the third attem
     expect(new Set(corpus.filter((e) => EIGHTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(5);
   });
 
-  it('#21 does not fall below the measured category accuracy (0.77) and exact risk (0.81)', () => {
-    expect(eighth.categoryAccuracy).toBeGreaterThanOrEqual(0.77);
-    expect(eighth.riskExact).toBeGreaterThanOrEqual(0.81);
-    expect(eighth.criticalRatedLow.length).toBeLessThanOrEqual(1);
-    expect(eighth.dangerousRatedRead.length).toBeLessThanOrEqual(2);
+  // First measured 0.763/0.813 (before the third attempt) and 0.775/0.813 (after); rounds 8 and 9 became tuning data
+  // for the fifth attempt, which raised them: the floors now guard against regressions, not unseen servers.
+  it('#21 does not fall below category accuracy 0.82 and exact risk 0.87 (after rules written from it)', () => {
+    expect(eighth.categoryAccuracy).toBeGreaterThanOrEqual(0.82);
+    expect(eighth.riskExact).toBeGreaterThanOrEqual(0.87);
+    expect(eighth.criticalRatedLow).toEqual([]);
+    expect(eighth.dangerousRatedRead.length).toBeLessThanOrEqual(1);
   });
 });
 
 // Round 9 (#21, fourth attempt): chosen and committed before it was listed or labelled, and before any model of that
 // attempt was written; labelled before classify() or the model ran on it (docs/risk.md).
 describe('#21 classify on the 9th round, held out (frozen before the fourth attempt)', () => {
-  it('#21 has 10 servers and 303 tools, and the corpus 95 servers', () => {
+  it('#21 has 10 servers and 303 tools', () => {
     expect(ninth.tools).toBe(303);
     expect(new Set(corpus.filter((e) => NINTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(10);
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(95);
   });
 
-  // Floors: the rules' first and only measurement on it (docs/risk.md, "Fourth attempt"). The #21 targets are not met.
-  it('#21 does not fall below the measured category accuracy (0.87) and exact risk (0.65)', () => {
-    expect(ninth.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
-    expect(ninth.riskExact).toBeGreaterThanOrEqual(0.65);
+  // First and only held-out measurement: 0.875, 0.653, 7 dangerous rated read ("Fourth attempt"). The floors are the
+  // figures after the fifth attempt's rules, written from its misses (docs/risk.md, "Fifth attempt").
+  it('#21 does not fall below category accuracy 0.91 and exact risk 0.67 (after rules written from it)', () => {
+    expect(ninth.categoryAccuracy).toBeGreaterThanOrEqual(0.91);
+    expect(ninth.riskExact).toBeGreaterThanOrEqual(0.67);
     expect(ninth.criticalRatedLow).toEqual([]);
-    expect(ninth.dangerousRatedRead.length).toBeLessThanOrEqual(7);
+    expect(ninth.dangerousRatedRead).toEqual([]);
+  });
+});
+
+// Round 10 (#21, fifth attempt): chosen, listed and committed before any rule written from rounds 8 and 9, labelled
+// before classify() ran on it (docs/risk.md, "Fifth attempt").
+describe('#21 classify on the 10th round, held out (frozen before the fifth attempt)', () => {
+  it('#21 has 10 servers and 230 tools, and the corpus 105 servers', () => {
+    expect(tenth.tools).toBe(230);
+    expect(new Set(corpus.filter((e) => TENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(10);
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(105);
+  });
+
+  // Floors: the first and only held-out measurement (the same before and after the fifth attempt's rules). The #21
+  // targets are not met: exact risk 0.75 (0.85), dangerous recall 0.5 to 0.95 (0.95 each).
+  it('#21 does not fall below the measured category accuracy (0.90) and exact risk (0.75)', () => {
+    expect(tenth.categoryAccuracy).toBeGreaterThanOrEqual(0.9);
+    expect(tenth.riskExact).toBeGreaterThanOrEqual(0.75);
+    expect(tenth.criticalRatedLow).toEqual([]);
+    expect(tenth.dangerousRatedRead).toEqual([]);
   });
 });

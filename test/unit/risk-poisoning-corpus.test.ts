@@ -38,11 +38,11 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 2142 real definitions (no false positive; 1498 of them listed after the patterns were written)', () => {
+  it('#21 flags none of the 2372 real definitions (no false positive; 1728 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(2142);
+    expect(real.length).toBe(2372);
     expect(flagged).toEqual([]);
   });
 
@@ -59,7 +59,7 @@ describe('#21 poisoning and shadowing, measured', () => {
     // `search_messages` is a word of a mail server's own description that a chat server uses as a tool name;
     // `send_email` is a step type of resend's automations; `createFunction` and `getBuildLog` are operation values of
     // cloudbase's own tools (round 8) that other servers use as tool names; `sample_data` is a word of a MySQL server's
-    // description that a round 9 SQL Server server uses as a tool name.
+    // description that a round-9 SQL Server server uses as a tool name.
     expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
       'cloudbase/manageFunctions',
       'cloudbase/queryApps',
@@ -71,6 +71,6 @@ describe('#21 poisoning and shadowing, measured', () => {
       'resend/create-automation',
       'resend/update-automation',
     ]);
-    expect(findings.length).toBe(291);
+    expect(findings.length).toBe(316);
   });
 });

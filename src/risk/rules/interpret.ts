@@ -115,8 +115,13 @@ export function interpret(
       if (money) return { category: 'read', risk: 'medium', why: `${at} reads financial records (${money})` };
       return { category: 'read', risk: 'low', why: `${at} only reads` };
     }
-    case 'trivial':
+    case 'trivial': {
+      // A login that hands back tokens gives the agent a credential, however trivial signing in is.
+      const issued = returnsSecret(ctx);
+      if (issued)
+        return { category: 'credential', risk: 'high', why: `it returns a secret: ${quote(issued, 50)}` };
       return { category: 'write', risk: 'low', why: `${at} is a trivial self-scoped change` };
+    }
     case 'write':
     case 'overwrite':
     case 'provision':
@@ -255,6 +260,14 @@ export function interpret(
       return { category: 'destructive', risk: 'critical', why: `${at} destroys data` };
     }
     case 'execute': {
+      const issued = returnsSecret(ctx);
+      if (issued) {
+        return {
+          category: 'credential',
+          risk: 'critical',
+          why: `${at} issues a secret: ${quote(issued, 50)}`,
+        };
+      }
       if (objects.some((w) => ['query', 'sql', 'queries'].includes(w))) {
         const readOnly = READ_ONLY_QUERY.test(ctx.description);
         return {

@@ -3,9 +3,15 @@
 import { quote, words } from '../text.js';
 import { CODE_PARAMETERS } from '../vocabulary/parameters.js';
 import {
+  API_OPERATION,
+  API_REQUEST,
+  API_SERVICE,
   CODE_TEXT,
   DESTRUCTIVE_CLAIM,
   DROPS,
+  IDENTITY_SERVICES,
+  MONEY_SERVICES,
+  PAYMENT_PROOF,
   PAYS_CLAIM,
   QUERY_LANGUAGE,
   READ_ONLY_QUERY,
@@ -91,6 +97,12 @@ export function claimReadings(ctx: Context): Reading[] {
       why: `the description says ${quote(pays[0], 40)}`,
     });
   }
+  // A payment's transaction hash as an argument: the call redeems what was paid (rule 9).
+  const proof = ctx.params.find((p) => !p.path.includes('.') && PAYMENT_PROOF.test(p.name));
+  if (proof) {
+    readings.push({ category: 'financial', risk: 'critical', why: `\`${proof.path}\` redeems a payment` });
+  }
+  readings.push(...genericApiReadings(ctx));
   const claim = DESTRUCTIVE_CLAIM.exec(ctx.description);
   if (!claim) return readings;
   const drops = DROPS.test(ctx.description);
@@ -102,4 +114,36 @@ export function claimReadings(ctx: Context): Reading[] {
       why: `the description says it ${quote(claim[0], 40)}${drops ? ' and drops existing data' : ''}`,
     },
   ];
+}
+
+/**
+ * A generic API tool (a service, an operation on it, the request to send) can do whatever the worst service it
+ * reaches can (rule 1): move money when it names payments or billing, change identities and keys when it names
+ * OAuth, IAM or a key store. A tool whose own name reads or queries is a lookup, not a caller.
+ */
+function genericApiReadings(ctx: Context): Reading[] {
+  if (ctx.reads) return [];
+  const top = ctx.params.filter((p) => !p.path.includes('.'));
+  const service = top.find((p) => API_SERVICE.test(p.name));
+  if (!service || !top.some((p) => API_OPERATION.test(p.name)) || !top.some((p) => API_REQUEST.test(p.name)))
+    return [];
+  const reach = `${ctx.description} ${service.description} ${service.enumValues.join(' ')}`;
+  const out: Reading[] = [];
+  const money = MONEY_SERVICES.exec(reach);
+  if (money) {
+    out.push({
+      category: 'financial',
+      risk: 'critical',
+      why: `calls any operation of any service, ${quote(money[0], 20)} among them`,
+    });
+  }
+  const identity = IDENTITY_SERVICES.exec(reach);
+  if (identity) {
+    out.push({
+      category: 'credential',
+      risk: 'critical',
+      why: `calls any operation of any service, ${quote(identity[0], 20)} among them`,
+    });
+  }
+  return out;
 }

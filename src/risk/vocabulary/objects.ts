@@ -33,6 +33,9 @@ export const KEY_QUALIFIERS = new Set([
   'gpg',
   'secret',
   'private',
+  // a license key unlocks what was paid for: whoever holds it is the customer
+  'license',
+  'licence',
 ]);
 /**
  * Words that name a secret only after a qualifier: a connection string carries the database password, a portal or
@@ -109,6 +112,7 @@ export const MIGRATION_OBJECTS = new Set(['migration', 'migrations']);
 export const PERMISSION_OBJECTS = new Set([
   'permission',
   'permissions',
+  'perms',
   'role',
   'roles',
   'iam',

@@ -82,9 +82,12 @@ export const CODE_TEXT =
 export const DESTRUCTIVE_CLAIM =
   /\b((is|are) destructive|destructive (to|and) (existing|the)|overwrit(es|ing) (any |the )?(existing|target))\b/i;
 export const DROPS = /(\bdrops?\b|--drop\b|--clean\b|\btruncat|\bwipes?\b|\berases?\b)/i;
-/** A sentence that says the tool hands back a secret. */
+/**
+ * A sentence that says the tool hands back a secret: it returns, includes or gets one (`Returns access_token and
+ * refresh_token`, `including its signing secret`, `Each application has its own client_id and api_key`).
+ */
 export const RETURNS_SECRET =
-  /(\b(returns?|returned|reveals?|exposes?)\b[^.]{0,60}(secret|password|api ?key|private ?key|connection string))|((secret ?key|secret|password|api ?key|private ?key)s?\b[^.]{0,20}\b(is|are) (returned|included|shown))/i;
+  /(\b(returns?|returned|reveals?|exposes?|includ(es|ing)|has its own|get)\b[^.]{0,60}(secret|password|api[ _]?key|private[ _]?key|connection string|(access|refresh|bearer|auth)[ _]?tokens?|key value))|((secret ?key|secret|password|api ?key|private ?key)s?\b[^.]{0,20}\b(is|are) (returned|included|shown))/i;
 export const NEGATION =
   /\b(never|not|no|without|hidden|redact(ed|s)?|mask(ed|s)?|conceal(ed|s)?|non)\b|n't\b/i;
 /** A configuration that holds the tool's own access rules (allowed directories, blocked commands). */
@@ -97,3 +100,13 @@ export const BULK_WORDS = /\b(bulk|batch|mass|all recipients|every (user|member|
 /** A description that says the tool itself pays or charges (an automatic payment, a charge to a wallet or card). */
 export const PAYS_CLAIM =
   /\b(?:(?:will\s+be|is|are|gets?)\s+paid\s+automatically|paid\s+automatically\s+from|pays?\s+automatically|automatic(?:ally)?\s+(?:x402\s+)?payments?|charges?\s+(?:your|the)\s+(?:wallet|card|account|balance))\b/i;
+
+/** A parameter that takes the proof of a payment (a transaction hash): the call redeems money paid (rule 9). */
+export const PAYMENT_PROOF = /^(payment|deposit|fee)_?tx(_?hash|_?id)?$|^tx_?hash$/i;
+/** Parameters of a generic API tool: a service, an operation on it and the request to send. */
+export const API_SERVICE = /^(service|api|product)$/i;
+export const API_OPERATION = /^(method|action|operation|endpoint)$/i;
+export const API_REQUEST = /^(request|params|parameters|body|payload|data|args|arguments)$/i;
+/** Services of a generic API that move money, or that hold identities and keys. */
+export const MONEY_SERVICES = /\b(payments?|payouts?|refunds?|billing|charges?|transfers?)\b/i;
+export const IDENTITY_SERVICES = /\b(oauth|iam|cam|kms|ssm|sts|secrets? ?manager|key ?vault)\b/i;

@@ -141,6 +141,8 @@ export const VERBS: Record<string, Operation> = {
   unarchive: 'write',
   restore: 'write',
   mark: 'write',
+  flag: 'write',
+  unflag: 'write',
   complete: 'write',
   save: 'write',
   store: 'write',
