@@ -734,6 +734,106 @@ const MORE_CASES: Case[] = [
     tool: tool('get_type_info', 'Get type information for an API method.', { service: str(), method: str() }),
     category: 'read',
     risk: 'low',
+  }, // Sixth attempt (#21): general rules written from the misses of round 10.
+  {
+    why: 'transactions of a budget tracker are records, not money moving',
+    tool: tool('create_transactions', 'Insert transactions with a payee and a category.', {
+      transactions: { type: 'array' },
+      skip_balance_update: { type: 'boolean' },
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'attaching a file to a payment moves no money',
+    tool: tool('attach_file_to_payment', 'Attach a receipt file to a payment.', { file: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: '`archived` on a create is a property of the new item, not a delete',
+    tool: tool('create_tag', 'Create a tag.', { name: str(), archived: { type: 'boolean' } }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: '`archived` that its description says deletes is still a recoverable delete',
+    tool: tool('update_block', 'Update a block.', {
+      archived: { type: 'boolean', description: 'Set to true to archive (delete) a block.' },
+    }),
+    category: 'destructive',
+    risk: 'high',
+  },
+  {
+    why: 'billing history is a financial record, not private communications',
+    tool: tool('list_billing', 'Get aggregated billing history of the account.', { startTime: str() }),
+    category: 'read',
+    risk: 'medium',
+  },
+  {
+    why: 'balances named only in the description are bulk balance data',
+    tool: tool('get_all_accounts', 'Get all crypto balances of the user.'),
+    category: 'read',
+    risk: 'high',
+  },
+  {
+    why: 'a first sentence that stores credentials makes a create a credential change',
+    tool: tool(
+      'create_registry',
+      'Create a container registry credential. Stores credentials for a registry.',
+      {
+        body: { type: 'object' },
+      },
+    ),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'a delegation hands over access',
+    tool: tool('create_delegation', 'Register a delegation.', { body: { type: 'object' } }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'an outbound phone call reaches a person',
+    tool: tool('create_call', 'Creates an outbound call.', {
+      phoneNumberId: str(),
+      customer: { type: 'object' },
+    }),
+    category: 'communication',
+    risk: 'high',
+  },
+  {
+    why: 'a function call is not a phone call',
+    tool: tool('create_call', 'Creates a function call record.', { name: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'modes listed in the description when the schema has no enum',
+    tool: tool(
+      'pod_action',
+      'Trigger a state transition. Valid actions: `start` boots it, `stop` stops it, `terminate` deletes it.',
+      { id: str(), body: { type: 'object' } },
+    ),
+    category: 'destructive',
+    risk: 'critical',
+  },
+  {
+    why: 'a create the description says is billable provisions paid infrastructure',
+    tool: tool('create_pod', 'Rent a GPU pod. BILLABLE from creation until terminated.', {
+      body: { type: 'object' },
+    }),
+    category: 'write',
+    risk: 'high',
+  },
+  {
+    why: 'submitting a job runs it',
+    tool: tool('submit_job', 'Submit a job to an endpoint and wait for the result.', {
+      input: { type: 'object' },
+    }),
+    category: 'execute',
+    risk: 'high',
   },
 ];
 

@@ -10,12 +10,12 @@ import {
   ORG_SCOPED,
   ORG_WORDS,
   PERMISSION_OBJECTS,
-  PRIVATE_COMMUNICATION,
   QUALIFIED_SECRETS,
   SECRET_OBJECTS,
   SECRET_STORES,
 } from '../vocabulary/objects.js';
-import { LOCAL_DESTINATION, NEGATION, RETURNS_SECRET } from '../vocabulary/phrases.js';
+import { CREDENTIAL_CHANGE, LOCAL_DESTINATION, NEGATION, RETURNS_SECRET } from '../vocabulary/phrases.js';
+import { PRIVATE_COMMUNICATION, RECORD_HISTORY } from '../vocabulary/records.js';
 import type { Operation } from '../vocabulary/verbs.js';
 
 /** One reading of what the tool can do; the classification is the most dangerous reading. */
@@ -50,7 +50,13 @@ export interface Op {
 
 /** A word for private communications that names the mail itself, not its accounts or count (`email accounts`). */
 export function privateCommunication(ws: string[]): string | undefined {
-  return ws.find((w, i) => PRIVATE_COMMUNICATION.has(w) && !MESSAGE_QUALIFIED.has(ws[i + 1] ?? ''));
+  return ws.find(
+    (w, i) =>
+      PRIVATE_COMMUNICATION.has(w) &&
+      !MESSAGE_QUALIFIED.has(ws[i + 1] ?? '') &&
+      // `billing history`, `order history`: a record of money or use, not a conversation
+      !(w === 'history' && RECORD_HISTORY.has(ws[i - 1] ?? '')),
+  );
 }
 
 export function has(set: Set<string>, ws: string[]): string | undefined {
@@ -90,6 +96,12 @@ export function returnsSecret(ctx: Context): string | undefined {
     if (m && !NEGATION.test(sentence.slice(0, m.index + m[0].length))) return m[0];
   }
   return undefined;
+}
+
+/** The description's first sentence says the tool creates, stores or removes a credential (`Stores credentials for ...`). */
+export function credentialChange(ctx: Context): string | undefined {
+  const first = ctx.description.split(/(?<=[.!?])\s+/)[0] ?? '';
+  return CREDENTIAL_CHANGE.exec(first)?.[0];
 }
 
 export function permissionObject(ws: string[]): string | undefined {

@@ -1,15 +1,12 @@
 // What one operation on one object means: the category and risk of SPEC §7, with its hard-case rules.
 import { quote, words } from '../text.js';
 import {
-  BULK_SENSITIVE,
   DEPLOY_OBJECTS,
   HARMLESS_ITEMS,
-  LOG_QUALIFIERS,
   MESSAGE_OBJECTS,
   MIGRATION_OBJECTS,
   MONEY_OBJECTS,
   PAID_RESOURCES,
-  PERSONAL_RECORDS,
   SELF_SCOPED,
   SETTINGS_OBJECTS,
   SMALL_ITEMS,
@@ -18,6 +15,7 @@ import { CODE_PARAMETERS, PATH_PARAMETERS } from '../vocabulary/parameters.js';
 import {
   ACCESS_SETTINGS,
   APPLYING_VERBS,
+  BOOKKEEPING,
   BULK_WORDS,
   CODE_WORDS,
   COMPUTING_VERBS,
@@ -27,13 +25,17 @@ import {
   METADATA_WORDS,
   NON_MONEY_VERBS,
   ONE_PERSON,
+  PAID_CLAIM,
+  PHONE_CALL,
   READ_ONLY_QUERY,
   REVEAL_FLAGS,
   TRANSIENT_ITEMS,
 } from '../vocabulary/phrases.js';
+import { BULK_SENSITIVE, LOG_QUALIFIERS, PERSONAL_RECORDS } from '../vocabulary/records.js';
 import type { Operation } from '../vocabulary/verbs.js';
 import {
   type Context,
+  credentialChange,
   has,
   identityObject,
   localOverwrite,
@@ -57,9 +59,10 @@ export function interpret(
   const secret = secretObject(objects);
   const permission = permissionObject(objects) ?? identityObject(verb, op, objects);
   // A payment method is where money comes from; changing it moves none.
-  const money = objects.some((w) => w === 'method' || w === 'methods')
-    ? undefined
-    : has(MONEY_OBJECTS, objects);
+  const money =
+    objects.some((w) => w === 'method' || w === 'methods') || bookkeeping(objects, ctx)
+      ? undefined
+      : has(MONEY_OBJECTS, objects);
   const at = `\`${verb}\` (${where})`;
   switch (op) {
     case 'read':
@@ -89,6 +92,11 @@ export function interpret(
       const one = objects.find((w) => ONE_PERSON.has(w));
       if (bulk && !one) return { category: 'read', risk: 'high', why: `${at} reads ${bulk} data` };
       if (bulk) return { category: 'read', risk: 'medium', why: `${at} reads ${bulk} data of one ${one}` };
+      // `get_all_manual_crypto`: "Get all manually-managed crypto balances" names the bulk data the name does not.
+      const leadBalance = ctx.leadWords.slice(0, 6).find((w) => w === 'balance' || w === 'balances');
+      if (leadBalance && !one) {
+        return { category: 'read', risk: 'high', why: `${at} reads ${leadBalance} data (description)` };
+      }
       if (has(LOG_QUALIFIERS, objects) || LOG_VERBS.has(verb)) {
         return { category: 'read', risk: 'medium', why: `${at} reads logs` };
       }
@@ -126,7 +134,7 @@ export function interpret(
     case 'overwrite':
     case 'provision':
     case 'deploy': {
-      const stored = secretStoreItem(ctx);
+      const stored = secretStoreItem(ctx) ?? credentialChange(ctx);
       if (secret || permission || stored) {
         return {
           category: 'credential',
@@ -198,8 +206,24 @@ export function interpret(
         has(DEPLOY_OBJECTS, ctx.leadWords) ??
         ctx.params.map((p) => has(DEPLOY_OBJECTS, words(p.name))).find(Boolean);
       if (deployed) return { category: 'write', risk: 'high', why: `${at} deploys a ${deployed}` };
-      const paid = has(PAID_RESOURCES, objects);
-      if (op === 'provision' || (paid && ['create', 'add', 'new'].includes(verb))) {
+      // `Submit a job to an endpoint`: the job runs on the server (a predefined job, like a triggered run).
+      if (
+        ['submit', 'enqueue', 'queue'].includes(verb) &&
+        (objects.includes('job') || ctx.leadWords.slice(0, 8).includes('job'))
+      ) {
+        return { category: 'execute', risk: 'high', why: `${at} submits a job to run` };
+      }
+      const creates = ['create', 'add', 'new', 'rent'].includes(verb);
+      if (
+        creates &&
+        objects.some((w) => w === 'call' || w === 'calls') &&
+        PHONE_CALL.test(callContext(ctx))
+      ) {
+        return { category: 'communication', risk: 'high', why: `${at} places a phone call to someone` };
+      }
+      const paid =
+        has(PAID_RESOURCES, objects) ?? (creates ? PAID_CLAIM.exec(ctx.description)?.[0] : undefined);
+      if (op === 'provision' || (paid && creates)) {
         return {
           category: 'write',
           risk: 'high',
@@ -227,7 +251,7 @@ export function interpret(
     }
     case 'delete':
     case 'cancel': {
-      const stored = secretStoreItem(ctx);
+      const stored = secretStoreItem(ctx) ?? credentialChange(ctx);
       if (secret || permission || stored) {
         return {
           category: 'credential',
@@ -315,4 +339,17 @@ export function interpret(
       }
       return { category: 'credential', risk: 'critical', why: `${at} changes access` };
   }
+}
+
+/** Transactions of a budget or a tracker (the description or the parameters speak of payees, budgets, categories). */
+function bookkeeping(objects: string[], ctx: Context): boolean {
+  const moneyWords = objects.filter((w) => MONEY_OBJECTS.has(w));
+  if (moneyWords.length === 0 || moneyWords.some((w) => w !== 'transaction' && w !== 'transactions'))
+    return false;
+  return BOOKKEEPING.test(`${ctx.description} ${ctx.params.map((p) => p.name).join(' ')}`);
+}
+
+/** What says whether a `call` rings a telephone: the description and the parameter names (`phoneNumberId`). */
+function callContext(ctx: Context): string {
+  return `${ctx.description} ${ctx.params.map((p) => words(p.name).join(' ')).join(' ')}`;
 }

@@ -1,7 +1,7 @@
 // The operations a tool's name, its description's opening words and its mode parameters say it performs (rule 1).
 import { baseForms, words } from '../text.js';
 import { MODE_PARAMETERS } from '../vocabulary/parameters.js';
-import { HTTP_METHODS, STRONG_SECONDARY } from '../vocabulary/phrases.js';
+import { DESCRIBED_MODES, HTTP_METHODS, STRONG_SECONDARY } from '../vocabulary/phrases.js';
 import { VERBS } from '../vocabulary/verbs.js';
 import type { Context, Op } from './context.js';
 
@@ -90,6 +90,22 @@ export function modeOperations(ctx: Context): Array<Op & { value: string; path: 
       const ops = operationsOfName(vw);
       for (const op of ops) out.push({ ...op, value, path: p.path });
     }
+  }
+  if (out.length === 0 && !ctx.listing && !ctx.setsState) out.push(...describedModes(ctx));
+  return out;
+}
+
+/**
+ * Modes listed in the description when the schema has no enum ("Valid actions: `start` ... `terminate` ..."): each
+ * quoted word after the phrase is read as a mode value (rule 1).
+ */
+function describedModes(ctx: Context): Array<Op & { value: string; path: string }> {
+  const m = DESCRIBED_MODES.exec(ctx.description);
+  if (!m) return [];
+  const out: Array<Op & { value: string; path: string }> = [];
+  const listed = ctx.description.slice(m.index, m.index + 800);
+  for (const [, value] of listed.matchAll(/[`'"]([a-z][\w-]{1,30})[`'"]/g)) {
+    for (const op of operationsOfName(words(value!))) out.push({ ...op, value: value!, path: 'description' });
   }
   return out;
 }

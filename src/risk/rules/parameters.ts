@@ -29,9 +29,14 @@ export function flagReadings(ctx: Context): Reading[] {
     if (p.type !== 'boolean' || p.path.includes('.')) continue;
     if (n === 'force' && ctx.nameWords.some((w) => w === 'push' || w === 'merge')) {
       out.push({ category: 'destructive', risk: 'critical', why: `\`${p.path}\` force-pushes over history` });
-    } else if (['archived', 'in_trash', 'trashed', 'deleted'].includes(n) && !ctx.reads) {
+    } else if (
+      (['in_trash', 'trashed', 'deleted'].includes(n) ||
+        (n === 'archived' && /\b(delete|trash)/i.test(p.description))) &&
+      !ctx.reads
+    ) {
       // Rule 1: a flag that moves the item to the trash is a recoverable delete (on a tool that lists or queries,
-      // `archived` only says which items to read).
+      // it only says which items to read). `archived` is not among them: archiving is a write (verbs.ts), and on a
+      // create or an update it is a property of the item, unless its description says it deletes (Notion's).
       out.push({ category: 'destructive', risk: 'high', why: `\`${p.path}\` moves it to the trash` });
     } else if (n === 'overwrite' || n === 'force_overwrite') {
       out.push({ category: 'destructive', risk: 'high', why: `\`${p.path}\` overwrites existing data` });

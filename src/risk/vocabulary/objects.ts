@@ -129,6 +129,9 @@ export const PERMISSION_OBJECTS = new Set([
   'authentication',
   'oauth',
   'sso',
+  // a delegation hands another account the right to act (a registry or a mailbox delegation)
+  'delegation',
+  'delegations',
 ]);
 
 /** Accounts and their groupings: adding, changing or removing one changes who has access (identity admin). */
@@ -199,98 +202,6 @@ export const MESSAGE_OBJECTS = new Set([
   'forum',
 ]);
 
-/** Reads of these are private communications: read/high (rule 4). */
-export const PRIVATE_COMMUNICATION = new Set([
-  'email',
-  'emails',
-  'mail',
-  'mails',
-  'inbox',
-  'message',
-  'messages',
-  'chat',
-  'chats',
-  'conversation',
-  'conversations',
-  'transcript',
-  'transcripts',
-  'dm',
-  'dms',
-  'thread',
-  'threads',
-  'history',
-  'replies',
-  'mailbox',
-]);
-/** Reads of these are personal or financial records: read/medium (rule 4). */
-export const PERSONAL_RECORDS = new Set([
-  'calendar',
-  'calendars',
-  'event',
-  'events',
-  'log',
-  'logs',
-  'user',
-  'users',
-  'contact',
-  'contacts',
-  'profile',
-  'profiles',
-  'person',
-  'people',
-  'customer',
-  'member',
-  'members',
-  'employee',
-  'employees',
-  'header',
-  'headers',
-  'cookie',
-  'cookies',
-  'network',
-  'invoice',
-  'invoices',
-  'payment',
-  'payments',
-  'charge',
-  'charges',
-  'subscription',
-  'subscriptions',
-  'transaction',
-  'transactions',
-  'order',
-  'orders',
-  'refund',
-  'refunds',
-  'payout',
-  'payouts',
-  'dispute',
-  'disputes',
-  'freebusy',
-  'attendee',
-  'attendees',
-  'address',
-  'addresses',
-  'journal',
-  'journals',
-  'quote',
-  'quotes',
-  'credit',
-  'adjustment',
-  'adjustments',
-  'timesheet',
-]);
-/** Reads of these are bulk customer, payroll or balance data: read/high (rule 4). */
-export const BULK_SENSITIVE = new Set([
-  'balance',
-  'balances',
-  'payroll',
-  'customers',
-  'salaries',
-  'salary',
-  'timesheets',
-]);
-
 /** Deleting these destroys little or something recoverable: destructive/high (rule 2). */
 export const SMALL_ITEMS = new Set([
   'comment',
@@ -344,8 +255,6 @@ export const SMALL_ITEMS = new Set([
 ]);
 /** Changes to these only affect the agent's own client (rule 5): write/low. */
 export const SELF_SCOPED = new Set(['tab', 'tabs', 'window', 'viewport', 'reaction', 'reactions', 'emoji']);
-/** Logs under another name: read/medium like logs, not private communications (rule 4). */
-export const LOG_QUALIFIERS = new Set(['console', 'log', 'logs', 'error', 'errors', 'debug', 'system']);
 
 /** Deleting these harms nothing: destructive/medium (rule 2). */
 export const HARMLESS_ITEMS = new Set([

@@ -49,6 +49,8 @@ export const NON_MONEY_VERBS = new Set([
   'label',
   'pin',
   'unpin',
+  // a file attached to a payment moves none
+  'attach',
 ]);
 /** Verbs that apply a migration to a database rather than write its file. */
 export const APPLYING_VERBS = new Set(['apply', 'complete', 'run', 'commit', 'execute', 'perform', 'finish']);
@@ -110,3 +112,25 @@ export const API_REQUEST = /^(request|params|parameters|body|payload|data|args|a
 /** Services of a generic API that move money, or that hold identities and keys. */
 export const MONEY_SERVICES = /\b(payments?|payouts?|refunds?|billing|charges?|transfers?)\b/i;
 export const IDENTITY_SERVICES = /\b(oauth|iam|cam|kms|ssm|sts|secrets? ?manager|key ?vault)\b/i;
+
+/** A first sentence that says the tool creates, stores or removes credentials (a registry's login, a data source's). */
+export const CREDENTIAL_CHANGE =
+  /\b(?:creates?|stores?|saves?|adds?|registers?|updates?|rotates?|deletes?|removes?)\s+(?:(?:a|an|the|new|existing|[\w-]+)\s+){0,4}?credentials?\b/i;
+
+/**
+ * Transactions kept as records of a budget or a tracker (a payee, a category, a manual account's balance to update):
+ * writing them moves no money. Read over the description and the parameter names.
+ */
+export const BOOKKEEPING =
+  /\b(?:budgets?|payees?|manual(?:ly)?[- _]managed|manual[ _]accounts?|(?:skip_)?balance_update|update_balance|categori[sz]e[sd]?)\b/i;
+
+/** A description that says creating the thing is billed (paid provisioning, rule 9). */
+export const PAID_CLAIM =
+  /\b(?:billable|billed\s+(?:hourly|per|by)|incurs?\s+(?:charges|costs)|costs?\s+money|hourly\s+(?:price|rate|cost))\b/i;
+
+/** A list of modes written in the description rather than an enum ("Valid actions: `start` ... `terminate`"). */
+export const DESCRIBED_MODES =
+  /\b(?:valid|supported|available|allowed|possible)\s+(?:actions|operations|modes)\b/i;
+
+/** A call that rings a telephone (an outbound or voice call), not a function or API call. */
+export const PHONE_CALL = /\b(?:phone|outbound|inbound|voice|dial(?:s|ing)?|callee)\b/i;
