@@ -65,7 +65,7 @@ const HELD_OUT = new Set([
  * figures for servers warden has not seen (docs/risk.md).
  */
 const rounds = JSON.parse(readFileSync(join(here, '../fixtures/risk-corpus/rounds.json'), 'utf8')) as Record<
-  '5' | '6' | '7' | '8' | '9' | '10',
+  '5' | '6' | '7' | '8' | '9' | '10' | '11',
   string[]
 >;
 const FIFTH_ROUND = new Set(rounds['5']);
@@ -77,6 +77,8 @@ const EIGHTH_ROUND = new Set(rounds['8']);
 const NINTH_ROUND = new Set(rounds['9']);
 /** Chosen, listed and committed before any rule of the fifth attempt at #21 (written from rounds 8 and 9). */
 const TENTH_ROUND = new Set(rounds['10']);
+/** Chosen, listed and committed before any rule of the sixth attempt at #21 (written from round 10). */
+const ELEVENTH_ROUND = new Set(rounds['11']);
 const DANGEROUS = ['destructive', 'execute', 'financial', 'credential'];
 
 interface Scores {
@@ -169,7 +171,8 @@ const seenCorpus = corpus.filter(
     !UNSEEN.has(e.server) &&
     !EIGHTH_ROUND.has(e.server) &&
     !NINTH_ROUND.has(e.server) &&
-    !TENTH_ROUND.has(e.server),
+    !TENTH_ROUND.has(e.server) &&
+    !ELEVENTH_ROUND.has(e.server),
 );
 const all = score(seenCorpus);
 const tuned = score(seenCorpus.filter((e) => !HELD_OUT.has(e.server)));
@@ -181,10 +184,11 @@ const unseen = score(corpus.filter((e) => UNSEEN.has(e.server)));
 const eighth = score(corpus.filter((e) => EIGHTH_ROUND.has(e.server)));
 const ninth = score(corpus.filter((e) => NINTH_ROUND.has(e.server)));
 const tenth = score(corpus.filter((e) => TENTH_ROUND.has(e.server)));
+const eleventh = score(corpus.filter((e) => ELEVENTH_ROUND.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n`,
   );
 }
 
@@ -263,7 +267,11 @@ describe('#21 classify on the 7th round, held out (never tuned on)', () => {
       new Set(
         corpus
           .filter(
-            (e) => !EIGHTH_ROUND.has(e.server) && !NINTH_ROUND.has(e.server) && !TENTH_ROUND.has(e.server),
+            (e) =>
+              !EIGHTH_ROUND.has(e.server) &&
+              !NINTH_ROUND.has(e.server) &&
+              !TENTH_ROUND.has(e.server) &&
+              !ELEVENTH_ROUND.has(e.server),
           )
           .map((e) => e.server),
       ).size,
@@ -328,7 +336,6 @@ describe('#21 classify on the 10th round, held out (frozen before the fifth atte
   it('#21 has 10 servers and 230 tools, and the corpus 105 servers', () => {
     expect(tenth.tools).toBe(230);
     expect(new Set(corpus.filter((e) => TENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(10);
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(105);
   });
 
   // Floors: the first and only held-out measurement (the same before and after the fifth attempt's rules). The #21
@@ -338,5 +345,15 @@ describe('#21 classify on the 10th round, held out (frozen before the fifth atte
     expect(tenth.riskExact).toBeGreaterThanOrEqual(0.75);
     expect(tenth.criticalRatedLow).toEqual([]);
     expect(tenth.dangerousRatedRead).toEqual([]);
+  });
+});
+
+// Round 11 (#21, sixth attempt): chosen, listed and committed before any rule written from round 10, labelled before
+// classify() ran on it (docs/risk.md, "Sixth attempt").
+describe('#21 classify on the 11th round, held out (frozen before the sixth attempt)', () => {
+  it('#21 has 12 servers and 301 tools, and the corpus 117 servers', () => {
+    expect(eleventh.tools).toBe(301);
+    expect(new Set(corpus.filter((e) => ELEVENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(12);
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(117);
   });
 });
