@@ -338,11 +338,11 @@ describe('#21 classify on the 10th round, held out (frozen before the fifth atte
     expect(new Set(corpus.filter((e) => TENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(10);
   });
 
-  // Floors: the first and only held-out measurement (the same before and after the fifth attempt's rules). The #21
-  // targets are not met: exact risk 0.75 (0.85), dangerous recall 0.5 to 0.95 (0.95 each).
-  it('#21 does not fall below the measured category accuracy (0.90) and exact risk (0.75)', () => {
-    expect(tenth.categoryAccuracy).toBeGreaterThanOrEqual(0.9);
-    expect(tenth.riskExact).toBeGreaterThanOrEqual(0.75);
+  // First and only held-out measurement: 0.904 and 0.752, the same before and after the fifth attempt's rules. Round 10
+  // then became tuning data: the floors are its figures after the sixth attempt's rules, written from its misses.
+  it('#21 does not fall below its figures after the sixth attempt (category 0.96, exact risk 0.85)', () => {
+    expect(tenth.categoryAccuracy).toBeGreaterThanOrEqual(0.96);
+    expect(tenth.riskExact).toBeGreaterThanOrEqual(0.85);
     expect(tenth.criticalRatedLow).toEqual([]);
     expect(tenth.dangerousRatedRead).toEqual([]);
   });
@@ -355,5 +355,15 @@ describe('#21 classify on the 11th round, held out (frozen before the sixth atte
     expect(eleventh.tools).toBe(301);
     expect(new Set(corpus.filter((e) => ELEVENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(12);
     expect(new Set(corpus.map((e) => e.server)).size).toBe(117);
+  });
+
+  // Floors: the first and only held-out measurement (the same before and after the sixth attempt's rules). The #21
+  // targets are far off: Azure's 61 command routers read as code runners (a `command` parameter), environment
+  // variables and invitation links as ordinary settings (docs/risk.md, "Sixth attempt").
+  it('#21 does not fall below the measured category accuracy (0.71) and exact risk (0.60)', () => {
+    expect(eleventh.categoryAccuracy).toBeGreaterThanOrEqual(0.71);
+    expect(eleventh.riskExact).toBeGreaterThanOrEqual(0.6);
+    expect(eleventh.criticalRatedLow).toEqual([]);
+    expect(eleventh.dangerousRatedRead).toEqual(['chatwork/get_room_link', 'railway/list_service_variables']);
   });
 });

@@ -38,15 +38,15 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 2372 real definitions (no false positive; 1728 of them listed after the patterns were written)', () => {
+  it('#21 flags none of the 2673 real definitions (no false positive; 2029 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(2372);
+    expect(real.length).toBe(2673);
     expect(flagged).toEqual([]);
   });
 
-  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and nine false mentions', () => {
+  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and eleven false mentions', () => {
     const found = shadowing.filter((s) =>
       findShadowing(s.servers).some((f) => f.server === s.attack[0] && f.tool === s.attack[1]),
     );
@@ -59,7 +59,8 @@ describe('#21 poisoning and shadowing, measured', () => {
     // `search_messages` is a word of a mail server's own description that a chat server uses as a tool name;
     // `send_email` is a step type of resend's automations; `createFunction` and `getBuildLog` are operation values of
     // cloudbase's own tools (round 8) that other servers use as tool names; `sample_data` is a word of a MySQL server's
-    // description that a round-9 SQL Server server uses as a tool name.
+    // description that a round-9 SQL Server server uses as a tool name; `update_application` and `list_branches` are
+    // action values of a Coolify server's own tools (round 11) that Argo CD and Bitbucket servers use as tool names.
     expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
       'cloudbase/manageFunctions',
       'cloudbase/queryApps',
@@ -70,7 +71,9 @@ describe('#21 poisoning and shadowing, measured', () => {
       'postgres-henkey/pg_manage_schema',
       'resend/create-automation',
       'resend/update-automation',
+      'coolify-masonator/service',
+      'coolify-masonator/github_apps',
     ]);
-    expect(findings.length).toBe(316);
+    expect(findings.length).toBe(367);
   });
 });
