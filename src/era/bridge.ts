@@ -120,5 +120,7 @@ export class EraBridge {
   /** The call ended: forget where its answer was to go. */
   done(original: RequestId): void {
     this.redirect.delete(original);
+    // A question the agent never answered goes with its call.
+    for (const [token, p] of this.parked) if (p.original === original) this.parked.delete(token);
   }
 }

@@ -582,7 +582,8 @@ export class ProxySession implements SessionView, LeaseSink {
   private relatedRequest(link: UpstreamLink): RequestId | undefined {
     let found: RequestId | undefined;
     for (const [id, ctx] of this.inflight) {
-      if (ctx.targets.some((t) => t.link === link)) found = id;
+      // A bridged retry runs nothing upstream: what the upstream asks next belongs to the call it continues.
+      if (ctx.continues === undefined && ctx.targets.some((t) => t.link === link)) found = id;
     }
     return found;
   }

@@ -178,4 +178,45 @@ describe('#18.3b bridge: 2026 client, 2025 upstream', () => {
     for (const r of records) expect(r.outcome).toBe('cancelled');
     expect(records.map((r) => (r.round as Json).n).sort()).toEqual([1, 2]);
   });
+
+  it('#18.3b.6 in a call of several questions, closing the latest retry cancels the call upstream; every record says so', async () => {
+    const url = `${gw.mcpUrl}/iso`;
+    const count = async () =>
+      Number(
+        textOf(
+          (await post2026(url, 'tools/call', { name: 'cancellations', arguments: {} })).message
+            .result as never,
+        ),
+      );
+    const before = await count();
+    const beforeIds = new Set((await callRecords('ask')).map((r) => r.requestId));
+    const args = { question: 'Q', times: 2, sleep: 60_000 };
+    const ask = (extra: Json, signal?: AbortSignal) =>
+      post2026(
+        url,
+        'tools/call',
+        { name: 'ask', arguments: args, ...extra },
+        { capabilities: { elicitation: {} }, ...(signal === undefined ? {} : { signal }) },
+      );
+    const answer = (state: unknown) => ({
+      requestState: state,
+      inputResponses: { 'mcp-warden/upstream': { action: 'accept', content: { answer: 'a' } } },
+    });
+    const first = (await ask({})).message.result as Json;
+    const second = (await ask(answer(first.requestState))).message.result as Json;
+    expect(second.resultType).toBe('input_required');
+    const aborted = new AbortController();
+    const third = ask(answer(second.requestState), aborted.signal);
+    await new Promise((r) => setTimeout(r, 400));
+    aborted.abort();
+    await expect(third).rejects.toThrow();
+    await expect.poll(count, { timeout: 5000 }).toBe(before + 1);
+    const records = (await callRecords('ask')).filter((r) => !beforeIds.has(r.requestId));
+    expect(records.map((r) => (r.round as Json).n).sort()).toEqual([1, 2, 3]);
+    // The second request was answered with the next question, the first and the third end with the call.
+    const byRound = new Map(records.map((r) => [(r.round as Json).n, r]));
+    expect(byRound.get(2)!.outcome).toBe('ok');
+    expect(byRound.get(1)!.outcome).toBe('cancelled');
+    expect(byRound.get(3)!.outcome).toBe('cancelled');
+  });
 });
