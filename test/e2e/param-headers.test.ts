@@ -4,6 +4,7 @@
 // whatever its headers. Upstream: the SDK v2 2026-only fixture (test/fixtures/modern-server.ts, tool `route` with
 // `region` declared as `x-mcp-header: Region`).
 import type { ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgetProbes } from '../../src/era/upstream-modern.js';
 import {
@@ -116,5 +117,39 @@ describe('#18.8 Mcp-Param-* headers of agents', () => {
     expect(hidden.status).toBe(none.status);
     expect((hidden.message.error as Json).code).toBe((none.message.error as Json).code);
     expect((hidden.message.error as Json).message).toBe('Unknown tool: route');
+  });
+
+  it('#18.8.12 a header sent twice is refused, even when the body holds both values joined', async () => {
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: {
+        name: 'route',
+        arguments: { region: 'eu, us' },
+        _meta: {
+          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+          'io.modelcontextprotocol/clientCapabilities': {},
+          'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+        },
+      },
+    });
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${gw.mcpUrl}/up`, { method: 'POST' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.setHeader('content-type', 'application/json');
+      req.setHeader('accept', 'application/json, text/event-stream');
+      req.setHeader('mcp-protocol-version', '2026-07-28');
+      req.setHeader('mcp-method', 'tools/call');
+      req.setHeader('mcp-name', 'route');
+      // Two header lines: Node would join them as "eu, us" in req.headers.
+      req.setHeader('mcp-param-region', ['eu', 'us']);
+      req.end(body);
+    });
+    expect(status).toBe(400);
+    expect(await upstreamSaw('eu, us')).toBe(false);
   });
 });

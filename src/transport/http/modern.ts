@@ -218,7 +218,10 @@ export class ModernPath {
       );
       return;
     }
-    const problem = checkModernHeaders(request, req.headers);
+    // Repeated headers stay apart (Node joins a repeated custom header with ", "): a header sent twice is refused,
+    // never compared as one joined value that an intermediary reading the first one would not see.
+    const headers = distinctHeaders(req);
+    const problem = checkModernHeaders(request, headers);
     if (problem !== undefined) {
       const body = JSON.stringify(errorResponse(request.id, problem.code, problem.message, problem.data));
       res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
@@ -228,7 +231,7 @@ export class ModernPath {
     // The tool's x-mcp-header declarations are known only once the call is routed: the pipeline checks these.
     if (request.method === 'tools/call')
       (request as JsonRpcRequest & { [PARAM_HEADERS]?: ParamHeaderValues })[PARAM_HEADERS] =
-        paramHeaderValues(req.headers);
+        paramHeaderValues(headers);
     const key = `${endpoint ?? ''}\n${modernOwner(identity)}`;
     const stream = new PostStream(res, [request.id], false, {}, this.opts.log, modernErrorStatus);
     const relay = this.opts.relay;
@@ -364,4 +367,12 @@ export class ModernPath {
     this.hubs.clear();
     await Promise.all(all.map((h) => h.front.close()));
   }
+}
+
+/** The request's headers, a repeated one as the list of its values (IncomingMessage.headersDistinct). */
+function distinctHeaders(req: IncomingMessage): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, values] of Object.entries(req.headersDistinct))
+    if (values !== undefined) out[name] = values.length === 1 ? values[0]! : values;
+  return out;
 }
