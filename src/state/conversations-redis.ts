@@ -12,11 +12,16 @@ import { RedisTracking } from './redis-tracking.js';
 
 /** Conversations whose known labels this replica keeps (then it starts over: a miss only costs a round trip). */
 const KNOWN_CONVERSATIONS = 10_000;
+/**
+ * A complete view is trusted this long at most, invalidations or not: an invalidation connection that died without a
+ * sign (a NAT that forgot it) cannot keep a stale view longer than this.
+ */
+const VIEW_MS = 5000;
 
 export class RedisConversationStore implements ConversationStore {
   private readonly known = new Map<string, Map<string, LabelSeen>>();
   /** Complete views of conversations (every label Redis held), by key, while tracking says nothing changed. */
-  private readonly complete = new Map<string, { labels: LabelSeen[]; epoch: number }>();
+  private readonly complete = new Map<string, { labels: LabelSeen[]; epoch: number; until: number }>();
   private readonly tracking: RedisTracking;
 
   private constructor(
@@ -67,7 +72,7 @@ export class RedisConversationStore implements ConversationStore {
       return [...mine.values()];
     const key = this.prefix + conversation;
     const view = needed === undefined ? undefined : this.complete.get(key);
-    if (view !== undefined && this.tracking.valid(view.epoch)) return view.labels;
+    if (view !== undefined && this.tracking.valid(view.epoch) && Date.now() < view.until) return view.labels;
     const ticket = this.tracking.begin(key);
     let all: Record<string, string>;
     try {
@@ -86,6 +91,8 @@ export class RedisConversationStore implements ConversationStore {
     const fresh = mine === undefined ? events : events.filter((e) => !mine.has(e.label));
     if (fresh.length === 0) return;
     const key = this.prefix + conversation;
+    // This replica's own write changes the key: its view goes now, not when Redis's invalidation arrives.
+    this.complete.delete(key);
     await this.run(async () => {
       const m = this.redis.multi();
       for (const e of fresh) m.hsetnx(key, e.label, JSON.stringify(e));
@@ -103,7 +110,11 @@ export class RedisConversationStore implements ConversationStore {
   private keepView(key: string, epoch: number, all: Record<string, string> | undefined): void {
     if (all === undefined) return;
     if (this.complete.size >= KNOWN_CONVERSATIONS) this.complete.clear();
-    this.complete.set(key, { labels: Object.values(all).map((v) => JSON.parse(v) as LabelSeen), epoch });
+    this.complete.set(key, {
+      labels: Object.values(all).map((v) => JSON.parse(v) as LabelSeen),
+      epoch,
+      until: Date.now() + VIEW_MS,
+    });
   }
 
   /** For tests: the client id of the connection that receives invalidations. */

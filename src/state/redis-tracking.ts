@@ -10,6 +10,8 @@ const INVALIDATE = '__redis__:invalidate';
 export interface ReadTicket {
   key: string;
   epoch: number;
+  /** Tracking was on when the read was sent (a read sent before CLIENT TRACKING ON is not tracked). */
+  tracked: boolean;
 }
 
 export class RedisTracking {
@@ -21,6 +23,8 @@ export class RedisTracking {
   private readonly reading = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private closed = false;
+  /** One enable at a time: an OFF of one run landing after another run's ON would leave keys untracked. */
+  private enabling: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly main: Redis,
@@ -50,11 +54,15 @@ export class RedisTracking {
     });
     this.sub.on('ready', () => {
       this.subId = undefined;
-      void this.enable();
+      this.enableSoon();
     });
-    this.main.on('ready', () => void this.enable());
+    this.main.on('ready', () => this.enableSoon());
     for (const c of [this.sub, this.main])
       for (const ev of ['close', 'end', 'reconnecting']) c.on(ev, () => this.drop());
+  }
+
+  private enableSoon(): void {
+    this.enabling = this.enabling.then(() => this.enable());
   }
 
   /** Turns tracking on for the main connection, redirected to ours; kept replies start a new epoch. */
@@ -89,7 +97,7 @@ export class RedisTracking {
   /** A read of `key` starts on the main connection. */
   begin(key: string): ReadTicket {
     this.reading.set(key, (this.reading.get(key) ?? 0) + 1);
-    return { key, epoch: this.epoch };
+    return { key, epoch: this.epoch, tracked: this.active };
   }
 
   /** The read's reply arrived (or failed): may it be kept? */
@@ -100,7 +108,7 @@ export class RedisTracking {
       this.reading.delete(t.key);
       this.dirty.delete(t.key);
     } else this.reading.set(t.key, n);
-    return clean && this.valid(t.epoch);
+    return clean && t.tracked && this.valid(t.epoch);
   }
 
   /** For tests: the tracking connection's client id (to kill it). */
