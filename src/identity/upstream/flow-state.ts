@@ -11,32 +11,52 @@ export interface FlowStateStore {
   close(): Promise<void>;
 }
 
-/** Flows under way at most in one process (the oldest go first): start links are made on every refused call. */
+/** Flows under way of one kind at most in one process (the oldest go first): start links are made on every refused call. */
 const MAX_ENTRIES = 10_000;
 
 export class MemoryFlowState implements FlowStateStore {
-  private readonly entries = new Map<string, { value: string; until: number }>();
+  /**
+   * One map per kind of key (`ticket:`, `state:`), each bounded on its own: start links made on every refused call
+   * never push out an authorization a person is finishing at the provider.
+   */
+  private readonly kinds = new Map<string, Map<string, { value: string; until: number }>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
+  private mapOf(key: string): Map<string, { value: string; until: number }> {
+    const kind = key.slice(0, key.indexOf(':') + 1);
+    let m = this.kinds.get(kind);
+    if (m === undefined) {
+      m = new Map();
+      this.kinds.set(kind, m);
+    }
+    return m;
+  }
+
   async put(key: string, value: string, ttlMs: number): Promise<void> {
+    const entries = this.mapOf(key);
     const now = this.now();
-    for (const [k, e] of this.entries) if (e.until <= now) this.entries.delete(k);
-    while (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { value, until: now + ttlMs });
+    // Oldest first (insertion order): expired ones, then the oldest when full.
+    for (const [k, e] of entries) {
+      if (e.until > now) break;
+      entries.delete(k);
+    }
+    while (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!);
+    entries.set(key, { value, until: now + ttlMs });
   }
 
   async get(key: string): Promise<string | undefined> {
-    const e = this.entries.get(key);
+    const entries = this.mapOf(key);
+    const e = entries.get(key);
     if (e === undefined) return undefined;
     if (e.until > this.now()) return e.value;
-    this.entries.delete(key);
+    entries.delete(key);
     return undefined;
   }
 
   async take(key: string): Promise<string | undefined> {
     const value = await this.get(key);
-    this.entries.delete(key);
+    this.mapOf(key).delete(key);
     return value;
   }
 

@@ -136,7 +136,10 @@ const b64url = (n: number) => randomBytes(n).toString('base64url');
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
 /** The flow store (Redis) failed: the person is told to try again, and nothing is used up. */
 function stateDown(): never {
-  throw new FlowError(503, 'Warden cannot reach its shared state right now. Try again in a moment.');
+  const err = new FlowError(503, 'Warden cannot reach its shared state right now. Try again in a moment.');
+  // On an agent's call (making a start link) the link starts again on its next use, as for a missing authorization.
+  Object.assign(err, { retryOnUse: true });
+  throw err;
 }
 /** Refused access tokens remembered at most (the oldest go first). */
 const MAX_REFUSED = 10_000;
@@ -394,11 +397,10 @@ export class UpstreamOAuth {
     if (t === undefined || t.server !== server) throw refused;
     // Discovery first: a server that cannot be reached now does not use the link up.
     const as = await this.authServer(server);
-    // Once: of two openings at the same time (on any replicas), only the first goes on.
-    if ((await this.flowOf<Ticket>('ticket', ticket, true)) === undefined) throw refused;
     const verifier = b64url(48);
     const state = b64url(24);
     const binding = b64url(24);
+    // The state is kept before the ticket is spent: a store that fails here uses nothing up.
     await this.keepFlow('state', state, {
       server,
       subject: t.subject,
@@ -410,6 +412,8 @@ export class UpstreamOAuth {
       tokenEndpoint: as.metadata.token_endpoint!,
       resource: as.resource,
     });
+    // Once: of two openings at the same time (on any replicas), only the first goes on.
+    if ((await this.flowOf<Ticket>('ticket', ticket, true)) === undefined) throw refused;
     const q = new URLSearchParams({
       response_type: 'code',
       client_id: as.client.clientId,
