@@ -33,14 +33,18 @@ async function listOne(spec: UpstreamSpec): Promise<UpstreamListing> {
     },
   );
   let timer: NodeJS.Timeout | undefined;
+  // Once the check has given up (or ended), nothing more is opened: a 2025 fallback after the timeout would open a
+  // session nobody closes.
+  let over = false;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no answer within ${spec.startTimeoutMs / 1000} s`)),
-      spec.startTimeoutMs,
-    );
+    timer = setTimeout(() => {
+      over = true;
+      reject(new Error(`no answer within ${spec.startTimeoutMs / 1000} s`));
+    }, spec.startTimeoutMs);
   });
   const open: Connection[] = [];
   const connect = (modern: boolean): Connection => {
+    if (over) throw new Error('the start-up check is over');
     const c = connection(
       modern
         ? createHttpClientTransport(spec.url ?? '', spec.headers, {
@@ -88,6 +92,7 @@ async function listOne(spec: UpstreamSpec): Promise<UpstreamListing> {
       ...(line === undefined ? {} : { stderr: maskConfigured(line.slice(0, 500), spec) }),
     };
   } finally {
+    over = true;
     clearTimeout(timer);
     for (const c of open) await c.close();
   }
