@@ -53,6 +53,8 @@ export class UpstreamConnection {
   private transport: MessageTransport | undefined;
   /** Why a request of the current start could not be sent, when the person can fix it (see rawRequest). */
   private refusal: WardenError | undefined;
+  /** Counts starts: a late write failure of an earlier start is not taken for the current one's. */
+  private starts = 0;
   private initParams: Record<string, unknown> | undefined;
   private clientInitialized = false;
   private readonly opts: UpstreamLinkOptions;
@@ -147,6 +149,7 @@ export class UpstreamConnection {
   async connect(): Promise<InitializeResult> {
     this.lifecycle.starting();
     this.refusal = undefined;
+    this.starts++;
     let transport: MessageTransport | undefined;
     try {
       const modern = await this.discover();
@@ -168,6 +171,12 @@ export class UpstreamConnection {
         result = init.result as InitializeResult;
         if (typeof result.protocolVersion === 'string')
           transport.setProtocolVersion?.(result.protocolVersion);
+      }
+      if (this.lifecycle.state === 'closed') {
+        // The link was closed while this start ran: what it opened goes too.
+        await transport?.close().catch(() => {});
+        if (this.transport === transport) this.transport = undefined;
+        throw new WardenError('UPSTREAM_CLOSED', `upstream ${this.link.id} is closed`);
       }
       this.link.initResult = result;
       this.catalog.forget();
@@ -217,6 +226,7 @@ export class UpstreamConnection {
     timeoutMs: number,
   ): Promise<JsonRpcResponse> {
     const id = this.pending.newId();
+    const start = this.starts;
     return new Promise((resolve) => {
       const p: Pending = {
         id,
@@ -234,7 +244,8 @@ export class UpstreamConnection {
       this.write({ jsonrpc: '2.0', id, method, params: outgoing }).catch((err: Error) => {
         // A refusal the person can fix (AuthorizationRequired from the credentials hook) is kept as it is, so that
         // the link knows to start again on its next use.
-        if ((err as { retryOnUse?: unknown }).retryOnUse === true) this.refusal = err as WardenError;
+        if ((err as { retryOnUse?: unknown }).retryOnUse === true && start === this.starts)
+          this.refusal = err as WardenError;
         this.pending.settle(
           id,
           errorResponse(id, CONNECTION_CLOSED, `Upstream ${this.link.id}: ${err.message}`) as JsonRpcError,

@@ -43,6 +43,8 @@ export class LinkLifecycle {
   }
 
   ready(): void {
+    // close() may have run while the start awaited: a closed link stays closed.
+    if (this.current === 'closed') return;
     this.current = 'ready';
     this.readyAt = Date.now();
   }
