@@ -36,14 +36,17 @@ function context(tool: string, conversation: number) {
   return ctx;
 }
 
-/** `mix`: reads (label recorded) and sends (rule checked); `sends`: only sends, so every check finds no label. */
-async function run(store: ConversationStore, mode: 'mix' | 'sends' = 'mix'): Promise<number> {
+/**
+ * `mix`: reads (label recorded) and sends (rule checked); `sends`: only sends, so every check finds no label; `fresh`:
+ * only sends, each in a conversation never seen before (nothing known or kept: one round trip with Redis, always).
+ */
+async function run(store: ConversationStore, mode: 'mix' | 'sends' | 'fresh' = 'mix'): Promise<number> {
   const step = flowStep({ labels, rules, store, log });
   // Over 100 conversations.
   const started = performance.now();
   for (let i = 0; i < CALLS; i++) {
-    const tool = mode === 'sends' || i % 2 === 1 ? 'send_email' : 'read_file';
-    const ctx = context(tool, i % 100);
+    const tool = mode !== 'mix' || i % 2 === 1 ? 'send_email' : 'read_file';
+    const ctx = context(tool, mode === 'fresh' ? 1000 + i : i % 100);
     await step(ctx, async () => {
       ctx.results.push({
         server: ctx.targets[0]!.server,
@@ -71,6 +74,8 @@ const cold = RedisConversationStore.open(REDIS, {
   commandTimeoutMs: 10_000,
 });
 rows.push(`| redis (local), sends only (label never seen) | ${(await run(cold, 'sends')).toFixed(4)} ms |`);
+// Worse still: every send in a conversation of its own, so nothing this replica knows or keeps can answer.
+rows.push(`| redis (local), sends only, a new conversation each | ${(await run(cold, 'fresh')).toFixed(4)} ms |`);
 await cold.close();
 
 // State size: 10 000 conversations with three labels each.
