@@ -75,7 +75,9 @@ const cold = RedisConversationStore.open(REDIS, {
 });
 rows.push(`| redis (local), sends only (label never seen) | ${(await run(cold, 'sends')).toFixed(4)} ms |`);
 // Worse still: every send in a conversation of its own, so nothing this replica knows or keeps can answer.
-rows.push(`| redis (local), sends only, a new conversation each | ${(await run(cold, 'fresh')).toFixed(4)} ms |`);
+rows.push(
+  `| redis (local), sends only, a new conversation each | ${(await run(cold, 'fresh')).toFixed(4)} ms |`,
+);
 await cold.close();
 
 // State size: 10 000 conversations with three labels each.
