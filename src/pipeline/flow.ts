@@ -158,18 +158,27 @@ export function flowStep(opts: FlowStepOptions): Step<CallContext> {
     flow ??= ctx.flow ?? { conversation, labels: own, seen: [] };
     flow.added = added;
     ctx.flow = flow;
-    try {
-      await store.record(
-        conversation,
-        added.map((label) => ({ label, at, server: target.server, tool: call ? tool : ctx.method })),
+    const events = (labels: readonly string[]): LabelSeen[] =>
+      labels.map((label) => ({ label, at, server: target.server, tool: call ? tool : ctx.method }));
+    const unrecorded = (err: unknown, labels: readonly string[]): void =>
+      log.error(
+        { err: (err as Error)?.message ?? String(err), conversation, labels },
+        'conversation state unavailable: labels of this result were not recorded',
       );
+    // A label some rule reads (`after:`) is recorded before the agent has the result, so the agent's next call, on any
+    // replica, is decided with it. Labels no rule reads are kept for the record (dashboard, later rules) without
+    // holding the answer for the round trip: a failure there is logged, and no decision depended on it.
+    const read = new Set(rules.map((r) => r.after));
+    const needNow = added.filter((l) => read.has(l));
+    const later = added.filter((l) => !read.has(l));
+    if (later.length > 0) store.record(conversation, events(later)).catch((err) => unrecorded(err, later));
+    if (needNow.length === 0) return;
+    try {
+      await store.record(conversation, events(needNow));
     } catch (err) {
       // The result already went upstream and back; the agent gets it. What was missed is logged and audited.
       flow.stateError = true;
-      log.error(
-        { err: (err as Error)?.message ?? String(err), conversation, labels: added },
-        'conversation state unavailable: labels of this result were not recorded',
-      );
+      unrecorded(err, needNow);
     }
   };
 }

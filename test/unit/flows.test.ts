@@ -212,3 +212,48 @@ describe('#19.16 flow step when the conversation state cannot be read', () => {
     expect(ctx.reply).toBeUndefined();
   });
 });
+
+describe('#19.17 what is recorded before the agent has the result', () => {
+  it('#19.17 a label a rule reads is recorded before the step returns; one no rule reads does not hold the answer', async () => {
+    const resolver = new LabelResolver({
+      labels: { private: ['fs/read_*'], external: ['mail/send_*'] },
+      exclude: {},
+      derive: false,
+    });
+    const rules = compileRules([{ after: 'private', deny: 'external' }]);
+    const recorded: string[][] = [];
+    let release: (() => void) | undefined;
+    // A store whose writes of labels no rule reads never finish until released.
+    const store = {
+      seen: () => Promise.resolve([]),
+      record: (_c: string, events: ReadonlyArray<{ label: string }>) => {
+        recorded.push(events.map((e) => e.label));
+        if (events.some((e) => e.label === 'private')) return Promise.resolve();
+        return new Promise<void>((r) => {
+          release = r;
+        });
+      },
+      list: () => Promise.resolve([]),
+      close: () => Promise.resolve(),
+    };
+    const run = async (server: string, tool: string) => {
+      const session = { id: 's', identity: { grant: undefined }, server: undefined } as never;
+      const ctx = createContext(session, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool } });
+      ctx.targets.push({ server, link: undefined as never, params: { name: tool } });
+      await flowStep({ labels: resolver, rules, store, log: createLogger('silent') })(ctx, async () => {
+        ctx.results.push({ server, response: { jsonrpc: '2.0', id: 1, result: { content: [] } } });
+        ctx.reply = { result: { content: [] } };
+      });
+      return ctx;
+    };
+    // The send's `external` is read by no rule: the step returns although its write has not finished.
+    const sent = await run('mail', 'send_email');
+    expect(sent.flow?.added).toEqual(['external']);
+    expect(recorded).toEqual([['external']]);
+    expect(release).toBeDefined();
+    // The read's `private` is read by the rule: written (and awaited) before the step returns.
+    await run('fs', 'read_file');
+    expect(recorded).toEqual([['external'], ['private']]);
+    release?.();
+  });
+});
