@@ -238,7 +238,12 @@ describe('#19.17 what is recorded before the agent has the result', () => {
     };
     const run = async (server: string, tool: string) => {
       const session = { id: 's', identity: { grant: undefined }, server: undefined } as never;
-      const ctx = createContext(session, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool } });
+      const ctx = createContext(session, {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: tool },
+      });
       ctx.targets.push({ server, link: undefined as never, params: { name: tool } });
       await flowStep({ labels: resolver, rules, store, log: createLogger('silent') })(ctx, async () => {
         ctx.results.push({ server, response: { jsonrpc: '2.0', id: 1, result: { content: [] } } });
