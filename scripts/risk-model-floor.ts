@@ -43,58 +43,34 @@ const riskRank = (r: Risk) => RISKS.indexOf(r);
  * of rounds 1 to 7 for each way the answer was reached. A threshold of 1.01 means never: cross-validation found no
  * threshold at which raising destructive, credential or financial helped, in either variant, so both are the same.
  */
-const FROZEN: Record<'f2' | 'recall95', Settings> | undefined = {
-  f2: {
-    l2: 0.01,
-    dangerWeight: 3,
-    raise: {
-      other: 1.01,
-      read: 1.01,
-      write: 0.4,
-      communication: 1.01,
-      destructive: 1.01,
-      execute: 0.25,
-      credential: 1.01,
-      financial: 1.01,
-    },
-    riskAtLeast: [1.01, 1.01, 1.01, 1.01],
-    confidence: {
-      'rules 0.93': 0.93,
-      'rules 0.81': 0.82,
-      'rules 0.76': 0.76,
-      'raised p<0.5': 0.38,
-      'raised p>=0.5': 0.33,
-      'rules 0.33': 0.33,
-      'rules 0.64': 0.64,
-      'rules 0.59': 0.64,
-    },
+const FROZEN_F2: Settings = {
+  l2: 0.01,
+  dangerWeight: 3,
+  raise: {
+    other: 1.01,
+    read: 1.01,
+    write: 0.4,
+    communication: 1.01,
+    destructive: 1.01,
+    execute: 0.25,
+    credential: 1.01,
+    financial: 1.01,
   },
-  recall95: {
-    l2: 0.01,
-    dangerWeight: 3,
-    raise: {
-      other: 1.01,
-      read: 1.01,
-      write: 0.4,
-      communication: 1.01,
-      destructive: 1.01,
-      execute: 0.25,
-      credential: 1.01,
-      financial: 1.01,
-    },
-    riskAtLeast: [1.01, 1.01, 1.01, 1.01],
-    confidence: {
-      'rules 0.93': 0.93,
-      'rules 0.81': 0.82,
-      'rules 0.76': 0.76,
-      'raised p<0.5': 0.38,
-      'raised p>=0.5': 0.33,
-      'rules 0.33': 0.33,
-      'rules 0.64': 0.64,
-      'rules 0.59': 0.64,
-    },
+  riskAtLeast: [1.01, 1.01, 1.01, 1.01],
+  confidence: {
+    'rules 0.93': 0.93,
+    'rules 0.81': 0.82,
+    'rules 0.76': 0.76,
+    'raised p<0.5': 0.38,
+    'raised p>=0.5': 0.33,
+    'rules 0.33': 0.33,
+    'rules 0.64': 0.64,
+    'rules 0.59': 0.64,
   },
 };
+
+// The recall-first variant came out with the same settings (see above): both names point at one object.
+const FROZEN: Record<'f2' | 'recall95', Settings> | undefined = { f2: FROZEN_F2, recall95: FROZEN_F2 };
 
 interface Settings {
   l2: number;

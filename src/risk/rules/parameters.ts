@@ -134,21 +134,17 @@ function genericApiReadings(ctx: Context): Reading[] {
     return [];
   const reach = `${ctx.description} ${service.description} ${service.enumValues.join(' ')}`;
   const out: Reading[] = [];
-  const money = MONEY_SERVICES.exec(reach);
-  if (money) {
-    out.push({
-      category: 'financial',
-      risk: 'critical',
-      why: `calls any operation of any service, ${quote(money[0], 20)} among them`,
-    });
-  }
-  const identity = IDENTITY_SERVICES.exec(reach);
-  if (identity) {
-    out.push({
-      category: 'credential',
-      risk: 'critical',
-      why: `calls any operation of any service, ${quote(identity[0], 20)} among them`,
-    });
+  for (const [words, category] of [
+    [MONEY_SERVICES, 'financial'],
+    [IDENTITY_SERVICES, 'credential'],
+  ] as const) {
+    const m = words.exec(reach);
+    if (m)
+      out.push({
+        category,
+        risk: 'critical',
+        why: `calls any operation of any service, ${quote(m[0], 20)} among them`,
+      });
   }
   return out;
 }
