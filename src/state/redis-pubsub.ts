@@ -1,6 +1,6 @@
-// One Redis connection of a pub/sub bus (approvals, the bridge relay): connects lazily, never queues while Redis is
-// away (a bus message that cannot go now is the caller's error to handle), and reports an outage once until the next
-// reconnect.
+// One Redis connection that never waits for Redis (the approval bus, the bridge relay, the session directory):
+// connects lazily, never queues while Redis is away (a command that cannot go now is the caller's error to handle),
+// and reports an outage once until the next reconnect.
 import { Redis } from 'ioredis';
 
 export function busConnection(url: string, onError?: (err: Error) => void): Redis {

@@ -1,6 +1,7 @@
 // The session directory: what any replica needs to take over a Streamable HTTP session another replica opened.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { WardenError } from '../errors.js';
+import { busConnection } from './redis-pubsub.js';
 
 /** A session as the directory keeps it: enough to re-establish the upstream side on another replica. */
 export interface SessionRecord {
@@ -45,24 +46,7 @@ export class RedisSessionDirectory implements SessionDirectory {
     url: string,
     opts: { prefix?: string; onError?: (err: Error) => void } = {},
   ): RedisSessionDirectory {
-    const redis = new Redis(url, {
-      lazyConnect: true,
-      connectTimeout: 3000,
-      commandTimeout: 1000,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times) => Math.min(times * 100, 1000),
-    });
-    let reported = false;
-    redis.on('error', (err: Error) => {
-      if (reported) return;
-      reported = true;
-      opts.onError?.(err);
-    });
-    redis.on('ready', () => {
-      reported = false;
-    });
-    redis.connect().catch(() => {});
+    const redis = busConnection(url, opts.onError);
     return new RedisSessionDirectory(redis, opts.prefix ?? 'warden:session:');
   }
 
