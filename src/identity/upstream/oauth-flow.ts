@@ -1,17 +1,22 @@
-// Warden runs an upstream's own OAuth flow for each user (mcpServers.<id>.credentials.type: oauth): discovery from the
-// upstream (RFC 9728 protected-resource metadata, then RFC 8414 / OpenID metadata of its authorization server), a
-// client identity (configured > Client ID Metadata Document > RFC 7591 registration, the MCP spec's order),
-// authorization code + PKCE (S256) with `resource` (RFC 8707) and a state bound to the subject and the browser, tokens
+// Warden runs an upstream's own OAuth flow for each user (mcpServers.<id>.credentials.type: oauth): the upstream's
+// authorization server and warden's client there (discovery.ts), authorization code + PKCE (S256) with `resource` (RFC 8707) and a state bound to the subject and the browser, tokens
 // stored sealed per (upstream, subject) in the token store, refresh before expiry and after a 401, and revocation
 // (RFC 7009 at the authorization server when it offers it). The agent's own token is never part of any of this.
 import { createHash, randomBytes } from 'node:crypto';
 import { WardenError } from '../../errors.js';
 import { clientRequestHeaders } from '../oauth/client-auth.js';
-import { fetchIssuerMetadata, type IssuerMetadata } from '../oauth/issuer.js';
 import { type CredentialKey, openSecret, sealSecret } from './crypto.js';
+import {
+  AuthServerDiscovery,
+  CLIENT_ROW,
+  type ClientIdentity,
+  type UpstreamAuthServer,
+} from './discovery.js';
 import { secureEndpoint } from './exchange.js';
 import { type FlowStateStore, MemoryFlowState } from './flow-state.js';
 import type { UpstreamTokenStore } from './token-store.js';
+
+export { CLIENT_ROW, type ClientIdentity, resourceMetadataOf, type UpstreamAuthServer } from './discovery.js';
 
 /** `mcpServers.<id>.credentials` with type oauth, as resolved. */
 export interface UpstreamOAuthConfig {
@@ -22,21 +27,6 @@ export interface UpstreamOAuthConfig {
   /** A client registered by hand at the upstream's authorization server: wins over CIMD and registration. */
   clientId?: string | undefined;
   clientSecret?: string | undefined;
-}
-
-/** How warden is known to one authorization server. */
-export interface ClientIdentity {
-  clientId: string;
-  clientSecret?: string | undefined;
-  /** configured: from the config; metadata-document: warden's CIMD URL; registered: RFC 7591 at start. */
-  kind: 'configured' | 'metadata-document' | 'registered';
-}
-
-/** What discovery found for one upstream. */
-export interface UpstreamAuthServer {
-  resource: string;
-  metadata: IssuerMetadata;
-  client: ClientIdentity;
 }
 
 /** An audit event of the flow (linked, refreshed away, revoked), with the subject it concerns. */
@@ -124,12 +114,6 @@ interface TokenAnswer {
   error?: unknown;
 }
 
-/**
- * The row (subject) that keeps a dynamically registered client, sealed like a token, so a restart does not register
- * again and orphan every stored refresh token. No user's subject looks like it (`<issuer>|<sub>`, `grant:<id>`).
- */
-export const CLIENT_ROW = '(registered client)';
-
 /** The cookie that ties a callback to the browser that opened the start page. */
 export const BINDING_COOKIE = 'warden_upstream_oauth';
 const b64url = (n: number) => randomBytes(n).toString('base64url');
@@ -144,15 +128,8 @@ function stateDown(): never {
 /** Refused access tokens remembered at most (the oldest go first). */
 const MAX_REFUSED = 10_000;
 
-/** The `resource_metadata` parameter of a `WWW-Authenticate: Bearer ...` challenge (RFC 9728 §5.1). */
-export function resourceMetadataOf(challenge: string | null): string | undefined {
-  if (challenge === null) return undefined;
-  const m = /resource_metadata="([^"]+)"/i.exec(challenge);
-  return m?.[1];
-}
-
 export class UpstreamOAuth {
-  private readonly discovered = new Map<string, Promise<UpstreamAuthServer>>();
+  private readonly discovery: AuthServerDiscovery;
   private readonly flows: FlowStateStore;
   private readonly key: CredentialKey;
   private readonly refreshing = new Map<string, Promise<string>>();
@@ -170,6 +147,12 @@ export class UpstreamOAuth {
     this.now = opts.now ?? Date.now;
     this.base = opts.publicUrl.replace(/\/$/, '');
     this.flows = opts.flows ?? new MemoryFlowState(this.now);
+    this.discovery = new AuthServerDiscovery(upstreams, {
+      store: opts.store,
+      fetch: this.f,
+      redirectUri: this.redirectUri,
+      metadataDocumentUrl: this.metadataDocumentUrl,
+    });
     const key = randomBytes(32);
     this.key = opts.key ?? { id: createHash('sha256').update(key).digest('hex').slice(0, 8), key };
   }
@@ -197,6 +180,14 @@ export class UpstreamOAuth {
     return this.opts.pendingMs ?? 600_000;
   }
 
+  /**
+   * The upstream's authorization server and warden's client there, found once per upstream (src/identity/upstream/
+   * discovery.ts).
+   */
+  authServer(server: string): Promise<UpstreamAuthServer> {
+    return this.discovery.get(server);
+  }
+
   /** The one redirect URI for every upstream. */
   get redirectUri(): string {
     return `${this.base}/oauth/upstream/callback`;
@@ -222,158 +213,6 @@ export class UpstreamOAuth {
 
   has(server: string): boolean {
     return this.upstreams.has(server);
-  }
-
-  private async getJson(url: string, what: string): Promise<Record<string, unknown>> {
-    if (!secureEndpoint(url)) throw new Error(`${what} ${url} must be https (http only on loopback)`);
-    const res = await this.f(url, {
-      headers: { accept: 'application/json' },
-      redirect: 'error',
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!res.ok) throw new Error(`${what} ${url}: HTTP ${res.status}`);
-    const doc = (await res.json()) as unknown;
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
-      throw new Error(`${what} ${url}: not a JSON object`);
-    return doc as Record<string, unknown>;
-  }
-
-  /**
-   * The upstream's authorization server and warden's client there, found once per upstream (a failure is not kept:
-   * the next call tries again). The upstream's 401 names its metadata; without one the RFC 9728 well-known URLs.
-   */
-  authServer(server: string): Promise<UpstreamAuthServer> {
-    let p = this.discovered.get(server);
-    if (p === undefined) {
-      p = this.discover(server);
-      this.discovered.set(server, p);
-      p.catch(() => this.discovered.delete(server));
-    }
-    return p;
-  }
-
-  private async discover(server: string): Promise<UpstreamAuthServer> {
-    const up = this.upstreams.get(server);
-    if (up === undefined) throw new Error(`upstream ${server} does not use the oauth flow`);
-    const url = new URL(up.url);
-    const candidates: string[] = [];
-    // An unauthenticated initialize: the 401's challenge names the metadata (RFC 9728 §5.1).
-    const probe = await this.f(up.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-11-25',
-          capabilities: {},
-          clientInfo: { name: 'mcp-warden', version: '0' },
-        },
-      }),
-      redirect: 'manual',
-      signal: AbortSignal.timeout(10_000),
-    });
-    await probe.body?.cancel();
-    const named = resourceMetadataOf(probe.headers.get('www-authenticate'));
-    if (named !== undefined) candidates.push(named);
-    const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
-    candidates.push(`${url.origin}/.well-known/oauth-protected-resource${path}`);
-    candidates.push(`${url.origin}/.well-known/oauth-protected-resource`);
-    const problems: string[] = [];
-    let prm: Record<string, unknown> | undefined;
-    for (const c of candidates) {
-      try {
-        prm = await this.getJson(c, 'protected resource metadata');
-        break;
-      } catch (err) {
-        problems.push((err as Error).message);
-      }
-    }
-    if (prm === undefined)
-      throw new Error(`upstream ${server}: no protected resource metadata (${problems.join('; ')})`);
-    // RFC 9728 §3.3: metadata naming another resource is not used (it could send users to a foreign server).
-    if (typeof prm.resource === 'string' && prm.resource !== up.url && prm.resource !== up.oauth.resource)
-      throw new Error(`upstream ${server}: its metadata describes ${prm.resource}, not ${up.url}`);
-    const servers = prm.authorization_servers;
-    if (!Array.isArray(servers) || typeof servers[0] !== 'string')
-      throw new Error(`upstream ${server}: its metadata names no authorization server`);
-    const metadata = await fetchIssuerMetadata(servers[0]);
-    for (const field of ['authorization_endpoint', 'token_endpoint'] as const) {
-      const v = metadata[field];
-      if (typeof v !== 'string' || !secureEndpoint(v))
-        throw new Error(`authorization server ${metadata.issuer}: ${field} missing or not https`);
-    }
-    // MCP authorization: no S256 advertised means no PKCE to rely on; warden does not go on without it.
-    if (!metadata.code_challenge_methods_supported?.includes('S256'))
-      throw new Error(`authorization server ${metadata.issuer} does not advertise PKCE S256`);
-    return { resource: up.oauth.resource, metadata, client: await this.clientAt(server, up.oauth, metadata) };
-  }
-
-  /** Configured client > Client ID Metadata Document (https public URL only) > RFC 7591 registration. */
-  private async clientAt(
-    server: string,
-    config: UpstreamOAuthConfig,
-    meta: IssuerMetadata,
-  ): Promise<ClientIdentity> {
-    if (config.clientId !== undefined)
-      return { clientId: config.clientId, clientSecret: config.clientSecret, kind: 'configured' };
-    if (
-      meta.client_id_metadata_document_supported === true &&
-      new URL(this.metadataDocumentUrl).protocol === 'https:'
-    )
-      return { clientId: this.metadataDocumentUrl, kind: 'metadata-document' };
-    const endpoint = meta.registration_endpoint;
-    if (typeof endpoint !== 'string')
-      throw new Error(
-        `authorization server ${meta.issuer} takes neither a Client ID Metadata Document (at an https auth.publicUrl) nor dynamic registration: configure clientId`,
-      );
-    if (!secureEndpoint(endpoint))
-      throw new Error(`authorization server ${meta.issuer}: registration_endpoint must be https`);
-    // A client registered before (by this or an earlier run) at this server for this redirect URI is used again.
-    const kept = await this.opts.store.get(server, CLIENT_ROW).catch(() => undefined);
-    if (kept?.accessToken !== undefined) {
-      const c = JSON.parse(kept.accessToken) as {
-        issuer?: string;
-        redirectUri?: string;
-        clientId?: string;
-        clientSecret?: string;
-      };
-      if (c.issuer === meta.issuer && c.redirectUri === this.redirectUri && typeof c.clientId === 'string')
-        return { clientId: c.clientId, clientSecret: c.clientSecret, kind: 'registered' };
-    }
-    const res = await this.f(endpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({
-        client_name: 'mcp-warden',
-        redirect_uris: [this.redirectUri],
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'none',
-      }),
-      redirect: 'error',
-      signal: AbortSignal.timeout(10_000),
-    });
-    const doc = (await res.json().catch(() => ({}))) as { client_id?: unknown; client_secret?: unknown };
-    if (!res.ok || typeof doc.client_id !== 'string')
-      throw new Error(`registration at ${meta.issuer} refused (HTTP ${res.status})`);
-    const client: ClientIdentity = {
-      clientId: doc.client_id,
-      clientSecret: typeof doc.client_secret === 'string' ? doc.client_secret : undefined,
-      kind: 'registered',
-    };
-    await this.opts.store.put({
-      upstream: server,
-      subject: CLIENT_ROW,
-      accessToken: JSON.stringify({
-        issuer: meta.issuer,
-        redirectUri: this.redirectUri,
-        clientId: client.clientId,
-        clientSecret: client.clientSecret,
-      }),
-    });
-    return client;
   }
 
   /** A one-time start link for `subject` at `server` (what an agent's error carries). */
