@@ -412,13 +412,13 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     layersOf: (ctx, server) => layersOf(policies, ctx, server),
     policiesHaveFlows: () => policies.hasFlows(),
   });
-  // audit (outermost: one record per request, in finally) -> a bridged retry's round (no new decision: it ends here)
-  // -> grant still live (stdio) -> route -> decide -> flows -> approval -> grant still live (after a wait) -> limits
+  // audit (outermost: one record per request, in finally) -> grant still live (stdio) -> a bridged retry's round (no
+  // new decision: it ends here, its answer goes upstream only after the recheck) -> route -> decide -> flows -> approval -> grant still live (after a wait) -> limits
   // -> durable decision -> forward (2026 HTTP tools/call: Mcp-Param-* headers checked right after the decision)
   const pipeline: (ctx: CallContext) => Promise<void> = compose<CallContext>([
     auditStep(auditOptions),
-    bridgedRound,
     grantStillLive,
+    bridgedRound,
     route,
     policyStep({
       policies,

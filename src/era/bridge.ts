@@ -61,6 +61,11 @@ export class EraBridge {
     return this.redirect.has(id) ? this.redirect.get(id) : id;
   }
 
+  /** Whether call `id` runs on upstream although the agent has had an answer for it (its id is free to the agent). */
+  running(id: RequestId): boolean {
+    return this.redirect.has(id);
+  }
+
   /** The call `id` is the retry of, when it is one. */
   originalOf(retry: RequestId): RequestId | undefined {
     for (const [original, r] of this.redirect) if (r === retry) return original;

@@ -108,6 +108,11 @@ export class ModernFront implements SessionSink, DownstreamPort {
   /** Upstream requests answered in-band by 2026 clients (src/era/bridge.ts). */
   private readonly bridge = new EraBridge();
   private readonly listeners = new Map<RequestId, Listener>();
+  /** Warden's id for an agent request whose own id was still taken inside -> the agent's id (see `inward`). */
+  private readonly aliases = new Map<RequestId, RequestId>();
+  /** The agent's id -> warden's, while such a request runs. */
+  private readonly aliased = new Map<RequestId, RequestId>();
+  private nextAlias = 0;
   private readonly sources: Array<() => void> = [];
   /** The initialize result behind this session: the agent's own (2025) or warden's (2026 only). */
   private init: Promise<Record<string, unknown> | undefined> | undefined;
@@ -145,13 +150,19 @@ export class ModernFront implements SessionSink, DownstreamPort {
     if (this.closed) return;
     if (!isRequest(message)) {
       if (isNotification(message) && message.method === 'notifications/cancelled') {
-        const id = message.params?.requestId as RequestId | undefined;
-        if (id !== undefined && this.listeners.delete(id)) return;
+        const agentId = message.params?.requestId as RequestId | undefined;
+        if (agentId !== undefined && this.listeners.delete(agentId)) return;
+        const id = agentId === undefined ? undefined : (this.aliased.get(agentId) ?? agentId);
         if (id !== undefined) this.asked.delete(id); // a cancelled request gets no answer
         // A bridged retry cancelled: the call it waits on is the one to cancel.
         const original = id === undefined ? undefined : this.bridge.originalOf(id);
         if (original !== undefined) {
+          this.bridge.done(original);
           this.inner.handle({ ...message, params: { ...message.params, requestId: original } });
+          return;
+        }
+        if (id !== agentId) {
+          this.inner.handle({ ...message, params: { ...message.params, requestId: id } });
           return;
         }
       }
@@ -173,7 +184,7 @@ export class ModernFront implements SessionSink, DownstreamPort {
     const version = envelopeVersion(message);
     if (version !== undefined && !SUPPORTED_2026_VERSIONS.includes(version)) {
       // HTTP checked this with the headers already; stdio has no headers, so the body's claim is checked here.
-      this.out.send(
+      this.deliver(
         errorResponse(
           message.id,
           UNSUPPORTED_PROTOCOL_VERSION,
@@ -187,8 +198,8 @@ export class ModernFront implements SessionSink, DownstreamPort {
       void this.ready().then((init) => {
         if (this.closed) return;
         if (init === undefined)
-          this.out.send(errorResponse(message.id, -32603, 'No upstream server could be started'));
-        else this.out.send({ jsonrpc: '2.0', id: message.id, result: discoverResult(init) });
+          this.deliver(errorResponse(message.id, -32603, 'No upstream server could be started'));
+        else this.deliver({ jsonrpc: '2.0', id: message.id, result: discoverResult(init) });
       });
       return;
     }
@@ -197,7 +208,7 @@ export class ModernFront implements SessionSink, DownstreamPort {
       this.listeners.set(message.id, { id: message.id, filter });
       void this.ready().then(() => {
         if (this.closed || !this.listeners.has(message.id)) return;
-        this.out.send(
+        this.deliver(
           {
             jsonrpc: '2.0',
             method: 'notifications/subscriptions/acknowledged',
@@ -208,34 +219,66 @@ export class ModernFront implements SessionSink, DownstreamPort {
       });
       return;
     }
-    const state = (message.params as Record<string, unknown> | undefined)?.requestState;
+    const request = this.inward(message);
+    const state = (request.params as Record<string, unknown> | undefined)?.requestState;
     if (typeof state === 'string' && state.startsWith(BRIDGE_STATE_PREFIX)) {
-      this.resumeBridged(message, state);
+      this.resumeBridged(request, state);
       return;
     }
-    this.modern.set(message.id, message.method);
-    this.asked.set(message.id, message);
+    this.modern.set(request.id, request.method);
+    this.asked.set(request.id, request);
     if (this.init === undefined) this.ready();
-    this.inner.handle(message);
+    this.inner.handle(request);
+  }
+
+  /**
+   * The id a request of the agent runs under inside. A call the bridge answered early (its InputRequiredResult) runs
+   * on upstream under its id, which the agent may use again (JSON-RPC: that request was answered), as a retry that
+   * reuses the call's id does: such a request runs under an id of warden's, and its answer goes back under the
+   * agent's (`deliver`).
+   */
+  private inward(request: JsonRpcRequest): JsonRpcRequest {
+    if (!this.bridge.running(request.id) && !this.aliases.has(request.id)) return request;
+    const id = `warden-era-alias-${this.nextAlias++}`;
+    this.aliases.set(id, request.id);
+    this.aliased.set(request.id, id);
+    return { ...request, id };
+  }
+
+  /** To the agent, under the agent's own ids. */
+  private deliver(message: JsonRpcMessage, relatedRequestId?: RequestId): void {
+    if (this.aliases.size > 0) {
+      const related = relatedRequestId === undefined ? undefined : this.aliases.get(relatedRequestId);
+      if (related !== undefined) relatedRequestId = related;
+      const id = isResponse(message) ? (message.id as RequestId) : undefined;
+      const agentId = id === undefined ? undefined : this.aliases.get(id);
+      if (agentId !== undefined) {
+        this.aliases.delete(id!);
+        if (this.aliased.get(agentId) === id) this.aliased.delete(agentId);
+        message = { ...message, id: agentId } as JsonRpcMessage;
+      }
+    }
+    this.out.send(message, relatedRequestId);
   }
 
   /** A retry that answers an upstream's request: the answer goes upstream, the call's result will answer the retry. */
   private resumeBridged(retry: JsonRpcRequest, state: string): void {
     const resumed = this.bridge.resume(retry, state);
     if (!resumed.ok) {
-      this.out.send(errorResponse(retry.id, -32602, resumed.reason), retry.id);
+      this.deliver(errorResponse(retry.id, -32602, resumed.reason), retry.id);
       return;
     }
     this.modern.set(retry.id, retry.method);
     this.asked.set(retry.id, retry);
-    // The retry is a request of its own (an audit record linked to the call's), opened before the answer goes up so
-    // that the call's result, however soon it comes, finds it waiting.
-    this.inner.continueRound?.(retry, resumed.original, resumed.asked);
-    this.inner.handle(
+    const reply: JsonRpcResponse =
       resumed.answer === undefined
         ? errorResponse(resumed.serverRequestId, -32602, 'The agent sent no answer to this request')
-        : { jsonrpc: '2.0', id: resumed.serverRequestId, result: resumed.answer },
-    );
+        : { jsonrpc: '2.0', id: resumed.serverRequestId, result: resumed.answer };
+    // The retry is a request of its own (an audit record linked to the call's): the session hands the answer up once
+    // the retry has passed the grant recheck, and the call's result, however soon it comes, finds the retry waiting.
+    if (this.inner.continueRound !== undefined)
+      this.inner.continueRound(retry, resumed.original, resumed.asked, reply);
+    else this.inner.handle(reply);
   }
 
   /** Starts the upstreams with warden's own initialize when no agent sent one; resolves with the result. */
@@ -283,7 +326,7 @@ export class ModernFront implements SessionSink, DownstreamPort {
   agentGone(why: string, id?: RequestId): void {
     if (id === undefined) this.listeners.clear();
     else if (this.listeners.delete(id)) return;
-    this.inner.agentGone?.(why, id);
+    this.inner.agentGone?.(why, id === undefined ? undefined : (this.aliased.get(id) ?? id));
   }
 
   // --- from the proxy session ---
@@ -326,14 +369,14 @@ export class ModernFront implements SessionSink, DownstreamPort {
       if (method !== undefined) {
         this.modern.delete(id);
         if ('result' in message) {
-          this.out.send(
+          this.deliver(
             { ...message, result: modernResult(method, message.result, this.opts.cache) },
             relatedRequestId,
           );
           return;
         }
       }
-      this.out.send(message, relatedRequestId);
+      this.deliver(message, relatedRequestId);
       return;
     }
     if (isRequest(message)) {
@@ -353,7 +396,7 @@ export class ModernFront implements SessionSink, DownstreamPort {
         this.asked.delete(answering);
         if (answering !== relatedRequestId && this.inner.answerRound !== undefined)
           this.inner.answerRound(answering, { jsonrpc: '2.0', id: answering, result });
-        else this.out.send({ jsonrpc: '2.0', id: answering, result }, answering);
+        else this.deliver({ jsonrpc: '2.0', id: answering, result }, answering);
         return;
       }
       if (
@@ -371,12 +414,12 @@ export class ModernFront implements SessionSink, DownstreamPort {
         );
         return;
       }
-      this.out.send(message, relatedRequestId);
+      this.deliver(message, relatedRequestId);
       return;
     }
     if (relatedRequestId === undefined && this.fanOut(message)) return;
     if (relatedRequestId === undefined && this.agentInitId === undefined) return;
-    this.out.send(message, relatedRequestId);
+    this.deliver(message, relatedRequestId);
   }
 
   /**
@@ -388,7 +431,7 @@ export class ModernFront implements SessionSink, DownstreamPort {
     const why = typeof error?.message === 'string' ? error.message : 'No upstream server could be started';
     for (const id of [...this.modern.keys()]) {
       this.modern.delete(id);
-      this.out.send(errorResponse(id, INTERNAL_ERROR, why));
+      this.deliver(errorResponse(id, INTERNAL_ERROR, why));
     }
     if (this.opts.closeOnStartFailure === true) void this.close();
   }
@@ -403,10 +446,10 @@ export class ModernFront implements SessionSink, DownstreamPort {
         ...(n.params ?? {}),
         _meta: { ...((n.params?._meta as object) ?? {}), [SUBSCRIPTION_ID_META]: l.id },
       };
-      this.out.send({ jsonrpc: '2.0', method: n.method, params }, l.id);
+      this.deliver({ jsonrpc: '2.0', method: n.method, params }, l.id);
     }
     // A 2025 client on the same session hears it the 2025 way too.
-    if (this.agentInitId !== undefined) this.out.send(n);
+    if (this.agentInitId !== undefined) this.deliver(n);
     return true;
   }
 }

@@ -22,7 +22,8 @@ export const bridgedRound: Step<CallContext> = async (ctx, next) => {
     approval: undefined,
     shadow: false,
   };
-  // The answer went upstream (the call is running there): the record says forwarded.
+  // The answer goes upstream now (the call is running there): the record says forwarded.
+  c.forward();
   ctx.upstreamCalls.push({ sent: true });
   const answer = await c.answer;
   if (answer === undefined) {

@@ -79,9 +79,17 @@ export interface CallContext {
   /**
    * Set when this request is a 2026 agent's retry answering what an upstream asked during an earlier call (the
    * bridge, src/era/bridge.ts): that call's context, which round this is, what the upstream asked, and the answer
-   * the retry will get (undefined: the call ended without one). See src/pipeline/bridged-round.ts.
+   * the retry will get (undefined: the call ended without one). `forward` hands the agent's answer to the upstream:
+   * the bridged-round step calls it once the request has passed the steps before it (the grant recheck on stdio);
+   * a retry refused before that never reaches the upstream. See src/pipeline/bridged-round.ts.
    */
-  continues?: { first: CallContext; n: number; asked: string; answer: Promise<Reply | undefined> };
+  continues?: {
+    first: CallContext;
+    n: number;
+    asked: string;
+    answer: Promise<Reply | undefined>;
+    forward: () => void;
+  };
   /** The audit record of this request: its key, and whether its decision entry is already committed. */
   audit: { key: string; committed: boolean } | undefined;
   /** The request's trace span, when tracing is on (upstream calls become its children). */

@@ -8,6 +8,7 @@ import { grantRefusal } from '../pipeline/identity.js';
 import {
   errorResponse,
   INTERNAL_ERROR,
+  INVALID_REQUEST,
   isNotification,
   isRequest,
   type JsonRpcMessage,
@@ -228,40 +229,50 @@ export class ProxySession implements SessionView, LeaseSink {
   }
 
   /** Runs a request's pipeline and answers it; retries waiting on it are released once it ends. */
-  private run(ctx: CallContext): void {
+  private run(ctx: CallContext): Promise<void> {
     const { request } = ctx;
     this.inflight.set(request.id, ctx);
-    this.opts
-      .pipeline(ctx)
-      .then(
-        () => {
-          this.inflight.delete(request.id);
-          if (ctx.reply !== undefined && 'result' in ctx.reply) this.noteSubscription(request.method, ctx);
-          if (ctx.cancelled || this.closed) return;
-          if (ctx.reply !== undefined) return this.reply(request.id, ctx.reply);
-          // Every request gets an answer: a pipeline that produced none is a bug, not a reason to hang the agent.
-          this.log.error({ method: request.method }, 'pipeline produced no reply');
-          this.reply(request.id, wire.internal());
-        },
-        (err: unknown) => {
-          this.inflight.delete(request.id);
-          this.log.error({ err, method: request.method }, 'pipeline failed');
-          if (!ctx.cancelled && !this.closed) this.reply(request.id, replyForError(err));
-        },
-      )
-      // Nothing above throws (send() catches), but a fault here must never become an unhandled rejection.
-      .catch((err: unknown) => this.log.error({ err, method: request.method }, 'answering a request failed'))
-      // A bridged retry still waiting on this call gets no answer now (the call was cancelled or failed unanswered).
-      .finally(() => this.releaseRounds(request.id));
+    return (
+      this.opts
+        .pipeline(ctx)
+        .then(
+          () => {
+            this.inflight.delete(request.id);
+            if (ctx.reply !== undefined && 'result' in ctx.reply) this.noteSubscription(request.method, ctx);
+            if (ctx.cancelled || this.closed) return;
+            if (ctx.reply !== undefined) return this.reply(request.id, ctx.reply);
+            // Every request gets an answer: a pipeline that produced none is a bug, not a reason to hang the agent.
+            this.log.error({ method: request.method }, 'pipeline produced no reply');
+            this.reply(request.id, wire.internal());
+          },
+          (err: unknown) => {
+            this.inflight.delete(request.id);
+            this.log.error({ err, method: request.method }, 'pipeline failed');
+            if (!ctx.cancelled && !this.closed) this.reply(request.id, replyForError(err));
+          },
+        )
+        // Nothing above throws (send() catches), but a fault here must never become an unhandled rejection.
+        .catch((err: unknown) =>
+          this.log.error({ err, method: request.method }, 'answering a request failed'),
+        )
+        // A bridged retry still waiting on this call gets no answer now (the call was cancelled or failed unanswered).
+        .finally(() => this.releaseRounds(request.id))
+    );
   }
 
-  continueRound(retry: JsonRpcRequest, original: RequestId, asked: string): void {
+  continueRound(retry: JsonRpcRequest, original: RequestId, asked: string, reply: JsonRpcResponse): void {
     this.lastActivity = Date.now();
     const first = this.inflight.get(original);
     if (this.closed || first === undefined || this.inflight.has(retry.id)) {
       this.reply(retry.id, wire.invalidParams('The call this retry answers for has ended'));
       return;
     }
+    let forwarded = false;
+    const forward = (): void => {
+      if (forwarded) return;
+      forwarded = true;
+      this.handle(reply);
+    };
     let resolve!: (answer: Reply | undefined) => void;
     const answer = new Promise<Reply | undefined>((r) => {
       resolve = r;
@@ -270,8 +281,19 @@ export class ProxySession implements SessionView, LeaseSink {
     this.roundsOf.set(original, n);
     this.rounds.set(retry.id, { original, resolve });
     const ctx = createContext(this, retry);
-    ctx.continues = { first, n, asked, answer };
-    this.run(ctx);
+    ctx.continues = { first, n, asked, answer, forward };
+    void this.run(ctx).then(() => {
+      if (forwarded) return;
+      // Refused before its answer went up (a grant revoked since the call began): the upstream's question gets an
+      // error and the call ends, so nothing the agent may no longer do runs on upstream.
+      this.rounds.delete(retry.id);
+      this.handle(errorResponse(reply.id, INVALID_REQUEST, 'The agent may no longer answer this request'));
+      this.handle({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: original, reason: 'the retry that answers for this call was refused' },
+      });
+    });
   }
 
   answerRound(retry: RequestId, answer: JsonRpcResponse): void {

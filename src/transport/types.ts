@@ -50,9 +50,12 @@ export interface SessionSink {
   /**
    * A 2026 agent's retry that answers what the upstream asked (`asked`) during call `original` (src/era/bridge.ts):
    * it is a request of its own, with its own audit record linked to the call's (`round`), and no new decision. Its
-   * answer comes by `answerRound`. Optional: without it the retry is answered without a record.
+   * answer comes by `answerRound`. `reply` is the agent's answer to the upstream's request: the session hands it
+   * upstream once the retry has passed the checks that run before it (on stdio, the grant recheck); a retry refused
+   * there answers the upstream's request with an error and cancels the call. Optional: without it the retry is
+   * answered without a record.
    */
-  continueRound?(retry: JsonRpcRequest, original: RequestId, asked: string): void;
+  continueRound?(retry: JsonRpcRequest, original: RequestId, asked: string, reply: JsonRpcResponse): void;
   /** The answer of a retry handed to continueRound: the call's own result, or the upstream's next question. */
   answerRound?(retry: RequestId, answer: JsonRpcResponse): void;
   readonly lastActivity: number;
