@@ -130,12 +130,19 @@ export function requestHeaders(
 export const PARAM_HEADERS: unique symbol = Symbol('mcp-warden.paramHeaders');
 export type ParamHeaderValues = Record<string, string | null>;
 
+/** None sent: shared (the pipeline only reads it). */
+const NO_PARAM_HEADERS: ParamHeaderValues = Object.freeze({});
+
 export function paramHeaderValues(headers: Record<string, string | string[] | undefined>): ParamHeaderValues {
-  const out: ParamHeaderValues = {};
-  for (const [name, value] of Object.entries(headers))
-    if (name.startsWith('mcp-param-') && value !== undefined)
-      out[name] = typeof value === 'string' ? value : null;
-  return out;
+  let out: ParamHeaderValues | undefined;
+  for (const name in headers) {
+    if (!name.startsWith('mcp-param-')) continue;
+    const value = headers[name];
+    if (value === undefined) continue;
+    out ??= {};
+    out[name] = typeof value === 'string' ? value : null;
+  }
+  return out ?? NO_PARAM_HEADERS;
 }
 
 /**

@@ -156,8 +156,11 @@ export class ModernPath {
     return n + this.relayed.size;
   }
 
-  private hubFor(endpoint: string | undefined, identity: Identity): ModernHub {
-    const key = `${endpoint ?? ''}\n${modernOwner(identity)}`;
+  private hubFor(
+    endpoint: string | undefined,
+    identity: Identity,
+    key = hubKey(endpoint, identity),
+  ): ModernHub {
     let hub = this.hubs.get(key);
     if (hub === undefined || hub.closed) {
       const made: ModernHub = new ModernHub(
@@ -232,7 +235,7 @@ export class ModernPath {
     if (request.method === 'tools/call')
       (request as JsonRpcRequest & { [PARAM_HEADERS]?: ParamHeaderValues })[PARAM_HEADERS] =
         paramHeaderValues(headers);
-    const key = `${endpoint ?? ''}\n${modernOwner(identity)}`;
+    const key = hubKey(endpoint, identity);
     const stream = new PostStream(res, [request.id], false, {}, this.opts.log, modernErrorStatus);
     const relay = this.opts.relay;
     const state = (request.params as Record<string, unknown> | undefined)?.requestState;
@@ -270,10 +273,10 @@ export class ModernPath {
         });
         return;
       }
-      this.resume(this.hubFor(endpoint, identity), local, stream, res);
+      this.resume(this.hubFor(endpoint, identity, key), local, stream, res);
       return;
     }
-    this.resume(this.hubFor(endpoint, identity), request, stream, res);
+    this.resume(this.hubFor(endpoint, identity, key), request, stream, res);
   }
 
   /** Runs one request on its shared session; the answer goes to `stream`. Returns what cancels it. */
@@ -325,7 +328,7 @@ export class ModernPath {
   /** A 2026 notification: only cancellation means anything without a session; it names the agent's own id. */
   private notify(endpoint: string | undefined, identity: Identity, message: JsonRpcMessage): void {
     if (!isNotification(message) || message.method !== 'notifications/cancelled') return;
-    const key = `${endpoint ?? ''}\n${modernOwner(identity)}`;
+    const key = hubKey(endpoint, identity);
     const hub = this.hubs.get(key);
     const agentId = message.params?.requestId;
     if (agentId === undefined) return;
@@ -374,6 +377,11 @@ export class ModernPath {
  * values: read from rawHeaders, since req.headers joins repeats with ", " and req.headersDistinct builds every header
  * anew on each request (measured: 8 us a call).
  */
+/** The shared session of a caller on an endpoint. */
+function hubKey(endpoint: string | undefined, identity: Identity): string {
+  return `${endpoint ?? ''}\n${modernOwner(identity)}`;
+}
+
 function distinctHeaders(req: IncomingMessage): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const raw = req.rawHeaders;
