@@ -19,10 +19,13 @@ import {
   type RequestId,
 } from '../transport/jsonrpc.js';
 import type { DownstreamPort } from '../transport/types.js';
+import { aggregateInit } from './aggregate-init.js';
+import { BridgedRounds } from './bridged-rounds.js';
 import { type Reply, replyForError, wire } from './downstream.js';
 import { CLIENT_NOTIFICATIONS, loggedMethod } from './methods.js';
 import { NameTable } from './naming.js';
 import { type Lease, type LeaseSink, UpstreamPool } from './pool.js';
+import { mayAsk, ServerRequests } from './server-requests.js';
 import type { InitializeResult, UpstreamLink } from './upstream.js';
 import type { AuthFor, CreateTransport } from './upstream-parts.js';
 
@@ -43,20 +46,6 @@ export interface SessionOptions {
   /** Where the session's upstream links come from (shared per `isolation`); absent: a pool of its own. */
   pool?: UpstreamPool;
   onClose?: (session: ProxySession) => void;
-}
-
-/** What an agent must have declared for an upstream to ask it this (checked on links other agents share). */
-const NEEDS_CAPABILITY: Readonly<Record<string, string>> = {
-  'sampling/createMessage': 'sampling',
-  'elicitation/create': 'elicitation',
-  'roots/list': 'roots',
-};
-
-interface ServerRequest {
-  link: UpstreamLink;
-  upstreamId: RequestId;
-  /** The progress token the upstream gave its request: the agent's progress for it goes back to that upstream only. */
-  progressToken: unknown;
 }
 
 const prefixTables = new WeakMap<readonly UpstreamSpec[], ReadonlyMap<string, string>>();
@@ -102,14 +91,9 @@ export class ProxySession implements SessionView, LeaseSink {
   /** Agent requests in flight, by the agent's id. */
   private readonly inflight = new Map<RequestId, CallContext>();
   /** Bridged retries waiting for their answer (src/pipeline/bridged-round.ts), and the rounds each call had. */
-  private readonly rounds = new Map<
-    RequestId,
-    { original: RequestId; resolve: (answer: Reply | undefined) => void }
-  >();
-  private readonly roundsOf = new Map<RequestId, number>();
-  /** Requests from upstreams to the agent, by the id the agent sees. */
-  private readonly serverRequests = new Map<string, ServerRequest>();
-  private nextServerRequest = 1;
+  private readonly rounds = new BridgedRounds();
+  /** Requests from upstreams to the agent, until it answers them. */
+  private readonly serverRequests = new ServerRequests();
   private childLog: Logger | undefined;
 
   constructor(private readonly opts: SessionOptions) {
@@ -256,7 +240,7 @@ export class ProxySession implements SessionView, LeaseSink {
           this.log.error({ err, method: request.method }, 'answering a request failed'),
         )
         // A bridged retry still waiting on this call gets no answer now (the call was cancelled or failed unanswered).
-        .finally(() => this.releaseRounds(request.id))
+        .finally(() => this.rounds.release(request.id))
     );
   }
 
@@ -273,20 +257,14 @@ export class ProxySession implements SessionView, LeaseSink {
       forwarded = true;
       this.handle(reply);
     };
-    let resolve!: (answer: Reply | undefined) => void;
-    const answer = new Promise<Reply | undefined>((r) => {
-      resolve = r;
-    });
-    const n = (this.roundsOf.get(original) ?? 0) + 1;
-    this.roundsOf.set(original, n);
-    this.rounds.set(retry.id, { original, resolve });
+    const { n, answer } = this.rounds.open(retry.id, original);
     const ctx = createContext(this, retry);
     ctx.continues = { first, n, asked, answer, forward };
     void this.run(ctx).then(() => {
       if (forwarded) return;
       // Refused before its answer went up (a grant revoked since the call began): the upstream's question gets an
       // error and the call ends, so nothing the agent may no longer do runs on upstream.
-      this.rounds.delete(retry.id);
+      this.rounds.drop(retry.id);
       this.handle(errorResponse(reply.id, INVALID_REQUEST, 'The agent may no longer answer this request'));
       this.handle({
         jsonrpc: '2.0',
@@ -297,19 +275,7 @@ export class ProxySession implements SessionView, LeaseSink {
   }
 
   answerRound(retry: RequestId, answer: JsonRpcResponse): void {
-    const waiting = this.rounds.get(retry);
-    if (waiting === undefined) return;
-    this.rounds.delete(retry);
-    waiting.resolve('error' in answer ? { error: answer.error } : { result: answer.result });
-  }
-
-  private releaseRounds(original: RequestId): void {
-    this.roundsOf.delete(original);
-    for (const [retry, waiting] of this.rounds)
-      if (waiting.original === original) {
-        this.rounds.delete(retry);
-        waiting.resolve(undefined);
-      }
+    this.rounds.answer(retry, 'error' in answer ? { error: answer.error } : { result: answer.result });
   }
 
   /** Remembers what this session subscribed to, so that a shared upstream's updates reach it and no other session. */
@@ -362,7 +328,7 @@ export class ProxySession implements SessionView, LeaseSink {
     this.reply(request.id, {
       result:
         this.server === undefined
-          ? this.aggregateInit(ok, params)
+          ? aggregateInit(ok, params, this.opts.version, this.links.values())
           : (ok[0]!.result as Record<string, unknown>),
     });
   }
@@ -504,43 +470,6 @@ export class ProxySession implements SessionView, LeaseSink {
     if (!this.closed) this.onUpstreamNotification(link, n);
   }
 
-  /** The aggregated endpoint's own initialize result: the union of the upstreams' capabilities. */
-  private aggregateInit(
-    ok: Array<{ id: string; result: InitializeResult }>,
-    params: Record<string, unknown>,
-  ): Record<string, unknown> {
-    const capabilities: Record<string, Record<string, unknown>> = {};
-    const versions = new Set<string>();
-    const instructions: string[] = [];
-    for (const { id, result } of ok) {
-      if (typeof result.protocolVersion === 'string') versions.add(result.protocolVersion);
-      for (const [k, v] of Object.entries(result.capabilities ?? {})) {
-        if (k === 'experimental' || typeof v !== 'object' || v === null) continue;
-        capabilities[k] = { ...(capabilities[k] ?? {}), ...(v as Record<string, unknown>) };
-      }
-      if (result.instructions) instructions.push(`## ${id}\n${result.instructions}`);
-    }
-    const requested = typeof params.protocolVersion === 'string' ? params.protocolVersion : undefined;
-    const protocolVersion =
-      versions.size === 1
-        ? [...versions][0]
-        : requested !== undefined && versions.has(requested)
-          ? requested
-          : [...versions].sort()[0];
-    const out: Record<string, unknown> = {
-      protocolVersion,
-      capabilities,
-      serverInfo: { name: 'mcp-warden', version: this.opts.version },
-    };
-    // A server waiting for this person to authorize warden there: the agent (and through it the person) is told
-    // where; its tools are listed once they have (route.ts tries it again on each list).
-    for (const link of this.links.values())
-      if (link.retryable && link.lastError !== undefined)
-        instructions.push(`## ${link.id}\nNot available yet: ${link.lastError.message}`);
-    if (instructions.length > 0) out.instructions = instructions.join('\n\n');
-    return out;
-  }
-
   private onAgentNotification(n: JsonRpcNotification): void {
     // Only what the spec defines for a client travels upstream: a request sent without an id (`tools/call` as a
     // notification) would otherwise run upstream with no decision and no audit record. A notification gets no
@@ -566,18 +495,10 @@ export class ProxySession implements SessionView, LeaseSink {
         }
         return;
       }
-      case 'notifications/progress': {
+      case 'notifications/progress':
         // Progress of the agent's work on a request an upstream sent it: to that upstream, nowhere else.
-        const token = n.params?.progressToken;
-        for (const pending of this.serverRequests.values()) {
-          if (token !== undefined && pending.progressToken === token) {
-            pending.link.notify(n.method, n.params);
-            return;
-          }
-        }
-        this.log.debug('progress for no request in flight dropped');
+        if (!this.serverRequests.progress(n)) this.log.debug('progress for no request in flight dropped');
         return;
-      }
       case 'notifications/roots/list_changed':
         // Only upstreams that take their roots from the agent hear that they changed (docs/configuration.md).
         for (const link of this.links.values()) if (link.rootsFromAgent) link.notify(n.method, n.params);
@@ -590,14 +511,8 @@ export class ProxySession implements SessionView, LeaseSink {
 
   /** The agent's answer to a request an upstream sent it. */
   private onResponse(response: JsonRpcResponse): void {
-    const key = typeof response.id === 'string' ? response.id : String(response.id);
-    const pending = this.serverRequests.get(key);
-    if (!pending) {
+    if (!this.serverRequests.answer(response))
       this.log.debug({ id: response.id }, 'response to an unknown request; ignored');
-      return;
-    }
-    this.serverRequests.delete(key);
-    pending.link.respond({ ...response, id: pending.upstreamId } as JsonRpcResponse);
   }
 
   /** The newest agent request that went to this upstream: the stream that server-to-client traffic belongs on. */
@@ -612,38 +527,25 @@ export class ProxySession implements SessionView, LeaseSink {
 
   /** See LeaseSink.onServerRequest. */
   onServerRequest(link: UpstreamLink, request: JsonRpcRequest): void {
-    // A link other sessions share was initialized with another agent's capabilities: ask this agent only what it
-    // declared it can answer.
-    const needs = NEEDS_CAPABILITY[request.method];
     const lease = this.leases.get(link.id);
     if (this.closed || lease === undefined) {
       link.respond(errorResponse(request.id, INTERNAL_ERROR, 'The agent session has ended'));
       return;
     }
-    if (lease.isolation !== 'session' && needs !== undefined) {
-      const caps = this.initParams?.capabilities as Record<string, unknown> | undefined;
-      if (caps?.[needs] === undefined) {
-        link.respond(errorResponse(request.id, METHOD_NOT_FOUND, `Method not found: ${request.method}`));
-        return;
-      }
+    const caps = this.initParams?.capabilities as Record<string, unknown> | undefined;
+    if (!mayAsk(request.method, lease.isolation !== 'session', caps)) {
+      link.respond(errorResponse(request.id, METHOD_NOT_FOUND, `Method not found: ${request.method}`));
+      return;
     }
-    const id = `warden-${this.nextServerRequest++}`;
-    const meta = request.params?._meta as Record<string, unknown> | undefined;
-    this.serverRequests.set(id, { link, upstreamId: request.id, progressToken: meta?.progressToken });
-    this.send({ ...request, id }, this.relatedRequest(link));
+    this.send(this.serverRequests.open(link, request), this.relatedRequest(link));
   }
 
   private onUpstreamNotification(link: UpstreamLink, n: JsonRpcNotification): void {
     if (n.method === 'notifications/cancelled') {
       // The upstream withdraws a request it sent the agent: translate its id to ours.
-      const upstreamId = n.params?.requestId;
-      for (const [id, pending] of this.serverRequests) {
-        if (pending.link === link && pending.upstreamId === upstreamId) {
-          this.serverRequests.delete(id);
-          this.send({ ...n, params: { ...n.params, requestId: id } }, this.relatedRequest(link));
-          return;
-        }
-      }
+      const id = this.serverRequests.withdraw(link, n.params?.requestId);
+      if (id !== undefined)
+        this.send({ ...n, params: { ...n.params, requestId: id } }, this.relatedRequest(link));
       return;
     }
     const related = n.method === 'notifications/message' ? this.relatedRequest(link) : undefined;
