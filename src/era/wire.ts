@@ -97,15 +97,33 @@ export function withoutEnvelope(
 ): Record<string, unknown> | undefined {
   const meta = params?._meta;
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return params;
-  const {
-    [PROTOCOL_VERSION_META]: _version,
-    [CLIENT_CAPABILITIES_META]: _capabilities,
-    [CLIENT_INFO_META]: _info,
-    ...rest
-  } = meta as Record<string, unknown>;
-  if (_version === undefined && _capabilities === undefined && _info === undefined) return params;
-  const { _meta: _, ...others } = params as Record<string, unknown>;
-  return Object.keys(rest).length === 0 ? others : { ...others, _meta: rest };
+  const m = meta as Record<string, unknown>;
+  if (
+    m[PROTOCOL_VERSION_META] === undefined &&
+    m[CLIENT_CAPABILITIES_META] === undefined &&
+    m[CLIENT_INFO_META] === undefined
+  )
+    return params;
+  // Plain loops: rest destructuring with computed keys takes V8's slow path, and this runs on every 2026 request.
+  let rest: Record<string, unknown> | undefined;
+  for (const key of Object.keys(m)) {
+    if (key === PROTOCOL_VERSION_META || key === CLIENT_CAPABILITIES_META || key === CLIENT_INFO_META)
+      continue;
+    rest ??= {};
+    put(rest, key, m[key]);
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(params as Record<string, unknown>))
+    if (key !== '_meta') put(out, key, (params as Record<string, unknown>)[key]);
+  if (rest !== undefined) out._meta = rest;
+  return out;
+}
+
+/** An own property, as a spread makes it: a JSON `__proto__` key stays data and never sets the prototype. */
+function put(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 /**

@@ -33,4 +33,21 @@ describe('withoutEnvelope', () => {
     expect(withoutEnvelope(params)).toBe(params);
     expect(withoutEnvelope(undefined)).toBeUndefined();
   });
+
+  it('#18.6.15 a "__proto__" key in params or _meta stays a plain field and never becomes the prototype', () => {
+    const params = JSON.parse(
+      `{"name":"echo","__proto__":{"polluted":1},"_meta":{"__proto__":{"polluted":2},"progressToken":3,"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}`,
+    ) as Record<string, unknown>;
+    const out = withoutEnvelope(params) as Record<string, any>;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(out._meta)).toBe(Object.prototype);
+    expect(out.polluted).toBeUndefined();
+    expect(out._meta.polluted).toBeUndefined();
+    // Forwarded as the agent sent it (JSON.stringify writes own fields, "__proto__" included).
+    expect(JSON.parse(JSON.stringify(out))).toEqual(
+      JSON.parse(
+        `{"name":"echo","__proto__":{"polluted":1},"_meta":{"__proto__":{"polluted":2},"progressToken":3}}`,
+      ),
+    );
+  });
 });
