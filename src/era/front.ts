@@ -2,6 +2,7 @@
 // so that 2026 requests run the same pipeline as 2025 ones. It answers what only 2026 has (server/discover,
 // subscriptions/listen), starts the upstreams once without an agent `initialize`, and shapes every answer to a 2026
 // request (resultType, ttlMs, cacheScope). 2025 traffic passes through untouched.
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   errorResponse,
@@ -113,6 +114,8 @@ export class ModernFront implements SessionSink, DownstreamPort {
   /** The agent's id -> warden's, while such a request runs. */
   private readonly aliased = new Map<RequestId, RequestId>();
   private nextAlias = 0;
+  /** Random per face: an agent cannot pick an id that a later alias will take. */
+  private readonly aliasPrefix = `warden-era-alias-${randomBytes(6).toString('base64url')}-`;
   private readonly sources: Array<() => void> = [];
   /** The initialize result behind this session: the agent's own (2025) or warden's (2026 only). */
   private init: Promise<Record<string, unknown> | undefined> | undefined;
@@ -239,7 +242,7 @@ export class ModernFront implements SessionSink, DownstreamPort {
    */
   private inward(request: JsonRpcRequest): JsonRpcRequest {
     if (!this.bridge.running(request.id) && !this.aliases.has(request.id)) return request;
-    const id = `warden-era-alias-${this.nextAlias++}`;
+    const id = `${this.aliasPrefix}${this.nextAlias++}`;
     this.aliases.set(id, request.id);
     this.aliased.set(request.id, id);
     return { ...request, id };
