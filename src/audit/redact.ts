@@ -83,19 +83,29 @@ export function addConfiguredSecrets(values: Iterable<string>): void {
     added = true;
   }
   if (!added) return;
+  const sorted = secretForms(configured);
+  configuredPattern = new RegExp(sorted.map(escapeRegExp).join('|'), 'g');
+  configuredAcrossLines = new RegExp(sorted.map(acrossLines).join('|'), 'g');
+}
+
+/**
+ * Each secret with its URL-encoded, JSON-escaped and base64 forms (those of CONFIGURED_SECRET_MIN characters or
+ * more), longest first, so that a secret that contains another is masked whole.
+ */
+export function secretForms(secrets: Iterable<string>): string[] {
   const forms = new Set<string>();
-  for (const v of configured) {
+  for (const v of secrets) {
     forms.add(v);
     forms.add(encodeURIComponent(v));
     forms.add(JSON.stringify(v).slice(1, -1));
     for (const core of base64Cores(v)) forms.add(core);
   }
-  // Longest first, so a secret that contains another is masked whole.
-  const sorted = [...forms]
-    .filter((f) => f.length >= CONFIGURED_SECRET_MIN)
-    .sort((a, b) => b.length - a.length);
-  configuredPattern = new RegExp(sorted.map(escapeRegExp).join('|'), 'g');
-  configuredAcrossLines = new RegExp(sorted.map(acrossLines).join('|'), 'g');
+  return [...forms].filter((f) => f.length >= CONFIGURED_SECRET_MIN).sort((a, b) => b.length - a.length);
+}
+
+/** A pattern that finds any of `forms` (escaped literals). */
+export function literalsPattern(forms: readonly string[]): RegExp {
+  return new RegExp(forms.map(escapeRegExp).join('|'), 'g');
 }
 
 /** The configured secrets this process masks (for tests and the stderr fragment check). */

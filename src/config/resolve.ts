@@ -10,7 +10,9 @@ import type { OidcLoginConfig } from '../dashboard/oidc-login.js';
 import { durationMs } from '../duration.js';
 import { ConfigError, type Problem } from '../errors.js';
 import { type CompiledGuards, compileGuards } from '../guards/config.js';
+import { addCredentials } from '../guards/credentials.js';
 import type { UpstreamOAuthConfig } from '../identity/upstream/oauth-flow.js';
+import { credentialValues } from './credentials.js';
 import type { LoadedConfig } from './load.js';
 import type { LoadedPolicy } from './policy-file.js';
 import type { ConfigFile } from './schema.js';
@@ -299,6 +301,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
   const { config, file } = loaded;
   // Masking needs the secrets before anything is started or logged; every command and the gateway come through here.
   addConfiguredSecrets(configSecrets(loaded));
+  addCredentials(credentialValues(loaded));
   const base = dirname(file);
   const upstreams: UpstreamSpec[] = [];
   const problems: Problem[] = [];
@@ -311,6 +314,7 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
         fromFile = parseEnvFile(readFileSync(path, 'utf8'));
         // An env file holds the same kind of values as `env`: masked as secrets (docs/configuration.md).
         addConfiguredSecrets(Object.values(fromFile));
+        addCredentials(credentialValues(loaded, [fromFile]));
       } catch (err) {
         problems.push({
           file,

@@ -8,6 +8,7 @@ import { ROUND_TRIP_METHODS } from '../era/input-bridge.js';
 import { ModernLink } from '../era/upstream-link.js';
 import { ERA_2025, ERA_2026, type Era } from '../era/versions.js';
 import type { WardenError } from '../errors.js';
+import { maskCredentials } from '../guards/credentials.js';
 import {
   CONNECTION_CLOSED,
   errorResponse,
@@ -315,7 +316,9 @@ export class UpstreamLink {
     return this.connection.write(message);
   }
 
-  private onMessage(m: JsonRpcMessage): void {
+  private onMessage(message: JsonRpcMessage): void {
+    // The upstream's own credentials (and warden's secrets) are masked before anything reads what it sent.
+    const m = maskCredentials(message);
     if (isResponse(m)) {
       if (typeof m.id === 'number') this.pending.settle(m.id, m);
       return;
