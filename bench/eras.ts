@@ -19,6 +19,8 @@ const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
 const WARMUP = 1000;
+/** BENCH_ONLY=2025|2026: one era only (a profile of one path). */
+const ONLY = process.env.BENCH_ONLY;
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux). */
 const HZ = 100;
 
@@ -135,7 +137,9 @@ async function main(): Promise<void> {
       command: process.execPath,
       args: [
         // BENCH_CPU_PROF=<dir>: the gateway writes a V8 CPU profile there when it stops (for `--cpu-prof` diffs).
-        ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []),
+        ...(process.env.BENCH_CPU_PROF
+          ? ['--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', process.env.BENCH_CPU_PROF]
+          : []),
         join(ROOT, 'dist', 'cli', 'main.js'),
         'serve',
         '--config',
@@ -153,14 +157,14 @@ async function main(): Promise<void> {
       '2025': await caller(url, '2025'),
       '2026': await caller(url, '2026'),
     };
-    for (const era of ['2025', '2026'] as const) for (let i = 0; i < WARMUP; i++) await calls[era]();
+    const eras = (['2025', '2026'] as const).filter((e) => ONLY === undefined || ONLY === e);
+    for (const era of eras) for (let i = 0; i < WARMUP; i++) await calls[era]();
     const cpu: Record<Era, number[]> = { '2025': [], '2026': [] };
     const latency: Record<Era, number[]> = { '2025': [], '2026': [] };
     const sys0 = systemTicks();
     for (let r = 0; r < ROUNDS; r++) {
       for (const era of (r % 2 === 0 ? ['2025', '2026'] : ['2026', '2025']) as Era[]) {
-        // BENCH_ONLY=2025|2026: one era only (a profile of one path).
-        if (process.env.BENCH_ONLY !== undefined && process.env.BENCH_ONLY !== era) continue;
+        if (!eras.includes(era)) continue;
         const before = processCpuTicks(proc.child.pid!);
         for (let i = 0; i < CALLS; i++) {
           const t = performance.now();

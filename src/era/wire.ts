@@ -265,7 +265,10 @@ export function modernResult(
   result: Record<string, unknown>,
   cache: CachePolicy,
 ): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...result };
+  // A copy by a loop: a spread of a parsed object followed by a new key (resultType) takes V8's slow path, about
+  // 1 us on every 2026 answer.
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(result)) put(out, key, result[key]);
   if (typeof out.resultType !== 'string') out.resultType = 'complete';
   if (CACHEABLE_METHODS.has(method) && out.resultType === 'complete') {
     const ttl = out.ttlMs;
