@@ -5,6 +5,7 @@ import { cpus, loadavg, type as osType, release, tmpdir, totalmem } from 'node:o
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { closeErasClient, compareEras, type ErasResult } from './lib/eras.js';
 import { bundleFixture } from './lib/fixtures.js';
 import {
   callEcho,
@@ -314,6 +315,31 @@ async function main(): Promise<void> {
     scratchDir = undefined;
   }
 
+  // The 2026 path against the 2025 path with one client held equal (bench/lib/eras.ts): the SDK v1 and v2 clients of
+  // `warden` and `warden-2026` differ in more than the era, so their CPU figures mix the clients' habits in.
+  let eras: ErasResult | undefined;
+  if (selected.some((d) => d.name === 'warden-2026') && existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
+    const erasTmp = mkdtempSync(join(tmpdir(), 'mcp-warden-bench-eras-'));
+    scratchDir = erasTmp;
+    try {
+      log('2026 path against 2025 path, one raw client');
+      eras = await compareEras({
+        root: ROOT,
+        tmp: erasTmp,
+        echoScript: await bundleFixture('echo-server', erasTmp),
+        rounds: QUICK ? 2 : 8,
+        calls: QUICK ? 500 : 2000,
+        warmup: QUICK ? 200 : 1000,
+      });
+    } catch (err) {
+      log(`eras comparison failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      closeErasClient();
+      rmSync(erasTmp, { recursive: true, force: true });
+      scratchDir = undefined;
+    }
+  }
+
   const report: BenchReport = {
     date: new Date().toISOString(),
     quick: QUICK,
@@ -334,13 +360,14 @@ async function main(): Promise<void> {
     },
     load,
     targets: results,
+    eras: eras === undefined ? undefined : { rows: eras.rows, ratio: eras.ratio, busyCores: eras.busyCores },
   };
   const markdown = renderMarkdown(report);
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(
     join(RESULTS_DIR, 'latest.md'),
-    `${markdown}\n![tools/call latency percentiles](latency.svg)\n`,
+    `${markdown}\n![tools/call latency percentiles](latency.svg)\n${eras === undefined ? '' : `\n#### The 2026 path against the 2025 path, one client (bench/lib/eras.ts)\n\n${eras.markdown}\n`}`,
   );
   const svg = latencySvg(
     lives

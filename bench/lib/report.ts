@@ -1,4 +1,5 @@
 // Result types and Markdown rendering for the benchmark report.
+import type { EraRow } from './eras.js';
 import type { ProcMem } from './proc.js';
 import type { LatencySummary } from './stats.js';
 
@@ -45,6 +46,8 @@ export interface TargetResult {
 
 export interface BenchReport {
   date: string;
+  /** The 2026 path against the 2025 path with one raw client (bench/lib/eras.ts), when warden-2026 ran. */
+  eras?: { rows: EraRow[]; ratio: number; busyCores: number } | undefined;
   quick: boolean;
   wallSeconds: number;
   config: {
