@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { processCpuTicks, start, stop, systemTicks, waitForLine } from './proc.js';
 import { median, round, summarize } from './stats.js';
+import { wardenServeArgs } from './targets.js';
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux). */
 const HZ = 100;
@@ -163,14 +164,7 @@ export async function compareEras(o: ErasOptions): Promise<ErasResult> {
       ...(o.cpuProfileDir === undefined
         ? []
         : ['--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', o.cpuProfileDir]),
-      join(o.root, 'dist', 'cli', 'main.js'),
-      'serve',
-      '--config',
-      file,
-      '--listen',
-      '127.0.0.1:0',
-      '--admin',
-      '127.0.0.1:0',
+      ...wardenServeArgs(o.root, file),
     ],
     cwd: dir,
   });

@@ -133,6 +133,20 @@ function createGrant(ctx: TargetContext, configFile: string, label: string): str
   return grant.token;
 }
 
+/** The built CLI's `warden serve` on any free loopback ports, with the given config file. */
+export function wardenServeArgs(root: string, file: string): string[] {
+  return [
+    join(root, 'dist', 'cli', 'main.js'),
+    'serve',
+    '--config',
+    file,
+    '--listen',
+    '127.0.0.1:0',
+    '--admin',
+    '127.0.0.1:0',
+  ];
+}
+
 /** `warden serve` in front of the echo server (stdio child), with `config` merged into its configuration. */
 function wardenTarget(
   name: string,
@@ -166,16 +180,7 @@ function wardenTarget(
       const proc = start({
         name,
         command: node,
-        args: [
-          join(ctx.root, 'dist', 'cli', 'main.js'),
-          'serve',
-          '--config',
-          file,
-          '--listen',
-          '127.0.0.1:0',
-          '--admin',
-          '127.0.0.1:0',
-        ],
+        args: wardenServeArgs(ctx.root, file),
         cwd: dir,
       });
       const match = await waitForLine(
