@@ -327,7 +327,7 @@ async function main(): Promise<void> {
         root: ROOT,
         tmp: erasTmp,
         echoScript: await bundleFixture('echo-server', erasTmp),
-        rounds: QUICK ? 2 : 8,
+        rounds: QUICK ? 2 : 12,
         calls: QUICK ? 500 : 2000,
         warmup: QUICK ? 200 : 1000,
       });

@@ -393,11 +393,11 @@ export function resolveConfig(loaded: LoadedConfig): GatewayConfig {
             : { ...s.credentials, resource: s.credentials.resource ?? url };
     }
     if (s.protocol !== undefined && s.protocol !== 'auto') {
-      if (s.protocol === '2026-07-28' && kind !== 'http')
+      if (s.protocol === '2026-07-28' && kind === 'sse')
         problems.push({
           file,
           path: `mcpServers.${id}.protocol`,
-          message: 'protocol 2026-07-28 is spoken over Streamable HTTP only (a url without type "sse")',
+          message: 'protocol 2026-07-28 is spoken over Streamable HTTP or stdio, not legacy SSE',
         });
       else spec.protocol = s.protocol;
     }

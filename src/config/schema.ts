@@ -239,7 +239,7 @@ export const serverSchema = z
       .enum(['auto', '2025-11-25', '2026-07-28'])
       .optional()
       .describe(
-        'The protocol era warden speaks to this server: "auto" (default) asks it with a server/discover probe (once per server) and falls back to initialize; a version pins it. 2026-07-28 needs an HTTP upstream',
+        'The protocol era warden speaks to this server: "auto" (default) asks it with a server/discover probe (once per server) and falls back to initialize; a version pins it. A stdio server is spoken to in 2025 unless pinned to 2026-07-28 (no probe before initialize); legacy SSE is 2025 only',
       ),
     disabled: z.boolean().optional().describe('Skip this server'),
     autoApprove: z

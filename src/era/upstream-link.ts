@@ -19,6 +19,7 @@ import {
   METHOD_NOT_FOUND,
   REQUEST_TIMEOUT,
 } from '../transport/jsonrpc.js';
+import type { MessageTransport } from '../transport/types.js';
 import { type ParamHeader, paramHeaders, requestHeaders } from './upstream-headers.js';
 import {
   type Discovered,
@@ -49,6 +50,8 @@ const CHANGE_NOTIFICATIONS = new Set([
 
 export class ModernLink {
   private http: StreamableHttpClient | undefined;
+  /** A 2026 stdio upstream's pipe (its listen request goes there; its notifications come back on it). */
+  private pipe: MessageTransport | undefined;
   private capabilities: Record<string, unknown> = {};
   private found: Discovered | undefined;
   private readonly declarations = new Map<string, ParamHeader[]>();
@@ -68,11 +71,23 @@ export class ModernLink {
 
   /** The 2026 HTTP transport (a new one per connection; see StreamableHttpClient's ModernMode). */
   transport(auth?: UpstreamAuth): StreamableHttpClient {
+    this.pipe = undefined;
     this.http = createHttpClientTransport(this.spec.url ?? '', this.spec.headers, {
       modern: { headersFor: (m) => this.headersFor(m) },
       ...auth,
     });
     return this.http;
+  }
+
+  /** A 2026 upstream over stdio: the link speaks on this pipe (no HTTP transport, no headers). */
+  over(pipe: MessageTransport): void {
+    this.http = undefined;
+    this.pipe = pipe;
+  }
+
+  /** Whether requests are cancelled by closing their HTTP exchange (2026 over HTTP) rather than by notification. */
+  get cancelsByClosing(): boolean {
+    return this.http !== undefined;
   }
 
   /** Headers from the body as it goes out: never from anything the agent sent alongside it. */
@@ -146,13 +161,17 @@ export class ModernLink {
   /** Opens the subscriptions/listen stream for what the upstream declared it announces. */
   listen(): void {
     const filter = this.found === undefined ? undefined : listenFilter(this.found.capabilities);
-    if (filter === undefined || this.http === undefined) return;
-    this.http.subscribe({
+    if (filter === undefined) return;
+    const request: JsonRpcRequest = {
       jsonrpc: '2.0',
       id: 'warden-listen',
       method: 'subscriptions/listen',
       params: this.envelope({ notifications: filter }),
-    });
+    };
+    // Over HTTP the listen request is a stream of its own, reopened when it ends; over stdio it stays open on the pipe
+    // for the process's life (a restart starts the link, and so the listen request, again).
+    if (this.http !== undefined) this.http.subscribe(request);
+    else void this.pipe?.send(request).catch(() => {});
   }
 
   abort(id: number): void {

@@ -27,6 +27,9 @@ function probeKey(spec: UpstreamSpec): string {
 
 /** The era to speak to this upstream before any probe: pinned by config, known from an earlier probe, or unknown. */
 export function knownEra(spec: UpstreamSpec): Era | undefined {
+  // stdio: 2026 only when pinned. A probe before initialize could upset a 2025 server (some end on an unknown first
+  // request), and a dual-era server (the SDK's serveStdio) serves the 2025 opening as well.
+  if (spec.kind === 'stdio') return spec.protocol === ERA_2026 ? ERA_2026 : ERA_2025;
   if (spec.kind !== 'http') return ERA_2025;
   if (spec.protocol === ERA_2025) return ERA_2025;
   if (spec.protocol === ERA_2026) return ERA_2026;

@@ -46,7 +46,7 @@ async function listOne(spec: UpstreamSpec): Promise<UpstreamListing> {
   const connect = (modern: boolean): Connection => {
     if (over) throw new Error('the start-up check is over');
     const c = connection(
-      modern
+      modern && spec.kind === 'http'
         ? createHttpClientTransport(spec.url ?? '', spec.headers, {
             modern: { headersFor: (m) => ('method' in m ? requestHeaders(m.method, m.params) : {}) },
           })
@@ -59,8 +59,8 @@ async function listOne(spec: UpstreamSpec): Promise<UpstreamListing> {
     const names = await Promise.race([
       (async () => {
         // An HTTP upstream not known as 2025 is asked in 2026 first (server/discover, no initialize); one pinned to
-        // 2026 only so; under `auto`, an upstream that is no 2026 server is then listed in 2025.
-        if (spec.kind === 'http' && knownEra(spec) !== ERA_2025) {
+        // 2026 only so (a stdio one too); under `auto`, an upstream that is no 2026 server is then listed in 2025.
+        if (spec.kind !== 'sse' && knownEra(spec) !== ERA_2025) {
           const modern = await listModern(connect(true)).catch((err: unknown) => {
             if (spec.protocol === ERA_2026)
               throw new Error(

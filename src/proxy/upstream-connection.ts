@@ -104,13 +104,16 @@ export class UpstreamConnection {
   private attach(modern: boolean): MessageTransport {
     // Per-user credentials go with every request of either era; such a link never takes the test seam's transport.
     const auth = this.opts.authFor?.(this.link.spec);
-    const transport = modern
-      ? this.modern.transport(auth)
-      : auth !== undefined
-        ? defaultTransport(this.link.spec, this.log, auth)
-        : (this.opts.createTransport?.(this.link.spec, this.log()) ??
-          defaultTransport(this.link.spec, this.log));
+    // A 2026 stdio upstream takes the pipe as it is (no headers to compute); the link sends its listen request there.
+    const transport =
+      modern && this.link.spec.kind === 'http'
+        ? this.modern.transport(auth)
+        : auth !== undefined
+          ? defaultTransport(this.link.spec, this.log, auth)
+          : (this.opts.createTransport?.(this.link.spec, this.log()) ??
+            defaultTransport(this.link.spec, this.log));
     this.transport = transport;
+    if (modern && this.link.spec.kind !== 'http') this.modern.over(transport);
     transport.onmessage = this.onMessage;
     transport.onerror = (err) => this.log().warn({ err: err.message }, 'upstream transport error');
     transport.onclose = (err) => {

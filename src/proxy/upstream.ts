@@ -288,8 +288,9 @@ export class UpstreamLink {
 
   /** Tells the upstream that a request is given up on (cancelled, or timed out). */
   private withdraw(id: number, reason: string | undefined): void {
-    // 2026: the client cancels by closing the request's HTTP exchange; 2025: the upstream is told by notification.
-    if (this.era === ERA_2026) {
+    // 2026 over HTTP: the client cancels by closing the request's HTTP exchange; else the upstream is told by
+    // notification (2025, and 2026 over stdio).
+    if (this.era === ERA_2026 && this.modern.cancelsByClosing) {
       this.modern.abort(id);
       return;
     }

@@ -1,8 +1,9 @@
 // The era matrix of issue #18: the real SDK v1 client (2025) and v2 client (pinned to 2026, and auto) through one
-// warden to four upstreams (2025 stdio, 2025 HTTP, 2026-only HTTP, dual-era HTTP), on /mcp/<id> and on /mcp. Every
+// warden to five upstreams (2025 stdio, 2025 HTTP, 2026-only HTTP, dual-era HTTP, and a 2026-only stdio server pinned
+// with `protocol: 2026-07-28`), on /mcp/<id> and on /mcp. Every
 // cell: connect, list, an allowed call, a denied call, elicitation, progress, list_changed, the headers warden sends
 // upstream, and the metadata of results as they arrive on the wire.
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -34,6 +35,7 @@ const UPSTREAMS = [
   { id: 'http25', label: '2025 HTTP', era: ERA_2025, serverName: 'legacy-fixture' },
   { id: 'only26', label: '2026-only HTTP', era: ERA_2026, serverName: 'modern-fixture-modern' },
   { id: 'dual', label: 'dual-era HTTP', era: ERA_2026, serverName: 'modern-fixture-dual' },
+  { id: 'stdio26', label: '2026-only stdio', era: ERA_2026, serverName: 'modern-fixture-modern' },
 ] as const;
 
 const POLICY = `    policy:
@@ -42,6 +44,35 @@ const POLICY = `    policy:
       tools:
         delete_all: { action: deny, reason: "no mass deletes" }
 `;
+
+/** The 2026-only stdio fixture's own ttlMs/cacheScope on tools/list, asked directly over a pipe. */
+async function stdioListHints(): Promise<Json> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MODERN, 'modern', '--stdio'], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  try {
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': ERA_2026,
+      'io.modelcontextprotocol/clientCapabilities': {},
+      'io.modelcontextprotocol/clientInfo': { name: 'matrix-direct', version: '1.0.0' },
+    };
+    child.stdin!.write(
+      `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: meta } })}\n`,
+    );
+    let buffer = '';
+    for await (const chunk of child.stdout!) {
+      buffer += String(chunk);
+      const nl = buffer.indexOf('\n');
+      if (nl === -1) continue;
+      const { result } = JSON.parse(buffer.slice(0, nl)) as { result: Json };
+      return { ttlMs: result.ttlMs, cacheScope: result.cacheScope };
+    }
+    throw new Error('the 2026 stdio fixture said nothing');
+  } finally {
+    child.kill();
+  }
+}
 
 function startFixture(file: string, args: string[]): Promise<{ url: string; child: ChildProcess }> {
   return spawnListening(file, args);
@@ -70,7 +101,14 @@ ${POLICY}  only26:
     url: ${only26.url}
 ${POLICY}  dual:
     url: ${dual.url}
+${POLICY}  stdio26:
+    command: node
+    args: ["--import", "tsx", "${MODERN}", "modern", "--stdio"]
+    cwd: ${ROOT}
+    protocol: "2026-07-28"
 ${POLICY}`);
+  // What the 2026 stdio server says about its list, asked over its own pipe.
+  ownListHints.set('stdio26', await stdioListHints());
   for (const [id, url] of [
     ['only26', only26.url],
     ['dual', dual.url],
@@ -399,7 +437,12 @@ for (const { kind, label } of CLIENTS) {
           const log = await seen();
           const entry = log.find((e) => e.region === key);
           expect(entry).toBeDefined();
-          if (modernUpstream) {
+          if (up.id === 'stdio26') {
+            // Over a pipe there are no headers: the envelope in the body is all, and it is warden's own.
+            expect(log.find((e) => e.method === 'route/envelope' && e.region === key)?.client).toBe(
+              'mcp-warden',
+            );
+          } else if (modernUpstream) {
             // The envelope upstream is warden's own, never the agent's self-description.
             expect(log.find((e) => e.method === 'route/envelope' && e.region === key)?.client).toBe(
               'mcp-warden',

@@ -233,6 +233,48 @@ for (const mode of ['modern', 'dual'] as const) {
   });
 }
 
+describe('#18.2 2025 client through warden to a 2026-only stdio upstream (protocol pinned)', () => {
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    gw = await startGateway(`mcpServers:
+  up:
+    command: node
+    args: ["--import", "tsx", "${ROOT}/test/fixtures/modern-server.ts", "modern", "--stdio"]
+    cwd: ${ROOT}
+    protocol: "2026-07-28"
+${POLICY}`);
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('#18.2.16 the bridge runs the upstream round trips; a hostile one ends after the round limit', async () => {
+    const client = await agent(gw, '/up');
+    client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { ok: true } }));
+    expect(textOf(await client.callTool({ name: 'confirm', arguments: { what: 'it' } }))).toBe(
+      'confirmed it',
+    );
+    await expect(client.callTool({ name: 'loop', arguments: {} })).rejects.toThrow(/more than 8 rounds/);
+    await client.close();
+  });
+
+  it('#18.2.17 a cancelled call is cancelled upstream by notification (no HTTP exchange to close on a pipe)', async () => {
+    const client = await agent(gw, '/up');
+    const abort = new AbortController();
+    const call = client.callTool({ name: 'hang', arguments: {} }, undefined, { signal: abort.signal });
+    await new Promise((r) => setTimeout(r, 300));
+    abort.abort();
+    await expect(call).rejects.toThrow();
+    let aborted = false;
+    for (let i = 0; i < 50 && !aborted; i++) {
+      aborted = (await seen(client)).some((e) => e.method === 'hang/aborted');
+      if (!aborted) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(aborted).toBe(true);
+    await client.close();
+  });
+});
+
 describe('#18.2 protocol pinned and the probe cached', () => {
   let modern: { url: string; child: ChildProcess };
   let dual: { url: string; child: ChildProcess };
