@@ -44,6 +44,23 @@ function agent(gw: RunningGateway, path: string): Promise<Client> {
   return connect(`${gw.mcpUrl}${path}`, { elicitation: {}, sampling: {} });
 }
 
+/** A call of `hang` the agent cancels: the upstream's request is aborted (it records `hang/aborted`). */
+async function cancelsHang(gw: RunningGateway): Promise<void> {
+  const client = await agent(gw, '/up');
+  const abort = new AbortController();
+  const call = client.callTool({ name: 'hang', arguments: {} }, undefined, { signal: abort.signal });
+  await new Promise((r) => setTimeout(r, 300));
+  abort.abort();
+  await expect(call).rejects.toThrow();
+  let aborted = false;
+  for (let i = 0; i < 50 && !aborted; i++) {
+    aborted = (await seen(client)).some((e) => e.method === 'hang/aborted');
+    if (!aborted) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(aborted).toBe(true);
+  await client.close();
+}
+
 for (const mode of ['modern', 'dual'] as const) {
   describe(`#18.2 2025 client through warden to a ${mode === 'modern' ? '2026-only' : 'dual-era'} upstream`, () => {
     let fixture: { url: string; child: ChildProcess };
@@ -216,19 +233,7 @@ for (const mode of ['modern', 'dual'] as const) {
     });
 
     it('#18.2.7 a cancelled call closes the upstream request', async () => {
-      const client = await agent(gw, '/up');
-      const abort = new AbortController();
-      const call = client.callTool({ name: 'hang', arguments: {} }, undefined, { signal: abort.signal });
-      await new Promise((r) => setTimeout(r, 300));
-      abort.abort();
-      await expect(call).rejects.toThrow();
-      let aborted = false;
-      for (let i = 0; i < 50 && !aborted; i++) {
-        aborted = (await seen(client)).some((e) => e.method === 'hang/aborted');
-        if (!aborted) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(aborted).toBe(true);
-      await client.close();
+      await cancelsHang(gw);
     });
   });
 }
@@ -259,19 +264,7 @@ ${POLICY}`);
   });
 
   it('#18.2.17 a cancelled call is cancelled upstream by notification (no HTTP exchange to close on a pipe)', async () => {
-    const client = await agent(gw, '/up');
-    const abort = new AbortController();
-    const call = client.callTool({ name: 'hang', arguments: {} }, undefined, { signal: abort.signal });
-    await new Promise((r) => setTimeout(r, 300));
-    abort.abort();
-    await expect(call).rejects.toThrow();
-    let aborted = false;
-    for (let i = 0; i < 50 && !aborted; i++) {
-      aborted = (await seen(client)).some((e) => e.method === 'hang/aborted');
-      if (!aborted) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(aborted).toBe(true);
-    await client.close();
+    await cancelsHang(gw);
   });
 });
 
