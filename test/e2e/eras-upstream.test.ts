@@ -253,7 +253,7 @@ ${POLICY}`);
     await gw?.close();
   });
 
-  it('#18.2.16 the bridge runs the upstream round trips; a hostile one ends after the round limit', async () => {
+  it('#18.2.18 the bridge runs the upstream round trips; a hostile one ends after the round limit', async () => {
     const client = await agent(gw, '/up');
     client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { ok: true } }));
     expect(textOf(await client.callTool({ name: 'confirm', arguments: { what: 'it' } }))).toBe(
@@ -263,7 +263,7 @@ ${POLICY}`);
     await client.close();
   });
 
-  it('#18.2.17 a cancelled call is cancelled upstream by notification (no HTTP exchange to close on a pipe)', async () => {
+  it('#18.2.19 a cancelled call is cancelled upstream by notification (no HTTP exchange to close on a pipe)', async () => {
     await cancelsHang(gw);
   });
 });

@@ -118,7 +118,9 @@ mcpServers:
       string,
       string
     >;
-    expect(seen.authorization).toBe('Bearer upstream-secret');
+    // The upstream got the configured header (it echoes it); the agent sees it masked, as any upstream credential
+    // an upstream sends back (src/guards/credentials.ts): only the exact configured value is masked like this.
+    expect(seen.authorization).toBe('[REDACTED]');
     expect(seen['x-from-config']).toBe('yes');
     expect(seen.cookie).toBeUndefined();
     expect(JSON.stringify(seen)).not.toContain('sid=agent');

@@ -77,7 +77,7 @@ describe('#18.2 a 2026-only stdio upstream', () => {
     cwd: ${ROOT}
 ${protocol === undefined ? '' : `    protocol: "${protocol}"\n`}`;
 
-  it('#18.2.14 pinned to 2026 it is listed in 2026; a dual-era stdio server under auto in 2025; a 2026-only one under auto is reported', async () => {
+  it('#18.2.20 pinned to 2026 it is listed in 2026; a dual-era stdio server under auto in 2025; a 2026-only one under auto is reported', async () => {
     const listed = await checkUpstreams(
       specs(
         `  pinned:\n${stdio('modern', '2026-07-28')}  dual:\n${stdio('dual')}  unpinned:\n${stdio('modern')}`,
@@ -92,7 +92,7 @@ ${protocol === undefined ? '' : `    protocol: "${protocol}"\n`}`;
     expect(byId.unpinned.error).toMatch(/Unsupported protocol version|initialize failed/);
   }, 60_000);
 
-  it('#18.2.15 protocol 2026-07-28 is accepted on stdio and refused on legacy SSE', () => {
+  it('#18.2.21 protocol 2026-07-28 is accepted on stdio and refused on legacy SSE', () => {
     expect(specs(`  s:\n${stdio('modern', '2026-07-28')}`)[0]?.protocol).toBe('2026-07-28');
     expect(() =>
       specs(`  legacy:\n    url: http://127.0.0.1:9/sse\n    type: sse\n    protocol: "2026-07-28"\n`),

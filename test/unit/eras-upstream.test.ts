@@ -220,14 +220,19 @@ describe('#18.3 what the bridge asks the agent', () => {
 describe('#18.2 protocol in the config', () => {
   const resolve = (yaml: string) => resolveConfig(parseConfig(yaml, '/etc/warden/warden.yaml', {}));
 
-  it('#18.2.17 protocol is auto by default, pinned values are kept, 2026 on stdio is an error at its path', () => {
+  it('#18.2.17 protocol is auto by default, pinned values are kept (2026 on stdio too), 2026 on legacy SSE is an error at its path', () => {
     const ok = resolve(
-      'mcpServers:\n  a: { url: "http://127.0.0.1:1/mcp" }\n  b: { url: "http://127.0.0.1:2/mcp", protocol: "2026-07-28" }\n  c: { command: node, protocol: "2025-11-25" }\n',
+      'mcpServers:\n  a: { url: "http://127.0.0.1:1/mcp" }\n  b: { url: "http://127.0.0.1:2/mcp", protocol: "2026-07-28" }\n  c: { command: node, protocol: "2025-11-25" }\n  d: { command: node, protocol: "2026-07-28" }\n',
     );
-    expect(ok.upstreams.map((u) => u.protocol)).toEqual([undefined, '2026-07-28', '2025-11-25']);
-    expect(() => resolve('mcpServers:\n  s: { command: node, protocol: "2026-07-28" }\n')).toThrow(
-      /mcpServers\.s\.protocol/,
-    );
+    expect(ok.upstreams.map((u) => u.protocol)).toEqual([
+      undefined,
+      '2026-07-28',
+      '2025-11-25',
+      '2026-07-28',
+    ]);
+    expect(() =>
+      resolve('mcpServers:\n  s: { url: "http://x/sse", type: sse, protocol: "2026-07-28" }\n'),
+    ).toThrow(/mcpServers\.s\.protocol/);
     expect(() => resolve('mcpServers:\n  s: { url: "http://x/mcp", protocol: "2027-01-01" }\n')).toThrow(
       /protocol/,
     );
