@@ -4,16 +4,21 @@
 import { isSecretEnvName } from '../guards/credentials.js';
 import type { LoadedConfig } from './load.js';
 
+/** Each header value, and the credential after its auth scheme (`Bearer <token>`): both are secrets. */
+export function headerSecrets(headers: Record<string, string> | undefined): string[] {
+  const out: string[] = [];
+  for (const v of Object.values(headers ?? {})) {
+    out.push(v);
+    const scheme = /^\s*[A-Za-z][A-Za-z0-9-]*\s+(\S.*)$/.exec(v);
+    if (scheme !== null) out.push(scheme[1]!);
+  }
+  return out;
+}
+
 export function credentialValues(loaded: LoadedConfig, envFiles: Record<string, string>[] = []): string[] {
   const { config } = loaded;
   const out: string[] = [];
-  const headerValues = (headers: Record<string, string> | undefined) => {
-    for (const v of Object.values(headers ?? {})) {
-      out.push(v);
-      const scheme = /^\s*[A-Za-z][A-Za-z0-9-]*\s+(\S.*)$/.exec(v);
-      if (scheme !== null) out.push(scheme[1]!);
-    }
-  };
+  const headerValues = (headers: Record<string, string> | undefined) => out.push(...headerSecrets(headers));
   const envValues = (env: Record<string, string> | undefined) => {
     for (const [name, v] of Object.entries(env ?? {})) if (isSecretEnvName(name)) out.push(v);
   };

@@ -12,7 +12,7 @@ import { ConfigError, type Problem } from '../errors.js';
 import { type CompiledGuards, compileGuards } from '../guards/config.js';
 import { addCredentials } from '../guards/credentials.js';
 import type { UpstreamOAuthConfig } from '../identity/upstream/oauth-flow.js';
-import { credentialValues } from './credentials.js';
+import { credentialValues, headerSecrets } from './credentials.js';
 import type { LoadedConfig } from './load.js';
 import type { LoadedPolicy } from './policy-file.js';
 import type { ConfigFile } from './schema.js';
@@ -253,13 +253,7 @@ export function parseHostPort(v: string): HostPort {
 export function configSecrets(loaded: LoadedConfig): string[] {
   const { config } = loaded;
   const out: string[] = [...(loaded.interpolated ?? [])];
-  const headerValues = (headers: Record<string, string> | undefined) => {
-    for (const v of Object.values(headers ?? {})) {
-      out.push(v);
-      const scheme = /^\s*[A-Za-z][A-Za-z0-9-]*\s+(\S.*)$/.exec(v);
-      if (scheme !== null) out.push(scheme[1]!);
-    }
-  };
+  const headerValues = (headers: Record<string, string> | undefined) => out.push(...headerSecrets(headers));
   for (const s of Object.values(config.mcpServers)) {
     headerValues(s.headers);
     out.push(...Object.values(s.env ?? {}));
