@@ -14,6 +14,12 @@ function tool(
 }
 
 const str = (description = '') => ({ type: 'string', description });
+/** The parameters of a command router: a sub-command's name and its arguments. */
+const routed = {
+  intent: str('The intent of the operation.'),
+  command: str('The command to execute against the specified tool.'),
+  parameters: { type: 'object', description: 'The parameters to pass to the tool command.' },
+};
 
 interface Case {
   why: string;
@@ -833,6 +839,102 @@ const MORE_CASES: Case[] = [
       input: { type: 'object' },
     }),
     category: 'execute',
+    risk: 'high',
+  },
+  // Seventh attempt (#21): general rules written from the misses of round 11.
+  {
+    why: 'a command router takes the name of a sub-command, not code: a read-only router reads',
+    tool: tool('docs', 'Search documentation for a query. This tool routes sub commands.', routed),
+    category: 'read',
+    risk: 'low',
+  },
+  {
+    why: 'a command router is as dangerous as the worst thing its description says it does',
+    tool: tool(
+      'workbooks',
+      'Workbooks operations - listing, creating, updating, and deleting workbooks.This tool is a hierarchical MCP command router.',
+      routed,
+    ),
+    category: 'destructive',
+    risk: 'critical',
+  },
+  {
+    why: 'a command router over a key store changes secrets',
+    tool: tool(
+      'keyvault',
+      'Commands for managing Azure Key Vault resources. Sub commands are routed.',
+      routed,
+    ),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'a command router that executes SQL queries runs unrestricted SQL',
+    tool: tool(
+      'mysql',
+      'MySQL operations - listing servers, executing SQL queries. Sub commands are routed.',
+      routed,
+    ),
+    category: 'execute',
+    risk: 'critical',
+  },
+  {
+    why: 'a `command` beside an object of arguments is still a shell when the text speaks of one',
+    tool: tool('exec', 'Run a shell command.', { command: str(), parameters: { type: 'object' } }),
+    category: 'execute',
+    risk: 'critical',
+  },
+  {
+    why: "a service's environment variables hold its keys",
+    tool: tool('list_service_variables', 'List all environment variables for a service.', {
+      serviceId: str(),
+    }),
+    category: 'credential',
+    risk: 'high',
+  },
+  {
+    why: 'setting an environment variable changes a secret',
+    tool: tool('variable_set', 'Create or update an environment variable.', { name: str(), value: str() }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: "a workflow's variable (no environment) is ordinary data",
+    tool: tool('create_variable', 'Create a new variable in the workflow tool.', {
+      key: str(),
+      value: str(),
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'adding a moderator grants powers',
+    tool: tool('submolt_moderator_add', 'Add a moderator (owner only).', { name: str() }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'creating a post publishes it to other people (rule 6)',
+    tool: tool('post_create', 'Create a post. Use content for text.', { title: str(), content: str() }),
+    category: 'communication',
+    risk: 'high',
+  },
+  {
+    why: 'an HTTP POST is not a post to people',
+    tool: tool('playwright_post', 'Perform an HTTP POST request', { url: str(), value: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a vote on a post is a self-scoped mark (rule 5)',
+    tool: tool('post_upvote', 'Upvote a post', { post_id: str() }),
+    category: 'write',
+    risk: 'low',
+  },
+  {
+    why: 'triggering a deployment deploys (rule 7), it runs no pipeline',
+    tool: tool('deployment_trigger', 'Trigger a new deployment for a service.', { serviceId: str() }),
+    category: 'write',
     risk: 'high',
   },
 ];

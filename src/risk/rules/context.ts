@@ -4,6 +4,7 @@ import type { Category } from '../../policy/types.js';
 import { type Parameter, words } from '../text.js';
 import type { Risk, Signal, ToolDefinition } from '../types.js';
 import {
+  ENV_VARIABLE_WORDS,
   IDENTITY_OBJECTS,
   KEY_QUALIFIERS,
   MESSAGE_QUALIFIED,
@@ -14,7 +15,13 @@ import {
   SECRET_OBJECTS,
   SECRET_STORES,
 } from '../vocabulary/objects.js';
-import { CREDENTIAL_CHANGE, LOCAL_DESTINATION, NEGATION, RETURNS_SECRET } from '../vocabulary/phrases.js';
+import {
+  CREDENTIAL_CHANGE,
+  LOCAL_DESTINATION,
+  NEGATION,
+  RETURNS_SECRET,
+  SHELL_TEXT,
+} from '../vocabulary/phrases.js';
 import { PRIVATE_COMMUNICATION, RECORD_HISTORY } from '../vocabulary/records.js';
 import type { Operation } from '../vocabulary/verbs.js';
 
@@ -72,6 +79,18 @@ export function secretObject(ws: string[]): string | undefined {
     if (QUALIFIED_SECRETS[ws[i]!]?.includes(ws[i - 1]!)) return `${ws[i - 1]} ${ws[i]}`;
   }
   return undefined;
+}
+
+/**
+ * A service's environment variables, named `variables` or `vars` (`list_service_variables`, `variable_set`) while the
+ * first sentence says environment: where deployed services keep their API keys and connection strings. A workflow's
+ * `variable` (no environment) and a shell session's environment (the text speaks of a shell) are not.
+ */
+export function environmentVariables(objects: string[], ctx: Context): string | undefined {
+  if (!objects.some((w) => ENV_VARIABLE_WORDS.has(w))) return undefined;
+  const first = ctx.description.split(/(?<=[.!?])\s+/)[0] ?? '';
+  if (!/\b(env|environments?)\b/i.test(first) || SHELL_TEXT.test(ctx.description)) return undefined;
+  return 'environment variables';
 }
 
 /**

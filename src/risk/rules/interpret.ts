@@ -2,6 +2,7 @@
 import { quote, words } from '../text.js';
 import {
   DEPLOY_OBJECTS,
+  DEPLOYMENTS,
   HARMLESS_ITEMS,
   MESSAGE_OBJECTS,
   MIGRATION_OBJECTS,
@@ -36,6 +37,7 @@ import type { Operation } from '../vocabulary/verbs.js';
 import {
   type Context,
   credentialChange,
+  environmentVariables,
   has,
   identityObject,
   localOverwrite,
@@ -56,7 +58,7 @@ export function interpret(
   where: string,
 ): Reading {
   const objects = objectWords.filter((w) => w !== verb);
-  const secret = secretObject(objects);
+  const secret = secretObject(objects) ?? environmentVariables(objects, ctx);
   const permission = permissionObject(objects) ?? identityObject(verb, op, objects);
   // A payment method is where money comes from; changing it moves none.
   const money =
@@ -230,8 +232,14 @@ export function interpret(
           why: `${at} provisions paid infrastructure (${paid ?? verb})`,
         };
       }
-      if (['create', 'add', 'new', 'post', 'schedule'].includes(verb)) {
-        const msg = has(MESSAGE_OBJECTS, objects);
+      if (['create', 'add', 'new', 'post', 'schedule', 'publish', 'submit'].includes(verb)) {
+        // A post is a message when the description speaks of one (`Create a post`), not a page sent by HTTP POST.
+        const post = objects.find((w) => w === 'post' || w === 'posts');
+        const msg =
+          has(MESSAGE_OBJECTS, objects) ??
+          (post !== undefined && ctx.leadWords.includes(post) && !ctx.leadWords.includes('http')
+            ? post
+            : undefined);
         const settings = objects.some((w) => SETTINGS_OBJECTS.has(w));
         if (msg && !settings && !objects.includes('draft') && !objects.includes('drafts')) {
           return { category: 'communication', risk: 'high', why: `${at} sends a ${msg} to other people` };
@@ -307,8 +315,14 @@ export function interpret(
       return { category: 'execute', risk: 'high', why: `${at} runs a predefined job` };
     }
     case 'trigger':
+      // Triggering a deployment deploys (rule 7: write/high), it runs no pipeline of the agent's choosing.
+      if (objects.some((w) => DEPLOYMENTS.has(w)))
+        return { category: 'write', risk: 'high', why: `${at} deploys (a deployment)` };
       return { category: 'execute', risk: 'high', why: `${at} triggers a predefined run` };
     case 'send': {
+      // A vote or a reaction on a post is the agent's own mark, not a message (rule 5).
+      if (has(SELF_SCOPED, objects))
+        return { category: 'write', risk: 'low', why: `${at} is a trivial self-scoped change` };
       if (objects.some((w) => SETTINGS_OBJECTS.has(w))) {
         return {
           category: 'write',

@@ -4,6 +4,7 @@ import { MODE_PARAMETERS } from '../vocabulary/parameters.js';
 import { DESCRIBED_MODES, HTTP_METHODS, STRONG_SECONDARY } from '../vocabulary/phrases.js';
 import { VERBS } from '../vocabulary/verbs.js';
 import type { Context, Op } from './context.js';
+import { commandRouter } from './parameters.js';
 
 export function operationsOfName(nameWords: string[]): Op[] {
   const ops: Op[] = [];
@@ -92,6 +93,29 @@ export function modeOperations(ctx: Context): Array<Op & { value: string; path: 
     }
   }
   if (out.length === 0 && !ctx.listing && !ctx.setsState) out.push(...describedModes(ctx));
+  if (out.length === 0 && commandRouter(ctx) !== undefined) out.push(...routedModes(ctx));
+  return out;
+}
+
+/**
+ * A command router (a free `command` naming one of its sub-commands, their arguments in an object) does not list its
+ * sub-commands: every verb its description says they perform (`listing databases, executing SQL queries, deleting
+ * workbooks`) is read as a mode, the worst wins (rule 1). The sentences that explain how to call the router (`set
+ * "command"`, `invoke`, `learn=true`) say nothing of what it reaches and are left out.
+ */
+function routedModes(ctx: Context): Array<Op & { value: string; path: string }> {
+  const out: Array<Op & { value: string; path: string }> = [];
+  for (const sentence of ctx.description.split(/(?<=[.!?])\s*|\n+/)) {
+    if (/["'`](command|parameters)["'`]|\brouter\b|\bsub ?commands?\b|\blearn\b/i.test(sentence)) continue;
+    for (const w of words(sentence)) {
+      for (const form of baseForms(w)) {
+        const op = VERBS[form];
+        if (op === undefined || op === 'read' || op === 'navigate') continue;
+        out.push({ op, verb: form, value: w, path: 'description' });
+        break;
+      }
+    }
+  }
   return out;
 }
 

@@ -1,12 +1,13 @@
 // Readings from what the parameters and the description say outright: switches that overwrite or delete, code
 // parameters that make a tool execute, descriptions that claim destruction.
-import { quote, words } from '../text.js';
+import { type Parameter, quote, words } from '../text.js';
 import { CODE_PARAMETERS } from '../vocabulary/parameters.js';
 import {
   API_OPERATION,
   API_REQUEST,
   API_SERVICE,
   CODE_TEXT,
+  DATA_STORE,
   DESTRUCTIVE_CLAIM,
   DROPS,
   IDENTITY_SERVICES,
@@ -15,6 +16,7 @@ import {
   PAYS_CLAIM,
   QUERY_LANGUAGE,
   READ_ONLY_QUERY,
+  SHELL_TEXT,
   STRONG_SECONDARY,
 } from '../vocabulary/phrases.js';
 import type { Context, Op, Reading } from './context.js';
@@ -54,22 +56,35 @@ export function flagReadings(ctx: Context): Reading[] {
 /** A parameter that carries code to run makes the tool execute, whatever its name says. */
 export function codeReadings(ctx: Context, ops: Op[]): Reading[] {
   const executes = ops.some((o) => o.op === 'execute' || o.op === 'query');
+  const router = commandRouter(ctx);
   const out: Reading[] = [];
   for (const p of ctx.params) {
+    if (p === router) {
+      // A router that says its sub-commands run queries in a query language executes them (rule 7).
+      // A router that queries a data store (or says its queries are in a query language) runs queries (rule 7).
+      if (
+        /\bquer(y|ies|ying)\b/i.test(ctx.description) &&
+        (QUERY_LANGUAGE.test(ctx.description) || DATA_STORE.test(ctx.description))
+      )
+        out.push({
+          ...queryReading(p, ctx, /\bexecut/i.test(ctx.description)),
+          why: `\`${p.path}\` routes queries to a data store`,
+        });
+      continue;
+    }
     // `migrationSql`, `shell_command`: the last word of the parameter's name says what it carries.
     const n = CODE_PARAMETERS.has(p.name.toLowerCase()) ? p.name.toLowerCase() : (words(p.name).at(-1) ?? '');
     if (!CODE_PARAMETERS.has(n) || p.type === 'boolean' || p.enumValues.length > 0) continue;
     const text = `${p.description} ${ctx.lead}`;
     if (n === 'query' || n === 'pipeline') {
-      if (!QUERY_LANGUAGE.test(`${text} ${ctx.tool.name}`)) continue;
-      if (/\bsql\b/i.test(`${text} ${ctx.tool.name}`) && !READ_ONLY_QUERY.test(ctx.description)) {
-        const unrestricted = /\b(any|arbitrary|insert|update|delete|ddl|dml|write)\b/i.test(ctx.description);
-        if (unrestricted || ops.some((o) => o.op === 'execute')) {
-          out.push({ category: 'execute', risk: 'critical', why: `\`${p.path}\` takes unrestricted SQL` });
-          continue;
-        }
-      }
-      out.push({ category: 'execute', risk: 'high', why: `\`${p.path}\` takes a query in a query language` });
+      if (QUERY_LANGUAGE.test(`${text} ${ctx.tool.name}`))
+        out.push(
+          queryReading(
+            p,
+            ctx,
+            ops.some((o) => o.op === 'execute'),
+          ),
+        );
       continue;
     }
     if (n === 'source' || n === 'function') {
@@ -88,6 +103,17 @@ export function codeReadings(ctx: Context, ops: Op[]): Reading[] {
     out.push({ category: 'execute', risk: 'critical', why: `\`${p.path}\` takes code or a command to run` });
   }
   return out;
+}
+
+/** A query in a query language: read-only is execute/high; SQL that may write (or a tool that executes it) critical. */
+function queryReading(p: Parameter, ctx: Context, executes: boolean): Reading {
+  const text = `${p.description} ${ctx.lead} ${ctx.tool.name}`;
+  if (/\bsql\b/i.test(text) && !READ_ONLY_QUERY.test(ctx.description)) {
+    const unrestricted = /\b(any|arbitrary|insert|update|delete|ddl|dml|write)\b/i.test(ctx.description);
+    if (unrestricted || executes)
+      return { category: 'execute', risk: 'critical', why: `\`${p.path}\` takes unrestricted SQL` };
+  }
+  return { category: 'execute', risk: 'high', why: `\`${p.path}\` takes a query in a query language` };
 }
 
 /** What the description says outright about destroying existing data, whatever the verb of the name. */
@@ -130,9 +156,12 @@ function genericApiReadings(ctx: Context): Reading[] {
   if (ctx.reads) return [];
   const top = ctx.params.filter((p) => !p.path.includes('.'));
   const service = top.find((p) => API_SERVICE.test(p.name));
-  if (!service || !top.some((p) => API_OPERATION.test(p.name)) || !top.some((p) => API_REQUEST.test(p.name)))
-    return [];
-  const reach = `${ctx.description} ${service.description} ${service.enumValues.join(' ')}`;
+  const caller =
+    service !== undefined &&
+    top.some((p) => API_OPERATION.test(p.name)) &&
+    top.some((p) => API_REQUEST.test(p.name));
+  if (!caller && commandRouter(ctx) === undefined) return [];
+  const reach = `${ctx.description} ${service?.description ?? ''} ${service?.enumValues.join(' ') ?? ''}`;
   const out: Reading[] = [];
   for (const [words, category] of [
     [MONEY_SERVICES, 'financial'],
@@ -147,4 +176,21 @@ function genericApiReadings(ctx: Context): Reading[] {
       });
   }
   return out;
+}
+
+/**
+ * A command router: the tool takes the name of one of its own sub-commands in a free `command` and that
+ * sub-command's arguments in an object beside it (`parameters`, `args`). The `command` names an operation of the
+ * tool, not a line for a shell, so it is no code; the tool reaches whatever its description says its sub-commands
+ * manage (generic API caller above). A shell tool's `command` comes with an `argv` list or an `env`, or its text
+ * speaks of a shell or a process.
+ */
+export function commandRouter(ctx: Context): Parameter | undefined {
+  const top = ctx.params.filter((p) => !p.path.includes('.'));
+  const command = top.find((p) => /^(command|cmd|subcommand)$/i.test(p.name) && p.type === 'string');
+  if (command === undefined || command.enumValues.length > 0) return undefined;
+  if (!top.some((p) => p.type === 'object' && /^(parameters|params|arguments|args)$/i.test(p.name)))
+    return undefined;
+  if (SHELL_TEXT.test(`${ctx.description} ${command.description}`)) return undefined;
+  return command;
 }

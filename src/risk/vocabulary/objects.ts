@@ -23,6 +23,8 @@ export const SECRET_OBJECTS = new Set([
   'env',
   'environment',
 ]);
+/** Words for variables, secrets when they are a service's environment (rules/context.ts `environmentVariables`). */
+export const ENV_VARIABLE_WORDS = new Set(['variable', 'variables', 'var', 'vars']);
 /** `key` is a secret only after one of these (`api key`, `ssh key`), not as a Redis or a map key. */
 export const KEY_QUALIFIERS = new Set([
   'api',
@@ -111,6 +113,9 @@ export const DEPLOY_OBJECTS = new Set([
 export const MIGRATION_OBJECTS = new Set(['migration', 'migrations']);
 export const PERMISSION_OBJECTS = new Set([
   'permission',
+  // a moderator holds a community's powers: adding or removing one changes who may do what
+  'moderator',
+  'moderators',
   'permissions',
   'perms',
   'role',
@@ -254,7 +259,29 @@ export const SMALL_ITEMS = new Set([
   'links',
 ]);
 /** Changes to these only affect the agent's own client (rule 5): write/low. */
-export const SELF_SCOPED = new Set(['tab', 'tabs', 'window', 'viewport', 'reaction', 'reactions', 'emoji']);
+export const SELF_SCOPED = new Set([
+  'tab',
+  'tabs',
+  'window',
+  'viewport',
+  'reaction',
+  'reactions',
+  'emoji',
+  // a vote is the agent's own mark on a post
+  'upvote',
+  'downvote',
+  'vote',
+  'votes',
+]);
+/** What a `trigger` deploys rather than runs (rule 7). */
+export const DEPLOYMENTS = new Set([
+  'deploy',
+  'deployment',
+  'deployments',
+  'redeploy',
+  'release',
+  'releases',
+]);
 
 /** Deleting these harms nothing: destructive/medium (rule 2). */
 export const HARMLESS_ITEMS = new Set([

@@ -111,7 +111,13 @@ export const API_OPERATION = /^(method|action|operation|endpoint)$/i;
 export const API_REQUEST = /^(request|params|parameters|body|payload|data|args|arguments)$/i;
 /** Services of a generic API that move money, or that hold identities and keys. */
 export const MONEY_SERVICES = /\b(payments?|payouts?|refunds?|billing|charges?|transfers?)\b/i;
-export const IDENTITY_SERVICES = /\b(oauth|iam|cam|kms|ssm|sts|secrets? ?manager|key ?vault)\b/i;
+export const IDENTITY_SERVICES =
+  /\b(oauth|iam|cam|kms|ssm|sts|secrets? ?manager|key ?vault|rbac|role-based access)\b/i;
+/** Stores whose queries a router runs for the agent (logs, documents, tables). */
+export const DATA_STORE = /\b(databases?|db|documents?|logs?|metrics|tables?|data explorer)\b/i;
+/** Words that say a `command` is a line for a shell or a process, not the name of one of the tool's own sub-commands. */
+export const SHELL_TEXT =
+  /\b(shell|bash|zsh|terminal|powershell|cmd\.exe|command[- ]line|scripts?|executable|binary)\b|\b(spawn|start|run)s? (a |new |the )?process/i;
 
 /** A first sentence that says the tool creates, stores or removes credentials (a registry's login, a data source's). */
 export const CREDENTIAL_CHANGE =

@@ -207,6 +207,8 @@ export const VERBS: Record<string, Operation> = {
   // trivial, self-scoped changes (rule 5)
   react: 'trivial',
   reaction: 'trivial',
+  upvote: 'trivial',
+  downvote: 'trivial',
   resize: 'trivial',
   emulate: 'trivial',
   star: 'trivial',
