@@ -41,6 +41,11 @@ export function entropy(s: string): number {
 const PLACEHOLDER =
   /^(?:\*+|x+|\.+|-+|<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|%s|%\(\w+\)s|\$\w+|your[_-]?\w*|changeme|password|passwd|pass|secret|example\w*|redacted|\[redacted\]|null|none|undefined|true|false|test|dummy|placeholder|todo|tbd|\*{3,}.*)$/i;
 
+/** A field named for a password, quoted as in JSON or YAML (`"password":`, `'db_password':`). */
+const PASSWORD_FIELD = /^(?:[\w.-]*_)?(?:passw(?:or)?d|passwd|pwd|passphrase)\\?["']?\s*:/i;
+/** What a form's validation says of a password field: not a password. */
+const VALIDATION_WORD = /^(?:required|invalid|missing|incorrect|empty|mismatch|optional|hidden|masked|unset|expired)$/i;
+
 /** A value that is code (`config.password`, `getToken()`, `os.environ["X"]`, `process.env.X`), not a literal. */
 function looksLikeCode(v: string): boolean {
   if (
@@ -340,9 +345,15 @@ const RULES: Rule[] = [
     re: /\b[A-Za-z0-9_.-]{0,24}(?:passw(?:or)?d|passwd|pwd|passphrase)[A-Za-z0-9_]{0,12}\\?["']?\s*(?:[:=]|=>|:=)\s*\\?(["'`])([^"'`\s\\]{6,128})\\?\1/gi,
     group: 2,
     entropy: 2.5,
-    accept: (v) => !PLACEHOLDER.test(v) && classes(v) >= 2,
+    // A value of one kind of character counts only under a field named exactly for a password (`"password":
+    // "sunshine"` in a JSON result): the name is the evidence, and a word like `required` is a validation message.
+    accept: (v, m) =>
+      !PLACEHOLDER.test(v) &&
+      (classes(v) >= 2 || (PASSWORD_FIELD.test(m[0]) && !VALIDATION_WORD.test(v))),
     examples: [
       '"password": "hunter2"',
+      '{"user":{"password":"sunshine"}}',
+      "db_password: 'sunshine'",
       "'password' => 'Xy7!kq2Lmn'",
       'password := "Xy7!kq2Lmn"',
       'DB_PASSWORD_PROD="Xy7!kq2Lmn"',
