@@ -5,13 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ApprovalService } from './approvals/service.js';
-import { HeadExporter, headsToVerify } from './audit/heads.js';
-import { loadAuditKeys, recordKeyChange } from './audit/keys.js';
+import { headsToVerify } from './audit/heads.js';
 import { Metrics } from './audit/metrics.js';
-import { AuditSpool, recoverSpool } from './audit/spool.js';
 import { startTracing, type Tracing, tracingEndpoint } from './audit/tracing.js';
 import { pagedRecords, recentRecords } from './audit/view.js';
-import { AuditWriter } from './audit/writer.js';
 import { unknownToolNames } from './config/policy-lint.js';
 import { PolicySet } from './config/policy-set.js';
 import type { GatewayConfig, HostPort, UpstreamSpec } from './config/resolve.js';
@@ -49,7 +46,7 @@ import { oauthPages } from './identity/upstream/oauth-pages.js';
 import type { UpstreamTokenStore } from './identity/upstream/token-store.js';
 import type { Logger } from './log.js';
 import { approvalStep } from './pipeline/approval.js';
-import { type AuditSink, auditStep, commitDecision } from './pipeline/audit.js';
+import { auditStep, commitDecision } from './pipeline/audit.js';
 import { bridgedRound } from './pipeline/bridged-round.js';
 import { compose } from './pipeline/compose.js';
 import type { CallContext } from './pipeline/context.js';
@@ -64,19 +61,8 @@ import { route } from './pipeline/route.js';
 import { UpstreamPool } from './proxy/pool.js';
 import { linkCounts, ProxySession } from './proxy/session.js';
 import { ToolCatalog } from './risk/catalog.js';
-import { openConversationStore } from './state/conversations.js';
-import { openCounterStore } from './state/open.js';
-import type { SessionDirectory } from './state/sessions.js';
-import {
-  auditSpoolBase,
-  openApprovalStore,
-  openAuditStore,
-  openGrantStore,
-  openPinStore,
-  openUpstreamTokenStore,
-  spoolFamily,
-  spoolOfProcess,
-} from './store/open.js';
+import { openUpstreamTokenStore } from './store/open.js';
+import { openStores } from './store/stores.js';
 import { verifyStore } from './store/types.js';
 import { HttpEndpoint } from './transport/http/server.js';
 import { hostName } from './transport/http/wire.js';
@@ -203,111 +189,10 @@ function closeServer(server: Server): Promise<void> {
 /** Opens the audit store and wires every part; rejects with a WardenError when storage cannot be opened. */
 export async function createGateway(config: GatewayConfig, options: GatewayOptions): Promise<Gateway> {
   const { log } = options;
-  // The audit key (audit.key / keyFile) is read once, before anything opens: a bad key file stops the start.
-  const auditKeys = loadAuditKeys(config.auditKey);
-  const auditKey = auditKeys?.keys[0];
-  const heads =
-    config.auditHeads === undefined
-      ? undefined
-      : new HeadExporter({ ...config.auditHeads, key: auditKey, logger: log });
-  const openedStore = await openAuditStore(config.storage, {
-    baseDir: dirname(config.file),
-    sqlite: { durability: config.auditDurability },
-    postgres: {
-      onIdleError: (err: Error) => log.warn({ err: err.message }, 'audit database connection error'),
-    },
-    key: auditKey,
-  }).catch((err) => {
-    heads?.close();
-    throw err;
-  });
-  // Appends through the exporter move the head it exports (no extra query per record).
-  const store = heads === undefined ? openedStore : heads.track(openedStore);
-  // Records are durable in the spool (one write) before they reach the store; see src/audit/spool.ts. What
-  // processes that stopped without moving their records left behind is moved first.
-  const spoolBase = auditSpoolBase(config.storage, config.auditSpool, dirname(config.file));
-  const spool =
-    spoolBase === undefined
-      ? undefined
-      : await (async () => {
-          for (const orphan of spoolFamily(spoolBase)) {
-            const moved = await recoverSpool(orphan, store);
-            if (moved !== undefined && moved > 0)
-              log.warn({ records: moved, spool: orphan }, 'audit records recovered');
-          }
-          return AuditSpool.open(spoolOfProcess(spoolBase), store, {
-            durability: config.auditDurability,
-            log,
-          });
-        })().catch(async (err) => {
-          heads?.close();
-          await store.close();
-          throw err;
-        });
-  const closeAudit = async () => {
-    await spool?.close();
-    heads?.close();
-    await store.close();
-  };
-  const grantStore = await openGrantStore(config.storage, {
-    baseDir: dirname(config.file),
-    postgres: {
-      onIdleError: (err: Error) => log.warn({ err: err.message }, 'grant database connection error'),
-    },
-  }).catch(async (err) => {
-    await closeAudit();
-    throw err;
-  });
-  const approvalStore = await openApprovalStore(config.storage, {
-    baseDir: dirname(config.file),
-    postgres: {
-      onIdleError: (err: Error) => log.warn({ err: err.message }, 'approval database connection error'),
-    },
-  }).catch(async (err) => {
-    await grantStore.close();
-    await closeAudit();
-    throw err;
-  });
-  const pinStore = await openPinStore(config.storage, {
-    baseDir: dirname(config.file),
-    postgres: {
-      onIdleError: (err: Error) => log.warn({ err: err.message }, 'pin database connection error'),
-    },
-  }).catch(async (err) => {
-    await approvalStore.close();
-    await grantStore.close();
-    await closeAudit();
-    throw err;
-  });
-  const counters = await openCounterStore(config.state, {
-    redis: {
-      prefix: config.statePrefix,
-      onError: (err: Error) => log.warn({ err: err.message }, 'state (Redis) connection error'),
-    },
-  }).catch(async (err) => {
-    await pinStore.close();
-    await approvalStore.close();
-    await grantStore.close();
-    await closeAudit();
-    throw err;
-  });
-  // Conversation state for flow rules lives where the counters do (docs/flows.md).
-  const conversations = await openConversationStore(config.state, {
-    prefix: config.flows.keyPrefix,
-    onError: (err: Error) => log.warn({ err: err.message }, 'conversation state (Redis) connection error'),
-  });
-  // With Redis, sessions are shared too: a replica behind a load balancer takes over a session another one opened.
-  const directory: SessionDirectory | undefined = config.state.startsWith('redis')
-    ? (await import('./state/sessions.js')).RedisSessionDirectory.open(config.state, {
-        prefix: `${config.statePrefix}session:`,
-        onError: (err: Error) => log.warn({ err: err.message }, 'session directory (Redis) connection error'),
-      })
-    : undefined;
-  // Without a spool (an in-memory log), records go to the store through group commit. No waiting window: what
-  // arrives in the same turn of the event loop still commits together, and a lone call does not pay a delay.
-  const writer = spool === undefined ? new AuditWriter(store, { maxDelayMs: 0 }) : undefined;
-  const sink: AuditSink = spool ?? writer!;
-  if (auditKey !== undefined) await recordKeyChange(store, auditKey, sink, log);
+  // Every store, opened in order; a start that fails closes those already open (src/store/stores.ts).
+  const stores = await openStores(config, log);
+  const { auditKeys, auditKey, audit: store, sink, counters, conversations, directory } = stores;
+  const { grants: grantStore, approvals: approvalStore, pins: pinStore } = stores;
   // The tool catalog is made below; metrics ask it only when a request is counted.
   let toolCatalog: ToolCatalog | undefined;
   const metrics = new Metrics({
@@ -586,7 +471,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   metrics.gauge(
     'warden_audit_spooled_records',
     'Audit records durable in the spool and not yet in the audit store (grows while the store is down)',
-    () => [{ labels: {}, value: spool?.pending ?? 0 }],
+    () => [{ labels: {}, value: stores.spooled() }],
   );
   metrics.gauge('warden_sessions', 'Open agent sessions', () => [{ labels: {}, value: sessions.size }]);
   metrics.gauge('warden_upstream_ready', 'Upstream sessions ready, by server', () =>
@@ -747,14 +632,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       if (retention) clearInterval(retention);
       await approvalBus?.close();
       await bridgeRelay?.close();
-      await approvalStore.close();
-      await pinStore.close();
-      await writer?.close();
-      await closeAudit();
-      await grantStore.close();
-      await counters.close();
-      await conversations.close();
-      await directory?.close();
+      await stores.close();
       await tracing?.close();
       await upstreamTokens?.close();
       await oauthFlows?.close();

@@ -44,7 +44,8 @@ const PLACEHOLDER =
 /** A field named for a password, quoted as in JSON or YAML (`"password":`, `'db_password':`). */
 const PASSWORD_FIELD = /^(?:[\w.-]*_)?(?:passw(?:or)?d|passwd|pwd|passphrase)\\?["']?\s*:/i;
 /** What a form's validation says of a password field: not a password. */
-const VALIDATION_WORD = /^(?:required|invalid|missing|incorrect|empty|mismatch|optional|hidden|masked|unset|expired)$/i;
+const VALIDATION_WORD =
+  /^(?:required|invalid|missing|incorrect|empty|mismatch|optional|hidden|masked|unset|expired)$/i;
 
 /** A value that is code (`config.password`, `getToken()`, `os.environ["X"]`, `process.env.X`), not a literal. */
 function looksLikeCode(v: string): boolean {
@@ -348,8 +349,7 @@ const RULES: Rule[] = [
     // A value of one kind of character counts only under a field named exactly for a password (`"password":
     // "sunshine"` in a JSON result): the name is the evidence, and a word like `required` is a validation message.
     accept: (v, m) =>
-      !PLACEHOLDER.test(v) &&
-      (classes(v) >= 2 || (PASSWORD_FIELD.test(m[0]) && !VALIDATION_WORD.test(v))),
+      !PLACEHOLDER.test(v) && (classes(v) >= 2 || (PASSWORD_FIELD.test(m[0]) && !VALIDATION_WORD.test(v))),
     examples: [
       '"password": "hunter2"',
       '{"user":{"password":"sunshine"}}',
