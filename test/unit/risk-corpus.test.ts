@@ -65,7 +65,7 @@ const HELD_OUT = new Set([
  * figures for servers warden has not seen (docs/risk.md).
  */
 const rounds = JSON.parse(readFileSync(join(here, '../fixtures/risk-corpus/rounds.json'), 'utf8')) as Record<
-  '5' | '6' | '7' | '8' | '9' | '10' | '11',
+  string,
   string[]
 >;
 const FIFTH_ROUND = new Set(rounds['5']);
@@ -79,6 +79,14 @@ const NINTH_ROUND = new Set(rounds['9']);
 const TENTH_ROUND = new Set(rounds['10']);
 /** Chosen, listed and committed before any rule of the sixth attempt at #21 (written from round 10). */
 const ELEVENTH_ROUND = new Set(rounds['11']);
+/** Chosen, listed and committed before any rule of the seventh attempt at #21 (written from round 11). */
+const TWELFTH_ROUND = new Set(rounds['12']);
+/** Every server of the rounds after the 7th: each frozen before the attempt it measured. */
+const LATER_ROUNDS = new Set(
+  Object.entries(rounds)
+    .filter(([n]) => Number(n) >= 8)
+    .flatMap(([, servers]) => servers),
+);
 const DANGEROUS = ['destructive', 'execute', 'financial', 'credential'];
 
 interface Scores {
@@ -166,14 +174,7 @@ function report(title: string, s: Scores): string {
 
 /** Rounds 1 to 4: the data the rules were written from (tuned on, or looked at after their frozen measurement). */
 const UNSEEN = new Set([...FIFTH_ROUND, ...SIXTH_ROUND, ...SEVENTH_ROUND]);
-const seenCorpus = corpus.filter(
-  (e) =>
-    !UNSEEN.has(e.server) &&
-    !EIGHTH_ROUND.has(e.server) &&
-    !NINTH_ROUND.has(e.server) &&
-    !TENTH_ROUND.has(e.server) &&
-    !ELEVENTH_ROUND.has(e.server),
-);
+const seenCorpus = corpus.filter((e) => !UNSEEN.has(e.server) && !LATER_ROUNDS.has(e.server));
 const all = score(seenCorpus);
 const tuned = score(seenCorpus.filter((e) => !HELD_OUT.has(e.server)));
 const heldOut = score(seenCorpus.filter((e) => HELD_OUT.has(e.server)));
@@ -185,10 +186,11 @@ const eighth = score(corpus.filter((e) => EIGHTH_ROUND.has(e.server)));
 const ninth = score(corpus.filter((e) => NINTH_ROUND.has(e.server)));
 const tenth = score(corpus.filter((e) => TENTH_ROUND.has(e.server)));
 const eleventh = score(corpus.filter((e) => ELEVENTH_ROUND.has(e.server)));
+const twelfth = score(corpus.filter((e) => TWELFTH_ROUND.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n`,
   );
 }
 
@@ -263,19 +265,7 @@ describe('#21 classify on the 6th round, held out (never tuned on)', () => {
 describe('#21 classify on the 7th round, held out (never tuned on)', () => {
   it('#21 has 12 servers and 361 tools, and the corpus 80 servers', () => {
     expect(seventh.tools).toBe(361);
-    expect(
-      new Set(
-        corpus
-          .filter(
-            (e) =>
-              !EIGHTH_ROUND.has(e.server) &&
-              !NINTH_ROUND.has(e.server) &&
-              !TENTH_ROUND.has(e.server) &&
-              !ELEVENTH_ROUND.has(e.server),
-          )
-          .map((e) => e.server),
-      ).size,
-    ).toBe(80);
+    expect(new Set(corpus.filter((e) => !LATER_ROUNDS.has(e.server)).map((e) => e.server)).size).toBe(80);
   });
 
   it('#21 does not fall below category accuracy 0.84 and exact risk 0.69 (first measured 0.83, 0.69), no critical rated low', () => {
@@ -351,10 +341,9 @@ describe('#21 classify on the 10th round, held out (frozen before the fifth atte
 // Round 11 (#21, sixth attempt): chosen, listed and committed before any rule written from round 10, labelled before
 // classify() ran on it (docs/risk.md, "Sixth attempt").
 describe('#21 classify on the 11th round, held out (frozen before the sixth attempt)', () => {
-  it('#21 has 12 servers and 301 tools, and the corpus 117 servers', () => {
+  it('#21 has 12 servers and 301 tools', () => {
     expect(eleventh.tools).toBe(301);
     expect(new Set(corpus.filter((e) => ELEVENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(12);
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(117);
   });
 
   // First and only held-out measurement: 0.714 and 0.608, the same before and after the sixth attempt's rules (Azure's
@@ -366,5 +355,28 @@ describe('#21 classify on the 11th round, held out (frozen before the sixth atte
     expect(eleventh.riskExact).toBeGreaterThanOrEqual(0.7);
     expect(eleventh.criticalRatedLow).toEqual([]);
     expect(eleventh.dangerousRatedRead).toEqual(['chatwork/get_room_link']);
+  });
+});
+
+// Round 12 (#21, seventh attempt): chosen, listed and committed before any rule written from round 11, labelled after
+// those rules were committed and before classify() ran on it (docs/risk.md, "Seventh attempt").
+describe('#21 classify on the 12th round, held out (frozen before the seventh attempt)', () => {
+  it('#21 has 11 servers and 246 tools, and the corpus 128 servers', () => {
+    expect(twelfth.tools).toBe(246);
+    expect(new Set(corpus.filter((e) => TWELFTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(11);
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(128);
+  });
+
+  // Floors: the first and only held-out measurement, the same before and after the seventh attempt's rules. The #21
+  // targets are far off: token transfers have no verb the vocabulary knows, credentials arrive as parameters
+  // (`env`, `password`) and in a Chinese description (docs/risk.md, "Seventh attempt").
+  it('#21 does not fall below the measured category accuracy (0.81) and exact risk (0.71)', () => {
+    expect(twelfth.categoryAccuracy).toBeGreaterThanOrEqual(0.81);
+    expect(twelfth.riskExact).toBeGreaterThanOrEqual(0.71);
+    expect(twelfth.criticalRatedLow).toEqual([]);
+    expect(twelfth.dangerousRatedRead).toEqual([
+      'bnbchain/gnfd_download_object',
+      'humanagent/get_agent_identity',
+    ]);
   });
 });
