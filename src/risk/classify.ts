@@ -9,7 +9,7 @@ import type { Context, Reading } from './rules/context.js';
 import { addSignals, dedupe } from './rules/evidence.js';
 import { interpret } from './rules/interpret.js';
 import { httpMethodAsTransport, modeOperations, operationsOfLead, operationsOfName } from './rules/name.js';
-import { claimReadings, codeReadings, flagReadings } from './rules/parameters.js';
+import { claimReadings, codeReadings, flagReadings, parameterWriteReadings } from './rules/parameters.js';
 import { leadSentence, parameters, words } from './text.js';
 import { type Classification, riskRank, type ToolDefinition } from './types.js';
 import { IRREVERSIBLE } from './vocabulary/phrases.js';
@@ -74,6 +74,7 @@ export function classify(tool: ToolDefinition): Classification {
   readings.push(...flagReadings(ctx));
   readings.push(...codeReadings(ctx, ops));
   readings.push(...claimReadings(ctx));
+  readings.push(...parameterWriteReadings(ctx, ops));
   const fromVerb = readings.length;
   if (readings.length === 0) {
     readings.push({ category: 'other', risk: 'low', why: 'no verb in the name or the description' });

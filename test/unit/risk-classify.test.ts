@@ -937,6 +937,132 @@ const MORE_CASES: Case[] = [
     category: 'write',
     risk: 'high',
   },
+  // Eighth attempt (#21): general rules written from the misses of round 12.
+  {
+    why: 'a transfer of tokens to an address moves money',
+    tool: tool('transfer_erc20', 'Transfer ERC20 tokens to an address.', {
+      privateKey: str(),
+      tokenAddress: str(),
+      toAddress: str(),
+      amount: str(),
+    }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'a transferred call moves no money',
+    tool: tool('transfer_call', 'Transfer an ongoing call to another agent.', {
+      callId: str(),
+      destination: str(),
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a crypto token is an asset, not a secret',
+    tool: tool('get_erc20_token_info', 'Get ERC20 token information', { tokenAddress: str() }),
+    category: 'read',
+    risk: 'low',
+  },
+  {
+    why: 'a bounty is a reward paid to a person',
+    tool: tool('create_bounty', 'Publish a bounty task for a person.', {
+      title: str(),
+      price: { type: 'number' },
+    }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'positions are what an investment account holds (rule 4)',
+    tool: tool('get_positions', 'Get current positions.', { accountId: str() }),
+    category: 'read',
+    risk: 'high',
+  },
+  {
+    why: 'a download to a target path may overwrite it',
+    tool: tool('download_object', 'Download an object from a bucket', {
+      bucketName: str(),
+      targetPath: str(),
+    }),
+    category: 'destructive',
+    risk: 'high',
+  },
+  {
+    why: 'pushing a message to a user sends it (rule 6)',
+    tool: tool('push_text_message', 'Push a simple text message to a user.', {
+      userId: str(),
+      message: str(),
+    }),
+    category: 'communication',
+    risk: 'high',
+  },
+  {
+    why: 'a message beside a recipient is sent to that person',
+    tool: tool('start_conversation', 'Start a conversation.', {
+      human_id: str(),
+      subject: str(),
+      message: str(),
+    }),
+    category: 'communication',
+    risk: 'high',
+  },
+  {
+    why: 'an `env` of environment variables on an update stores secrets',
+    tool: tool('project_update', 'Updates a project.', {
+      projectId: str(),
+      env: str('Environment variables for the project.'),
+    }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'environment overrides of a deploy belong to the run',
+    tool: tool('deploy_repo', 'Deploy a repository.', {
+      repo: str(),
+      env: { type: 'object', description: 'Environment variable overrides.' },
+    }),
+    category: 'write',
+    risk: 'high',
+  },
+  {
+    why: 'a generic caller of an accounting API moves money (its method in the name, its endpoint a path)',
+    tool: tool('api_post', 'API POST - service: accounting/hr/invoice', {
+      service: { type: 'string', enum: ['accounting', 'hr', 'invoice'] },
+      path: str(),
+      body: { type: 'object' },
+    }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'a job added to a queue runs on its workers',
+    tool: tool('add_job', 'Add a new job to the queue', {
+      queue: str(),
+      name: str(),
+      data: { type: 'object' },
+    }),
+    category: 'execute',
+    risk: 'high',
+  },
+  {
+    why: 'a like is a self-scoped mark (rule 5)',
+    tool: tool('like_forum_post', 'Like a post', { post_id: str() }),
+    category: 'write',
+    risk: 'low',
+  },
+  {
+    why: 'a redeploy deploys (rule 7)',
+    tool: tool('application_redeploy', 'Redeploys an application.', { applicationId: str() }),
+    category: 'write',
+    risk: 'high',
+  },
+  {
+    why: 'rebuilding recreates: what it held may be lost',
+    tool: tool('database_rebuild', 'Rebuilds a database.', { id: str() }),
+    category: 'destructive',
+    risk: 'high',
+  },
 ];
 
 describe('classify', () => {

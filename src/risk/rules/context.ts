@@ -4,6 +4,7 @@ import type { Category } from '../../policy/types.js';
 import { type Parameter, words } from '../text.js';
 import type { Risk, Signal, ToolDefinition } from '../types.js';
 import {
+  CRYPTO_TOKEN_QUALIFIERS,
   ENV_VARIABLE_WORDS,
   IDENTITY_OBJECTS,
   KEY_QUALIFIERS,
@@ -72,7 +73,10 @@ export function has(set: Set<string>, ws: string[]): string | undefined {
 
 export function secretObject(ws: string[]): string | undefined {
   const direct = has(SECRET_OBJECTS, ws);
-  if (direct) return direct;
+  // `get_erc20_token_info`, `transfer_nft_token`: a crypto token is an asset, not a secret.
+  const asset =
+    (direct === 'token' || direct === 'tokens') && ws.some((w) => CRYPTO_TOKEN_QUALIFIERS.test(w));
+  if (direct && !asset) return direct;
   for (let i = 1; i < ws.length; i++) {
     if ((ws[i] === 'key' || ws[i] === 'keys') && KEY_QUALIFIERS.has(ws[i - 1]!))
       return `${ws[i - 1]} ${ws[i]}`;

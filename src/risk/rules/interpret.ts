@@ -1,5 +1,21 @@
 // What one operation on one object means: the category and risk of SPEC §7, with its hard-case rules.
 import { quote, words } from '../text.js';
+
+/** The HTTP method, not a post to people: `Perform an HTTP POST request`, `freee API POST`. */
+/** What a `transfer` hands over when no money moves. */
+const HANDED_OVER = new Set([
+  'call',
+  'calls',
+  'file',
+  'files',
+  'ownership',
+  'issue',
+  'issues',
+  'repo',
+  'repository',
+]);
+const HTTP_POST = /\b(?:[Hh][Tt][Tt][Pp]|POST)\b/;
+
 import {
   DEPLOY_OBJECTS,
   DEPLOYMENTS,
@@ -208,9 +224,10 @@ export function interpret(
         has(DEPLOY_OBJECTS, ctx.leadWords) ??
         ctx.params.map((p) => has(DEPLOY_OBJECTS, words(p.name))).find(Boolean);
       if (deployed) return { category: 'write', risk: 'high', why: `${at} deploys a ${deployed}` };
-      // `Submit a job to an endpoint`: the job runs on the server (a predefined job, like a triggered run).
+      // `Submit a job to an endpoint`, `Add a new job to the queue`: the job runs on the server (a predefined job, like a
+      // triggered run).
       if (
-        ['submit', 'enqueue', 'queue'].includes(verb) &&
+        (['submit', 'enqueue', 'queue'].includes(verb) || (verb === 'add' && /\bqueue\b/i.test(ctx.lead))) &&
         (objects.includes('job') || ctx.leadWords.slice(0, 8).includes('job'))
       ) {
         return { category: 'execute', risk: 'high', why: `${at} submits a job to run` };
@@ -232,12 +249,12 @@ export function interpret(
           why: `${at} provisions paid infrastructure (${paid ?? verb})`,
         };
       }
-      if (['create', 'add', 'new', 'post', 'schedule', 'publish', 'submit'].includes(verb)) {
+      if (['create', 'add', 'new', 'post', 'schedule', 'publish', 'submit', 'push'].includes(verb)) {
         // A post is a message when the description speaks of one (`Create a post`), not a page sent by HTTP POST.
         const post = objects.find((w) => w === 'post' || w === 'posts');
         const msg =
           has(MESSAGE_OBJECTS, objects) ??
-          (post !== undefined && ctx.leadWords.includes(post) && !ctx.leadWords.includes('http')
+          (post !== undefined && ctx.leadWords.includes(post) && !HTTP_POST.test(ctx.lead)
             ? post
             : undefined);
         const settings = objects.some((w) => SETTINGS_OBJECTS.has(w));
@@ -343,6 +360,9 @@ export function interpret(
       return { category: 'communication', risk: 'high', why: `${at} sends to other people` };
     }
     case 'pay':
+      // A call, a file or the ownership of a repository is handed over, no money: `transfer_call`, `transfer_issue`.
+      if (verb === 'transfer' && objects.some((w) => HANDED_OVER.has(w)))
+        return { category: 'write', risk: 'medium', why: `${at} hands something over (no money)` };
       if (['finalize', 'finalise'].includes(verb) && !money) {
         return { category: 'write', risk: 'medium', why: `${at} finalises` };
       }

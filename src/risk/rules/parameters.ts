@@ -194,3 +194,39 @@ export function commandRouter(ctx: Context): Parameter | undefined {
   if (SHELL_TEXT.test(`${ctx.description} ${command.description}`)) return undefined;
   return command;
 }
+
+/** Parameters that set environment variables (where a service keeps its keys). */
+const ENV_PARAMETER = /^(env|envs|env_?vars|environment_?variables)$/i;
+/** Who a message goes to: a person, a chat or a number. */
+const RECIPIENT_PARAMETER =
+  /^(user_?id|human_?id|person_?id|recipients?|to|phone(_?number)?|chat_?id|contact_?id)$/i;
+
+/**
+ * What a write's parameters say it changes, whatever its name's object: an `env` parameter that its description says
+ * holds environment variables, on a create, an update or a save, stores them (credential/critical, as a service's
+ * environment variables are secrets; on a deploy or a run they are the run's own overrides); a `message` beside a
+ * recipient sends it to that person (rule 6).
+ */
+export function parameterWriteReadings(ctx: Context, ops: Op[]): Reading[] {
+  if (ctx.reads || !ops.some((o) => o.op === 'write' || o.op === 'overwrite')) return [];
+  const top = ctx.params.filter((p) => !p.path.includes('.') && p.type !== 'boolean');
+  const out: Reading[] = [];
+  const env = top.find(
+    (p) => ENV_PARAMETER.test(p.name) && /\benvironment variables?\b/i.test(p.description),
+  );
+  if (env)
+    out.push({
+      category: 'credential',
+      risk: 'critical',
+      why: `\`${env.path}\` stores environment variables`,
+    });
+  const message = top.find((p) => p.name.toLowerCase() === 'message');
+  const recipient = top.find((p) => RECIPIENT_PARAMETER.test(p.name));
+  if (message && recipient)
+    out.push({
+      category: 'communication',
+      risk: 'high',
+      why: `\`${message.path}\` goes to \`${recipient.path}\``,
+    });
+  return out;
+}

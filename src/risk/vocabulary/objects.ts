@@ -23,6 +23,8 @@ export const SECRET_OBJECTS = new Set([
   'env',
   'environment',
 ]);
+/** Words that make a `token` a crypto asset, not a secret (`erc20_token`, `nft`). */
+export const CRYPTO_TOKEN_QUALIFIERS = /^(erc\d+|bep\d+|spl|nfts?|crypto|coins?|fungible)$/;
 /** Words for variables, secrets when they are a service's environment (rules/context.ts `environmentVariables`). */
 export const ENV_VARIABLE_WORDS = new Set(['variable', 'variables', 'var', 'vars']);
 /** `key` is a secret only after one of these (`api key`, `ssh key`), not as a Redis or a map key. */
@@ -186,6 +188,9 @@ export const MONEY_OBJECTS = new Set([
   'deposits',
   'receipt',
   'receipts',
+  // a bounty is a reward paid to whoever does the task
+  'bounty',
+  'bounties',
 ]);
 
 /** Objects that a `send`/`post`/`create` turns into communication with other people (rule 6). */

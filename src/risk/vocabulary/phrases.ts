@@ -6,7 +6,7 @@ export const DESTINATION_PARAMETERS =
   /^(key|destination|dest|target_?path|remote_?path|upload_?path|object_?key)$/i;
 /** Where a download, a save or a dump writes on the local disk: an existing file there is replaced (rule 3). */
 export const LOCAL_DESTINATION =
-  /^(local_?path|save_?path|output_?path|output_?file|out_?file|dest_?path|destination_?path)$/i;
+  /^(local_?path|save_?path|output_?path|output_?file|out_?file|dest_?path|destination_?path|target_?path|download_?path)$/i;
 /** Booleans that make a read show what a secret store keeps hidden. */
 export const REVEAL_FLAGS = /^(reveal|show_?secrets?|include_?secrets?|decrypt|with_?decryption|unmask)$/i;
 
@@ -107,10 +107,11 @@ export const PAYS_CLAIM =
 export const PAYMENT_PROOF = /^(payment|deposit|fee)_?tx(_?hash|_?id)?$|^tx_?hash$/i;
 /** Parameters of a generic API tool: a service, an operation on it and the request to send. */
 export const API_SERVICE = /^(service|api|product)$/i;
-export const API_OPERATION = /^(method|action|operation|endpoint)$/i;
+export const API_OPERATION = /^(method|action|operation|endpoint|path|api_?path)$/i;
 export const API_REQUEST = /^(request|params|parameters|body|payload|data|args|arguments)$/i;
 /** Services of a generic API that move money, or that hold identities and keys. */
-export const MONEY_SERVICES = /\b(payments?|payouts?|refunds?|billing|charges?|transfers?)\b/i;
+export const MONEY_SERVICES =
+  /\b(payments?|payouts?|refunds?|billing|charges?|transfers?|accounting|invoic(e|es|ing))\b/i;
 export const IDENTITY_SERVICES =
   /\b(oauth|iam|cam|kms|ssm|sts|secrets? ?manager|key ?vault|rbac|role-based access)\b/i;
 /** Stores whose queries a router runs for the agent (logs, documents, tables). */

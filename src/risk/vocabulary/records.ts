@@ -91,6 +91,10 @@ export const BULK_SENSITIVE = new Set([
   'salaries',
   'salary',
   'timesheets',
+  // what an investment account holds
+  'positions',
+  'holdings',
+  'portfolio',
 ]);
 /** Logs under another name: read/medium like logs, not private communications (rule 4). */
 export const LOG_QUALIFIERS = new Set(['console', 'log', 'logs', 'error', 'errors', 'debug', 'system']);
