@@ -81,6 +81,8 @@ const TENTH_ROUND = new Set(rounds['10']);
 const ELEVENTH_ROUND = new Set(rounds['11']);
 /** Chosen, listed and committed before any rule of the seventh attempt at #21 (written from round 11). */
 const TWELFTH_ROUND = new Set(rounds['12']);
+/** Chosen, listed and committed before any rule of the eighth attempt at #21 (written from round 12). */
+const THIRTEENTH_ROUND = new Set(rounds['13']);
 /** Every server of the rounds after the 7th: each frozen before the attempt it measured. */
 const LATER_ROUNDS = new Set(
   Object.entries(rounds)
@@ -187,10 +189,11 @@ const ninth = score(corpus.filter((e) => NINTH_ROUND.has(e.server)));
 const tenth = score(corpus.filter((e) => TENTH_ROUND.has(e.server)));
 const eleventh = score(corpus.filter((e) => ELEVENTH_ROUND.has(e.server)));
 const twelfth = score(corpus.filter((e) => TWELFTH_ROUND.has(e.server)));
+const thirteenth = score(corpus.filter((e) => THIRTEENTH_ROUND.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n\n${report('13th round, held out', thirteenth)}\n`,
   );
 }
 
@@ -361,10 +364,9 @@ describe('#21 classify on the 11th round, held out (frozen before the sixth atte
 // Round 12 (#21, seventh attempt): chosen, listed and committed before any rule written from round 11, labelled after
 // those rules were committed and before classify() ran on it (docs/risk.md, "Seventh attempt").
 describe('#21 classify on the 12th round, held out (frozen before the seventh attempt)', () => {
-  it('#21 has 11 servers and 246 tools, and the corpus 128 servers', () => {
+  it('#21 has 11 servers and 246 tools', () => {
     expect(twelfth.tools).toBe(246);
     expect(new Set(corpus.filter((e) => TWELFTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(11);
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(128);
   });
 
   // First and only held-out measurement: 0.813 and 0.715, the same before and after the seventh attempt's rules (token
@@ -376,5 +378,25 @@ describe('#21 classify on the 12th round, held out (frozen before the seventh at
     expect(twelfth.riskExact).toBeGreaterThanOrEqual(0.8);
     expect(twelfth.criticalRatedLow).toEqual([]);
     expect(twelfth.dangerousRatedRead).toEqual(['humanagent/get_agent_identity']);
+  });
+});
+
+// Round 13 (#21, eighth attempt): chosen, listed and committed before any rule written from round 12, labelled after
+// those rules were committed and before classify() ran on it (docs/risk.md, "Eighth attempt").
+describe('#21 classify on the 13th round, held out (frozen before the eighth attempt)', () => {
+  it('#21 has 9 servers and 170 tools, and the corpus 137 servers', () => {
+    expect(thirteenth.tools).toBe(170);
+    expect(new Set(corpus.filter((e) => THIRTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(9);
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(137);
+  });
+
+  // Floors: the first and only held-out measurement, the same before and after the eighth attempt's rules. Category
+  // is near the #21 target; exact risk, financial recall (paying people for tasks: 0 of 5) and execute recall (coding
+  // agents: 3 of 6) are not (docs/risk.md, "Eighth attempt").
+  it('#21 does not fall below the measured category accuracy (0.91) and exact risk (0.77)', () => {
+    expect(thirteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.91);
+    expect(thirteenth.riskExact).toBeGreaterThanOrEqual(0.77);
+    expect(thirteenth.criticalRatedLow).toEqual([]);
+    expect(thirteenth.dangerousRatedRead).toEqual([]);
   });
 });

@@ -38,11 +38,11 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 2919 real definitions (no false positive; 2275 of them listed after the patterns were written)', () => {
+  it('#21 flags none of the 3089 real definitions (no false positive; 2445 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(2919);
+    expect(real.length).toBe(3089);
     expect(flagged).toEqual([]);
   });
 
@@ -74,6 +74,6 @@ describe('#21 poisoning and shadowing, measured', () => {
       'coolify-masonator/service',
       'coolify-masonator/github_apps',
     ]);
-    expect(findings.length).toBe(398);
+    expect(findings.length).toBe(419);
   });
 });
