@@ -16,6 +16,15 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** A config on a fresh SQLite file whose state URL cannot open (what config validation would refuse, set after it). */
+function failingConfig() {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-stores-'));
+  dirs.push(dir);
+  const config = configIn(dir);
+  config.state = 'bogus:';
+  return { dir, config };
+}
+
 function configIn(dir: string) {
   const file = join(dir, 'warden.yaml');
   const yaml = 'storage: sqlite:warden.db\nservers:\n  fs:\n    command: node\n    args: [-e, ""]\n';
@@ -34,20 +43,14 @@ describe('#22.1 stores open in order and close on a failed start', () => {
   });
 
   it('#22.1b a state URL that cannot open closes the SQLite stores opened before it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'warden-stores-'));
-    dirs.push(dir);
-    const config = configIn(dir);
-    // What config validation would refuse, set after it: the counter store is the first to fail.
-    config.state = 'bogus:';
+    // The counter store is the first to fail.
+    const { dir, config } = failingConfig();
     await expect(openStores(config, log)).rejects.toThrow(/unsupported state URL/);
     expect(readdirSync(dir).filter((f) => f.endsWith('-wal'))).toEqual([]);
   });
 
   it('#22.1c createGateway passes the error on and leaves nothing open', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'warden-stores-'));
-    dirs.push(dir);
-    const config = configIn(dir);
-    config.state = 'bogus:';
+    const { dir, config } = failingConfig();
     await expect(createGateway(config, { log })).rejects.toThrow(/unsupported state URL/);
     expect(readdirSync(dir).filter((f) => f.endsWith('-wal'))).toEqual([]);
   });
