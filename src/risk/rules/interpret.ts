@@ -1,7 +1,6 @@
 // What one operation on one object means: the category and risk of SPEC §7, with its hard-case rules.
 import { quote, words } from '../text.js';
 
-/** The HTTP method, not a post to people: `Perform an HTTP POST request`, `freee API POST`. */
 /** What a `transfer` hands over when no money moves. */
 const HANDED_OVER = new Set([
   'call',
@@ -14,6 +13,7 @@ const HANDED_OVER = new Set([
   'repo',
   'repository',
 ]);
+/** The HTTP method, not a post to people: `Perform an HTTP POST request`, `freee API POST`. */
 const HTTP_POST = /\b(?:[Hh][Tt][Tt][Pp]|POST)\b/;
 
 import {

@@ -60,7 +60,6 @@ export function codeReadings(ctx: Context, ops: Op[]): Reading[] {
   const out: Reading[] = [];
   for (const p of ctx.params) {
     if (p === router) {
-      // A router that says its sub-commands run queries in a query language executes them (rule 7).
       // A router that queries a data store (or says its queries are in a query language) runs queries (rule 7).
       if (
         /\bquer(y|ies|ying)\b/i.test(ctx.description) &&
