@@ -1,21 +1,6 @@
 // What one operation on one object means: the category and risk of SPEC §7, with its hard-case rules.
 import { quote, words } from '../text.js';
 
-/** What a `transfer` hands over when no money moves. */
-const HANDED_OVER = new Set([
-  'call',
-  'calls',
-  'file',
-  'files',
-  'ownership',
-  'issue',
-  'issues',
-  'repo',
-  'repository',
-]);
-/** The HTTP method, not a post to people: `Perform an HTTP POST request`, `freee API POST`. */
-const HTTP_POST = /\b(?:[Hh][Tt][Tt][Pp]|POST)\b/;
-
 import {
   DEPLOY_OBJECTS,
   DEPLOYMENTS,
@@ -64,6 +49,21 @@ import {
   secretObject,
   secretStoreItem,
 } from './context.js';
+
+/** What a `transfer` hands over when no money moves. */
+const HANDED_OVER = new Set([
+  'call',
+  'calls',
+  'file',
+  'files',
+  'ownership',
+  'issue',
+  'issues',
+  'repo',
+  'repository',
+]);
+/** The HTTP method, not a post to people: `Perform an HTTP POST request`, `freee API POST`. */
+const HTTP_POST = /\b(?:[Hh][Tt][Tt][Pp]|POST)\b/;
 
 /** What one operation on one object means (SPEC §7 and its hard-case rules). */
 export function interpret(
