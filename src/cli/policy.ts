@@ -211,6 +211,7 @@ export async function explainCommand(opts: {
       args: parseArgs(opts.args),
       category: category ?? tool?.classification?.category,
       risk: tool?.classification?.risk,
+      confidence: tool?.classification?.confidence,
       grant: grant?.facts,
     };
     const explained = explainLayers(layers, call);
@@ -259,6 +260,7 @@ export async function explainCommand(opts: {
               listed: tool.classification !== undefined,
               category: tool.classification?.category ?? null,
               risk: tool.classification?.risk ?? null,
+              confidence: tool.classification?.confidence ?? null,
               source: 'classified',
             };
     if (opts.json) {

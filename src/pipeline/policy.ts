@@ -468,6 +468,7 @@ export function policyStep({
             grant: ctx.session.identity.grant,
             category: info?.classification.category,
             risk: info?.classification.risk,
+            confidence: info?.classification.confidence,
             annotations,
             counter: state === undefined ? undefined : (scope, counter) => state.get(`${scope}.${counter}`),
             // An object or absent: anything else was refused above.

@@ -288,6 +288,8 @@ export function evaluateOp(
 export interface ToolFacts {
   category?: string | undefined;
   risk?: string | undefined;
+  /** How often a classification reached this way was right on servers the rules had not seen (docs/risk.md). */
+  confidence?: number | undefined;
   annotations?: Readonly<Record<string, unknown>> | undefined;
 }
 
@@ -351,7 +353,7 @@ export function evaluateConditionTruth(
     actual =
       c.segments[0] === 'annotations'
         ? tool?.annotations?.[c.segments[1]!]
-        : (tool?.[c.segments[0] as 'category' | 'risk'] ?? undefined);
+        : (tool?.[c.segments[0] as 'category' | 'risk' | 'confidence'] ?? undefined);
   } else actual = resolvePath(c.root === 'grant' ? grant : args, c.segments);
   return evaluateTruth(c.op, actual, actual !== undefined, c.value, c.regex);
 }

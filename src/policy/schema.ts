@@ -20,8 +20,8 @@ export const conditionSchema = z.strictObject({
   path: z
     .string()
     .regex(
-      /^(args(\.[^.]+)+|state\.[^.]+\..+|grant\.(id|label|groups)|tool\.(category|risk|annotations\.(destructiveHint|readOnlyHint|idempotentHint|openWorldHint)))$/,
-      'a path is "args.<name>[.<name>...]" (a list element: "args.<name>[*]" any, "[all]" every), "state.<scope>.<counter>", grant.label / grant.groups / grant.id, tool.category / tool.risk, or tool.annotations.<destructiveHint|readOnlyHint|idempotentHint|openWorldHint>',
+      /^(args(\.[^.]+)+|state\.[^.]+\..+|grant\.(id|label|groups)|tool\.(category|risk|confidence|annotations\.(destructiveHint|readOnlyHint|idempotentHint|openWorldHint)))$/,
+      'a path is "args.<name>[.<name>...]" (a list element: "args.<name>[*]" any, "[all]" every), "state.<scope>.<counter>", grant.label / grant.groups / grant.id, tool.category / tool.risk / tool.confidence, or tool.annotations.<destructiveHint|readOnlyHint|idempotentHint|openWorldHint>',
     ),
   op: z.enum(OPERATORS),
   value: z.unknown(),

@@ -183,6 +183,8 @@ export interface ToolCall {
   category?: Category | undefined;
   /** The tool's risk level (`low|medium|high|critical`) when classified, for `tool.risk` conditions. */
   risk?: string | undefined;
+  /** The classification's confidence (0 to 1, calibrated on first-sight data), for `tool.confidence` conditions. */
+  confidence?: number | undefined;
   /** The annotations the server listed for the tool (untrusted), for `tool.annotations.<hint>` conditions. */
   annotations?: Readonly<Record<string, unknown>> | undefined;
   /** Who is calling, for `grant.*` conditions; undefined for anonymous calls (every grant.* path is missing). */

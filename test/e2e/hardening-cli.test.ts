@@ -258,9 +258,11 @@ describe('#17.26 policy typos and broken upstreams are found at start', () => {
     expect(r.status, r.stderr).toBe(0);
     const explained = JSON.parse(r.stdout) as {
       decision: { outcome: string; rule: string };
-      tool: { category: string };
+      tool: { category: string; confidence: number };
     };
     expect(explained.tool.category).toBe('write');
+    // The classification's confidence, for tool.confidence conditions (#21).
+    expect(explained.tool.confidence).toBeGreaterThan(0);
     // The gateway, asked the same call.
     const gw = await serveCli(config);
     try {

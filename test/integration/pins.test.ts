@@ -95,6 +95,52 @@ mcpServers:
   });
 });
 
+describe('#21 tool.confidence conditions', () => {
+  it('#21.c1 holds a tool by the confidence of its classification, and lets it through below the bar', async () => {
+    const echo = classify({
+      name: 'echo',
+      description: 'Returns its text',
+      inputSchema: { type: 'object', properties: { text: { type: 'string' } } },
+    });
+    const gatewayWith = async (bar: number) => {
+      const policy = join(tempDir('warden-pins-'), 'policy.json');
+      writeFileSync(
+        policy,
+        JSON.stringify({
+          version: '1',
+          default: 'allow',
+          all_tools: {
+            deny_if: [
+              {
+                conditions: [{ path: 'tool.confidence', op: 'lt', value: bar }],
+                on_deny: 'The classifier is unsure of this tool',
+              },
+            ],
+          },
+        }),
+      );
+      const gw = await startGateway(`
+mcpServers:
+  probe:
+    command: node
+    args: ["--import", "tsx", "${PROBE}"]
+    cwd: ${ROOT}
+    policy: ${policy}
+`);
+      running.push(gw);
+      const client = await connect(`${gw.mcpUrl}/probe`);
+      const text = textOf(await client.callTool({ name: 'echo', arguments: { text: 'x' } }));
+      await client.close();
+      return text;
+    };
+    // The echo's confidence is below 1 and above 0: the same rule denies it or lets it through by the bar alone.
+    expect(echo.confidence).toBeGreaterThan(0);
+    expect(echo.confidence).toBeLessThan(1);
+    expect(await gatewayWith(1)).toBe('[POLICY DENIED] The classifier is unsure of this tool');
+    expect(await gatewayWith(echo.confidence)).toBe('x');
+  });
+});
+
 describe('tool pinning', () => {
   it('pins on first use, flags a changed definition, holds its calls until an admin accepts it', async () => {
     const storage = join(tempDir('warden-pins-'), 'warden.db');
