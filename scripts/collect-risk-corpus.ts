@@ -847,6 +847,9 @@ const SERVERS: ServerSpec[] = [
   // @baruchiro/paperless-mcp 2.2.1, @roychri/mcp-server-asana 1.8.0, @ajpanada/mcp-azure-devops 2.0.4,
   // @agent-infra/mcp-server-filesystem 1.2.29, datadog-mcp 5.8.2. Chosen and dropped before listing:
   // @chaindead/telegram-mcp_linux_amd64 (a native binary; this script runs Node scripts).
+  // Listed offline (tools): azure-devops-ajpanada 77, paperless 44, postman 42, asana-roychri 41, retellai 24,
+  // datadog-mcp 23, salesforce-answerai 17, elasticsearch-awesome 11, filesystem-agent-infra 11, mcp-installer 2
+  // (10 servers, 292 tools). Not listed: n8n-leonardsellem (calls its n8n API at start and exits).
   { id: 'retellai', package: '@abhaybabbar/retellai-mcp-server', env: { RETELL_API_KEY: DUMMY } },
   {
     id: 'elasticsearch-awesome',
@@ -879,13 +882,18 @@ const SERVERS: ServerSpec[] = [
   {
     id: 'azure-devops-ajpanada',
     package: '@ajpanada/mcp-azure-devops',
+    args: ['dummy-org'],
     env: {
       AZURE_DEVOPS_ORG_URL: 'http://127.0.0.1:9/org',
       AZURE_DEVOPS_AUTH_METHOD: 'pat',
       AZURE_DEVOPS_PAT: DUMMY,
     },
   },
-  { id: 'filesystem-agent-infra', package: '@agent-infra/mcp-server-filesystem', args: [tmpdir()] },
+  {
+    id: 'filesystem-agent-infra',
+    package: '@agent-infra/mcp-server-filesystem',
+    args: ['--allowed-directories', tmpdir()],
+  },
   {
     id: 'datadog-mcp',
     package: 'datadog-mcp',
