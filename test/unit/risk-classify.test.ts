@@ -1063,6 +1063,42 @@ const MORE_CASES: Case[] = [
     category: 'destructive',
     risk: 'high',
   },
+  // Ninth attempt (#21): general rules written from the misses of round 13.
+  {
+    why: 'a task with a budget commits money to pay people',
+    tool: tool('post_task', 'Post a task for human workers.', {
+      title: str(),
+      budget_usd: { type: 'number' },
+    }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'a catalogue price commits no money',
+    tool: tool('create_product', 'Create a product.', { name: str(), price: { type: 'number' } }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a description that says it releases the payment moves money',
+    tool: tool('approve_submission', "Approve a worker's submission and release their payment.", {
+      id: str(),
+    }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'creating an agent in a tmux pane starts a process that runs commands',
+    tool: tool('agent_create', 'Create a new agent in a new tmux pane.', { name: str(), cwd: str() }),
+    category: 'execute',
+    risk: 'critical',
+  },
+  {
+    why: 'the revision history of a post is no conversation',
+    tool: tool('get_post_revisions', 'Retrieves the revision history for a post.', { id: str() }),
+    category: 'read',
+    risk: 'low',
+  },
 ];
 
 describe('classify', () => {

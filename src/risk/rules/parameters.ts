@@ -11,6 +11,7 @@ import {
   DESTRUCTIVE_CLAIM,
   DROPS,
   IDENTITY_SERVICES,
+  MONEY_COMMITTED,
   MONEY_SERVICES,
   PAYMENT_PROOF,
   PAYS_CLAIM,
@@ -18,6 +19,7 @@ import {
   READ_ONLY_QUERY,
   SHELL_TEXT,
   STRONG_SECONDARY,
+  TERMINAL_CLAIM,
 } from '../vocabulary/phrases.js';
 import type { Context, Op, Reading } from './context.js';
 import { interpret } from './interpret.js';
@@ -207,7 +209,7 @@ const RECIPIENT_PARAMETER =
  * recipient sends it to that person (rule 6).
  */
 export function parameterWriteReadings(ctx: Context, ops: Op[]): Reading[] {
-  if (ctx.reads || !ops.some((o) => o.op === 'write' || o.op === 'overwrite')) return [];
+  if (ctx.reads || !ops.some((o) => ['write', 'overwrite', 'send', 'trivial'].includes(o.op))) return [];
   const top = ctx.params.filter((p) => !p.path.includes('.') && p.type !== 'boolean');
   const out: Reading[] = [];
   const env = top.find(
@@ -219,6 +221,20 @@ export function parameterWriteReadings(ctx: Context, ops: Op[]): Reading[] {
       risk: 'critical',
       why: `\`${env.path}\` stores environment variables`,
     });
+  // A budget, a prize or a reward given to a task, a contest or a bounty is money committed to pay people (rule 9).
+  const committed = top.find(
+    (p) => MONEY_COMMITTED.test(p.name) && (p.type === 'number' || p.type === 'integer'),
+  );
+  if (committed)
+    out.push({
+      category: 'financial',
+      risk: 'critical',
+      why: `\`${committed.path}\` commits money to pay people`,
+    });
+  // Creating something in a tmux pane or a pseudo-terminal starts a process that runs commands (rule 7).
+  const terminal = TERMINAL_CLAIM.exec(ctx.lead);
+  if (terminal && ops.some((o) => ['create', 'new', 'spawn', 'start', 'open', 'launch'].includes(o.verb)))
+    out.push({ category: 'execute', risk: 'critical', why: `it starts a process in a ${terminal[0]}` });
   const message = top.find((p) => p.name.toLowerCase() === 'message');
   const recipient = top.find((p) => RECIPIENT_PARAMETER.test(p.name));
   if (message && recipient)

@@ -101,8 +101,12 @@ export const BULK_WORDS = /\b(bulk|batch|mass|all recipients|every (user|member|
 
 /** A description that says the tool itself pays or charges (an automatic payment, a charge to a wallet or card). */
 export const PAYS_CLAIM =
-  /\b(?:(?:will\s+be|is|are|gets?)\s+paid\s+automatically|paid\s+automatically\s+from|pays?\s+automatically|automatic(?:ally)?\s+(?:x402\s+)?payments?|charges?\s+(?:your|the)\s+(?:wallet|card|account|balance))\b/i;
+  /\b(?:(?:will\s+be|is|are|gets?)\s+paid\s+automatically|paid\s+automatically\s+from|pays?\s+automatically|automatic(?:ally)?\s+(?:x402\s+)?payments?|charges?\s+(?:your|the)\s+(?:wallet|card|account|balance)|releases?\s+(?:their|the|its|your)\s+payments?)\b/i;
 
+/** A parameter that commits money to pay people: a budget, a prize, a reward, pay in a currency (`budget_usd`). */
+export const MONEY_COMMITTED = /^(budget|prize|reward|bounty|base_?pay|bonus)(_?\w*)?$|_(usd|eur|gbp)$/i;
+/** A description that says the tool starts something in a tmux pane or a pseudo-terminal: what runs there runs commands. */
+export const TERMINAL_CLAIM = /\b(tmux|pty|terminal pane)\b/i;
 /** A parameter that takes the proof of a payment (a transaction hash): the call redeems money paid (rule 9). */
 export const PAYMENT_PROOF = /^(payment|deposit|fee)_?tx(_?hash|_?id)?$|^tx_?hash$/i;
 /** Parameters of a generic API tool: a service, an operation on it and the request to send. */

@@ -104,6 +104,14 @@ export const LOG_QUALIFIERS = new Set(['console', 'log', 'logs', 'error', 'error
  * a conversation: a financial record (read/medium), not private communications.
  */
 export const RECORD_HISTORY = new Set([
+  // a record of a thing's own changes or measurements, not a conversation
+  'performance',
+  'revision',
+  'revisions',
+  'version',
+  'change',
+  'deployment',
+  'build',
   'billing',
   'spend',
   'spending',
