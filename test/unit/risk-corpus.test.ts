@@ -83,6 +83,8 @@ const ELEVENTH_ROUND = new Set(rounds['11']);
 const TWELFTH_ROUND = new Set(rounds['12']);
 /** Chosen, listed and committed before any rule of the eighth attempt at #21 (written from round 12). */
 const THIRTEENTH_ROUND = new Set(rounds['13']);
+/** Chosen, listed and committed before any rule of the ninth attempt at #21 (written from round 13). */
+const FOURTEENTH_ROUND = new Set(rounds['14']);
 /** Every server of the rounds after the 7th: each frozen before the attempt it measured. */
 const LATER_ROUNDS = new Set(
   Object.entries(rounds)
@@ -190,10 +192,11 @@ const tenth = score(corpus.filter((e) => TENTH_ROUND.has(e.server)));
 const eleventh = score(corpus.filter((e) => ELEVENTH_ROUND.has(e.server)));
 const twelfth = score(corpus.filter((e) => TWELFTH_ROUND.has(e.server)));
 const thirteenth = score(corpus.filter((e) => THIRTEENTH_ROUND.has(e.server)));
+const fourteenth = score(corpus.filter((e) => FOURTEENTH_ROUND.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n\n${report('13th round, held out', thirteenth)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n\n${report('13th round, held out', thirteenth)}\n\n${report('14th round, held out', fourteenth)}\n`,
   );
 }
 
@@ -384,10 +387,9 @@ describe('#21 classify on the 12th round, held out (frozen before the seventh at
 // Round 13 (#21, eighth attempt): chosen, listed and committed before any rule written from round 12, labelled after
 // those rules were committed and before classify() ran on it (docs/risk.md, "Eighth attempt").
 describe('#21 classify on the 13th round, held out (frozen before the eighth attempt)', () => {
-  it('#21 has 9 servers and 170 tools, and the corpus 137 servers', () => {
+  it('#21 has 9 servers and 170 tools', () => {
     expect(thirteenth.tools).toBe(170);
     expect(new Set(corpus.filter((e) => THIRTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(9);
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(137);
   });
 
   // First and only held-out measurement: 0.918 and 0.776, the same before and after the eighth attempt's rules (paying
@@ -398,5 +400,25 @@ describe('#21 classify on the 13th round, held out (frozen before the eighth att
     expect(thirteenth.riskExact).toBeGreaterThanOrEqual(0.82);
     expect(thirteenth.criticalRatedLow).toEqual([]);
     expect(thirteenth.dangerousRatedRead).toEqual([]);
+  });
+});
+
+// Round 14 (#21, ninth attempt): chosen, listed and committed before any rule written from round 13, labelled after
+// those rules were committed and before classify() ran on it (docs/risk.md, "Ninth attempt").
+describe('#21 classify on the 14th round, held out (frozen before the ninth attempt)', () => {
+  it('#21 has 10 servers and 292 tools, and the corpus 147 servers', () => {
+    expect(fourteenth.tools).toBe(292);
+    expect(new Set(corpus.filter((e) => FOURTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(10);
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(147);
+  });
+
+  // Floors: the first and only held-out measurement, the same before and after the ninth attempt's rules. Five
+  // dangerous tools are rated read: two SOQL and one query-DSL search whose query is not in a parameter named for it,
+  // and two security-alert reads that may show a secret (docs/risk.md, "Ninth attempt").
+  it('#21 does not fall below the measured category accuracy (0.89) and exact risk (0.77)', () => {
+    expect(fourteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.89);
+    expect(fourteenth.riskExact).toBeGreaterThanOrEqual(0.77);
+    expect(fourteenth.criticalRatedLow).toEqual([]);
+    expect(fourteenth.dangerousRatedRead.length).toBeLessThanOrEqual(5);
   });
 });

@@ -38,15 +38,15 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 3089 real definitions (no false positive; 2445 of them listed after the patterns were written)', () => {
+  it('#21 flags none of the 3381 real definitions (no false positive; 2737 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(3089);
+    expect(real.length).toBe(3381);
     expect(flagged).toEqual([]);
   });
 
-  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and eleven false mentions', () => {
+  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and seventeen false mentions', () => {
     const found = shadowing.filter((s) =>
       findShadowing(s.servers).some((f) => f.server === s.attack[0] && f.tool === s.attack[1]),
     );
@@ -61,19 +61,27 @@ describe('#21 poisoning and shadowing, measured', () => {
     // cloudbase's own tools (round 8) that other servers use as tool names; `sample_data` is a word of a MySQL server's
     // description that a round-9 SQL Server server uses as a tool name; `update_application` and `list_branches` are
     // action values of a Coolify server's own tools (round 11) that Argo CD and Bitbucket servers use as tool names.
+    // Round 14 added six of the same kind: `createCollection` (a cloudbase operation, a Postman tool), `list_tags` (an
+    // n8n description, a Paperless tool), `test_notification` and `get_order` (action values of a Datadog server).
     expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
+      'cloudbase/writeNoSqlDatabaseStructure',
       'cloudbase/manageFunctions',
       'cloudbase/queryApps',
       'cloudbase/manageApps',
       'mail-imap-smtp/search_since_date',
       'mysql-berthojoris/search_schema',
+      'n8n-node2flow/n8n_get_tag',
       'postgres-henkey/pg_manage_schema',
       'postgres-henkey/pg_manage_schema',
       'resend/create-automation',
       'resend/update-automation',
       'coolify-masonator/service',
       'coolify-masonator/github_apps',
+      'datadog-mcp/monitors',
+      'datadog-mcp/logs_pipelines',
+      'datadog-mcp/logs_indexes',
+      'datadog-mcp/logs_archives',
     ]);
-    expect(findings.length).toBe(419);
+    expect(findings.length).toBe(498);
   });
 });
