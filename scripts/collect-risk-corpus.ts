@@ -907,7 +907,10 @@ const SERVERS: ServerSpec[] = [
   // @missionsquad/mcp-github 0.10.8, mcp-server-sqlite 0.0.2, mcp-supabase 0.1.0, @delorenj/mcp-server-trello 1.8.1,
   // github-mcp-server 1.8.7, mcp-github-project-manager 2.3.1. Chosen and dropped before listing:
   // @mcp-consultant-tools/azure-sql and @jsondb-cloud/mcp (a dependency is not on the registry), and
-  // @seed-ship/duckdb-mcp-native (no bin).
+  // @seed-ship/duckdb-mcp-native (no bin). Listed offline (tools): github-missionsquad 67, trello-delorenj 57,
+  // github-git-ops 30, x64dbg 23, github-project-manager 20, mcp-git 15, sqlite-server 10, jira-nexus2520 6 (8 servers,
+  // 228 tools). Not listed: google-docs-abonus (waits for an OAuth sign-in at start), falkordb (connects to its
+  // database at start), supabase-community (its client needs Node 22's WebSocket at start).
   {
     id: 'google-docs-abonus',
     package: '@a-bonus/google-docs-mcp',
