@@ -1099,6 +1099,131 @@ const MORE_CASES: Case[] = [
     category: 'read',
     risk: 'low',
   },
+  // Tenth attempt (#21): general rules written from the misses of round 14.
+  {
+    why: 'removing an item from a container deletes nothing',
+    tool: tool('remove_label_from_card', 'Remove a label from a card.', { card: str(), label: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a description that says the item still exists afterwards deletes nothing',
+    tool: tool('unassign_member_card', 'Unassign a card. The card will still exist.', { card: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'removing a member from a group is still an access change',
+    tool: tool('remove_member_from_group', 'Remove a member from a group.', { group: str(), user: str() }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: "removing the agent's own reaction is a self-scoped change (rule 5)",
+    tool: tool('remove_reaction', 'Remove a reaction from a message.', { emoji: str() }),
+    category: 'write',
+    risk: 'low',
+  },
+  {
+    why: 'an update that sets visibility changes who can see it',
+    tool: tool('update_board', 'Update a board.', {
+      id: str(),
+      name: str(),
+      visibility: { type: 'string', enum: ['private', 'team', 'public'] },
+    }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'a create chooses the visibility of something new: an ordinary write',
+    tool: tool('create_board', 'Create a board.', {
+      name: str(),
+      visibility: { type: 'string', enum: ['private', 'public'] },
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a where clause is a query the agent writes (rule 7)',
+    tool: tool('query_records', 'Query records with SOQL.', {
+      object: str(),
+      whereClause: str('WHERE clause'),
+    }),
+    category: 'execute',
+    risk: 'high',
+  },
+  {
+    why: 'a query body in a query DSL is a query the agent writes (rule 7)',
+    tool: tool('search_index', 'Search an index.', {
+      index: str(),
+      queryBody: { type: 'object', description: 'Query DSL object' },
+    }),
+    category: 'execute',
+    risk: 'high',
+  },
+  {
+    why: 'a YAML override on a pipeline run supplies the steps that run',
+    tool: tool('run_pipeline', 'Starts a run of a pipeline.', { pipelineId: str(), yamlOverride: str() }),
+    category: 'execute',
+    risk: 'critical',
+  },
+  {
+    why: 'a script stored inside a document that a create saves is not run by the call',
+    tool: tool('create_collection', 'Creates a collection.', {
+      collection: {
+        type: 'object',
+        properties: {
+          event: { type: 'object', properties: { script: str('JavaScript to run before a request') } },
+        },
+      },
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'JSON Patch operations edit fields of one document',
+    tool: tool('update_work_item', 'Update a work item.', {
+      id: str(),
+      op: { type: 'string', enum: ['add', 'remove', 'replace'] },
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a field type named Email is a kind of field, not a mode that sends',
+    tool: tool('manage_field', 'Create or modify a custom field.', {
+      type: { type: 'string', enum: ['Text', 'Number', 'Email', 'Phone'] },
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'installing a package with npx runs its code; its env is its own',
+    tool: tool('install_server', 'Install an MCP server via npx', {
+      name: str(),
+      env: { type: 'array', items: { type: 'string' }, description: 'The environment variables to set' },
+    }),
+    category: 'execute',
+    risk: 'critical',
+  },
+  {
+    why: 'a mail rule is a rule: creating one sends nothing',
+    tool: tool('create_mail_rule', 'Create a mail rule.', { name: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'posting a document to an archive stores it',
+    tool: tool('post_document', 'Upload a new document.', { file: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a description that says it replaces the contents overwrites (rule 3)',
+    tool: tool('put_collection', 'Replaces the contents of a collection.', { id: str(), collection: str() }),
+    category: 'destructive',
+    risk: 'high',
+  },
 ];
 
 describe('classify', () => {

@@ -49,6 +49,7 @@ import {
   secretObject,
   secretStoreItem,
 } from './context.js';
+import { detaches, headNoun, modifierOnly, visibilityChange } from './shape.js';
 
 /** What a `transfer` hands over when no money moves. */
 const HANDED_OVER = new Set([
@@ -152,6 +153,10 @@ export function interpret(
     case 'overwrite':
     case 'provision':
     case 'deploy': {
+      // Installing a package with npx, uvx or pip, or code cloned locally, runs that code (its `env` is its own).
+      if (verb === 'install' && /\b(npx|uvx|npm|pip|pipx|code)\b/i.test(ctx.lead)) {
+        return { category: 'execute', risk: 'critical', why: `${at} installs and runs a package's code` };
+      }
       const stored = secretStoreItem(ctx) ?? credentialChange(ctx);
       if (secret || permission || stored) {
         return {
@@ -166,6 +171,14 @@ export function interpret(
           category: 'credential',
           risk: 'critical',
           why: `${at} changes access settings (${quote(m[0], 30)})`,
+        };
+      }
+      const exposure = visibilityChange(verb, ctx, where);
+      if (exposure) {
+        return {
+          category: 'credential',
+          risk: 'critical',
+          why: `${at} changes who can see it (${exposure})`,
         };
       }
       if (
@@ -198,7 +211,8 @@ export function interpret(
         }
         return { category: 'financial', risk: 'critical', why: `${at} moves money (${money})` };
       }
-      if (op === 'overwrite') {
+      // `putCollection`: "Replaces the contents of a collection": what was there is gone (rule 3).
+      if (op === 'overwrite' || (where === 'name' && /^(replaces|overwrites)\b/i.test(ctx.lead))) {
         return { category: 'destructive', risk: 'high', why: `${at} can silently overwrite existing data` };
       }
       if (verb === 'upload') {
@@ -258,7 +272,13 @@ export function interpret(
             ? post
             : undefined);
         const settings = objects.some((w) => SETTINGS_OBJECTS.has(w));
-        if (msg && !settings && !objects.includes('draft') && !objects.includes('drafts')) {
+        if (
+          msg &&
+          !settings &&
+          !modifierOnly(msg, ctx) &&
+          !objects.includes('draft') &&
+          !objects.includes('drafts')
+        ) {
           return { category: 'communication', risk: 'high', why: `${at} sends a ${msg} to other people` };
         }
       }
@@ -283,6 +303,18 @@ export function interpret(
           risk: 'critical',
           why: `${at} removes ${secret ?? permission ?? stored}`,
         };
+      }
+      // `remove_tag_from_task`, `remove_from_cart`: the item is taken out of a container and still exists (a write);
+      // removing the agent's own mark (a reaction, a vote) is a trivial self-scoped change (rule 5).
+      if (op === 'delete' && detaches(verb, ctx)) {
+        return {
+          category: 'write',
+          risk: 'medium',
+          why: `${at} takes an item out of another; deletes nothing`,
+        };
+      }
+      if (op === 'delete' && has(SELF_SCOPED, objects) && !has(HARMLESS_ITEMS, objects)) {
+        return { category: 'write', risk: 'low', why: `${at} removes the agent's own mark` };
       }
       if (money && op === 'cancel') {
         // SPEC §7 puts cancels under destructive: cancelling a subscription or a payment moves no money.
@@ -346,6 +378,9 @@ export function interpret(
           risk: 'medium',
           why: `${at} configures where messages go; sends nothing`,
         };
+      }
+      if (verb === 'post' && !has(MESSAGE_OBJECTS, objects) && headNoun(ctx) !== undefined) {
+        return { category: 'write', risk: 'medium', why: `${at} stores a ${headNoun(ctx)} (not a message)` };
       }
       if (
         verb === 'post' &&

@@ -77,7 +77,22 @@ export function modeOperations(ctx: Context): Array<Op & { value: string; path: 
     // On a `list_`/`search_` tool an `action` or `type` enum filters what is listed; on a `mark_`/`set_` tool it
     // names the state to set (`mark_email` as `read`).
     if (ctx.listing || ctx.setsState) continue;
+    const values = p.enumValues.map((v) => v.toLowerCase());
+    // A `type` names kinds of things (`Text`, `Email`, `Phone` for a field); it selects modes only when most of its
+    // values are verbs.
+    if (
+      p.name.toLowerCase() === 'type' &&
+      values.filter((v) => VERBS[words(v)[0] ?? ''] !== undefined).length * 2 <= values.length
+    )
+      continue;
+    // JSON Patch (`add`, `remove`, `replace`): `remove` takes a field out of a document, not the document.
+    const jsonPatch =
+      values.filter((v) => JSON_PATCH_OPS.has(v)).length >= 3 && values.every((v) => JSON_PATCH_OPS.has(v));
     for (const value of p.enumValues) {
+      if (jsonPatch) {
+        out.push({ op: value.toLowerCase() === 'test' ? 'read' : 'write', verb: value, value, path: p.path });
+        continue;
+      }
       // `payout.created`, `address.updated`: names of events, not operations the tool performs.
       if (value.includes('.')) continue;
       const vw = words(value);
@@ -96,6 +111,9 @@ export function modeOperations(ctx: Context): Array<Op & { value: string; path: 
   if (out.length === 0 && commandRouter(ctx) !== undefined) out.push(...routedModes(ctx));
   return out;
 }
+
+/** The operations of a JSON Patch (RFC 6902). */
+const JSON_PATCH_OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 
 /**
  * A command router (a free `command` naming one of its sub-commands, their arguments in an object) does not list its

@@ -73,6 +73,24 @@ export function codeReadings(ctx: Context, ops: Op[]): Reading[] {
         });
       continue;
     }
+    const query = queryFragment(p, ctx);
+    if (query) {
+      out.push(
+        queryReading(
+          p,
+          ctx,
+          ops.some((o) => o.op === 'execute'),
+        ),
+      );
+      continue;
+    }
+    // `yamlOverride` on a pipeline run: the agent writes the steps that run.
+    if (executesSomething(ops) && words(p.name).includes('yaml') && p.type !== 'boolean') {
+      out.push({ category: 'execute', risk: 'critical', why: `\`${p.path}\` supplies the steps of the run` });
+      continue;
+    }
+    // `collection.event[].script` on a create or an update: code stored inside a document, run by someone later.
+    if (p.path.includes('.') && !executes && storesOnly(ops)) continue;
     // `migrationSql`, `shell_command`: the last word of the parameter's name says what it carries.
     const n = CODE_PARAMETERS.has(p.name.toLowerCase()) ? p.name.toLowerCase() : (words(p.name).at(-1) ?? '');
     if (!CODE_PARAMETERS.has(n) || p.type === 'boolean' || p.enumValues.length > 0) continue;
@@ -104,6 +122,28 @@ export function codeReadings(ctx: Context, ops: Op[]): Reading[] {
     out.push({ category: 'execute', risk: 'critical', why: `\`${p.path}\` takes code or a command to run` });
   }
   return out;
+}
+
+/**
+ * A query carried by a parameter not named `query`: a clause of one (`whereClause`, `having_clause`), or a query
+ * object or body in a query language (`queryBody` as "query DSL"). The agent writes the predicate: rule 7.
+ */
+function queryFragment(p: Parameter, ctx: Context): boolean {
+  if (p.type === 'boolean' || p.enumValues.length > 0) return false;
+  const ws = words(p.name);
+  if (ws.length > 1 && ws.at(-1) === 'clause') return true;
+  if (ws.length < 2 || !ws.includes('query') || ws.at(-1) === 'query') return false;
+  if (!['body', 'dsl', 'object', 'json'].includes(ws.at(-1) ?? '')) return false;
+  return QUERY_LANGUAGE.test(`${p.description} ${ctx.lead}`);
+}
+
+function executesSomething(ops: Op[]): boolean {
+  return ops.some((o) => o.op === 'execute' || o.op === 'trigger');
+}
+
+/** A create, an update or a replace only stores what it is given. */
+function storesOnly(ops: Op[]): boolean {
+  return ops.length > 0 && ops.every((o) => o.op === 'write' || o.op === 'overwrite');
 }
 
 /** A query in a query language: read-only is execute/high; SQL that may write (or a tool that executes it) critical. */
@@ -205,7 +245,7 @@ const RECIPIENT_PARAMETER =
 /**
  * What a write's parameters say it changes, whatever its name's object: an `env` parameter that its description says
  * holds environment variables, on a create, an update or a save, stores them (credential/critical, as a service's
- * environment variables are secrets; on a deploy or a run they are the run's own overrides); a `message` beside a
+ * environment variables are secrets; on a deploy, a run or an install they are the run's own); a `message` beside a
  * recipient sends it to that person (rule 6).
  */
 export function parameterWriteReadings(ctx: Context, ops: Op[]): Reading[] {
@@ -215,7 +255,9 @@ export function parameterWriteReadings(ctx: Context, ops: Op[]): Reading[] {
   const env = top.find(
     (p) => ENV_PARAMETER.test(p.name) && /\benvironment variables?\b/i.test(p.description),
   );
-  if (env)
+  // An installer's `env` is the installed program's own environment, set for the code it runs.
+  const installs = ops.some((o) => o.verb === 'install');
+  if (env && !installs)
     out.push({
       category: 'credential',
       risk: 'critical',
