@@ -85,6 +85,8 @@ const TWELFTH_ROUND = new Set(rounds['12']);
 const THIRTEENTH_ROUND = new Set(rounds['13']);
 /** Chosen, listed and committed before any rule of the ninth attempt at #21 (written from round 13). */
 const FOURTEENTH_ROUND = new Set(rounds['14']);
+/** Chosen, listed and committed before any rule of the tenth attempt at #21 (written from round 14). */
+const FIFTEENTH_ROUND = new Set(rounds['15']);
 /** Every server of the rounds after the 7th: each frozen before the attempt it measured. */
 const LATER_ROUNDS = new Set(
   Object.entries(rounds)
@@ -193,10 +195,11 @@ const eleventh = score(corpus.filter((e) => ELEVENTH_ROUND.has(e.server)));
 const twelfth = score(corpus.filter((e) => TWELFTH_ROUND.has(e.server)));
 const thirteenth = score(corpus.filter((e) => THIRTEENTH_ROUND.has(e.server)));
 const fourteenth = score(corpus.filter((e) => FOURTEENTH_ROUND.has(e.server)));
+const fifteenth = score(corpus.filter((e) => FIFTEENTH_ROUND.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n\n${report('13th round, held out', thirteenth)}\n\n${report('14th round, held out', fourteenth)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n\n${report('13th round, held out', thirteenth)}\n\n${report('14th round, held out', fourteenth)}\n\n${report('15th round, held out', fifteenth)}\n`,
   );
 }
 
@@ -406,19 +409,39 @@ describe('#21 classify on the 13th round, held out (frozen before the eighth att
 // Round 14 (#21, ninth attempt): chosen, listed and committed before any rule written from round 13, labelled after
 // those rules were committed and before classify() ran on it (docs/risk.md, "Ninth attempt").
 describe('#21 classify on the 14th round, held out (frozen before the ninth attempt)', () => {
-  it('#21 has 10 servers and 292 tools, and the corpus 147 servers', () => {
+  it('#21 has 10 servers and 292 tools', () => {
     expect(fourteenth.tools).toBe(292);
     expect(new Set(corpus.filter((e) => FOURTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(10);
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(147);
   });
 
-  // Floors: the first and only held-out measurement, the same before and after the ninth attempt's rules. Five
-  // dangerous tools are rated read: two SOQL and one query-DSL search whose query is not in a parameter named for it,
-  // and two security-alert reads that may show a secret (docs/risk.md, "Ninth attempt").
-  it('#21 does not fall below the measured category accuracy (0.89) and exact risk (0.77)', () => {
-    expect(fourteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.89);
-    expect(fourteenth.riskExact).toBeGreaterThanOrEqual(0.77);
+  // First and only held-out measurement: 0.890 and 0.777, the same before and after the ninth attempt's rules. Round
+  // 14 then became tuning data: the floors are its figures after the tenth attempt's rules, written from its misses;
+  // the two dangerous tools still rated read are security-alert reads that may show a secret (docs/risk.md, "Tenth
+  // attempt").
+  it('#21 does not fall below its figures after the tenth attempt (category 0.94, exact risk 0.82)', () => {
+    expect(fourteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.94);
+    expect(fourteenth.riskExact).toBeGreaterThanOrEqual(0.82);
     expect(fourteenth.criticalRatedLow).toEqual([]);
-    expect(fourteenth.dangerousRatedRead.length).toBeLessThanOrEqual(5);
+    expect(fourteenth.dangerousRatedRead.length).toBeLessThanOrEqual(2);
+  });
+});
+
+// Round 15 (#21, tenth attempt): chosen, listed and committed before any rule written from round 14, labelled after
+// those rules were committed and before classify() ran on it (docs/risk.md, "Tenth attempt").
+describe('#21 classify on the 15th round, held out (frozen before the tenth attempt)', () => {
+  it('#21 has 8 servers and 228 tools, and the corpus 155 servers', () => {
+    expect(fifteenth.tools).toBe(228);
+    expect(new Set(corpus.filter((e) => FIFTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(8);
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(155);
+  });
+
+  // Floors: the first and only held-out measurement (0.846 and 0.732; 0.842 and 0.728 before the tenth attempt's
+  // rules). Six dangerous tools are rated read, all of one debugger server whose modes are a union of objects with a
+  // constant `action` each, which the parameter reader did not see (docs/risk.md, "Tenth attempt").
+  it('#21 does not fall below the measured category accuracy (0.84) and exact risk (0.73)', () => {
+    expect(fifteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.84);
+    expect(fifteenth.riskExact).toBeGreaterThanOrEqual(0.73);
+    expect(fifteenth.criticalRatedLow).toEqual([]);
+    expect(fifteenth.dangerousRatedRead.length).toBeLessThanOrEqual(6);
   });
 });

@@ -38,15 +38,15 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 3381 real definitions (no false positive; 2737 of them listed after the patterns were written)', () => {
+  it('#21 flags none of the 3609 real definitions (no false positive; 2965 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(3381);
+    expect(real.length).toBe(3609);
     expect(flagged).toEqual([]);
   });
 
-  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and seventeen false mentions', () => {
+  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and eighteen false mentions', () => {
     const found = shadowing.filter((s) =>
       findShadowing(s.servers).some((f) => f.server === s.attack[0] && f.tool === s.attack[1]),
     );
@@ -63,6 +63,7 @@ describe('#21 poisoning and shadowing, measured', () => {
     // action values of a Coolify server's own tools (round 11) that Argo CD and Bitbucket servers use as tool names.
     // Round 14 added six of the same kind: `createCollection` (a cloudbase operation, a Postman tool), `list_tags` (an
     // n8n description, a Paperless tool), `test_notification` and `get_order` (action values of a Datadog server).
+    // Round 15 added one more: `list_branches`, an action value of a GitHub project server, a Bitbucket tool.
     expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
       'cloudbase/writeNoSqlDatabaseStructure',
       'cloudbase/manageFunctions',
@@ -81,7 +82,8 @@ describe('#21 poisoning and shadowing, measured', () => {
       'datadog-mcp/logs_pipelines',
       'datadog-mcp/logs_indexes',
       'datadog-mcp/logs_archives',
+      'github-project-manager/manage_branches',
     ]);
-    expect(findings.length).toBe(498);
+    expect(findings.length).toBe(556);
   });
 });
