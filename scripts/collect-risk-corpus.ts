@@ -959,6 +959,38 @@ const SERVERS: ServerSpec[] = [
     package: 'mcp-github-project-manager',
     env: { GITHUB_TOKEN: DUMMY, GITHUB_OWNER: 'd', GITHUB_REPO: 'd' },
   },
+  // 16th round (#21, eleventh attempt): chosen on 2026-12-05 after round 15 was measured, before any was listed,
+  // labelled or classified, and before any rule written from round 15; held out. Weighted to payments, phone and SMS,
+  // files and sharing, tasks, a debugger, model hosting and running, a CMS, support tickets, direct messages and a
+  // wiki with issues; only packages not yet tried; servers over 90 tools left out. Versions: mcp-google-drive 1.6.2,
+  // todoist-mcp 1.3.4, @debugmcp/mcp-debugger 0.17.0, ollama-mcp 2.1.0, strapi-mcp 0.2.3, slashvibe-mcp 0.4.10,
+  // replicate-mcp 0.9.0, mcp-atlassian 2.1.0. Chosen and dropped before listing (did not install: a dependency is
+  // not on the registry or downloads from GitHub): @whop/mcp, telnyx-mcp, @j0hanz/filesystem-mcp,
+  // @great-detail/support-mcp.
+  {
+    id: 'google-drive-mcp',
+    package: 'mcp-google-drive',
+    env: { GOOGLE_CLIENT_ID: DUMMY, GOOGLE_CLIENT_SECRET: DUMMY, GOOGLE_REFRESH_TOKEN: DUMMY },
+  },
+  { id: 'todoist', package: 'todoist-mcp', env: { API_KEY: DUMMY } },
+  { id: 'debugmcp', package: '@debugmcp/mcp-debugger', args: ['stdio'] },
+  { id: 'ollama', package: 'ollama-mcp', env: { OLLAMA_HOST: 'http://127.0.0.1:9' } },
+  {
+    id: 'strapi',
+    package: 'strapi-mcp',
+    env: { STRAPI_URL: 'http://127.0.0.1:9', STRAPI_API_TOKEN: DUMMY },
+  },
+  { id: 'slashvibe', package: 'slashvibe-mcp', env: { VIBE_API_URL: 'http://127.0.0.1:9' } },
+  { id: 'replicate', package: 'replicate-mcp', env: { REPLICATE_API_TOKEN: DUMMY } },
+  {
+    id: 'atlassian-mcp',
+    package: 'mcp-atlassian',
+    env: {
+      ATLASSIAN_BASE_URL: 'http://127.0.0.1:9',
+      ATLASSIAN_EMAIL: 'd@example.com',
+      ATLASSIAN_API_TOKEN: DUMMY,
+    },
+  },
 ];
 
 function packageDir(scratch: string, pkg: string): string {
