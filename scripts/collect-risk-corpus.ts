@@ -966,7 +966,9 @@ const SERVERS: ServerSpec[] = [
   // todoist-mcp 1.3.4, @debugmcp/mcp-debugger 0.17.0, ollama-mcp 2.1.0, strapi-mcp 0.2.3, slashvibe-mcp 0.4.10,
   // replicate-mcp 0.9.0, mcp-atlassian 2.1.0. Chosen and dropped before listing (did not install: a dependency is
   // not on the registry or downloads from GitHub): @whop/mcp, telnyx-mcp, @j0hanz/filesystem-mcp,
-  // @great-detail/support-mcp.
+  // @great-detail/support-mcp. Listed offline (tools): todoist 36, replicate 35, strapi 20, debugmcp 17,
+  // google-drive-mcp 15, ollama 13, slashvibe 9 (7 servers, 145 tools). Not listed: atlassian-mcp (a module of the
+  // package is missing at start).
   {
     id: 'google-drive-mcp',
     package: 'mcp-google-drive',
