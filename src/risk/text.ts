@@ -48,11 +48,20 @@ export interface Parameter {
   defaultValue: unknown;
 }
 
-/** The parameters of the input schema, nested objects one level deep (enough for `options.mode`-style modes). */
+/**
+ * The parameters of the input schema, nested objects one level deep (enough for `options.mode`-style modes). The
+ * alternatives of a union (`anyOf`, `oneOf`, `allOf`) are read as one object: a discriminated union of modes, one
+ * object per mode with a constant `action`, yields one `action` parameter with every mode as a value, and the
+ * parameters of each mode beside it.
+ */
 export function parameters(tool: ToolDefinition): Parameter[] {
   const out: Parameter[] = [];
-  const visit = (schema: unknown, prefix: string, depth: number) => {
+  const byPath = new Map<string, Parameter>();
+  // `unions`: whether to read a union's alternatives here; not inside the items of an array, whose alternatives are
+  // kinds of element (a list of steps), not modes of the tool.
+  const visit = (schema: unknown, prefix: string, depth: number, unions = true) => {
     if (typeof schema !== 'object' || schema === null) return;
+    if (unions) for (const alt of alternatives(schema as Record<string, unknown>)) visit(alt, prefix, depth);
     const props = (schema as { properties?: unknown }).properties;
     if (typeof props !== 'object' || props === null) return;
     for (const [name, raw] of Object.entries(props as Record<string, unknown>)) {
@@ -60,20 +69,48 @@ export function parameters(tool: ToolDefinition): Parameter[] {
       const p = raw as Record<string, unknown>;
       const path = prefix ? `${prefix}.${name}` : name;
       const enumValues = collectEnum(p);
-      out.push({
-        path,
-        name,
-        type: typeof p.type === 'string' ? p.type : undefined,
-        enumValues,
-        description: typeof p.description === 'string' ? p.description : '',
-        format: typeof p.format === 'string' ? p.format : undefined,
-        defaultValue: p.default,
-      });
+      const seen = byPath.get(path);
+      if (seen) {
+        // The same parameter in another alternative: its values join the ones already read.
+        for (const v of enumValues) if (!seen.enumValues.includes(v)) seen.enumValues.push(v);
+        if (!seen.description && typeof p.description === 'string') seen.description = p.description;
+      } else {
+        const param: Parameter = {
+          path,
+          name,
+          type: typeof p.type === 'string' ? p.type : undefined,
+          enumValues,
+          description: typeof p.description === 'string' ? p.description : '',
+          format: typeof p.format === 'string' ? p.format : undefined,
+          defaultValue: p.default,
+        };
+        byPath.set(path, param);
+        out.push(param);
+      }
       if (depth < 2) visit(p, path, depth + 1);
-      if (depth < 2 && typeof p.items === 'object') visit(p.items, `${path}[]`, depth + 1);
+      if (depth < 2 && typeof p.items === 'object') visit(p.items, `${path}[]`, depth + 1, false);
     }
   };
   visit(tool.inputSchema, '', 0);
+  // `action: {anyOf: [{properties: {action: {const: 'read'}, ...}}, ...]}`: the modes are the constants of the
+  // parameter's own name inside its alternatives, which the visit above read as `action.action`.
+  for (const p of out) {
+    const inner = byPath.get(`${p.path}.${p.name}`);
+    if (inner === undefined) continue;
+    for (const v of inner.enumValues) if (!p.enumValues.includes(v)) p.enumValues.push(v);
+  }
+  return out;
+}
+
+/** The object alternatives of a union schema. */
+function alternatives(schema: Record<string, unknown>): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
+    const alts = schema[key];
+    if (!Array.isArray(alts)) continue;
+    for (const alt of alts)
+      if (typeof alt === 'object' && alt !== null) out.push(alt as Record<string, unknown>);
+  }
   return out;
 }
 

@@ -1224,6 +1224,88 @@ const MORE_CASES: Case[] = [
     category: 'destructive',
     risk: 'high',
   },
+  // Eleventh attempt (#21): general rules written from the misses of round 15.
+  {
+    why: 'modes written as a union of objects with a constant action are read as modes (rule 1)',
+    tool: tool('volume_ops', 'Volume operations.', {
+      action: {
+        anyOf: [
+          { type: 'object', properties: { action: { const: 'read' }, address: str() } },
+          { type: 'object', properties: { action: { const: 'delete' }, address: str() } },
+        ],
+      },
+    }),
+    category: 'destructive',
+    risk: 'critical',
+  },
+  {
+    why: 'a union at the root of the input schema is read as well',
+    tool: {
+      name: 'process_ops',
+      description: 'Process operations.',
+      inputSchema: {
+        type: 'object',
+        oneOf: [
+          { properties: { op: { const: 'list' } } },
+          { properties: { op: { const: 'run' }, command: str('Shell command to run') } },
+        ],
+      },
+    },
+    category: 'execute',
+    risk: 'critical',
+  },
+  {
+    why: 'a mode that removes something other than what the tool is named for takes it out of that',
+    tool: tool('manage_sprints', 'Manage sprints.', {
+      action: { type: 'string', enum: ['create', 'remove_issues'] },
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a mode that deletes another thing still deletes',
+    tool: tool('manage_issues', 'Manage issues.', {
+      action: { type: 'string', enum: ['create', 'delete_comment'] },
+    }),
+    category: 'destructive',
+    risk: 'high',
+  },
+  {
+    why: 'unstaging keeps the changes in the files',
+    tool: tool('git_reset', 'Unstages all staged changes', { repo_path: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'an update of a webhook that sets its signing secret changes a secret',
+    tool: tool('update_repository_webhook', 'Update a webhook for a repository', {
+      hook_id: str(),
+      config: { type: 'object', properties: { url: str(), secret: str() } },
+    }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'watching a card subscribes the agent to its changes (rule 5)',
+    tool: tool('watch_card', 'Subscribe or unsubscribe from watching a card', {
+      cardId: str(),
+      subscribed: { type: 'boolean' },
+    }),
+    category: 'write',
+    risk: 'low',
+  },
+  {
+    why: "a watch that pushes changes to a topic is more than the agent's own subscription",
+    tool: tool('watch_mailbox', 'Watch a mailbox for changes.', { topicName: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: "a card's members are its assignees, not accounts",
+    tool: tool('assign_member_to_card', 'Assign a member to a card', { cardId: str(), memberId: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
 ];
 
 describe('classify', () => {

@@ -164,12 +164,16 @@ const ADMIN_VERBS = new Set([
 ]);
 
 /** Identity admin (SPEC §7 credential): accounts, members, delegates, organisation groups and policies, device approvals. */
+/** Items of work whose members are the people assigned to them. */
+const WORK_ITEMS = new Set(['card', 'cards', 'task', 'tasks', 'issue', 'issues', 'ticket', 'tickets']);
+
 export function identityObject(verb: string, op: Operation, ws: string[]): string | undefined {
   if (op !== 'delete' && !ADMIN_VERBS.has(verb)) return undefined;
   if (ws.includes('device') && ws.some((w) => w === 'approval' || w === 'approvals'))
     return 'device approvals';
-  // a mailing or social list's members are not accounts
-  if (ws.includes('list') || ws.includes('lists')) return undefined;
+  // a mailing or social list's members are not accounts, nor are the members of a card, a task or an issue: they
+  // are its assignees
+  if (ws.some((w) => w === 'list' || w === 'lists' || WORK_ITEMS.has(w))) return undefined;
   const account = has(IDENTITY_OBJECTS, ws);
   if (account) return account;
   const grouping = has(ORG_SCOPED, ws);

@@ -49,7 +49,15 @@ import {
   secretObject,
   secretStoreItem,
 } from './context.js';
-import { detaches, headNoun, modifierOnly, visibilityChange } from './shape.js';
+import {
+  detaches,
+  headNoun,
+  hookSecret,
+  modifierOnly,
+  selfSubscription,
+  unstages,
+  visibilityChange,
+} from './shape.js';
 
 /** What a `transfer` hands over when no money moves. */
 const HANDED_OVER = new Set([
@@ -173,6 +181,17 @@ export function interpret(
           why: `${at} changes access settings (${quote(m[0], 30)})`,
         };
       }
+      const signing = verb === 'create' ? undefined : hookSecret(objects, ctx);
+      if (signing) {
+        return {
+          category: 'credential',
+          risk: 'critical',
+          why: `${at} sets a webhook's secret (\`${signing}\`)`,
+        };
+      }
+      if (selfSubscription(verb, ctx)) {
+        return { category: 'write', risk: 'low', why: `${at} subscribes the agent itself (rule 5)` };
+      }
       const exposure = visibilityChange(verb, ctx, where);
       if (exposure) {
         return {
@@ -212,6 +231,9 @@ export function interpret(
         return { category: 'financial', risk: 'critical', why: `${at} moves money (${money})` };
       }
       // `putCollection`: "Replaces the contents of a collection": what was there is gone (rule 3).
+      if (op === 'overwrite' && unstages(ctx)) {
+        return { category: 'write', risk: 'medium', why: `${at} unstages changes; the files keep them` };
+      }
       if (op === 'overwrite' || (where === 'name' && /^(replaces|overwrites)\b/i.test(ctx.lead))) {
         return { category: 'destructive', risk: 'high', why: `${at} can silently overwrite existing data` };
       }
@@ -306,7 +328,7 @@ export function interpret(
       }
       // `remove_tag_from_task`, `remove_from_cart`: the item is taken out of a container and still exists (a write);
       // removing the agent's own mark (a reaction, a vote) is a trivial self-scoped change (rule 5).
-      if (op === 'delete' && detaches(verb, ctx)) {
+      if (op === 'delete' && detaches(verb, ctx, objects, where)) {
         return {
           category: 'write',
           risk: 'medium',

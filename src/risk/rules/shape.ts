@@ -12,11 +12,56 @@ const DETACHING_VERBS = new Set(['remove', 'delete', 'unassign', 'detach', 'unli
  * A removal that deletes nothing: the name takes an item out of a container (`remove_project_from_task`,
  * `remove_from_cart`), or the description says the item still exists afterwards.
  */
-export function detaches(verb: string, ctx: Context): boolean {
+export function detaches(verb: string, ctx: Context, objects: string[], where: string): boolean {
   if (!DETACHING_VERBS.has(verb)) return false;
   const at = ctx.nameWords.indexOf(verb);
   if (at >= 0 && ctx.nameWords.indexOf('from', at + 1) > at) return true;
-  return /\bwill still exist\b|\bstill exists?\b/i.test(ctx.description);
+  // A mode `remove_issues` of `manage_sprints`: what a mode removes is not what the tool is named for, so it is taken
+  // out of that (`delete_comment` of `manage_issues` still deletes: only removing verbs detach).
+  if (where.startsWith('mode') && verb !== 'delete') {
+    const own = new Set(ctx.nameWords.map(singular));
+    const removed = objects.filter((w) => !ctx.nameWords.includes(w)).map(singular);
+    if (removed.length > 0 && removed.every((w) => !own.has(w))) return true;
+  }
+  return unstages(ctx) || /\bwill still exist\b|\bstill exists?\b/i.test(ctx.description);
+}
+
+/** `git reset` as "Unstages all staged changes", `git-remove` as "Removes a file from the staging area". */
+export function unstages(ctx: Context): boolean {
+  return /\bunstages?\b|\bfrom the (staging area|index)\b/i.test(ctx.lead);
+}
+
+function singular(w: string): string {
+  return w.length > 3 && w.endsWith('s') && !w.endsWith('ss') ? w.slice(0, -1) : w;
+}
+
+/** Verbs of a subscription: the agent asks to hear of changes (rule 5 when the news comes back to it). */
+export const SUBSCRIBING_VERBS = new Set([
+  'watch',
+  'unwatch',
+  'subscribe',
+  'unsubscribe',
+  'follow',
+  'unfollow',
+]);
+/** Where a subscription sends what it hears when not back to the agent: a topic, an endpoint, a URL. */
+const SUBSCRIPTION_TARGET =
+  /^(topic|topic_?name|endpoint|url|callback_?url|webhook|webhook_?url|target|destination)$/i;
+
+/** A subscription whose news comes back to the agent itself (`watch_card`), not to a topic or an endpoint. */
+export function selfSubscription(verb: string, ctx: Context): boolean {
+  return SUBSCRIBING_VERBS.has(verb) && !ctx.params.some((p) => SUBSCRIPTION_TARGET.test(p.name));
+}
+
+/** The webhook objects of a name (`update_repository_webhook_config`). */
+const HOOKS = new Set(['webhook', 'webhooks', 'hook', 'hooks']);
+/** The names of a webhook's signing secret or its endpoint's password. */
+const HOOK_SECRET = /^(secret|signing_?secret|webhook_?secret|password)$/i;
+
+/** An update of a webhook that sets its signing secret (or its endpoint's password) anywhere in its parameters. */
+export function hookSecret(objects: string[], ctx: Context): string | undefined {
+  if (!objects.some((w) => HOOKS.has(w))) return undefined;
+  return ctx.params.find((p) => HOOK_SECRET.test(p.name) && p.type !== 'boolean')?.path;
 }
 
 /** Verbs that change an existing thing (a create chooses who sees something new; it changes no one's access). */

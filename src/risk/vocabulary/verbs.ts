@@ -67,7 +67,9 @@ export const VERBS: Record<string, Operation> = {
   screenshot: 'read',
   capture: 'read',
   monitor: 'read',
-  watch: 'read',
+  // watching a card, a list or a mailbox subscribes to its changes: a write (the agent's own, rule 5)
+  watch: 'write',
+  unwatch: 'write',
   calculate: 'read',
   estimate: 'read',
   convert: 'read',
