@@ -87,6 +87,8 @@ const THIRTEENTH_ROUND = new Set(rounds['13']);
 const FOURTEENTH_ROUND = new Set(rounds['14']);
 /** Chosen, listed and committed before any rule of the tenth attempt at #21 (written from round 14). */
 const FIFTEENTH_ROUND = new Set(rounds['15']);
+/** Chosen, listed and committed before any rule of the eleventh attempt at #21 (written from round 15). */
+const SIXTEENTH_ROUND = new Set(rounds['16']);
 /** Every server of the rounds after the 7th: each frozen before the attempt it measured. */
 const LATER_ROUNDS = new Set(
   Object.entries(rounds)
@@ -196,10 +198,11 @@ const twelfth = score(corpus.filter((e) => TWELFTH_ROUND.has(e.server)));
 const thirteenth = score(corpus.filter((e) => THIRTEENTH_ROUND.has(e.server)));
 const fourteenth = score(corpus.filter((e) => FOURTEENTH_ROUND.has(e.server)));
 const fifteenth = score(corpus.filter((e) => FIFTEENTH_ROUND.has(e.server)));
+const sixteenth = score(corpus.filter((e) => SIXTEENTH_ROUND.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n\n${report('13th round, held out', thirteenth)}\n\n${report('14th round, held out', fourteenth)}\n\n${report('15th round, held out', fifteenth)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n\n${report('13th round, held out', thirteenth)}\n\n${report('14th round, held out', fourteenth)}\n\n${report('15th round, held out', fifteenth)}\n\n${report('16th round, held out', sixteenth)}\n`,
   );
 }
 
@@ -429,10 +432,9 @@ describe('#21 classify on the 14th round, held out (frozen before the ninth atte
 // Round 15 (#21, tenth attempt): chosen, listed and committed before any rule written from round 14, labelled after
 // those rules were committed and before classify() ran on it (docs/risk.md, "Tenth attempt").
 describe('#21 classify on the 15th round, held out (frozen before the tenth attempt)', () => {
-  it('#21 has 8 servers and 228 tools, and the corpus 155 servers', () => {
+  it('#21 has 8 servers and 228 tools', () => {
     expect(fifteenth.tools).toBe(228);
     expect(new Set(corpus.filter((e) => FIFTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(8);
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(155);
   });
 
   // First and only held-out measurement: 0.846 and 0.732 (0.842 and 0.728 before the tenth attempt's rules); six
@@ -444,5 +446,25 @@ describe('#21 classify on the 15th round, held out (frozen before the tenth atte
     expect(fifteenth.riskExact).toBeGreaterThanOrEqual(0.79);
     expect(fifteenth.criticalRatedLow).toEqual([]);
     expect(fifteenth.dangerousRatedRead.length).toBeLessThanOrEqual(1);
+  });
+});
+
+// Round 16 (#21, eleventh attempt): chosen, listed and committed before any rule written from round 15, labelled after
+// those rules were committed and before classify() ran on it (docs/risk.md, "Eleventh attempt").
+describe('#21 classify on the 16th round, held out (frozen before the eleventh attempt)', () => {
+  it('#21 has 7 servers and 145 tools, and the corpus 162 servers', () => {
+    expect(sixteenth.tools).toBe(145);
+    expect(new Set(corpus.filter((e) => SIXTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(7);
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(162);
+  });
+
+  // Floors: the first and only held-out measurement, the same before and after the eleventh attempt's rules (0.897
+  // and 0.793). Execute recall 1 of 6: a debugger's step and continue tools have no verb the rules know, and its
+  // `start_debugging` of a script reads as starting a session (docs/risk.md, "Eleventh attempt").
+  it('#21 does not fall below the measured category accuracy (0.89) and exact risk (0.79)', () => {
+    expect(sixteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.89);
+    expect(sixteenth.riskExact).toBeGreaterThanOrEqual(0.79);
+    expect(sixteenth.criticalRatedLow).toEqual([]);
+    expect(sixteenth.dangerousRatedRead).toEqual([]);
   });
 });
