@@ -11,7 +11,6 @@ import {
   PAID_RESOURCES,
   SELF_SCOPED,
   SETTINGS_OBJECTS,
-  SMALL_ITEMS,
 } from '../vocabulary/objects.js';
 import { CODE_PARAMETERS, PATH_PARAMETERS } from '../vocabulary/parameters.js';
 import {
@@ -49,15 +48,8 @@ import {
   secretObject,
   secretStoreItem,
 } from './context.js';
-import {
-  detaches,
-  headNoun,
-  hookSecret,
-  modifierOnly,
-  selfSubscription,
-  unstages,
-  visibilityChange,
-} from './shape.js';
+import { interpretRemoval } from './removal.js';
+import { headNoun, hookSecret, modifierOnly, selfSubscription, unstages, visibilityChange } from './shape.js';
 
 /** What a `transfer` hands over when no money moves. */
 const HANDED_OVER = new Set([
@@ -317,51 +309,8 @@ export function interpret(
       return { category: 'write', risk: 'medium', why: `${at} creates or modifies data` };
     }
     case 'delete':
-    case 'cancel': {
-      const stored = secretStoreItem(ctx) ?? credentialChange(ctx);
-      if (secret || permission || stored) {
-        return {
-          category: 'credential',
-          risk: 'critical',
-          why: `${at} removes ${secret ?? permission ?? stored}`,
-        };
-      }
-      // `remove_tag_from_task`, `remove_from_cart`: the item is taken out of a container and still exists (a write);
-      // removing the agent's own mark (a reaction, a vote) is a trivial self-scoped change (rule 5).
-      if (op === 'delete' && detaches(verb, ctx, objects, where)) {
-        return {
-          category: 'write',
-          risk: 'medium',
-          why: `${at} takes an item out of another; deletes nothing`,
-        };
-      }
-      if (op === 'delete' && has(SELF_SCOPED, objects) && !has(HARMLESS_ITEMS, objects)) {
-        return { category: 'write', risk: 'low', why: `${at} removes the agent's own mark` };
-      }
-      if (money && op === 'cancel') {
-        // SPEC §7 puts cancels under destructive: cancelling a subscription or a payment moves no money.
-        return { category: 'destructive', risk: 'critical', why: `${at} cancels a ${money}` };
-      }
-      const harmless = has(HARMLESS_ITEMS, objects);
-      if (harmless || objects.includes('scheduled')) {
-        return {
-          category: 'destructive',
-          risk: 'medium',
-          why: `${at} removes a harmless ${harmless ?? 'item'}`,
-        };
-      }
-      const small = has(SMALL_ITEMS, objects);
-      if (small)
-        return {
-          category: 'destructive',
-          risk: 'high',
-          why: `${at} removes a small or recoverable ${small}`,
-        };
-      if (op === 'cancel' && !['terminate', 'destroy'].includes(verb)) {
-        return { category: 'destructive', risk: 'high', why: `${at} cancels or stops work in progress` };
-      }
-      return { category: 'destructive', risk: 'critical', why: `${at} destroys data` };
-    }
+    case 'cancel':
+      return interpretRemoval(op, verb, objects, ctx, where, { secret, permission, money });
     case 'execute': {
       const issued = returnsSecret(ctx);
       if (issued) {
