@@ -164,29 +164,40 @@ function train(rows: Seen[], l2 = 0.001, steps = 300, rate = 0.5): (f: string[])
   return (f) => scores(f.filter((x) => index.has(x)).map((x) => index.get(x)!));
 }
 
+type Way = 'rules' | 'override' | 'raise' | 'alone';
+const WAYS: Way[] = ['rules', 'override', 'raise', 'alone'];
+
 function measure(scratch: string): void {
   const seen = JSON.parse(readFileSync(join(scratch, 'first-sight.json'), 'utf8')) as Seen[];
   const rounds = Object.keys(FIRST_SIGHT);
-  const total = { rules: [0, 0, 0, 0], override: [0, 0, 0, 0], raise: [0, 0, 0, 0], n: 0, dangerous: 0 };
+  const total = {
+    rules: [0, 0, 0, 0],
+    override: [0, 0, 0, 0],
+    raise: [0, 0, 0, 0],
+    alone: [0, 0, 0, 0],
+    n: 0,
+    dangerous: 0,
+  };
   process.stdout.write(
-    '| round | tools | rules: category, dangerous found, dangerous rated read | override (p >= 0.7) | raise (p >= 0.5, more dangerous only) |\n| --- | --- | --- | --- | --- |\n',
+    '| round | tools | rules: category, dangerous found, dangerous rated read | override (p >= 0.7) | raise (p >= 0.5, more dangerous only) | the model alone (added after the first run, a diagnostic) |\n| --- | --- | --- | --- | --- | --- |\n',
   );
   for (const held of rounds) {
     const predict = train(seen.filter((s) => s.round !== held));
     const test = seen.filter((s) => s.round === held);
-    const tally = { rules: [0, 0, 0, 0], override: [0, 0, 0, 0], raise: [0, 0, 0, 0] };
+    const tally = { rules: [0, 0, 0, 0], override: [0, 0, 0, 0], raise: [0, 0, 0, 0], alone: [0, 0, 0, 0] };
     let dangerous = 0;
     for (const s of test) {
       const p = predict(s.features);
       const best = p.indexOf(Math.max(...p));
       const model = BY_DANGER[best]!;
-      const choices: Record<'rules' | 'override' | 'raise', Category> = {
+      const choices: Record<Way, Category> = {
         rules: s.category,
+        alone: model,
         override: p[best]! >= 0.7 ? model : s.category,
         raise: p[best]! >= 0.5 && best > BY_DANGER.indexOf(s.category) ? model : s.category,
       };
       if (DANGEROUS.has(s.label)) dangerous++;
-      for (const [way, c] of Object.entries(choices) as ['rules' | 'override' | 'raise', Category][]) {
+      for (const [way, c] of Object.entries(choices) as [Way, Category][]) {
         const t = tally[way];
         if (c === s.label) t[0]!++;
         if (DANGEROUS.has(s.label) && c === s.label) t[1]!++;
@@ -197,17 +208,16 @@ function measure(scratch: string): void {
     const cell = (t: number[]) =>
       `${((100 * t[0]!) / test.length).toFixed(1)}%, ${t[1]}/${dangerous}, ${t[2]} (changed ${t[3]})`;
     process.stdout.write(
-      `| ${held} | ${test.length} | ${cell(tally.rules)} | ${cell(tally.override)} | ${cell(tally.raise)} |\n`,
+      `| ${held} | ${test.length} | ${cell(tally.rules)} | ${cell(tally.override)} | ${cell(tally.raise)} | ${cell(tally.alone)} |\n`,
     );
-    for (const way of ['rules', 'override', 'raise'] as const)
-      for (let i = 0; i < 4; i++) total[way][i]! += tally[way][i]!;
+    for (const way of WAYS) for (let i = 0; i < 4; i++) total[way][i]! += tally[way][i]!;
     total.n += test.length;
     total.dangerous += dangerous;
   }
   const cell = (t: number[]) =>
     `${((100 * t[0]!) / total.n).toFixed(1)}%, ${t[1]}/${total.dangerous}, ${t[2]} (changed ${t[3]})`;
   process.stdout.write(
-    `| all | ${total.n} | ${cell(total.rules)} | ${cell(total.override)} | ${cell(total.raise)} |\n`,
+    `| all | ${total.n} | ${cell(total.rules)} | ${cell(total.override)} | ${cell(total.raise)} | ${cell(total.alone)} |\n`,
   );
 }
 
