@@ -21,8 +21,9 @@
 //
 // The servers that do not start (they need real credentials or a service at start-up) are written to
 // raw/<server>.json with their error, and `build` prints them so docs/risk.md can name them.
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -1001,7 +1002,10 @@ const SERVERS: ServerSpec[] = [
   // @respira/wordpress-mcp-server 8.3.34, @angiejones/mcp-selenium 0.2.3, @hyperdrive-eng/mcp-nodejs-debugger 0.2.2,
   // pulsemcp-cms-admin-mcp-server 0.10.6, mcp-google-calendar 0.0.5, @qase/mcp-server 2.7.0, obsidian-mcp 1.0.6,
   // @kazuph/mcp-taskmanager 1.1.1. Chosen and dropped before listing: @atlassian-dc-mcp/confluence (a dependency is
-  // not on the registry).
+  // not on the registry). Listed offline (tools): pulsemcp-cms-admin 71, gsheets 44, selenium 18, qase 17,
+  // nodejs-debugger 13, obsidian-mcp 11, taskmanager-kazuph 10, gdrive-isaacphi 4 (8 servers, 188 tools). Left out by the
+  // count rule: ms-365 (188 tools), wordpress-respira (264). Not listed: google-calendar-mcp (waits for an OAuth
+  // sign-in at start).
   { id: 'ms-365', package: '@softeria/ms-365-mcp-server' },
   {
     id: 'gdrive-isaacphi',
@@ -1011,9 +1015,14 @@ const SERVERS: ServerSpec[] = [
   {
     id: 'gsheets',
     package: 'mcp-gsheets',
-    env: { GOOGLE_PROJECT_ID: 'd', GOOGLE_CLIENT_EMAIL: 'd@example.com', GOOGLE_PRIVATE_KEY: DUMMY },
+    // A key of the right shape, made here and thrown away: the server checks the PEM form at start.
+    env: { GOOGLE_PROJECT_ID: 'd', GOOGLE_CLIENT_EMAIL: 'd@example.com', GOOGLE_PRIVATE_KEY: throwawayKey() },
   },
-  { id: 'wordpress-respira', package: '@respira/wordpress-mcp-server' },
+  {
+    id: 'wordpress-respira',
+    package: '@respira/wordpress-mcp-server',
+    env: { WORDPRESS_URL: 'http://127.0.0.1:9', WORDPRESS_API_KEY: DUMMY },
+  },
   { id: 'selenium', package: '@angiejones/mcp-selenium' },
   { id: 'nodejs-debugger', package: '@hyperdrive-eng/mcp-nodejs-debugger' },
   {
@@ -1027,13 +1036,28 @@ const SERVERS: ServerSpec[] = [
     env: { CREDENTIALS_PATH: join(tmpdir(), 'credentials.json') },
   },
   { id: 'qase', package: '@qase/mcp-server', env: { QASE_API_TOKEN: DUMMY } },
-  { id: 'obsidian-mcp', package: 'obsidian-mcp', args: [tmpdir()] },
+  { id: 'obsidian-mcp', package: 'obsidian-mcp', args: [scratchVault()] },
   {
     id: 'taskmanager-kazuph',
     package: '@kazuph/mcp-taskmanager',
     env: { TASK_MANAGER_FILE_PATH: join(tmpdir(), 'tasks.json') },
   },
 ];
+
+function throwawayKey(): string {
+  return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  }) as string;
+}
+
+/** An empty notes vault (an `.obsidian/app.json` of `{}`) for a server that refuses anything under /tmp or /var. */
+function scratchVault(): string {
+  const dir = join(homedir(), 'corpus-vault');
+  mkdirSync(join(dir, '.obsidian'), { recursive: true });
+  writeFileSync(join(dir, '.obsidian', 'app.json'), '{}\n');
+  return dir;
+}
 
 function packageDir(scratch: string, pkg: string): string {
   const scratchDir = join(scratch, 'pkgs', pkg.replace(/[/@]/g, '_'), 'node_modules', pkg);
