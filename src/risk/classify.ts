@@ -10,6 +10,7 @@ import { addSignals, dedupe } from './rules/evidence.js';
 import { interpret } from './rules/interpret.js';
 import { httpMethodAsTransport, modeOperations, operationsOfLead, operationsOfName } from './rules/name.js';
 import { claimReadings, codeReadings, flagReadings, parameterWriteReadings } from './rules/parameters.js';
+import { modelCall } from './rules/shape.js';
 import { leadSentence, parameters, words } from './text.js';
 import { type Classification, riskRank, type ToolDefinition } from './types.js';
 import { IRREVERSIBLE } from './vocabulary/phrases.js';
@@ -90,7 +91,9 @@ export function classify(tool: ToolDefinition): Classification {
   // browser server marks navigation destructive), and they may raise what the words left open, never lower it.
   const before = worst;
   if (confidence < 0.9) worst = applyAnnotations(worst, ctx);
-  if (worst.category === 'other' && tool.annotations?.readOnlyHint !== true) {
+  if (worst.category === 'other' && modelCall(ctx)) {
+    worst = { category: 'read', risk: 'low', why: `${worst.why}; asks a language model` };
+  } else if (worst.category === 'other' && tool.annotations?.readOnlyHint !== true) {
     // Nothing says what it does: assume it changes something (the safe direction), unless the server says read-only.
     worst = { category: 'write', risk: 'medium', why: `${worst.why}; assumed to write` };
   }

@@ -1306,6 +1306,62 @@ const MORE_CASES: Case[] = [
     category: 'write',
     risk: 'medium',
   },
+  // Twelfth attempt (#21): general rules written from the misses of round 16.
+  {
+    why: "a debugger's step runs the program on",
+    tool: tool('step_over', 'Step over', { sessionId: str() }),
+    category: 'execute',
+    risk: 'high',
+  },
+  {
+    why: 'continuing a conversation runs no program',
+    tool: tool('continue_story', 'Continue the story with a new paragraph.', { text: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'starting a script the agent names runs it',
+    tool: tool('start_debugging', 'Start debugging a script', { sessionId: str(), scriptPath: str() }),
+    category: 'execute',
+    risk: 'critical',
+  },
+  {
+    why: 'publishing an entry or a template sends nothing to people',
+    tool: tool('publish_entry', 'Publishes a specific entry.', { contentType: str(), id: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'publishing a post still posts (rule 6)',
+    tool: tool('publish_post', 'Publish a post to the forum.', { text: str() }),
+    category: 'communication',
+    risk: 'high',
+  },
+  {
+    why: 'unpublishing keeps the entry',
+    tool: tool('unpublish_entry', 'Unpublishes a specific entry.', { id: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a chat with a model sends nothing to people',
+    tool: tool('ollama_chat', 'Chat with a model using conversation messages.', {
+      model: str(),
+      messages: { type: 'array', items: { type: 'object' } },
+    }),
+    category: 'read',
+    risk: 'low',
+  },
+  {
+    why: 'setting how many instances a deployment runs is paid provisioning (rule 9)',
+    tool: tool('update_deployments', 'Update a deployment.', {
+      name: str(),
+      min_instances: { type: 'integer' },
+      max_instances: { type: 'integer' },
+    }),
+    category: 'write',
+    risk: 'high',
+  },
 ];
 
 describe('classify', () => {

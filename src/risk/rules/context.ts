@@ -9,6 +9,7 @@ import {
   IDENTITY_OBJECTS,
   KEY_QUALIFIERS,
   MESSAGE_QUALIFIED,
+  MONEY_OBJECTS,
   ORG_SCOPED,
   ORG_WORDS,
   PERMISSION_OBJECTS,
@@ -17,6 +18,7 @@ import {
   SECRET_STORES,
 } from '../vocabulary/objects.js';
 import {
+  BOOKKEEPING,
   CREDENTIAL_CHANGE,
   LOCAL_DESTINATION,
   NEGATION,
@@ -189,4 +191,17 @@ export function localOverwrite(ctx: Context, at: string): Reading | undefined {
     risk: 'high',
     why: `${at} writes to \`${dest.path}\`, which it may overwrite`,
   };
+}
+
+/** Transactions of a budget or a tracker (the description or the parameters speak of payees, budgets, categories). */
+export function bookkeeping(objects: string[], ctx: Context): boolean {
+  const moneyWords = objects.filter((w) => MONEY_OBJECTS.has(w));
+  if (moneyWords.length === 0 || moneyWords.some((w) => w !== 'transaction' && w !== 'transactions'))
+    return false;
+  return BOOKKEEPING.test(`${ctx.description} ${ctx.params.map((p) => p.name).join(' ')}`);
+}
+
+/** What says whether a `call` rings a telephone: the description and the parameter names (`phoneNumberId`). */
+export function callContext(ctx: Context): string {
+  return `${ctx.description} ${ctx.params.map((p) => words(p.name).join(' ')).join(' ')}`;
 }

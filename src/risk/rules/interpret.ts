@@ -4,6 +4,7 @@ import { quote, words } from '../text.js';
 import {
   DEPLOY_OBJECTS,
   DEPLOYMENTS,
+  HANDED_OVER,
   HARMLESS_ITEMS,
   MESSAGE_OBJECTS,
   MIGRATION_OBJECTS,
@@ -16,11 +17,11 @@ import { CODE_PARAMETERS, PATH_PARAMETERS } from '../vocabulary/parameters.js';
 import {
   ACCESS_SETTINGS,
   APPLYING_VERBS,
-  BOOKKEEPING,
   BULK_WORDS,
   CODE_WORDS,
   COMPUTING_VERBS,
   DESTINATION_PARAMETERS,
+  HTTP_POST,
   LOCAL_WRITING_READS,
   LOG_VERBS,
   METADATA_WORDS,
@@ -35,7 +36,9 @@ import {
 import { BULK_SENSITIVE, LOG_QUALIFIERS, PERSONAL_RECORDS } from '../vocabulary/records.js';
 import type { Operation } from '../vocabulary/verbs.js';
 import {
+  bookkeeping,
   type Context,
+  callContext,
   credentialChange,
   environmentVariables,
   has,
@@ -49,22 +52,18 @@ import {
   secretStoreItem,
 } from './context.js';
 import { interpretRemoval } from './removal.js';
-import { headNoun, hookSecret, modifierOnly, selfSubscription, unstages, visibilityChange } from './shape.js';
-
-/** What a `transfer` hands over when no money moves. */
-const HANDED_OVER = new Set([
-  'call',
-  'calls',
-  'file',
-  'files',
-  'ownership',
-  'issue',
-  'issues',
-  'repo',
-  'repository',
-]);
-/** The HTTP method, not a post to people: `Perform an HTTP POST request`, `freee API POST`. */
-const HTTP_POST = /\b(?:[Hh][Tt][Tt][Pp]|POST)\b/;
+import {
+  headNoun,
+  hookSecret,
+  launchesProgram,
+  modelCall,
+  modifierOnly,
+  scalesCompute,
+  selfSubscription,
+  stepping,
+  unstages,
+  visibilityChange,
+} from './shape.js';
 
 /** What one operation on one object means (SPEC §7 and its hard-case rules). */
 export function interpret(
@@ -83,6 +82,8 @@ export function interpret(
       ? undefined
       : has(MONEY_OBJECTS, objects);
   const at = `\`${verb}\` (${where})`;
+  if ((op === 'send' || op === 'write') && modelCall(ctx))
+    return { category: 'read', risk: 'low', why: `${at} asks a language model; sends nothing to people` };
   switch (op) {
     case 'read':
     case 'navigate':
@@ -173,6 +174,12 @@ export function interpret(
           why: `${at} changes access settings (${quote(m[0], 30)})`,
         };
       }
+      const program = launchesProgram(verb, ctx);
+      if (program)
+        return { category: 'execute', risk: 'critical', why: `${at} runs the program \`${program}\` names` };
+      const instances = scalesCompute(ctx);
+      if (instances)
+        return { category: 'write', risk: 'high', why: `${at} sets paid compute (\`${instances}\`)` };
       const signing = verb === 'create' ? undefined : hookSecret(objects, ctx);
       if (signing) {
         return {
@@ -338,8 +345,13 @@ export function interpret(
       // Triggering a deployment deploys (rule 7: write/high), it runs no pipeline of the agent's choosing.
       if (objects.some((w) => DEPLOYMENTS.has(w)))
         return { category: 'write', risk: 'high', why: `${at} deploys (a deployment)` };
+      if (verb === 'step' || verb === 'continue') return stepping(ctx, where, at);
       return { category: 'execute', risk: 'high', why: `${at} triggers a predefined run` };
     case 'send': {
+      // Publishing a template, a draft pull request or a CMS entry sends nothing to anyone: a write (which may still
+      // change who can see it).
+      if (verb === 'publish' && !has(MESSAGE_OBJECTS, objects) && headNoun(ctx) !== undefined)
+        return interpret('write', verb, objectWords, ctx, where);
       // A vote or a reaction on a post is the agent's own mark, not a message (rule 5).
       if (has(SELF_SCOPED, objects))
         return { category: 'write', risk: 'low', why: `${at} is a trivial self-scoped change` };
@@ -379,17 +391,4 @@ export function interpret(
       }
       return { category: 'credential', risk: 'critical', why: `${at} changes access` };
   }
-}
-
-/** Transactions of a budget or a tracker (the description or the parameters speak of payees, budgets, categories). */
-function bookkeeping(objects: string[], ctx: Context): boolean {
-  const moneyWords = objects.filter((w) => MONEY_OBJECTS.has(w));
-  if (moneyWords.length === 0 || moneyWords.some((w) => w !== 'transaction' && w !== 'transactions'))
-    return false;
-  return BOOKKEEPING.test(`${ctx.description} ${ctx.params.map((p) => p.name).join(' ')}`);
-}
-
-/** What says whether a `call` rings a telephone: the description and the parameter names (`phoneNumberId`). */
-function callContext(ctx: Context): string {
-  return `${ctx.description} ${ctx.params.map((p) => words(p.name).join(' ')).join(' ')}`;
 }

@@ -3,7 +3,7 @@
 import { quote } from '../text.js';
 import { MESSAGE_OBJECTS } from '../vocabulary/objects.js';
 import { VERBS } from '../vocabulary/verbs.js';
-import type { Context } from './context.js';
+import type { Context, Reading } from './context.js';
 
 /** Verbs that take one thing out of another when the name says from what (`remove_tag_from_task`). */
 const DETACHING_VERBS = new Set(['remove', 'delete', 'unassign', 'detach', 'unlink', 'untag', 'take']);
@@ -103,4 +103,63 @@ export function headNoun(ctx: Context): string | undefined {
 export function modifierOnly(msg: string, ctx: Context): boolean {
   const at = ctx.nameWords.lastIndexOf(msg);
   return at >= 0 && at < ctx.nameWords.length - 1 && headNoun(ctx) !== undefined;
+}
+
+/** What a call to a language model is named: a chat, a completion, a response, a prompt. */
+const MODEL_CALL = new Set([
+  'chat',
+  'completion',
+  'completions',
+  'response',
+  'responses',
+  'prompt',
+  'generate',
+]);
+
+/**
+ * A call to a language model (`ollama_chat`, `chat_completion`, `create_response` with a `model` parameter): it
+ * computes an answer and sends nothing to people (SPEC §7 read: generates text without side effects).
+ */
+export function modelCall(ctx: Context): boolean {
+  if (!ctx.params.some((p) => p.name === 'model' && p.type === 'string' && !p.path.includes('.')))
+    return false;
+  return ctx.nameWords.some((w) => MODEL_CALL.has(w));
+}
+
+/** Parameters that set how many machines a deployment keeps running (paid compute, rule 9). */
+const INSTANCE_COUNTS = /^(min|max)_?instances$|^(replicas|node_?count|instance_?count)$/i;
+
+/** A create or an update that sets how many machines run: paid provisioning. */
+export function scalesCompute(ctx: Context): string | undefined {
+  return ctx.params.find((p) => INSTANCE_COUNTS.test(p.name) && (p.type === 'number' || p.type === 'integer'))
+    ?.path;
+}
+
+/** The parameter that names a program or a script to launch (`scriptPath`, `executable`). */
+const PROGRAM_PARAMETER = /^(script_?path|program(_?path)?|executable(_?path)?|entry_?point)$/i;
+/** Verbs that launch what they are given. */
+const LAUNCHING_VERBS = new Set(['start', 'launch', 'debug', 'spawn']);
+
+/** A start of a program or a script the agent names (`start_debugging` with a `scriptPath`): it runs that code. */
+export function launchesProgram(verb: string, ctx: Context): string | undefined {
+  if (!LAUNCHING_VERBS.has(verb)) return undefined;
+  return ctx.params.find((p) => PROGRAM_PARAMETER.test(p.name) && p.type === 'string')?.path;
+}
+
+/** A debugger's words: where stepping and continuing run a program. */
+const DEBUGGING = /\b(debug\w*|breakpoints?|debuggee|stack frame|execution)\b|_execution\b/i;
+
+/**
+ * `step_over`, `continue_execution`: stepping or continuing runs a program on only in a debugger (its words, or a
+ * session, thread or frame to step); elsewhere, and in the steps a description lists, it moves a conversation or a
+ * wizard on.
+ */
+export function stepping(ctx: Context, where: string, at: string): Reading {
+  if (where !== 'name') return { category: 'read', risk: 'low', why: `${at} names a step` };
+  const debugging =
+    DEBUGGING.test(`${ctx.tool.name} ${ctx.description}`) ||
+    ctx.params.some((p) => /^(session|thread|frame|process)_?id$/i.test(p.name));
+  return debugging
+    ? { category: 'execute', risk: 'high', why: `${at} runs the debugged program on` }
+    : { category: 'write', risk: 'medium', why: `${at} moves something on` };
 }

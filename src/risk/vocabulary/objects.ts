@@ -339,3 +339,16 @@ export const PAID_RESOURCES = new Set([
   'bucket',
   'buckets',
 ]);
+
+/** What a `transfer` hands over when no money moves. */
+export const HANDED_OVER = new Set([
+  'call',
+  'calls',
+  'file',
+  'files',
+  'ownership',
+  'issue',
+  'issues',
+  'repo',
+  'repository',
+]);

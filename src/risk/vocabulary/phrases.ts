@@ -145,3 +145,6 @@ export const DESCRIBED_MODES =
 
 /** A call that rings a telephone (an outbound or voice call), not a function or API call. */
 export const PHONE_CALL = /\b(?:phone|outbound|inbound|voice|dial(?:s|ing)?|callee)\b/i;
+
+/** The HTTP method, not a post to people: `Perform an HTTP POST request`, `freee API POST`. */
+export const HTTP_POST = /\b(?:[Hh][Tt][Tt][Pp]|POST)\b/;

@@ -134,6 +134,9 @@ export const VERBS: Record<string, Operation> = {
   disable: 'write',
   schedule: 'write',
   start: 'write',
+  // a debugger's `step_over`, `continue_execution`: the program runs on (rules/interpret.ts asks for a debugger)
+  step: 'trigger',
+  continue: 'trigger',
   stop: 'write',
   restart: 'write',
   reboot: 'write',
@@ -246,7 +249,8 @@ export const VERBS: Record<string, Operation> = {
   clear: 'delete',
   flush: 'delete',
   evict: 'delete',
-  unpublish: 'delete',
+  // taking a page or an entry off line keeps it: a write
+  unpublish: 'write',
   terminate: 'cancel',
   kill: 'cancel',
   cancel: 'cancel',
