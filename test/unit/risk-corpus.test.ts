@@ -89,6 +89,8 @@ const FOURTEENTH_ROUND = new Set(rounds['14']);
 const FIFTEENTH_ROUND = new Set(rounds['15']);
 /** Chosen, listed and committed before any rule of the eleventh attempt at #21 (written from round 15). */
 const SIXTEENTH_ROUND = new Set(rounds['16']);
+/** Chosen, listed and committed before any rule of the twelfth attempt at #21 (written from round 16). */
+const SEVENTEENTH_ROUND = new Set(rounds['17']);
 /** Every server of the rounds after the 7th: each frozen before the attempt it measured. */
 const LATER_ROUNDS = new Set(
   Object.entries(rounds)
@@ -199,10 +201,11 @@ const thirteenth = score(corpus.filter((e) => THIRTEENTH_ROUND.has(e.server)));
 const fourteenth = score(corpus.filter((e) => FOURTEENTH_ROUND.has(e.server)));
 const fifteenth = score(corpus.filter((e) => FIFTEENTH_ROUND.has(e.server)));
 const sixteenth = score(corpus.filter((e) => SIXTEENTH_ROUND.has(e.server)));
+const seventeenth = score(corpus.filter((e) => SEVENTEENTH_ROUND.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n\n${report('13th round, held out', thirteenth)}\n\n${report('14th round, held out', fourteenth)}\n\n${report('15th round, held out', fifteenth)}\n\n${report('16th round, held out', sixteenth)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n\n${report('13th round, held out', thirteenth)}\n\n${report('14th round, held out', fourteenth)}\n\n${report('15th round, held out', fifteenth)}\n\n${report('16th round, held out', sixteenth)}\n\n${report('17th round, held out', seventeenth)}\n`,
   );
 }
 
@@ -452,19 +455,37 @@ describe('#21 classify on the 15th round, held out (frozen before the tenth atte
 // Round 16 (#21, eleventh attempt): chosen, listed and committed before any rule written from round 15, labelled after
 // those rules were committed and before classify() ran on it (docs/risk.md, "Eleventh attempt").
 describe('#21 classify on the 16th round, held out (frozen before the eleventh attempt)', () => {
-  it('#21 has 7 servers and 145 tools, and the corpus 162 servers', () => {
+  it('#21 has 7 servers and 145 tools', () => {
     expect(sixteenth.tools).toBe(145);
     expect(new Set(corpus.filter((e) => SIXTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(7);
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(162);
   });
 
-  // Floors: the first and only held-out measurement, the same before and after the eleventh attempt's rules (0.897
-  // and 0.793). Execute recall 1 of 6: a debugger's step and continue tools have no verb the rules know, and its
-  // `start_debugging` of a script reads as starting a session (docs/risk.md, "Eleventh attempt").
-  it('#21 does not fall below the measured category accuracy (0.89) and exact risk (0.79)', () => {
-    expect(sixteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.89);
-    expect(sixteenth.riskExact).toBeGreaterThanOrEqual(0.79);
+  // First and only held-out measurement: 0.897 and 0.793, the same before and after the eleventh attempt's rules
+  // (execute 1 of 6: a debugger's step and continue tools). Round 16 then became tuning data: the floors are its
+  // figures after the twelfth attempt's rules, written from its misses (docs/risk.md, "Twelfth attempt").
+  it('#21 does not fall below its figures after the twelfth attempt (category 0.95, exact risk 0.86)', () => {
+    expect(sixteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.95);
+    expect(sixteenth.riskExact).toBeGreaterThanOrEqual(0.86);
     expect(sixteenth.criticalRatedLow).toEqual([]);
     expect(sixteenth.dangerousRatedRead).toEqual([]);
+  });
+});
+
+// Round 17 (#21, twelfth attempt): chosen, listed and committed before any rule written from round 16, labelled after
+// those rules were committed and before classify() ran on it (docs/risk.md, "Twelfth attempt").
+describe('#21 classify on the 17th round, held out (frozen before the twelfth attempt)', () => {
+  it('#21 has 8 servers and 188 tools, and the corpus 170 servers', () => {
+    expect(seventeenth.tools).toBe(188);
+    expect(new Set(corpus.filter((e) => SEVENTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(8);
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(170);
+  });
+
+  // Floors: the first and only held-out measurement (0.878 and 0.761; 0.872 and 0.755 before the twelfth attempt's
+  // rules: one tool moved, a debugger's `continue`). No critical tool rated low, no dangerous tool rated read.
+  it('#21 does not fall below the measured category accuracy (0.87) and exact risk (0.76)', () => {
+    expect(seventeenth.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
+    expect(seventeenth.riskExact).toBeGreaterThanOrEqual(0.76);
+    expect(seventeenth.criticalRatedLow).toEqual([]);
+    expect(seventeenth.dangerousRatedRead).toEqual([]);
   });
 });
