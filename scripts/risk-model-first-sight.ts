@@ -19,6 +19,7 @@ import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Category } from '../src/policy/types.js';
+import { CATEGORIES_BY_DANGER } from '../src/risk/classify.js';
 import { leadSentence, parameters, words } from '../src/risk/text.js';
 import type { ToolDefinition } from '../src/risk/types.js';
 
@@ -36,16 +37,7 @@ const FIRST_SIGHT: Record<string, string> = {
   '15': 'e058ee3',
   '16': 'cd41ce8',
 };
-const BY_DANGER: Category[] = [
-  'other',
-  'read',
-  'write',
-  'communication',
-  'destructive',
-  'execute',
-  'credential',
-  'financial',
-];
+const BY_DANGER: Category[] = CATEGORIES_BY_DANGER;
 const DANGEROUS = new Set<Category>(['destructive', 'execute', 'financial', 'credential']);
 
 interface Entry {

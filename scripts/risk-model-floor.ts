@@ -16,22 +16,13 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Category } from '../src/policy/types.js';
-import { classify } from '../src/risk/classify.js';
+import { CATEGORIES_BY_DANGER, classify } from '../src/risk/classify.js';
 import { baseForms, leadSentence, parameters, words } from '../src/risk/text.js';
 import { type Classification, RISKS, type Risk, type ToolDefinition } from '../src/risk/types.js';
 
 const FIXTURES = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'test/fixtures/risk-corpus');
 /** Least to most dangerous: the order classify() breaks ties in, and the order the floor may only climb. */
-const BY_DANGER: Category[] = [
-  'other',
-  'read',
-  'write',
-  'communication',
-  'destructive',
-  'execute',
-  'credential',
-  'financial',
-];
+const BY_DANGER: Category[] = CATEGORIES_BY_DANGER;
 const DANGEROUS: Category[] = ['destructive', 'execute', 'financial', 'credential'];
 const danger = (c: Category) => BY_DANGER.indexOf(c);
 const riskRank = (r: Risk) => RISKS.indexOf(r);

@@ -27,6 +27,11 @@ const CATEGORY_PRIORITY: Record<Category, number> = {
   other: 0,
 };
 
+/** The categories from the least to the most dangerous: the order ties are broken in. */
+export const CATEGORIES_BY_DANGER = (Object.keys(CATEGORY_PRIORITY) as Category[]).sort(
+  (a, b) => CATEGORY_PRIORITY[a] - CATEGORY_PRIORITY[b],
+);
+
 export function classify(tool: ToolDefinition): Classification {
   const description = typeof tool.description === 'string' ? tool.description : '';
   const lead = leadSentence(description);
