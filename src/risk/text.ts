@@ -57,11 +57,25 @@ export interface Parameter {
 export function parameters(tool: ToolDefinition): Parameter[] {
   const out: Parameter[] = [];
   const byPath = new Map<string, Parameter>();
-  // `unions`: whether to read a union's alternatives here; not inside the items of an array, whose alternatives are
-  // kinds of element (a list of steps), not modes of the tool.
-  const visit = (schema: unknown, prefix: string, depth: number, unions = true) => {
+  const valuesOf = new Map<Parameter, Set<string>>();
+  const addValues = (param: Parameter, values: string[]) => {
+    const seen = valuesOf.get(param)!;
+    for (const v of values) {
+      if (seen.size >= MAX_VALUES) return;
+      if (!seen.has(v)) {
+        seen.add(v);
+        param.enumValues.push(v);
+      }
+    }
+  };
+  // `unions`: how many more levels of nested unions to read from here. None inside the items of an array, whose
+  // alternatives are kinds of element (a list of steps), not modes of the tool. The definition comes from an
+  // untrusted server: nesting, alternatives and values are all bounded, so a crafted schema costs little.
+  const visit = (schema: unknown, prefix: string, depth: number, unions = MAX_UNION_NESTING) => {
     if (typeof schema !== 'object' || schema === null) return;
-    if (unions) for (const alt of alternatives(schema as Record<string, unknown>)) visit(alt, prefix, depth);
+    if (unions > 0)
+      for (const alt of alternatives(schema as Record<string, unknown>))
+        visit(alt, prefix, depth, unions - 1);
     const props = (schema as { properties?: unknown }).properties;
     if (typeof props !== 'object' || props === null) return;
     for (const [name, raw] of Object.entries(props as Record<string, unknown>)) {
@@ -72,23 +86,25 @@ export function parameters(tool: ToolDefinition): Parameter[] {
       const seen = byPath.get(path);
       if (seen) {
         // The same parameter in another alternative: its values join the ones already read.
-        for (const v of enumValues) if (!seen.enumValues.includes(v)) seen.enumValues.push(v);
+        addValues(seen, enumValues);
         if (!seen.description && typeof p.description === 'string') seen.description = p.description;
       } else {
         const param: Parameter = {
           path,
           name,
           type: typeof p.type === 'string' ? p.type : undefined,
-          enumValues,
+          enumValues: [],
           description: typeof p.description === 'string' ? p.description : '',
           format: typeof p.format === 'string' ? p.format : undefined,
           defaultValue: p.default,
         };
         byPath.set(path, param);
+        valuesOf.set(param, new Set());
+        addValues(param, enumValues);
         out.push(param);
       }
-      if (depth < 2) visit(p, path, depth + 1);
-      if (depth < 2 && typeof p.items === 'object') visit(p.items, `${path}[]`, depth + 1, false);
+      if (depth < 2) visit(p, path, depth + 1, unions);
+      if (depth < 2 && typeof p.items === 'object') visit(p.items, `${path}[]`, depth + 1, 0);
     }
   };
   visit(tool.inputSchema, '', 0);
@@ -96,20 +112,28 @@ export function parameters(tool: ToolDefinition): Parameter[] {
   // parameter's own name inside its alternatives, which the visit above read as `action.action`.
   for (const p of out) {
     const inner = byPath.get(`${p.path}.${p.name}`);
-    if (inner === undefined) continue;
-    for (const v of inner.enumValues) if (!p.enumValues.includes(v)) p.enumValues.push(v);
+    if (inner !== undefined) addValues(p, inner.enumValues);
   }
   return out;
 }
 
-/** The object alternatives of a union schema. */
+/** How deep unions nest before the rest is left unread (a mode union inside a parameter inside a root union: 2). */
+const MAX_UNION_NESTING = 3;
+/** How many alternatives of one union are read. */
+const MAX_ALTERNATIVES = 200;
+/** How many distinct values one parameter keeps. */
+const MAX_VALUES = 1000;
+
+/** The object alternatives of a union schema, at most MAX_ALTERNATIVES of them. */
 function alternatives(schema: Record<string, unknown>): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
     const alts = schema[key];
     if (!Array.isArray(alts)) continue;
-    for (const alt of alts)
+    for (const alt of alts) {
+      if (out.length >= MAX_ALTERNATIVES) return out;
       if (typeof alt === 'object' && alt !== null) out.push(alt as Record<string, unknown>);
+    }
   }
   return out;
 }

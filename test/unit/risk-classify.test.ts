@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { classify } from '../../src/risk/classify.js';
 import { findPoisoning, findShadowing } from '../../src/risk/poisoning.js';
+import { parameters } from '../../src/risk/text.js';
 import type { Risk, SignalKind, ToolDefinition } from '../../src/risk/types.js';
 
 function tool(
@@ -1371,6 +1372,30 @@ describe('classify', () => {
       expect({ category: r.category, risk: r.risk }).toEqual({ category: c.category, risk: c.risk });
     });
   }
+
+  // A definition comes from an untrusted server: the union reading of the eleventh attempt first recursed into every
+  // nested `anyOf` (a stack overflow at 20,000 levels) and merged values with a quadratic search (46 s for 2,000
+  // alternatives of 50 values each). Nesting, alternatives and values are bounded now (docs/security.md).
+  it('#21 reads a crafted schema of deeply nested unions without throwing', () => {
+    let schema: Record<string, unknown> = {
+      type: 'object',
+      properties: { command: str('Shell command to run') },
+    };
+    for (let i = 0; i < 20_000; i++) schema = { anyOf: [schema] };
+    const r = classify({ name: 'deep', description: 'Deep.', inputSchema: { type: 'object', ...schema } });
+    expect(r.category).toBe('write');
+  });
+
+  it('#21 keeps at most 1000 values of a parameter spread over many alternatives', () => {
+    const anyOf = Array.from({ length: 2000 }, (_, i) => ({
+      properties: { action: { enum: Array.from({ length: 50 }, (_, j) => `list_${i}_${j}`) } },
+    }));
+    const params = parameters({
+      name: 'wide',
+      inputSchema: { type: 'object', properties: { action: { anyOf } } },
+    });
+    expect(params.find((p) => p.path === 'action')?.enumValues.length).toBe(1000);
+  });
 
   it('returns a rationale and a confidence between 0 and 1', () => {
     const r = classify(tool('delete_repository', 'Delete a repository.'));
