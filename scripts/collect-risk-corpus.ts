@@ -1042,6 +1042,43 @@ const SERVERS: ServerSpec[] = [
     package: '@kazuph/mcp-taskmanager',
     env: { TASK_MANAGER_FILE_PATH: join(tmpdir(), 'tasks.json') },
   },
+  // 18th round (#21, thirteenth attempt): chosen on 2026-12-05 after round 17 was measured, before any was listed,
+  // labelled or classified, and before any rule written from round 17; held out. Weighted to identity admin, card
+  // payments, cloud, e-mail, a database, a terminal and a CRM; only packages not yet tried; servers over 90 tools left
+  // out. Versions: @octodet/keycloak-mcp 1.0.6, @theyahia/cloudpayments-mcp 1.2.0, razorpay-mcp 0.1.5,
+  // @theyahia/yandex-cloud-mcp 1.0.1, sendgrid-mcp 1.0.4, mcp-mysql-server 0.2.0, @rinardnick/mcp-terminal 0.1.1,
+  // @theyahia/amocrm-mcp 2.0.2. Chosen and dropped before listing: @vineethnkrishnan/shopify-mcp (a dependency is not
+  // on the registry). Listed offline (tools): sendgrid 57, amocrm 19, mysql-mcp-server 14, razorpay 11, yandex-cloud 8,
+  // keycloak-octodet 7, cloudpayments 6, terminal-rinardnick 1 (8 servers, 123 tools).
+  {
+    id: 'keycloak-octodet',
+    package: '@octodet/keycloak-mcp',
+    env: { KEYCLOAK_URL: 'http://127.0.0.1:9', KEYCLOAK_ADMIN: 'd', KEYCLOAK_ADMIN_PASSWORD: DUMMY },
+  },
+  {
+    id: 'cloudpayments',
+    package: '@theyahia/cloudpayments-mcp',
+    env: { CLOUDPAYMENTS_PUBLIC_ID: 'd', CLOUDPAYMENTS_API_SECRET: DUMMY },
+  },
+  {
+    id: 'razorpay',
+    package: 'razorpay-mcp',
+    bin: 'razorpay-mcp-stdio',
+    args: ['--key-id', 'rzp_test_d', '--key-secret', DUMMY],
+  },
+  {
+    id: 'yandex-cloud',
+    package: '@theyahia/yandex-cloud-mcp',
+    env: { YANDEX_CLOUD_TOKEN: DUMMY, YANDEX_CLOUD_FOLDER_ID: 'd' },
+  },
+  { id: 'sendgrid', package: 'sendgrid-mcp', env: { SENDGRID_API_KEY: 'SG.dummy' } },
+  { id: 'mysql-mcp-server', package: 'mcp-mysql-server' },
+  { id: 'terminal-rinardnick', package: '@rinardnick/mcp-terminal' },
+  {
+    id: 'amocrm',
+    package: '@theyahia/amocrm-mcp',
+    env: { AMOCRM_SUBDOMAIN: 'd', AMOCRM_DOMAIN: 'd.amocrm.ru', AMOCRM_ACCESS_TOKEN: DUMMY },
+  },
 ];
 
 function throwawayKey(): string {
