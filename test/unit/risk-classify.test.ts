@@ -1363,6 +1363,143 @@ const MORE_CASES: Case[] = [
     category: 'write',
     risk: 'high',
   },
+  // Thirteenth attempt (#21): general rules written from the misses of round 17.
+  {
+    why: 'typing keys into a page element sends nothing to people',
+    tool: tool('send_keystrokes', 'Sends keystrokes to an input element.', { selector: str(), keys: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: "text typed into a browser's prompt dialog is no message",
+    tool: tool('dialog', 'Handles a browser prompt dialog', {
+      action: { type: 'string', enum: ['accept', 'dismiss', 'send_text'] },
+      text: str(),
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a text sent over SMS is a message (rule 6)',
+    tool: tool('send_text', 'Send a text message to a phone number.', { to: str(), body: str() }),
+    category: 'communication',
+    risk: 'high',
+  },
+  {
+    why: "clicking a page's element runs nothing",
+    tool: tool('interact', 'Performs a click or a hover on an element of the page', { selector: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'interacting with a running process still sends it input',
+    tool: tool('interact', 'Sends input to a running shell process.', {
+      pid: { type: 'integer' },
+      input: str(),
+    }),
+    category: 'execute',
+    risk: 'critical',
+  },
+  {
+    why: 'formatting cells changes the stored sheet',
+    tool: tool('format_range', 'Apply bold and colours to a range of cells.', {
+      sheetId: str(),
+      range: str(),
+    }),
+    category: 'write',
+    risk: 'low',
+  },
+  {
+    why: 'formatting a date for display changes nothing',
+    tool: tool('format_date', 'Format a date as text.', { date: str(), pattern: str() }),
+    category: 'read',
+    risk: 'low',
+  },
+  {
+    why: 'a project code names a project; it is no code to run',
+    tool: tool('run_tests', 'Run the test suite of a project.', {
+      code: str('Project code (2-10 uppercase letters)'),
+    }),
+    category: 'execute',
+    risk: 'high',
+  },
+  {
+    why: 'a code parameter that the tool runs is still code',
+    tool: tool('run_code', 'Run a snippet.', { code: str('Python code to run') }),
+    category: 'execute',
+    risk: 'critical',
+  },
+  {
+    why: 'a run named before its verb (`run_complete`) is a record being completed, not a run of code',
+    tool: tool('suite_run_complete', 'Mark a test run as complete.', { id: { type: 'integer' } }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'running a rollback is still a rollback',
+    tool: tool('run_rollback_pipeline', 'Run a rollback pipeline for a project.', { projectId: str() }),
+    category: 'execute',
+    risk: 'high',
+  },
+  {
+    why: 'retrying a connection is connecting (trivial)',
+    tool: tool('retry_connect', 'Try again to connect to the inspector.', {}),
+    category: 'write',
+    risk: 'low',
+  },
+  {
+    why: 'retrying a job runs it again',
+    tool: tool('retry_job', 'Retry a failed job', { id: str() }),
+    category: 'execute',
+    risk: 'high',
+  },
+  {
+    why: 'a draft is kept, not sent',
+    tool: tool('draft_reply', 'Write a draft reply to an e-mail.', { messageId: str(), body: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'what a setter sets is a state, even when it is named by a delete word',
+    tool: tool('set_drop_guard', 'Enable or disable the guard against dropped records.', {
+      enabled: { type: 'boolean' },
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a delete after a read verb still deletes',
+    tool: tool('get_and_delete_message', 'Read a message and delete it.', { id: str() }),
+    category: 'destructive',
+    risk: 'critical',
+  },
+  {
+    why: 'tags taken off notes leave the notes and the tags in place',
+    tool: tool('remove_tags', 'Remove tags from notes in a vault.', {
+      files: { type: 'array', items: { type: 'string' } },
+      tags: { type: 'array', items: { type: 'string' } },
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a tag removed from the whole system is deleted',
+    tool: tool('remove_tag', 'Remove a tag from the system and every item.', { id: str() }),
+    category: 'destructive',
+    risk: 'high',
+  },
+  {
+    why: "the cookies of the agent's own browser session are self-scoped (rule 5)",
+    tool: tool('clear_cookies', 'Deletes cookies from the current browser session.', { name: str() }),
+    category: 'write',
+    risk: 'low',
+  },
+  {
+    why: 'stepping into a function is a debugger step even without the word debugger',
+    tool: tool('step_into', 'Steps into the function call on the current line', {}),
+    category: 'execute',
+    risk: 'high',
+  },
 ];
 
 describe('classify', () => {

@@ -51,6 +51,7 @@ import {
   secretObject,
   secretStoreItem,
 } from './context.js';
+import { formatsDocument, identifierCode, pointerAction, sendsNothing } from './interaction.js';
 import { interpretRemoval } from './removal.js';
 import {
   headNoun,
@@ -98,6 +99,8 @@ export function interpret(
         return { category: 'communication', risk: 'high', why: `${at} forwards a message to other people` };
       }
       if (op === 'navigate') return { category: 'read', risk: 'low', why: `${at} navigates` };
+      if (formatsDocument(verb, objects))
+        return { category: 'write', risk: 'low', why: `${at} changes how a document looks` };
       if (LOCAL_WRITING_READS.has(verb)) {
         const overwrite = localOverwrite(ctx, at);
         if (overwrite) return overwrite;
@@ -335,7 +338,11 @@ export function interpret(
           why: `${at} runs ${readOnly ? 'a read-only' : 'an unrestricted'} query`,
         };
       }
-      const code = ctx.params.find((p) => CODE_PARAMETERS.has(p.name.toLowerCase()) && p.type !== 'boolean');
+      if (verb === 'interact' && pointerAction(ctx))
+        return { category: 'write', risk: 'medium', why: `${at} clicks on a page` };
+      const code = ctx.params.find(
+        (p) => CODE_PARAMETERS.has(p.name.toLowerCase()) && p.type !== 'boolean' && !identifierCode(p),
+      );
       if (code || CODE_WORDS.test(ctx.lead)) {
         return { category: 'execute', risk: 'critical', why: `${at} runs code or commands` };
       }
@@ -355,27 +362,13 @@ export function interpret(
       // A vote or a reaction on a post is the agent's own mark, not a message (rule 5).
       if (has(SELF_SCOPED, objects))
         return { category: 'write', risk: 'low', why: `${at} is a trivial self-scoped change` };
-      if (objects.some((w) => SETTINGS_OBJECTS.has(w))) {
-        return {
-          category: 'write',
-          risk: 'medium',
-          why: `${at} configures where messages go; sends nothing`,
-        };
-      }
-      if (verb === 'post' && !has(MESSAGE_OBJECTS, objects) && headNoun(ctx) !== undefined) {
-        return { category: 'write', risk: 'medium', why: `${at} stores a ${headNoun(ctx)} (not a message)` };
-      }
-      if (
-        verb === 'post' &&
-        !has(MESSAGE_OBJECTS, objects) &&
-        /\b(page|item|record|entry|block|issue)\b/.test(objects.join(' '))
-      ) {
-        return { category: 'write', risk: 'medium', why: `${at} creates a record (not a message)` };
-      }
-      if (objects.some((w) => ['comment', 'comments', 'review', 'note', 'notes'].includes(w))) {
-        return { category: 'write', risk: 'medium', why: `${at} comments (a write, rule 6)` };
-      }
-      return { category: 'communication', risk: 'high', why: `${at} sends to other people` };
+      return (
+        sendsNothing(verb, objects, ctx, at, headNoun(ctx)) ?? {
+          category: 'communication',
+          risk: 'high',
+          why: `${at} sends to other people`,
+        }
+      );
     }
     case 'pay':
       // A call, a file or the ownership of a repository is handed over, no money: `transfer_call`, `transfer_issue`.

@@ -2,9 +2,14 @@
 import { baseForms, words } from '../text.js';
 import { MODE_PARAMETERS } from '../vocabulary/parameters.js';
 import { DESCRIBED_MODES, HTTP_METHODS, STRONG_SECONDARY } from '../vocabulary/phrases.js';
-import { VERBS } from '../vocabulary/verbs.js';
+import { type Operation, VERBS } from '../vocabulary/verbs.js';
 import type { Context, Op } from './context.js';
 import { commandRouter } from './parameters.js';
+
+/** The operations of a verb that follows its object in a name (`run_upsert`); not a run of anything. */
+const OBJECT_FIRST = new Set<Operation>(['read', 'write']);
+/** Verbs that set a state: the words after them name the state. */
+const STATE_SETTERS = new Set(['set', 'enable', 'disable', 'toggle']);
 
 export function operationsOfName(nameWords: string[]): Op[] {
   const ops: Op[] = [];
@@ -24,8 +29,8 @@ export function operationsOfName(nameWords: string[]): Op[] {
     if (op === undefined) continue;
     // The first verb is what the tool does; later ones are usually nouns (`get_workflow_run`), except
     // deletes, and verbs joined by `or`/`and` (`create_or_update_file`).
-    if (first && (w === 'start' || w === 'begin')) {
-      // `start_search`: the verb after `start` says what is started.
+    if (first && ['start', 'begin', 'retry', 'rerun'].includes(w)) {
+      // `start_search`, `retry_connect`: the verb after `start` or `retry` says what is started or tried again.
       const next = nameWords[i + 1];
       const nextOp = next === undefined ? undefined : VERBS[next];
       if (next !== undefined && nextOp !== undefined) {
@@ -34,7 +39,17 @@ export function operationsOfName(nameWords: string[]): Op[] {
         continue;
       }
     }
-    if (first || STRONG_SECONDARY.has(w)) ops.push({ op, verb: w });
+    // `qase_run_upsert`, `run_complete`: a name in the object-first order (`<noun>_<verb>`), whose `run` is a noun.
+    const then = nameWords[i + 1];
+    const thenOp = then === undefined ? undefined : VERBS[then];
+    if (first && w === 'run' && then !== undefined && thenOp !== undefined && OBJECT_FIRST.has(thenOp)) {
+      ops.push({ op: thenOp, verb: then });
+      first = false;
+      continue;
+    }
+    // `set_popularity_drop_bypass`: what a setter is named after is the state it sets, even a delete word.
+    if (first || (STRONG_SECONDARY.has(w) && !STATE_SETTERS.has(ops[0]?.verb ?? '')))
+      ops.push({ op, verb: w });
     first = false;
   }
   for (let i = 1; i + 1 < nameWords.length; i++) {

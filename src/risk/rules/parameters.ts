@@ -22,6 +22,7 @@ import {
   TERMINAL_CLAIM,
 } from '../vocabulary/phrases.js';
 import type { Context, Op, Reading } from './context.js';
+import { identifierCode } from './interaction.js';
 import { interpret } from './interpret.js';
 
 /** A boolean that turns an ordinary write into an overwrite (`force` on a push, `overwrite` on an upload). */
@@ -93,7 +94,8 @@ export function codeReadings(ctx: Context, ops: Op[]): Reading[] {
     if (p.path.includes('.') && !executes && storesOnly(ops)) continue;
     // `migrationSql`, `shell_command`: the last word of the parameter's name says what it carries.
     const n = CODE_PARAMETERS.has(p.name.toLowerCase()) ? p.name.toLowerCase() : (words(p.name).at(-1) ?? '');
-    if (!CODE_PARAMETERS.has(n) || p.type === 'boolean' || p.enumValues.length > 0) continue;
+    if (!CODE_PARAMETERS.has(n) || p.type === 'boolean' || p.enumValues.length > 0 || identifierCode(p))
+      continue;
     const text = `${p.description} ${ctx.lead}`;
     if (n === 'query' || n === 'pipeline') {
       if (QUERY_LANGUAGE.test(`${text} ${ctx.tool.name}`))

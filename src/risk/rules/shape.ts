@@ -23,7 +23,28 @@ export function detaches(verb: string, ctx: Context, objects: string[], where: s
     const removed = objects.filter((w) => !ctx.nameWords.includes(w)).map(singular);
     if (removed.length > 0 && removed.every((w) => !own.has(w))) return true;
   }
-  return unstages(ctx) || /\bwill still exist\b|\bstill exists?\b/i.test(ctx.description);
+  return (
+    unstages(ctx) ||
+    /\bwill still exist\b|\bstill exists?\b/i.test(ctx.description) ||
+    takenOffItems(verb, ctx)
+  );
+}
+
+/** Containers that hold everything: removing a tag "from the system" deletes it. */
+const EVERYTHING =
+  /^(system|server|account|workspace|organi[sz]ation|org|database|instance|vault|store|everywhere)$/i;
+
+/**
+ * `remove-tags` ("Remove tags from notes"), `remove_label` ("Remove a label from an email"): a tag or a label taken
+ * off items, which keep existing and so does the tag.
+ */
+function takenOffItems(verb: string, ctx: Context): boolean {
+  if (verb !== 'remove' && verb !== 'untag') return false;
+  if (!ctx.nameWords.some((w) => /^(tag|tags|label|labels)$/.test(w))) return false;
+  const from = /\bfrom (?:an? |the |each |all |one or more |selected |specified |multiple )?(\w+)/i.exec(
+    ctx.lead,
+  );
+  return from !== null && !EVERYTHING.test(from[1]!);
 }
 
 /** `git reset` as "Unstages all staged changes", `git-remove` as "Removes a file from the staging area". */
@@ -147,7 +168,8 @@ export function launchesProgram(verb: string, ctx: Context): string | undefined 
 }
 
 /** A debugger's words: where stepping and continuing run a program. */
-const DEBUGGING = /\b(debug\w*|breakpoints?|debuggee|stack frame|execution)\b|_execution\b/i;
+const DEBUGGING =
+  /\b(debug\w*|breakpoints?|debuggee|stack frame|execution)\b|_execution\b|\bstep[_ -]?(over|into|out)\b/i;
 
 /**
  * `step_over`, `continue_execution`: stepping or continuing runs a program on only in a debugger (its words, or a

@@ -267,6 +267,9 @@ export const SMALL_ITEMS = new Set([
 export const SELF_SCOPED = new Set([
   'tab',
   'tabs',
+  // the cookies of the agent's own browser session
+  'cookie',
+  'cookies',
   'window',
   'viewport',
   'reaction',

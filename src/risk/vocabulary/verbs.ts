@@ -168,6 +168,8 @@ export const VERBS: Record<string, Operation> = {
   select: 'write',
   drag: 'write',
   upsert: 'write',
+  // `draft_email`: a draft is made and kept; nothing is sent
+  draft: 'write',
   commit: 'write',
   push: 'write',
   handle: 'write',
