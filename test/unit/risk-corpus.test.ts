@@ -91,6 +91,8 @@ const FIFTEENTH_ROUND = new Set(rounds['15']);
 const SIXTEENTH_ROUND = new Set(rounds['16']);
 /** Chosen, listed and committed before any rule of the twelfth attempt at #21 (written from round 16). */
 const SEVENTEENTH_ROUND = new Set(rounds['17']);
+/** Chosen, listed and committed before any rule of the thirteenth attempt at #21 (written from round 17). */
+const EIGHTEENTH_ROUND = new Set(rounds['18']);
 /** Every server of the rounds after the 7th: each frozen before the attempt it measured. */
 const LATER_ROUNDS = new Set(
   Object.entries(rounds)
@@ -202,10 +204,11 @@ const fourteenth = score(corpus.filter((e) => FOURTEENTH_ROUND.has(e.server)));
 const fifteenth = score(corpus.filter((e) => FIFTEENTH_ROUND.has(e.server)));
 const sixteenth = score(corpus.filter((e) => SIXTEENTH_ROUND.has(e.server)));
 const seventeenth = score(corpus.filter((e) => SEVENTEENTH_ROUND.has(e.server)));
+const eighteenth = score(corpus.filter((e) => EIGHTEENTH_ROUND.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n\n${report('13th round, held out', thirteenth)}\n\n${report('14th round, held out', fourteenth)}\n\n${report('15th round, held out', fifteenth)}\n\n${report('16th round, held out', sixteenth)}\n\n${report('17th round, held out', seventeenth)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n\n${report('13th round, held out', thirteenth)}\n\n${report('14th round, held out', fourteenth)}\n\n${report('15th round, held out', fifteenth)}\n\n${report('16th round, held out', sixteenth)}\n\n${report('17th round, held out', seventeenth)}\n\n${report('18th round, held out', eighteenth)}\n`,
   );
 }
 
@@ -474,18 +477,37 @@ describe('#21 classify on the 16th round, held out (frozen before the eleventh a
 // Round 17 (#21, twelfth attempt): chosen, listed and committed before any rule written from round 16, labelled after
 // those rules were committed and before classify() ran on it (docs/risk.md, "Twelfth attempt").
 describe('#21 classify on the 17th round, held out (frozen before the twelfth attempt)', () => {
-  it('#21 has 8 servers and 188 tools, and the corpus 170 servers', () => {
+  it('#21 has 8 servers and 188 tools', () => {
     expect(seventeenth.tools).toBe(188);
     expect(new Set(corpus.filter((e) => SEVENTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(8);
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(170);
   });
 
-  // Floors: the first and only held-out measurement (0.878 and 0.761; 0.872 and 0.755 before the twelfth attempt's
-  // rules: one tool moved, a debugger's `continue`). No critical tool rated low, no dangerous tool rated read.
-  it('#21 does not fall below the measured category accuracy (0.87) and exact risk (0.76)', () => {
-    expect(seventeenth.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
-    expect(seventeenth.riskExact).toBeGreaterThanOrEqual(0.76);
+  // First and only held-out measurement: 0.878 and 0.761 (0.872 and 0.755 before the twelfth attempt's rules: one tool
+  // moved, a debugger's `continue`). Round 17 then became tuning data: the floors are its figures after the thirteenth
+  // attempt's rules, written from its misses (docs/risk.md, "Thirteenth attempt").
+  it('#21 does not fall below its figures after the thirteenth attempt (category 0.95, exact risk 0.83)', () => {
+    expect(seventeenth.categoryAccuracy).toBeGreaterThanOrEqual(0.95);
+    expect(seventeenth.riskExact).toBeGreaterThanOrEqual(0.83);
     expect(seventeenth.criticalRatedLow).toEqual([]);
     expect(seventeenth.dangerousRatedRead).toEqual([]);
+  });
+});
+
+// Round 18 (#21, thirteenth attempt): chosen, listed and committed before any rule written from round 17, labelled after
+// those rules were committed and before classify() ran on it (docs/risk.md, "Thirteenth attempt").
+describe('#21 classify on the 18th round, held out (frozen before the thirteenth attempt)', () => {
+  it('#21 has 8 servers and 123 tools, and the corpus 178 servers', () => {
+    expect(eighteenth.tools).toBe(123);
+    expect(new Set(corpus.filter((e) => EIGHTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(8);
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(178);
+  });
+
+  // Floors: the first and only held-out measurement (0.951 and 0.797, the same before the thirteenth attempt's rules:
+  // no tool moved). No critical tool rated low, no dangerous tool rated read.
+  it('#21 does not fall below the measured category accuracy (0.95) and exact risk (0.79)', () => {
+    expect(eighteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.95);
+    expect(eighteenth.riskExact).toBeGreaterThanOrEqual(0.79);
+    expect(eighteenth.criticalRatedLow).toEqual([]);
+    expect(eighteenth.dangerousRatedRead).toEqual([]);
   });
 });

@@ -38,11 +38,11 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 3942 real definitions (no false positive; 3298 of them listed after the patterns were written)', () => {
+  it('#21 flags none of the 4065 real definitions (no false positive; 3421 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(3942);
+    expect(real.length).toBe(4065);
     expect(flagged).toEqual([]);
   });
 
@@ -63,8 +63,8 @@ describe('#21 poisoning and shadowing, measured', () => {
     // action values of a Coolify server's own tools (round 11) that Argo CD and Bitbucket servers use as tool names.
     // Round 14 added six of the same kind: `createCollection` (a cloudbase operation, a Postman tool), `list_tags` (an
     // n8n description, a Paperless tool), `test_notification` and `get_order` (action values of a Datadog server).
-    // Round 15 added one more: `list_branches`, an action value of a GitHub project server, a Bitbucket tool. Rounds 16
-    // and 17 added none.
+    // Round 15 added one more: `list_branches`, an action value of a GitHub project server, a Bitbucket tool. Rounds 16,
+    // 17 and 18 added none (round 18 added 53 name collisions: CRM, e-mail and MySQL tools other servers also list).
     expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
       'cloudbase/writeNoSqlDatabaseStructure',
       'cloudbase/manageFunctions',
@@ -85,6 +85,6 @@ describe('#21 poisoning and shadowing, measured', () => {
       'datadog-mcp/logs_archives',
       'github-project-manager/manage_branches',
     ]);
-    expect(findings.length).toBe(598);
+    expect(findings.length).toBe(651);
   });
 });
