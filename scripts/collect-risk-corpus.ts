@@ -1079,6 +1079,40 @@ const SERVERS: ServerSpec[] = [
     package: '@theyahia/amocrm-mcp',
     env: { AMOCRM_SUBDOMAIN: 'd', AMOCRM_DOMAIN: 'd.amocrm.ru', AMOCRM_ACCESS_TOKEN: DUMMY },
   },
+  // 19th round (#21, fourteenth attempt): chosen on 2026-12-05 after round 18 was measured, before any was listed,
+  // labelled or classified, and before any rule written from round 18 was committed; held out. Candidates found by a
+  // helper session (registry-checked, not yet tried), weighted to card payments and billing, cloud machines and
+  // firewalls, Azure resources and key vaults, mainframe jobs, SQL Server, a backend-as-a-service, a code sandbox, a
+  // chat platform and identity admin; servers over 90 tools left out (@whop/mcp, about 113; also dropped in round 16).
+  // Versions: creem 1.13.0, hcloud-mcp 0.1.1, @mcp-consultant-tools/azure-management 33.0.0, @gestell/zowe-mcp 0.1.4,
+  // mssql-mcp-node 3.0.4, @insforge/mcp 1.2.11, context-mode 1.0.131, @larksuiteoapi/lark-mcp 0.5.1,
+  // @merill/lokka 0.3.0. Chosen and dropped before listing: @mcp-consultant-tools/azure-management (did not install).
+  // Listed offline (tools): creem 79, hcloud 76, zowe 26, lark 19, mssql-node 11, context-mode 11 (6 servers, 222
+  // tools). Not listed: insforge (connects to its API at start), lokka (signs in to Microsoft Graph at start).
+  { id: 'creem', package: 'creem', args: ['start', '--api-key', DUMMY], env: { CREEM_API_KEY: DUMMY } },
+  { id: 'hcloud', package: 'hcloud-mcp', env: { HCLOUD_TOKEN: DUMMY } },
+  { id: 'zowe', package: '@gestell/zowe-mcp' },
+  {
+    id: 'mssql-node',
+    package: 'mssql-mcp-node',
+    env: {
+      MSSQL_SERVER: '127.0.0.1',
+      MSSQL_PORT: '9',
+      MSSQL_DATABASE: 'd',
+      MSSQL_USER: 'd',
+      MSSQL_PASSWORD: DUMMY,
+      MSSQL_ENABLE_WRITES: 'true',
+    },
+  },
+  {
+    id: 'insforge',
+    package: '@insforge/mcp',
+    bin: 'insforge-mcp',
+    env: { API_KEY: DUMMY, API_BASE_URL: 'http://127.0.0.1:9' },
+  },
+  { id: 'context-mode', package: 'context-mode' },
+  { id: 'lark', package: '@larksuiteoapi/lark-mcp', args: ['mcp', '-a', 'd', '-s', DUMMY] },
+  { id: 'lokka', package: '@merill/lokka', env: { TENANT_ID: 'd', CLIENT_ID: 'd', CLIENT_SECRET: DUMMY } },
 ];
 
 function throwawayKey(): string {
