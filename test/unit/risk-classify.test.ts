@@ -1500,6 +1500,58 @@ const MORE_CASES: Case[] = [
     category: 'execute',
     risk: 'high',
   },
+  // Fourteenth attempt (#21): general rules written from the misses of round 18.
+  {
+    why: 'voiding a payment cancels a money object (SPEC §7 destructive)',
+    tool: tool('void_charge', 'Void a card charge before it settles.', { chargeId: str() }),
+    category: 'destructive',
+    risk: 'critical',
+  },
+  {
+    why: 'an authorized payment is a state of the payment; capturing it takes the money',
+    tool: tool('confirm', 'Confirm an authorized payment to capture the held funds.', {
+      transactionId: str(),
+      amount: { type: 'number' },
+    }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'confirming an invited member still gives access',
+    tool: tool('confirm', 'Confirm an invited organization member who has accepted.', { memberId: str() }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'a card and an amount: the call charges or holds funds, whatever its name',
+    tool: tool('hold', 'Two-step card payment: funds are blocked until confirmed.', {
+      amount: { type: 'number' },
+      cardToken: str(),
+    }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'reading a card with an amount filter moves no money',
+    tool: tool('list_card_payments', 'List the payments made with a card.', {
+      cardId: str(),
+      amount_min: { type: 'number' },
+    }),
+    category: 'read',
+    risk: 'medium',
+  },
+  {
+    why: 'an e-mail list is a list, not a message',
+    tool: tool('create_mailing_email_list', 'Create a new e-mail list in the account.', { name: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'creating an e-mail still sends it (rule 6)',
+    tool: tool('create_email', 'Create and send an e-mail.', { to: str(), body: str() }),
+    category: 'communication',
+    risk: 'high',
+  },
 ];
 
 describe('classify', () => {

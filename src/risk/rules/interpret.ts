@@ -99,6 +99,9 @@ export function interpret(
         return { category: 'communication', risk: 'high', why: `${at} forwards a message to other people` };
       }
       if (op === 'navigate') return { category: 'read', risk: 'low', why: `${at} navigates` };
+      // Capturing a held payment takes the money (a screenshot's capture reads).
+      if (verb === 'capture' && money)
+        return { category: 'financial', risk: 'critical', why: `${at} captures funds` };
       if (formatsDocument(verb, objects))
         return { category: 'write', risk: 'low', why: `${at} changes how a document looks` };
       if (LOCAL_WRITING_READS.has(verb)) {

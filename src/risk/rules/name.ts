@@ -1,5 +1,6 @@
 // The operations a tool's name, its description's opening words and its mode parameters say it performs (rule 1).
 import { baseForms, words } from '../text.js';
+import { MONEY_OBJECTS } from '../vocabulary/objects.js';
 import { MODE_PARAMETERS } from '../vocabulary/parameters.js';
 import { DESCRIBED_MODES, HTTP_METHODS, STRONG_SECONDARY } from '../vocabulary/phrases.js';
 import { type Operation, VERBS } from '../vocabulary/verbs.js';
@@ -74,8 +75,16 @@ export function httpMethodAsTransport(ops: Op[], ctx: Context): Op[] {
 
 const LEAD_READ = new Set(['return', 'provide', 'display', 'give', 'obtain', 'access']);
 
+/** Words before a participle that make it an adjective of a money object (`an authorized payment`: a state of the
+ * payment, no access granted), or before a compound's last part that make it a noun (`two-step payment`). */
+const ARTICLES = new Set(['a', 'an', 'the']);
+const COUNTS = new Set(['one', 'two', 'three', 'multi', 'single']);
+
 export function operationsOfLead(leadWords: string[]): Op[] {
-  for (const w of leadWords.slice(0, 10)) {
+  for (const [i, w] of leadWords.slice(0, 10).entries()) {
+    const before = leadWords[i - 1] ?? '';
+    const adjective = w.endsWith('ed') && ARTICLES.has(before) && MONEY_OBJECTS.has(leadWords[i + 1] ?? '');
+    if (adjective || COUNTS.has(before)) continue;
     for (const form of baseForms(w)) {
       if (LEAD_READ.has(form)) return [{ op: 'read', verb: form }];
       const op = VERBS[form];

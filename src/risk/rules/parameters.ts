@@ -3,9 +3,11 @@
 import { type Parameter, quote, words } from '../text.js';
 import { CODE_PARAMETERS } from '../vocabulary/parameters.js';
 import {
+  AMOUNT_PARAMETER,
   API_OPERATION,
   API_REQUEST,
   API_SERVICE,
+  CARD_PARAMETER,
   CODE_TEXT,
   DATA_STORE,
   DESTRUCTIVE_CLAIM,
@@ -170,6 +172,12 @@ export function claimReadings(ctx: Context): Reading[] {
       risk: 'critical',
       why: `the description says ${quote(pays[0], 40)}`,
     });
+  }
+  // A card (or a payment method) and an amount: the call charges the card or holds funds on it (rule 9).
+  const top = ctx.params.filter((p) => !p.path.includes('.') && p.enumValues.length === 0);
+  const card = top.find((p) => CARD_PARAMETER.test(p.name) && (p.type === 'string' || p.type === 'object'));
+  if (card && !ctx.reads && top.some((p) => AMOUNT_PARAMETER.test(p.name))) {
+    readings.push({ category: 'financial', risk: 'critical', why: `\`${card.path}\` is charged an amount` });
   }
   // A payment's transaction hash as an argument: the call redeems what was paid (rule 9).
   const proof = ctx.params.find((p) => !p.path.includes('.') && PAYMENT_PROOF.test(p.name));

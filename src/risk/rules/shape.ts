@@ -115,7 +115,10 @@ export function visibilityChange(verb: string, ctx: Context, where: string): str
 /** The last word of the name when it is not the verb, a message or a preposition: what the name is about. */
 export function headNoun(ctx: Context): string | undefined {
   const last = ctx.nameWords.at(-1);
-  if (last === undefined || VERBS[last] !== undefined || MESSAGE_OBJECTS.has(last)) return undefined;
+  // `create_email_list`: a list named last, after another noun, is the thing made.
+  const listed = (last === 'list' || last === 'lists') && ctx.nameWords.length > 2;
+  if (last === undefined || (VERBS[last] !== undefined && !listed) || MESSAGE_OBJECTS.has(last))
+    return undefined;
   if (['post', 'posts', 'thread', 'threads', 'to', 'from', 'in', 'on'].includes(last)) return undefined;
   return last;
 }

@@ -107,6 +107,10 @@ export const PAYS_CLAIM =
 export const MONEY_COMMITTED = /^(budget|prize|reward|bounty|base_?pay|bonus)(_?\w*)?$|_(usd|eur|gbp)$/i;
 /** A description that says the tool starts something in a tmux pane or a pseudo-terminal: what runs there runs commands. */
 export const TERMINAL_CLAIM = /\b(tmux|pty|terminal pane)\b/i;
+/** A parameter that takes a card or another instrument money is taken from (`CardCryptogramPacket`, `payment_method`). */
+export const CARD_PARAMETER = /^(card|cryptogram|payment_?method|payment_?source)(_?[a-z]*)$/i;
+/** A parameter that takes an amount of money. */
+export const AMOUNT_PARAMETER = /^(amount|total)(_?[a-z]*)$/i;
 /** A parameter that takes the proof of a payment (a transaction hash): the call redeems money paid (rule 9). */
 export const PAYMENT_PROOF = /^(payment|deposit|fee)_?tx(_?hash|_?id)?$|^tx_?hash$/i;
 /** Parameters of a generic API tool: a service, an operation on it and the request to send. */

@@ -259,6 +259,8 @@ export const VERBS: Record<string, Operation> = {
   abort: 'cancel',
   revert: 'cancel',
   rollback: 'cancel',
+  // voiding a payment, an authorisation or an invoice cancels it
+  void: 'cancel',
   // execute
   execute: 'execute',
   exec: 'execute',
