@@ -1113,6 +1113,41 @@ const SERVERS: ServerSpec[] = [
   { id: 'context-mode', package: 'context-mode' },
   { id: 'lark', package: '@larksuiteoapi/lark-mcp', args: ['mcp', '-a', 'd', '-s', DUMMY] },
   { id: 'lokka', package: '@merill/lokka', env: { TENANT_ID: 'd', CLIENT_ID: 'd', CLIENT_SECRET: DUMMY } },
+  // 20th round (#21, fifteenth attempt): chosen on 2026-12-05 after round 19 was measured, before any was listed,
+  // labelled or classified, and before any rule written from round 19; held out. The local package list
+  // (/work/.library/env/packages/npm.tsv) was searched for MCP servers of the dangerous domains not yet tried: most are
+  // in the corpus already. Weighted to Dataverse records and metadata, Azure DevOps administration, a CRM, cloud
+  // observability and MySQL administration; servers over 90 tools left out. Versions: mcp-dataverse 0.7.8,
+  // @mcp-consultant-tools/azure-devops-admin 33.0.0, attio-mcp 1.6.1, @google-cloud/observability-mcp 0.2.3,
+  // mysql-mcp-server 0.1.4, xampp-mcp 2.0.0. Chosen and dropped before listing: azure-devops-admin (did not install).
+  // Listed offline (tools): attio-mcp 43, gcp-observability 13, xampp 13, mysql-readonly 4 (4 servers, 73 tools). Not
+  // listed: dataverse (a module of the package is missing at start).
+  {
+    id: 'dataverse',
+    package: 'mcp-dataverse',
+    bin: 'mcp-dataverse',
+    env: {
+      DATAVERSE_ENV_URL: 'http://127.0.0.1:9',
+      AZURE_TENANT_ID: 'd',
+      AZURE_CLIENT_ID: 'd',
+      AZURE_CLIENT_SECRET: DUMMY,
+      AUTH_METHOD: 'client-credentials',
+    },
+  },
+  { id: 'attio-mcp', package: 'attio-mcp', bin: 'attio-mcp', env: { ATTIO_API_KEY: DUMMY } },
+  { id: 'gcp-observability', package: '@google-cloud/observability-mcp' },
+  {
+    id: 'mysql-readonly',
+    package: 'mysql-mcp-server',
+    env: {
+      MYSQL_HOST: '127.0.0.1',
+      MYSQL_PORT: '9',
+      MYSQL_USER: 'd',
+      MYSQL_PASSWORD: DUMMY,
+      MYSQL_DATABASE: 'd',
+    },
+  },
+  { id: 'xampp', package: 'xampp-mcp' },
 ];
 
 function throwawayKey(): string {
