@@ -92,6 +92,20 @@ const CROSS_SERVER: Pattern[] = [
 // Zero-width, bidirectional controls, the tag block and other characters that render as nothing.
 const INVISIBLE =
   /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\u00AD\u180E]|[\u{E0000}-\u{E007F}]/u;
+/** Zero-width characters: copy-paste leaves them beside a space in real documentation (Lark's "How \u200B\u200Bto");
+ * they hide something when they stand in for a space between two words or sentences, or come in a run. */
+const ZERO_WIDTH = /[\u200B-\u200D\u2060\uFEFF]+/gu;
+
+/** The invisible character of a text that hides something, if any (names are held to every invisible character). */
+function hidingCharacter(text: string): string | undefined {
+  for (const m of text.matchAll(ZERO_WIDTH)) {
+    const before = text[m.index - 1];
+    const after = text[m.index + m[0].length];
+    const glued = before !== undefined && after !== undefined && /\S/.test(before) && /\S/.test(after);
+    if (m[0].length >= 3 || glued) return m[0];
+  }
+  return INVISIBLE.exec(text.replace(ZERO_WIDTH, ''))?.[0];
+}
 const HTML_COMMENT = /<!--[\s\S]*?-->|^\s*\[\/\/\]: # \(.*\)/m;
 // Text pushed out of view after a long run of blank lines or spaces.
 const PUSHED_AWAY = /(\n\s*){12,}\S|[ \t]{80,}\S/;
@@ -118,9 +132,9 @@ export function findPoisoning(tool: ToolDefinition): Signal[] {
   if (INVISIBLE.test(tool.name))
     out.push({ kind: 'tool_poisoning', evidence: 'invisible characters in the name' });
   for (const { where, text } of texts(tool)) {
-    const invisible = INVISIBLE.exec(text);
+    const invisible = where.startsWith('parameter name') ? INVISIBLE.exec(text)?.[0] : hidingCharacter(text);
     if (invisible) {
-      const code = invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+      const code = invisible.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
       out.push({ kind: 'tool_poisoning', evidence: `${where} hides text: invisible character U+${code}` });
     }
     const comment = HTML_COMMENT.exec(text);

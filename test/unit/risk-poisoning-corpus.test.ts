@@ -38,15 +38,15 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 4065 real definitions (no false positive; 3421 of them listed after the patterns were written)', () => {
+  it('#21 flags none of the 4287 real definitions (no false positive; 3643 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(4065);
+    expect(real.length).toBe(4287);
     expect(flagged).toEqual([]);
   });
 
-  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and eighteen false mentions', () => {
+  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and twenty-three false mentions', () => {
     const found = shadowing.filter((s) =>
       findShadowing(s.servers).some((f) => f.server === s.attack[0] && f.tool === s.attack[1]),
     );
@@ -65,6 +65,8 @@ describe('#21 poisoning and shadowing, measured', () => {
     // n8n description, a Paperless tool), `test_notification` and `get_order` (action values of a Datadog server).
     // Round 15 added one more: `list_branches`, an action value of a GitHub project server, a Bitbucket tool. Rounds 16,
     // 17 and 18 added none (round 18 added 53 name collisions: CRM, e-mail and MySQL tools other servers also list).
+    // Round 19 added five: the action values of a Coolify server's `hetzner` tool are the tool names of a Hetzner
+    // Cloud server (`create_server`, `list_ssh_keys`, ...).
     expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
       'cloudbase/writeNoSqlDatabaseStructure',
       'cloudbase/manageFunctions',
@@ -79,12 +81,17 @@ describe('#21 poisoning and shadowing, measured', () => {
       'resend/update-automation',
       'coolify-masonator/service',
       'coolify-masonator/github_apps',
+      'coolify-masonator/hetzner',
+      'coolify-masonator/hetzner',
+      'coolify-masonator/hetzner',
+      'coolify-masonator/hetzner',
+      'coolify-masonator/hetzner',
       'datadog-mcp/monitors',
       'datadog-mcp/logs_pipelines',
       'datadog-mcp/logs_indexes',
       'datadog-mcp/logs_archives',
       'github-project-manager/manage_branches',
     ]);
-    expect(findings.length).toBe(651);
+    expect(findings.length).toBe(670);
   });
 });
