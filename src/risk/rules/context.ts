@@ -112,13 +112,18 @@ export function secretStoreItem(ctx: Context): string | undefined {
   return secret ? `an item of a ${store} (${secret})` : undefined;
 }
 
+/** A token named as what the call is made with (`represented by [access_token]`, `authenticated with an API key`). */
+const CALLED_WITH =
+  /\b(represented|authenticated|authorized|signed)\s+(by|with)\s+(an?\s+|the\s+|your\s+)?\[?[\w ]*$/i;
+
 /** A sentence of the description that says the tool returns a secret, and does not deny it. */
 export function returnsSecret(ctx: Context): string | undefined {
   for (const sentence of ctx.description.split(/(?<=[.!?])\s+/)) {
     const m = RETURNS_SECRET.exec(sentence);
     // "Never returns secret values", "so no passwords are returned": the denial comes before the secret or inside;
-    // a warning after it ("should never be shared") denies nothing.
-    if (m && !NEGATION.test(sentence.slice(0, m.index + m[0].length))) return m[0];
+    // a warning after it ("should never be shared") denies nothing. "The groups of the user represented by
+    // [access_token]": a token the call is made with, not one it returns.
+    if (m && !NEGATION.test(sentence.slice(0, m.index + m[0].length)) && !CALLED_WITH.test(m[0])) return m[0];
   }
   return undefined;
 }

@@ -12,7 +12,64 @@ const OBJECT_FIRST = new Set<Operation>(['read', 'write']);
 /** Verbs that set a state: the words after them name the state. */
 const STATE_SETTERS = new Set(['set', 'enable', 'disable', 'toggle']);
 
+/** The verbs of a name in the resource-first order of generated API clients (`im_v1_message_list`). */
+const RESOURCE_LAST = new Set([
+  'list',
+  'get',
+  'create',
+  'update',
+  'delete',
+  'search',
+  'upsert',
+  'patch',
+  'retrieve',
+]);
+/** Verbs that, inside such a name, are its operation after all (`didit_create_list` creates a list). */
+const IMPERATIVES = new Set([
+  ...RESOURCE_LAST,
+  ...[
+    'add',
+    'remove',
+    'set',
+    'send',
+    'start',
+    'stop',
+    'enable',
+    'disable',
+    'assign',
+    'move',
+    'copy',
+    'upload',
+  ],
+  ...[
+    'download',
+    'export',
+    'import',
+    'cancel',
+    'refund',
+    'pay',
+    'execute',
+    'run',
+    'read',
+    'write',
+    'fetch',
+    'find',
+  ],
+]);
+
 export function operationsOfName(nameWords: string[]): Op[] {
+  // `im_v1_message_list`, `bitable_v1_app_table_record_search`: a name that starts with a resource and ends with the
+  // operation on it says what it does last; a verb inside (`message`) is part of the resource's name.
+  const last = nameWords.at(-1) ?? '';
+  const inside = nameWords.slice(1, -1);
+  if (
+    nameWords.length > 2 &&
+    RESOURCE_LAST.has(last) &&
+    VERBS[nameWords[0]!] === undefined &&
+    !inside.some((w) => IMPERATIVES.has(w))
+  ) {
+    return [{ op: VERBS[last]!, verb: last }];
+  }
   const ops: Op[] = [];
   let first = true;
   // `API-post-search`, `api_patch_page`: an HTTP method before the real verb is only the transport.

@@ -24,6 +24,11 @@ export function interpretRemoval(
 ): Reading {
   const at = `\`${verb}\` (${where})`;
   const stored = secretStoreItem(ctx) ?? credentialChange(ctx);
+  // SPEC §7 rule 2 names firewall rules among the deletes that destroy data of real value.
+  // Taking a firewall off servers opens them: an access change.
+  if ((permission === 'firewall' || permission === 'firewalls') && !detaches(verb, ctx, objects, where)) {
+    return { category: 'destructive', risk: 'critical', why: `${at} destroys firewall rules` };
+  }
   if (secret || permission || stored) {
     return {
       category: 'credential',

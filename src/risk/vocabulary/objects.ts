@@ -115,6 +115,9 @@ export const DEPLOY_OBJECTS = new Set([
 export const MIGRATION_OBJECTS = new Set(['migration', 'migrations']);
 export const PERMISSION_OBJECTS = new Set([
   'permission',
+  // a firewall's rules say what may reach a machine: an access policy
+  'firewall',
+  'firewalls',
   // a moderator holds a community's powers: adding or removing one changes who may do what
   'moderator',
   'moderators',

@@ -82,7 +82,7 @@ export const CODE_TEXT =
   /\b(javascript|js code|python|shell|bash|terminal|script|sql|expression|function body|(code|commands?) to (run|execute|evaluate)|(run|runs|execute|executes|evaluate|evaluates) (a |the |any |arbitrary )?(code|commands?))\b/i;
 /** The description says the tool destroys what is there (`is destructive and overwrites the target`). */
 export const DESTRUCTIVE_CLAIM =
-  /\b((is|are) destructive|destructive (to|and) (existing|the)|overwrit(es|ing) (any |the )?(existing|target))\b/i;
+  /\b((is|are) destructive|destructive (to|and) (existing|the)|overwrit(es|ing) (any |the )?(existing|target)|permanently (close|closes|terminate|terminates) (an?|the|this) \w+)\b/i;
 export const DROPS = /(\bdrops?\b|--drop\b|--clean\b|\btruncat|\bwipes?\b|\berases?\b)/i;
 /**
  * A sentence that says the tool hands back a secret: it returns, includes or gets one (`Returns access_token and

@@ -261,6 +261,9 @@ export const VERBS: Record<string, Operation> = {
   rollback: 'cancel',
   // voiding a payment, an authorisation or an invoice cancels it
   void: 'cancel',
+  // crediting or debiting an account is a ledger entry (SPEC §7 financial)
+  credit: 'pay',
+  debit: 'pay',
   // execute
   execute: 'execute',
   exec: 'execute',
