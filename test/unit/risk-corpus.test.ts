@@ -95,6 +95,8 @@ const SEVENTEENTH_ROUND = new Set(rounds['17']);
 const EIGHTEENTH_ROUND = new Set(rounds['18']);
 /** Chosen, listed and committed before any rule of the fourteenth attempt at #21 (written from round 18). */
 const NINETEENTH_ROUND = new Set(rounds['19']);
+/** Chosen, listed and committed before any rule of the fifteenth attempt at #21 (written from round 19). */
+const TWENTIETH_ROUND = new Set(rounds['20']);
 /** Every server of the rounds after the 7th: each frozen before the attempt it measured. */
 const LATER_ROUNDS = new Set(
   Object.entries(rounds)
@@ -208,10 +210,11 @@ const sixteenth = score(corpus.filter((e) => SIXTEENTH_ROUND.has(e.server)));
 const seventeenth = score(corpus.filter((e) => SEVENTEENTH_ROUND.has(e.server)));
 const eighteenth = score(corpus.filter((e) => EIGHTEENTH_ROUND.has(e.server)));
 const nineteenth = score(corpus.filter((e) => NINETEENTH_ROUND.has(e.server)));
+const twentieth = score(corpus.filter((e) => TWENTIETH_ROUND.has(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n\n${report('13th round, held out', thirteenth)}\n\n${report('14th round, held out', fourteenth)}\n\n${report('15th round, held out', fifteenth)}\n\n${report('16th round, held out', sixteenth)}\n\n${report('17th round, held out', seventeenth)}\n\n${report('18th round, held out', eighteenth)}\n\n${report('19th round, held out', nineteenth)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n\n${report('13th round, held out', thirteenth)}\n\n${report('14th round, held out', fourteenth)}\n\n${report('15th round, held out', fifteenth)}\n\n${report('16th round, held out', sixteenth)}\n\n${report('17th round, held out', seventeenth)}\n\n${report('18th round, held out', eighteenth)}\n\n${report('19th round, held out', nineteenth)}\n\n${report('20th round, held out', twentieth)}\n`,
   );
 }
 
@@ -518,18 +521,37 @@ describe('#21 classify on the 18th round, held out (frozen before the thirteenth
 // Round 19 (#21, fourteenth attempt): chosen, listed and committed before any rule written from round 18 was committed,
 // labelled after those rules were committed and before classify() ran on it (docs/risk.md, "Fourteenth attempt").
 describe('#21 classify on the 19th round, held out (frozen before the fourteenth attempt)', () => {
-  it('#21 has 6 servers and 222 tools, and the corpus 184 servers', () => {
+  it('#21 has 6 servers and 222 tools', () => {
     expect(nineteenth.tools).toBe(222);
     expect(new Set(corpus.filter((e) => NINETEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(6);
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(184);
   });
 
-  // Floors: the first and only held-out measurement (0.851 and 0.703, the same before the fourteenth attempt's rules:
-  // no tool moved): dangerous tools 32 of 53, three rated read, none critical rated low.
-  it('#21 does not fall below the measured category accuracy (0.85) and exact risk (0.70)', () => {
-    expect(nineteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.85);
-    expect(nineteenth.riskExact).toBeGreaterThanOrEqual(0.7);
+  // First and only held-out measurement: 0.851 and 0.703 (the same before the fourteenth attempt's rules: no tool
+  // moved), dangerous tools 32 of 53, three rated read. Round 19 then became tuning data: the floors are its figures
+  // after the fifteenth attempt's rules, written from its misses (docs/risk.md, "Fifteenth attempt").
+  it('#21 does not fall below its figures after the fifteenth attempt (category 0.89, exact risk 0.73)', () => {
+    expect(nineteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.89);
+    expect(nineteenth.riskExact).toBeGreaterThanOrEqual(0.73);
     expect(nineteenth.criticalRatedLow).toEqual([]);
     expect(nineteenth.dangerousRatedRead.length).toBeLessThanOrEqual(3);
+  });
+});
+
+// Round 20 (#21, fifteenth attempt): chosen, listed and committed before any rule written from round 19, labelled after
+// those rules were committed and before classify() ran on it (docs/risk.md, "Fifteenth attempt").
+describe('#21 classify on the 20th round, held out (frozen before the fifteenth attempt)', () => {
+  it('#21 has 4 servers and 73 tools, and the corpus 188 servers', () => {
+    expect(twentieth.tools).toBe(73);
+    expect(new Set(corpus.filter((e) => TWENTIETH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(4);
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(188);
+  });
+
+  // Floors: the first and only held-out measurement (0.959 and 0.658, the same before the fifteenth attempt's rules: no
+  // tool moved). No critical tool rated low, no dangerous tool rated read.
+  it('#21 does not fall below the measured category accuracy (0.95) and exact risk (0.65)', () => {
+    expect(twentieth.categoryAccuracy).toBeGreaterThanOrEqual(0.95);
+    expect(twentieth.riskExact).toBeGreaterThanOrEqual(0.65);
+    expect(twentieth.criticalRatedLow).toEqual([]);
+    expect(twentieth.dangerousRatedRead).toEqual([]);
   });
 });

@@ -38,15 +38,15 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 4287 real definitions (no false positive; 3643 of them listed after the patterns were written)', () => {
+  it('#21 flags none of the 4360 real definitions (no false positive; 3716 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(4287);
+    expect(real.length).toBe(4360);
     expect(flagged).toEqual([]);
   });
 
-  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and twenty-three false mentions', () => {
+  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and twenty-five false mentions', () => {
     const found = shadowing.filter((s) =>
       findShadowing(s.servers).some((f) => f.server === s.attack[0] && f.tool === s.attack[1]),
     );
@@ -66,7 +66,8 @@ describe('#21 poisoning and shadowing, measured', () => {
     // Round 15 added one more: `list_branches`, an action value of a GitHub project server, a Bitbucket tool. Rounds 16,
     // 17 and 18 added none (round 18 added 53 name collisions: CRM, e-mail and MySQL tools other servers also list).
     // Round 19 added five: the action values of a Coolify server's `hetzner` tool are the tool names of a Hetzner
-    // Cloud server (`create_server`, `list_ssh_keys`, ...).
+    // Cloud server (`create_server`, `list_ssh_keys`, ...). Round 20 added two: an Attio server's descriptions name
+    // `update-record`, a SQLite server's tool.
     expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
       'cloudbase/writeNoSqlDatabaseStructure',
       'cloudbase/manageFunctions',
@@ -91,7 +92,9 @@ describe('#21 poisoning and shadowing, measured', () => {
       'datadog-mcp/logs_indexes',
       'datadog-mcp/logs_archives',
       'github-project-manager/manage_branches',
+      'attio-mcp/get_record_attribute_options',
+      'attio-mcp/update-list-entry',
     ]);
-    expect(findings.length).toBe(670);
+    expect(findings.length).toBe(690);
   });
 });
