@@ -27,34 +27,8 @@ const RESOURCE_LAST = new Set([
 /** Verbs that, inside such a name, are its operation after all (`didit_create_list` creates a list). */
 const IMPERATIVES = new Set([
   ...RESOURCE_LAST,
-  ...[
-    'add',
-    'remove',
-    'set',
-    'send',
-    'start',
-    'stop',
-    'enable',
-    'disable',
-    'assign',
-    'move',
-    'copy',
-    'upload',
-  ],
-  ...[
-    'download',
-    'export',
-    'import',
-    'cancel',
-    'refund',
-    'pay',
-    'execute',
-    'run',
-    'read',
-    'write',
-    'fetch',
-    'find',
-  ],
+  ...'add remove set send start stop enable disable assign move copy upload'.split(' '),
+  ...'download export import cancel refund pay execute run read write fetch find'.split(' '),
 ]);
 
 export function operationsOfName(nameWords: string[]): Op[] {
