@@ -1295,7 +1295,18 @@ function build(scratch: string): void {
   const included = new Set(
     [...labels.keys()].map((k) => k.slice(0, k.indexOf('/'))), // a server is in the corpus when it has labels
   );
-  for (const file of readdirSync(rawDir).sort()) {
+  // Servers keep their place in the committed corpus.json (the order rounds were added in); new servers follow, in the
+  // order of their raw files. A rebuild with no new label writes the same file.
+  const previous = existsSync(join(FIXTURES, 'corpus.json'))
+    ? (JSON.parse(readFileSync(join(FIXTURES, 'corpus.json'), 'utf8')) as Array<{ server: string }>)
+    : [];
+  const place = new Map<string, number>();
+  for (const e of previous) if (!place.has(e.server)) place.set(e.server, place.size);
+  const rank = (file: string) => place.get(file.replace(/\.json$/, '')) ?? Number.MAX_SAFE_INTEGER;
+  const files = readdirSync(rawDir)
+    .sort()
+    .sort((a, b) => rank(a) - rank(b));
+  for (const file of files) {
     const raw = JSON.parse(readFileSync(join(rawDir, file), 'utf8')) as Raw;
     if (!raw.tools) {
       failed.push(`${raw.server} (${raw.package}): ${raw.error}`);
