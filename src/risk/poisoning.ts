@@ -111,13 +111,20 @@ const HTML_COMMENT = /<!--[\s\S]*?-->|^\s*\[\/\/\]: # \(.*\)/m;
 const PUSHED_AWAY = /(\n\s*){12,}\S|[ \t]{80,}\S/;
 
 /** Every text of a definition the model reads: the description, the title, and each parameter's name and description. */
-function texts(tool: ToolDefinition): Array<{ where: string; text: string }> {
-  const out: Array<{ where: string; text: string }> = [];
+/** A text of a definition; `name` when it is a parameter's name, held to every invisible character. */
+interface Text {
+  where: string;
+  text: string;
+  name?: boolean;
+}
+
+function texts(tool: ToolDefinition): Text[] {
+  const out: Text[] = [];
   if (typeof tool.description === 'string') out.push({ where: 'description', text: tool.description });
   if (typeof tool.title === 'string') out.push({ where: 'title', text: tool.title });
   for (const p of parameters(tool)) {
     if (p.description) out.push({ where: `parameter \`${p.path}\``, text: p.description });
-    if (INVISIBLE.test(p.name)) out.push({ where: `parameter name \`${p.path}\``, text: p.name });
+    if (INVISIBLE.test(p.name)) out.push({ where: `parameter name \`${p.path}\``, text: p.name, name: true });
   }
   for (const t of [...out]) {
     for (const decoded of base64Texts(t.text))
@@ -131,8 +138,8 @@ export function findPoisoning(tool: ToolDefinition): Signal[] {
   const out: Signal[] = [];
   if (INVISIBLE.test(tool.name))
     out.push({ kind: 'tool_poisoning', evidence: 'invisible characters in the name' });
-  for (const { where, text } of texts(tool)) {
-    const invisible = where.startsWith('parameter name') ? INVISIBLE.exec(text)?.[0] : hidingCharacter(text);
+  for (const { where, text, name } of texts(tool)) {
+    const invisible = name ? INVISIBLE.exec(text)?.[0] : hidingCharacter(text);
     if (invisible) {
       const code = invisible.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
       out.push({ kind: 'tool_poisoning', evidence: `${where} hides text: invisible character U+${code}` });

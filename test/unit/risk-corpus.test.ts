@@ -71,32 +71,6 @@ const rounds = JSON.parse(readFileSync(join(here, '../fixtures/risk-corpus/round
 const FIFTH_ROUND = new Set(rounds['5']);
 const SIXTH_ROUND = new Set(rounds['6']);
 const SEVENTH_ROUND = new Set(rounds['7']);
-/** Frozen before any rule of the third attempt at #21 was written: the only round unseen by those rules. */
-const EIGHTH_ROUND = new Set(rounds['8']);
-/** Chosen and committed before listing, labelling and any model of the fourth attempt at #21: unseen by both. */
-const NINTH_ROUND = new Set(rounds['9']);
-/** Chosen, listed and committed before any rule of the fifth attempt at #21 (written from rounds 8 and 9). */
-const TENTH_ROUND = new Set(rounds['10']);
-/** Chosen, listed and committed before any rule of the sixth attempt at #21 (written from round 10). */
-const ELEVENTH_ROUND = new Set(rounds['11']);
-/** Chosen, listed and committed before any rule of the seventh attempt at #21 (written from round 11). */
-const TWELFTH_ROUND = new Set(rounds['12']);
-/** Chosen, listed and committed before any rule of the eighth attempt at #21 (written from round 12). */
-const THIRTEENTH_ROUND = new Set(rounds['13']);
-/** Chosen, listed and committed before any rule of the ninth attempt at #21 (written from round 13). */
-const FOURTEENTH_ROUND = new Set(rounds['14']);
-/** Chosen, listed and committed before any rule of the tenth attempt at #21 (written from round 14). */
-const FIFTEENTH_ROUND = new Set(rounds['15']);
-/** Chosen, listed and committed before any rule of the eleventh attempt at #21 (written from round 15). */
-const SIXTEENTH_ROUND = new Set(rounds['16']);
-/** Chosen, listed and committed before any rule of the twelfth attempt at #21 (written from round 16). */
-const SEVENTEENTH_ROUND = new Set(rounds['17']);
-/** Chosen, listed and committed before any rule of the thirteenth attempt at #21 (written from round 17). */
-const EIGHTEENTH_ROUND = new Set(rounds['18']);
-/** Chosen, listed and committed before any rule of the fourteenth attempt at #21 (written from round 18). */
-const NINETEENTH_ROUND = new Set(rounds['19']);
-/** Chosen, listed and committed before any rule of the fifteenth attempt at #21 (written from round 19). */
-const TWENTIETH_ROUND = new Set(rounds['20']);
 /** Every server of the rounds after the 7th: each frozen before the attempt it measured. */
 const LATER_ROUNDS = new Set(
   Object.entries(rounds)
@@ -198,23 +172,178 @@ const fifth = score(corpus.filter((e) => FIFTH_ROUND.has(e.server)));
 const sixth = score(corpus.filter((e) => SIXTH_ROUND.has(e.server)));
 const seventh = score(corpus.filter((e) => SEVENTH_ROUND.has(e.server)));
 const unseen = score(corpus.filter((e) => UNSEEN.has(e.server)));
-const eighth = score(corpus.filter((e) => EIGHTH_ROUND.has(e.server)));
-const ninth = score(corpus.filter((e) => NINTH_ROUND.has(e.server)));
-const tenth = score(corpus.filter((e) => TENTH_ROUND.has(e.server)));
-const eleventh = score(corpus.filter((e) => ELEVENTH_ROUND.has(e.server)));
-const twelfth = score(corpus.filter((e) => TWELFTH_ROUND.has(e.server)));
-const thirteenth = score(corpus.filter((e) => THIRTEENTH_ROUND.has(e.server)));
-const fourteenth = score(corpus.filter((e) => FOURTEENTH_ROUND.has(e.server)));
-const fifteenth = score(corpus.filter((e) => FIFTEENTH_ROUND.has(e.server)));
-const sixteenth = score(corpus.filter((e) => SIXTEENTH_ROUND.has(e.server)));
-const seventeenth = score(corpus.filter((e) => SEVENTEENTH_ROUND.has(e.server)));
-const eighteenth = score(corpus.filter((e) => EIGHTEENTH_ROUND.has(e.server)));
-const nineteenth = score(corpus.filter((e) => NINETEENTH_ROUND.has(e.server)));
-const twentieth = score(corpus.filter((e) => TWENTIETH_ROUND.has(e.server)));
+
+/**
+ * The rounds from the 8th on (#21): each chosen, listed and committed before the attempt named, labelled before
+ * classify() ran on it, measured once at first sight (`first`), and from then on tuning data for the next attempt. The
+ * floors are its figures after the rules written from its misses (`floors` says which), the last round's its first
+ * measurement (docs/risk.md, a section per attempt).
+ */
+interface FrozenRound {
+  round: string;
+  frozenBefore: string;
+  servers: number;
+  tools: number;
+  first: string;
+  floors: string;
+  category: number;
+  risk: number;
+  /** The dangerous tools still rated read: these exactly, or at most so many. */
+  dangerousRatedRead: string[] | { atMost: number };
+}
+const FROZEN_ROUNDS: FrozenRound[] = [
+  {
+    round: '8',
+    frozenBefore: 'third',
+    servers: 5,
+    tools: 80,
+    first: '0.763 and 0.813 before the third attempt, 0.775 and 0.813 after',
+    floors: 'after the fifth attempt, written from rounds 8 and 9',
+    category: 0.82,
+    risk: 0.87,
+    dangerousRatedRead: { atMost: 1 },
+  },
+  {
+    round: '9',
+    frozenBefore: 'fourth',
+    servers: 10,
+    tools: 303,
+    first: '0.875 and 0.653, 7 dangerous rated read',
+    floors: 'after the fifth attempt',
+    category: 0.91,
+    risk: 0.67,
+    dangerousRatedRead: [],
+  },
+  {
+    round: '10',
+    frozenBefore: 'fifth',
+    servers: 10,
+    tools: 230,
+    first: '0.904 and 0.752, the same before and after the fifth attempt',
+    floors: 'after the sixth attempt',
+    category: 0.96,
+    risk: 0.85,
+    dangerousRatedRead: [],
+  },
+  {
+    round: '11',
+    frozenBefore: 'sixth',
+    servers: 12,
+    tools: 301,
+    first:
+      "0.714 and 0.608: Azure's command routers read as code runners, environment variables and invitation links as settings",
+    floors: 'after the seventh attempt; the invitation link (a Japanese description) is still read as a read',
+    category: 0.84,
+    risk: 0.7,
+    dangerousRatedRead: ['chatwork/get_room_link'],
+  },
+  {
+    round: '12',
+    frozenBefore: 'seventh',
+    servers: 11,
+    tools: 246,
+    first: '0.813 and 0.715: token transfers with no known verb, credentials passed as parameters',
+    floors: 'after the eighth attempt; the agent identity that returns an API key says so in Chinese',
+    category: 0.93,
+    risk: 0.8,
+    dangerousRatedRead: ['humanagent/get_agent_identity'],
+  },
+  {
+    round: '13',
+    frozenBefore: 'eighth',
+    servers: 9,
+    tools: 170,
+    first: '0.918 and 0.776: paying people for tasks, financial 0 of 5; coding agents',
+    floors: 'after the ninth attempt',
+    category: 0.95,
+    risk: 0.82,
+    dangerousRatedRead: [],
+  },
+  {
+    round: '14',
+    frozenBefore: 'ninth',
+    servers: 10,
+    tools: 292,
+    first: '0.890 and 0.777',
+    floors:
+      'after the tenth attempt; two security-alert reads that may show a secret are still read as reads',
+    category: 0.94,
+    risk: 0.82,
+    dangerousRatedRead: { atMost: 2 },
+  },
+  {
+    round: '15',
+    frozenBefore: 'tenth',
+    servers: 8,
+    tools: 228,
+    first: "0.846 and 0.732; six dangerous tools rated read, all of one debugger's union-typed modes",
+    floors: 'after the eleventh attempt',
+    category: 0.91,
+    risk: 0.79,
+    dangerousRatedRead: { atMost: 1 },
+  },
+  {
+    round: '16',
+    frozenBefore: 'eleventh',
+    servers: 7,
+    tools: 145,
+    first: "0.897 and 0.793: execute 1 of 6, a debugger's step and continue",
+    floors: 'after the twelfth attempt',
+    category: 0.95,
+    risk: 0.86,
+    dangerousRatedRead: [],
+  },
+  {
+    round: '17',
+    frozenBefore: 'twelfth',
+    servers: 8,
+    tools: 188,
+    first:
+      "0.878 and 0.761 (0.872 and 0.755 before the twelfth attempt: one tool moved, a debugger's continue)",
+    floors: 'after the thirteenth attempt',
+    category: 0.95,
+    risk: 0.83,
+    dangerousRatedRead: [],
+  },
+  {
+    round: '18',
+    frozenBefore: 'thirteenth',
+    servers: 8,
+    tools: 123,
+    first: '0.951 and 0.797, no tool moved by the thirteenth attempt',
+    floors: 'after the fourteenth attempt',
+    category: 0.98,
+    risk: 0.81,
+    dangerousRatedRead: [],
+  },
+  {
+    round: '19',
+    frozenBefore: 'fourteenth',
+    servers: 6,
+    tools: 222,
+    first: '0.851 and 0.703, no tool moved by the fourteenth attempt; dangerous 32 of 53, three rated read',
+    floors: 'after the fifteenth attempt',
+    category: 0.89,
+    risk: 0.73,
+    dangerousRatedRead: { atMost: 3 },
+  },
+  {
+    round: '20',
+    frozenBefore: 'fifteenth',
+    servers: 4,
+    tools: 73,
+    first: '0.959 and 0.658, no tool moved by the fifteenth attempt',
+    floors: 'the first measurement',
+    category: 0.95,
+    risk: 0.65,
+    dangerousRatedRead: [],
+  },
+];
+const roundScores = (round: string) => score(corpus.filter((e) => rounds[round]!.includes(e.server)));
 
 if (process.env.RISK_REPORT) {
   process.stderr.write(
-    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${report('8th round, held out', eighth)}\n\n${report('9th round, held out', ninth)}\n\n${report('10th round, held out', tenth)}\n\n${report('11th round, held out', eleventh)}\n\n${report('12th round, held out', twelfth)}\n\n${report('13th round, held out', thirteenth)}\n\n${report('14th round, held out', fourteenth)}\n\n${report('15th round, held out', fifteenth)}\n\n${report('16th round, held out', sixteenth)}\n\n${report('17th round, held out', seventeenth)}\n\n${report('18th round, held out', eighteenth)}\n\n${report('19th round, held out', nineteenth)}\n\n${report('20th round, held out', twentieth)}\n`,
+    `${report('rounds 1 to 4', all)}\n\n${report('tuning part', tuned)}\n\n${report('held out', heldOut)}\n\n${report('5th round, held out', fifth)}\n\n${report('6th round, held out', sixth)}\n\n${report('7th round, held out', seventh)}\n\n${report('5th to 7th rounds', unseen)}\n\n${FROZEN_ROUNDS.map((r) => report(`round ${r.round}, held out`, roundScores(r.round))).join('\n\n')}\n`,
   );
 }
 
@@ -307,251 +436,28 @@ describe('#21 classify on the 7th round, held out (never tuned on)', () => {
   });
 });
 
-// Round 8 (#21, third attempt): frozen before any rule of that attempt was written, the only round unseen by them.
-// Floors: the figures measured on it once after the third attempt (before: category 0.763, exact risk 0.813; after:
-// 0.775 and 0.813; docs/risk.md). The #21 targets are not met on it.
-describe('#21 classify on the 8th round, held out (frozen before the third attempt)', () => {
-  it('#21 has 5 servers and 80 tools', () => {
-    expect(eighth.tools).toBe(80);
-    expect(new Set(corpus.filter((e) => EIGHTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(5);
-  });
+for (const r of FROZEN_ROUNDS) {
+  describe(`#21 classify on round ${r.round}, held out (frozen before the ${r.frozenBefore} attempt)`, () => {
+    const s = roundScores(r.round);
+    it(`#21 has ${r.servers} servers and ${r.tools} tools`, () => {
+      expect(s.tools).toBe(r.tools);
+      expect(
+        new Set(corpus.filter((e) => rounds[r.round]!.includes(e.server)).map((e) => e.server)).size,
+      ).toBe(r.servers);
+    });
 
-  // First measured 0.763/0.813 (before the third attempt) and 0.775/0.813 (after); rounds 8 and 9 became tuning data
-  // for the fifth attempt, which raised them: the floors now guard against regressions, not unseen servers.
-  it('#21 does not fall below category accuracy 0.82 and exact risk 0.87 (after rules written from it)', () => {
-    expect(eighth.categoryAccuracy).toBeGreaterThanOrEqual(0.82);
-    expect(eighth.riskExact).toBeGreaterThanOrEqual(0.87);
-    expect(eighth.criticalRatedLow).toEqual([]);
-    expect(eighth.dangerousRatedRead.length).toBeLessThanOrEqual(1);
+    it(`#21 does not fall below category accuracy ${r.category} and exact risk ${r.risk} (${r.floors})`, () => {
+      expect(s.categoryAccuracy).toBeGreaterThanOrEqual(r.category);
+      expect(s.riskExact).toBeGreaterThanOrEqual(r.risk);
+      expect(s.criticalRatedLow).toEqual([]);
+      if (Array.isArray(r.dangerousRatedRead)) expect(s.dangerousRatedRead).toEqual(r.dangerousRatedRead);
+      else expect(s.dangerousRatedRead.length).toBeLessThanOrEqual(r.dangerousRatedRead.atMost);
+    });
   });
-});
+}
 
-// Round 9 (#21, fourth attempt): chosen and committed before it was listed or labelled, and before any model of that
-// attempt was written; labelled before classify() or the model ran on it (docs/risk.md).
-describe('#21 classify on the 9th round, held out (frozen before the fourth attempt)', () => {
-  it('#21 has 10 servers and 303 tools', () => {
-    expect(ninth.tools).toBe(303);
-    expect(new Set(corpus.filter((e) => NINTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(10);
-  });
-
-  // First and only held-out measurement: 0.875, 0.653, 7 dangerous rated read ("Fourth attempt"). The floors are the
-  // figures after the fifth attempt's rules, written from its misses (docs/risk.md, "Fifth attempt").
-  it('#21 does not fall below category accuracy 0.91 and exact risk 0.67 (after rules written from it)', () => {
-    expect(ninth.categoryAccuracy).toBeGreaterThanOrEqual(0.91);
-    expect(ninth.riskExact).toBeGreaterThanOrEqual(0.67);
-    expect(ninth.criticalRatedLow).toEqual([]);
-    expect(ninth.dangerousRatedRead).toEqual([]);
-  });
-});
-
-// Round 10 (#21, fifth attempt): chosen, listed and committed before any rule written from rounds 8 and 9, labelled
-// before classify() ran on it (docs/risk.md, "Fifth attempt").
-describe('#21 classify on the 10th round, held out (frozen before the fifth attempt)', () => {
-  it('#21 has 10 servers and 230 tools, and the corpus 105 servers', () => {
-    expect(tenth.tools).toBe(230);
-    expect(new Set(corpus.filter((e) => TENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(10);
-  });
-
-  // First and only held-out measurement: 0.904 and 0.752, the same before and after the fifth attempt's rules. Round 10
-  // then became tuning data: the floors are its figures after the sixth attempt's rules, written from its misses.
-  it('#21 does not fall below its figures after the sixth attempt (category 0.96, exact risk 0.85)', () => {
-    expect(tenth.categoryAccuracy).toBeGreaterThanOrEqual(0.96);
-    expect(tenth.riskExact).toBeGreaterThanOrEqual(0.85);
-    expect(tenth.criticalRatedLow).toEqual([]);
-    expect(tenth.dangerousRatedRead).toEqual([]);
-  });
-});
-
-// Round 11 (#21, sixth attempt): chosen, listed and committed before any rule written from round 10, labelled before
-// classify() ran on it (docs/risk.md, "Sixth attempt").
-describe('#21 classify on the 11th round, held out (frozen before the sixth attempt)', () => {
-  it('#21 has 12 servers and 301 tools', () => {
-    expect(eleventh.tools).toBe(301);
-    expect(new Set(corpus.filter((e) => ELEVENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(12);
-  });
-
-  // First and only held-out measurement: 0.714 and 0.608, the same before and after the sixth attempt's rules (Azure's
-  // 61 command routers read as code runners, environment variables and invitation links as ordinary settings). Round
-  // 11 then became tuning data: the floors are its figures after the seventh attempt's rules, written from its misses
-  // (docs/risk.md, "Seventh attempt"). The invitation link (a Japanese description) is still read as a read.
-  it('#21 does not fall below its figures after the seventh attempt (category 0.84, exact risk 0.70)', () => {
-    expect(eleventh.categoryAccuracy).toBeGreaterThanOrEqual(0.84);
-    expect(eleventh.riskExact).toBeGreaterThanOrEqual(0.7);
-    expect(eleventh.criticalRatedLow).toEqual([]);
-    expect(eleventh.dangerousRatedRead).toEqual(['chatwork/get_room_link']);
-  });
-});
-
-// Round 12 (#21, seventh attempt): chosen, listed and committed before any rule written from round 11, labelled after
-// those rules were committed and before classify() ran on it (docs/risk.md, "Seventh attempt").
-describe('#21 classify on the 12th round, held out (frozen before the seventh attempt)', () => {
-  it('#21 has 11 servers and 246 tools', () => {
-    expect(twelfth.tools).toBe(246);
-    expect(new Set(corpus.filter((e) => TWELFTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(11);
-  });
-
-  // First and only held-out measurement: 0.813 and 0.715, the same before and after the seventh attempt's rules (token
-  // transfers with no verb the vocabulary knew, credentials passed as parameters). Round 12 then became tuning data:
-  // the floors are its figures after the eighth attempt's rules, written from its misses (docs/risk.md, "Eighth
-  // attempt"). The agent identity that returns an API key says so in Chinese.
-  it('#21 does not fall below its figures after the eighth attempt (category 0.93, exact risk 0.80)', () => {
-    expect(twelfth.categoryAccuracy).toBeGreaterThanOrEqual(0.93);
-    expect(twelfth.riskExact).toBeGreaterThanOrEqual(0.8);
-    expect(twelfth.criticalRatedLow).toEqual([]);
-    expect(twelfth.dangerousRatedRead).toEqual(['humanagent/get_agent_identity']);
-  });
-});
-
-// Round 13 (#21, eighth attempt): chosen, listed and committed before any rule written from round 12, labelled after
-// those rules were committed and before classify() ran on it (docs/risk.md, "Eighth attempt").
-describe('#21 classify on the 13th round, held out (frozen before the eighth attempt)', () => {
-  it('#21 has 9 servers and 170 tools', () => {
-    expect(thirteenth.tools).toBe(170);
-    expect(new Set(corpus.filter((e) => THIRTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(9);
-  });
-
-  // First and only held-out measurement: 0.918 and 0.776, the same before and after the eighth attempt's rules (paying
-  // people for tasks: financial 0 of 5; coding agents). Round 13 then became tuning data: the floors are its figures
-  // after the ninth attempt's rules, written from its misses (docs/risk.md, "Ninth attempt").
-  it('#21 does not fall below its figures after the ninth attempt (category 0.95, exact risk 0.82)', () => {
-    expect(thirteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.95);
-    expect(thirteenth.riskExact).toBeGreaterThanOrEqual(0.82);
-    expect(thirteenth.criticalRatedLow).toEqual([]);
-    expect(thirteenth.dangerousRatedRead).toEqual([]);
-  });
-});
-
-// Round 14 (#21, ninth attempt): chosen, listed and committed before any rule written from round 13, labelled after
-// those rules were committed and before classify() ran on it (docs/risk.md, "Ninth attempt").
-describe('#21 classify on the 14th round, held out (frozen before the ninth attempt)', () => {
-  it('#21 has 10 servers and 292 tools', () => {
-    expect(fourteenth.tools).toBe(292);
-    expect(new Set(corpus.filter((e) => FOURTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(10);
-  });
-
-  // First and only held-out measurement: 0.890 and 0.777, the same before and after the ninth attempt's rules. Round
-  // 14 then became tuning data: the floors are its figures after the tenth attempt's rules, written from its misses;
-  // the two dangerous tools still rated read are security-alert reads that may show a secret (docs/risk.md, "Tenth
-  // attempt").
-  it('#21 does not fall below its figures after the tenth attempt (category 0.94, exact risk 0.82)', () => {
-    expect(fourteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.94);
-    expect(fourteenth.riskExact).toBeGreaterThanOrEqual(0.82);
-    expect(fourteenth.criticalRatedLow).toEqual([]);
-    expect(fourteenth.dangerousRatedRead.length).toBeLessThanOrEqual(2);
-  });
-});
-
-// Round 15 (#21, tenth attempt): chosen, listed and committed before any rule written from round 14, labelled after
-// those rules were committed and before classify() ran on it (docs/risk.md, "Tenth attempt").
-describe('#21 classify on the 15th round, held out (frozen before the tenth attempt)', () => {
-  it('#21 has 8 servers and 228 tools', () => {
-    expect(fifteenth.tools).toBe(228);
-    expect(new Set(corpus.filter((e) => FIFTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(8);
-  });
-
-  // First and only held-out measurement: 0.846 and 0.732 (0.842 and 0.728 before the tenth attempt's rules); six
-  // dangerous tools rated read, all of one debugger whose modes are a union of objects with a constant `action` each.
-  // Round 15 then became tuning data: the floors are its figures after the eleventh attempt's rules, written from its
-  // misses (docs/risk.md, "Eleventh attempt").
-  it('#21 does not fall below its figures after the eleventh attempt (category 0.91, exact risk 0.79)', () => {
-    expect(fifteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.91);
-    expect(fifteenth.riskExact).toBeGreaterThanOrEqual(0.79);
-    expect(fifteenth.criticalRatedLow).toEqual([]);
-    expect(fifteenth.dangerousRatedRead.length).toBeLessThanOrEqual(1);
-  });
-});
-
-// Round 16 (#21, eleventh attempt): chosen, listed and committed before any rule written from round 15, labelled after
-// those rules were committed and before classify() ran on it (docs/risk.md, "Eleventh attempt").
-describe('#21 classify on the 16th round, held out (frozen before the eleventh attempt)', () => {
-  it('#21 has 7 servers and 145 tools', () => {
-    expect(sixteenth.tools).toBe(145);
-    expect(new Set(corpus.filter((e) => SIXTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(7);
-  });
-
-  // First and only held-out measurement: 0.897 and 0.793, the same before and after the eleventh attempt's rules
-  // (execute 1 of 6: a debugger's step and continue tools). Round 16 then became tuning data: the floors are its
-  // figures after the twelfth attempt's rules, written from its misses (docs/risk.md, "Twelfth attempt").
-  it('#21 does not fall below its figures after the twelfth attempt (category 0.95, exact risk 0.86)', () => {
-    expect(sixteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.95);
-    expect(sixteenth.riskExact).toBeGreaterThanOrEqual(0.86);
-    expect(sixteenth.criticalRatedLow).toEqual([]);
-    expect(sixteenth.dangerousRatedRead).toEqual([]);
-  });
-});
-
-// Round 17 (#21, twelfth attempt): chosen, listed and committed before any rule written from round 16, labelled after
-// those rules were committed and before classify() ran on it (docs/risk.md, "Twelfth attempt").
-describe('#21 classify on the 17th round, held out (frozen before the twelfth attempt)', () => {
-  it('#21 has 8 servers and 188 tools', () => {
-    expect(seventeenth.tools).toBe(188);
-    expect(new Set(corpus.filter((e) => SEVENTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(8);
-  });
-
-  // First and only held-out measurement: 0.878 and 0.761 (0.872 and 0.755 before the twelfth attempt's rules: one tool
-  // moved, a debugger's `continue`). Round 17 then became tuning data: the floors are its figures after the thirteenth
-  // attempt's rules, written from its misses (docs/risk.md, "Thirteenth attempt").
-  it('#21 does not fall below its figures after the thirteenth attempt (category 0.95, exact risk 0.83)', () => {
-    expect(seventeenth.categoryAccuracy).toBeGreaterThanOrEqual(0.95);
-    expect(seventeenth.riskExact).toBeGreaterThanOrEqual(0.83);
-    expect(seventeenth.criticalRatedLow).toEqual([]);
-    expect(seventeenth.dangerousRatedRead).toEqual([]);
-  });
-});
-
-// Round 18 (#21, thirteenth attempt): chosen, listed and committed before any rule written from round 17, labelled after
-// those rules were committed and before classify() ran on it (docs/risk.md, "Thirteenth attempt").
-describe('#21 classify on the 18th round, held out (frozen before the thirteenth attempt)', () => {
-  it('#21 has 8 servers and 123 tools', () => {
-    expect(eighteenth.tools).toBe(123);
-    expect(new Set(corpus.filter((e) => EIGHTEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(8);
-  });
-
-  // First and only held-out measurement: 0.951 and 0.797 (the same before the thirteenth attempt's rules: no tool
-  // moved). Round 18 then became tuning data: the floors are its figures after the fourteenth attempt's rules, written
-  // from its misses (docs/risk.md, "Fourteenth attempt").
-  it('#21 does not fall below its figures after the fourteenth attempt (category 0.98, exact risk 0.81)', () => {
-    expect(eighteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.98);
-    expect(eighteenth.riskExact).toBeGreaterThanOrEqual(0.81);
-    expect(eighteenth.criticalRatedLow).toEqual([]);
-    expect(eighteenth.dangerousRatedRead).toEqual([]);
-  });
-});
-
-// Round 19 (#21, fourteenth attempt): chosen, listed and committed before any rule written from round 18 was committed,
-// labelled after those rules were committed and before classify() ran on it (docs/risk.md, "Fourteenth attempt").
-describe('#21 classify on the 19th round, held out (frozen before the fourteenth attempt)', () => {
-  it('#21 has 6 servers and 222 tools', () => {
-    expect(nineteenth.tools).toBe(222);
-    expect(new Set(corpus.filter((e) => NINETEENTH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(6);
-  });
-
-  // First and only held-out measurement: 0.851 and 0.703 (the same before the fourteenth attempt's rules: no tool
-  // moved), dangerous tools 32 of 53, three rated read. Round 19 then became tuning data: the floors are its figures
-  // after the fifteenth attempt's rules, written from its misses (docs/risk.md, "Fifteenth attempt").
-  it('#21 does not fall below its figures after the fifteenth attempt (category 0.89, exact risk 0.73)', () => {
-    expect(nineteenth.categoryAccuracy).toBeGreaterThanOrEqual(0.89);
-    expect(nineteenth.riskExact).toBeGreaterThanOrEqual(0.73);
-    expect(nineteenth.criticalRatedLow).toEqual([]);
-    expect(nineteenth.dangerousRatedRead.length).toBeLessThanOrEqual(3);
-  });
-});
-
-// Round 20 (#21, fifteenth attempt): chosen, listed and committed before any rule written from round 19, labelled after
-// those rules were committed and before classify() ran on it (docs/risk.md, "Fifteenth attempt").
-describe('#21 classify on the 20th round, held out (frozen before the fifteenth attempt)', () => {
-  it('#21 has 4 servers and 73 tools, and the corpus 188 servers', () => {
-    expect(twentieth.tools).toBe(73);
-    expect(new Set(corpus.filter((e) => TWENTIETH_ROUND.has(e.server)).map((e) => e.server)).size).toBe(4);
+describe('#21 the corpus after round 20', () => {
+  it('#21 has 188 servers', () => {
     expect(new Set(corpus.map((e) => e.server)).size).toBe(188);
-  });
-
-  // Floors: the first and only held-out measurement (0.959 and 0.658, the same before the fifteenth attempt's rules: no
-  // tool moved). No critical tool rated low, no dangerous tool rated read.
-  it('#21 does not fall below the measured category accuracy (0.95) and exact risk (0.65)', () => {
-    expect(twentieth.categoryAccuracy).toBeGreaterThanOrEqual(0.95);
-    expect(twentieth.riskExact).toBeGreaterThanOrEqual(0.65);
-    expect(twentieth.criticalRatedLow).toEqual([]);
-    expect(twentieth.dangerousRatedRead).toEqual([]);
   });
 });

@@ -3,7 +3,8 @@
 // #21).
 import type { Parameter } from '../text.js';
 import { MESSAGE_OBJECTS, SETTINGS_OBJECTS } from '../vocabulary/objects.js';
-import type { Context, Reading } from './context.js';
+import { type Context, has, type Reading } from './context.js';
+import { headNoun } from './shape.js';
 
 /** Keystrokes: what `send_keys` sends goes into a page, not to a person. */
 const KEYSTROKES = new Set(['key', 'keys', 'keystroke', 'keystrokes']);
@@ -18,7 +19,7 @@ const MESSAGING = /\b(sms|text message|message|phone|recipient|chat|channel)\b/i
  */
 export function typesIntoPage(objects: string[], ctx: Context): boolean {
   if (objects.some((w) => KEYSTROKES.has(w))) return true;
-  if (!objects.includes('text') || objects.some((w) => MESSAGE_OBJECTS.has(w))) return false;
+  if (!objects.includes('text') || has(MESSAGE_OBJECTS, objects)) return false;
   const about = `${ctx.tool.name} ${ctx.lead}`;
   return PAGE_TARGET.test(about) && !MESSAGING.test(about);
 }
@@ -74,19 +75,14 @@ export function identifierCode(p: Parameter): boolean {
 }
 
 /** What a `send` or a `post` turns out to be when it sends nothing to anyone; undefined when it is a message. */
-export function sendsNothing(
-  verb: string,
-  objects: string[],
-  ctx: Context,
-  at: string,
-  head: string | undefined,
-): Reading | undefined {
-  if (objects.some((w) => SETTINGS_OBJECTS.has(w))) {
+export function sendsNothing(verb: string, objects: string[], ctx: Context, at: string): Reading | undefined {
+  if (has(SETTINGS_OBJECTS, objects)) {
     return { category: 'write', risk: 'medium', why: `${at} configures where messages go; sends nothing` };
   }
   if (typesIntoPage(objects, ctx))
     return { category: 'write', risk: 'medium', why: `${at} types into a page` };
-  const message = objects.some((w) => MESSAGE_OBJECTS.has(w));
+  const message = has(MESSAGE_OBJECTS, objects);
+  const head = headNoun(ctx);
   if (verb === 'post' && !message && head !== undefined) {
     return { category: 'write', risk: 'medium', why: `${at} stores a ${head} (not a message)` };
   }

@@ -366,7 +366,7 @@ export function interpret(
       if (has(SELF_SCOPED, objects))
         return { category: 'write', risk: 'low', why: `${at} is a trivial self-scoped change` };
       return (
-        sendsNothing(verb, objects, ctx, at, headNoun(ctx)) ?? {
+        sendsNothing(verb, objects, ctx, at) ?? {
           category: 'communication',
           risk: 'high',
           why: `${at} sends to other people`,
