@@ -36,6 +36,10 @@ const FIRST_SIGHT: Record<string, string> = {
   '14': 'df6229f',
   '15': 'e058ee3',
   '16': 'cd41ce8',
+  '17': '075dc57',
+  '18': '1d4df99',
+  '19': '3040df9',
+  '20': 'ee2b9c2',
 };
 const BY_DANGER: Category[] = CATEGORIES_BY_DANGER;
 const DANGEROUS = new Set<Category>(['destructive', 'execute', 'financial', 'credential']);
