@@ -40,6 +40,8 @@ interface ServerSpec {
   package: string;
   /** Which bin of the package to run when it has several. */
   bin?: string;
+  /** A native executable inside the package to run instead of a Node bin (packages that ship one binary per platform). */
+  native?: string;
   args?: string[];
   env?: Record<string, string>;
 }
@@ -1148,6 +1150,55 @@ const SERVERS: ServerSpec[] = [
     },
   },
   { id: 'xampp', package: 'xampp-mcp' },
+  // 21st round (#21, sixteenth attempt): chosen on 2026-12-05 after round 20 was measured, before any was listed,
+  // labelled or classified, and before any rule written from round 20; held out. Candidates were found by a helper
+  // session that checked untried names of the local package list and vendor names on the registry (it did not see the
+  // labels or the classifier). Weighted to payments and bank transfers, billing, API keys and roles, identity admin,
+  // MongoDB, messaging and a scheduler of shell commands. Versions: @moovio/sdk 26.7.1, @unkey/api 2.1.4,
+  // @polar-sh/sdk 0.36.2 (the last with an MCP server), @mongodb-js/mongodb-mcp-server 0.0.3, @clerk/agent-toolkit
+  // 0.3.15, @vonage/vonage-mcp-server-api-bindings 1.4.0, mcp-cron-linux-amd64 0.9.1. Left out: @azure/mcp-linux-x64
+  // and kubernetes-mcp-server-linux-amd64 (the same servers as azure and kubernetes-mcp-server, already in the
+  // corpus), a Nomad server (needs a live Nomad API at start), notifications (@novu/api, 80 tools) and servers of the
+  // less dangerous domains, to keep the round to what one labeller can read in a session.
+  {
+    id: 'moov',
+    package: '@moovio/sdk',
+    args: ['start', '--username', 'd', '--password', DUMMY],
+  },
+  { id: 'unkey', package: '@unkey/api', args: ['start', '--root-key', `unkey_${DUMMY}`] },
+  { id: 'polar', package: '@polar-sh/sdk', args: ['start', '--access-token', `polar_${DUMMY}`, '--server', 'sandbox'] },
+  {
+    id: 'mongodb-js',
+    package: '@mongodb-js/mongodb-mcp-server',
+    env: { MDB_MCP_CONNECTION_STRING: 'mongodb://127.0.0.1:9/d', MDB_MCP_TELEMETRY: 'disabled' },
+  },
+  { id: 'clerk', package: '@clerk/agent-toolkit', args: ['--tools', '*'], env: { CLERK_SECRET_KEY: `sk_test_${DUMMY}` } },
+  {
+    id: 'vonage',
+    package: '@vonage/vonage-mcp-server-api-bindings',
+    env: {
+      VONAGE_API_KEY: 'd',
+      VONAGE_API_SECRET: DUMMY,
+      VONAGE_APPLICATION_ID: '00000000-0000-0000-0000-000000000000',
+      VONAGE_PRIVATE_KEY: join(tmpdir(), 'warden-corpus-vonage.key'),
+      VONAGE_VIRTUAL_NUMBER: '15550000000',
+      VONAGE_WHATSAPP_NUMBER: '15550000000',
+    },
+  },
+  {
+    id: 'mcp-cron',
+    package: 'mcp-cron-linux-amd64',
+    native: 'bin/mcp-cron',
+    args: [
+      '-transport',
+      'stdio',
+      '-db-path',
+      join(tmpdir(), 'warden-corpus-cron.db'),
+      '-log-file',
+      join(tmpdir(), 'warden-corpus-cron.log'),
+    ],
+    env: { OPENAI_API_KEY: DUMMY },
+  },
 ];
 
 function throwawayKey(): string {
@@ -1174,21 +1225,23 @@ function packageDir(scratch: string, pkg: string): string {
     : repoDir;
 }
 
-function binOf(scratch: string, spec: ServerSpec): { script: string; version: string } {
+/** What to run: `node <bin script>`, or the native executable the spec names. */
+function binOf(scratch: string, spec: ServerSpec): { command: string[]; version: string } {
   const dir = packageDir(scratch, spec.package);
   const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
     version: string;
     bin?: string | Record<string, string>;
   };
+  if (spec.native) return { command: [join(dir, spec.native)], version: manifest.version };
   const bin = manifest.bin;
   if (bin === undefined) throw new Error(`${spec.package} has no bin`);
   const rel = typeof bin === 'string' ? bin : (bin[spec.bin ?? ''] ?? Object.values(bin)[0]);
   if (rel === undefined) throw new Error(`${spec.package} has an empty bin`);
-  return { script: join(dir, rel), version: manifest.version };
+  return { command: [process.execPath, join(dir, rel)], version: manifest.version };
 }
 
 async function listTools(scratch: string, spec: ServerSpec): Promise<unknown> {
-  const { script, version } = binOf(scratch, spec);
+  const { command, version } = binOf(scratch, spec);
   const cwd = join(scratch, 'cwd');
   mkdirSync(cwd, { recursive: true });
   // Each server runs in a network namespace of its own that has only a loopback interface, so that no server
@@ -1201,8 +1254,7 @@ async function listTools(scratch: string, spec: ServerSpec): Promise<unknown> {
       'sh',
       '-c',
       'ip link set lo up && exec "$0" "$@"',
-      process.execPath,
-      script,
+      ...command,
       ...(spec.args ?? []),
     ],
     // A fresh HOME so no server finds a real credential file of whoever runs this.
