@@ -1617,6 +1617,61 @@ const MORE_CASES: Case[] = [
     category: 'read',
     risk: 'low',
   },
+  // Sixteenth attempt (#21): general rules written from the misses of round 20.
+  {
+    why: 'a read that saves its output to a path may overwrite the file there (SPEC §7 rule 3)',
+    tool: tool('chart_render', 'Validates chart code and returns a rendered image.', {
+      code: str(),
+      outputPath: str('Where to save the image'),
+    }),
+    category: 'destructive',
+    risk: 'high',
+  },
+  {
+    why: 'a path a check is given is not where it writes',
+    tool: tool('checkPath', 'Check whether a path is allowed.', { targetPath: str() }),
+    category: 'read',
+    risk: 'low',
+  },
+  {
+    why: "loading a SQL file runs its statements, which may replace the database's tables (rule 2)",
+    tool: tool('database_import', 'Imports an SQL file into a database.', {
+      database: str(),
+      inputPath: str(),
+    }),
+    category: 'destructive',
+    risk: 'critical',
+  },
+  {
+    why: 'importing contacts from a CSV file adds them',
+    tool: tool('import_contacts', 'Imports contacts from a CSV file.', { path: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'distributed traces are request logs (rule 4)',
+    tool: tool('list_traces', 'Retrieve distributed traces of a project.', { projectId: str() }),
+    category: 'read',
+    risk: 'medium',
+  },
+  {
+    why: 'generic records the description says are people, searched in bulk (rule 4)',
+    tool: tool('search_records', 'Search across companies, people and deals.', { query: str() }),
+    category: 'read',
+    risk: 'high',
+  },
+  {
+    why: 'one such record is personal data (rule 4)',
+    tool: tool('get_record_info', 'Retrieve contact details for a record.', { recordId: str() }),
+    category: 'read',
+    risk: 'medium',
+  },
+  {
+    why: 'records that are not people stay plain reads',
+    tool: tool('search_records', 'Search build records by branch.', { branch: str() }),
+    category: 'read',
+    risk: 'low',
+  },
 ];
 
 describe('classify', () => {

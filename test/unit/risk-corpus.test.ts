@@ -300,9 +300,11 @@ const FROZEN_ROUNDS: FrozenRound[] = [
     tools: 188,
     first:
       "0.878 and 0.761 (0.872 and 0.755 before the twelfth attempt: one tool moved, a debugger's continue)",
-    floors: 'after the thirteenth attempt',
+    // 0.83 until the sixteenth attempt: a screenshot saved to a path it is given now reads as a possible overwrite
+    // (rule 3), labelled read/low.
+    floors: 'after the sixteenth attempt',
     category: 0.95,
-    risk: 0.83,
+    risk: 0.82,
     dangerousRatedRead: [],
   },
   {

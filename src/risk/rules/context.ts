@@ -1,7 +1,7 @@
 // What the rules read of one tool (its words, parameters and description), what a rule concludes (a reading), and
 // the object look-ups every rule shares.
 import type { Category } from '../../policy/types.js';
-import { type Parameter, words } from '../text.js';
+import { type Parameter, quote, words } from '../text.js';
 import type { Risk, Signal, ToolDefinition } from '../types.js';
 import {
   CRYPTO_TOKEN_QUALIFIERS,
@@ -21,11 +21,13 @@ import {
   BOOKKEEPING,
   CREDENTIAL_CHANGE,
   LOCAL_DESTINATION,
+  LOG_VERBS,
   NEGATION,
   RETURNS_SECRET,
   SHELL_TEXT,
+  SQL_DUMP,
 } from '../vocabulary/phrases.js';
-import { PRIVATE_COMMUNICATION, RECORD_HISTORY } from '../vocabulary/records.js';
+import { LOG_QUALIFIERS, PRIVATE_COMMUNICATION, RECORD_HISTORY } from '../vocabulary/records.js';
 import type { Operation } from '../vocabulary/verbs.js';
 
 /** One reading of what the tool can do; the classification is the most dangerous reading. */
@@ -188,14 +190,58 @@ export function identityObject(verb: string, op: Operation, ws: string[]): strin
 }
 
 /** A tool that writes what it gets to a local path it is given: it may overwrite that file (destructive). */
-export function localOverwrite(ctx: Context, at: string): Reading | undefined {
-  const dest = ctx.params.find((p) => LOCAL_DESTINATION.test(p.name));
+export function localOverwrite(ctx: Context, at: string, writes = true): Reading | undefined {
+  const dest = ctx.params.find((p) => LOCAL_DESTINATION.test(p.name) && (writes || !/^target/i.test(p.name)));
   if (dest === undefined) return undefined;
   return {
     category: 'destructive',
     risk: 'high',
     why: `${at} writes to \`${dest.path}\`, which it may overwrite`,
   };
+}
+
+/**
+ * `db_import`: "Imports SQL file into a MySQL database": a dump's statements drop and recreate what they define, so the
+ * database's tables may be replaced (rule 2, like a restore that says so).
+ */
+export function loadsDump(verb: string, ctx: Context, at: string): Reading | undefined {
+  if (verb !== 'import' && verb !== 'load' && verb !== 'restore') return undefined;
+  const dump = SQL_DUMP.exec(ctx.lead);
+  if (!dump) return undefined;
+  return {
+    category: 'destructive',
+    risk: 'critical',
+    why: `${at} loads ${quote(dump[0], 30)}: its statements may replace tables`,
+  };
+}
+
+/** Logs, traces of requests and errors (rule 4: medium); a debugger's stack trace is its program's state. */
+export function readsLogs(verb: string, objects: string[]): boolean {
+  return LOG_VERBS.has(verb) || objects.some((w, i) => LOG_QUALIFIERS.has(w) && objects[i - 1] !== 'stack');
+}
+
+/** Records named by no kind (`search_records`, `get-list-entries`): what they are is in the description. */
+const GENERIC_RECORDS = new Set(['record', 'records', 'entry', 'entries']);
+/** What a CRM's generic records hold when the description says so: people (rule 4, personal data). */
+const PEOPLE = new Set([
+  'people',
+  'person',
+  'persons',
+  'contact',
+  'contacts',
+  'customer',
+  'customers',
+  'lead',
+  'leads',
+  'candidates',
+  'patients',
+  'employees',
+]);
+
+/** `search_records`: "Search across companies, people, deals": generic records that are people. */
+export function recordsOfPeople(objects: string[], ctx: Context): string | undefined {
+  if (!objects.some((w) => GENERIC_RECORDS.has(w))) return undefined;
+  return has(PEOPLE, ctx.leadWords.slice(0, 12));
 }
 
 /** Transactions of a budget or a tracker (the description or the parameters speak of payees, budgets, categories). */

@@ -23,7 +23,6 @@ import {
   DESTINATION_PARAMETERS,
   HTTP_POST,
   LOCAL_WRITING_READS,
-  LOG_VERBS,
   METADATA_WORDS,
   NON_MONEY_VERBS,
   ONE_PERSON,
@@ -33,7 +32,7 @@ import {
   REVEAL_FLAGS,
   TRANSIENT_ITEMS,
 } from '../vocabulary/phrases.js';
-import { BULK_SENSITIVE, LOG_QUALIFIERS, PERSONAL_RECORDS } from '../vocabulary/records.js';
+import { BULK_SENSITIVE, PERSONAL_RECORDS } from '../vocabulary/records.js';
 import type { Operation } from '../vocabulary/verbs.js';
 import {
   bookkeeping,
@@ -43,10 +42,13 @@ import {
   environmentVariables,
   has,
   identityObject,
+  loadsDump,
   localOverwrite,
   permissionObject,
   privateCommunication,
   type Reading,
+  readsLogs,
+  recordsOfPeople,
   returnsSecret,
   secretObject,
   secretStoreItem,
@@ -104,10 +106,10 @@ export function interpret(
         return { category: 'financial', risk: 'critical', why: `${at} captures funds` };
       if (formatsDocument(verb, objects))
         return { category: 'write', risk: 'low', why: `${at} changes how a document looks` };
-      if (LOCAL_WRITING_READS.has(verb)) {
-        const overwrite = localOverwrite(ctx, at);
-        if (overwrite) return overwrite;
-      }
+      // A read that saves what it makes to a path it is given (`outputPath`) may overwrite the file there (rule 3); a
+      // `targetPath` is where it writes only when the verb says it writes (`validatePath` checks one).
+      const overwrite = localOverwrite(ctx, at, LOCAL_WRITING_READS.has(verb));
+      if (overwrite) return overwrite;
       if (COMPUTING_VERBS.has(verb))
         return { category: 'read', risk: 'low', why: `${at} computes, reads no records` };
       // A count or a size says how many, not what.
@@ -123,7 +125,7 @@ export function interpret(
       if (leadBalance && !one) {
         return { category: 'read', risk: 'high', why: `${at} reads ${leadBalance} data (description)` };
       }
-      if (has(LOG_QUALIFIERS, objects) || LOG_VERBS.has(verb)) {
+      if (readsLogs(verb, objects)) {
         return { category: 'read', risk: 'medium', why: `${at} reads logs` };
       }
       const priv = privateCommunication(objects);
@@ -136,6 +138,16 @@ export function interpret(
           risk: 'medium',
           why: `${at} reads personal or financial records (${personal})`,
         };
+      const people = recordsOfPeople(objects, ctx);
+      if (people) {
+        const many = ctx.listing || objects.some((w) => w === 'records' || w === 'entries');
+        const what = many ? 'bulk personal data' : 'a personal record';
+        return {
+          category: 'read',
+          risk: many ? 'high' : 'medium',
+          why: `${at} reads ${what} (${people}, description)`,
+        };
+      }
       // `search_by_sender`: the description names what is searched ("Search messages from a sender").
       const leadPriv = privateCommunication(ctx.leadWords.slice(0, 12));
       if (leadPriv) {
@@ -251,10 +263,8 @@ export function interpret(
           return { category: 'write', risk: 'high', why: `${at} sends local files away` };
         }
       }
-      if (verb === 'save') {
-        const overwrite = localOverwrite(ctx, at);
-        if (overwrite) return overwrite;
-      }
+      const replaced = verb === 'save' ? localOverwrite(ctx, at) : loadsDump(verb, ctx, at);
+      if (replaced) return replaced;
       const migration = has(MIGRATION_OBJECTS, objects);
       if (migration && APPLYING_VERBS.has(verb)) {
         return { category: 'execute', risk: 'critical', why: `${at} applies a ${migration}: runs its DDL` };

@@ -7,6 +7,9 @@ export const DESTINATION_PARAMETERS =
 /** Where a download, a save or a dump writes on the local disk: an existing file there is replaced (rule 3). */
 export const LOCAL_DESTINATION =
   /^(local_?path|save_?path|output_?path|output_?file|out_?file|dest_?path|destination_?path|target_?path|download_?path)$/i;
+/** A file of SQL statements a tool loads into a database (a dump, a backup, an `.sql` file). */
+export const SQL_DUMP =
+  /\b(sql (file|dump|script|backup)s?|(database|db|mysql|postgres(ql)?) (dump|backup)s?|dump files?)\b|\.sql\b/i;
 /** Booleans that make a read show what a secret store keeps hidden. */
 export const REVEAL_FLAGS = /^(reveal|show_?secrets?|include_?secrets?|decrypt|with_?decryption|unmask)$/i;
 

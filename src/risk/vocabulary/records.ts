@@ -97,7 +97,17 @@ export const BULK_SENSITIVE = new Set([
   'portfolio',
 ]);
 /** Logs under another name: read/medium like logs, not private communications (rule 4). */
-export const LOG_QUALIFIERS = new Set(['console', 'log', 'logs', 'error', 'errors', 'debug', 'system']);
+export const LOG_QUALIFIERS = new Set([
+  'console',
+  'log',
+  'logs',
+  'error',
+  'errors',
+  'debug',
+  'system',
+  'trace',
+  'traces',
+]);
 
 /**
  * Before `history`, these make it a record of money or use (`billing history`, `order history`), not the history of
