@@ -1154,12 +1154,14 @@ const SERVERS: ServerSpec[] = [
   // labelled or classified, and before any rule written from round 20; held out. Candidates were found by a helper
   // session that checked untried names of the local package list and vendor names on the registry (it did not see the
   // labels or the classifier). Weighted to payments and bank transfers, billing, API keys and roles, identity admin,
-  // MongoDB, messaging and a scheduler of shell commands. Versions: @moovio/sdk 26.7.1, @unkey/api 2.1.4,
-  // @polar-sh/sdk 0.36.2 (the last with an MCP server), @mongodb-js/mongodb-mcp-server 0.0.3, @clerk/agent-toolkit
+  // messaging and a scheduler of shell commands. Versions: @moovio/sdk 26.7.1, @unkey/api 2.1.4,
+  // @polar-sh/sdk 0.36.2 (the last with an MCP server), @clerk/agent-toolkit
   // 0.3.15, @vonage/vonage-mcp-server-api-bindings 1.4.0, mcp-cron-linux-amd64 0.9.1. Left out: @azure/mcp-linux-x64
   // and kubernetes-mcp-server-linux-amd64 (the same servers as azure and kubernetes-mcp-server, already in the
   // corpus), a Nomad server (needs a live Nomad API at start), notifications (@novu/api, 80 tools) and servers of the
-  // less dangerous domains, to keep the round to what one labeller can read in a session.
+  // less dangerous domains, to keep the round to what one labeller can read in a session. Dropped after listing, before
+  // any label or classification: @mongodb-js/mongodb-mcp-server 0.0.3 (29 tools) is an early release of the corpus's
+  // `mongodb` server (18 of its tool names are there, 13 with the same description), not a server never seen.
   {
     id: 'moov',
     package: '@moovio/sdk',
@@ -1167,11 +1169,6 @@ const SERVERS: ServerSpec[] = [
   },
   { id: 'unkey', package: '@unkey/api', args: ['start', '--root-key', `unkey_${DUMMY}`] },
   { id: 'polar', package: '@polar-sh/sdk', args: ['start', '--access-token', `polar_${DUMMY}`, '--server', 'sandbox'] },
-  {
-    id: 'mongodb-js',
-    package: '@mongodb-js/mongodb-mcp-server',
-    env: { MDB_MCP_CONNECTION_STRING: 'mongodb://127.0.0.1:9/d', MDB_MCP_TELEMETRY: 'disabled' },
-  },
   { id: 'clerk', package: '@clerk/agent-toolkit', args: ['--tools', '*'], env: { CLERK_SECRET_KEY: `sk_test_${DUMMY}` } },
   {
     id: 'vonage',
