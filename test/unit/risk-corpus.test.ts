@@ -190,6 +190,8 @@ interface FrozenRound {
   risk: number;
   /** The dangerous tools still rated read: these exactly, or at most so many. */
   dangerousRatedRead: string[] | { atMost: number };
+  /** The critical tools rated low: these exactly (none in any round before the 21st). */
+  criticalRatedLow?: string[];
 }
 const FROZEN_ROUNDS: FrozenRound[] = [
   {
@@ -335,10 +337,23 @@ const FROZEN_ROUNDS: FrozenRound[] = [
     servers: 4,
     tools: 73,
     first: '0.959 and 0.658, no tool moved by the fifteenth attempt',
-    floors: 'the first measurement',
-    category: 0.95,
-    risk: 0.65,
+    // 0.95 and 0.65 until the sixteenth attempt, written from this round.
+    floors: 'after the sixteenth attempt',
+    category: 0.98,
+    risk: 0.75,
     dangerousRatedRead: [],
+  },
+  {
+    round: '21',
+    frozenBefore: 'sixteenth',
+    servers: 6,
+    tools: 308,
+    first: '0.825 and 0.630, no tool moved by the sixteenth attempt; dangerous 47 of 77, two critical rated low',
+    floors: 'the first measurement',
+    category: 0.82,
+    risk: 0.63,
+    dangerousRatedRead: ['moov/card-issuing-get-full', 'unkey/analytics-get-verifications'],
+    criticalRatedLow: ['moov/accounts-disconnect', 'moov/accounts-connect'],
   },
 ];
 const roundScores = (round: string) => score(corpus.filter((e) => rounds[round]!.includes(e.server)));
@@ -451,15 +466,15 @@ for (const r of FROZEN_ROUNDS) {
     it(`#21 does not fall below category accuracy ${r.category} and exact risk ${r.risk} (${r.floors})`, () => {
       expect(s.categoryAccuracy).toBeGreaterThanOrEqual(r.category);
       expect(s.riskExact).toBeGreaterThanOrEqual(r.risk);
-      expect(s.criticalRatedLow).toEqual([]);
+      expect(s.criticalRatedLow).toEqual(r.criticalRatedLow ?? []);
       if (Array.isArray(r.dangerousRatedRead)) expect(s.dangerousRatedRead).toEqual(r.dangerousRatedRead);
       else expect(s.dangerousRatedRead.length).toBeLessThanOrEqual(r.dangerousRatedRead.atMost);
     });
   });
 }
 
-describe('#21 the corpus after round 20', () => {
-  it('#21 has 188 servers', () => {
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(188);
+describe('#21 the corpus after round 21', () => {
+  it('#21 has 194 servers', () => {
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(194);
   });
 });

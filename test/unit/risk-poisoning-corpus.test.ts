@@ -38,15 +38,15 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 4360 real definitions (no false positive; 3716 of them listed after the patterns were written)', () => {
+  it('#21 flags none of the 4668 real definitions (no false positive; 4024 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(4360);
+    expect(real.length).toBe(4668);
     expect(flagged).toEqual([]);
   });
 
-  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and twenty-five false mentions', () => {
+  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and twenty-seven false mentions', () => {
     const found = shadowing.filter((s) =>
       findShadowing(s.servers).some((f) => f.server === s.attack[0] && f.tool === s.attack[1]),
     );
@@ -67,15 +67,18 @@ describe('#21 poisoning and shadowing, measured', () => {
     // 17 and 18 added none (round 18 added 53 name collisions: CRM, e-mail and MySQL tools other servers also list).
     // Round 19 added five: the action values of a Coolify server's `hetzner` tool are the tool names of a Hetzner
     // Cloud server (`create_server`, `list_ssh_keys`, ...). Round 20 added two: an Attio server's descriptions name
-    // `update-record`, a SQLite server's tool.
+    // `update-record`, a SQLite server's tool. Round 21 added two: Clerk's `updateUser` and `getUser` are words of a
+    // cloudbase and a Neon description.
     expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
       'cloudbase/writeNoSqlDatabaseStructure',
       'cloudbase/manageFunctions',
       'cloudbase/queryApps',
       'cloudbase/manageApps',
+      'cloudbase/managePermissions',
       'mail-imap-smtp/search_since_date',
       'mysql-berthojoris/search_schema',
       'n8n-node2flow/n8n_get_tag',
+      'neon/provision_neon_auth',
       'postgres-henkey/pg_manage_schema',
       'postgres-henkey/pg_manage_schema',
       'resend/create-automation',
@@ -95,6 +98,6 @@ describe('#21 poisoning and shadowing, measured', () => {
       'attio-mcp/get_record_attribute_options',
       'attio-mcp/update-list-entry',
     ]);
-    expect(findings.length).toBe(690);
+    expect(findings.length).toBe(727);
   });
 });
