@@ -1168,8 +1168,17 @@ const SERVERS: ServerSpec[] = [
     args: ['start', '--username', 'd', '--password', DUMMY],
   },
   { id: 'unkey', package: '@unkey/api', args: ['start', '--root-key', `unkey_${DUMMY}`] },
-  { id: 'polar', package: '@polar-sh/sdk', args: ['start', '--access-token', `polar_${DUMMY}`, '--server', 'sandbox'] },
-  { id: 'clerk', package: '@clerk/agent-toolkit', args: ['--tools', '*'], env: { CLERK_SECRET_KEY: `sk_test_${DUMMY}` } },
+  {
+    id: 'polar',
+    package: '@polar-sh/sdk',
+    args: ['start', '--access-token', `polar_${DUMMY}`, '--server', 'sandbox'],
+  },
+  {
+    id: 'clerk',
+    package: '@clerk/agent-toolkit',
+    args: ['--tools', '*'],
+    env: { CLERK_SECRET_KEY: `sk_test_${DUMMY}` },
+  },
   {
     id: 'vonage',
     package: '@vonage/vonage-mcp-server-api-bindings',
@@ -1196,6 +1205,21 @@ const SERVERS: ServerSpec[] = [
     ],
     env: { OPENAI_API_KEY: DUMMY },
   },
+  // 22nd round (#21, seventeenth attempt): chosen on 2026-12-05 after round 21 was measured, before any was labelled or
+  // classified and before any rule written from round 21; held out. The rest of the helper's working candidates of
+  // round 21, weighted to the dangerous domains: deployments, environment variables, domains and firewalls of a hosting
+  // platform, SQL and user and permission administration of a BI server, notification infrastructure (e-mail, SMS,
+  // push). Versions: @mistertk/vercel-mcp 0.1.1, metabase-ai-assistant 4.2.0, @novu/api 1.8.0. Left out: a Microsoft
+  // Fabric server (a sibling of the corpus's Azure server), a read-only Shopify server, read-only Azure DevOps, Jira and
+  // Prometheus servers (the less dangerous domains), a Nomad server (needs a live API at start). metabase-ai lists two
+  // different tools named `db_test_speed`: one label covers both.
+  { id: 'vercel-mistertk', package: '@mistertk/vercel-mcp', env: { VERCEL_API_KEY: `${DUMMY}-0000` } },
+  {
+    id: 'metabase-ai',
+    package: 'metabase-ai-assistant',
+    env: { METABASE_URL: 'http://127.0.0.1:9', METABASE_API_KEY: `mb_${DUMMY}` },
+  },
+  { id: 'novu', package: '@novu/api', args: ['start', '--secret-key', DUMMY] },
 ];
 
 function throwawayKey(): string {
