@@ -1672,6 +1672,156 @@ const MORE_CASES: Case[] = [
     category: 'read',
     risk: 'low',
   },
+  // Seventeenth attempt (#21): general rules written from the misses of round 21.
+  {
+    why: 'a membership carries a role: creating one grants access',
+    tool: tool('createOrganizationMembership', 'Adds a user to an organization with a specified role.', {
+      organizationId: str(),
+      userId: str(),
+      role: str(),
+    }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'an invitation to join grants access when accepted',
+    tool: tool('createInvitation', 'Creates an invitation for an email address to join the application.', {
+      emailAddress: str(),
+    }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'the metadata kept on a user is data about the account, not its access',
+    tool: tool('updateUserPublicMetadata', 'Updates the public metadata of a user.', {
+      userId: str(),
+      metadata: { type: 'object' },
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a bare key the description calls an API key is a secret when it is made',
+    tool: tool('keys-create-key', 'Create API key. Create a new API key for user authentication.', {
+      apiId: str(),
+    }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'verifying a key the agent passes in reads no secret',
+    tool: tool('keys-verify-key', "Verify API key. Verify an API key's validity and permissions.", {
+      key: str(),
+    }),
+    category: 'read',
+    risk: 'low',
+  },
+  {
+    why: "a card's number and CVV are secrets it returns",
+    tool: tool('card-get-full', 'Get issued card with PAN, CVV, and expiration.', { cardId: str() }),
+    category: 'credential',
+    risk: 'high',
+  },
+  {
+    why: "Apple Pay's `pay` is a brand, not a payment",
+    tool: tool('apple-pay-register-merchant-domains', 'Add domains to be registered with Apple Pay.', {
+      domains: { type: 'array' },
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'paying is still paying',
+    tool: tool('pay_invoice', 'Pay an open invoice.', { invoiceId: str() }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: "a transfer's settings are not a transfer",
+    tool: tool('transfer-config-update', 'Update the transfer config for an account.', { accountId: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a connection that shares access scopes is an access change',
+    tool: tool('accounts-connect', 'Shares access scopes from the account specified to the caller.', {
+      accountId: str(),
+    }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: "connecting to the agent's own database stays trivial (rule 5)",
+    tool: tool('connect', 'Connect to a MongoDB instance.', { connectionString: str() }),
+    category: 'write',
+    risk: 'low',
+  },
+  {
+    why: 'a sweep moves a balance: its records are financial records (rule 4)',
+    tool: tool('sweeps-list', 'List sweeps associated with a wallet.', { walletId: str() }),
+    category: 'read',
+    risk: 'medium',
+  },
+  {
+    why: "a wallet's first fact is its balance (rule 4)",
+    tool: tool('wallets-get', 'Get information on a specific wallet.', { walletId: str() }),
+    category: 'read',
+    risk: 'high',
+  },
+  {
+    why: "a wallet's transactions are financial records, not its balance",
+    tool: tool('wallet-transactions-list', 'List the transactions of a wallet.', { walletId: str() }),
+    category: 'read',
+    risk: 'medium',
+  },
+  {
+    why: 'fees charged are financial records (rule 4)',
+    tool: tool('list_fees', 'List fees assessed to an account.', { accountId: str() }),
+    category: 'read',
+    risk: 'medium',
+  },
+  {
+    why: 'recording that an invoice was paid is a ledger entry, not a draft',
+    tool: tool('invoices-create-invoice-payment', 'Creates a payment to record that an invoice was paid.', {
+      invoiceId: str(),
+    }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'a payment link is a draft (rule 9)',
+    tool: tool('payment-links-create', 'Create a payment link.', { amount: { type: 'number' } }),
+    category: 'financial',
+    risk: 'medium',
+  },
+  {
+    why: 'revoking a subscription cancels it (SPEC §7 destructive)',
+    tool: tool('subscriptions-revoke', 'Revoke a subscription, i.e. cancel immediately.', { id: str() }),
+    category: 'destructive',
+    risk: 'critical',
+  },
+  {
+    why: 'accepting a dispute concedes the funds',
+    tool: tool('disputes-accept', 'Accepts liability for a dispute.', { disputeId: str() }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'custom SQL in the description is a query the agent writes (rule 7)',
+    tool: tool(
+      'analytics-get-verifications',
+      'Query verification data\n\nExecute custom SQL queries against your analytics.',
+      { query: str() },
+    ),
+    category: 'execute',
+    risk: 'critical',
+  },
+  {
+    why: 'replacing an existing image overwrites it (rule 3)',
+    tool: tool('images-update', 'Replace an existing image and its metadata.', { imageId: str() }),
+    category: 'destructive',
+    risk: 'high',
+  },
 ];
 
 describe('classify', () => {

@@ -348,12 +348,15 @@ const FROZEN_ROUNDS: FrozenRound[] = [
     frozenBefore: 'sixteenth',
     servers: 6,
     tools: 308,
-    first: '0.825 and 0.630, no tool moved by the sixteenth attempt; dangerous 47 of 77, two critical rated low',
-    floors: 'the first measurement',
-    category: 0.82,
-    risk: 0.63,
-    dangerousRatedRead: ['moov/card-issuing-get-full', 'unkey/analytics-get-verifications'],
-    criticalRatedLow: ['moov/accounts-disconnect', 'moov/accounts-connect'],
+    first:
+      '0.825 and 0.630, no tool moved by the sixteenth attempt; dangerous 47 of 77, two critical rated low',
+    // 0.82 and 0.63 until the seventeenth attempt, written from this round; two dangerous tools rated read and two
+    // critical rated low at first sight (`card-issuing-get-full`, `analytics-get-verifications`; `accounts-connect`,
+    // `accounts-disconnect`).
+    floors: 'after the seventeenth attempt',
+    category: 0.9,
+    risk: 0.76,
+    dangerousRatedRead: [],
   },
 ];
 const roundScores = (round: string) => score(corpus.filter((e) => rounds[round]!.includes(e.server)));

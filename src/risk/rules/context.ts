@@ -9,7 +9,6 @@ import {
   IDENTITY_OBJECTS,
   KEY_QUALIFIERS,
   MESSAGE_QUALIFIED,
-  MONEY_OBJECTS,
   ORG_SCOPED,
   ORG_WORDS,
   PERMISSION_OBJECTS,
@@ -18,7 +17,6 @@ import {
   SECRET_STORES,
 } from '../vocabulary/objects.js';
 import {
-  BOOKKEEPING,
   CREDENTIAL_CHANGE,
   LOCAL_DESTINATION,
   LOG_VERBS,
@@ -183,6 +181,8 @@ export function identityObject(verb: string, op: Operation, ws: string[]): strin
   // a mailing or social list's members are not accounts, nor are the members of a card, a task or an issue: they
   // are its assignees
   if (ws.some((w) => w === 'list' || w === 'lists' || WORK_ITEMS.has(w))) return undefined;
+  // `updateUserPublicMetadata`: the metadata kept on an account is data about it, not its access
+  if (ws.at(-1) === 'metadata') return undefined;
   const account = has(IDENTITY_OBJECTS, ws);
   if (account) return account;
   const grouping = has(ORG_SCOPED, ws);
@@ -220,6 +220,25 @@ export function readsLogs(verb: string, objects: string[]): boolean {
   return LOG_VERBS.has(verb) || objects.some((w, i) => LOG_QUALIFIERS.has(w) && objects[i - 1] !== 'stack');
 }
 
+/**
+ * `keys-create-key`: "Create a new API key": a bare `key` the description says is an API or access key is one when
+ * it is made, changed or removed (a read of one by its id shows no secret unless it says so).
+ */
+export function describedKey(op: Operation, objects: string[], ctx: Context): string | undefined {
+  if (op === 'read' || op === 'query' || !objects.some((w) => w === 'key' || w === 'keys')) return undefined;
+  const lead = secretObject(ctx.leadWords.slice(0, 12));
+  return lead && /keys?$/.test(lead) ? `${lead} (description)` : undefined;
+}
+
+/**
+ * `accounts-connect`: "Shares access scopes from the account specified to the caller": a connection between accounts
+ * that carries access is an access change, not a session of the agent's own (rule 5).
+ */
+export function sharedAccess(ctx: Context): string | undefined {
+  const opening = ctx.description.split(/\n\s*\n/)[0] ?? '';
+  return /\b(access scopes?|scopes|permissions|read-only access)\b/i.exec(opening)?.[0];
+}
+
 /** Records named by no kind (`search_records`, `get-list-entries`): what they are is in the description. */
 const GENERIC_RECORDS = new Set(['record', 'records', 'entry', 'entries']);
 /** What a CRM's generic records hold when the description says so: people (rule 4, personal data). */
@@ -242,14 +261,6 @@ const PEOPLE = new Set([
 export function recordsOfPeople(objects: string[], ctx: Context): string | undefined {
   if (!objects.some((w) => GENERIC_RECORDS.has(w))) return undefined;
   return has(PEOPLE, ctx.leadWords.slice(0, 12));
-}
-
-/** Transactions of a budget or a tracker (the description or the parameters speak of payees, budgets, categories). */
-export function bookkeeping(objects: string[], ctx: Context): boolean {
-  const moneyWords = objects.filter((w) => MONEY_OBJECTS.has(w));
-  if (moneyWords.length === 0 || moneyWords.some((w) => w !== 'transaction' && w !== 'transactions'))
-    return false;
-  return BOOKKEEPING.test(`${ctx.description} ${ctx.params.map((p) => p.name).join(' ')}`);
 }
 
 /** What says whether a `call` rings a telephone: the description and the parameter names (`phoneNumberId`). */

@@ -8,7 +8,6 @@ import {
   HARMLESS_ITEMS,
   MESSAGE_OBJECTS,
   MIGRATION_OBJECTS,
-  MONEY_OBJECTS,
   PAID_RESOURCES,
   SELF_SCOPED,
   SETTINGS_OBJECTS,
@@ -24,7 +23,6 @@ import {
   HTTP_POST,
   LOCAL_WRITING_READS,
   METADATA_WORDS,
-  NON_MONEY_VERBS,
   ONE_PERSON,
   PAID_CLAIM,
   PHONE_CALL,
@@ -32,13 +30,13 @@ import {
   REVEAL_FLAGS,
   TRANSIENT_ITEMS,
 } from '../vocabulary/phrases.js';
-import { BULK_SENSITIVE, PERSONAL_RECORDS } from '../vocabulary/records.js';
+import { BULK_SENSITIVE, PERSONAL_RECORDS, WALLETS } from '../vocabulary/records.js';
 import type { Operation } from '../vocabulary/verbs.js';
 import {
-  bookkeeping,
   type Context,
   callContext,
   credentialChange,
+  describedKey,
   environmentVariables,
   has,
   identityObject,
@@ -52,8 +50,10 @@ import {
   returnsSecret,
   secretObject,
   secretStoreItem,
+  sharedAccess,
 } from './context.js';
 import { formatsDocument, identifierCode, pointerAction, sendsNothing } from './interaction.js';
+import { moneyObject, moneyWrite } from './money.js';
 import { interpretRemoval } from './removal.js';
 import {
   headNoun,
@@ -77,13 +77,10 @@ export function interpret(
   where: string,
 ): Reading {
   const objects = objectWords.filter((w) => w !== verb);
-  const secret = secretObject(objects) ?? environmentVariables(objects, ctx);
+  const secret =
+    secretObject(objects) ?? describedKey(op, objects, ctx) ?? environmentVariables(objects, ctx);
   const permission = permissionObject(objects) ?? identityObject(verb, op, objects);
-  // A payment method is where money comes from; changing it moves none.
-  const money =
-    objects.some((w) => w === 'method' || w === 'methods') || bookkeeping(objects, ctx)
-      ? undefined
-      : has(MONEY_OBJECTS, objects);
+  const money = moneyObject(objects, ctx);
   const at = `\`${verb}\` (${where})`;
   if ((op === 'send' || op === 'write') && modelCall(ctx))
     return { category: 'read', risk: 'low', why: `${at} asks a language model; sends nothing to people` };
@@ -115,7 +112,8 @@ export function interpret(
       // A count or a size says how many, not what.
       if (objects.some((w) => METADATA_WORDS.has(w)))
         return { category: 'read', risk: 'low', why: `${at} reads metadata` };
-      const bulk = has(BULK_SENSITIVE, objects);
+      const bulk =
+        has(BULK_SENSITIVE, objects) ?? (WALLETS.has(objects.at(-1) ?? '') ? objects.at(-1) : undefined);
       // `list_payroll_employee_leave`: one employee's payroll records are personal records, not bulk payroll.
       const one = objects.find((w) => ONE_PERSON.has(w));
       if (bulk && !one) return { category: 'read', risk: 'high', why: `${at} reads ${bulk} data` };
@@ -166,6 +164,13 @@ export function interpret(
       const issued = returnsSecret(ctx);
       if (issued)
         return { category: 'credential', risk: 'high', why: `it returns a secret: ${quote(issued, 50)}` };
+      const shared = sharedAccess(ctx);
+      if (shared)
+        return {
+          category: 'credential',
+          risk: 'critical',
+          why: `${at} changes access (${quote(shared, 30)})`,
+        };
       return { category: 'write', risk: 'low', why: `${at} is a trivial self-scoped change` };
     }
     case 'write':
@@ -224,34 +229,17 @@ export function interpret(
         // A webhook's URL carries its token: whoever holds it can post as it.
         return { category: 'credential', risk: 'critical', why: `${at} creates a webhook and its token` };
       }
-      if (verb === 'place' && objects.some((w) => w === 'order' || w === 'orders')) {
-        return {
-          category: 'financial',
-          risk: 'critical',
-          why: `${at} places an order (a purchase or a trade)`,
-        };
-      }
-      if (money && !NON_MONEY_VERBS.has(verb)) {
-        const creditNote = objects.includes('credit') && objects.some((w) => w === 'note' || w === 'notes');
-        const draft =
-          creditNote ||
-          ['invoice', 'invoices', 'quote', 'quotes', 'link', 'price', 'prices'].some((w) =>
-            objects.includes(w),
-          );
-        if (draft && verb !== 'pay') {
-          return {
-            category: 'financial',
-            risk: 'medium',
-            why: `${at} drafts a ${money} (charges nothing yet)`,
-          };
-        }
-        return { category: 'financial', risk: 'critical', why: `${at} moves money (${money})` };
-      }
+      const moneyReading = moneyWrite(verb, objects, money, at);
+      if (moneyReading) return moneyReading;
       // `putCollection`: "Replaces the contents of a collection": what was there is gone (rule 3).
       if (op === 'overwrite' && unstages(ctx)) {
         return { category: 'write', risk: 'medium', why: `${at} unstages changes; the files keep them` };
       }
-      if (op === 'overwrite' || (where === 'name' && /^(replaces|overwrites)\b/i.test(ctx.lead))) {
+      if (
+        op === 'overwrite' ||
+        (where === 'name' &&
+          /^(replaces?|overwrites?) (an? |the )?existing\b|^(replaces|overwrites)\b/i.test(ctx.lead))
+      ) {
         return { category: 'destructive', risk: 'high', why: `${at} can silently overwrite existing data` };
       }
       if (verb === 'upload') {
@@ -392,6 +380,9 @@ export function interpret(
       }
       return { category: 'financial', risk: 'critical', why: `${at} moves money` };
     case 'grant':
+      // `subscriptions-revoke` "cancel immediately": revoking a money object cancels it (SPEC §7 destructive).
+      if (verb === 'revoke' && money && !secret && !permission)
+        return interpretRemoval('cancel', verb, objects, ctx, where, { secret, permission, money });
       if (verb === 'invite' && !permission && objects.some((w) => ['channel', 'conversation'].includes(w))) {
         return { category: 'write', risk: 'medium', why: `${at} adds someone to a conversation` };
       }

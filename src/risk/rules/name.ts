@@ -2,7 +2,7 @@
 import { baseForms, words } from '../text.js';
 import { MONEY_OBJECTS } from '../vocabulary/objects.js';
 import { MODE_PARAMETERS } from '../vocabulary/parameters.js';
-import { DESCRIBED_MODES, HTTP_METHODS, STRONG_SECONDARY } from '../vocabulary/phrases.js';
+import { DESCRIBED_MODES, HTTP_METHODS, SETTINGS_OF, STRONG_SECONDARY } from '../vocabulary/phrases.js';
 import { type Operation, VERBS } from '../vocabulary/verbs.js';
 import type { Context, Op } from './context.js';
 import { commandRouter } from './parameters.js';
@@ -39,7 +39,7 @@ export function operationsOfName(nameWords: string[]): Op[] {
   if (
     nameWords.length > 2 &&
     RESOURCE_LAST.has(last) &&
-    VERBS[nameWords[0]!] === undefined &&
+    (VERBS[nameWords[0]!] === undefined || SETTINGS_OF.has(nameWords[1]!)) &&
     !inside.some((w) => IMPERATIVES.has(w))
   ) {
     return [{ op: VERBS[last]!, verb: last }];
@@ -57,7 +57,12 @@ export function operationsOfName(nameWords: string[]): Op[] {
   for (const [i, w] of nameWords.entries()) {
     if (i === skip) continue;
     // Port forwarding opens a tunnel; `forward` alone is the browser's.
-    const op = w === 'forward' && nameWords[i - 1] === 'port' ? 'write' : VERBS[w];
+    const op =
+      w === 'forward' && nameWords[i - 1] === 'port'
+        ? 'write'
+        : walletBrand(nameWords, i)
+          ? undefined
+          : VERBS[w];
     if (op === undefined) continue;
     // The first verb is what the tool does; later ones are usually nouns (`get_workflow_run`), except
     // deletes, and verbs joined by `or`/`and` (`create_or_update_file`).
@@ -104,6 +109,12 @@ export function httpMethodAsTransport(ops: Op[], ctx: Context): Op[] {
   return [{ op: 'write', verb: 'create' }, ...ops.slice(1)];
 }
 
+/** `apple-pay-link-token`, "Connect an Apple Pay token": the `pay` of a wallet's brand is a name, not a payment. */
+const PAY_BRANDS = new Set(['apple', 'google', 'samsung', 'amazon', 'shop']);
+function walletBrand(ws: string[], i: number): boolean {
+  return ws[i] === 'pay' && PAY_BRANDS.has(ws[i - 1] ?? '');
+}
+
 const LEAD_READ = new Set(['return', 'provide', 'display', 'give', 'obtain', 'access']);
 
 /** Words before a participle that make it an adjective of a money object (`an authorized payment`: a state of the
@@ -115,7 +126,7 @@ export function operationsOfLead(leadWords: string[]): Op[] {
   for (const [i, w] of leadWords.slice(0, 10).entries()) {
     const before = leadWords[i - 1] ?? '';
     const adjective = w.endsWith('ed') && ARTICLES.has(before) && MONEY_OBJECTS.has(leadWords[i + 1] ?? '');
-    if (adjective || COUNTS.has(before)) continue;
+    if (adjective || COUNTS.has(before) || walletBrand(leadWords, i)) continue;
     for (const form of baseForms(w)) {
       if (LEAD_READ.has(form)) return [{ op: 'read', verb: form }];
       const op = VERBS[form];

@@ -185,6 +185,14 @@ export function claimReadings(ctx: Context): Reading[] {
     readings.push({ category: 'financial', risk: 'critical', why: `\`${proof.path}\` redeems a payment` });
   }
   readings.push(...genericApiReadings(ctx));
+  // "Execute custom SQL queries against your analytics": the agent writes the query, whatever the name says (rule 7).
+  const sql = /\b(execute|run)s? (custom |arbitrary |raw |your own )?sql (queries|query|statements)\b/i.exec(
+    ctx.description.slice(0, 300),
+  );
+  if (sql) {
+    const risk = READ_ONLY_QUERY.test(ctx.description) ? 'high' : 'critical';
+    readings.push({ category: 'execute', risk, why: `the description says ${quote(sql[0], 40)}` });
+  }
   const claim = DESTRUCTIVE_CLAIM.exec(ctx.description);
   if (!claim) return readings;
   const drops = DROPS.test(ctx.description);

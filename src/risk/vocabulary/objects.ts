@@ -145,7 +145,19 @@ export const PERMISSION_OBJECTS = new Set([
 ]);
 
 /** Accounts and their groupings: adding, changing or removing one changes who has access (identity admin). */
-export const IDENTITY_OBJECTS = new Set(['user', 'users', 'member', 'members', 'delegate', 'delegates']);
+export const IDENTITY_OBJECTS = new Set([
+  'user',
+  'users',
+  'member',
+  'members',
+  'delegate',
+  'delegates',
+  // a membership carries a role; an invitation grants one when accepted
+  'membership',
+  'memberships',
+  'invitation',
+  'invitations',
+]);
 /** Groupings that are access control only inside an organisation (`org_group`, not a discount group). */
 export const ORG_SCOPED = new Set(['group', 'groups', 'policy', 'policies']);
 export const ORG_WORDS = new Set(['org', 'organization', 'organisation', 'tenant', 'directory']);
@@ -154,6 +166,9 @@ export const ORG_WORDS = new Set(['org', 'organization', 'organisation', 'tenant
 export const MONEY_OBJECTS = new Set([
   'payment',
   'payments',
+  // a sweep moves a wallet's balance to a bank account
+  'sweep',
+  'sweeps',
   'charge',
   'charges',
   'refund',

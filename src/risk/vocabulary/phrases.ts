@@ -10,6 +10,16 @@ export const LOCAL_DESTINATION =
 /** A file of SQL statements a tool loads into a database (a dump, a backup, an `.sql` file). */
 export const SQL_DUMP =
   /\b(sql (file|dump|script|backup)s?|(database|db|mysql|postgres(ql)?) (dump|backup)s?|dump files?)\b|\.sql\b/i;
+/** Words after a noun that make the thing named its settings (`transfer-config-create`: no transfer is made). */
+export const SETTINGS_OF = new Set([
+  'config',
+  'configs',
+  'configuration',
+  'configurations',
+  'settings',
+  'options',
+  'preferences',
+]);
 /** Booleans that make a read show what a secret store keeps hidden. */
 export const REVEAL_FLAGS = /^(reveal|show_?secrets?|include_?secrets?|decrypt|with_?decryption|unmask)$/i;
 
@@ -43,6 +53,8 @@ export const LOG_VERBS = new Set(['log', 'logs', 'tail']);
 export const METADATA_WORDS = new Set(['count', 'counts', 'size', 'stats', 'statistics', 'types']);
 export const ONE_PERSON = new Set(['employee', 'customer', 'user', 'member', 'person', 'contact']);
 /** Changes to a money object that move no money: pausing or archiving a subscription. */
+/** Money objects that charge nothing yet when made (rule 9: a draft invoice, a quote, a payment link, a price). */
+export const DRAFTS = new Set(['invoice', 'invoices', 'quote', 'quotes', 'link', 'links', 'price', 'prices']);
 export const NON_MONEY_VERBS = new Set([
   'pause',
   'archive',
@@ -92,7 +104,7 @@ export const DROPS = /(\bdrops?\b|--drop\b|--clean\b|\btruncat|\bwipes?\b|\beras
  * refresh_token`, `including its signing secret`, `Each application has its own client_id and api_key`).
  */
 export const RETURNS_SECRET =
-  /(\b(returns?|returned|reveals?|exposes?|includ(es|ing)|has its own|get)\b[^.]{0,60}(secret|password|api[ _]?key|private[ _]?key|connection string|(access|refresh|bearer|auth)[ _]?tokens?|key value))|((secret ?key|secret|password|api ?key|private ?key)s?\b[^.]{0,20}\b(is|are) (returned|included|shown))/i;
+  /(\b(returns?|returned|reveals?|exposes?|includ(es|ing)|has its own|get)\b[^.]{0,60}(secret|password|api[ _]?key|private[ _]?key|connection string|(access|refresh|bearer|auth)[ _]?tokens?|key value|cvv|cvc|\bpan\b|full card number))|((secret ?key|secret|password|api ?key|private ?key)s?\b[^.]{0,20}\b(is|are) (returned|included|shown))/i;
 export const NEGATION =
   /\b(never|not|no|without|hidden|redact(ed|s)?|mask(ed|s)?|conceal(ed|s)?|non)\b|n't\b/i;
 /** A configuration that holds the tool's own access rules (allowed directories, blocked commands). */

@@ -80,6 +80,14 @@ export const PERSONAL_RECORDS = new Set([
   'credit',
   'adjustment',
   'adjustments',
+  // what a payments platform charged and shared, and what it knows of a business
+  'fee',
+  'fees',
+  'residual',
+  'residuals',
+  'underwriting',
+  'representative',
+  'representatives',
   'timesheet',
 ]);
 /** Reads of these are bulk customer, payroll or balance data: read/high (rule 4). */
@@ -96,6 +104,8 @@ export const BULK_SENSITIVE = new Set([
   'holdings',
   'portfolio',
 ]);
+/** What a wallet shows first is its balance (read/high), when the wallet itself is read, not its transactions. */
+export const WALLETS = new Set(['wallet', 'wallets']);
 /** Logs under another name: read/medium like logs, not private communications (rule 4). */
 export const LOG_QUALIFIERS = new Set([
   'console',

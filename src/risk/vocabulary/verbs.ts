@@ -311,6 +311,7 @@ export const VERBS: Record<string, Operation> = {
   grant: 'grant',
   revoke: 'grant',
   rotate: 'grant',
+  reroll: 'grant',
   invite: 'grant',
   share: 'grant',
   authorize: 'grant',
