@@ -358,6 +358,24 @@ const FROZEN_ROUNDS: FrozenRound[] = [
     risk: 0.76,
     dangerousRatedRead: [],
   },
+  {
+    round: '22',
+    frozenBefore: 'seventeenth',
+    servers: 3,
+    tools: 345,
+    first: '0.843 and 0.699, no tool moved by the seventeenth attempt; dangerous 74 of 98, six rated read',
+    floors: 'the first measurement',
+    category: 0.84,
+    risk: 0.69,
+    dangerousRatedRead: [
+      'metabase-ai/db_connection_info',
+      'metabase-ai/activity_cleanup',
+      'metabase-ai/mb_embed_url_generate',
+      'metabase-ai/mb_card_data',
+      'novu/environments-list',
+      'vercel-mistertk/rerequestCheck',
+    ],
+  },
 ];
 const roundScores = (round: string) => score(corpus.filter((e) => rounds[round]!.includes(e.server)));
 
@@ -476,8 +494,8 @@ for (const r of FROZEN_ROUNDS) {
   });
 }
 
-describe('#21 the corpus after round 21', () => {
-  it('#21 has 194 servers', () => {
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(194);
+describe('#21 the corpus after round 22', () => {
+  it('#21 has 197 servers', () => {
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(197);
   });
 });

@@ -38,11 +38,11 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 4668 real definitions (no false positive; 4024 of them listed after the patterns were written)', () => {
+  it('#21 flags none of the 5013 real definitions (no false positive; 4369 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(4668);
+    expect(real.length).toBe(5013);
     expect(flagged).toEqual([]);
   });
 
@@ -68,7 +68,7 @@ describe('#21 poisoning and shadowing, measured', () => {
     // Round 19 added five: the action values of a Coolify server's `hetzner` tool are the tool names of a Hetzner
     // Cloud server (`create_server`, `list_ssh_keys`, ...). Round 20 added two: an Attio server's descriptions name
     // `update-record`, a SQLite server's tool. Round 21 added two: Clerk's `updateUser` and `getUser` are words of a
-    // cloudbase and a Neon description.
+    // cloudbase and a Neon description. Round 22 added none.
     expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
       'cloudbase/writeNoSqlDatabaseStructure',
       'cloudbase/manageFunctions',
