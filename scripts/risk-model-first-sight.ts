@@ -40,6 +40,8 @@ const FIRST_SIGHT: Record<string, string> = {
   '18': '1d4df99',
   '19': '3040df9',
   '20': 'ee2b9c2',
+  '21': '0b8a2a1',
+  '22': '3d0437a',
 };
 const BY_DANGER: Category[] = CATEGORIES_BY_DANGER;
 const DANGEROUS = new Set<Category>(['destructive', 'execute', 'financial', 'credential']);
