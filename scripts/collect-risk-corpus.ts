@@ -1220,6 +1220,45 @@ const SERVERS: ServerSpec[] = [
     env: { METABASE_URL: 'http://127.0.0.1:9', METABASE_API_KEY: `mb_${DUMMY}` },
   },
   { id: 'novu', package: '@novu/api', args: ['start', '--secret-key', DUMMY] },
+  // 23rd round (#21, eighteenth attempt): chosen on 2026-12-05 after round 22 was measured, before any was labelled or
+  // classified and before any rule written from round 22; held out. Candidates found by a second helper session on the
+  // registry (generated API SDKs that ship an MCP server, vendor servers; it did not see the labels or the classifier):
+  // app automation with stored credentials and raw HTTP requests, a Postgres host with deploys and cron, e-signature
+  // documents, cloud actors and their runs and storage, code security scanning, code quality triage. Versions:
+  // @zapier/zapier-sdk-cli 0.52.12, @daylight-labs/popdb-mcp 0.2.3, @documenso/sdk-typescript 0.9.1,
+  // @apify/actors-mcp-server 0.10.6, @codacy/codacy-mcp 0.5.9, sonarqube-mcp-server 1.10.21. Left out: a GitHub
+  // Enterprise server (needs a live API at start), Vercel's SDK server (163 tools, and a Vercel server is in round 22),
+  // Gusto's payroll SDK (236 tools) and an ERP (182 tools): over the count a labeller reads in a session; CMS, app store
+  // and compliance servers (the less dangerous domains).
+  {
+    id: 'zapier-sdk',
+    package: '@zapier/zapier-sdk-cli',
+    bin: 'zapier-sdk',
+    args: ['mcp'],
+    env: { ZAPIER_CREDENTIALS: DUMMY },
+  },
+  {
+    id: 'popdb',
+    package: '@daylight-labs/popdb-mcp',
+    env: { POPDB_TOKEN: DUMMY, POPDB_API_URL: 'http://127.0.0.1:9', POPDB_AUTH_URL: 'http://127.0.0.1:9' },
+  },
+  {
+    id: 'documenso',
+    package: '@documenso/sdk-typescript',
+    args: ['start', '--api-key', DUMMY, '--server-url', 'http://127.0.0.1:9'],
+  },
+  {
+    id: 'apify-actors',
+    package: '@apify/actors-mcp-server',
+    args: ['--tools', 'actors,docs,runs,storage,experimental', '--telemetry-enabled', 'false'],
+    env: { APIFY_TOKEN: DUMMY, TELEMETRY_ENABLED: 'false' },
+  },
+  { id: 'codacy', package: '@codacy/codacy-mcp', env: { CODACY_ACCOUNT_TOKEN: DUMMY } },
+  {
+    id: 'sonarqube',
+    package: 'sonarqube-mcp-server',
+    env: { SONARQUBE_TOKEN: DUMMY, SONARQUBE_URL: 'http://127.0.0.1:9' },
+  },
 ];
 
 function throwawayKey(): string {
