@@ -1822,6 +1822,114 @@ const MORE_CASES: Case[] = [
     category: 'destructive',
     risk: 'high',
   },
+  // Eighteenth attempt (#21): general rules written from the misses of round 22.
+  {
+    why: 'a trigger that sends notifications sends them (rule 6)',
+    tool: tool('trigger', 'Trigger event is the main way to send notifications to subscribers.', {
+      name: str(),
+      to: str(),
+    }),
+    category: 'communication',
+    risk: 'high',
+  },
+  {
+    why: 'a trigger of a pipeline still runs it (rule 7)',
+    tool: tool('trigger_pipeline', 'Trigger a pipeline run on a branch.', { branch: str() }),
+    category: 'execute',
+    risk: 'high',
+  },
+  {
+    why: 'a page layout is small and rebuilt (rule 2)',
+    tool: tool('layouts-delete', 'Removes a layout by its identifier.', { layoutId: str() }),
+    category: 'destructive',
+    risk: 'high',
+  },
+  {
+    why: 'an address let past the firewall is an access change',
+    tool: tool('addBypassIp', 'Add bypass IP to project.', { projectId: str(), ip: str() }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'a bypass that is no access rule is a setting',
+    tool: tool('set_cache_bypass', 'Set whether the cache is bypassed.', { enabled: { type: 'boolean' } }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 're-requesting a check runs it again',
+    tool: tool('rerequestCheck', 'Rerequest a check.', { checkId: str() }),
+    category: 'execute',
+    risk: 'high',
+  },
+  {
+    why: 'a list whose items contain API keys returns secrets',
+    tool: tool(
+      'environments-list',
+      'List all environments. Each environment contains its configuration and API keys.',
+      {},
+    ),
+    category: 'credential',
+    risk: 'high',
+  },
+  {
+    why: 'submitting an invoice makes it due (rule 9)',
+    tool: tool('submitInvoice', 'Submit an invoice.', { body: { type: 'object' } }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'creating an invoice is still a draft (rule 9)',
+    tool: tool('create_invoice', 'Create an invoice.', { body: { type: 'object' } }),
+    category: 'financial',
+    risk: 'medium',
+  },
+  {
+    why: 'an alert with its channels sends to people when it fires',
+    tool: tool('alert_create', 'Create an alert for a question.', {
+      cardId: str(),
+      channels: { type: 'array' },
+    }),
+    category: 'communication',
+    risk: 'high',
+  },
+  {
+    why: 'a report with no destination sends nothing',
+    tool: tool('report_create', 'Create a report.', { name: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'running a saved question runs its query',
+    tool: tool(
+      'card_data',
+      'Execute a card/question and get the results.',
+      { cardId: str() },
+      { annotations: { title: 'Get Card Data' } },
+    ),
+    category: 'execute',
+    risk: 'high',
+  },
+  {
+    why: 'a view is a query the database runs',
+    tool: tool('db_view_create', 'Create a new view in the database.', {
+      view_name: str(),
+      select_sql: str(),
+    }),
+    category: 'execute',
+    risk: 'high',
+  },
+  {
+    why: "an integration's credentials are secrets it stores",
+    tool: tool('integrations-create', 'Create an integration.', {
+      dto: {
+        type: 'object',
+        properties: { name: str(), credentials: { type: 'object', properties: { apiKey: str() } } },
+      },
+    }),
+    category: 'credential',
+    risk: 'critical',
+  },
 ];
 
 describe('classify', () => {

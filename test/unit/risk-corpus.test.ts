@@ -363,17 +363,16 @@ const FROZEN_ROUNDS: FrozenRound[] = [
     frozenBefore: 'seventeenth',
     servers: 3,
     tools: 345,
-    first: '0.843 and 0.699, no tool moved by the seventeenth attempt; dangerous 74 of 98, six rated read',
-    floors: 'the first measurement',
-    category: 0.84,
-    risk: 0.69,
+    first:
+      '0.843 and 0.699, no tool moved by the seventeenth attempt; dangerous 74 of 98, six rated read (db_connection_info, activity_cleanup, mb_embed_url_generate, mb_card_data, environments-list, rerequestCheck)',
+    // 0.84 and 0.69 until the eighteenth attempt, written from this round.
+    floors: 'after the eighteenth attempt',
+    category: 0.88,
+    risk: 0.75,
     dangerousRatedRead: [
       'metabase-ai/db_connection_info',
       'metabase-ai/activity_cleanup',
       'metabase-ai/mb_embed_url_generate',
-      'metabase-ai/mb_card_data',
-      'novu/environments-list',
-      'vercel-mistertk/rerequestCheck',
     ],
   },
 ];

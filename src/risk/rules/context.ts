@@ -143,6 +143,9 @@ export function permissionObject(ws: string[]): string | undefined {
       ['iam', 'access', 'bucket', 'security'].includes(ws[i - 1]!)
     )
       return `${ws[i - 1]} ${ws[i]}`;
+    // `addBypassIp`: an address let past the firewall's checks
+    if (ws[i - 1] === 'bypass' && ['ip', 'ips', 'address', 'addresses', 'rule', 'rules'].includes(ws[i]!))
+      return `${ws[i - 1]} ${ws[i]}`;
   }
   return undefined;
 }
@@ -237,6 +240,16 @@ export function describedKey(op: Operation, objects: string[], ctx: Context): st
 export function sharedAccess(ctx: Context): string | undefined {
   const opening = ctx.description.split(/\n\s*\n/)[0] ?? '';
   return /\b(access scopes?|scopes|permissions|read-only access)\b/i.exec(opening)?.[0];
+}
+
+/** What is sent when a condition or a schedule fires: an alert or a report made with the channels it goes to. */
+const SENT_LATER = new Set(['alert', 'alerts', 'report', 'reports', 'pulse', 'pulses', 'digest', 'digests']);
+const DESTINATIONS = /^(channels?|recipients?|emails?|to|subscribers?)$/i;
+
+/** `mb_pulse_create(cards, channels)`: an alert or a scheduled report with its destinations sends to people. */
+export function scheduledSend(objects: string[], ctx: Context): string | undefined {
+  const what = has(SENT_LATER, objects);
+  return what && ctx.params.some((p) => DESTINATIONS.test(p.name)) ? `a ${what}` : undefined;
 }
 
 /** Records named by no kind (`search_records`, `get-list-entries`): what they are is in the description. */

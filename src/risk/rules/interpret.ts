@@ -28,6 +28,7 @@ import {
   PHONE_CALL,
   READ_ONLY_QUERY,
   REVEAL_FLAGS,
+  SENDS_NOTIFICATIONS,
   TRANSIENT_ITEMS,
 } from '../vocabulary/phrases.js';
 import { BULK_SENSITIVE, PERSONAL_RECORDS, WALLETS } from '../vocabulary/records.js';
@@ -48,6 +49,7 @@ import {
   readsLogs,
   recordsOfPeople,
   returnsSecret,
+  scheduledSend,
   secretObject,
   secretStoreItem,
   sharedAccess,
@@ -231,6 +233,9 @@ export function interpret(
       }
       const moneyReading = moneyWrite(verb, objects, money, at);
       if (moneyReading) return moneyReading;
+      const later = scheduledSend(objects, ctx);
+      if (later)
+        return { category: 'communication', risk: 'high', why: `${at} sends ${later} to people later` };
       // `putCollection`: "Replaces the contents of a collection": what was there is gone (rule 3).
       if (op === 'overwrite' && unstages(ctx)) {
         return { category: 'write', risk: 'medium', why: `${at} unstages changes; the files keep them` };
@@ -354,6 +359,9 @@ export function interpret(
       if (objects.some((w) => DEPLOYMENTS.has(w)))
         return { category: 'write', risk: 'high', why: `${at} deploys (a deployment)` };
       if (verb === 'step' || verb === 'continue') return stepping(ctx, where, at);
+      // "Trigger event is the main way to send notifications to subscribers": what is triggered is a send.
+      if (SENDS_NOTIFICATIONS.test(ctx.description.slice(0, 200)))
+        return { category: 'communication', risk: 'high', why: `${at} triggers notifications to people` };
       return { category: 'execute', risk: 'high', why: `${at} triggers a predefined run` };
     case 'send': {
       // Publishing a template, a draft pull request or a CMS entry sends nothing to anyone: a write (which may still

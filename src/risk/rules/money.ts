@@ -35,9 +35,11 @@ export function moneyWrite(
   const creditNote = objects.includes('credit') && objects.some((w) => w === 'note' || w === 'notes');
   // The thing made is the last money word: `create_invoice_payment` records a payment, not a draft invoice.
   const made = objects.filter((w) => MONEY_OBJECTS.has(w) || DRAFTS.has(w)).at(-1) ?? '';
-  if ((creditNote || DRAFTS.has(made)) && verb !== 'pay')
+  // Submitting, issuing or finalising a bill makes it due (rule 9: finalising may charge).
+  if ((creditNote || DRAFTS.has(made)) && !BILLS_DUE.has(verb))
     return { category: 'financial', risk: 'medium', why: `${at} drafts a ${money} (charges nothing yet)` };
   return { category: 'financial', risk: 'critical', why: `${at} moves money (${money})` };
 }
 
+const BILLS_DUE = new Set(['pay', 'submit', 'issue', 'finalize', 'finalise']);
 const DISPUTES = new Set(['dispute', 'disputes', 'chargeback', 'chargebacks']);

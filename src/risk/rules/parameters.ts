@@ -113,6 +113,15 @@ export function codeReadings(ctx: Context, ops: Op[]): Reading[] {
     if (n === 'source' || n === 'function') {
       if (!executes) continue;
     }
+    // `db_view_create(select_sql)`: a view is a query the database runs on every read (a materialized one at once).
+    if (n === 'sql' && ctx.nameWords.some((w) => w === 'view' || w === 'matview' || w === 'materialized')) {
+      out.push({
+        category: 'execute',
+        risk: 'high',
+        why: `\`${p.path}\` is a query the database runs as a view`,
+      });
+      continue;
+    }
     if (!executes && !CODE_TEXT.test(text)) continue;
     if (n === 'sql' || n === 'statement') {
       const readOnly = READ_ONLY_QUERY.test(ctx.description);
@@ -193,6 +202,13 @@ export function claimReadings(ctx: Context): Reading[] {
     const risk = READ_ONLY_QUERY.test(ctx.description) ? 'high' : 'critical';
     readings.push({ category: 'execute', risk, why: `the description says ${quote(sql[0], 40)}` });
   }
+  // `mb_card_data`: "Execute a card/question and get the results": a read by name that runs what it names.
+  const runs =
+    /^(execute|run)s? (an? |the )?(saved |stored )?(card|question|query|report|job|workflow|action)s?\b/i.exec(
+      ctx.lead,
+    );
+  if (runs)
+    readings.push({ category: 'execute', risk: 'high', why: `the description says ${quote(runs[0], 40)}` });
   const claim = DESTRUCTIVE_CLAIM.exec(ctx.description);
   if (!claim) return readings;
   const drops = DROPS.test(ctx.description);
@@ -295,6 +311,10 @@ export function parameterWriteReadings(ctx: Context, ops: Op[]): Reading[] {
   const terminal = TERMINAL_CLAIM.exec(ctx.lead);
   if (terminal && ops.some((o) => ['create', 'new', 'spawn', 'start', 'open', 'launch'].includes(o.verb)))
     out.push({ category: 'execute', risk: 'critical', why: `it starts a process in a ${terminal[0]}` });
+  // `createIntegration({credentials: {apiKey, secretKey}})`: what the call stores is a provider's credentials.
+  const credentials = ctx.params.find((p) => /^credentials$/i.test(p.name) && p.type === 'object');
+  if (credentials)
+    out.push({ category: 'credential', risk: 'critical', why: `\`${credentials.path}\` stores credentials` });
   const message = top.find((p) => p.name.toLowerCase() === 'message');
   const recipient = top.find((p) => RECIPIENT_PARAMETER.test(p.name));
   if (message && recipient)

@@ -259,6 +259,13 @@ export const SMALL_ITEMS = new Set([
   'reminder',
   'reminders',
   'alias',
+  'aliases',
+  // a page layout, a translation, a stored context: rebuilt from what remains
+  'layout',
+  'layouts',
+  'translation',
+  'translations',
+  'dns',
   'attachment',
   'attachments',
   'webhook',

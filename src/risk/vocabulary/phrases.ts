@@ -53,6 +53,9 @@ export const LOG_VERBS = new Set(['log', 'logs', 'tail']);
 export const METADATA_WORDS = new Set(['count', 'counts', 'size', 'stats', 'statistics', 'types']);
 export const ONE_PERSON = new Set(['employee', 'customer', 'user', 'member', 'person', 'contact']);
 /** Changes to a money object that move no money: pausing or archiving a subscription. */
+/** A run that sends to people: notifications, messages or e-mails to subscribers, users or recipients. */
+export const SENDS_NOTIFICATIONS =
+  /\b(send|sends|sending|deliver|delivers|broadcast|broadcasts)\b[^.]{0,30}\b(notifications?|messages?|e-?mails?|sms|announcements?)\b/i;
 /** Money objects that charge nothing yet when made (rule 9: a draft invoice, a quote, a payment link, a price). */
 export const DRAFTS = new Set(['invoice', 'invoices', 'quote', 'quotes', 'link', 'links', 'price', 'prices']);
 export const NON_MONEY_VERBS = new Set([
@@ -104,7 +107,7 @@ export const DROPS = /(\bdrops?\b|--drop\b|--clean\b|\btruncat|\bwipes?\b|\beras
  * refresh_token`, `including its signing secret`, `Each application has its own client_id and api_key`).
  */
 export const RETURNS_SECRET =
-  /(\b(returns?|returned|reveals?|exposes?|includ(es|ing)|has its own|get)\b[^.]{0,60}(secret|password|api[ _]?key|private[ _]?key|connection string|(access|refresh|bearer|auth)[ _]?tokens?|key value|cvv|cvc|\bpan\b|full card number))|((secret ?key|secret|password|api ?key|private ?key)s?\b[^.]{0,20}\b(is|are) (returned|included|shown))/i;
+  /(\b(returns?|returned|reveals?|exposes?|includ(es|ing)|contains?|has its own|get)\b[^.]{0,60}(secret|password|api[ _]?key|private[ _]?key|connection string|(access|refresh|bearer|auth)[ _]?tokens?|key value|cvv|cvc|\bpan\b|full card number))|((secret ?key|secret|password|api ?key|private ?key)s?\b[^.]{0,20}\b(is|are) (returned|included|shown))/i;
 export const NEGATION =
   /\b(never|not|no|without|hidden|redact(ed|s)?|mask(ed|s)?|conceal(ed|s)?|non)\b|n't\b/i;
 /** A configuration that holds the tool's own access rules (allowed directories, blocked commands). */

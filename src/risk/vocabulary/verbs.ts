@@ -276,6 +276,7 @@ export const VERBS: Record<string, Operation> = {
   interact: 'execute',
   trigger: 'trigger',
   rerun: 'trigger',
+  rerequest: 'trigger',
   retry: 'trigger',
   dispatch: 'trigger',
   // communication
