@@ -375,6 +375,17 @@ const FROZEN_ROUNDS: FrozenRound[] = [
       'metabase-ai/mb_embed_url_generate',
     ],
   },
+  {
+    round: '23',
+    frozenBefore: 'eighteenth',
+    servers: 6,
+    tools: 243,
+    first: '0.901 and 0.716, no tool moved by the eighteenth attempt; dangerous 33 of 41, two rated read',
+    floors: 'the first measurement',
+    category: 0.9,
+    risk: 0.71,
+    dangerousRatedRead: ['codacy/codacy_cli_analyze', 'popdb/emit_test_event'],
+  },
 ];
 const roundScores = (round: string) => score(corpus.filter((e) => rounds[round]!.includes(e.server)));
 
@@ -493,8 +504,8 @@ for (const r of FROZEN_ROUNDS) {
   });
 }
 
-describe('#21 the corpus after round 22', () => {
-  it('#21 has 197 servers', () => {
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(197);
+describe('#21 the corpus after round 23', () => {
+  it('#21 has 203 servers', () => {
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(203);
   });
 });

@@ -38,15 +38,15 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 5013 real definitions (no false positive; 4369 of them listed after the patterns were written)', () => {
+  it('#21 flags none of the 5256 real definitions (no false positive; 4612 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(5013);
+    expect(real.length).toBe(5256);
     expect(flagged).toEqual([]);
   });
 
-  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and twenty-seven false mentions', () => {
+  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and thirty-six false mentions', () => {
     const found = shadowing.filter((s) =>
       findShadowing(s.servers).some((f) => f.server === s.attack[0] && f.tool === s.attack[1]),
     );
@@ -68,7 +68,8 @@ describe('#21 poisoning and shadowing, measured', () => {
     // Round 19 added five: the action values of a Coolify server's `hetzner` tool are the tool names of a Hetzner
     // Cloud server (`create_server`, `list_ssh_keys`, ...). Round 20 added two: an Attio server's descriptions name
     // `update-record`, a SQLite server's tool. Round 21 added two: Clerk's `updateUser` and `getUser` are words of a
-    // cloudbase and a Neon description. Round 22 added none.
+    // cloudbase and a Neon description. Round 22 added none. Round 23 added nine: `source_code` (a SonarQube tool) is a
+    // field of a CMS's MCP server records, and `send_message` the example action of six Zapier descriptions.
     expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
       'cloudbase/writeNoSqlDatabaseStructure',
       'cloudbase/manageFunctions',
@@ -95,9 +96,18 @@ describe('#21 poisoning and shadowing, measured', () => {
       'datadog-mcp/logs_indexes',
       'datadog-mcp/logs_archives',
       'github-project-manager/manage_branches',
+      'pulsemcp-cms-admin/list_mcp_servers',
+      'pulsemcp-cms-admin/get_mcp_server',
+      'pulsemcp-cms-admin/update_mcp_server',
       'attio-mcp/get_record_attribute_options',
       'attio-mcp/update-list-entry',
+      'zapier-sdk/get-action',
+      'zapier-sdk/list-action-input-field-choices',
+      'zapier-sdk/list-action-input-fields',
+      'zapier-sdk/list-input-field-choices',
+      'zapier-sdk/list-input-fields',
+      'zapier-sdk/run-action',
     ]);
-    expect(findings.length).toBe(727);
+    expect(findings.length).toBe(748);
   });
 });
