@@ -1930,6 +1930,85 @@ const MORE_CASES: Case[] = [
     category: 'credential',
     risk: 'critical',
   },
+  // Nineteenth attempt (#21): general rules written from the misses of round 23.
+  {
+    why: 'distributing a document sends it to its recipients',
+    tool: tool('documents-distribute', 'Distribute document. Deprecated: use the envelope API.', {
+      documentId: str(),
+    }),
+    category: 'communication',
+    risk: 'high',
+  },
+  {
+    why: "a send flag inside a generated client's request object sends",
+    tool: tool('templates-use', 'Create a document from a template.', {
+      request: { type: 'object', properties: { templateId: str(), distributeDocument: { type: 'boolean' } } },
+    }),
+    category: 'communication',
+    risk: 'high',
+  },
+  {
+    why: 'a nested flag of another object is not the tool’s own',
+    tool: tool('templates-create', 'Create a template.', {
+      request: {
+        type: 'object',
+        properties: { meta: { type: 'object', properties: { distribute: { type: 'boolean' } } } },
+      },
+      title: str(),
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'a direct link lets anyone who has it in',
+    tool: tool('templates-direct-link-create', 'Create direct link.', { templateId: str() }),
+    category: 'credential',
+    risk: 'critical',
+  },
+  {
+    why: 'staged changes applied as a migration run their DDL (rule 7)',
+    tool: tool(
+      'apply_changes',
+      'Apply all staged changes as a migration. This executes the DDL on the database.',
+      {
+        database_id: str(),
+      },
+    ),
+    category: 'execute',
+    risk: 'critical',
+  },
+  {
+    why: 'running an analysis locally runs a program',
+    tool: tool('codacy_cli_analyze', 'Run quality analysis locally using the CLI.', { rootPath: str() }),
+    category: 'execute',
+    risk: 'high',
+  },
+  {
+    why: "a system's health is no log (rule 4: low)",
+    tool: tool('system_health', 'Get the health status of the instance.', {}),
+    category: 'read',
+    risk: 'low',
+  },
+  {
+    why: 'system logs are still logs',
+    tool: tool('get_system_logs', 'Get the system logs.', {}),
+    category: 'read',
+    risk: 'medium',
+  },
+  {
+    why: 'a history of migrations or measures is a record of changes, not a conversation',
+    tool: tool('get_migration_history', 'List all applied migrations for a database.', {
+      database_id: str(),
+    }),
+    category: 'read',
+    risk: 'low',
+  },
+  {
+    why: "a document's recipient is a small item (rule 2)",
+    tool: tool('recipients-delete', 'Delete a recipient of a document.', { recipientId: str() }),
+    category: 'destructive',
+    risk: 'high',
+  },
 ];
 
 describe('classify', () => {

@@ -380,11 +380,13 @@ const FROZEN_ROUNDS: FrozenRound[] = [
     frozenBefore: 'eighteenth',
     servers: 6,
     tools: 243,
-    first: '0.901 and 0.716, no tool moved by the eighteenth attempt; dangerous 33 of 41, two rated read',
-    floors: 'the first measurement',
-    category: 0.9,
-    risk: 0.71,
-    dangerousRatedRead: ['codacy/codacy_cli_analyze', 'popdb/emit_test_event'],
+    first:
+      '0.901 and 0.716, no tool moved by the eighteenth attempt; dangerous 33 of 41, two rated read (codacy_cli_analyze, emit_test_event)',
+    // 0.90 and 0.71 until the nineteenth attempt, written from this round.
+    floors: 'after the nineteenth attempt',
+    category: 0.93,
+    risk: 0.78,
+    dangerousRatedRead: ['popdb/emit_test_event'],
   },
 ];
 const roundScores = (round: string) => score(corpus.filter((e) => rounds[round]!.includes(e.server)));

@@ -143,6 +143,12 @@ export function permissionObject(ws: string[]): string | undefined {
       ['iam', 'access', 'bucket', 'security'].includes(ws[i - 1]!)
     )
       return `${ws[i - 1]} ${ws[i]}`;
+    // `templates-direct-link-create`: a direct or public link lets anyone who has it in
+    if (
+      ['link', 'links'].includes(ws[i]!) &&
+      ['direct', 'public', 'share', 'sharing', 'shareable'].includes(ws[i - 1]!)
+    )
+      return `${ws[i - 1]} ${ws[i]}`;
     // `addBypassIp`: an address let past the firewall's checks
     if (ws[i - 1] === 'bypass' && ['ip', 'ips', 'address', 'addresses', 'rule', 'rules'].includes(ws[i]!))
       return `${ws[i - 1]} ${ws[i]}`;
@@ -250,6 +256,11 @@ const DESTINATIONS = /^(channels?|recipients?|emails?|to|subscribers?)$/i;
 export function scheduledSend(objects: string[], ctx: Context): string | undefined {
   const what = has(SENT_LATER, objects);
   return what && ctx.params.some((p) => DESTINATIONS.test(p.name)) ? `a ${what}` : undefined;
+}
+
+/** `apply_changes`: "Apply all staged changes as a migration. This executes the DDL": a migration its name does not say. */
+export function describedMigration(ctx: Context): string | undefined {
+  return /\bas an? migration\b|\bexecutes? the ddl\b/i.exec(ctx.description)?.[0];
 }
 
 /** Records named by no kind (`search_records`, `get-list-entries`): what they are is in the description. */

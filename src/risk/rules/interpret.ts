@@ -38,6 +38,7 @@ import {
   callContext,
   credentialChange,
   describedKey,
+  describedMigration,
   environmentVariables,
   has,
   identityObject,
@@ -258,7 +259,7 @@ export function interpret(
       }
       const replaced = verb === 'save' ? localOverwrite(ctx, at) : loadsDump(verb, ctx, at);
       if (replaced) return replaced;
-      const migration = has(MIGRATION_OBJECTS, objects);
+      const migration = has(MIGRATION_OBJECTS, objects) ?? describedMigration(ctx);
       if (migration && APPLYING_VERBS.has(verb)) {
         return { category: 'execute', risk: 'critical', why: `${at} applies a ${migration}: runs its DDL` };
       }

@@ -30,10 +30,20 @@ import { interpret } from './interpret.js';
 /** A boolean that turns an ordinary write into an overwrite (`force` on a push, `overwrite` on an upload). */
 export function flagReadings(ctx: Context): Reading[] {
   const out: Reading[] = [];
+  const wrapper = requestWrapper(ctx);
   for (const p of ctx.params) {
     const n = p.name.toLowerCase();
-    // Only the tool's own flags: a nested `archived` is usually a filter on what to read.
-    if (p.type !== 'boolean' || p.path.includes('.')) continue;
+    // Only the tool's own flags: a nested `archived` is usually a filter on what to read. Generated API clients wrap
+    // all arguments in one `request` object: its fields are the tool's own.
+    const own = !p.path.includes('.') || (wrapper !== undefined && p.path === `${wrapper}.${p.name}`);
+    if (p.type !== 'boolean' || !own) continue;
+    if (
+      /^(distribute|send)[_-]?(document|envelope|email|emails|notification|notifications)?$/i.test(p.name) &&
+      !ctx.reads
+    ) {
+      out.push({ category: 'communication', risk: 'high', why: `\`${p.path}\` sends it to people` });
+      continue;
+    }
     if (n === 'force' && ctx.nameWords.some((w) => w === 'push' || w === 'merge')) {
       out.push({ category: 'destructive', risk: 'critical', why: `\`${p.path}\` force-pushes over history` });
     } else if (
@@ -155,6 +165,16 @@ function executesSomething(ops: Op[]): boolean {
 }
 
 /** A create, an update or a replace only stores what it is given. */
+/** The one object parameter a generated API client wraps every argument in (`request`, `body`), if that is all. */
+function requestWrapper(ctx: Context): string | undefined {
+  const top = ctx.params.filter((p) => !p.path.includes('.'));
+  return top.length === 1 &&
+    top[0]!.type === 'object' &&
+    /^(request|body|params|input|data)$/i.test(top[0]!.name)
+    ? top[0]!.name
+    : undefined;
+}
+
 function storesOnly(ops: Op[]): boolean {
   return ops.length > 0 && ops.every((o) => o.op === 'write' || o.op === 'overwrite');
 }
@@ -202,9 +222,10 @@ export function claimReadings(ctx: Context): Reading[] {
     const risk = READ_ONLY_QUERY.test(ctx.description) ? 'high' : 'critical';
     readings.push({ category: 'execute', risk, why: `the description says ${quote(sql[0], 40)}` });
   }
-  // `mb_card_data`: "Execute a card/question and get the results": a read by name that runs what it names.
+  // `mb_card_data`: "Execute a card/question and get the results", `codacy_cli_analyze`: "Run quality analysis
+  // locally": a read by name that runs what it names.
   const runs =
-    /^(execute|run)s? (an? |the )?(saved |stored )?(card|question|query|report|job|workflow|action)s?\b/i.exec(
+    /^(execute|run)s? (an? |the )?(saved |stored |quality |security )?(card|question|query|report|job|workflow|action|analysis|scan|tests?)s?\b/i.exec(
       ctx.lead,
     );
   if (runs)

@@ -265,6 +265,9 @@ export const SMALL_ITEMS = new Set([
   'layouts',
   'translation',
   'translations',
+  // a recipient of a document still being prepared
+  'recipient',
+  'recipients',
   'dns',
   'attachment',
   'attachments',

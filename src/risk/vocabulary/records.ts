@@ -114,7 +114,6 @@ export const LOG_QUALIFIERS = new Set([
   'error',
   'errors',
   'debug',
-  'system',
   'trace',
   'traces',
 ]);
@@ -126,6 +125,10 @@ export const LOG_QUALIFIERS = new Set([
 export const RECORD_HISTORY = new Set([
   // a record of a thing's own changes or measurements, not a conversation
   'performance',
+  'measures',
+  'metrics',
+  'migration',
+  'migrations',
   'revision',
   'revisions',
   'version',

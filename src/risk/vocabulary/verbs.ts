@@ -281,6 +281,9 @@ export const VERBS: Record<string, Operation> = {
   dispatch: 'trigger',
   // communication
   send: 'send',
+  // a document sent to its recipients (to sign, to read)
+  distribute: 'send',
+  redistribute: 'send',
   reply: 'send',
   respond: 'send',
   post: 'send',
