@@ -388,6 +388,22 @@ const FROZEN_ROUNDS: FrozenRound[] = [
     risk: 0.78,
     dangerousRatedRead: ['popdb/emit_test_event'],
   },
+  {
+    round: '24',
+    frozenBefore: 'nineteenth',
+    servers: 2,
+    tools: 279,
+    first:
+      '0.814 and 0.505, no tool moved by the nineteenth attempt; dangerous 24 of 44 (financial 2 of 18), one critical rated low',
+    floors: 'the first measurement',
+    category: 0.81,
+    risk: 0.5,
+    dangerousRatedRead: [
+      'gusto/company-attachment_get-download-url',
+      'gusto/payrolls_generate-printable-checks',
+    ],
+    criticalRatedLow: ['gusto/payrolls_generate-printable-checks'],
+  },
 ];
 const roundScores = (round: string) => score(corpus.filter((e) => rounds[round]!.includes(e.server)));
 
@@ -506,8 +522,8 @@ for (const r of FROZEN_ROUNDS) {
   });
 }
 
-describe('#21 the corpus after round 23', () => {
-  it('#21 has 203 servers', () => {
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(203);
+describe('#21 the corpus after round 24', () => {
+  it('#21 has 205 servers', () => {
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(205);
   });
 });

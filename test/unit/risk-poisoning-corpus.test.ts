@@ -38,15 +38,15 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 5256 real definitions (no false positive; 4612 of them listed after the patterns were written)', () => {
+  it('#21 flags none of the 5535 real definitions (no false positive; 4891 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(5256);
+    expect(real.length).toBe(5535);
     expect(flagged).toEqual([]);
   });
 
-  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and thirty-six false mentions', () => {
+  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and thirty-seven false mentions', () => {
     const found = shadowing.filter((s) =>
       findShadowing(s.servers).some((f) => f.server === s.attack[0] && f.tool === s.attack[1]),
     );
@@ -69,7 +69,8 @@ describe('#21 poisoning and shadowing, measured', () => {
     // Cloud server (`create_server`, `list_ssh_keys`, ...). Round 20 added two: an Attio server's descriptions name
     // `update-record`, a SQLite server's tool. Round 21 added two: Clerk's `updateUser` and `getUser` are words of a
     // cloudbase and a Neon description. Round 22 added none. Round 23 added nine: `source_code` (a SonarQube tool) is a
-    // field of a CMS's MCP server records, and `send_message` the example action of six Zapier descriptions.
+    // field of a CMS's MCP server records, and `send_message` the example action of six Zapier descriptions. Round 24
+    // added one: a payroll description's `add_address`, a food-ordering server's tool.
     expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
       'cloudbase/writeNoSqlDatabaseStructure',
       'cloudbase/manageFunctions',
@@ -107,7 +108,8 @@ describe('#21 poisoning and shadowing, measured', () => {
       'zapier-sdk/list-input-field-choices',
       'zapier-sdk/list-input-fields',
       'zapier-sdk/run-action',
+      'gusto/contractors_get-onboarding-status',
     ]);
-    expect(findings.length).toBe(748);
+    expect(findings.length).toBe(749);
   });
 });
