@@ -1271,6 +1271,12 @@ const SERVERS: ServerSpec[] = [
     args: ['start', '--company-access-auth', DUMMY, '--server', 'demo'],
   },
   { id: 'webflow', package: 'webflow-mcp-server', env: { WEBFLOW_TOKEN: DUMMY } },
+  // 25th round (#21, twentieth attempt): chosen on 2026-12-05 after round 24 was measured, before any was labelled or
+  // classified and before any rule written from round 24; held out. An ERP and staffing platform (candidates,
+  // resources, companies, projects, orders, invoices, payments, purchases, expenses, absences, roles, webhooks), whose
+  // descriptions are in French: the classifier reads them through their names (docs/risk.md, Missing). Version:
+  // boondmanager-mcp-server 2.15.2.
+  { id: 'boondmanager', package: 'boondmanager-mcp-server', env: { BOOND_API_TOKEN: DUMMY } },
 ];
 
 function throwawayKey(): string {
