@@ -2009,6 +2009,69 @@ const MORE_CASES: Case[] = [
     category: 'destructive',
     risk: 'high',
   },
+  // Twentieth attempt (#21): general rules written from the misses of round 24.
+  {
+    why: '`pay` before a schedule says what kind of schedule it is',
+    tool: tool('pay-schedules_get', 'Get a pay schedule.', { request: { type: 'object' } }),
+    category: 'read',
+    risk: 'low',
+  },
+  {
+    why: 'a pay policy is no payment',
+    tool: tool('holiday-pay-policies_create', 'Create a holiday pay policy for a company.', {
+      request: { type: 'object' },
+    }),
+    category: 'write',
+    risk: 'medium',
+  },
+  {
+    why: 'paying an invoice still pays',
+    tool: tool('pay_invoice_now', 'Pay an invoice now.', { invoiceId: str() }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'submitting a payroll pays people (rule 9)',
+    tool: tool('payrolls_submit', 'Submit an unprocessed payroll to be calculated and run.', {
+      payrollId: str(),
+    }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'an unprocessed payroll is a draft (rule 9)',
+    tool: tool('payrolls_create-off-cycle', 'Create a new, unprocessed, off-cycle payroll.', {
+      companyId: str(),
+    }),
+    category: 'financial',
+    risk: 'medium',
+  },
+  {
+    why: 'payrolls listed are bulk payroll data (rule 4)',
+    tool: tool('payrolls_list', 'Get all payrolls for a company.', { companyId: str() }),
+    category: 'read',
+    risk: 'high',
+  },
+  {
+    why: 'a garnishment takes part of a pay',
+    tool: tool('garnishments_create', 'Create a garnishment, a fixed amount deducted from pay.', {
+      employeeId: str(),
+    }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'funding a payment sends its money',
+    tool: tool('contractor-payments_fund', 'Fund a contractor payment.', { paymentId: str() }),
+    category: 'financial',
+    risk: 'critical',
+  },
+  {
+    why: 'an admin created is access granted',
+    tool: tool('companies_create-admin', 'Create an admin for the company.', { email: str() }),
+    category: 'credential',
+    risk: 'critical',
+  },
 ];
 
 describe('classify', () => {

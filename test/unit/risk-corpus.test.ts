@@ -394,15 +394,15 @@ const FROZEN_ROUNDS: FrozenRound[] = [
     servers: 2,
     tools: 279,
     first:
-      '0.814 and 0.505, no tool moved by the nineteenth attempt; dangerous 24 of 44 (financial 2 of 18), one critical rated low',
-    floors: 'the first measurement',
-    category: 0.81,
-    risk: 0.5,
+      '0.814 and 0.505, no tool moved by the nineteenth attempt; dangerous 24 of 44 (financial 2 of 18), one critical rated low (payrolls_generate-printable-checks)',
+    // 0.81 and 0.50 until the twentieth attempt, written from this round.
+    floors: 'after the twentieth attempt',
+    category: 0.91,
+    risk: 0.62,
     dangerousRatedRead: [
       'gusto/company-attachment_get-download-url',
       'gusto/payrolls_generate-printable-checks',
     ],
-    criticalRatedLow: ['gusto/payrolls_generate-printable-checks'],
   },
 ];
 const roundScores = (round: string) => score(corpus.filter((e) => rounds[round]!.includes(e.server)));

@@ -40,7 +40,7 @@ export function operationsOfName(nameWords: string[]): Op[] {
     nameWords.length > 2 &&
     RESOURCE_LAST.has(last) &&
     (VERBS[nameWords[0]!] === undefined || SETTINGS_OF.has(nameWords[1]!)) &&
-    !inside.some((w) => IMPERATIVES.has(w))
+    !inside.some((w, i) => IMPERATIVES.has(w) && !walletBrand(nameWords, i + 1))
   ) {
     return [{ op: VERBS[last]!, verb: last }];
   }
@@ -111,8 +111,27 @@ export function httpMethodAsTransport(ops: Op[], ctx: Context): Op[] {
 
 /** `apple-pay-link-token`, "Connect an Apple Pay token": the `pay` of a wallet's brand is a name, not a payment. */
 const PAY_BRANDS = new Set(['apple', 'google', 'samsung', 'amazon', 'shop']);
+/** `pay-schedules_get`, `holiday-pay-policies_get`: `pay` before these says what kind of thing it is. */
+const PAY_KINDS = new Set([
+  'schedule',
+  'schedules',
+  'period',
+  'periods',
+  'stub',
+  'stubs',
+  'policy',
+  'policies',
+  'rate',
+  'rates',
+  'grade',
+  'grades',
+  'slip',
+  'slips',
+  'date',
+  'dates',
+]);
 function walletBrand(ws: string[], i: number): boolean {
-  return ws[i] === 'pay' && PAY_BRANDS.has(ws[i - 1] ?? '');
+  return ws[i] === 'pay' && (PAY_BRANDS.has(ws[i - 1] ?? '') || PAY_KINDS.has(ws[i + 1] ?? ''));
 }
 
 const LEAD_READ = new Set(['return', 'provide', 'display', 'give', 'obtain', 'access']);

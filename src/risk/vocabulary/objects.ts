@@ -152,6 +152,10 @@ export const IDENTITY_OBJECTS = new Set([
   'members',
   'delegate',
   'delegates',
+  'admin',
+  'admins',
+  'administrator',
+  'administrators',
   // a membership carries a role; an invitation grants one when accepted
   'membership',
   'memberships',
@@ -169,6 +173,15 @@ export const MONEY_OBJECTS = new Set([
   // a sweep moves a wallet's balance to a bank account
   'sweep',
   'sweeps',
+  // a payroll pays people; a garnishment or a deduction takes part of their pay; a wire moves money
+  'payroll',
+  'payrolls',
+  'garnishment',
+  'garnishments',
+  'deduction',
+  'deductions',
+  'wire',
+  'wires',
   'charge',
   'charges',
   'refund',

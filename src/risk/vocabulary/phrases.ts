@@ -57,7 +57,19 @@ export const ONE_PERSON = new Set(['employee', 'customer', 'user', 'member', 'pe
 export const SENDS_NOTIFICATIONS =
   /\b(send|sends|sending|deliver|delivers|broadcast|broadcasts)\b[^.]{0,30}\b(notifications?|messages?|e-?mails?|sms|announcements?)\b/i;
 /** Money objects that charge nothing yet when made (rule 9: a draft invoice, a quote, a payment link, a price). */
-export const DRAFTS = new Set(['invoice', 'invoices', 'quote', 'quotes', 'link', 'links', 'price', 'prices']);
+export const DRAFTS = new Set([
+  'invoice',
+  'invoices',
+  'quote',
+  'quotes',
+  'link',
+  'links',
+  'price',
+  'prices',
+  // a payroll is prepared unprocessed and pays when submitted
+  'payroll',
+  'payrolls',
+]);
 export const NON_MONEY_VERBS = new Set([
   'pause',
   'archive',

@@ -95,6 +95,7 @@ export const BULK_SENSITIVE = new Set([
   'balance',
   'balances',
   'payroll',
+  'payrolls',
   'customers',
   'salaries',
   'salary',

@@ -264,6 +264,9 @@ export const VERBS: Record<string, Operation> = {
   // crediting or debiting an account is a ledger entry (SPEC §7 financial)
   credit: 'pay',
   debit: 'pay',
+  redebit: 'pay',
+  // funding a payment sends the money it holds
+  fund: 'pay',
   // execute
   execute: 'execute',
   exec: 'execute',
