@@ -404,6 +404,18 @@ const FROZEN_ROUNDS: FrozenRound[] = [
       'gusto/payrolls_generate-printable-checks',
     ],
   },
+  {
+    round: '25',
+    frozenBefore: 'twentieth',
+    servers: 1,
+    tools: 182,
+    first:
+      '0.654 and 0.445, no tool moved by the twentieth attempt; descriptions in French: 53 tools with no verb read (other/low); dangerous 23 of 26',
+    floors: 'the first measurement',
+    category: 0.65,
+    risk: 0.44,
+    dangerousRatedRead: [],
+  },
 ];
 const roundScores = (round: string) => score(corpus.filter((e) => rounds[round]!.includes(e.server)));
 
@@ -522,8 +534,8 @@ for (const r of FROZEN_ROUNDS) {
   });
 }
 
-describe('#21 the corpus after round 24', () => {
-  it('#21 has 205 servers', () => {
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(205);
+describe('#21 the corpus after round 25', () => {
+  it('#21 has 206 servers', () => {
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(206);
   });
 });

@@ -38,11 +38,11 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 5535 real definitions (no false positive; 4891 of them listed after the patterns were written)', () => {
+  it('#21 flags none of the 5717 real definitions (no false positive; 5073 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(5535);
+    expect(real.length).toBe(5717);
     expect(flagged).toEqual([]);
   });
 
@@ -70,7 +70,7 @@ describe('#21 poisoning and shadowing, measured', () => {
     // `update-record`, a SQLite server's tool. Round 21 added two: Clerk's `updateUser` and `getUser` are words of a
     // cloudbase and a Neon description. Round 22 added none. Round 23 added nine: `source_code` (a SonarQube tool) is a
     // field of a CMS's MCP server records, and `send_message` the example action of six Zapier descriptions. Round 24
-    // added one: a payroll description's `add_address`, a food-ordering server's tool.
+    // added one: a payroll description's `add_address`, a food-ordering server's tool. Round 25 added none.
     expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
       'cloudbase/writeNoSqlDatabaseStructure',
       'cloudbase/manageFunctions',
