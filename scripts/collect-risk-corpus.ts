@@ -1277,6 +1277,34 @@ const SERVERS: ServerSpec[] = [
   // descriptions are in French: the classifier reads them through their names (docs/risk.md, Missing). Version:
   // boondmanager-mcp-server 2.15.2.
   { id: 'boondmanager', package: 'boondmanager-mcp-server', env: { BOOND_API_TOKEN: DUMMY } },
+  // 26th round (#21, twenty-first attempt): chosen on 2026-12-05 after round 25 was measured, before any was labelled
+  // or classified and before any rule written from round 25; held out. The helpers' last working candidates: a headless
+  // CMS's management API, app store distribution (builds, testers, certificates), cloud compliance benchmarks, and
+  // Microsoft Fabric (workspaces, OneLake files, pipelines, notebooks; a native binary). Versions:
+  // @ivotoby/contentful-management-mcp-server 1.21.0, appstore-connect-mcp-server 1.1.3, @turbot/powerpipe-mcp 0.1.0,
+  // @microsoft/fabric-mcp-linux-x64 1.4.0. The App Store server needs its key file to exist (any file: `touch` it first).
+  {
+    id: 'contentful-ivotoby',
+    package: '@ivotoby/contentful-management-mcp-server',
+    env: { CONTENTFUL_MANAGEMENT_ACCESS_TOKEN: DUMMY, SPACE_ID: 'd', ENVIRONMENT_ID: 'master' },
+  },
+  {
+    id: 'appstore-connect',
+    package: 'appstore-connect-mcp-server',
+    env: {
+      APP_STORE_CONNECT_ISSUER_ID: 'd',
+      APP_STORE_CONNECT_KEY_ID: 'd',
+      APP_STORE_CONNECT_P8_PATH: join(tmpdir(), 'warden-corpus-appstore.p8'),
+    },
+  },
+  { id: 'powerpipe', package: '@turbot/powerpipe-mcp', args: [tmpdir()] },
+  {
+    id: 'fabric',
+    package: '@microsoft/fabric-mcp-linux-x64',
+    native: 'dist/fabmcp',
+    args: ['server', 'start', '--mode', 'all'],
+    env: { AZURE_MCP_COLLECT_TELEMETRY: 'false' },
+  },
 ];
 
 function throwawayKey(): string {
