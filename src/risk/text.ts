@@ -3,12 +3,17 @@ import type { ToolDefinition } from './types.js';
 
 /** Splits `createPullRequest`, `create_pull_request`, `git-push`, `browser.navigate` into lower-case words. */
 export function words(text: string): string[] {
-  return text
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((w) => w.length > 0);
+  return (
+    text
+      // `Récupère`, `crée`: letters with accents are the same letters (French, Spanish, German descriptions).
+      .normalize('NFD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+      .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .filter((w) => w.length > 0)
+  );
 }
 
 /**

@@ -2072,6 +2072,31 @@ const MORE_CASES: Case[] = [
     category: 'credential',
     risk: 'critical',
   },
+  // Twenty-first attempt (#21): general rules written from the misses of round 25 (descriptions in French).
+  {
+    why: 'a French description that opens with `Récupère` reads',
+    tool: tool(
+      'boond_candidates_information',
+      "Récupère les informations générales d'un candidat, par son ID.",
+      {
+        id: str(),
+      },
+    ),
+    category: 'read',
+    risk: 'low',
+  },
+  {
+    why: 'a French description that opens with `Supprime` deletes',
+    tool: tool('boond_documents_retrait', 'Supprime définitivement un document de la base.', { id: str() }),
+    category: 'destructive',
+    risk: 'critical',
+  },
+  {
+    why: 'a French description that opens with `Crée` writes',
+    tool: tool('boond_fiche', 'Crée une fiche dans la base.', { nom: str() }),
+    category: 'write',
+    risk: 'medium',
+  },
 ];
 
 describe('classify', () => {
