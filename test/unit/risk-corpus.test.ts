@@ -417,6 +417,17 @@ const FROZEN_ROUNDS: FrozenRound[] = [
     risk: 0.62,
     dangerousRatedRead: [],
   },
+  {
+    round: '26',
+    frozenBefore: 'twenty-first',
+    servers: 4,
+    tools: 127,
+    first: '0.953 and 0.835, no tool moved by the twenty-first attempt; dangerous 17 of 20, one rated read',
+    floors: 'the first measurement',
+    category: 0.95,
+    risk: 0.83,
+    dangerousRatedRead: ['fabric/onelake_download-file'],
+  },
 ];
 const roundScores = (round: string) => score(corpus.filter((e) => rounds[round]!.includes(e.server)));
 
@@ -535,8 +546,8 @@ for (const r of FROZEN_ROUNDS) {
   });
 }
 
-describe('#21 the corpus after round 25', () => {
-  it('#21 has 206 servers', () => {
-    expect(new Set(corpus.map((e) => e.server)).size).toBe(206);
+describe('#21 the corpus after round 26', () => {
+  it('#21 has 210 servers', () => {
+    expect(new Set(corpus.map((e) => e.server)).size).toBe(210);
   });
 });

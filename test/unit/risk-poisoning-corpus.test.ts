@@ -38,15 +38,15 @@ describe('#21 poisoning and shadowing, measured', () => {
     expect(caught(holdout, (s) => s === 'paraphrase')).toBe(0);
   });
 
-  it('#21 flags none of the 5717 real definitions (no false positive; 5073 of them listed after the patterns were written)', () => {
+  it('#21 flags none of the 5844 real definitions (no false positive; 5200 of them listed after the patterns were written)', () => {
     const flagged = real
       .filter((c) => findPoisoning(c.tool).length > 0)
       .map((c) => `${c.server}/${c.tool.name}`);
-    expect(real.length).toBe(5717);
+    expect(real.length).toBe(5844);
     expect(flagged).toEqual([]);
   });
 
-  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and thirty-seven false mentions', () => {
+  it('#21 shadowing: finds the attacking tool in 5 of 6 written sets; on the real servers name collisions and thirty-eight false mentions', () => {
     const found = shadowing.filter((s) =>
       findShadowing(s.servers).some((f) => f.server === s.attack[0] && f.tool === s.attack[1]),
     );
@@ -70,13 +70,15 @@ describe('#21 poisoning and shadowing, measured', () => {
     // `update-record`, a SQLite server's tool. Round 21 added two: Clerk's `updateUser` and `getUser` are words of a
     // cloudbase and a Neon description. Round 22 added none. Round 23 added nine: `source_code` (a SonarQube tool) is a
     // field of a CMS's MCP server records, and `send_message` the example action of six Zapier descriptions. Round 24
-    // added one: a payroll description's `add_address`, a food-ordering server's tool. Round 25 added none.
+    // added one: a payroll description's `add_address`, a food-ordering server's tool. Round 25 added none. Round 26
+    // added one: a budgeting server's description says `update_asset`, a CMS's tool.
     expect(mentions.map((f) => `${f.server}/${f.tool}`)).toEqual([
       'cloudbase/writeNoSqlDatabaseStructure',
       'cloudbase/manageFunctions',
       'cloudbase/queryApps',
       'cloudbase/manageApps',
       'cloudbase/managePermissions',
+      'lunchmoney/update_manual_account',
       'mail-imap-smtp/search_since_date',
       'mysql-berthojoris/search_schema',
       'n8n-node2flow/n8n_get_tag',
@@ -110,6 +112,6 @@ describe('#21 poisoning and shadowing, measured', () => {
       'zapier-sdk/run-action',
       'gusto/contractors_get-onboarding-status',
     ]);
-    expect(findings.length).toBe(749);
+    expect(findings.length).toBe(778);
   });
 });
