@@ -40,7 +40,7 @@ export function operationsOfName(nameWords: string[]): Op[] {
     nameWords.length > 2 &&
     RESOURCE_LAST.has(last) &&
     (VERBS[nameWords[0]!] === undefined || SETTINGS_OF.has(nameWords[1]!)) &&
-    !inside.some((w, i) => IMPERATIVES.has(w) && !walletBrand(nameWords, i + 1))
+    !inside.some((w, i) => IMPERATIVES.has(w) && !payAsNoun(nameWords, i + 1))
   ) {
     return [{ op: VERBS[last]!, verb: last }];
   }
@@ -60,7 +60,7 @@ export function operationsOfName(nameWords: string[]): Op[] {
     const op =
       w === 'forward' && nameWords[i - 1] === 'port'
         ? 'write'
-        : walletBrand(nameWords, i)
+        : payAsNoun(nameWords, i)
           ? undefined
           : VERBS[w];
     if (op === undefined) continue;
@@ -130,7 +130,8 @@ const PAY_KINDS = new Set([
   'date',
   'dates',
 ]);
-function walletBrand(ws: string[], i: number): boolean {
+/** `pay` at `ws[i]` is part of a noun (a wallet's brand, a kind of schedule or policy), not the verb. */
+function payAsNoun(ws: string[], i: number): boolean {
   return ws[i] === 'pay' && (PAY_BRANDS.has(ws[i - 1] ?? '') || PAY_KINDS.has(ws[i + 1] ?? ''));
 }
 
@@ -145,7 +146,7 @@ export function operationsOfLead(leadWords: string[]): Op[] {
   for (const [i, w] of leadWords.slice(0, 10).entries()) {
     const before = leadWords[i - 1] ?? '';
     const adjective = w.endsWith('ed') && ARTICLES.has(before) && MONEY_OBJECTS.has(leadWords[i + 1] ?? '');
-    if (adjective || COUNTS.has(before) || walletBrand(leadWords, i)) continue;
+    if (adjective || COUNTS.has(before) || payAsNoun(leadWords, i)) continue;
     for (const form of baseForms(w)) {
       if (LEAD_READ.has(form)) return [{ op: 'read', verb: form }];
       const op = VERBS[form];

@@ -164,7 +164,6 @@ function executesSomething(ops: Op[]): boolean {
   return ops.some((o) => o.op === 'execute' || o.op === 'trigger');
 }
 
-/** A create, an update or a replace only stores what it is given. */
 /** The one object parameter a generated API client wraps every argument in (`request`, `body`), if that is all. */
 function requestWrapper(ctx: Context): string | undefined {
   const top = ctx.params.filter((p) => !p.path.includes('.'));
@@ -175,6 +174,7 @@ function requestWrapper(ctx: Context): string | undefined {
     : undefined;
 }
 
+/** A create, an update or a replace only stores what it is given. */
 function storesOnly(ops: Op[]): boolean {
   return ops.length > 0 && ops.every((o) => o.op === 'write' || o.op === 'overwrite');
 }
