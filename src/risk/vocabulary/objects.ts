@@ -273,15 +273,15 @@ export const SMALL_ITEMS = new Set([
   'reminders',
   'alias',
   'aliases',
-  // a page layout, a translation, a stored context: rebuilt from what remains
+  // a page layout, a translation, a DNS record: rebuilt from what remains
   'layout',
   'layouts',
   'translation',
   'translations',
+  'dns',
   // a recipient of a document still being prepared
   'recipient',
   'recipients',
-  'dns',
   'attachment',
   'attachments',
   'webhook',
