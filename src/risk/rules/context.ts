@@ -19,13 +19,12 @@ import {
 import {
   CREDENTIAL_CHANGE,
   LOCAL_DESTINATION,
-  LOG_VERBS,
   NEGATION,
   RETURNS_SECRET,
   SHELL_TEXT,
   SQL_DUMP,
 } from '../vocabulary/phrases.js';
-import { LOG_QUALIFIERS, PRIVATE_COMMUNICATION, RECORD_HISTORY } from '../vocabulary/records.js';
+import { PRIVATE_COMMUNICATION, RECORD_HISTORY } from '../vocabulary/records.js';
 import type { Operation } from '../vocabulary/verbs.js';
 
 /** One reading of what the tool can do; the classification is the most dangerous reading. */
@@ -224,11 +223,6 @@ export function loadsDump(verb: string, ctx: Context, at: string): Reading | und
   };
 }
 
-/** Logs, traces of requests and errors (rule 4: medium); a debugger's stack trace is its program's state. */
-export function readsLogs(verb: string, objects: string[]): boolean {
-  return LOG_VERBS.has(verb) || objects.some((w, i) => LOG_QUALIFIERS.has(w) && objects[i - 1] !== 'stack');
-}
-
 /**
  * `keys-create-key`: "Create a new API key": a bare `key` the description says is an API or access key is one when
  * it is made, changed or removed (a read of one by its id shows no secret unless it says so).
@@ -261,30 +255,6 @@ export function scheduledSend(objects: string[], ctx: Context): string | undefin
 /** `apply_changes`: "Apply all staged changes as a migration. This executes the DDL": a migration its name does not say. */
 export function describedMigration(ctx: Context): string | undefined {
   return /\bas an? migration\b|\bexecutes? the ddl\b/i.exec(ctx.description)?.[0];
-}
-
-/** Records named by no kind (`search_records`, `get-list-entries`): what they are is in the description. */
-const GENERIC_RECORDS = new Set(['record', 'records', 'entry', 'entries']);
-/** What a CRM's generic records hold when the description says so: people (rule 4, personal data). */
-const PEOPLE = new Set([
-  'people',
-  'person',
-  'persons',
-  'contact',
-  'contacts',
-  'customer',
-  'customers',
-  'lead',
-  'leads',
-  'candidates',
-  'patients',
-  'employees',
-]);
-
-/** `search_records`: "Search across companies, people, deals": generic records that are people. */
-export function recordsOfPeople(objects: string[], ctx: Context): string | undefined {
-  if (!objects.some((w) => GENERIC_RECORDS.has(w))) return undefined;
-  return has(PEOPLE, ctx.leadWords.slice(0, 12));
 }
 
 /** What says whether a `call` rings a telephone: the description and the parameter names (`phoneNumberId`). */

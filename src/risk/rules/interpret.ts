@@ -18,12 +18,9 @@ import {
   APPLYING_VERBS,
   BULK_WORDS,
   CODE_WORDS,
-  COMPUTING_VERBS,
   DESTINATION_PARAMETERS,
   HTTP_POST,
   LOCAL_WRITING_READS,
-  METADATA_WORDS,
-  ONE_PERSON,
   PAID_CLAIM,
   PHONE_CALL,
   READ_ONLY_QUERY,
@@ -31,7 +28,6 @@ import {
   SENDS_NOTIFICATIONS,
   TRANSIENT_ITEMS,
 } from '../vocabulary/phrases.js';
-import { BULK_SENSITIVE, PERSONAL_RECORDS, WALLETS } from '../vocabulary/records.js';
 import type { Operation } from '../vocabulary/verbs.js';
 import {
   type Context,
@@ -45,10 +41,7 @@ import {
   loadsDump,
   localOverwrite,
   permissionObject,
-  privateCommunication,
   type Reading,
-  readsLogs,
-  recordsOfPeople,
   returnsSecret,
   scheduledSend,
   secretObject,
@@ -57,6 +50,7 @@ import {
 } from './context.js';
 import { formatsDocument, identifierCode, pointerAction, sendsNothing } from './interaction.js';
 import { moneyObject, moneyWrite } from './money.js';
+import { readRisk } from './reads.js';
 import { interpretRemoval } from './removal.js';
 import {
   headNoun,
@@ -110,57 +104,7 @@ export function interpret(
       // `targetPath` is where it writes only when the verb says it writes (`validatePath` checks one).
       const overwrite = localOverwrite(ctx, at, LOCAL_WRITING_READS.has(verb));
       if (overwrite) return overwrite;
-      if (COMPUTING_VERBS.has(verb))
-        return { category: 'read', risk: 'low', why: `${at} computes, reads no records` };
-      // A count or a size says how many, not what.
-      if (objects.some((w) => METADATA_WORDS.has(w)))
-        return { category: 'read', risk: 'low', why: `${at} reads metadata` };
-      const bulk =
-        has(BULK_SENSITIVE, objects) ?? (WALLETS.has(objects.at(-1) ?? '') ? objects.at(-1) : undefined);
-      // `list_payroll_employee_leave`: one employee's payroll records are personal records, not bulk payroll.
-      const one = objects.find((w) => ONE_PERSON.has(w));
-      if (bulk && !one) return { category: 'read', risk: 'high', why: `${at} reads ${bulk} data` };
-      if (bulk) return { category: 'read', risk: 'medium', why: `${at} reads ${bulk} data of one ${one}` };
-      // `get_all_manual_crypto`: "Get all manually-managed crypto balances" names the bulk data the name does not.
-      const leadBalance = ctx.leadWords.slice(0, 6).find((w) => w === 'balance' || w === 'balances');
-      if (leadBalance && !one) {
-        return { category: 'read', risk: 'high', why: `${at} reads ${leadBalance} data (description)` };
-      }
-      if (readsLogs(verb, objects)) {
-        return { category: 'read', risk: 'medium', why: `${at} reads logs` };
-      }
-      const priv = privateCommunication(objects);
-      if (priv)
-        return { category: 'read', risk: 'high', why: `${at} reads private communications (${priv})` };
-      const personal = has(PERSONAL_RECORDS, objects);
-      if (personal)
-        return {
-          category: 'read',
-          risk: 'medium',
-          why: `${at} reads personal or financial records (${personal})`,
-        };
-      const people = recordsOfPeople(objects, ctx);
-      if (people) {
-        const many = ctx.listing || objects.some((w) => w === 'records' || w === 'entries');
-        const what = many ? 'bulk personal data' : 'a personal record';
-        return {
-          category: 'read',
-          risk: many ? 'high' : 'medium',
-          why: `${at} reads ${what} (${people}, description)`,
-        };
-      }
-      // `search_by_sender`: the description names what is searched ("Search messages from a sender").
-      const leadPriv = privateCommunication(ctx.leadWords.slice(0, 12));
-      if (leadPriv) {
-        return {
-          category: 'read',
-          risk: 'high',
-          why: `${at} reads private communications (${leadPriv}, description)`,
-        };
-      }
-      // A money object is a financial record (rule 4): never read/low.
-      if (money) return { category: 'read', risk: 'medium', why: `${at} reads financial records (${money})` };
-      return { category: 'read', risk: 'low', why: `${at} only reads` };
+      return readRisk(verb, objects, money, ctx, at);
     }
     case 'trivial': {
       // A login that hands back tokens gives the agent a credential, however trivial signing in is.
